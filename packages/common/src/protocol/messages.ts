@@ -1,0 +1,68 @@
+/**
+ * The wire protocol: JSON text frames over one WebSocket per agent. See docs/protocol.md.
+ *
+ * agent -> collector: hello (first, once), batch (snapshots), gap (snapshots the agent had to drop)
+ * collector -> agent: welcome (after hello), ack (batch or gap stored), nack (refused: retryable or not)
+ */
+import * as z from 'zod';
+import { HostIdSchema, LabelsSchema, SnapshotSchema } from '../model/snapshot.js';
+import type { Snapshot } from '../model/snapshot.js';
+
+/** The protocol major version; a collector accepts only agents of the same major version. */
+export const PROTOCOL_VERSION = 1;
+/** Largest frame either side accepts (ws maxPayload), in bytes. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Most snapshots in one batch. */
+export const MAX_BATCH = 64;
+
+const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** Runtime schema of every message an agent may send. */
+export const AgentMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('hello'),
+    v: z.number().int(),
+    host: HostIdSchema,
+    boot: z.string().regex(/^[0-9a-f-]{8,64}$/),
+    agent: z.string().max(64),
+    interval_ms: z.number().int().min(100).max(86_400_000),
+    labels: LabelsSchema,
+  }),
+  z.object({ type: z.literal('batch'), id, snapshots: z.array(SnapshotSchema).min(1).max(MAX_BATCH) }),
+  z.object({
+    type: z.literal('gap'),
+    id,
+    boot: z.string().regex(/^[0-9a-f-]{8,64}$/),
+    from_seq: z.number().int().min(1),
+    to_seq: z.number().int().min(1),
+    count: z.number().int().min(1),
+    ts: z.number().int().min(0),
+  }),
+]);
+
+/** Messages from the agent. */
+export type HelloMessage = {
+  type: 'hello';
+  v: number;
+  host: string;
+  boot: string;
+  agent: string;
+  interval_ms: number;
+  labels: Record<string, string>;
+};
+export type BatchMessage = { type: 'batch'; id: number; snapshots: Snapshot[] };
+export type GapMessage = { type: 'gap'; id: number; boot: string; from_seq: number; to_seq: number; count: number; ts: number };
+export type AgentMessage = HelloMessage | BatchMessage | GapMessage;
+
+/** Messages from the collector. */
+export type WelcomeMessage = { type: 'welcome'; v: number; host: string; heartbeat_ms: number; max_batch: number };
+export type AckMessage = { type: 'ack'; id: number; stored: number; duplicates: number };
+export type NackMessage = { type: 'nack'; id: number; code: string; retryable: boolean; message: string };
+export type CollectorMessage = WelcomeMessage | AckMessage | NackMessage;
+
+/** Runtime schema of every message a collector may send (the agent checks them too). */
+export const CollectorMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('welcome'), v: z.number().int(), host: z.string(), heartbeat_ms: z.number().int().min(0), max_batch: z.number().int().min(1) }),
+  z.object({ type: z.literal('ack'), id, stored: z.number().int().min(0), duplicates: z.number().int().min(0) }),
+  z.object({ type: z.literal('nack'), id, code: z.string().max(64), retryable: z.boolean(), message: z.string().max(1024) }),
+]);
