@@ -16,3 +16,5 @@ export * from './protocol/codec.js';
 export * from './util/duration.js';
 export * from './util/deep-freeze.js';
 export * from './util/sanitize.js';
+export * from './util/config-file.js';
+export * from './util/log-stream.js';

@@ -1,0 +1,83 @@
+/**
+ * The agent: samples every interval into the outbox and lets the uplink deliver. start() and
+ * stop() in reverse order.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { AdaptiveSampler } from './adaptive.js';
+import type { AgentConfig } from './config.js';
+import { MemoryStore, Outbox } from './uplink/outbox.js';
+import type { OutboxStore } from './uplink/outbox.js';
+import { Uplink } from './uplink/uplink.js';
+import { VERSION } from './version.js';
+
+export class Agent {
+  readonly #cfg: AgentConfig;
+  readonly #log: Logger;
+  readonly #boot = randomUUID();
+  readonly #sampler: AdaptiveSampler;
+  readonly outbox: Outbox;
+  readonly #uplink: Uplink;
+  #seq = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(cfg: AgentConfig, log: Logger, store?: OutboxStore) {
+    this.#cfg = cfg;
+    this.#log = log.child({ component: 'agent' });
+    const intervalMs = Math.round(cfg.interval * 1000);
+    this.#sampler = new AdaptiveSampler({ procfs: cfg.procfs, top: cfg.top, intervalMs, budget: cfg.walkBudget });
+    this.outbox = new Outbox(store ?? new MemoryStore(cfg.queue));
+    this.#uplink = new Uplink({
+      url: cfg.collector ?? '',
+      token: cfg.tokenValue ?? '',
+      hello: { host: cfg.hostId, boot: this.#boot, agent: VERSION, interval_ms: intervalMs, labels: { ...cfg.labels } },
+      outbox: this.outbox,
+      log,
+      ca: cfg.ca === undefined ? undefined : readFileSync(cfg.ca),
+      heartbeatMs: Math.max(1000, Math.min(15_000, intervalMs)),
+      reconnectMinMs: cfg.reconnectMin * 1000,
+      reconnectMaxMs: cfg.reconnectMax * 1000,
+    });
+  }
+
+  /** Starts sampling and connecting. */
+  start(): void {
+    this.#log.info({ host: this.#cfg.hostId, procfs: this.#cfg.procfs, intervalS: this.#cfg.interval, collector: this.#cfg.collector }, 'agent started');
+    this.#uplink.start();
+    this.#tick();
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    const started = Date.now();
+    try {
+      const snap = this.#sampler.sample({
+        host: this.#cfg.hostId,
+        boot: this.#boot,
+        seq: ++this.#seq,
+        interval_ms: Math.round(this.#cfg.interval * 1000),
+        labels: { ...this.#cfg.labels },
+      });
+      if (snap.collect.errors.length > 0) this.#log.warn({ errors: snap.collect.errors }, 'snapshot has problems');
+      const before = this.outbox.dropped;
+      this.outbox.push(snap);
+      if (this.outbox.dropped > before) this.#log.warn({ dropped: this.outbox.dropped, queued: this.outbox.size }, 'queue full; dropped oldest snapshot');
+      this.#log.debug({ seq: snap.seq, ms: snap.collect.ms, statesAgeMs: snap.collect.states_age_ms }, 'snapshot taken');
+      this.#uplink.pump();
+    } catch (err) {
+      this.#log.error({ err }, 'sampling failed');
+    }
+    const intervalMs = this.#cfg.interval * 1000;
+    this.#timer = setTimeout(() => this.#tick(), Math.max(0, intervalMs - (Date.now() - started)));
+  }
+
+  /** Stops sampling, gives in-flight batches a moment to be acknowledged, closes the link. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    await this.#uplink.stop();
+    this.#log.info({ unsent: this.outbox.size, dropped: this.outbox.dropped }, 'agent stopped');
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The agent's bounded queue of snapshots not yet acknowledged by the collector.
+ *
+ * A snapshot leaves the outbox only when the collector acknowledged the batch that carried it
+ * (after its database transaction committed). When the queue is full the oldest unsent snapshot
+ * is dropped, the drop is counted, and a gap record (boot, first and last seq dropped) is kept to
+ * be sent to the collector, so the hole is declared rather than silent.
+ */
+import type { Snapshot } from '@tcpfleet/common';
+
+/** A declared hole in a host's history. */
+export interface Gap {
+  boot: string;
+  from_seq: number;
+  to_seq: number;
+  count: number;
+  ts: number;
+}
+
+/** Where the outbox keeps what it holds; the memory store, or the disk spool. */
+export interface OutboxStore {
+  /** Adds one snapshot; returns the snapshots it had to evict to stay in bounds (oldest first). */
+  append(s: Snapshot): Snapshot[];
+  /** Removes acknowledged snapshots by seq (of one boot). */
+  remove(boot: string, seqs: readonly number[]): void;
+  /** Every held snapshot, oldest first. */
+  all(): Snapshot[];
+  /** How many are held. */
+  readonly size: number;
+  /** Bytes held, where known. */
+  readonly bytes: number;
+}
+
+/** The in-memory store, bounded by a count. */
+export class MemoryStore implements OutboxStore {
+  readonly #max: number;
+  #items: Snapshot[] = [];
+  constructor(max: number) {
+    this.#max = max;
+  }
+  append(s: Snapshot): Snapshot[] {
+    this.#items.push(s);
+    return this.#items.length > this.#max ? this.#items.splice(0, this.#items.length - this.#max) : [];
+  }
+  remove(boot: string, seqs: readonly number[]): void {
+    const gone = new Set(seqs);
+    this.#items = this.#items.filter((s) => !(s.boot === boot && gone.has(s.seq)));
+  }
+  all(): Snapshot[] {
+    return this.#items;
+  }
+  get size(): number {
+    return this.#items.length;
+  }
+  get bytes(): number {
+    return 0;
+  }
+}
+
+/** Tracks which held snapshots are in flight and which gaps are still to be declared. */
+export class Outbox {
+  readonly #store: OutboxStore;
+  readonly #inflight = new Map<number, Snapshot[]>();
+  readonly #inflightKeys = new Set<string>();
+  #gaps: Gap[] = [];
+  #dropped = 0;
+
+  constructor(store: OutboxStore) {
+    this.#store = store;
+  }
+
+  /** Queues a new snapshot, evicting (and declaring) the oldest when full. */
+  push(s: Snapshot): void {
+    const evicted = this.#store.append(s);
+    for (const e of evicted) {
+      this.#dropped++;
+      this.#inflightKeys.delete(key(e));
+      const last = this.#gaps[this.#gaps.length - 1];
+      if (last !== undefined && last.boot === e.boot && last.to_seq + 1 === e.seq) {
+        last.to_seq = e.seq;
+        last.count++;
+      } else {
+        this.#gaps.push({ boot: e.boot, from_seq: e.seq, to_seq: e.seq, count: 1, ts: e.ts });
+      }
+    }
+  }
+
+  /** Takes up to `max` snapshots that are neither acknowledged nor in flight, as batch `id`. */
+  take(id: number, max: number): Snapshot[] {
+    const out: Snapshot[] = [];
+    for (const s of this.#store.all()) {
+      if (out.length >= max) break;
+      const k = key(s);
+      if (this.#inflightKeys.has(k)) continue;
+      this.#inflightKeys.add(k);
+      out.push(s);
+    }
+    if (out.length > 0) this.#inflight.set(id, out);
+    return out;
+  }
+
+  /** The batch was stored: forget its snapshots. */
+  ack(id: number): number {
+    const batch = this.#inflight.get(id);
+    if (batch === undefined) return 0;
+    this.#inflight.delete(id);
+    const byBoot = new Map<string, number[]>();
+    for (const s of batch) {
+      this.#inflightKeys.delete(key(s));
+      const list = byBoot.get(s.boot) ?? [];
+      list.push(s.seq);
+      byBoot.set(s.boot, list);
+    }
+    for (const [boot, seqs] of byBoot) this.#store.remove(boot, seqs);
+    return batch.length;
+  }
+
+  /** The batch was refused for good: drop its snapshots (counted by the caller). */
+  reject(id: number): number {
+    return this.ack(id);
+  }
+
+  /** The batch must be sent again (retryable refusal). */
+  retry(id: number): void {
+    const batch = this.#inflight.get(id);
+    if (batch === undefined) return;
+    this.#inflight.delete(id);
+    for (const s of batch) this.#inflightKeys.delete(key(s));
+  }
+
+  /** The connection is gone: everything in flight is unsent again. */
+  retryAll(): void {
+    this.#inflight.clear();
+    this.#inflightKeys.clear();
+  }
+
+  /** Gap records not yet declared to the collector. */
+  get gaps(): readonly Gap[] {
+    return this.#gaps;
+  }
+
+  /** Forgets a gap once the collector acknowledged it. */
+  gapDeclared(g: Gap): void {
+    this.#gaps = this.#gaps.filter((x) => x !== g);
+  }
+
+  /** Snapshots held (sent or not). */
+  get size(): number {
+    return this.#store.size;
+  }
+  /** Batches awaiting acknowledgement. */
+  get inflight(): number {
+    return this.#inflight.size;
+  }
+  /** Snapshots dropped because the queue was full, since start. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+  /** Bytes held by the store. */
+  get bytes(): number {
+    return this.#store.bytes;
+  }
+}
+
+function key(s: Snapshot): string {
+  return `${s.boot}/${s.seq}`;
+}

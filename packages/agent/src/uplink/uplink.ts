@@ -1,0 +1,240 @@
+/**
+ * The agent's WebSocket link to the collector: connect with the bearer token, hello, then send
+ * batches from the outbox and drop them only on ack. Reconnects with jittered backoff; detects a
+ * dead collector with pings; stops writing while the socket's send buffer is above a bound.
+ */
+import { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { CLOSE_CODES, MAX_BATCH, MAX_FRAME_BYTES, PERMANENT_CLOSE_CODES, PROTOCOL_VERSION, decodeCollectorMessage, encodeMessage } from '@tcpfleet/common';
+import type { CollectorMessage, HelloMessage } from '@tcpfleet/common';
+import { Backoff } from './backoff.js';
+import type { Gap, Outbox } from './outbox.js';
+
+/** Options of an uplink. */
+export interface UplinkOptions {
+  url: string;
+  token: string;
+  hello: Omit<HelloMessage, 'type' | 'v'>;
+  outbox: Outbox;
+  log: Logger;
+  ca?: Buffer | undefined;
+  heartbeatMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  /** Stop sending while this many bytes wait in the socket's buffer. */
+  maxBufferedBytes?: number;
+  /** Batches in flight at once. */
+  maxInflight?: number;
+  /** A batch not acknowledged within this many ms means the link is broken. */
+  ackTimeoutMs?: number;
+}
+
+/** Counters an agent reports about its link. */
+export interface UplinkStats {
+  connects: number;
+  acked: number;
+  rejected: number;
+  resent: number;
+}
+
+export class Uplink {
+  readonly #o: UplinkOptions;
+  readonly #log: Logger;
+  readonly #backoff: Backoff;
+  #ws: WebSocket | null = null;
+  #ready = false;
+  #stopped = false;
+  #nextId = 1;
+  #alive = true;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  readonly #sentAt = new Map<number, number>();
+  readonly #gapIds = new Map<number, Gap>();
+  #maxBatch = MAX_BATCH;
+  readonly stats: UplinkStats = { connects: 0, acked: 0, rejected: 0, resent: 0 };
+
+  constructor(o: UplinkOptions) {
+    this.#o = o;
+    this.#log = o.log.child({ component: 'uplink' });
+    this.#backoff = new Backoff(o.reconnectMinMs, o.reconnectMaxMs);
+  }
+
+  /** Opens the first connection. */
+  start(): void {
+    this.#connect();
+  }
+
+  /** True once the collector welcomed this session. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Closes the link; waits up to `deadlineMs` for batches in flight to be acknowledged. */
+  async stop(deadlineMs = 2000): Promise<void> {
+    this.#stopped = true;
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    const until = Date.now() + deadlineMs;
+    while (this.#ready && this.#o.outbox.inflight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    this.#teardown();
+    const ws = this.#ws;
+    if (ws !== null && ws.readyState === WebSocket.OPEN) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 1000);
+        ws.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        ws.close(CLOSE_CODES.NORMAL, 'agent stopping');
+      });
+    } else ws?.terminate();
+  }
+
+  /** Sends what the outbox holds, as far as the in-flight and buffer bounds allow. */
+  pump(): void {
+    const ws = this.#ws;
+    if (!this.#ready || ws === null || ws.readyState !== WebSocket.OPEN) return;
+    const maxBuffered = this.#o.maxBufferedBytes ?? 1024 * 1024;
+    for (const g of this.#o.outbox.gaps) {
+      if ([...this.#gapIds.values()].includes(g)) continue;
+      const id = this.#nextId++;
+      this.#gapIds.set(id, g);
+      this.#sentAt.set(id, Date.now());
+      ws.send(encodeMessage({ type: 'gap', id, ...g }));
+    }
+    while (this.#o.outbox.inflight < (this.#o.maxInflight ?? 4) && ws.bufferedAmount < maxBuffered) {
+      const id = this.#nextId++;
+      const snaps = this.#o.outbox.take(id, this.#maxBatch);
+      if (snaps.length === 0) break;
+      this.#sentAt.set(id, Date.now());
+      ws.send(encodeMessage({ type: 'batch', id, snapshots: snaps }));
+    }
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    const o = this.#o;
+    const ws = new WebSocket(o.url, {
+      headers: { Authorization: `Bearer ${o.token}` },
+      maxPayload: MAX_FRAME_BYTES,
+      handshakeTimeout: 10_000,
+      perMessageDeflate: false,
+      minVersion: 'TLSv1.2',
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
+    });
+    this.#ws = ws;
+    ws.on('unexpected-response', (_req, res) => {
+      this.#log.error({ status: res.statusCode, url: o.url }, res.statusCode === 401 ? 'collector refused the token' : 'collector refused the connection');
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      this.stats.connects++;
+      this.#alive = true;
+      ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, ...o.hello }));
+      this.#heartbeat = setInterval(() => this.#beat(), o.heartbeatMs);
+    });
+    ws.on('pong', () => {
+      this.#alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      this.#alive = true;
+      if (isBinary) return this.#protocolError(ws, 'binary frame from collector');
+      let msg: CollectorMessage;
+      try {
+        msg = decodeCollectorMessage(data as Buffer);
+      } catch (err) {
+        return this.#protocolError(ws, (err as Error).message);
+      }
+      this.#onMessage(msg);
+    });
+    ws.on('error', (err) => {
+      this.#log.debug({ err: { message: err.message } }, 'link error');
+    });
+    ws.on('close', (code, reason) => {
+      if (this.#ws !== ws) return;
+      const wasReady = this.#ready;
+      this.#teardown();
+      if (this.#stopped) return;
+      let delay = this.#backoff.next();
+      if (PERMANENT_CLOSE_CODES.has(code)) {
+        delay = o.reconnectMaxMs;
+        this.#log.error({ code, reason: reason.toString() }, 'collector closed the session for good; retrying slowly');
+      } else if (wasReady) {
+        this.#log.warn({ code, reason: reason.toString(), retryInMs: delay }, 'disconnected from collector');
+      } else {
+        this.#log.info({ code, retryInMs: delay }, 'cannot reach collector');
+      }
+      this.#retryTimer = setTimeout(() => this.#connect(), delay);
+    });
+  }
+
+  #onMessage(msg: CollectorMessage): void {
+    switch (msg.type) {
+      case 'welcome':
+        this.#ready = true;
+        this.#maxBatch = Math.min(MAX_BATCH, msg.max_batch);
+        this.#backoff.reset();
+        this.#log.info({ host: msg.host, queued: this.#o.outbox.size }, 'connected to collector');
+        this.pump();
+        return;
+      case 'ack': {
+        this.#sentAt.delete(msg.id);
+        const gap = this.#gapIds.get(msg.id);
+        if (gap !== undefined) {
+          this.#gapIds.delete(msg.id);
+          this.#o.outbox.gapDeclared(gap);
+        } else this.stats.acked += this.#o.outbox.ack(msg.id);
+        this.pump();
+        return;
+      }
+      case 'nack':
+        this.#sentAt.delete(msg.id);
+        if (this.#gapIds.has(msg.id)) {
+          this.#gapIds.delete(msg.id);
+          return;
+        }
+        if (msg.retryable) {
+          this.#o.outbox.retry(msg.id);
+          this.stats.resent++;
+          this.#log.warn({ code: msg.code, reason: msg.message }, 'batch refused for now; will resend');
+          setTimeout(() => this.pump(), 500).unref();
+        } else {
+          this.stats.rejected += this.#o.outbox.reject(msg.id);
+          this.#log.error({ code: msg.code, reason: msg.message }, 'batch rejected; dropped');
+          this.pump();
+        }
+        return;
+    }
+  }
+
+  #beat(): void {
+    const ws = this.#ws;
+    if (ws === null) return;
+    const ackTimeout = this.#o.ackTimeoutMs ?? Math.max(10_000, this.#o.heartbeatMs * 3);
+    const oldest = Math.min(...this.#sentAt.values());
+    if (!this.#alive || Date.now() - oldest > ackTimeout) {
+      this.#log.warn({ pongMissing: !this.#alive }, 'collector unresponsive; reconnecting');
+      ws.terminate();
+      return;
+    }
+    this.#alive = false;
+    ws.ping();
+  }
+
+  #protocolError(ws: WebSocket, reason: string): void {
+    this.#log.error({ reason }, 'bad message from collector');
+    ws.close(CLOSE_CODES.BAD_MESSAGE, reason.slice(0, 120));
+  }
+
+  #teardown(): void {
+    this.#ready = false;
+    if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+    this.#sentAt.clear();
+    this.#gapIds.clear();
+    this.#o.outbox.retryAll();
+  }
+}
