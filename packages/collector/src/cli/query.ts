@@ -1,0 +1,121 @@
+/**
+ * The query commands: hosts, total, host, history, top. Each prints a table, or with --json the
+ * document scripts rely on (README, "JSON shapes").
+ */
+import { TCP_STATES, TcpfleetError, formatSsTcpLine, parseDuration, printable } from '@tcpfleet/common/light';
+import type { SsSummary, StateCounts, TcpStateName } from '@tcpfleet/common/light';
+import { getJson } from './client.js';
+import { ago, formatHosts, formatStates, formatTotal, labelText, table } from './format.js';
+
+/** Options every query command takes. */
+export interface QueryOpts {
+  url: string;
+  json: boolean;
+}
+
+const out = (s: string): void => void process.stdout.write(s);
+const printJson = (v: unknown): void => out(JSON.stringify(v, null, 2) + '\n');
+
+/** Checks a --state value. */
+export function checkState(state: string | undefined): TcpStateName | null {
+  if (state === undefined) return null;
+  if (!(TCP_STATES as readonly string[]).includes(state)) {
+    throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--state ${JSON.stringify(printable(state))} is not a state; use one of ${TCP_STATES.join(', ')}`);
+  }
+  return state as TcpStateName;
+}
+
+interface HostDoc {
+  host: string;
+  ts: number;
+  seq: number;
+  boot: string;
+  labels: Record<string, string>;
+  states: StateCounts;
+  ipv4: StateCounts;
+  ipv6: StateCounts;
+  summary: SsSummary;
+  recv_ts: number;
+  stale: boolean;
+  collect: { ms: number; errors: string[]; states_age_ms: number };
+  breakdown?: {
+    inbound: { port: number; states: StateCounts }[];
+    outbound: { addr: string; port: number; states: StateCounts }[];
+    other: { inbound: StateCounts; outbound: StateCounts };
+  };
+  gaps?: { boot: string; from_seq: number; to_seq: number; count: number; recv_ts: number }[];
+}
+
+const enc = encodeURIComponent;
+
+export async function hostsCmd(o: QueryOpts): Promise<void> {
+  const hosts = await getJson<HostDoc[]>(o.url, 'api/v1/hosts');
+  if (o.json) printJson(hosts);
+  else out(formatHosts(hosts, Date.now()));
+}
+
+export async function totalCmd(o: QueryOpts & { state?: string | undefined }): Promise<void> {
+  const state = checkState(o.state);
+  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary }>(o.url, state === null ? 'api/v1/total' : `api/v1/total?state=${state}`);
+  if (o.json) printJson(t);
+  else out(formatTotal(t, state));
+}
+
+const sumStates = (s: StateCounts): number => TCP_STATES.reduce((a, k) => a + s[k], 0);
+
+export async function hostCmd(o: QueryOpts & { id: string }): Promise<void> {
+  const h = await getJson<HostDoc>(o.url, `api/v1/hosts/${enc(o.id)}`);
+  if (o.json) return printJson(h);
+  const now = Date.now();
+  out(`host ${printable(h.host)}  ${h.stale ? 'STALE' : 'live'}  last seen ${ago(h.recv_ts, now)}  seq ${h.seq}  labels ${printable(labelText(h.labels)) || '-'}\n`);
+  if (h.collect.states_age_ms > 0) out(`per-state counts are ${Math.round(h.collect.states_age_ms / 1000)} s old (cost-adaptive sampling)\n`);
+  out(`\n${formatSsTcpLine(h.summary)}\n\n${formatStates(h)}`);
+  const b = h.breakdown;
+  if (b !== undefined) {
+    out('\nINBOUND (by local listening port)\n');
+    const inRows = b.inbound.map((e) => [e.port, sumStates(e.states), e.states.established, e.states.time_wait, e.states.close_wait, e.states.syn_recv] as (string | number)[]);
+    inRows.push(['other', sumStates(b.other.inbound), b.other.inbound.established, b.other.inbound.time_wait, b.other.inbound.close_wait, b.other.inbound.syn_recv]);
+    out(table(['PORT', 'TOTAL', 'ESTAB', 'TIME_WAIT', 'CLOSE_WAIT', 'SYN_RECV'], inRows));
+    out('\nOUTBOUND (by remote address and port)\n');
+    const outRows = b.outbound.map((e) => [`${e.addr}:${e.port}`, sumStates(e.states), e.states.established, e.states.time_wait, e.states.close_wait, e.states.syn_sent] as (string | number)[]);
+    outRows.push(['other', sumStates(b.other.outbound), b.other.outbound.established, b.other.outbound.time_wait, b.other.outbound.close_wait, b.other.outbound.syn_sent]);
+    out(table(['PEER', 'TOTAL', 'ESTAB', 'TIME_WAIT', 'CLOSE_WAIT', 'SYN_SENT'], outRows));
+  }
+  if (h.gaps !== undefined && h.gaps.length > 0) {
+    out('\nGAPS (snapshots the agent had to drop)\n');
+    out(table(['BOOT', 'FROM_SEQ', 'TO_SEQ', 'COUNT', 'DECLARED'], h.gaps.map((g) => [g.boot.slice(0, 8), g.from_seq, g.to_seq, g.count, new Date(g.recv_ts).toISOString()])));
+  }
+  if (h.collect.errors.length > 0) out(`\nagent reported: ${h.collect.errors.map(printable).join('; ')}\n`);
+}
+
+/** Parses --since: a duration back from now (1h) or an ISO date. */
+export function parseSince(since: string, now: number): number {
+  const d = parseDuration(since);
+  if (d !== null) return now - d;
+  const t = Date.parse(since);
+  if (Number.isNaN(t)) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--since ${JSON.stringify(printable(since))} is neither a duration (30m, 1h, 2d) nor a date (2026-11-25T10:00:00Z)`);
+  return t;
+}
+
+export async function historyCmd(o: QueryOpts & { id: string; since: string; state?: string | undefined }): Promise<void> {
+  const state = checkState(o.state);
+  const since = parseSince(o.since, Date.now());
+  const rows = await getJson<HostDoc[]>(o.url, `api/v1/hosts/${enc(o.id)}/history?since=${since}`);
+  if (o.json) return printJson(rows);
+  if (rows.length === 0) return out(`no snapshots of ${printable(o.id)} since ${new Date(since).toISOString()}\n`);
+  if (state !== null) return out(table(['TIME', state.toUpperCase()], rows.map((r) => [new Date(r.ts).toISOString(), r.states[state]])));
+  out(table(['TIME', 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB'], rows.map((r) => [new Date(r.ts).toISOString(), r.states.established, r.states.syn_recv, r.states.time_wait, r.states.close_wait, r.states.listen, r.summary.total, r.summary.estab])));
+}
+
+export async function topCmd(o: QueryOpts & { state?: string | undefined; limit: number; by: string }): Promise<void> {
+  const state = checkState(o.state) ?? 'established';
+  if (!Number.isInteger(o.limit) || o.limit < 1 || o.limit > 10_000) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--limit must be a whole number from 1 to 10000`);
+  if (!['host', 'port', 'peer'].includes(o.by)) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--by must be host, port or peer`);
+  const rows = await getJson<{ host?: string; addr?: string; port?: number; value: number; hosts?: number; labels?: Record<string, string> }[]>(o.url, `api/v1/top?state=${state}&limit=${o.limit}&by=${o.by}`);
+  if (o.json) return printJson(rows);
+  if (rows.length === 0) return out('no live hosts\n');
+  const col = state.toUpperCase();
+  if (o.by === 'host') out(table(['RANK', 'HOST', col, 'LABELS'], rows.map((r, i) => [i + 1, r.host ?? '', r.value, labelText(r.labels ?? {})])));
+  else if (o.by === 'port') out(table(['RANK', 'PORT', col, 'HOSTS'], rows.map((r, i) => [i + 1, r.port ?? 0, r.value, r.hosts ?? 0])));
+  else out(table(['RANK', 'PEER', col, 'HOSTS'], rows.map((r, i) => [i + 1, `${r.addr ?? ''}:${r.port ?? 0}`, r.value, r.hosts ?? 0])));
+}

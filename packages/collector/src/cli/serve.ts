@@ -1,0 +1,119 @@
+/**
+ * `tcpfleet serve`: storage, ingest server, query API, and the jobs around them; stopped in
+ * reverse order on SIGTERM/SIGINT (stop reading, commit and acknowledge what is queued, close
+ * sessions with 1001, close the database).
+ */
+import { readFileSync } from 'node:fs';
+import { CLOSE_CODES, parseDuration } from '@tcpfleet/common';
+import type { ServeConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import { Fleet } from '../api/fleet.js';
+import { createApi } from '../api/routes.js';
+import type { RouteHandler } from '../api/routes.js';
+import { IngestWriter } from '../ingest/writer.js';
+import { Authenticator } from '../ingest/auth.js';
+import { CollectorServer } from '../ingest/server.js';
+import type { IngestItem } from '../store/store.js';
+import type { Logger } from 'pino';
+
+/** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
+export interface ServeHooks {
+  routes: RouteHandler[];
+  onCommitted: ((items: readonly IngestItem[], recvTs: number) => void)[];
+  onStop: (() => Promise<void> | void)[];
+}
+
+/** A running collector, for tests and `npm start`. */
+export interface RunningCollector {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the collector and returns once it listens. */
+export async function startCollector(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel)): Promise<RunningCollector> {
+  const store = new SqliteStore({ path: cfg.db, durability: cfg.durability });
+  const fleet = new Fleet();
+  fleet.load(await store.latest());
+  const hooks: ServeHooks = { routes: [], onCommitted: [], onStop: [] };
+  let server: CollectorServer | null = null;
+  const writer = new IngestWriter({
+    store,
+    log,
+    onCommitted: (items, recvTs) => {
+      fleet.apply(items, recvTs);
+      for (const h of hooks.onCommitted) h(items, recvTs);
+    },
+    onPressure: (full) => server?.setPaused(full),
+  });
+  const started = Date.now();
+  const api = createApi({
+    fleet,
+    store,
+    extra: hooks.routes,
+    health: () => ({
+      status: 'ok',
+      uptime_ms: Date.now() - started,
+      agents_connected: server?.connected ?? 0,
+      hosts: fleet.size,
+      write_queue: writer.queued,
+      commits: writer.stats.commits,
+      snapshots_stored: writer.stats.snapshots,
+      commit_failures: writer.stats.failures,
+    }),
+  });
+  server = new CollectorServer({
+    host: cfg.host,
+    port: cfg.port,
+    log,
+    store,
+    writer,
+    auth: new Authenticator(store, cfg.tokenValue),
+    tls: cfg.tlsCert !== undefined && cfg.tlsKey !== undefined ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined,
+    heartbeatMs: parseDuration(cfg.heartbeat) ?? 15_000,
+    http: api,
+  });
+  const port = await server.listen();
+
+  // Revoked tokens close their host's live session within one poll.
+  let revoked = new Set((await store.listTokens()).filter((t) => t.revoked !== null).map((t) => t.host));
+  const revokeTimer = setInterval(() => {
+    void store.listTokens().then((tokens) => {
+      const now = new Set(tokens.filter((t) => t.revoked !== null).map((t) => t.host));
+      for (const host of now) if (!revoked.has(host) && server?.closeHost(host, CLOSE_CODES.REVOKED, 'token revoked') === true) log.warn({ host }, 'token revoked; session closed');
+      revoked = now;
+    });
+  }, 2000);
+  revokeTimer.unref();
+
+  log.info({ listen: `${cfg.host}:${port}`, port, db: cfg.db, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size }, 'collector started');
+  let stopping: Promise<void> | null = null;
+  return {
+    port,
+    stop: () => {
+      stopping ??= (async () => {
+        clearInterval(revokeTimer);
+        server?.setPaused(true);
+        await writer.drain();
+        for (const h of hooks.onStop) await h();
+        await server?.close();
+        await store.close();
+        log.info('collector stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Runs `serve` until a signal. */
+export async function runServe(cfg: ServeConfig, warnings: readonly string[]): Promise<void> {
+  const log = createLogger(cfg.logLevel);
+  for (const w of warnings) log.warn(w);
+  const running = await startCollector(cfg, log);
+  const stop = (signal: string): void => {
+    log.info({ signal }, 'stopping');
+    void running.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

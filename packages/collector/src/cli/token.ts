@@ -1,0 +1,49 @@
+/**
+ * `tcpfleet token create|revoke|list`: per-host tokens, written straight into the database
+ * (a running collector sees them at once; a revoked host's session closes within 2 s).
+ * Only the SHA-256 of a token is stored; the token is printed once.
+ */
+import { HostIdSchema, TcpfleetError, printable } from '@tcpfleet/common';
+import { SqliteStore } from '../store/sqlite-store.js';
+import { hashToken, newToken } from '../ingest/auth.js';
+import { table } from './format.js';
+
+function checkHost(host: string): void {
+  if (!HostIdSchema.safeParse(host).success) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `host id ${JSON.stringify(printable(host))} is not valid: letters, digits and . _ : @ - only`);
+}
+
+export async function tokenCreate(db: string, host: string): Promise<void> {
+  checkHost(host);
+  const store = new SqliteStore({ path: db });
+  try {
+    const token = newToken();
+    await store.putToken(host, hashToken(token), Date.now());
+    process.stdout.write(`${token}\n`);
+    process.stderr.write(`token for ${host} created; it is shown only this once. Put it in the agent's token file (mode 0600).\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function tokenRevoke(db: string, host: string): Promise<void> {
+  checkHost(host);
+  const store = new SqliteStore({ path: db });
+  try {
+    if (!(await store.revokeToken(host, Date.now()))) throw new TcpfleetError('TCPFLEET_ERR_NOT_FOUND', `no live token for host ${host}`);
+    process.stderr.write(`token of ${host} revoked; its session closes within 2 s\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function tokenList(db: string, json: boolean): Promise<void> {
+  const store = new SqliteStore({ path: db });
+  try {
+    const rows = await store.listTokens();
+    if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    else if (rows.length === 0) process.stdout.write('no per-host tokens\n');
+    else process.stdout.write(table(['HOST', 'CREATED', 'REVOKED'], rows.map((r) => [r.host, new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()])));
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * One agent's session: hello -> welcome -> batches and gaps -> acks. Every frame is decoded and
+ * validated; a bad one closes this session only, with the close code of its ProtocolError.
+ * The host a snapshot is stored under is the session's host (bound to a per-host token, or
+ * named in the hello under the fleet token), whatever the snapshot itself claims.
+ */
+import type { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { CLOSE_CODES, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
+import type { AgentMessage, BatchMessage, CollectorMessage, GapMessage, HelloMessage } from '@tcpfleet/common';
+import type { IngestWriter } from './writer.js';
+import type { Store } from '../store/store.js';
+import { StorageError } from '../store/sqlite-store.js';
+
+/** Snapshots stamped further ahead of the collector's clock than this are refused for good. */
+export const MAX_FUTURE_MS = 5 * 60_000;
+
+/** What a session needs from the server. */
+export interface SessionContext {
+  log: Logger;
+  writer: IngestWriter;
+  store: Store;
+  heartbeatMs: number;
+  helloTimeoutMs: number;
+  maxBufferedBytes: number;
+  /** Registers the session under its host; returns the session it replaces, if any. */
+  claim(host: string, s: Session): Session | null;
+  release(host: string, s: Session): void;
+  paused(): boolean;
+}
+
+let nextSessionId = 1;
+
+export class Session {
+  readonly id = nextSessionId++;
+  readonly ws: WebSocket;
+  readonly addr: string;
+  readonly #ctx: SessionContext;
+  readonly #boundHost: string | null;
+  #log: Logger;
+  #host: string | null = null;
+  #labels: Record<string, string> = {};
+  #alive = true;
+  #timer: NodeJS.Timeout;
+  #closed = false;
+  stored = 0;
+  duplicates = 0;
+
+  constructor(ws: WebSocket, boundHost: string | null, addr: string, ctx: SessionContext) {
+    this.ws = ws;
+    this.addr = addr;
+    this.#ctx = ctx;
+    this.#boundHost = boundHost;
+    this.#log = ctx.log.child({ session: this.id, addr });
+    if (ctx.paused()) ws.pause();
+    this.#timer = setTimeout(() => {
+      if (this.#host === null) this.close(CLOSE_CODES.HELLO_EXPECTED, 'no hello in time');
+    }, ctx.helloTimeoutMs);
+    ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
+    ws.on('pong', () => {
+      this.#alive = true;
+    });
+    ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
+    ws.on('error', (err) => this.#log.debug({ err: { message: err.message } }, 'socket error'));
+  }
+
+  /** The session's host, once it said hello. */
+  get host(): string | null {
+    return this.#host;
+  }
+
+  /** Closes the session with a code and a short reason. */
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.ws.close(code, reason.slice(0, 120));
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  #send(msg: CollectorMessage): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.#ctx.maxBufferedBytes) {
+      this.#log.warn({ buffered: this.ws.bufferedAmount }, 'agent not reading; closing');
+      this.close(CLOSE_CODES.UNRESPONSIVE, 'not reading');
+      return;
+    }
+    this.ws.send(encodeMessage(msg));
+  }
+
+  #onFrame(data: Buffer, isBinary: boolean): void {
+    this.#alive = true;
+    let msg: AgentMessage;
+    try {
+      if (isBinary) throw new ProtocolError(CLOSE_CODES.BAD_MESSAGE, 'binary frames are not part of the protocol');
+      msg = decodeAgentMessage(data);
+    } catch (err) {
+      const pe = err instanceof ProtocolError ? err : new ProtocolError(CLOSE_CODES.BAD_MESSAGE, String(err));
+      this.#log.warn({ reason: pe.message, closeCode: pe.closeCode }, 'frame rejected');
+      this.close(pe.closeCode, pe.message);
+      return;
+    }
+    if (this.#host === null && msg.type !== 'hello') return this.close(CLOSE_CODES.HELLO_EXPECTED, 'hello expected first');
+    switch (msg.type) {
+      case 'hello':
+        return this.#onHello(msg);
+      case 'batch':
+        return this.#onBatch(msg);
+      case 'gap':
+        return this.#onGap(msg);
+    }
+  }
+
+  #onHello(msg: HelloMessage): void {
+    if (this.#host !== null) return this.close(CLOSE_CODES.HELLO_EXPECTED, 'hello sent twice');
+    if (msg.v !== PROTOCOL_VERSION) {
+      this.#log.warn({ version: msg.v }, 'unsupported protocol version');
+      return this.close(CLOSE_CODES.UNSUPPORTED_VERSION, `protocol version ${msg.v} not supported; this collector speaks ${PROTOCOL_VERSION}`);
+    }
+    clearTimeout(this.#timer);
+    const host = this.#boundHost ?? msg.host;
+    if (this.#boundHost !== null && msg.host !== this.#boundHost) {
+      this.#log.warn({ claimed: printable(msg.host), bound: this.#boundHost }, 'hello names another host than the token; using the token\'s host');
+    }
+    this.#host = host;
+    this.#labels = msg.labels;
+    this.#log = this.#log.child({ agent: { host, boot: msg.boot } });
+    const replaced = this.#ctx.claim(host, this);
+    if (replaced !== null) {
+      this.#log.warn({ replacedSession: replaced.id }, 'second session for this host; closing the older one');
+      replaced.close(CLOSE_CODES.REPLACED, 'replaced by a newer session for the same host');
+    }
+    this.#log.info({ agentVersion: msg.agent, intervalMs: msg.interval_ms }, 'agent connected');
+    this.#timer = setInterval(() => this.#beat(), this.#ctx.heartbeatMs);
+    this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64 });
+  }
+
+  #onBatch(msg: BatchMessage): void {
+    const host = this.#host ?? '';
+    const now = Date.now();
+    const future = msg.snapshots.find((s) => s.ts > now + MAX_FUTURE_MS);
+    if (future !== undefined) {
+      this.#log.warn({ seq: future.seq, aheadMs: future.ts - now }, 'batch refused: agent clock ahead');
+      this.#send({ type: 'nack', id: msg.id, code: 'CLOCK_SKEW', retryable: false, message: `snapshot ${future.seq} is ${Math.round((future.ts - now) / 1000)} s ahead of the collector's clock` });
+      return;
+    }
+    const snapshots = msg.snapshots.map((s) => (s.host === host ? s : { ...s, host }));
+    this.#ctx.writer.submit({ host, labels: this.#labels, snapshots }).then(
+      (o) => {
+        this.stored += o.stored;
+        this.duplicates += o.duplicates;
+        this.#send({ type: 'ack', id: msg.id, stored: o.stored, duplicates: o.duplicates });
+      },
+      (err: unknown) => {
+        const retryable = !(err instanceof StorageError) || err.retryable;
+        this.#send({ type: 'nack', id: msg.id, code: err instanceof StorageError ? err.sqliteCode : 'STORAGE', retryable, message: 'not stored; try again later' });
+      },
+    );
+  }
+
+  #onGap(msg: GapMessage): void {
+    const host = this.#host ?? '';
+    this.#log.warn({ boot: msg.boot, fromSeq: msg.from_seq, toSeq: msg.to_seq, count: msg.count }, 'agent declared a gap');
+    // Through the writer's queue, so the gap is stored after the host row exists.
+    this.#ctx.writer
+      .drain()
+      .then(() => this.#ctx.store.recordGap({ host, boot: msg.boot, from_seq: msg.from_seq, to_seq: msg.to_seq, count: msg.count, ts: msg.ts, recv_ts: Date.now() }))
+      .then(
+        () => this.#send({ type: 'ack', id: msg.id, stored: 0, duplicates: 0 }),
+        () => this.#send({ type: 'nack', id: msg.id, code: 'STORAGE', retryable: true, message: 'gap not stored' }),
+      );
+  }
+
+  #beat(): void {
+    if (!this.#alive) {
+      this.#log.warn('agent did not answer ping; closing');
+      this.ws.terminate();
+      return;
+    }
+    this.#alive = false;
+    this.ws.ping();
+  }
+
+  #onClose(code: number, reason: string): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    clearInterval(this.#timer);
+    if (this.#host !== null) {
+      this.#ctx.release(this.#host, this);
+      this.#log.info({ code, reason: printable(reason), stored: this.stored, duplicates: this.duplicates }, 'agent disconnected');
+    }
+  }
+}

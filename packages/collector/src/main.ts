@@ -1,0 +1,152 @@
+/**
+ * tcpfleet: the collector (`serve`) and the fleet query commands. Command handlers are loaded
+ * only when their command runs, so a query does not pay for SQLite, zod or pino. The only file
+ * that calls process.exit.
+ */
+import yargs from 'yargs';
+import type { Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { TcpfleetError } from '@tcpfleet/common/light';
+
+const EXIT_RUNTIME = 1;
+const EXIT_USAGE = 2;
+const DEFAULT_URL = 'http://127.0.0.1:7070';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`tcpfleet: ${message.replace(/\s+/g, ' ').trim()}\n`);
+  process.exit(code);
+}
+
+const urlOpt = { type: 'string', describe: `Collector URL [env TCPFLEET_URL] (default ${DEFAULT_URL})` } as const;
+const jsonOpt = { type: 'boolean', default: false, describe: 'Print JSON for scripts' } as const;
+const stateOpt = { type: 'string', describe: 'A state: established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv' } as const;
+const dbOpt = { type: 'string', default: './data/tcpfleet.db', describe: 'SQLite database file [env TCPFLEET_DB]' } as const;
+const url = (a: { url?: string | undefined }): string => a.url ?? process.env['TCPFLEET_URL'] ?? DEFAULT_URL;
+const db = (a: { db: string }, given: boolean): string => (given ? a.db : (process.env['TCPFLEET_DB'] ?? a.db));
+const dbGiven = (): boolean => process.argv.some((x) => x === '--db' || x.startsWith('--db='));
+
+async function main(): Promise<void> {
+  const cli: Argv = yargs(hideBin(process.argv))
+    .scriptName('tcpfleet')
+    .usage('$0 <command> [options]\n\nThe tcpfleet collector and fleet queries.')
+    .command(
+      'serve',
+      'Run the collector: WebSocket ingest and HTTP query API on one port, SQLite storage',
+      (y) =>
+        y
+          .options({
+            listen: { type: 'string', describe: 'HOST:PORT to listen on (default 127.0.0.1:7070) [env TCPFLEET_LISTEN]' },
+            db: { type: 'string', describe: 'SQLite database file (default ./data/tcpfleet.db) [env TCPFLEET_DB]' },
+            token: { type: 'string', describe: 'Shared fleet token (visible in ps; prefer --token-file) [env TCPFLEET_TOKEN]' },
+            'token-file': { type: 'string', describe: 'File holding the shared fleet token [env TCPFLEET_TOKEN_FILE]' },
+            durability: { type: 'string', describe: 'full (default: acknowledged = survives power loss) or normal (faster; last commits at risk on power loss)' },
+            'tls-cert': { type: 'string', describe: 'TLS certificate (PEM): serve wss:// and https://' },
+            'tls-key': { type: 'string', describe: 'TLS private key (PEM)' },
+            rules: { type: 'string', describe: 'Alert rules file (YAML); reloaded on SIGHUP [env TCPFLEET_RULES]' },
+            heartbeat: { type: 'string', describe: 'Ping interval to agents (default 15s)' },
+            retention: { type: 'string', describe: 'How long raw snapshots are kept (default 48h)' },
+            config: { type: 'string', describe: 'JSON config file; env and flags override it' },
+            'log-level': { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (default info) [env TCPFLEET_LOG_LEVEL]' },
+          })
+          .example('$0 serve --listen 0.0.0.0:7070 --token-file /etc/tcpfleet/token', 'Accept agents from the network'),
+      async (a) => {
+        const { loadServeConfig } = await import('./config.js');
+        const { runServe } = await import('./cli/serve.js');
+        const warnings: string[] = [];
+        const cfg = loadServeConfig(
+          {
+            listen: a['listen'] as string | undefined,
+            db: a['db'] as string | undefined,
+            token: a['token'] as string | undefined,
+            tokenFile: a['token-file'] as string | undefined,
+            durability: a['durability'] as string | undefined,
+            tlsCert: a['tls-cert'] as string | undefined,
+            tlsKey: a['tls-key'] as string | undefined,
+            rules: a['rules'] as string | undefined,
+            heartbeat: a['heartbeat'] as string | undefined,
+            retention: a['retention'] as string | undefined,
+            config: a['config'] as string | undefined,
+            logLevel: a['log-level'] as string | undefined,
+          },
+          process.env,
+          (w) => warnings.push(w),
+        );
+        await runServe(cfg, warnings);
+      },
+    )
+    .command(
+      'hosts',
+      'One row per host: latest counts by state, ss summary, last seen, stale or not',
+      (y) => y.options({ url: urlOpt, json: jsonOpt }).example('$0 hosts --json', 'Latest snapshot of every host'),
+      async (a) => (await import('./cli/query.js')).hostsCmd({ url: url(a), json: a.json }),
+    )
+    .command(
+      'total',
+      'Fleet sums over live hosts (stale hosts counted apart)',
+      (y) => y.options({ url: urlOpt, json: jsonOpt, state: stateOpt }).example('$0 total --state established', 'Established connections across the fleet'),
+      async (a) => (await import('./cli/query.js')).totalCmd({ url: url(a), json: a.json, state: a.state }),
+    )
+    .command(
+      'host <id>',
+      'One host: latest counts, breakdown by port and peer, gaps',
+      (y) => y.positional('id', { type: 'string', demandOption: true, describe: 'Host id' }).options({ url: urlOpt, json: jsonOpt }).example('$0 host web-7', 'What web-7 looks like now'),
+      async (a) => (await import('./cli/query.js')).hostCmd({ url: url(a), json: a.json, id: a.id }),
+    )
+    .command(
+      'history <id>',
+      'A host\'s snapshots over time, oldest first',
+      (y) =>
+        y
+          .positional('id', { type: 'string', demandOption: true, describe: 'Host id' })
+          .options({ url: urlOpt, json: jsonOpt, state: stateOpt, since: { type: 'string', default: '1h', describe: 'How far back: a duration (30m, 1h, 2d) or a date' } })
+          .example('$0 history web-7 --since 6h --state time_wait', 'TIME_WAIT on web-7 over six hours'),
+      async (a) => (await import('./cli/query.js')).historyCmd({ url: url(a), json: a.json, id: a.id, since: a.since, state: a.state }),
+    )
+    .command(
+      'top',
+      'Hosts (or listening ports, or peers) with the most connections in a state',
+      (y) =>
+        y
+          .options({
+            url: urlOpt,
+            json: jsonOpt,
+            state: { ...stateOpt, default: 'established' },
+            limit: { type: 'number', default: 10, describe: 'Rows to show' },
+            by: { type: 'string', default: 'host', describe: 'host, port (local listening port) or peer (remote address:port)' },
+          })
+          .example('$0 top --state close_wait --limit 5', 'Five hosts with the most CLOSE_WAIT')
+          .example('$0 top --by port', 'Listening ports with the most established connections, fleet-wide'),
+      async (a) => (await import('./cli/query.js')).topCmd({ url: url(a), json: a.json, state: a.state, limit: a.limit, by: a.by }),
+    )
+    .command('token <action> [host]', 'Per-host tokens: create HOST (prints it once), revoke HOST, list', (y) =>
+      y
+        .positional('action', { choices: ['create', 'revoke', 'list'] as const, demandOption: true })
+        .positional('host', { type: 'string', describe: 'Host id' })
+        .options({ db: dbOpt, json: jsonOpt })
+        .example('$0 token create web-7 > web-7.token', 'A token that lets only web-7 write'),
+      async (a) => {
+        const t = await import('./cli/token.js');
+        const file = db(a, dbGiven());
+        if (a.action === 'list') return t.tokenList(file, a.json);
+        if (a.host === undefined) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `token ${a.action} needs a host id`);
+        return a.action === 'create' ? t.tokenCreate(file, a.host) : t.tokenRevoke(file, a.host);
+      },
+    )
+    .demandCommand(1, 'give a command; see tcpfleet --help')
+    .strict()
+    .help()
+    .version('0.1.0')
+    .fail((msg, err) => {
+      if (err !== undefined && err !== null) throw err;
+      fail(`${msg} (see tcpfleet --help)`, EXIT_USAGE);
+    });
+  await cli.parseAsync();
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof TcpfleetError) {
+    const usage = err.code === 'TCPFLEET_ERR_USAGE' || err.code === 'TCPFLEET_ERR_CONFIG' || err.code === 'TCPFLEET_ERR_RULES';
+    fail(err.message, usage ? EXIT_USAGE : EXIT_RUNTIME);
+  }
+  fail(err instanceof Error ? err.message : String(err), EXIT_RUNTIME);
+});

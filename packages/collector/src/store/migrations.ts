@@ -1,0 +1,69 @@
+/**
+ * The SQLite schema, as numbered migrations tracked by PRAGMA user_version. Each applies in one
+ * transaction; a database newer than this collector is refused.
+ *
+ * snapshots is keyed by (host, boot, seq), the idempotency key: a replayed batch stores nothing
+ * twice. Numbers are a varint blob in the order of a shared layout (store/values-codec.ts).
+ * latest holds each host's newest snapshot so fleet queries never scan history.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE hosts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    labels TEXT NOT NULL DEFAULT '{}',
+    interval_ms INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE boots (
+    id INTEGER PRIMARY KEY,
+    host_id INTEGER NOT NULL REFERENCES hosts(id),
+    boot TEXT NOT NULL,
+    UNIQUE (host_id, boot)
+  ) STRICT;
+  CREATE TABLE layouts (
+    id INTEGER PRIMARY KEY,
+    fields TEXT NOT NULL UNIQUE
+  ) STRICT;
+  CREATE TABLE snapshots (
+    host_id INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    recv_ts INTEGER NOT NULL,
+    layout_id INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    errors TEXT,
+    PRIMARY KEY (host_id, boot_id, seq)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX snapshots_by_time ON snapshots (host_id, ts);
+  CREATE TABLE latest (
+    host_id INTEGER PRIMARY KEY REFERENCES hosts(id),
+    boot_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    recv_ts INTEGER NOT NULL,
+    layout_id INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    errors TEXT,
+    breakdown TEXT
+  ) STRICT;
+  CREATE TABLE gaps (
+    host_id INTEGER NOT NULL REFERENCES hosts(id),
+    boot_id INTEGER NOT NULL,
+    from_seq INTEGER NOT NULL,
+    to_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    recv_ts INTEGER NOT NULL,
+    PRIMARY KEY (host_id, boot_id, from_seq)
+  ) STRICT;
+  CREATE TABLE tokens (
+    host TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    revoked INTEGER
+  ) STRICT;
+  `,
+];

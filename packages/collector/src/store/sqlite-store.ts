@@ -1,0 +1,350 @@
+/**
+ * The SQLite store: one file in WAL mode, one writer (this process), prepared statements built
+ * once. Durability: synchronous=FULL by default (an acknowledged snapshot survives power loss);
+ * `normal` keeps the last transactions of a power cut at risk, never on a process crash.
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { TcpfleetError } from '@tcpfleet/common';
+import type { Breakdown, Snapshot } from '@tcpfleet/common';
+import { MIGRATIONS } from './migrations.js';
+import { decodeValues, encodeValues, layoutOf, parseLayout } from './values-codec.js';
+import type { Layout } from './values-codec.js';
+import type { DbStats, GapRecord, IngestItem, IngestOutcome, Store, StoredSnapshot, TokenInfo } from './store.js';
+
+/** Options of the SQLite store. */
+export interface SqliteStoreOptions {
+  path: string;
+  durability?: 'full' | 'normal';
+  busyTimeoutMs?: number;
+  readonly?: boolean;
+}
+
+/** A storage failure; `retryable` when trying again later can succeed (busy, disk full, I/O). */
+export class StorageError extends TcpfleetError {
+  override name = 'StorageError';
+  readonly retryable: boolean;
+  readonly sqliteCode: string;
+  constructor(message: string, sqliteCode: string, retryable: boolean, options?: ErrorOptions) {
+    super('TCPFLEET_ERR_STORAGE', message, options);
+    this.retryable = retryable;
+    this.sqliteCode = sqliteCode;
+  }
+}
+
+const RETRYABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/;
+
+function wrap(err: unknown, what: string): StorageError {
+  const code = String((err as { code?: unknown }).code ?? 'UNKNOWN');
+  return new StorageError(`${what}: ${(err as Error).message}`, code, RETRYABLE.test(code), { cause: err });
+}
+
+interface SnapRow {
+  seq: number;
+  ts: number;
+  recv_ts: number;
+  layout_id: number;
+  vals: Buffer;
+  errors: string | null;
+  boot: string;
+}
+
+export class SqliteStore implements Store {
+  readonly #db: Db;
+  readonly #path: string;
+  readonly #hostIds = new Map<string, number>();
+  readonly #bootIds = new Map<string, number>();
+  readonly #layoutIds = new Map<string, number>();
+  readonly #layouts = new Map<number, Layout>();
+  readonly #s: Record<string, Statement>;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.#path = opts.path;
+    if (opts.readonly !== true) mkdirSync(dirname(opts.path), { recursive: true });
+    try {
+      this.#db = new Database(opts.path, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true });
+      this.#db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      if (opts.readonly !== true) {
+        this.#db.pragma('journal_mode = WAL');
+        this.#db.pragma(`synchronous = ${opts.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+        this.#db.pragma('journal_size_limit = 67108864');
+        this.#db.pragma('foreign_keys = ON');
+        this.#migrate();
+      }
+    } catch (err) {
+      if (err instanceof TcpfleetError) throw err;
+      throw wrap(err, `cannot open database ${opts.path}`);
+    }
+    const db = this.#db;
+    const p = (sql: string): Statement => db.prepare(sql);
+    this.#s = opts.readonly === true
+      ? this.#readStatements(p)
+      : {
+          ...this.#readStatements(p),
+          upsertHost: p(`INSERT INTO hosts (name, labels, interval_ms, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+                         ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, interval_ms = excluded.interval_ms,
+                         last_seen = max(last_seen, excluded.last_seen) RETURNING id`),
+          findHostId: p('SELECT id FROM hosts WHERE name = ?'),
+          insertBoot: p('INSERT INTO boots (host_id, boot) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+          findBoot: p('SELECT id FROM boots WHERE host_id = ? AND boot = ?'),
+          insertLayout: p('INSERT INTO layouts (fields) VALUES (?) ON CONFLICT DO NOTHING'),
+          findLayout: p('SELECT id FROM layouts WHERE fields = ?'),
+          insertSnap: p(`INSERT INTO snapshots (host_id, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+          upsertLatest: p(`INSERT INTO latest (host_id, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           ON CONFLICT (host_id) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts,
+                           recv_ts = excluded.recv_ts, layout_id = excluded.layout_id, vals = excluded.vals,
+                           errors = excluded.errors, breakdown = excluded.breakdown
+                           WHERE excluded.ts >= latest.ts`),
+          insertGap: p(`INSERT INTO gaps (host_id, boot_id, from_seq, to_seq, count, ts, recv_ts) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT DO UPDATE SET to_seq = max(to_seq, excluded.to_seq), count = max(count, excluded.count)`),
+          putToken: p(`INSERT INTO tokens (host, hash, created, revoked) VALUES (?, ?, ?, NULL)
+                       ON CONFLICT (host) DO UPDATE SET hash = excluded.hash, created = excluded.created, revoked = NULL`),
+          revokeToken: p('UPDATE tokens SET revoked = ? WHERE host = ? AND revoked IS NULL'),
+        };
+  }
+
+  #readStatements(p: (sql: string) => Statement): Record<string, Statement> {
+    return {
+      latestAll: p(`SELECT h.name AS host, h.labels, h.last_seen, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, b.boot
+                    FROM latest l JOIN hosts h ON h.id = l.host_id JOIN boots b ON b.id = l.boot_id ORDER BY h.name`),
+      history: p(`SELECT s.seq, s.ts, s.recv_ts, s.layout_id, s.vals, s.errors, b.boot FROM snapshots s JOIN boots b ON b.id = s.boot_id
+                  WHERE s.host_id = (SELECT id FROM hosts WHERE name = ?) AND s.ts >= ? AND s.ts < ? ORDER BY s.ts, s.seq LIMIT ?`),
+      hostLabels: p('SELECT labels FROM hosts WHERE name = ?'),
+      layout: p('SELECT fields FROM layouts WHERE id = ?'),
+      gapsAll: p(`SELECT h.name AS host, b.boot, g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts FROM gaps g
+                  JOIN hosts h ON h.id = g.host_id JOIN boots b ON b.id = g.boot_id WHERE g.recv_ts >= ? ORDER BY g.recv_ts`),
+      gapsHost: p(`SELECT h.name AS host, b.boot, g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts FROM gaps g
+                   JOIN hosts h ON h.id = g.host_id JOIN boots b ON b.id = g.boot_id WHERE h.name = ? AND g.recv_ts >= ? ORDER BY g.recv_ts`),
+      tokenHost: p('SELECT host FROM tokens WHERE hash = ? AND revoked IS NULL'),
+      tokens: p('SELECT host, created, revoked FROM tokens ORDER BY host'),
+    };
+  }
+
+  #migrate(): void {
+    const version = this.#db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new StorageError(`database ${this.#path} has schema version ${version}, newer than this collector (${MIGRATIONS.length}); upgrade tcpfleet`, 'SCHEMA', false);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.#db.transaction(() => {
+        this.#db.exec(MIGRATIONS[v] ?? '');
+        this.#db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  /** The underlying connection, for the modules that extend the schema (alerts, rollups). */
+  get db(): Db {
+    return this.#db;
+  }
+
+  #hostId(name: string, labels: Record<string, string>, intervalMs: number, recvTs: number): number {
+    const row = this.#s['upsertHost']!.get(name, JSON.stringify(labels), intervalMs, recvTs, recvTs) as { id: number };
+    this.#hostIds.set(name, row.id);
+    return row.id;
+  }
+
+  #bootId(hostId: number, boot: string): number {
+    const key = `${hostId}/${boot}`;
+    let id = this.#bootIds.get(key);
+    if (id === undefined) {
+      this.#s['insertBoot']!.run(hostId, boot);
+      id = (this.#s['findBoot']!.get(hostId, boot) as { id: number }).id;
+      this.#bootIds.set(key, id);
+    }
+    return id;
+  }
+
+  #layoutId(text: string): number {
+    let id = this.#layoutIds.get(text);
+    if (id === undefined) {
+      this.#s['insertLayout']!.run(text);
+      id = (this.#s['findLayout']!.get(text) as { id: number }).id;
+      this.#layoutIds.set(text, id);
+    }
+    return id;
+  }
+
+  #layout(id: number): Layout {
+    let l = this.#layouts.get(id);
+    if (l === undefined) {
+      const row = this.#s['layout']!.get(id) as { fields: string } | undefined;
+      l = parseLayout(row?.fields ?? '|');
+      this.#layouts.set(id, l);
+    }
+    return l;
+  }
+
+  ingest(items: readonly IngestItem[], recvTs: number): Promise<IngestOutcome[]> {
+    const s = this.#s;
+    const run = this.#db.transaction((): IngestOutcome[] =>
+      items.map((item) => {
+        const first = item.snapshots[0];
+        const hostId = this.#hostId(item.host, item.labels, first?.interval_ms ?? 10_000, recvTs);
+        let stored = 0;
+        let duplicates = 0;
+        let newest: Snapshot | null = null;
+        let newestBoot = 0;
+        let newestLayout = 0;
+        let newestVals: Buffer | null = null;
+        for (const snap of item.snapshots) {
+          const bootId = this.#bootId(hostId, snap.boot);
+          const layoutId = this.#layoutId(layoutOf(snap));
+          const vals = encodeValues(snap);
+          const errors = snap.collect.errors.length > 0 ? JSON.stringify(snap.collect.errors) : null;
+          const r = s['insertSnap']!.run(hostId, bootId, snap.seq, snap.ts, recvTs, layoutId, vals, errors);
+          if (r.changes > 0) stored++;
+          else duplicates++;
+          if (newest === null || snap.ts >= newest.ts) {
+            newest = snap;
+            newestBoot = bootId;
+            newestLayout = layoutId;
+            newestVals = vals;
+          }
+        }
+        if (newest !== null && newestVals !== null) {
+          s['upsertLatest']!.run(
+            hostId,
+            newestBoot,
+            newest.seq,
+            newest.ts,
+            recvTs,
+            newestLayout,
+            newestVals,
+            newest.collect.errors.length > 0 ? JSON.stringify(newest.collect.errors) : null,
+            newest.breakdown === undefined ? null : JSON.stringify(newest.breakdown),
+          );
+        }
+        return { stored, duplicates };
+      }),
+    );
+    try {
+      return Promise.resolve(run.immediate());
+    } catch (err) {
+      // Ids cached during the failed transaction may not exist any more.
+      this.#hostIds.clear();
+      this.#bootIds.clear();
+      this.#layoutIds.clear();
+      return Promise.reject(wrap(err, 'cannot store batch'));
+    }
+  }
+
+  recordGap(g: GapRecord): Promise<void> {
+    try {
+      this.#db.transaction(() => {
+        const hostId = this.#hostIds.get(g.host) ?? (this.#s['findHostId']!.get(g.host) as { id: number } | undefined)?.id;
+        if (hostId === undefined) return;
+        this.#s['insertGap']!.run(hostId, this.#bootId(hostId, g.boot), g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts);
+      }).immediate();
+      return Promise.resolve();
+    } catch (err) {
+      this.#bootIds.clear();
+      return Promise.reject(wrap(err, 'cannot store gap'));
+    }
+  }
+
+  #toSnapshot(host: string, labels: Record<string, string>, row: SnapRow, breakdown: string | null): StoredSnapshot {
+    const v = decodeValues(row.vals, this.#layout(row.layout_id));
+    if (row.errors !== null) v.collect.errors = JSON.parse(row.errors) as string[];
+    const snap: StoredSnapshot = {
+      host,
+      ts: row.ts,
+      seq: row.seq,
+      boot: row.boot,
+      interval_ms: v.interval_ms,
+      labels,
+      states: v.states,
+      ipv4: v.ipv4,
+      ipv6: v.ipv6,
+      summary: v.summary,
+      sockstat: v.sockstat,
+      snmp: v.snmp,
+      netstat: v.netstat,
+      collect: v.collect,
+      recv_ts: row.recv_ts,
+    };
+    if (breakdown !== null) snap.breakdown = JSON.parse(breakdown) as Breakdown;
+    return snap;
+  }
+
+  latest(): Promise<StoredSnapshot[]> {
+    const rows = this.#s['latestAll']!.all() as (SnapRow & { host: string; labels: string; last_seen: number; breakdown: string | null })[];
+    return Promise.resolve(rows.map((r) => this.#toSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, r.breakdown)));
+  }
+
+  history(host: string, since: number, until: number, limit: number): Promise<StoredSnapshot[]> {
+    const labelsRow = this.#s['hostLabels']!.get(host) as { labels: string } | undefined;
+    if (labelsRow === undefined) return Promise.resolve([]);
+    const labels = JSON.parse(labelsRow.labels) as Record<string, string>;
+    const rows = this.#s['history']!.all(host, since, until, limit) as SnapRow[];
+    return Promise.resolve(rows.map((r) => this.#toSnapshot(host, labels, r, null)));
+  }
+
+  gaps(host: string | null, since: number): Promise<GapRecord[]> {
+    const rows = host === null ? this.#s['gapsAll']!.all(since) : this.#s['gapsHost']!.all(host, since);
+    return Promise.resolve(rows as GapRecord[]);
+  }
+
+  putToken(host: string, hash: string, now: number): Promise<void> {
+    this.#s['putToken']!.run(host, hash, now);
+    return Promise.resolve();
+  }
+
+  revokeToken(host: string, now: number): Promise<boolean> {
+    return Promise.resolve(this.#s['revokeToken']!.run(now, host).changes > 0);
+  }
+
+  hostForToken(hash: string): Promise<string | null> {
+    const row = this.#s['tokenHost']!.get(hash) as { host: string } | undefined;
+    return Promise.resolve(row?.host ?? null);
+  }
+
+  listTokens(): Promise<TokenInfo[]> {
+    return Promise.resolve(this.#s['tokens']!.all() as TokenInfo[]);
+  }
+
+  stats(): Promise<DbStats> {
+    const size = (p: string): number => {
+      try {
+        return statSync(p).size;
+      } catch {
+        return 0;
+      }
+    };
+    const tables: DbStats['tables'] = [];
+    const count = (name: string, tsCol: string | null): void => {
+      const row = this.#db.prepare(`SELECT count(*) AS n${tsCol === null ? '' : `, min(${tsCol}) AS lo, max(${tsCol}) AS hi`} FROM ${name}`).get() as { n: number; lo?: number | null; hi?: number | null };
+      tables.push({ name, rows: row.n, oldest: row.lo ?? null, newest: row.hi ?? null });
+    };
+    count('snapshots', 'ts');
+    count('latest', 'ts');
+    count('gaps', 'recv_ts');
+    for (const t of this.#extraTables) count(t.name, t.tsCol);
+    const hosts = (this.#db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;
+    return Promise.resolve({ path: this.#path, bytes: size(this.#path), walBytes: size(`${this.#path}-wal`), hosts, tables });
+  }
+
+  readonly #extraTables: { name: string; tsCol: string | null }[] = [];
+  /** Lets a module that owns extra tables (rollups, alerts) have them counted by stats(). */
+  registerTable(name: string, tsCol: string | null): void {
+    this.#extraTables.push({ name, tsCol });
+  }
+
+  close(): Promise<void> {
+    if (this.#db.open) {
+      if (!this.#db.readonly) {
+        try {
+          this.#db.pragma('wal_checkpoint(TRUNCATE)');
+        } catch {
+          // A reader holding the WAL open only delays the checkpoint.
+        }
+      }
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+}

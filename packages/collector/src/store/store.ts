@@ -1,0 +1,81 @@
+/**
+ * The collector's storage interface. SQLite (store/sqlite-store.ts) is the embedded default; a
+ * PostgreSQL driver (many collectors, one database) is meant to implement the same interface,
+ * which is why every method returns a promise.
+ */
+import type { Breakdown, Snapshot } from '@tcpfleet/common';
+
+/** A snapshot as stored: what the agent sent plus the collector's receive time. */
+export type StoredSnapshot = Snapshot & { recv_ts: number };
+
+/** One batch to store, already bound to the host of the session that sent it. */
+export interface IngestItem {
+  host: string;
+  labels: Record<string, string>;
+  snapshots: readonly Snapshot[];
+}
+
+/** What storing one batch did. */
+export interface IngestOutcome {
+  stored: number;
+  duplicates: number;
+}
+
+/** A declared hole in a host's history (snapshots its agent had to drop). */
+export interface GapRecord {
+  host: string;
+  boot: string;
+  from_seq: number;
+  to_seq: number;
+  count: number;
+  ts: number;
+  recv_ts: number;
+}
+
+/** A per-host token as listed (never the token itself). */
+export interface TokenInfo {
+  host: string;
+  created: number;
+  revoked: number | null;
+}
+
+/** Row counts and sizes, for `tcpfleet db stats`. */
+export interface DbStats {
+  path: string;
+  bytes: number;
+  walBytes: number;
+  hosts: number;
+  tables: { name: string; rows: number; oldest: number | null; newest: number | null }[];
+}
+
+/** The history resolution a query was answered from. */
+export type Resolution = 'raw' | '1m' | '1h';
+
+/** Everything the collector needs from a database. */
+export interface Store {
+  /** Stores batches in one transaction; all or nothing. Idempotent on (host, boot, seq). */
+  ingest(items: readonly IngestItem[], recvTs: number): Promise<IngestOutcome[]>;
+  /** Records a declared gap (idempotent on host, boot, first seq). */
+  recordGap(gap: GapRecord): Promise<void>;
+  /** Each host's latest snapshot. */
+  latest(): Promise<StoredSnapshot[]>;
+  /** A host's snapshots with since <= ts < until, oldest first. */
+  history(host: string, since: number, until: number, limit: number): Promise<StoredSnapshot[]>;
+  /** Gaps, of one host or all, declared since `since`. */
+  gaps(host: string | null, since: number): Promise<GapRecord[]>;
+  /** Stores the hash of a new per-host token, replacing any previous one. */
+  putToken(host: string, hash: string, now: number): Promise<void>;
+  /** Marks a host's token revoked; false when there was none. */
+  revokeToken(host: string, now: number): Promise<boolean>;
+  /** The host bound to a token hash, unless revoked. */
+  hostForToken(hash: string): Promise<string | null>;
+  /** Every per-host token. */
+  listTokens(): Promise<TokenInfo[]>;
+  /** Row counts and sizes. */
+  stats(): Promise<DbStats>;
+  /** Closes the database. */
+  close(): Promise<void>;
+}
+
+/** The breakdown is kept with the latest snapshot only. */
+export type LatestExtras = { breakdown?: Breakdown };

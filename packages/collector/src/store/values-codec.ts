@@ -1,0 +1,117 @@
+/**
+ * The compact encoding of a snapshot's numbers in the snapshots table.
+ *
+ * A snapshot carries about 190 numbers (12 states for IPv4 and IPv6, the ss summary, sockstat,
+ * the Tcp and TcpExt counters, collection costs). Storing them as JSON costs about 4 KiB per
+ * snapshot; here they are a "layout" (the ordered list of field names, stored once in the layouts
+ * table and shared by every snapshot of the same kernel) plus a blob of zig-zag varints in that
+ * order. Most counters are small, so a value costs one or two bytes.
+ *
+ * Derived numbers (states = ipv4 + ipv6) are not stored. collect.ms is stored in microseconds.
+ */
+import { TCP_STATES, addStates, emptyStates } from '@tcpfleet/common';
+import type { Counters, Snapshot, Sockstat, SsSummary, StateCounts } from '@tcpfleet/common';
+
+const SUMMARY_KEYS = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
+const SOCKSTAT_KEYS = ['sockets_used', 'tcp_inuse', 'tcp_orphan', 'tcp_tw', 'tcp_alloc', 'tcp_mem', 'tcp6_inuse'] as const;
+const COLLECT_KEYS = ['ms_us', 'bytes', 'skipped', 'states_age_ms'] as const;
+/** Number of fixed fields before the snmp and netstat counters. */
+export const FIXED_FIELDS = 12 + 12 + SUMMARY_KEYS.length + SOCKSTAT_KEYS.length + COLLECT_KEYS.length + 1;
+
+/** The layout text of a snapshot: "snmp:Key,Key|netstat:Key,Key" (fixed fields implied). */
+export function layoutOf(s: Pick<Snapshot, 'snmp' | 'netstat'>): string {
+  return `${Object.keys(s.snmp).join(',')}|${Object.keys(s.netstat).join(',')}`;
+}
+
+/** Parsed layout: the counter names in storage order. */
+export interface Layout {
+  snmp: string[];
+  netstat: string[];
+}
+
+/** Parses layout text. */
+export function parseLayout(text: string): Layout {
+  const [a = '', b = ''] = text.split('|');
+  return { snmp: a === '' ? [] : a.split(','), netstat: b === '' ? [] : b.split(',') };
+}
+
+class Writer {
+  buf = Buffer.allocUnsafe(2048);
+  pos = 0;
+  put(v: number): void {
+    let n = Math.round(v);
+    n = n >= 0 ? n * 2 : -n * 2 - 1;
+    if (this.pos + 10 > this.buf.length) {
+      const next = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
+    while (n >= 128) {
+      this.buf[this.pos++] = (n % 128) | 128;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+}
+
+/** Encodes a snapshot's numbers in the order of its layout. */
+export function encodeValues(s: Snapshot): Buffer {
+  const w = new Writer();
+  for (const st of TCP_STATES) w.put(s.ipv4[st]);
+  for (const st of TCP_STATES) w.put(s.ipv6[st]);
+  for (const k of SUMMARY_KEYS) w.put(s.summary[k]);
+  for (const k of SOCKSTAT_KEYS) w.put(s.sockstat[k]);
+  w.put(s.collect.ms * 1000);
+  w.put(s.collect.bytes);
+  w.put(s.collect.skipped);
+  w.put(s.collect.states_age_ms);
+  w.put(s.interval_ms);
+  for (const v of Object.values(s.snmp)) w.put(v);
+  for (const v of Object.values(s.netstat)) w.put(v);
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
+
+/** The numeric part of a snapshot as decoded from storage. */
+export interface DecodedValues {
+  states: StateCounts;
+  ipv4: StateCounts;
+  ipv6: StateCounts;
+  summary: SsSummary;
+  sockstat: Sockstat;
+  snmp: Counters;
+  netstat: Counters;
+  collect: { ms: number; bytes: number; skipped: number; errors: string[]; states_age_ms: number };
+  interval_ms: number;
+}
+
+/** Decodes a blob written by encodeValues with the same layout. */
+export function decodeValues(blob: Uint8Array, layout: Layout): DecodedValues {
+  let pos = 0;
+  const get = (): number => {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      const b = blob[pos++];
+      if (b === undefined) throw new Error('stored values blob is truncated');
+      n += (b & 127) * mul;
+      if (b < 128) break;
+      mul *= 128;
+    }
+    return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+  };
+  const ipv4 = emptyStates();
+  const ipv6 = emptyStates();
+  for (const st of TCP_STATES) ipv4[st] = get();
+  for (const st of TCP_STATES) ipv6[st] = get();
+  const summary = {} as SsSummary;
+  for (const k of SUMMARY_KEYS) summary[k] = get();
+  const sockstat = {} as Sockstat;
+  for (const k of SOCKSTAT_KEYS) sockstat[k] = get();
+  const collect = { ms: get() / 1000, bytes: get(), skipped: get(), errors: [] as string[], states_age_ms: get() };
+  const interval_ms = get();
+  const snmp: Counters = {};
+  for (const k of layout.snmp) snmp[k] = get();
+  const netstat: Counters = {};
+  for (const k of layout.netstat) netstat[k] = get();
+  return { states: addStates(addStates(emptyStates(), ipv4), ipv6), ipv4, ipv6, summary, sockstat, snmp, netstat, collect, interval_ms };
+}

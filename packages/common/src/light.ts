@@ -1,0 +1,9 @@
+/**
+ * The part of common that loads in a few milliseconds (no zod, no file access): what the CLI's
+ * query commands need. Import it as "@tcpfleet/common/light".
+ */
+export * from './model/tcp-state.js';
+export * from './model/summary.js';
+export * from './util/duration.js';
+export * from './util/sanitize.js';
+export * from './errors.js';
