@@ -48,6 +48,8 @@ export interface AgentFlags {
   spoolBytes?: number | undefined;
   ca?: string | undefined;
   walkBudget?: number | undefined;
+  reconnectMin?: number | undefined;
+  reconnectMax?: number | undefined;
   logLevel?: string | undefined;
 }
 
@@ -89,6 +91,8 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, needC
     spoolBytes: flags.spoolBytes,
     ca: flags.ca,
     walkBudget: flags.walkBudget,
+    reconnectMin: flags.reconnectMin,
+    reconnectMax: flags.reconnectMax,
     logLevel: flags.logLevel,
   });
   const envCfg = configFromEnv(env);

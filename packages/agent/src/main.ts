@@ -36,6 +36,8 @@ async function main(): Promise<void> {
       'spool-dir': { type: 'string', describe: 'Directory of the disk spool that survives restarts [env TCPFLEET_SPOOL_DIR]' },
       'spool-bytes': { type: 'number', describe: 'Size cap of the disk spool in bytes (default 64 MiB)' },
       ca: { type: 'string', describe: 'CA certificate (PEM) that signed the collector\'s certificate, for wss:// [env TCPFLEET_CA]' },
+      'reconnect-min': { type: 'number', describe: 'Smallest reconnect delay window in seconds (default 0.5)' },
+      'reconnect-max': { type: 'number', describe: 'Largest reconnect delay window in seconds (default 30)' },
       'walk-budget': { type: 'number', describe: 'Share of one core the tcp/tcp6 walk may use, 0-1 (default 0.01; 0 = walk every interval)' },
       config: { type: 'string', describe: 'JSON config file (keys as in the docs); flags and env override it' },
       'log-level': { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (default info) [env TCPFLEET_LOG_LEVEL]' },
@@ -67,6 +69,8 @@ async function main(): Promise<void> {
     spoolBytes: argv['spool-bytes'],
     ca: argv.ca,
     walkBudget: argv['walk-budget'],
+    reconnectMin: argv['reconnect-min'],
+    reconnectMax: argv['reconnect-max'],
     logLevel: argv['log-level'],
   };
   const warnings: string[] = [];
