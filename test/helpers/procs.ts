@@ -100,11 +100,11 @@ export interface Collector extends Proc {
 }
 
 /** Starts `tcpfleet serve` on a free loopback port with a fleet token; waits until it listens. */
-export async function startCollector(dir: string, extra: readonly string[] = [], token = 'test-fleet-token-0123456789'): Promise<Collector> {
+export async function startCollector(dir: string, extra: readonly string[] = [], token = 'test-fleet-token-0123456789', listen = '127.0.0.1:0'): Promise<Collector> {
   const tokenFile = join(dir, 'fleet.token');
   writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
-  const p = startProc(process.execPath, [COLLECTOR_BIN, 'serve', '--listen', '127.0.0.1:0', '--db', db, '--token-file', tokenFile, ...extra]);
+  const p = startProc(process.execPath, [COLLECTOR_BIN, 'serve', '--listen', listen, '--db', db, '--token-file', tokenFile, ...extra]);
   let port = 0;
   await waitFor(() => {
     const line = p.logs().find((l) => l['msg'] === 'collector started');

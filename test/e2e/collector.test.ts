@@ -1,0 +1,208 @@
+/**
+ * The collector as a process: authentication before the upgrade, bad frames closing only the
+ * sender, history surviving a restart, and the CLI's one-line errors.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
+import { CLOSE_CODES, encodeMessage } from '@tcpfleet/common';
+import { FIXTURES } from '../helpers/fixtures.js';
+import { cli, killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import type { Collector } from '../helpers/procs.js';
+import { FIXTURE_PROC } from '../helpers/snapshots.js';
+
+const tmp = tempDir('collector');
+let col: Collector;
+
+function rows(db: string): number {
+  const d = new Database(db, { readonly: true });
+  try {
+    return (d.prepare('SELECT count(*) AS n FROM snapshots').get() as { n: number }).n;
+  } finally {
+    d.close();
+  }
+}
+
+/** Opens a raw WebSocket; resolves with the HTTP status of a refused upgrade, or the open socket. */
+function rawConnect(url: string, headers: Record<string, string>): Promise<{ status: number } | { ws: WebSocket }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode ?? 0 });
+      ws.terminate();
+    });
+    ws.on('open', () => resolve({ ws }));
+    ws.on('error', (err) => {
+      if (!/Unexpected server response/.test(err.message)) reject(err);
+    });
+  });
+}
+
+function closeOf(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+}
+
+const hello = { type: 'hello', v: 1, host: 'raw-agent', boot: '0123456789abcdef', agent: 'test', interval_ms: 1000, labels: {} } as const;
+
+beforeAll(async () => {
+  col = await startCollector(tmp.dir);
+});
+afterAll(() => {
+  killAll();
+  tmp.cleanup();
+});
+
+describe('authentication', () => {
+  it.each([
+    { name: 'no Authorization header', headers: {} },
+    { name: 'a wrong token', headers: { Authorization: 'Bearer wrong-token' } },
+    { name: 'a non-bearer scheme', headers: { Authorization: 'Basic dGVzdDp0ZXN0' } },
+  ])('refuses $name with HTTP 401 before the upgrade', async ({ headers }) => {
+    const r = await rawConnect(col.wsUrl, headers);
+    expect(r).toEqual({ status: 401 });
+  });
+
+  it('stores nothing from an agent with a wrong token, and says so in its log', async () => {
+    const agent = startAgent({ wsUrl: col.wsUrl, token: 'not-the-fleet-token' }, tmp.dir, ['--procfs', FIXTURE_PROC, '--host-id', 'intruder', '--log-level', 'info']);
+    await waitFor(() => agent.logs().some((l) => l['msg'] === 'collector refused the token'), 'the agent to be refused');
+    await stopProc(agent);
+    expect(rows(col.db)).toBe(0);
+    expect(cli(['host', 'intruder', '--url', col.url]).code).toBe(1);
+  });
+
+  it('refuses an upgrade carrying an Origin header (cross-site WebSocket hijacking)', async () => {
+    expect(await rawConnect(col.wsUrl, { Authorization: `Bearer ${col.token}`, Origin: 'http://evil.example' })).toEqual({ status: 403 });
+  });
+});
+
+describe('bad frames close only the sender', () => {
+  it.each([
+    { name: 'malformed JSON', frame: '{"type":"hello",', code: CLOSE_CODES.BAD_MESSAGE, reason: /not valid JSON/ },
+    { name: 'a schema violation', frame: JSON.stringify({ ...hello, host: 'bad host' }), code: CLOSE_CODES.BAD_MESSAGE, reason: /schema violation at host/ },
+    { name: 'a batch before hello', frame: readFileSync(`${FIXTURES}protocol/valid/batch.json`, 'utf8'), code: CLOSE_CODES.HELLO_EXPECTED, reason: /hello expected/ },
+    { name: 'a binary frame', frame: Buffer.from([1, 2, 3]), code: CLOSE_CODES.BAD_MESSAGE, reason: /binary/ },
+    { name: 'an unsupported protocol version', frame: JSON.stringify({ ...hello, v: 99 }), code: CLOSE_CODES.UNSUPPORTED_VERSION, reason: /version 99/ },
+    { name: 'an oversized frame', frame: 'x'.repeat(2 * 1024 * 1024), code: CLOSE_CODES.TOO_BIG, reason: /./ },
+  ])('$name', async ({ frame, code, reason }) => {
+    const good = startAgent(col, tmp.dir, ['--procfs', FIXTURE_PROC, '--host-id', 'bystander']);
+    try {
+      await waitFor(() => cli(['hosts', '--json', '--url', col.url]).stdout.includes('"bystander"'), 'the bystander to report');
+      const before = rows(col.db);
+      const r = await rawConnect(col.wsUrl, { Authorization: `Bearer ${col.token}` });
+      if (!('ws' in r)) throw new Error(`refused: ${r.status}`);
+      const closed = closeOf(r.ws);
+      r.ws.send(frame);
+      const c = await closed;
+      expect(c.code).toBe(code);
+      if (code !== CLOSE_CODES.TOO_BIG) expect(c.reason).toMatch(reason);
+      // The bystander keeps reporting: its row count keeps growing.
+      await waitFor(() => rows(col.db) > before + 1, 'the bystander to keep storing');
+      expect(JSON.stringify(JSON.parse(cli(['hosts', '--json', '--url', col.url]).stdout))).not.toContain('raw-agent');
+    } finally {
+      await stopProc(good);
+    }
+  });
+
+  it('a valid hello and batch are stored and acknowledged', async () => {
+    const r = await rawConnect(col.wsUrl, { Authorization: `Bearer ${col.token}` });
+    if (!('ws' in r)) throw new Error(`refused: ${r.status}`);
+    const msgs: Record<string, unknown>[] = [];
+    r.ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    r.ws.send(encodeMessage(hello));
+    const batch = JSON.parse(readFileSync(`${FIXTURES}protocol/valid/batch.json`, 'utf8')) as { snapshots: { ts: number }[] };
+    for (const s of batch.snapshots) s.ts = Date.now();
+    r.ws.send(JSON.stringify(batch));
+    await waitFor(() => msgs.some((m) => m['type'] === 'ack'), 'the ack');
+    expect(msgs[0]).toMatchObject({ type: 'welcome', host: 'raw-agent' });
+    expect(msgs.find((m) => m['type'] === 'ack')).toEqual({ type: 'ack', id: 1, stored: 1, duplicates: 0 });
+    // The same batch again is acknowledged and stored nothing.
+    r.ws.send(JSON.stringify(batch));
+    await waitFor(() => msgs.filter((m) => m['type'] === 'ack').length === 2, 'the second ack');
+    expect(msgs.filter((m) => m['type'] === 'ack')[1]).toEqual({ type: 'ack', id: 1, stored: 0, duplicates: 1 });
+    // Stored under the session's host, whatever the snapshot said (web-7).
+    const h = JSON.parse(cli(['host', 'raw-agent', '--json', '--url', col.url]).stdout) as { host: string; seq: number };
+    expect(h.host).toBe('raw-agent');
+    expect(cli(['host', 'web-7', '--url', col.url]).code).toBe(1);
+    r.ws.close();
+  });
+
+  it('refuses snapshots stamped more than five minutes ahead, for good', async () => {
+    const r = await rawConnect(col.wsUrl, { Authorization: `Bearer ${col.token}` });
+    if (!('ws' in r)) throw new Error(`refused: ${r.status}`);
+    const msgs: Record<string, unknown>[] = [];
+    r.ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    r.ws.send(encodeMessage({ ...hello, host: 'skewed' }));
+    const batch = JSON.parse(readFileSync(`${FIXTURES}protocol/valid/batch.json`, 'utf8')) as { snapshots: { ts: number }[] };
+    for (const s of batch.snapshots) s.ts = Date.now() + 3_600_000;
+    r.ws.send(JSON.stringify(batch));
+    await waitFor(() => msgs.some((m) => m['type'] === 'nack'), 'the refusal');
+    expect(msgs.find((m) => m['type'] === 'nack')).toMatchObject({ code: 'CLOCK_SKEW', retryable: false });
+    expect(cli(['host', 'skewed', '--url', col.url]).code).toBe(1);
+    r.ws.close();
+  });
+});
+
+describe('restart', () => {
+  it('keeps all stored history across a collector restart, and the agent carries on', async () => {
+    const agent = startAgent(col, tmp.dir, ['--procfs', FIXTURE_PROC, '--host-id', 'steady']);
+    const historyOf = (): { seq: number; boot: string }[] => {
+      const r = cli(['history', 'steady', '--since', '1h', '--json', '--url', col.url]);
+      return r.code === 0 ? (JSON.parse(r.stdout) as { seq: number; boot: string }[]) : [];
+    };
+    await waitFor(() => historyOf().length >= 3, 'three snapshots');
+    await stopProc(col);
+    const stored = rows(col.db);
+    expect(stored).toBeGreaterThanOrEqual(3);
+    const seqBefore = new Set(
+      (() => {
+        const d = new Database(col.db, { readonly: true });
+        const r = d.prepare('SELECT seq FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name = ?').all('steady') as { seq: number }[];
+        d.close();
+        return r.map((x) => x.seq);
+      })(),
+    );
+    col = await startCollector(tmp.dir, [], col.token, `127.0.0.1:${col.port}`);
+    const maxBefore = Math.max(...seqBefore);
+    const after = new Set<number>();
+    await waitFor(() => {
+      for (const s of historyOf()) after.add(s.seq);
+      return Math.max(...after) > maxBefore + 2;
+    }, 'the same agent to reconnect and store new snapshots');
+    for (const s of seqBefore) expect(after.has(s)).toBe(true);
+    // Nothing the agent generated is missing: its seq numbers are contiguous from 1.
+    const all = [...after].sort((a, b) => a - b);
+    expect(all[0]).toBe(1);
+    expect(all[all.length - 1]! - all[0]! + 1).toBe(all.length);
+    await stopProc(agent);
+    const d = new Database(col.db, { readonly: true });
+    expect(d.pragma('integrity_check', { simple: true })).toBe('ok');
+    d.close();
+  });
+});
+
+describe('CLI errors: one line, non-zero, no stack trace', () => {
+  it.each([
+    { name: 'unreachable collector', args: ['hosts', '--url', 'http://127.0.0.1:1'], code: 1, line: /^tcpfleet: cannot reach the collector at http:\/\/127\.0\.0\.1:1: ECONNREFUSED$/ },
+    { name: 'unknown host', args: ['host', 'no-such-host'], code: 1, line: /^tcpfleet: unknown host "no-such-host"$/ },
+    { name: 'unknown flag', args: ['hosts', '--bogus'], code: 2, line: /^tcpfleet: Unknown argument: bogus/ },
+    { name: 'unknown state', args: ['total', '--state', 'estab'], code: 2, line: /^tcpfleet: --state "estab" is not a state; use one of established, / },
+    { name: 'bad --since', args: ['history', 'x', '--since', 'yesterday-ish'], code: 2, line: /^tcpfleet: --since "yesterday-ish" is neither a duration/ },
+    { name: 'bad --url', args: ['hosts', '--url', 'ftp://x'], code: 2, line: /^tcpfleet: --url must start with http:\/\/ or https:\/\// },
+    { name: 'no command', args: [], code: 2, line: /^tcpfleet: give a command/ },
+    { name: 'escape sequences in an argument are not echoed raw', args: ['total', '--state', '\u001b[2Jx'], code: 2, line: /\\u\{1b\}\[2Jx/ },
+  ])('$name', ({ args, code, line }) => {
+    const r = cli([...args, ...(args.includes('--url') || args.length === 0 ? [] : ['--url', col.url])]);
+    expect(r.code).toBe(code);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(line);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('serve refuses a bad --listen with one line naming the value', () => {
+    const r = cli(['serve', '--listen', 'nonsense', '--db', `${tmp.dir}/x.db`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^tcpfleet: serve config: listen: HOST:PORT such as 127\.0\.0\.1:7070/);
+  });
+});
