@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { loadAgentConfig } from '../../packages/agent/src/config.js';
+import { tempDir } from '../helpers/procs.js';
+
+const dirs: { cleanup: () => void }[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()));
+function dir(): string {
+  const t = tempDir('cfg');
+  dirs.push(t);
+  return t.dir;
+}
+const errorOf = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (err) {
+    return `${(err as { code: string }).code}: ${(err as Error).message}`;
+  }
+  return 'no error';
+};
+
+describe('agent config precedence: flags > env > file > defaults', () => {
+  it('takes each value from the highest source that sets it', () => {
+    const d = dir();
+    writeFileSync(`${d}/c.json`, JSON.stringify({ interval: 30, hostId: 'from-file', top: 5, labels: { a: 'file', b: 'file' } }));
+    const cfg = loadAgentConfig({ config: `${d}/c.json`, interval: 2, label: ['a=flag'] }, { TCPFLEET_HOST_ID: 'from-env', TCPFLEET_INTERVAL: '7' }, false);
+    expect(cfg.interval).toBe(2);
+    expect(cfg.hostId).toBe('from-env');
+    expect(cfg.top).toBe(5);
+    expect(cfg.labels).toEqual({ a: 'flag', b: 'file' });
+    expect(cfg.procfs).toBe('/proc');
+    expect(Object.isFrozen(cfg)).toBe(true);
+  });
+
+  it('refuses an unknown key in the config file, naming it', () => {
+    const d = dir();
+    writeFileSync(`${d}/c.json`, JSON.stringify({ intervall: 3 }));
+    expect(errorOf(() => loadAgentConfig({ config: `${d}/c.json` }, {}, false))).toMatch(/TCPFLEET_ERR_CONFIG: .*unknown key "intervall"/);
+  });
+
+  it('lists every problem at once', () => {
+    const msg = errorOf(() => loadAgentConfig({ interval: 0, top: 500, collector: 'http://x' }, {}, true));
+    expect(msg).toContain('interval: at least 0.1 seconds');
+    expect(msg).toContain('top: at most 100');
+    expect(msg).toContain('collector: a ws:// or wss:// URL');
+  });
+
+  it('needs a collector and a token to run, not for --once', () => {
+    expect(errorOf(() => loadAgentConfig({}, {}, true))).toContain('no collector');
+    expect(errorOf(() => loadAgentConfig({ collector: 'ws://127.0.0.1:7070' }, {}, true))).toContain('no token');
+    expect(loadAgentConfig({}, {}, false).collector).toBeUndefined();
+  });
+
+  it('reads the token from a file, warns when others can read it, and never keeps `token` itself', () => {
+    const d = dir();
+    writeFileSync(`${d}/t`, 'sekrit\n');
+    chmodSync(`${d}/t`, 0o644);
+    const warnings: string[] = [];
+    const cfg = loadAgentConfig({ collector: 'ws://127.0.0.1:7070', tokenFile: `${d}/t` }, {}, true, (w) => warnings.push(w));
+    expect(cfg.tokenValue).toBe('sekrit');
+    expect(warnings[0]).toMatch(/mode 644: others can read it; chmod 600 it/);
+    expect(JSON.stringify(cfg)).not.toContain('"token"');
+  });
+
+  it('refuses a malformed label and a bad host id', () => {
+    expect(errorOf(() => loadAgentConfig({ label: ['novalue'] }, {}, false))).toContain('label "novalue" is not key=value');
+    expect(errorOf(() => loadAgentConfig({ hostId: 'a b' }, {}, false))).toContain('hostId: host id: letters, digits');
+  });
+});
