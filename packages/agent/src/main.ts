@@ -79,10 +79,10 @@ async function main(): Promise<void> {
   const cfg = loadAgentConfig(flags, process.env, !once, (w) => warnings.push(w));
 
   if (once) {
-    const { takeSnapshot } = await import('./sampler.js');
+    const { takeSnapshotChecked } = await import('./sampler.js');
     const { randomUUID } = await import('node:crypto');
-    const snap = takeSnapshot(cfg.procfs, { host: cfg.hostId, boot: randomUUID(), seq: 1, interval_ms: Math.round(cfg.interval * 1000), labels: { ...cfg.labels } }, cfg.top);
-    if (snap.collect.errors.some((e) => e.startsWith('net/tcp:') || e.includes('cannot open'))) {
+    const { snapshot: snap, failed } = takeSnapshotChecked(cfg.procfs, { host: cfg.hostId, boot: randomUUID(), seq: 1, interval_ms: Math.round(cfg.interval * 1000), labels: { ...cfg.labels } }, cfg.top);
+    if (failed) {
       fail(snap.collect.errors.join('; '), EXIT_RUNTIME);
     }
     if (argv.json === true) process.stdout.write(JSON.stringify(snap, null, 2) + '\n');

@@ -164,6 +164,15 @@ export function assembleSnapshot(meta: SnapshotMeta, walk: TcpWalk, walkTs: numb
   return snap;
 }
 
+/** Takes a complete snapshot now and says whether net/tcp itself could not be read. */
+export function takeSnapshotChecked(procfs: string, meta: Omit<SnapshotMeta, 'ts'>, top: number): { snapshot: Snapshot; failed: boolean } {
+  const t0 = performance.now();
+  const ts = Date.now();
+  const walk = walkTcp(procfs, top);
+  const cheap = readCheapCounters(procfs);
+  return { snapshot: assembleSnapshot({ ...meta, ts }, walk, ts, cheap, performance.now() - t0, top > 0), failed: walk.failed };
+}
+
 /** Takes a complete snapshot now (a full walk). */
 export function takeSnapshot(procfs: string, meta: Omit<SnapshotMeta, 'ts'>, top: number): Snapshot {
   const t0 = performance.now();
