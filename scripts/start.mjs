@@ -75,7 +75,7 @@ async function render() {
       '',
       `fleet: ${total.hosts} live host(s), ${total.stale} stale    ss -s: TCP ${s.total} (estab ${s.estab}, closed ${s.closed}, orphaned ${s.orphaned}, timewait ${s.timewait})`,
       '',
-      'STATE          ' + STATES.map((x) => x.padStart(0)).slice(0, 0).join('') + 'FLEET',
+      `${'STATE'.padEnd(14)} ${'FLEET'.padStart(6)}`,
       ...STATES.map((x) => `${x.padEnd(14)} ${String(total.states[x]).padStart(6)}`),
       '',
       `${'HOST'.padEnd(24)} ${'ESTAB'.padStart(7)} ${'TIME_WAIT'.padStart(9)} ${'CLOSE_WAIT'.padStart(10)} ${'LISTEN'.padStart(7)}  STATUS`,
