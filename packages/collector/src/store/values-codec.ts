@@ -10,7 +10,7 @@
  * Derived numbers (states = ipv4 + ipv6) are not stored. collect.ms is stored in microseconds.
  */
 import { TCP_STATES, addStates, emptyStates } from '@tcpfleet/common';
-import type { Counters, Snapshot, Sockstat, SsSummary, StateCounts } from '@tcpfleet/common';
+import type { Counters, Snapshot, Sockstat, SsSummary } from '@tcpfleet/common';
 
 const SUMMARY_KEYS = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
 const SOCKSTAT_KEYS = ['sockets_used', 'tcp_inuse', 'tcp_orphan', 'tcp_tw', 'tcp_alloc', 'tcp_mem', 'tcp6_inuse'] as const;
@@ -72,17 +72,7 @@ export function encodeValues(s: Snapshot): Buffer {
 }
 
 /** The numeric part of a snapshot as decoded from storage. */
-export interface DecodedValues {
-  states: StateCounts;
-  ipv4: StateCounts;
-  ipv6: StateCounts;
-  summary: SsSummary;
-  sockstat: Sockstat;
-  snmp: Counters;
-  netstat: Counters;
-  collect: { ms: number; bytes: number; skipped: number; errors: string[]; states_age_ms: number };
-  interval_ms: number;
-}
+export type DecodedValues = Pick<Snapshot, 'states' | 'ipv4' | 'ipv6' | 'summary' | 'sockstat' | 'snmp' | 'netstat' | 'collect' | 'interval_ms'>;
 
 /** Decodes a blob written by encodeValues with the same layout. */
 export function decodeValues(blob: Uint8Array, layout: Layout): DecodedValues {

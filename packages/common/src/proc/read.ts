@@ -18,19 +18,24 @@ function isMissing(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+/** Opens a /proc file; null when it does not exist, TCPFLEET_ERR_PROC_READ otherwise. */
+function openProc(path: string): number | null {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw new TcpfleetError('TCPFLEET_ERR_PROC_READ', `cannot open ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /**
  * Reads `root/rel` whole, up to `maxBytes`; returns null when the file does not exist (IPv6 off,
  * for example). Throws TCPFLEET_ERR_PROC_READ on other errors or when the file is too large.
  */
 export function readProcFile(root: string, rel: string, maxBytes = MAX_SMALL_FILE): string | null {
   const path = join(root, rel);
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    if (isMissing(err)) return null;
-    throw new TcpfleetError('TCPFLEET_ERR_PROC_READ', `cannot open ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  const fd = openProc(path);
+  if (fd === null) return null;
   try {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -54,13 +59,8 @@ export function readProcFile(root: string, rel: string, maxBytes = MAX_SMALL_FIL
  */
 export function streamProcFile(root: string, rel: string, onChunk: (chunk: Buffer) => void, buffer: Buffer = Buffer.allocUnsafe(CHUNK_BYTES)): number | null {
   const path = join(root, rel);
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    if (isMissing(err)) return null;
-    throw new TcpfleetError('TCPFLEET_ERR_PROC_READ', `cannot open ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  const fd = openProc(path);
+  if (fd === null) return null;
   let total = 0;
   try {
     for (;;) {
