@@ -118,6 +118,25 @@ async function main(): Promise<void> {
           .example('$0 top --by port', 'Listening ports with the most established connections, fleet-wide'),
       async (a) => (await import('./cli/query.js')).topCmd({ url: url(a), json: a.json, state: a.state, limit: a.limit, by: a.by }),
     )
+    .command(
+      'watch',
+      'A live view of the fleet, like top: hosts ranked by a state, sparklines of the last hour, fleet total, firing alerts',
+      (y) =>
+        y
+          .options({
+            url: urlOpt,
+            state: { ...stateOpt, default: 'established', describe: 'Rank hosts by this state (and draw its sparklines)' },
+            interval: { type: 'number', default: 2, describe: 'Seconds between refreshes (0.2-3600)' },
+            count: { type: 'number', default: 0, describe: 'Stop after this many frames (0 = until Ctrl-C)' },
+            limit: { type: 'number', describe: 'Host rows to show (default: what fits the terminal; all when not a terminal)' },
+          })
+          .example('$0 watch --state time_wait', 'Hosts with the most TIME_WAIT, redrawn every 2 s')
+          .example('$0 watch --count 1 > fleet.txt', 'One plain frame, for a script or a log'),
+      async (a) => {
+        const { watchCmd } = await import('./cli/watch.js');
+        process.exitCode = await watchCmd({ url: url(a), state: a.state, intervalS: a.interval, count: a.count, limit: a.limit });
+      },
+    )
     .command('token <action> [host]', 'Per-host tokens: create HOST (prints it once), revoke HOST, list', (y) =>
       y
         .positional('action', { choices: ['create', 'revoke', 'list'] as const, demandOption: true })
