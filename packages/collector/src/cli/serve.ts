@@ -39,12 +39,12 @@ export interface RunningCollector {
   stop(): Promise<void>;
 }
 
-/** Starts the collector and returns once it listens. */
-export async function startCollector(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel)): Promise<RunningCollector> {
+/** Starts the collector and returns once it listens. `preset` fills hooks up front (tests, embedding). */
+export async function startCollector(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel), preset: Pick<ServeHooks, 'firingAlerts'> = {}): Promise<RunningCollector> {
   const store = new SqliteStore({ path: cfg.db, durability: cfg.durability });
   const fleet = new Fleet();
   fleet.load(await store.latest());
-  const hooks: ServeHooks = { routes: [], onCommitted: [], onStop: [] };
+  const hooks: ServeHooks = { routes: [], onCommitted: [], onStop: [], ...preset };
   let server: CollectorServer | null = null;
   const writer = new IngestWriter({
     store,
