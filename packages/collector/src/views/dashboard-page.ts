@@ -12,6 +12,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>tcpfleet</title>
+<link rel="icon" href="data:,">
 <style>
 :root{--bg:#0f1419;--panel:#171d24;--line:#263040;--fg:#d8dee6;--dim:#8a96a6;--accent:#4fb3ff;--warn:#ffb454;--bad:#ff6b6b;--ok:#7bd88f}
 *{box-sizing:border-box}
@@ -81,6 +82,8 @@ function spark(points){
   var max=Math.max.apply(null,vals),min=Math.min.apply(null,vals),span=max-min||1,step=w/Math.max(1,points.length-1),d="",pen=false;
   points.forEach(function(v,i){if(v===null){pen=false;return}var x=(i*step).toFixed(1),y=(h-2-(v-min)/span*(h-4)).toFixed(1);d+=(pen?"L":"M")+x+" "+y;pen=true});
   var p=document.createElementNS(NS,"path");p.setAttribute("d",d);p.setAttribute("fill","none");p.setAttribute("stroke","#4fb3ff");p.setAttribute("stroke-width","1.5");svg.appendChild(p);
+  var li=points.length-1;while(li>0&&points[li]===null)li--;
+  var dot=document.createElementNS(NS,"circle");dot.setAttribute("cx",(li*step).toFixed(1));dot.setAttribute("cy",(h-2-(points[li]-min)/span*(h-4)).toFixed(1));dot.setAttribute("r","2");dot.setAttribute("fill","#4fb3ff");svg.appendChild(dot);
   var t=document.createElementNS(NS,"title");t.textContent="min "+min+", max "+max;svg.appendChild(t);
   return svg;
 }
