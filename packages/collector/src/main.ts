@@ -29,6 +29,9 @@ async function main(): Promise<void> {
   const cli: Argv = yargs(hideBin(process.argv))
     .scriptName('tcpfleet')
     .usage('$0 <command> [options]\n\nThe tcpfleet collector and fleet queries.')
+    .example('$0 serve --config /etc/tcpfleet/collector.json', 'Run the collector; flags > TCPFLEET_* env > config file > defaults')
+    .example('$0 watch --state time_wait', 'Live view of the fleet, like top')
+    .example('TCPFLEET_URL=http://10.0.0.5:7070 $0 total', 'Ask a remote collector for the fleet total')
     .command(
       'serve',
       'Run the collector: WebSocket ingest and HTTP query API on one port, SQLite storage',
