@@ -132,12 +132,13 @@ async function main(): Promise<void> {
             interval: { type: 'number', default: 2, describe: 'Seconds between refreshes (0.2-3600)' },
             count: { type: 'number', default: 0, describe: 'Stop after this many frames (0 = until Ctrl-C)' },
             limit: { type: 'number', describe: 'Host rows to show (default: what fits the terminal; all when not a terminal)' },
+            window: { type: 'string', default: '1h', describe: 'Time the sparklines cover (1m to 24h)' },
           })
           .example('$0 watch --state time_wait', 'Hosts with the most TIME_WAIT, redrawn every 2 s')
           .example('$0 watch --count 1 > fleet.txt', 'One plain frame, for a script or a log'),
       async (a) => {
         const { watchCmd } = await import('./cli/watch.js');
-        process.exitCode = await watchCmd({ url: url(a), state: a.state, intervalS: a.interval, count: a.count, limit: a.limit });
+        process.exitCode = await watchCmd({ url: url(a), state: a.state, intervalS: a.interval, count: a.count, limit: a.limit, window: a.window });
       },
     )
     .command('token <action> [host]', 'Per-host tokens: create HOST (prints it once), revoke HOST, list', (y) =>

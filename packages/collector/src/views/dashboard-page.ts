@@ -58,20 +58,22 @@ select{background:var(--panel);color:var(--fg);border:1px solid var(--line);bord
 <div id="alerts"><div class="none">no alerts firing</div></div>
 <h2>Hosts</h2>
 <div id="empty" hidden><p><strong>No hosts have reported yet.</strong></p><p>Start an agent on a host:<br><code id="empty-cmd">tcpfleet-agent --collector ws://COLLECTOR:7070 --token-file /etc/tcpfleet/token</code></p><p>It appears here within one interval.</p></div>
-<table id="hosts" hidden><thead><tr><th>host</th><th class="num" id="value-head">established</th><th>last hour</th><th class="num">estab</th><th class="num">time_wait</th><th class="num">close_wait</th><th class="num">listen</th><th class="num">ss total</th><th>last seen</th><th>status</th></tr></thead><tbody></tbody></table>
+<table id="hosts" hidden><thead><tr><th>host</th><th class="num" id="value-head">established</th><th id="spark-head">last hour</th><th class="num">estab</th><th class="num">time_wait</th><th class="num">close_wait</th><th class="num">listen</th><th class="num">ss total</th><th>last seen</th><th>status</th></tr></thead><tbody></tbody></table>
 </main>
 <script>
 (function(){
 "use strict";
 var STATES=["established","syn_sent","syn_recv","fin_wait1","fin_wait2","time_wait","close","close_wait","last_ack","listen","closing","new_syn_recv"];
 var POLL_MS=2000;
-var state=new URLSearchParams(location.search).get("state")||"established";
+var params=new URLSearchParams(location.search);
+var state=params.get("state")||"established";
+var windowMs=/^\\d+$/.test(params.get("window")||"")?params.get("window"):"";
 if(STATES.indexOf(state)<0)state="established";
 var $=function(id){return document.getElementById(id)};
 var el=function(tag,cls,text){var e=document.createElement(tag);if(cls)e.className=cls;if(text!==undefined)e.textContent=String(text);return e};
 var sel=$("state");
 STATES.forEach(function(s){var o=el("option",null,s);o.value=s;if(s===state)o.selected=true;sel.appendChild(o)});
-sel.onchange=function(){state=sel.value;history.replaceState(null,"","?state="+state);poll()};
+sel.onchange=function(){state=sel.value;history.replaceState(null,"","?state="+state+(windowMs?"&window="+windowMs:""));poll()};
 $("empty-cmd").textContent="tcpfleet-agent --collector ws://"+location.host+" --token-file /etc/tcpfleet/token";
 function ago(ms){ms=Math.max(0,ms);if(ms<1000)return "now";var s=Math.round(ms/1000);if(s<120)return s+"s ago";var m=Math.round(s/60);if(m<120)return m+"m ago";return Math.round(m/60)+"h ago"}
 function spark(points){
@@ -98,6 +100,7 @@ function render(o){
   o.alerts.forEach(function(a){var d=el("div","alert");d.appendChild(el("strong",null,a.rule));d.appendChild(document.createTextNode(" "+(a.host===null?"fleet":a.host)+(a.severity?" \\u00b7 "+a.severity:"")+(a.value!==undefined?" \\u00b7 value "+a.value:"")+" \\u00b7 since "+ago(o.now-a.since)+(a.summary?" \\u2014 "+a.summary:"")));al.appendChild(d)});
   $("empty").hidden=o.hosts.length>0;$("hosts").hidden=o.hosts.length===0;
   $("value-head").textContent=o.state;
+  var wm=Math.round(o.window_ms/60000);$("spark-head").textContent=o.state+", last "+(wm%60===0?(wm/60===1?"hour":wm/60+" hours"):wm+" min");
   var tb=document.querySelector("#hosts tbody"),frag=document.createDocumentFragment();
   o.hosts.forEach(function(h){
     var tr=el("tr",h.stale?"stale":"");tr.dataset.host=h.host;
@@ -116,7 +119,7 @@ function render(o){
 var timer=null;
 function poll(){
   clearTimeout(timer);
-  fetch("api/v1/overview?state="+encodeURIComponent(state),{cache:"no-store"}).then(function(r){if(!r.ok)throw new Error("collector answered "+r.status);return r.json()}).then(function(o){
+  fetch("api/v1/overview?state="+encodeURIComponent(state)+(windowMs?"&window="+windowMs:""),{cache:"no-store"}).then(function(r){if(!r.ok)throw new Error("collector answered "+r.status);return r.json()}).then(function(o){
     render(o);$("live").className="on";$("status").textContent="live";$("error").textContent="";
   }).catch(function(e){$("live").className="off";$("status").textContent="disconnected";$("error").textContent=String(e.message||e)}).then(function(){timer=setTimeout(poll,POLL_MS)});
 }
