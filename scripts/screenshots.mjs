@@ -6,7 +6,7 @@
 // Needs: npm run build, /usr/bin/chromium, tmux. Takes about two minutes.
 //   node scripts/screenshots.mjs [PORT] [SECONDS]
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,7 @@ for (const h of hosts) {
   writeFileSync(join(h.proc, 'net/tcp6'), '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n');
 }
 let t = 0;
+const snmp = readFileSync(join(root, 'test/fixtures/proc/net/snmp'), 'utf8');
 function tick() {
   t++;
   for (const h of hosts) {
@@ -77,7 +78,12 @@ function tick() {
     const estIn = Math.max(1, Math.round(h.base + h.amp * wave + spike + Math.random() * 8));
     const c = { estIn, estOut: Math.round(estIn / 6), tw: Math.round(h.base / 3 + h.amp * 0.5 * (1 - wave)), cw: h.closeWait ? Math.min(40, Math.round(t / 4)) : 0 };
     writeFileSync(join(h.proc, 'net/tcp.tmp'), tcpFile(c));
-    spawnSync('mv', [join(h.proc, 'net/tcp.tmp'), join(h.proc, 'net/tcp')]);
+    renameSync(join(h.proc, 'net/tcp.tmp'), join(h.proc, 'net/tcp'));
+    // sockstat and snmp to match, so the ss -s line agrees with the state counts.
+    const inuse = 2 + c.estIn + c.estOut + c.cw;
+    writeFileSync(join(h.proc, 'net/sockstat'), `sockets: used ${inuse + 10}\nTCP: inuse ${inuse} orphan 0 tw ${c.tw} alloc ${inuse + 1} mem ${Math.ceil(inuse / 20)}\nUDP: inuse 0 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n`);
+    writeFileSync(join(h.proc, 'net/sockstat6'), 'TCP6: inuse 0\nUDP6: inuse 0\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n');
+    writeFileSync(join(h.proc, 'net/snmp'), snmp.replace(/^(Tcp: (?:\S+ ){8})\d+/m, `$1${c.estIn + c.estOut + c.cw}`));
   }
 }
 

@@ -65,7 +65,7 @@ export function formatWatchFrame(o: OverviewDoc, opts: { url: string; intervalS:
   }
   const hostW = Math.min(28, Math.max(4, ...o.hosts.map((h) => printable(h.host).length)));
   const valW = Math.max(o.state.length, 7);
-  const fixed = hostW + valW + 9 + 10 + 6 + 8 + 6 + 2 * 7;
+  const fixed = hostW + valW + 9 + 10 + 6 + 8 + 12 + 2 * 7;
   const sparkW = Math.max(10, Math.min(60, opts.width - fixed));
   const hours = formatDuration(o.window_ms);
   lines.push(
