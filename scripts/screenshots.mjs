@@ -26,7 +26,7 @@ const tmuxSock = `tfshots${process.pid}`;
 const cleanup = () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   spawnSync('tmux', ['-L', tmuxSock, 'kill-server']);
-  setTimeout(() => rmSync(dir, { recursive: true, force: true }), 500);
+  rmSync(dir, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
