@@ -12,7 +12,9 @@ import { writeFileSync } from 'node:fs';
 import { AGENT_BIN, COLLECTOR_BIN, killAll, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { freePort } from '../helpers/http.js';
-import { which } from '../helpers/tools.js';
+import { haveTools } from '../helpers/tools.js';
+
+const haveTmux = haveTools(['tmux'], 'tmux');
 
 const tmp = tempDir('config');
 afterAll(() => {
@@ -108,7 +110,7 @@ describe('logs', () => {
     }
   });
 
-  it.skipIf(which('tmux') === null)('are readable lines on a terminal', async () => {
+  it.skipIf(!haveTmux)('are readable lines on a terminal', async () => {
     const sock = `tf${process.pid}-logs`;
     const tmux = (args: string[]): string => spawnSync('tmux', ['-L', sock, ...args], { encoding: 'utf8', timeout: 10_000 }).stdout;
     try {

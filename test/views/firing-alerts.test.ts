@@ -10,8 +10,10 @@ import { loadServeConfig } from '../../packages/collector/src/config.js';
 import { startCollector } from '../../packages/collector/src/cli/serve.js';
 import { createLogger } from '../../packages/collector/src/log.js';
 import type { FiringAlert } from '../../packages/collector/src/views/firing-alerts.js';
+import { openBrowser } from '../helpers/browser.js';
 import { getJson, httpGet } from '../helpers/http.js';
 import { tempDir } from '../helpers/procs.js';
+import { haveTools } from '../helpers/tools.js';
 
 const tmp = tempDir('alerts-hook');
 afterAll(() => tmp.cleanup());
@@ -52,5 +54,25 @@ describe('firing alerts provider hook', () => {
         expect((await getJson<{ alerts: unknown[] }>(`${url}/api/v1/overview`)).alerts).toEqual([]);
       });
     }
+  });
+
+  it.skipIf(!haveTools(['chromium'], 'chromium'))('draws them on the dashboard in Chromium', async () => {
+    const alerts: FiringAlert[] = [{ rule: 'conn_spike', host: 'web-1', since: Date.now() - 120_000, value: 900, severity: 'critical', summary: 'established 900 > 500' }];
+    await withCollector('page', () => alerts, async (url) => {
+      const b = await openBrowser();
+      try {
+        const page = await b.ctx.newPage();
+        await page.goto(`${url}/`);
+        await page.waitForSelector('#alerts .alert', { timeout: 20_000 });
+        const text = await page.textContent('#alerts .alert');
+        expect(text).toContain('conn_spike');
+        expect(text).toContain('web-1');
+        expect(text).toContain('critical');
+        expect(text).toContain('value 900');
+        expect(text).toContain('established 900 > 500');
+      } finally {
+        await b.close();
+      }
+    });
   });
 });

@@ -12,7 +12,9 @@ import { FIXTURES } from '../helpers/fixtures.js';
 import { getJson } from '../helpers/http.js';
 import { COLLECTOR_BIN, cli, killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Collector, Proc } from '../helpers/procs.js';
-import { which } from '../helpers/tools.js';
+import { haveTools } from '../helpers/tools.js';
+
+const haveTmux = haveTools(['tmux'], 'tmux');
 
 describe('tcpfleet watch', () => {
   const tmp = tempDir('watch');
@@ -77,7 +79,7 @@ describe('tcpfleet watch', () => {
     expect(bad.stderr.trim()).toBe('tcpfleet: unknown state "establishd"; see --help for the names');
   });
 
-  it.skipIf(which('tmux') === null)('redraws one screen in place on a terminal', async () => {
+  it.skipIf(!haveTmux)('redraws one screen in place on a terminal', async () => {
     const sock = `tf${process.pid}-watch`;
     const tmux = (args: string[]): string => spawnSync('tmux', ['-L', sock, ...args], { encoding: 'utf8', timeout: 10_000 }).stdout;
     try {
