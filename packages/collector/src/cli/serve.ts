@@ -86,22 +86,22 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
   // --- operator views (issue 6): dashboard at /, /api/v1/overview, Prometheus /metrics ---
   const ingestRate = new IngestRate();
   hooks.onCommitted.push((items) => ingestRate.add(items.reduce((n, i) => n + i.snapshots.length, 0), Date.now()));
-  hooks.routes.push(
-    ...createViewRoutes({
-      fleet,
-      store,
-      alerts: () => firingAlerts(hooks.firingAlerts),
-      gauges: (now) => ({
-        agentsConnected: server?.connected ?? 0,
-        writeQueue: writer.queued,
-        snapshotsStored: writer.stats.snapshots,
-        commits: writer.stats.commits,
-        commitFailures: writer.stats.failures,
-        uptimeMs: now - started,
-        snapshotsPerSecond: ingestRate.perSecond(now),
-      }),
+  const views = createViewRoutes({
+    fleet,
+    store,
+    alerts: () => firingAlerts(hooks.firingAlerts),
+    gauges: (now) => ({
+      agentsConnected: server?.connected ?? 0,
+      writeQueue: writer.queued,
+      snapshotsStored: writer.stats.snapshots,
+      commits: writer.stats.commits,
+      commitFailures: writer.stats.failures,
+      uptimeMs: now - started,
+      snapshotsPerSecond: ingestRate.perSecond(now),
     }),
-  );
+  });
+  hooks.routes.push(...views.routes);
+  hooks.onCommitted.push(views.onCommitted);
   // --- end operator views ---
 
   const port = await server.listen();

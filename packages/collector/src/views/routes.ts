@@ -10,7 +10,7 @@ import type { Fleet } from '../api/fleet.js';
 import { parseStateName } from '../api/fleet.js';
 import type { RouteHandler } from '../api/routes.js';
 import { sendError, sendJson } from '../api/routes.js';
-import type { Store } from '../store/store.js';
+import type { IngestItem, Store } from '../store/store.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import type { FiringAlert } from './firing-alerts.js';
 import type { CollectorGauges } from './metrics.js';
@@ -40,10 +40,10 @@ function boundedInt(raw: string | null, def: number, min: number, max: number, n
   return n < min || n > max ? `${name} must be between ${min} and ${max}` : n;
 }
 
-/** The routes of the dashboard, the overview and /metrics. */
-export function createViewRoutes(ctx: ViewContext): RouteHandler[] {
+/** The routes of the dashboard, the overview and /metrics, and the commit hook that feeds the sparklines. */
+export function createViewRoutes(ctx: ViewContext): { routes: RouteHandler[]; onCommitted: (items: readonly IngestItem[]) => void } {
   const sparklines = new Sparklines(ctx.store);
-  return [
+  const routes: RouteHandler[] = [
     async (url, req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') return false;
       const path = url.pathname;
@@ -75,4 +75,5 @@ export function createViewRoutes(ctx: ViewContext): RouteHandler[] {
       return false;
     },
   ];
+  return { routes, onCommitted: (items) => sparklines.observe(items) };
 }
