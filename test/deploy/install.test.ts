@@ -125,6 +125,12 @@ describe('deploy/install.sh', () => {
     expect(readFileSync(join(root, 'etc/tcpfleet/agent.token'), 'utf8')).toBe(`${collector.token}\n`);
     // And back to the current build, so the next test runs the real bundle.
     expect(install(['--root', root]).code).toBe(0);
+    // A bad argument on an installed host changes nothing either.
+    const installed = tree(root);
+    const bad = install(['--root', root, '--collector', 'collector:7070', '--token-file', tokenFile]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("got 'collector:7070'");
+    expect(tree(root)).toEqual(installed);
   });
 
   it('what it installed runs with the environment file and reports to the collector', async () => {
