@@ -29,6 +29,9 @@ async function main(): Promise<void> {
   const cli: Argv = yargs(hideBin(process.argv))
     .scriptName('tcpfleet')
     .usage('$0 <command> [options]\n\nThe tcpfleet collector and fleet queries.')
+    .example('$0 serve --config /etc/tcpfleet/collector.json', 'Run the collector; flags > TCPFLEET_* env > config file > defaults')
+    .example('$0 watch --state time_wait', 'Live view of the fleet, like top')
+    .example('TCPFLEET_URL=http://10.0.0.5:7070 $0 total', 'Ask a remote collector for the fleet total')
     .command(
       'serve',
       'Run the collector: WebSocket ingest and HTTP query API on one port, SQLite storage',
@@ -117,6 +120,26 @@ async function main(): Promise<void> {
           .example('$0 top --state close_wait --limit 5', 'Five hosts with the most CLOSE_WAIT')
           .example('$0 top --by port', 'Listening ports with the most established connections, fleet-wide'),
       async (a) => (await import('./cli/query.js')).topCmd({ url: url(a), json: a.json, state: a.state, limit: a.limit, by: a.by }),
+    )
+    .command(
+      'watch',
+      'A live view of the fleet, like top: hosts ranked by a state, sparklines of the last hour, fleet total, firing alerts',
+      (y) =>
+        y
+          .options({
+            url: urlOpt,
+            state: { ...stateOpt, default: 'established', describe: 'Rank hosts by this state (and draw its sparklines)' },
+            interval: { type: 'number', default: 2, describe: 'Seconds between refreshes (0.2-3600)' },
+            count: { type: 'number', default: 0, describe: 'Stop after this many frames (0 = until Ctrl-C)' },
+            limit: { type: 'number', describe: 'Host rows to show (default: what fits the terminal; all when not a terminal)' },
+            window: { type: 'string', default: '1h', describe: 'Time the sparklines cover (1m to 24h)' },
+          })
+          .example('$0 watch --state time_wait', 'Hosts with the most TIME_WAIT, redrawn every 2 s')
+          .example('$0 watch --count 1 > fleet.txt', 'One plain frame, for a script or a log'),
+      async (a) => {
+        const { watchCmd } = await import('./cli/watch.js');
+        process.exitCode = await watchCmd({ url: url(a), state: a.state, intervalS: a.interval, count: a.count, limit: a.limit, window: a.window });
+      },
     )
     .command('token <action> [host]', 'Per-host tokens: create HOST (prints it once), revoke HOST, list', (y) =>
       y

@@ -16,12 +16,21 @@ import { Authenticator } from '../ingest/auth.js';
 import { CollectorServer } from '../ingest/server.js';
 import type { IngestItem } from '../store/store.js';
 import type { Logger } from 'pino';
+import { createViewRoutes } from '../views/routes.js';
+import { IngestRate } from '../views/metrics.js';
+import { firingAlerts } from '../views/firing-alerts.js';
+import type { FiringAlertsProvider } from '../views/firing-alerts.js';
 
 /** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
 export interface ServeHooks {
   routes: RouteHandler[];
   onCommitted: ((items: readonly IngestItem[], recvTs: number) => void)[];
   onStop: (() => Promise<void> | void)[];
+  /**
+   * The alerts firing now, shown by /metrics, the dashboard and `tcpfleet watch`; set by the
+   * alert engine. Unset: no alert is firing.
+   */
+  firingAlerts?: FiringAlertsProvider;
 }
 
 /** A running collector, for tests and `npm start`. */
@@ -30,12 +39,12 @@ export interface RunningCollector {
   stop(): Promise<void>;
 }
 
-/** Starts the collector and returns once it listens. */
-export async function startCollector(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel)): Promise<RunningCollector> {
+/** Starts the collector and returns once it listens. `preset` fills hooks up front (tests, embedding). */
+export async function startCollector(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel), preset: Pick<ServeHooks, 'firingAlerts'> = {}): Promise<RunningCollector> {
   const store = new SqliteStore({ path: cfg.db, durability: cfg.durability });
   const fleet = new Fleet();
   fleet.load(await store.latest());
-  const hooks: ServeHooks = { routes: [], onCommitted: [], onStop: [] };
+  const hooks: ServeHooks = { routes: [], onCommitted: [], onStop: [], ...preset };
   let server: CollectorServer | null = null;
   const writer = new IngestWriter({
     store,
@@ -73,6 +82,28 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
     heartbeatMs: parseDuration(cfg.heartbeat) ?? 15_000,
     http: api,
   });
+
+  // --- operator views (issue 6): dashboard at /, /api/v1/overview, Prometheus /metrics ---
+  const ingestRate = new IngestRate();
+  hooks.onCommitted.push((items) => ingestRate.add(items.reduce((n, i) => n + i.snapshots.length, 0), Date.now()));
+  const views = createViewRoutes({
+    fleet,
+    store,
+    alerts: () => firingAlerts(hooks.firingAlerts),
+    gauges: (now) => ({
+      agentsConnected: server?.connected ?? 0,
+      writeQueue: writer.queued,
+      snapshotsStored: writer.stats.snapshots,
+      commits: writer.stats.commits,
+      commitFailures: writer.stats.failures,
+      uptimeMs: now - started,
+      snapshotsPerSecond: ingestRate.perSecond(now),
+    }),
+  });
+  hooks.routes.push(...views.routes);
+  hooks.onCommitted.push(views.onCommitted);
+  // --- end operator views ---
+
   const port = await server.listen();
 
   // Revoked tokens close their host's live session within one poll.

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// `npm run build` step after tsc -b: bundles the compiled agent (packages/agent/dist/main.js)
+// and everything it imports (common, zod, ws, pino, yargs) into one ESM file,
+// dist/tcpfleet-agent.mjs, that needs only Node.js >= 20: no node_modules, no native modules.
+// ws's optional native helpers (bufferutil, utf-8-validate) are left out: ws falls back to JS.
+import { build } from 'esbuild';
+import { chmodSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outfile = `${root}dist/tcpfleet-agent.mjs`;
+await build({
+  entryPoints: [`${root}packages/agent/dist/main.js`],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: true,
+  legalComments: 'eof',
+  external: ['bufferutil', 'utf-8-validate'],
+  // CommonJS dependencies (pino, ws) call require(); give the ESM bundle one.
+  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __tfCreateRequire } from 'node:module';\nconst require = __tfCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+chmodSync(outfile, 0o755);
+process.stdout.write(`built ${outfile.slice(root.length)} (${(statSync(outfile).size / 1024).toFixed(0)} KiB)\n`);

@@ -1,0 +1,63 @@
+/**
+ * docker-compose.yml and the Kubernetes DaemonSet. No Docker engine or cluster runs here, so
+ * the images are not built: `docker-compose config -q` validates the compose file, and both
+ * files are checked for what makes the agent count the host's connections rather than its
+ * container's (host network, host /proc read-only, --procfs /host/proc).
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { REPO } from '../helpers/fixtures.js';
+import { haveTools } from '../helpers/tools.js';
+
+const have = haveTools(['docker-compose'], 'docker-compose');
+
+function compose(args: readonly string[], env: NodeJS.ProcessEnv): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('docker-compose', ['-f', join(REPO, 'docker-compose.yml'), ...args], { encoding: 'utf8', timeout: 60_000, cwd: REPO, env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe.skipIf(!have)('docker-compose.yml', () => {
+  it('passes docker-compose config -q, and refuses to run without a token', () => {
+    const ok = compose(['config', '-q'], { TCPFLEET_TOKEN: 'compose-test-token' });
+    expect(ok.code, ok.stderr).toBe(0);
+    const none = compose(['config', '-q'], {});
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('TCPFLEET_TOKEN');
+  });
+
+  it('gives the collector a named volume and the agent the host network and the host /proc read-only', () => {
+    const r = compose(['config'], { TCPFLEET_TOKEN: 'compose-test-token' });
+    expect(r.code, r.stderr).toBe(0);
+    const c = parse(r.stdout) as { services: Record<string, { network_mode?: string; volumes?: string[]; command?: string[]; build?: { dockerfile: string } }>; volumes: Record<string, unknown> };
+    const collector = c.services['collector']!;
+    const agent = c.services['agent']!;
+    expect(Object.keys(c.volumes)).toContain('tcpfleet-db');
+    expect(collector.volumes?.some((v) => v.startsWith('tcpfleet-db:/var/lib/tcpfleet'))).toBe(true);
+    expect(agent.network_mode).toBe('host');
+    expect(agent.volumes).toContain('/proc:/host/proc:ro');
+    expect(agent.command?.join(' ')).toContain('--procfs /host/proc');
+    for (const s of [collector, agent]) expect(existsSync(join(REPO, s.build!.dockerfile))).toBe(true);
+  });
+});
+
+describe('Kubernetes DaemonSet', () => {
+  it('runs the agent unprivileged in the host network with the host /proc read-only and --procfs /host/proc', () => {
+    const ds = parse(readFileSync(join(REPO, 'deploy/kubernetes/tcpfleet-agent-daemonset.yaml'), 'utf8')) as {
+      kind: string;
+      spec: { template: { spec: { hostNetwork: boolean; securityContext: { runAsNonRoot: boolean }; containers: { args: string[]; securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean }; volumeMounts: { name: string; mountPath: string; readOnly: boolean }[] }[]; volumes: { name: string; hostPath?: { path: string } }[] } } };
+    };
+    expect(ds.kind).toBe('DaemonSet');
+    const pod = ds.spec.template.spec;
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    const c = pod.containers[0]!;
+    expect(c.args.join(' ')).toContain('--procfs /host/proc');
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    const mount = c.volumeMounts.find((m) => m.mountPath === '/host/proc');
+    expect(mount?.readOnly).toBe(true);
+    expect(pod.volumes.find((v) => v.name === mount?.name)?.hostPath?.path).toBe('/proc');
+  });
+});
