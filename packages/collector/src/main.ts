@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { TcpfleetError } from '@tcpfleet/common/light';
+import { VERSION } from './version.js';
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
     .demandCommand(1, 'give a command; see tcpfleet --help')
     .strict()
     .help()
-    .version('0.1.0')
+    .version(VERSION)
     .fail((msg, err) => {
       if (err !== undefined && err !== null) throw err;
       fail(`${msg} (see tcpfleet --help)`, EXIT_USAGE);
