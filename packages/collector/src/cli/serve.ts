@@ -16,6 +16,7 @@ import { Authenticator } from '../ingest/auth.js';
 import { CollectorServer } from '../ingest/server.js';
 import type { IngestItem } from '../store/store.js';
 import type { Logger } from 'pino';
+import { attachAlerts } from '../alerts/serve-alerts.js';
 
 /** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
 export interface ServeHooks {
@@ -46,6 +47,10 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
     },
     onPressure: (full) => server?.setPaused(full),
   });
+  // --- alerting (issue 3): rules file, engine fed by onCommitted, notifications, /api/v1/alerts ---
+  await attachAlerts(hooks, { store, log, rulesFile: cfg.rules });
+  // --- end alerting ---
+
   const started = Date.now();
   const api = createApi({
     fleet,
