@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Snapshot } from '@tcpfleet/common';
 import { cli, killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Collector, Proc } from '../helpers/procs.js';
-import { startWebhook } from '../helpers/webhook.js';
+import { freePort, startWebhook } from '../helpers/webhook.js';
 import type { WebhookReceiver } from '../helpers/webhook.js';
 
 const INTERVAL_MS = 500;
@@ -111,5 +111,52 @@ describe('alerting: delivery that hangs or fails, and SIGHUP reloads', () => {
     expect(after.find((a) => a.rule === 'listening')).toMatchObject({ status: 'firing', startsAt: before.startsAt });
     expect(flaky.received.filter((r) => (r.json as Payload | null)?.rule === 'listening')).toHaveLength(3);
     expect(logs('alert firing').filter((l) => (l['alert'] as Payload)['rule'] === 'listening')).toHaveLength(1);
+  });
+});
+
+describe('alerting: a notification queued across a collector restart', () => {
+  const tmp = tempDir('alerts-restart-queue');
+  const procs: Proc[] = [];
+  let receiver: WebhookReceiver | null = null;
+
+  afterAll(async () => {
+    for (const p of procs) await stopProc(p);
+    killAll();
+    await receiver?.close();
+    tmp.cleanup();
+  });
+
+  it('is delivered once after the restart when the receiver was down before it, and the alert does not fire again', async () => {
+    const port = await freePort(); // nothing listens there yet: connection refused
+    const rules = join(tmp.dir, 'rules.yml');
+    writeFileSync(
+      rules,
+      `notifiers:\n  - { name: later, type: webhook, url: "http://127.0.0.1:${port}/hook", format: json, timeout: 1s, retries: 10, backoff: 1s }\nrules:\n  - { name: listening, kind: threshold, metric: states.listen, op: ">=", value: 1, for: 1s, grace: 1s, notify: [later] }\n`,
+    );
+    const a = await startCollector(tmp.dir, ['--rules', rules]);
+    procs.push(a);
+    const agentA = startAgent(a, tmp.dir, ['--host-id', 'self']);
+    procs.push(agentA);
+    await waitFor(() => a.logs().some((l) => l['msg'] === 'notification failed; will retry'), 'a failed first attempt', 30_000);
+    expect(a.logs().filter((l) => l['msg'] === 'alert firing')).toHaveLength(1);
+    await stopProc(agentA);
+    await stopProc(a);
+
+    receiver = await startWebhook({ kind: 'ok' }, port);
+    const b = await startCollector(tmp.dir, ['--rules', rules]);
+    procs.push(b);
+    procs.push(startAgent(b, tmp.dir, ['--host-id', 'self']));
+    await waitFor(() => receiver!.received.length >= 1, 'the queued notification after the restart', 30_000);
+    // Past grace and `for`, with the agent reporting: still one notification, still one firing.
+    await waitFor(() => b.logs().filter((l) => l['msg'] === 'host back after a silence: grace period starts' || l['msg'] === 'agent connected').length >= 1, 'the agent to reconnect');
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(receiver.received).toHaveLength(1);
+    expect(receiver.received[0]!.json).toMatchObject({ status: 'firing', rule: 'listening', host: 'self', endsAt: null });
+    expect(b.logs().filter((l) => l['msg'] === 'alert firing')).toHaveLength(0);
+    const delivered = b.logs().find((l) => l['msg'] === 'notification delivered');
+    expect(delivered).toMatchObject({ notifier: 'later' });
+    expect(Number(delivered!['attempts'])).toBeGreaterThanOrEqual(2); // the failed attempt(s) before the restart count
+    const open = JSON.parse(cli(['alerts', '--json', '--url', b.url]).stdout) as Payload[];
+    expect(open).toMatchObject([{ status: 'firing', rule: 'listening' }]);
   });
 });

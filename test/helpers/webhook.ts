@@ -25,8 +25,8 @@ export interface WebhookReceiver {
   close: () => Promise<void>;
 }
 
-/** Starts a receiver on 127.0.0.1 on a free port. */
-export async function startWebhook(mode: WebhookMode = { kind: 'ok' }): Promise<WebhookReceiver> {
+/** Starts a receiver on 127.0.0.1, on `port` or a free one. */
+export async function startWebhook(mode: WebhookMode = { kind: 'ok' }, port = 0): Promise<WebhookReceiver> {
   const received: Received[] = [];
   const sockets = new Set<Socket>();
   let failures = 0;
@@ -55,12 +55,12 @@ export async function startWebhook(mode: WebhookMode = { kind: 'ok' }): Promise<
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const addr = server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  const bound = typeof addr === 'object' && addr !== null ? addr.port : 0;
   return {
-    port,
-    url: (path = '/hook') => `http://127.0.0.1:${port}${path}`,
+    port: bound,
+    url: (path = '/hook') => `http://127.0.0.1:${bound}${path}`,
     received,
     close: () =>
       new Promise<void>((resolve) => {

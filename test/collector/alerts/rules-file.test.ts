@@ -141,3 +141,18 @@ describe('tcpfleet rules check', () => {
     }
   });
 });
+
+describe('tcpfleet serve --rules with a bad file', () => {
+  it('refuses to start: exit 2, naming the rule, field and line', () => {
+    const tmp = tempDir('serve-bad-rules');
+    try {
+      const file = join(tmp.dir, 'bad.yml');
+      writeFileSync(file, `rules:\n  - { name: a, kind: spike, metric: states.established, window: 1m, factor: 3, min_delta: lots }\n`);
+      const r = cli(['serve', '--listen', '127.0.0.1:0', '--db', join(tmp.dir, 'db'), '--token', 'tok-0123456789abcdef', '--rules', file]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`tcpfleet: ${file}:2: rule "a": field "min_delta": Invalid input: expected number, received string (got "lots")`);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
