@@ -278,7 +278,8 @@ export class AlertEngine {
         this.#log.info({ rule: rule.name, host: a.host, value: e.value }, 'alert pending cleared');
         return;
       }
-      if (e.grace || e.ts - a.pendingSince < rule.forMs) return store.update(a);
+      // The value of an open alert is kept in memory; only transitions are written.
+      if (e.grace || e.ts - a.pendingSince < rule.forMs) return;
       a.status = 'firing';
       a.startsAt = e.ts;
       a.evidence = e.evidence ?? a.evidence;
@@ -286,7 +287,7 @@ export class AlertEngine {
       this.#transition(rule, a, 'firing');
       return;
     }
-    if (!e.clear) return store.update(a);
+    if (!e.clear) return;
     a.status = 'resolved';
     a.endsAt = e.ts;
     this.#open.delete(id);
