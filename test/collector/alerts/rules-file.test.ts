@@ -99,10 +99,11 @@ describe('rules file: every problem names the line, the rule and the field', () 
   });
 
   it.each([
-    { name: 'notifier with a bad URL', text: `notifiers:\n  - { name: ops, type: webhook, url: "ftp://x/" }\nrules: []\n`, want: 'r.yml:2: notifier "ops": field "url": an http:// or https:// URL (got "ftp://x/")' },
+    { name: 'notifier with a bad URL', text: `notifiers:\n  - { name: ops, type: webhook, url: "ftp://x/" }\nrules: []\n`, want: 'r.yml:2: notifier "ops": field "url": an http:// or https:// URL' },
     { name: 'notifier with a bad timeout', text: `notifiers:\n  - name: ops\n    type: webhook\n    url: "http://127.0.0.1:9/"\n    timeout: soon\nrules: []\n`, want: 'r.yml:5: notifier "ops": field "timeout": a duration such as 30s, 10m, 1h (got "soon")' },
     { name: 'unknown top-level field', text: `rules: []\nroutes: []\n`, want: 'r.yml:2: field "routes": unknown field (the file has defaults, notifiers and rules)' },
-    { name: 'bad default duration', text: `defaults:\n  for: forever\nrules: []\n`, want: 'r.yml:2: defaults: field "defaults.for": a duration such as 30s, 10m, 1h (got "forever")' },
+    { name: 'bad default duration', text: `defaults:\n  for: forever\nrules: []\n`, want: 'r.yml:2: defaults: field "for": a duration such as 30s, 10m, 1h (got "forever")' },
+    { name: 'unknown field in defaults', text: `defaults: { for: 1m, wait: 2m }\nrules: []\n`, want: 'r.yml:1: defaults: field "wait": unknown field' },
     { name: 'not YAML', text: `rules: [\n`, want: /^r\.yml:\d+: not valid YAML: / },
     { name: 'no rules list', text: `just text\n`, want: 'r.yml:1: the rules file must be a mapping with a "rules:" list' },
   ])('$name', ({ text, want }) => {

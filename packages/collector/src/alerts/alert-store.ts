@@ -62,6 +62,8 @@ export interface AlertStore {
   failed(id: number, attempts: number, error: string): void;
   /** Queued deliveries (for health and tests). */
   queued(): number;
+  /** Deletes resolved alerts that ended before `before`, with their deliveries; returns how many. */
+  prune(before: number): number;
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: () => T): T;
 }
@@ -166,6 +168,8 @@ export class SqliteAlertStore implements AlertStore {
       retry: p('UPDATE alert_deliveries SET attempts = ?, next_attempt = ?, last_error = ? WHERE id = ?'),
       failed: p("UPDATE alert_deliveries SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?"),
       queued: p("SELECT count(*) AS n FROM alert_deliveries WHERE state = 'queued'"),
+      pruneDeliveries: p("DELETE FROM alert_deliveries WHERE state <> 'queued' AND alert_id IN (SELECT id FROM alerts WHERE status = 'resolved' AND ends_at < ?)"),
+      pruneAlerts: p("DELETE FROM alerts WHERE status = 'resolved' AND ends_at < ? AND id NOT IN (SELECT alert_id FROM alert_deliveries)"),
     };
   }
 
@@ -221,6 +225,12 @@ export class SqliteAlertStore implements AlertStore {
   }
   queued(): number {
     return (this.#s['queued']!.get() as { n: number }).n;
+  }
+  prune(before: number): number {
+    return this.transaction(() => {
+      this.#s['pruneDeliveries']!.run(before);
+      return this.#s['pruneAlerts']!.run(before).changes;
+    });
   }
   transaction<T>(fn: () => T): T {
     return this.#db.transaction(fn)();

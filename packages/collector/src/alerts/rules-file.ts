@@ -219,7 +219,9 @@ function reportIssues(p: Problems, issues: readonly z.core.$ZodIssue[], base: Pa
     const field = i.path.length === 0 ? null : i.path.map(String).join('.');
     let v: unknown = value;
     for (const seg of i.path) v = (v as Record<PropertyKey, unknown> | undefined)?.[seg as PropertyKey];
-    p.add(path, who, field, v === undefined ? 'required' : `${i.message} (${got(v)})`);
+    // A webhook URL can be a secret (Slack's are): never echoed into logs.
+    const secret = i.path[i.path.length - 1] === 'url';
+    p.add(path, who, field, v === undefined ? 'required' : secret ? i.message : `${i.message} (${got(v)})`);
   }
 }
 
@@ -247,8 +249,10 @@ export function parseRules(text: string, file: string): RuleSet {
         const idx = i.path[1];
         const raw = (data as { notifiers?: unknown[] }).notifiers?.[idx];
         reportIssues(p, [{ ...i, path: i.path.slice(2) }], ['notifiers', idx], notifierWho(raw, idx), raw);
+      } else if (head === 'defaults' && i.path.length > 0) {
+        reportIssues(p, [{ ...i, path: i.path.slice(1) }], ['defaults'], 'defaults', (data as { defaults?: unknown }).defaults);
       } else {
-        reportIssues(p, [i], [], head === 'defaults' ? 'defaults' : '', data);
+        reportIssues(p, [i], [], '', data);
       }
     }
   }

@@ -18,6 +18,8 @@ import { RulesError, loadRulesFile } from './rules-file.js';
 
 /** How often fleet-scope and absent rules and repeats are evaluated. */
 const TICK_MS = 500;
+/** Resolved alerts (and their notifications) are kept this long. */
+const KEEP_RESOLVED_MS = 30 * 86_400_000;
 
 /** What alerting needs from the collector. */
 export interface AlertsOptions {
@@ -72,6 +74,17 @@ export async function attachAlerts(hooks: ServeHooks, o: AlertsOptions): Promise
     if (!stopped) eng.tick();
   }, TICK_MS);
   timer.unref();
+  const prune = (): void => {
+    try {
+      const n = astore.prune(Date.now() - KEEP_RESOLVED_MS);
+      if (n > 0) log.info({ alerts: n }, 'old resolved alerts pruned');
+    } catch (err) {
+      log.error({ err }, 'cannot prune old alerts');
+    }
+  };
+  prune();
+  const pruneTimer = setInterval(prune, 3_600_000);
+  pruneTimer.unref();
   pump.start();
 
   const onHup = (): void => {
@@ -111,6 +124,7 @@ export async function attachAlerts(hooks: ServeHooks, o: AlertsOptions): Promise
   hooks.onStop.push(async () => {
     stopped = true;
     clearInterval(timer);
+    clearInterval(pruneTimer);
     process.off('SIGHUP', onHup);
     await pump.stop();
   });
