@@ -208,4 +208,18 @@ describe('alert engine', () => {
     expect(f).toMatchObject({ status: 'firing', value: 100, labels: { env: 'test' } });
     expect(f).not.toHaveProperty('host');
   });
+
+  it('an alert ends when its host stops matching the rule, and when a reload removes its rule', () => {
+    const yaml = (extra: string): string => `${HOOK}rules:\n  - { name: a, kind: threshold, metric: states.established, op: ">", value: 5, for: 0s, grace: 0s, match: { env: test }, notify: [hook] }\n${extra}`;
+    const t = setup(yaml(`  - { name: b, kind: threshold, metric: states.established, op: ">", value: 5, for: 0s, grace: 0s, notify: [hook] }\n`));
+    t.feed(snap('h', T0, 1, { established: 9 }));
+    expect(t.engine.list(false).map((x) => x.rule).sort()).toEqual(['a', 'b']);
+    const moved = { ...snap('h', T0 + 1000, 2, { established: 9 }), labels: { env: 'prod' } };
+    t.engine.ingest([{ host: 'h', labels: { env: 'prod' }, snapshots: [moved] }], T0 + 1000);
+    expect(t.engine.list(false).map((x) => x.rule)).toEqual(['b']);
+    expect(t.deliveries().filter((d) => d.body['rule'] === 'a').map((d) => d.body['status'])).toEqual(['firing', 'resolved']);
+    t.engine.setRules(parseRules(yaml(''), 'r.yml'));
+    expect(t.engine.list(false)).toEqual([]);
+    expect(t.engine.list(true).map((x) => [x.rule, x.status]).sort()).toEqual([['a', 'resolved'], ['b', 'resolved']]);
+  });
 });

@@ -88,14 +88,17 @@ export class AlertEngine {
     this.#rules = set;
     this.#notifiers = new Map(set.notifiers.map((n) => [n.name, n]));
     const names = new Set(set.rules.map((r) => r.name));
+    const byName = new Map(set.rules.map((r) => [r.name, r]));
     const now = this.#now();
     for (const [id, a] of this.#open) {
-      if (names.has(a.rule)) continue;
+      // Kept when its rule still exists with the same scope; otherwise nothing would ever evaluate it again.
+      const r = byName.get(a.rule);
+      if (r !== undefined && (r.scope === 'fleet') === (a.key === '')) continue;
       this.#open.delete(id);
       if (a.status === 'pending') this.#o.store.remove(a.id);
       else {
         this.#o.store.update({ ...a, status: 'resolved', endsAt: now });
-        this.#log.info({ rule: a.rule, host: a.host }, 'alert closed: its rule was removed');
+        this.#log.info({ rule: a.rule, host: a.host }, 'alert closed: its rule was removed or changed scope');
       }
     }
     for (const name of [...this.#fleet.keys()]) if (!names.has(name)) this.#fleet.delete(name);
@@ -147,8 +150,13 @@ export class AlertEngine {
       if (i < 0 || s.ts < newest) continue; // already seen, or older than what was evaluated: history only
       if (s.breakdown !== undefined) h.breakdown = s.breakdown;
       for (const rule of this.#rules.rules) {
-        if (rule.scope !== 'host' || rule.kind === 'absent' || !matches(h.labels, rule.match)) continue;
-        this.#evalHostSample(rule, h, i, s);
+        if (rule.scope !== 'host' || rule.kind === 'absent') continue;
+        if (matches(h.labels, rule.match)) this.#evalHostSample(rule, h, i, s);
+        else {
+          // The host's labels no longer match the rule: its alert ends.
+          const a = this.#open.get(`${rule.name}\0${h.host}`);
+          if (a !== undefined) this.#step(rule, h.host, { ts: s.ts, host: h, value: a.value ?? 0, baseline: a.baseline, fire: false, clear: true, grace: false, evidence: null });
+        }
       }
     }
     // Data is back: absent alerts of this host resolve.
