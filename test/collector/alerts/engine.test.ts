@@ -101,7 +101,7 @@ describe('alert engine', () => {
     expect(t.deliveries()).toEqual([]);
   });
 
-  it('spike: a small absolute change under min_delta does not fire; a big one does, with the evidence of its sample; it resolves under resolve_factor x baseline', () => {
+  it('spike: a small absolute change under min_delta does not fire; a big one does, with the evidence of its sample; it keeps its baseline while it lasts and resolves under resolve_factor x baseline', () => {
     const t = setup(`${HOOK}rules:\n  - { name: sp, kind: spike, metric: states.established, window: 30s, factor: 3, min_delta: 40, for: 1s, grace: 0s, notify: [hook] }\n`);
     let i = 0;
     const feedN = (host: string, n: number, v: number, port?: number): void => {
@@ -116,6 +116,8 @@ describe('alert engine', () => {
     const [a] = t.engine.list(false);
     expect(a).toMatchObject({ status: 'firing', host: 'busy', value: 84, baseline: 4 });
     expect(a!.evidence!.inbound).toEqual([{ port: 8443, states: expect.objectContaining({ established: 84 }) as unknown }]);
+    feedN('busy', 40, 84, 8443); // longer than the 30 s window: the spike does not become its own baseline
+    expect(t.engine.list(false)).toMatchObject([{ status: 'firing', baseline: 4 }]);
     feedN('busy', 1, 30); // 30 > 2 x 4 (resolve_factor defaults to 2) and 30 - 4 >= min_delta / 2: still firing
     expect(t.engine.list(false)).toMatchObject([{ status: 'firing' }]);
     feedN('busy', 1, 7);

@@ -177,7 +177,9 @@ export class AlertEngine {
       this.#step(rule, h.host, { ts: s.ts, host: h, value, baseline: null, fire: cmp(value, rule.op, rule.value), clear: !cmp(value, rule.op, rule.resolveValue), grace, evidence });
       return;
     }
-    const base = h.baseline(rule.metric, s.ts, rule.windowMs);
+    // An open alert keeps the baseline it started from, so a long spike never becomes its own
+    // baseline and "resolves" while it is still going on.
+    const base = this.#open.get(`${rule.name}\0${h.host}`)?.baseline ?? h.baseline(rule.metric, s.ts, rule.windowMs);
     if (base === undefined) return;
     this.#step(rule, h.host, { ts: s.ts, host: h, value, baseline: base, ...this.#spike(rule, value, base), grace, evidence });
   }
@@ -246,8 +248,9 @@ export class AlertEngine {
     series.splice(0, old);
     const inWindow = [...series];
     series.push({ ts: now, v: sum });
-    if (inWindow.length < 3) return;
-    const base = median(inWindow.map((p) => p.v));
+    const open = this.#open.get(`${rule.name}\0`)?.baseline ?? null;
+    if (open === null && inWindow.length < 3) return;
+    const base = open ?? median(inWindow.map((p) => p.v));
     this.#step(rule, '', { ts: now, host: null, value: sum, baseline: base, ...this.#spike(rule, sum, base), grace, evidence: null });
   }
 
