@@ -82,6 +82,7 @@ describe('alert engine', () => {
     expect(t.engine.list(false)).toMatchObject([{ status: 'pending', startsAt: T0 + 1000 }]);
     t.feed(at(3, 600));
     expect(t.engine.list(false)).toMatchObject([{ status: 'firing', startsAt: T0 + 3000, value: 600 }]);
+    expect(t.engine.firing()).toEqual([{ rule: 'cw', host: 'h', since: T0 + 3000, value: 600, severity: 'warning', summary: '[FIRING] cw on h (warning): states.established = 600' }]);
     t.feed(at(4, 450)); // under value, above resolve_value: still firing
     expect(t.engine.list(false)).toMatchObject([{ status: 'firing' }]);
     t.feed(at(5, 390));

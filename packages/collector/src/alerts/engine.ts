@@ -337,6 +337,21 @@ export class AlertEngine {
     }
   }
 
+  /** The alerts firing now, in the shape the operator views (/metrics, dashboard, watch) show. */
+  firing(): { rule: string; host: string | null; since: number; value?: number; severity?: string; summary?: string }[] {
+    const kinds = new Map(this.#rules.rules.map((r) => [r.name, r.kind]));
+    return [...this.#open.values()]
+      .filter((a) => a.status === 'firing')
+      .map((a) => ({
+        rule: a.rule,
+        host: a.host,
+        since: a.startsAt ?? a.pendingSince,
+        ...(a.value === null ? {} : { value: a.value }),
+        severity: a.severity,
+        summary: summaryText(toPayload(a, kinds.get(a.rule) ?? null)),
+      }));
+  }
+
   /** Open alerts (or, with `all`, the history too) as payload objects: firing first. */
   list(all: boolean, limit = 1000): AlertPayload[] {
     const kinds = new Map(this.#rules.rules.map((r) => [r.name, r.kind]));

@@ -101,6 +101,11 @@ export async function attachAlerts(hooks: ServeHooks, o: AlertsOptions): Promise
   };
   if (o.rulesFile !== undefined) process.on('SIGHUP', onHup);
 
+  // The operator views (/metrics, the dashboard, `tcpfleet watch`) read the firing alerts through
+  // ServeHooks.firingAlerts where that hook exists; a provider set up front (tests) wins.
+  const withViews = hooks as ServeHooks & { firingAlerts?: () => ReturnType<AlertEngine['firing']> };
+  withViews.firingAlerts ??= () => eng.firing();
+
   hooks.routes.push((url, req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (url.pathname === '/api/v1/alerts') {
