@@ -118,6 +118,20 @@ async function main(): Promise<void> {
           .example('$0 top --by port', 'Listening ports with the most established connections, fleet-wide'),
       async (a) => (await import('./cli/query.js')).topCmd({ url: url(a), json: a.json, state: a.state, limit: a.limit, by: a.by }),
     )
+    .command('token <action> [host]', 'Per-host tokens: create HOST (prints it once), revoke HOST, list', (y) =>
+      y
+        .positional('action', { choices: ['create', 'revoke', 'list'] as const, demandOption: true })
+        .positional('host', { type: 'string', describe: 'Host id' })
+        .options({ db: dbOpt, json: jsonOpt })
+        .example('$0 token create web-7 > web-7.token', 'A token that lets only web-7 write'),
+      async (a) => {
+        const t = await import('./cli/token.js');
+        const file = db(a, dbGiven());
+        if (a.action === 'list') return t.tokenList(file, a.json);
+        if (a.host === undefined) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `token ${a.action} needs a host id`);
+        return a.action === 'create' ? t.tokenCreate(file, a.host) : t.tokenRevoke(file, a.host);
+      },
+    )
     .command(
       'alerts',
       'Alerts firing and pending now (with --all the history), with the evidence behind each',
@@ -141,20 +155,6 @@ async function main(): Promise<void> {
           for (const p of problems) process.stderr.write(`${p}\n`);
           process.exit(EXIT_USAGE);
         }
-      },
-    )
-    .command('token <action> [host]', 'Per-host tokens: create HOST (prints it once), revoke HOST, list', (y) =>
-      y
-        .positional('action', { choices: ['create', 'revoke', 'list'] as const, demandOption: true })
-        .positional('host', { type: 'string', describe: 'Host id' })
-        .options({ db: dbOpt, json: jsonOpt })
-        .example('$0 token create web-7 > web-7.token', 'A token that lets only web-7 write'),
-      async (a) => {
-        const t = await import('./cli/token.js');
-        const file = db(a, dbGiven());
-        if (a.action === 'list') return t.tokenList(file, a.json);
-        if (a.host === undefined) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `token ${a.action} needs a host id`);
-        return a.action === 'create' ? t.tokenCreate(file, a.host) : t.tokenRevoke(file, a.host);
       },
     )
     .demandCommand(1, 'give a command; see tcpfleet --help')

@@ -8,6 +8,7 @@ import { CLOSE_CODES, parseDuration } from '@tcpfleet/common';
 import type { ServeConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { attachAlerts } from '../alerts/serve-alerts.js';
 import { Fleet } from '../api/fleet.js';
 import { createApi } from '../api/routes.js';
 import type { RouteHandler } from '../api/routes.js';
@@ -16,7 +17,6 @@ import { Authenticator } from '../ingest/auth.js';
 import { CollectorServer } from '../ingest/server.js';
 import type { IngestItem } from '../store/store.js';
 import type { Logger } from 'pino';
-import { attachAlerts } from '../alerts/serve-alerts.js';
 
 /** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
 export interface ServeHooks {
