@@ -156,6 +156,31 @@ async function main(): Promise<void> {
         return a.action === 'create' ? t.tokenCreate(file, a.host) : t.tokenRevoke(file, a.host);
       },
     )
+    .command(
+      'alerts',
+      'Alerts firing and pending now (with --all the history), with the evidence behind each',
+      (y) =>
+        y
+          .options({ url: urlOpt, json: jsonOpt, all: { type: 'boolean', default: false, describe: 'Include resolved alerts (history)' } })
+          .example('$0 alerts --json', 'Firing and pending alerts as the webhook payloads'),
+      async (a) => (await import('./cli/alerts.js')).alertsCmd({ url: url(a), json: a.json, all: a.all }),
+    )
+    .command(
+      'rules <action> <file>',
+      'Check an alert rules file: names the rule, the field and the line of every problem',
+      (y) =>
+        y
+          .positional('action', { choices: ['check'] as const, demandOption: true })
+          .positional('file', { type: 'string', demandOption: true, describe: 'Rules file (YAML)' })
+          .example('$0 rules check rules/stock.yml', 'Validate before reloading the collector with SIGHUP'),
+      async (a) => {
+        const problems = await (await import('./cli/alerts.js')).rulesCheck(a.file);
+        if (problems.length > 0) {
+          for (const p of problems) process.stderr.write(`${p}\n`);
+          process.exit(EXIT_USAGE);
+        }
+      },
+    )
     .demandCommand(1, 'give a command; see tcpfleet --help')
     .strict()
     .help()

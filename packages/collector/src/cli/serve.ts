@@ -8,6 +8,7 @@ import { CLOSE_CODES, parseDuration } from '@tcpfleet/common';
 import type { ServeConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { attachAlerts } from '../alerts/serve-alerts.js';
 import { Fleet } from '../api/fleet.js';
 import { createApi } from '../api/routes.js';
 import type { RouteHandler } from '../api/routes.js';
@@ -55,6 +56,10 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
     },
     onPressure: (full) => server?.setPaused(full),
   });
+  // --- alerting (issue 3): rules file, engine fed by onCommitted, notifications, /api/v1/alerts ---
+  await attachAlerts(hooks, { store, log, rulesFile: cfg.rules });
+  // --- end alerting ---
+
   const started = Date.now();
   const api = createApi({
     fleet,

@@ -1,0 +1,365 @@
+/**
+ * The alert engine. Host-scope rules are evaluated on each committed snapshot, in the snapshot's
+ * own time (its `ts`), so a backlog replayed after a reconnect is judged against the baseline of
+ * its own moment rather than looking like a burst. Fleet-scope and absent rules, and repeats, are
+ * evaluated on a periodic tick in collector time.
+ *
+ * Lifecycle: pending (condition holds) -> firing (held for `for`, outside grace) -> resolved
+ * (threshold: back past resolve_value; spike: under resolve_factor x baseline). Nothing starts
+ * pending during `grace` after a host (re)connects or after the collector starts. Every
+ * transition is written with its notifications in one transaction (alert-store.ts); delivery
+ * happens elsewhere (notify.ts).
+ */
+import type { Logger } from 'pino';
+import type { Breakdown, Snapshot } from '@tcpfleet/common';
+import type { IngestItem, StoredSnapshot } from '../store/store.js';
+import type { AlertRecord, AlertStore } from './alert-store.js';
+import { HostSeries } from './host-series.js';
+import { median, valueAt } from './metric.js';
+import { summaryText, toPayload, webhookBody } from './payload.js';
+import type { AlertPayload } from './payload.js';
+import type { Rule, RuleSet, WebhookNotifier } from './rules-file.js';
+
+/** Intervals without data after which a host counts as silent (as `stale` in the API). */
+const STALE_INTERVALS = 3;
+
+/** Options of the engine. */
+export interface EngineOptions {
+  store: AlertStore;
+  log: Logger;
+  /** Called after notifications were queued. */
+  onQueued: () => void;
+  now?: () => number;
+}
+
+interface Eval {
+  ts: number;
+  host: HostSeries | null;
+  value: number;
+  baseline: number | null;
+  fire: boolean;
+  clear: boolean;
+  grace: boolean;
+  evidence: Breakdown | null;
+}
+
+const cmp = (a: number, op: string, b: number): boolean => (op === '>' ? a > b : op === '>=' ? a >= b : op === '<' ? a < b : a <= b);
+const matches = (labels: Record<string, string>, m: Record<string, string>): boolean => Object.entries(m).every(([k, v]) => labels[k] === v);
+
+export class AlertEngine {
+  readonly #o: EngineOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  #rules: RuleSet = { file: '', rules: [], notifiers: [] };
+  #notifiers = new Map<string, WebhookNotifier>();
+  readonly #open = new Map<string, AlertRecord>();
+  readonly #hosts = new Map<string, HostSeries>();
+  readonly #fleet = new Map<string, { ts: number; v: number }[]>();
+  #lastConnect = 0;
+
+  constructor(o: EngineOptions) {
+    this.#o = o;
+    this.#log = o.log.child({ component: 'alerts' });
+    this.#now = o.now ?? Date.now;
+    this.#startedAt = this.#now();
+    for (const a of o.store.open()) this.#open.set(`${a.rule}\0${a.key}`, a);
+  }
+
+  /** The rules now in force. */
+  get rules(): RuleSet {
+    return this.#rules;
+  }
+
+  /** Notifiers of the rules now in force, by name. */
+  get notifiers(): ReadonlyMap<string, WebhookNotifier> {
+    return this.#notifiers;
+  }
+
+  /** How far back samples are needed: the longest spike window plus a margin. */
+  get keepMs(): number {
+    let w = 0;
+    for (const r of this.#rules.rules) if (r.kind === 'spike') w = Math.max(w, r.windowMs);
+    return w + 60_000;
+  }
+
+  /** Replaces the rules; open alerts of rules that still exist keep their state. */
+  setRules(set: RuleSet): void {
+    this.#rules = set;
+    this.#notifiers = new Map(set.notifiers.map((n) => [n.name, n]));
+    const names = new Set(set.rules.map((r) => r.name));
+    const byName = new Map(set.rules.map((r) => [r.name, r]));
+    const now = this.#now();
+    for (const [id, a] of this.#open) {
+      // Kept when its rule still exists with the same scope; otherwise nothing would ever evaluate it again.
+      const r = byName.get(a.rule);
+      if (r !== undefined && (r.scope === 'fleet') === (a.key === '')) continue;
+      this.#open.delete(id);
+      if (a.status === 'pending') this.#o.store.remove(a.id);
+      else {
+        this.#o.store.update({ ...a, status: 'resolved', endsAt: now });
+        this.#log.info({ rule: a.rule, host: a.host }, 'alert closed: its rule was removed or changed scope');
+      }
+    }
+    for (const name of [...this.#fleet.keys()]) if (!names.has(name)) this.#fleet.delete(name);
+  }
+
+  /** Loads what the collector knew before this start: each host's latest and recent history. */
+  seed(latest: readonly StoredSnapshot[], history: ReadonlyMap<string, readonly StoredSnapshot[]>): void {
+    for (const s of latest) {
+      const h = new HostSeries(s.host, s.labels, s.recv_ts, s.interval_ms, 0);
+      for (const old of history.get(s.host) ?? []) h.add(old, this.keepMs);
+      h.add(s, this.keepMs);
+      h.breakdown = s.breakdown ?? null;
+      this.#hosts.set(s.host, h);
+    }
+  }
+
+  /** Evaluates host-scope rules on committed snapshots. Never throws. */
+  ingest(items: readonly IngestItem[], recvTs: number): void {
+    try {
+      for (const item of items) this.#ingestHost(item, recvTs);
+    } catch (err) {
+      this.#log.error({ err }, 'alert evaluation failed');
+    }
+  }
+
+  #ingestHost(item: IngestItem, recv: number): void {
+    const snaps = [...item.snapshots].sort((a, b) => a.ts - b.ts);
+    const first = snaps[0];
+    if (first === undefined) return;
+    let h = this.#hosts.get(item.host);
+    const silent = h !== undefined && recv - h.lastRecv > STALE_INTERVALS * h.intervalMs;
+    const newBoot = h !== undefined && h.samples.length > 0 && !snaps.some((s) => h?.samples.some((x) => x.boot === s.boot));
+    if (h === undefined) {
+      h = new HostSeries(item.host, item.labels, recv, first.interval_ms, recv);
+      this.#hosts.set(item.host, h);
+      this.#lastConnect = recv;
+    } else if (silent || newBoot) {
+      h.connectedAt = recv;
+      this.#lastConnect = recv;
+      this.#log.info({ host: item.host }, silent ? 'host back after a silence: grace period starts' : 'host agent restarted: grace period starts');
+    }
+    h.lastRecv = recv;
+    h.labels = item.labels;
+    h.intervalMs = first.interval_ms;
+    const keep = this.keepMs;
+    for (const s of snaps) {
+      const newest = h.newestTs;
+      const i = h.add(s, keep);
+      if (i < 0 || s.ts < newest) continue; // already seen, or older than what was evaluated: history only
+      if (s.breakdown !== undefined) h.breakdown = s.breakdown;
+      for (const rule of this.#rules.rules) {
+        if (rule.scope !== 'host' || rule.kind === 'absent') continue;
+        if (matches(h.labels, rule.match)) this.#evalHostSample(rule, h, i, s);
+        else {
+          // The host's labels no longer match the rule: its alert ends.
+          const a = this.#open.get(`${rule.name}\0${h.host}`);
+          if (a !== undefined) this.#step(rule, h.host, { ts: s.ts, host: h, value: a.value ?? 0, baseline: a.baseline, fire: false, clear: true, grace: false, evidence: null });
+        }
+      }
+    }
+    // Data is back: absent alerts of this host resolve.
+    for (const rule of this.#rules.rules) {
+      if (rule.kind === 'absent' && rule.scope === 'host') {
+        const a = this.#open.get(`${rule.name}\0${h.host}`);
+        if (a !== undefined) this.#step(rule, h.host, { ts: recv, host: h, value: 0, baseline: null, fire: false, clear: true, grace: false, evidence: null });
+      }
+    }
+  }
+
+  #evalHostSample(rule: Exclude<Rule, { kind: 'absent' }>, h: HostSeries, i: number, s: Snapshot): void {
+    const value = valueAt(h.samples, i, rule.metric);
+    if (value === undefined) return;
+    const grace = this.#now() < Math.max(this.#startedAt, h.connectedAt) + rule.graceMs;
+    const evidence = s.breakdown ?? h.breakdown;
+    if (rule.kind === 'threshold') {
+      this.#step(rule, h.host, { ts: s.ts, host: h, value, baseline: null, fire: cmp(value, rule.op, rule.value), clear: !cmp(value, rule.op, rule.resolveValue), grace, evidence });
+      return;
+    }
+    // An open alert keeps the baseline it started from, so a long spike never becomes its own
+    // baseline and "resolves" while it is still going on.
+    const base = this.#open.get(`${rule.name}\0${h.host}`)?.baseline ?? h.baseline(rule.metric, s.ts, rule.windowMs);
+    if (base === undefined) return;
+    this.#step(rule, h.host, { ts: s.ts, host: h, value, baseline: base, ...this.#spike(rule, value, base), grace, evidence });
+  }
+
+  #spike(rule: Extract<Rule, { kind: 'spike' }>, value: number, base: number): { fire: boolean; clear: boolean } {
+    return {
+      fire: value >= rule.factor * base && value - base >= rule.minDelta,
+      clear: value < rule.resolveFactor * base || value - base < rule.minDelta / 2 || value <= base,
+    };
+  }
+
+  /** Fleet-scope and absent rules, and repeats; run periodically. Never throws. */
+  tick(): void {
+    try {
+      const now = this.#now();
+      for (const rule of this.#rules.rules) {
+        if (rule.kind === 'absent') this.#tickAbsent(rule, now);
+        else if (rule.scope === 'fleet') this.#tickFleet(rule, now);
+      }
+      this.#repeat(now);
+    } catch (err) {
+      this.#log.error({ err }, 'alert evaluation failed');
+    }
+  }
+
+  #tickAbsent(rule: Rule, now: number): void {
+    const grace = now < this.#startedAt + rule.graceMs;
+    if (rule.scope === 'host') {
+      for (const h of this.#hosts.values()) {
+        if (!matches(h.labels, rule.match)) continue;
+        const age = now - h.lastRecv;
+        const silent = age > STALE_INTERVALS * h.intervalMs;
+        if (!silent && !this.#open.has(`${rule.name}\0${h.host}`)) continue;
+        // Pending from the last data received; firing once that is `for` ago.
+        this.#step(rule, h.host, { ts: now, host: h, value: Math.round(age / 1000), baseline: null, fire: silent, clear: !silent, grace, evidence: null }, h.lastRecv);
+      }
+      return;
+    }
+    const hosts = [...this.#hosts.values()].filter((h) => matches(h.labels, rule.match));
+    const live = hosts.filter((h) => now - h.lastRecv <= STALE_INTERVALS * h.intervalMs);
+    const last = Math.max(0, ...hosts.map((h) => h.lastRecv));
+    const age = last === 0 ? now - this.#startedAt : now - last;
+    this.#step(rule, '', { ts: now, host: null, value: Math.round(age / 1000), baseline: null, fire: live.length === 0, clear: live.length > 0, grace }, live.length === 0 ? now - age : undefined);
+  }
+
+  #tickFleet(rule: Exclude<Rule, { kind: 'absent' }>, now: number): void {
+    let sum = 0;
+    let n = 0;
+    for (const h of this.#hosts.values()) {
+      if (now - h.lastRecv > STALE_INTERVALS * h.intervalMs || !matches(h.labels, rule.match)) continue;
+      const v = valueAt(h.samples, h.samples.length - 1, rule.metric);
+      if (v === undefined) continue;
+      sum += v;
+      n++;
+    }
+    if (n === 0) return;
+    const grace = now < Math.max(this.#startedAt, this.#lastConnect) + rule.graceMs;
+    if (rule.kind === 'threshold') {
+      this.#step(rule, '', { ts: now, host: null, value: sum, baseline: null, fire: cmp(sum, rule.op, rule.value), clear: !cmp(sum, rule.op, rule.resolveValue), grace, evidence: null });
+      return;
+    }
+    const series = this.#fleet.get(rule.name) ?? [];
+    this.#fleet.set(rule.name, series);
+    let old = 0;
+    while (old < series.length && (series[old]?.ts ?? now) < now - rule.windowMs) old++;
+    series.splice(0, old);
+    const inWindow = [...series];
+    series.push({ ts: now, v: sum });
+    const open = this.#open.get(`${rule.name}\0`)?.baseline ?? null;
+    if (open === null && inWindow.length < 3) return;
+    const base = open ?? median(inWindow.map((p) => p.v));
+    this.#step(rule, '', { ts: now, host: null, value: sum, baseline: base, ...this.#spike(rule, sum, base), grace, evidence: null });
+  }
+
+  /** One evaluation of one rule for one key: moves the alert along its lifecycle. */
+  #step(rule: Rule, key: string, e: Omit<Eval, 'evidence'> & { evidence?: Breakdown | null }, pendingSince?: number): void {
+    const id = `${rule.name}\0${key}`;
+    let a = this.#open.get(id);
+    const store = this.#o.store;
+    if (a === undefined) {
+      if (!e.fire || e.grace) return;
+      a = store.insert({
+        rule: rule.name,
+        key,
+        status: 'pending',
+        severity: rule.severity,
+        host: e.host === null ? null : e.host.host,
+        labels: e.host === null ? rule.match : { ...e.host.labels },
+        metric: rule.kind === 'absent' ? null : rule.metric.text,
+        value: e.value,
+        baseline: e.baseline,
+        pendingSince: pendingSince ?? e.ts,
+        startsAt: null,
+        endsAt: null,
+        lastNotified: null,
+        evidence: e.evidence ?? null,
+      });
+      this.#open.set(id, a);
+      this.#log.info({ rule: rule.name, host: a.host, value: e.value }, 'alert pending');
+    }
+    a.value = e.value;
+    a.baseline = e.baseline;
+    if (a.status === 'pending') {
+      if (!e.fire) {
+        store.remove(a.id);
+        this.#open.delete(id);
+        this.#log.info({ rule: rule.name, host: a.host, value: e.value }, 'alert pending cleared');
+        return;
+      }
+      // The value of an open alert is kept in memory; only transitions are written.
+      if (e.grace || e.ts - a.pendingSince < rule.forMs) return;
+      a.status = 'firing';
+      a.startsAt = e.ts;
+      a.evidence = e.evidence ?? a.evidence;
+      a.lastNotified = this.#now();
+      this.#transition(rule, a, 'firing');
+      return;
+    }
+    if (!e.clear) return;
+    a.status = 'resolved';
+    a.endsAt = e.ts;
+    this.#open.delete(id);
+    this.#transition(rule, a, 'resolved');
+  }
+
+  /** Stores a transition with its notifications, logs it, and wakes the delivery pump. */
+  #transition(rule: Rule, a: AlertRecord, status: 'firing' | 'resolved'): void {
+    const p = toPayload(a, rule.kind, status);
+    const now = this.#now();
+    this.#o.store.transaction(() => {
+      this.#o.store.update(a);
+      for (const n of rule.notify) {
+        const nf = this.#notifiers.get(n);
+        if (nf !== undefined) this.#o.store.enqueue(a.id, n, webhookBody(p, nf.format), now);
+      }
+    });
+    this.#logAlert(p, status === 'firing' ? 'alert firing' : 'alert resolved');
+    if (rule.notify.length > 0) this.#o.onQueued();
+  }
+
+  #logAlert(p: AlertPayload, msg: string): void {
+    const fields = { alert: { rule: p.rule, host: p.host, severity: p.severity, metric: p.metric, value: p.value, baseline: p.baseline, startsAt: p.startsAt, endsAt: p.endsAt }, text: summaryText(p) };
+    if (p.status === 'firing') this.#log.warn(fields, msg);
+    else this.#log.info(fields, msg);
+  }
+
+  #repeat(now: number): void {
+    const byName = new Map(this.#rules.rules.map((r) => [r.name, r]));
+    for (const a of this.#open.values()) {
+      const rule = byName.get(a.rule);
+      if (rule === undefined || a.status !== 'firing' || rule.repeatMs <= 0) continue;
+      if (now - (a.lastNotified ?? 0) < rule.repeatMs) continue;
+      a.lastNotified = now;
+      this.#transition(rule, a, 'firing');
+    }
+  }
+
+  /** The alerts firing now, in the shape the operator views (/metrics, dashboard, watch) show. */
+  firing(): { rule: string; host: string | null; since: number; value?: number; severity?: string; summary?: string }[] {
+    const kinds = new Map(this.#rules.rules.map((r) => [r.name, r.kind]));
+    return [...this.#open.values()]
+      .filter((a) => a.status === 'firing')
+      .map((a) => ({
+        rule: a.rule,
+        host: a.host,
+        since: a.startsAt ?? a.pendingSince,
+        ...(a.value === null ? {} : { value: a.value }),
+        severity: a.severity,
+        summary: summaryText(toPayload(a, kinds.get(a.rule) ?? null)),
+      }));
+  }
+
+  /** Open alerts (or, with `all`, the history too) as payload objects: firing first. */
+  list(all: boolean, limit = 1000): AlertPayload[] {
+    const kinds = new Map(this.#rules.rules.map((r) => [r.name, r.kind]));
+    const rank = { firing: 0, pending: 1, resolved: 2 } as const;
+    const open = [...this.#open.values()];
+    const recs = all ? this.#o.store.all(limit).map((r) => open.find((o) => o.id === r.id) ?? r) : open;
+    return recs
+      .sort((x, y) => rank[x.status] - rank[y.status] || (y.startsAt ?? y.pendingSince) - (x.startsAt ?? x.pendingSince))
+      .map((r) => toPayload(r, kinds.get(r.rule) ?? null));
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * What the engine remembers of each host: recent samples (enough for the longest spike window
+ * and for rates), when it last sent data and when it (re)connected, which starts its grace period.
+ */
+import type { Breakdown, Snapshot } from '@tcpfleet/common';
+import { median, valueAt } from './metric.js';
+import type { Metric, Sample } from './metric.js';
+
+/** Samples kept per host at most, whatever the window. */
+const MAX_SAMPLES = 20_000;
+
+export class HostSeries {
+  readonly host: string;
+  labels: Record<string, string>;
+  /** Samples in ts order. */
+  readonly samples: Sample[] = [];
+  /** Collector clock of the last data received. */
+  lastRecv: number;
+  /** Collector clock of the last (re)connection: first data after a silence, or a new agent boot. */
+  connectedAt: number;
+  intervalMs: number;
+  breakdown: Breakdown | null = null;
+
+  constructor(host: string, labels: Record<string, string>, recv: number, intervalMs: number, connectedAt: number) {
+    this.host = host;
+    this.labels = labels;
+    this.lastRecv = recv;
+    this.connectedAt = connectedAt;
+    this.intervalMs = intervalMs;
+  }
+
+  /** Adds a sample in ts order; returns its index, or -1 when it is already known. */
+  add(s: Snapshot, keepMs: number): number {
+    const sample: Sample = { ts: s.ts, boot: s.boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat };
+    let i = this.samples.length;
+    while (i > 0 && (this.samples[i - 1]?.ts ?? 0) > s.ts) i--;
+    const prev = this.samples[i - 1];
+    if (prev !== undefined && prev.ts === s.ts && prev.boot === s.boot) return -1;
+    this.samples.splice(i, 0, sample);
+    const newest = this.samples[this.samples.length - 1]?.ts ?? s.ts;
+    let drop = 0;
+    while (this.samples.length - drop > 2 && ((this.samples[drop]?.ts ?? newest) < newest - keepMs || this.samples.length - drop > MAX_SAMPLES)) drop++;
+    if (drop > 0) this.samples.splice(0, drop);
+    return i - drop;
+  }
+
+  /** The newest ts seen. */
+  get newestTs(): number {
+    return this.samples[this.samples.length - 1]?.ts ?? 0;
+  }
+
+  /** Median of the metric over samples with ts in [ts - windowMs, ts); undefined under `min` values. */
+  baseline(m: Metric, ts: number, windowMs: number, min = 3): number | undefined {
+    const vals: number[] = [];
+    for (let i = 0; i < this.samples.length; i++) {
+      const s = this.samples[i];
+      if (s === undefined || s.ts >= ts) break;
+      if (s.ts < ts - windowMs) continue;
+      const v = valueAt(this.samples, i, m);
+      if (v !== undefined) vals.push(v);
+    }
+    return vals.length >= min ? median(vals) : undefined;
+  }
+}

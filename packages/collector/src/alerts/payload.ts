@@ -1,0 +1,69 @@
+/**
+ * What a notification says: the JSON payload (README, "Alerting": a contract) and the
+ * Slack-compatible text. `tcpfleet alerts --json` prints the same objects.
+ */
+import type { Breakdown, StateCounts } from '@tcpfleet/common';
+import type { AlertRecord, AlertStatus } from './alert-store.js';
+
+/** The JSON body of a `format: json` webhook, and one element of `tcpfleet alerts --json`. */
+export interface AlertPayload {
+  status: AlertStatus;
+  rule: string;
+  severity: string;
+  host?: string;
+  labels: Record<string, string>;
+  metric: string | null;
+  value: number | null;
+  baseline?: number | null;
+  startsAt: number;
+  endsAt: number | null;
+  evidence: Breakdown | null;
+}
+
+const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000) / 1000);
+
+/** The payload of an alert; `status` overrides the record's (a notification sent as it changes). */
+export function toPayload(rec: AlertRecord, kind: 'threshold' | 'spike' | 'absent' | null, status: AlertStatus = rec.status): AlertPayload {
+  const p: AlertPayload = {
+    status,
+    rule: rec.rule,
+    severity: rec.severity,
+    labels: rec.labels,
+    metric: rec.metric,
+    value: round(rec.value),
+    startsAt: rec.startsAt ?? rec.pendingSince,
+    endsAt: status === 'resolved' ? rec.endsAt : null,
+    evidence: rec.evidence,
+  };
+  if (rec.host !== null) p.host = rec.host;
+  if (kind === 'spike' || (kind === null && rec.baseline !== null)) p.baseline = round(rec.baseline);
+  // Keep the documented key order: status, rule, severity, host, labels, metric, value, baseline, startsAt, endsAt, evidence.
+  const { status: s, rule, severity, host, labels, metric, value, baseline, startsAt, endsAt, evidence } = p;
+  return { status: s, rule, severity, ...(host !== undefined ? { host } : {}), labels, metric, value, ...('baseline' in p ? { baseline: baseline ?? null } : {}), startsAt, endsAt, evidence };
+}
+
+const total = (s: StateCounts): number => Object.values(s).reduce((a, b) => a + b, 0);
+
+/** One line naming the biggest listening ports and peers of a breakdown. */
+export function evidenceText(b: Breakdown | null, n = 3): string {
+  if (b === null) return '';
+  const inb = b.inbound.slice(0, n).map((e) => `:${e.port} ${total(e.states)}`);
+  const out = b.outbound.slice(0, n).map((e) => `${e.addr.includes(':') ? `[${e.addr}]` : e.addr}:${e.port} ${total(e.states)}`);
+  const parts: string[] = [];
+  if (inb.length > 0) parts.push(`top listening ports: ${inb.join(', ')}`);
+  if (out.length > 0) parts.push(`top peers: ${out.join(', ')}`);
+  return parts.join('; ');
+}
+
+/** One human line for logs and Slack. */
+export function summaryText(p: AlertPayload): string {
+  const where = p.host !== undefined ? ` on ${p.host}` : ' (fleet)';
+  const what = p.metric === null ? `no data for ${p.value ?? '?'}s` : `${p.metric} = ${p.value ?? '?'}${p.baseline !== undefined && p.baseline !== null ? ` (baseline ${p.baseline})` : ''}`;
+  const ev = evidenceText(p.evidence);
+  return `[${p.status.toUpperCase()}] ${p.rule}${where} (${p.severity}): ${what}${ev === '' ? '' : `; ${ev}`}`;
+}
+
+/** The body a webhook of the given format receives. */
+export function webhookBody(p: AlertPayload, format: 'json' | 'slack'): string {
+  return format === 'json' ? JSON.stringify(p) : JSON.stringify({ text: summaryText(p) });
+}

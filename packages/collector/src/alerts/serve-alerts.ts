@@ -1,0 +1,136 @@
+/**
+ * Alerting inside `tcpfleet serve`: loads the rules file, feeds the engine from committed
+ * batches and a periodic tick, runs the delivery pump, reloads the rules on SIGHUP (a bad file
+ * leaves the running rules in place), and serves the read-only routes:
+ *
+ *   GET /api/v1/alerts[?all=1]   firing and pending alerts (with all=1 the history), as payloads
+ *   GET /api/v1/rules            the rules in force: file, names, kinds, last reload outcome
+ */
+import type { Logger } from 'pino';
+import { sendJson } from '../api/routes.js';
+import type { ServeHooks } from '../cli/serve.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import type { IngestItem, StoredSnapshot } from '../store/store.js';
+import { SqliteAlertStore } from './alert-store.js';
+import { AlertEngine } from './engine.js';
+import { DeliveryPump } from './notify.js';
+import { RulesError, loadRulesFile } from './rules-file.js';
+
+/** How often fleet-scope and absent rules and repeats are evaluated. */
+const TICK_MS = 500;
+/** Resolved alerts (and their notifications) are kept this long. */
+const KEEP_RESOLVED_MS = 30 * 86_400_000;
+
+/** What alerting needs from the collector. */
+export interface AlertsOptions {
+  store: SqliteStore;
+  log: Logger;
+  rulesFile?: string | undefined;
+}
+
+/** Wires alerting into a collector being started; throws RulesError for a bad rules file. */
+export async function attachAlerts(hooks: ServeHooks, o: AlertsOptions): Promise<void> {
+  const log = o.log.child({ component: 'alerts' });
+  const astore = new SqliteAlertStore(o.store.db);
+  let engine: AlertEngine | null = null;
+  const pump = new DeliveryPump({ store: astore, log: o.log, notifiers: () => engine?.notifiers ?? new Map() });
+  engine = new AlertEngine({ store: astore, log: o.log, onQueued: () => pump.kick() });
+  const eng = engine;
+  let reload = { at: Date.now(), ok: true, problems: [] as readonly string[] };
+  if (o.rulesFile !== undefined) {
+    try {
+      eng.setRules(loadRulesFile(o.rulesFile));
+    } catch (err) {
+      if (err instanceof RulesError) for (const p of err.problems) log.error({ problem: p }, 'bad rules file');
+      throw err;
+    }
+    log.info({ file: o.rulesFile, rules: eng.rules.rules.length, notifiers: eng.rules.notifiers.length }, 'rules loaded');
+  }
+
+  // What the collector knew before this start, so spike baselines and absent checks go on.
+  const latest = await o.store.latest();
+  const history = new Map<string, StoredSnapshot[]>();
+  const now = Date.now();
+  if (eng.rules.rules.some((r) => r.kind === 'spike' || (r.kind === 'threshold' && r.metric.rate))) {
+    for (const s of latest) history.set(s.host, await o.store.history(s.host, now - eng.keepMs, s.ts, 100_000));
+  }
+  eng.seed(latest, history);
+
+  let stopped = false;
+  const queue: { items: readonly IngestItem[]; recv: number }[] = [];
+  let scheduled = false;
+  // Evaluated after the writer's turn, so acknowledging agents never waits on alerting.
+  hooks.onCommitted.push((items, recv) => {
+    if (stopped) return;
+    queue.push({ items, recv });
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      for (const q of queue.splice(0)) if (!stopped) eng.ingest(q.items, q.recv);
+    });
+  });
+  const timer = setInterval(() => {
+    if (!stopped) eng.tick();
+  }, TICK_MS);
+  timer.unref();
+  const prune = (): void => {
+    try {
+      const n = astore.prune(Date.now() - KEEP_RESOLVED_MS);
+      if (n > 0) log.info({ alerts: n }, 'old resolved alerts pruned');
+    } catch (err) {
+      log.error({ err }, 'cannot prune old alerts');
+    }
+  };
+  prune();
+  const pruneTimer = setInterval(prune, 3_600_000);
+  pruneTimer.unref();
+  pump.start();
+
+  const onHup = (): void => {
+    if (o.rulesFile === undefined) return;
+    try {
+      eng.setRules(loadRulesFile(o.rulesFile));
+      reload = { at: Date.now(), ok: true, problems: [] };
+      log.info({ file: o.rulesFile, rules: eng.rules.rules.length, notifiers: eng.rules.notifiers.length }, 'rules reloaded');
+    } catch (err) {
+      const problems = err instanceof RulesError ? err.problems : [(err as Error).message];
+      reload = { at: Date.now(), ok: false, problems };
+      log.error({ file: o.rulesFile, problems }, 'rules reload failed; keeping the previous rules');
+    }
+  };
+  if (o.rulesFile !== undefined) process.on('SIGHUP', onHup);
+
+  // The operator views (/metrics, the dashboard, `tcpfleet watch`) read the firing alerts through
+  // ServeHooks.firingAlerts where that hook exists; a provider set up front (tests) wins.
+  const withViews = hooks as ServeHooks & { firingAlerts?: () => ReturnType<AlertEngine['firing']> };
+  withViews.firingAlerts ??= () => eng.firing();
+
+  hooks.routes.push((url, req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (url.pathname === '/api/v1/alerts') {
+      const all = url.searchParams.get('all');
+      sendJson(res, 200, eng.list(all === '1' || all === 'true'));
+      return true;
+    }
+    if (url.pathname === '/api/v1/rules') {
+      sendJson(res, 200, {
+        file: o.rulesFile ?? null,
+        reload: { at: reload.at, ok: reload.ok, problems: reload.problems },
+        rules: eng.rules.rules.map((r) => ({ name: r.name, kind: r.kind, scope: r.scope, metric: r.kind === 'absent' ? null : r.metric.text, severity: r.severity, notify: r.notify })),
+        notifiers: eng.rules.notifiers.map((n) => ({ name: n.name, type: n.type, format: n.format })),
+        deliveries_queued: astore.queued(),
+      });
+      return true;
+    }
+    return false;
+  });
+
+  hooks.onStop.push(async () => {
+    stopped = true;
+    clearInterval(timer);
+    clearInterval(pruneTimer);
+    process.off('SIGHUP', onHup);
+    await pump.stop();
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * `tcpfleet alerts [--all] [--json]` (a client of GET /api/v1/alerts) and
+ * `tcpfleet rules check FILE` (the same validation `serve --rules` runs, without a collector).
+ */
+import { formatDuration, printable } from '@tcpfleet/common/light';
+import { getJson } from './client.js';
+import { ago, table } from './format.js';
+
+interface AlertDoc {
+  status: 'pending' | 'firing' | 'resolved';
+  rule: string;
+  severity: string;
+  host?: string;
+  labels: Record<string, string>;
+  metric: string | null;
+  value: number | null;
+  baseline?: number | null;
+  startsAt: number;
+  endsAt: number | null;
+  evidence: {
+    inbound: { port: number; states: Record<string, number> }[];
+    outbound: { addr: string; port: number; states: Record<string, number> }[];
+  } | null;
+}
+
+const sum = (s: Record<string, number>): number => Object.values(s).reduce((a, b) => a + b, 0);
+
+function evidence(a: AlertDoc): string {
+  const e = a.evidence;
+  if (e === null) return '';
+  const parts: string[] = [];
+  const i = e.inbound[0];
+  if (i !== undefined) parts.push(`port ${i.port}: ${sum(i.states)}`);
+  const o = e.outbound[0];
+  if (o !== undefined) parts.push(`peer ${o.addr.includes(':') ? `[${o.addr}]` : o.addr}:${o.port}: ${sum(o.states)}`);
+  return parts.join(', ');
+}
+
+/** `tcpfleet alerts` */
+export async function alertsCmd(o: { url: string; json: boolean; all: boolean }): Promise<void> {
+  const list = await getJson<AlertDoc[]>(o.url, o.all ? 'api/v1/alerts?all=1' : 'api/v1/alerts');
+  if (o.json) {
+    process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+    return;
+  }
+  if (list.length === 0) {
+    process.stdout.write(o.all ? 'no alerts yet\n' : 'no alerts firing or pending\n');
+    return;
+  }
+  const now = Date.now();
+  process.stdout.write(
+    table(
+      ['STATUS', 'RULE', 'SEVERITY', 'HOST', 'METRIC', 'VALUE', 'BASELINE', 'SINCE', 'FOR', 'EVIDENCE'],
+      list.map((a) => [
+        a.status.toUpperCase(),
+        a.rule,
+        a.severity,
+        a.host ?? '(fleet)',
+        a.metric ?? 'absent',
+        a.value === null ? '' : String(a.value),
+        a.baseline === undefined || a.baseline === null ? '' : String(a.baseline),
+        ago(a.startsAt, now),
+        formatDuration(Math.max(0, (a.endsAt ?? now) - a.startsAt)),
+        printable(evidence(a)),
+      ]),
+    ),
+  );
+}
+
+/** `tcpfleet rules check FILE`: prints a summary and returns [] when the file is good, else one line per problem. */
+export async function rulesCheck(file: string): Promise<string[]> {
+  const { RulesError, loadRulesFile } = await import('../alerts/rules-file.js');
+  try {
+    const set = loadRulesFile(file);
+    process.stdout.write(`${file}: ok: ${set.rules.length} rule${set.rules.length === 1 ? '' : 's'} (${set.rules.map((r) => r.name).join(', ')}), ${set.notifiers.length} notifier${set.notifiers.length === 1 ? '' : 's'}\n`);
+    return [];
+  } catch (err) {
+    if (err instanceof RulesError) return [...err.problems];
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * A real HTTP server on 127.0.0.1 that receives alert webhooks: it records every request and
+ * answers as told (ok, hang forever, or fail a number of times first). Closed by close(), which
+ * also drops the connections a hanging receiver holds.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** One request the receiver got. */
+export interface Received {
+  at: number;
+  path: string;
+  body: string;
+  json: Record<string, unknown> | null;
+}
+
+/** How the receiver answers. */
+export type WebhookMode = { kind: 'ok' } | { kind: 'hang' } | { kind: 'fail-first'; times: number; status: number };
+
+export interface WebhookReceiver {
+  url: (path?: string) => string;
+  port: number;
+  received: Received[];
+  close: () => Promise<void>;
+}
+
+/** Starts a receiver on 127.0.0.1, on `port` or a free one. */
+export async function startWebhook(mode: WebhookMode = { kind: 'ok' }, port = 0): Promise<WebhookReceiver> {
+  const received: Received[] = [];
+  const sockets = new Set<Socket>();
+  let failures = 0;
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let json: Record<string, unknown> | null = null;
+      try {
+        json = JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        json = null;
+      }
+      received.push({ at: Date.now(), path: req.url ?? '/', body, json });
+      if (mode.kind === 'hang') return; // never answers
+      if (mode.kind === 'fail-first' && failures < mode.times) {
+        failures++;
+        res.writeHead(mode.status).end('try again');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const addr = server.address();
+  const bound = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  return {
+    port: bound,
+    url: (path = '/hook') => `http://127.0.0.1:${bound}${path}`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const addr = s.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
