@@ -102,9 +102,8 @@ export async function attachAlerts(hooks: ServeHooks, o: AlertsOptions): Promise
   if (o.rulesFile !== undefined) process.on('SIGHUP', onHup);
 
   // The operator views (/metrics, the dashboard, `tcpfleet watch`) read the firing alerts through
-  // ServeHooks.firingAlerts where that hook exists; a provider set up front (tests) wins.
-  const withViews = hooks as ServeHooks & { firingAlerts?: () => ReturnType<AlertEngine['firing']> };
-  withViews.firingAlerts ??= () => eng.firing();
+  // ServeHooks.firingAlerts; a provider set up front (tests) wins.
+  hooks.firingAlerts ??= () => eng.firing();
 
   hooks.routes.push((url, req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;

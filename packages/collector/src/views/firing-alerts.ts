@@ -10,7 +10,7 @@ export interface FiringAlert {
   rule: string;
   /** Host the alert is about; null for a fleet-wide rule. */
   host: string | null;
-  /** When it started firing, ms since the epoch (collector clock). */
+  /** When its condition started (the agent's sample time of the first matching snapshot), ms since the epoch. */
   since: number;
   /** The value that crossed the threshold, when the rule has one. */
   value?: number;
