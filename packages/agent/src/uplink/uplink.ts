@@ -6,7 +6,7 @@
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, MAX_BATCH, MAX_FRAME_BYTES, PERMANENT_CLOSE_CODES, PROTOCOL_VERSION, decodeCollectorMessage, encodeMessage } from '@tcpfleet/common';
-import type { CollectorMessage, HelloMessage } from '@tcpfleet/common';
+import type { CollectorMessage, HelloMessage, Snapshot } from '@tcpfleet/common';
 import { Backoff } from './backoff.js';
 import type { Gap, Outbox } from './outbox.js';
 
@@ -27,6 +27,8 @@ export interface UplinkOptions {
   maxInflight?: number;
   /** A batch not acknowledged within this many ms means the link is broken. */
   ackTimeoutMs?: number;
+  /** Backlog snapshots sent per second after a reconnect (the newest goes first, outside this limit). */
+  replayPerSec?: number;
 }
 
 /** Counters an agent reports about its link. */
@@ -51,6 +53,9 @@ export class Uplink {
   readonly #sentAt = new Map<number, number>();
   readonly #gapIds = new Map<number, Gap>();
   #maxBatch = MAX_BATCH;
+  #replayTokens = 0;
+  #refilledAt = Date.now();
+  #replayTimer: NodeJS.Timeout | null = null;
   readonly stats: UplinkStats = { connects: 0, acked: 0, rejected: 0, resent: 0 };
 
   constructor(o: UplinkOptions) {
@@ -104,13 +109,38 @@ export class Uplink {
       this.#sentAt.set(id, Date.now());
       ws.send(encodeMessage({ type: 'gap', id, ...g }));
     }
-    while (this.#o.outbox.inflight < (this.#o.maxInflight ?? 4) && ws.bufferedAmount < maxBuffered) {
+    const maxInflight = this.#o.maxInflight ?? 4;
+    const room = (): boolean => this.#o.outbox.inflight < maxInflight && ws.bufferedAmount < maxBuffered;
+    // Live data first: the newest snapshot goes alone, ahead of any backlog.
+    if (room()) {
       const id = this.#nextId++;
-      const snaps = this.#o.outbox.take(id, this.#maxBatch);
-      if (snaps.length === 0) break;
-      this.#sentAt.set(id, Date.now());
-      ws.send(encodeMessage({ type: 'batch', id, snapshots: snaps }));
+      const live = this.#o.outbox.takeNewest(id);
+      if (live.length > 0) this.#sendBatch(ws, id, live);
     }
+    // Backlog, oldest first, at most replayPerSec snapshots a second (token bucket).
+    const rate = this.#o.replayPerSec ?? 500;
+    const now = Date.now();
+    this.#replayTokens = Math.min(Math.max(this.#maxBatch, rate), this.#replayTokens + ((now - this.#refilledAt) / 1000) * rate);
+    this.#refilledAt = now;
+    while (room() && this.#replayTokens >= 1) {
+      const id = this.#nextId++;
+      const snaps = this.#o.outbox.take(id, Math.min(this.#maxBatch, Math.floor(this.#replayTokens)));
+      if (snaps.length === 0) break;
+      this.#replayTokens -= snaps.length;
+      this.#sendBatch(ws, id, snaps);
+    }
+    if (this.#o.outbox.unsent > 0 && this.#replayTokens < 1 && this.#replayTimer === null) {
+      this.#replayTimer = setTimeout(() => {
+        this.#replayTimer = null;
+        this.pump();
+      }, Math.ceil(1000 / rate) + 5);
+      this.#replayTimer.unref();
+    }
+  }
+
+  #sendBatch(ws: WebSocket, id: number, snaps: Snapshot[]): void {
+    this.#sentAt.set(id, Date.now());
+    ws.send(encodeMessage({ type: 'batch', id, snapshots: snaps }));
   }
 
   #connect(): void {

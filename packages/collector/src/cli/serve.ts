@@ -16,6 +16,7 @@ import { Authenticator } from '../ingest/auth.js';
 import { CollectorServer } from '../ingest/server.js';
 import type { IngestItem } from '../store/store.js';
 import type { Logger } from 'pino';
+import { activeTestHooks } from '../ingest/test-hooks.js';
 
 /** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
 export interface ServeHooks {
@@ -85,6 +86,11 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
     });
   }, 2000);
   revokeTimer.unref();
+
+  // --- reliability (issue 4): fault-injection hooks are loud when set ---
+  const hooksOn = activeTestHooks();
+  if (hooksOn.length > 0) log.warn({ hooks: hooksOn }, 'test hooks active: not for production');
+  // --- end reliability ---
 
   log.info({ listen: `${cfg.host}:${port}`, port, db: cfg.db, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size }, 'collector started');
   let stopping: Promise<void> | null = null;
