@@ -189,7 +189,12 @@ export class Uplink {
       this.#teardown();
       if (this.#stopped) return;
       let delay = this.#backoff.next();
-      if (PERMANENT_CLOSE_CODES.has(code)) {
+      if (code === CLOSE_CODES.REPLACED) {
+        // Another live agent uses this host id; backing off to the cap keeps the two from
+        // replacing each other several times a second.
+        delay = o.reconnectMaxMs;
+        this.#log.error({ code, retryInMs: delay }, 'another agent took over this host id; check --host-id on your hosts');
+      } else if (PERMANENT_CLOSE_CODES.has(code)) {
         delay = o.reconnectMaxMs;
         this.#log.error({ code, reason: reason.toString() }, 'collector closed the session for good; retrying slowly');
       } else if (wasReady) {
