@@ -33,7 +33,9 @@ export interface RunningCollector {
 
 /** Starts the collector and returns once it listens. */
 export async function startCollector(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel)): Promise<RunningCollector> {
-  const store = new SqliteStore({ path: cfg.db, durability: cfg.durability });
+  // better-sqlite3 waits for a lock synchronously, freezing every session; keep that wait short
+  // and let a locked database become a retryable refusal instead (reliability, issue 4).
+  const store = new SqliteStore({ path: cfg.db, durability: cfg.durability, busyTimeoutMs: 250 });
   const fleet = new Fleet();
   fleet.load(await store.latest());
   const hooks: ServeHooks = { routes: [], onCommitted: [], onStop: [] };
