@@ -59,7 +59,7 @@ describe.skipIf(!root)('R2 collector killed with SIGKILL under load', () => {
       await collector.exited;
       await sleep(500 + Math.random() * 1500);
       collector = await start();
-      ups.push(Date.now());
+      ups.push(collector.startedAt);
       await waitFor(() => (simStatus(sim.statusFile)?.acked ?? 0) > before, `acks after restart ${cycle + 1}`, 30_000);
     }
     const lastUp = ups[ups.length - 1] ?? 0;

@@ -53,7 +53,7 @@ describe.skipIf(!root)('R9 thundering herd after a collector restart', () => {
     await collector.exited;
     await sleep(3000);
     collector = await startNsCollector(hub, tmp.dir, ['--heartbeat', '2s']);
-    const upAt = Date.now();
+    const upAt = collector.startedAt;
     let hwm = 0;
     await waitFor(() => {
       hwm = Math.max(hwm, memKb(collector.pid));

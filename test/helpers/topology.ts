@@ -56,6 +56,8 @@ export interface NsCollector extends Proc {
   db: string;
   token: string;
   wsUrl: string;
+  /** When it started listening, by its own log line. */
+  startedAt: number;
 }
 
 export const FLEET_TOKEN = 'fault-suite-fleet-token-7c1e2b9a4d';
@@ -70,7 +72,8 @@ export async function startNsCollector(ns: string, dir: string, extra: readonly 
     if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
     return p.logs().some((l) => l['msg'] === 'collector started');
   }, 'collector to listen', 30_000);
-  return { ...p, db, token: FLEET_TOKEN, wsUrl: `ws://${HUB_ADDR}:${HUB_PORT}` };
+  const startedAt = Number(p.logs().find((l) => l['msg'] === 'collector started')?.['time']);
+  return { ...p, db, token: FLEET_TOKEN, wsUrl: `ws://${HUB_ADDR}:${HUB_PORT}`, startedAt };
 }
 
 /** Starts a real agent inside a leaf namespace, with a 0600 token file. */

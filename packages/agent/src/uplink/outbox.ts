@@ -76,6 +76,7 @@ export class Outbox {
   readonly #inflight = new Map<number, Snapshot[]>();
   readonly #inflightKeys = new Set<string>();
   #gaps: Gap[] = [];
+  readonly #sentGaps = new Set<Gap>();
   #dropped = 0;
 
   constructor(store: OutboxStore) {
@@ -89,7 +90,8 @@ export class Outbox {
       this.#dropped++;
       this.#inflightKeys.delete(key(e));
       const last = this.#gaps[this.#gaps.length - 1];
-      if (last !== undefined && last.boot === e.boot && last.to_seq + 1 === e.seq) {
+      // A gap already sent is not extended: its acknowledgement would retire the extension unsent.
+      if (last !== undefined && !this.#sentGaps.has(last) && last.boot === e.boot && last.to_seq + 1 === e.seq) {
         last.to_seq = e.seq;
         last.count++;
       } else {
@@ -170,9 +172,15 @@ export class Outbox {
     return this.#gaps;
   }
 
+  /** Marks a gap as sent: it is frozen from now on (later drops go into a new gap). */
+  gapSent(g: Gap): void {
+    this.#sentGaps.add(g);
+  }
+
   /** Forgets a gap once the collector acknowledged it. */
   gapDeclared(g: Gap): void {
     this.#gaps = this.#gaps.filter((x) => x !== g);
+    this.#sentGaps.delete(g);
   }
 
   /** Snapshots held (sent or not). */

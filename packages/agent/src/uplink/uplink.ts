@@ -106,6 +106,7 @@ export class Uplink {
       if ([...this.#gapIds.values()].includes(g)) continue;
       const id = this.#nextId++;
       this.#gapIds.set(id, g);
+      this.#o.outbox.gapSent(g);
       this.#sentAt.set(id, Date.now());
       ws.send(encodeMessage({ type: 'gap', id, ...g }));
     }
