@@ -181,8 +181,10 @@ export class Uplink {
       }
       this.#onMessage(msg);
     });
-    ws.on('error', (err) => {
-      this.#log.debug({ err: { message: err.message } }, 'link error');
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      // Certificate and TLS failures need a person: say why, not only "cannot reach".
+      if (/CERT|TLS|SSL|SELF_SIGNED|ALTNAME|UNABLE_TO|SIGNATURE|ISSUER|HOSTNAME/i.test(err.code ?? '')) this.#log.error({ err: { message: err.message, code: err.code } }, 'tls handshake with collector failed');
+      else this.#log.debug({ err: { message: err.message } }, 'link error');
     });
     ws.on('close', (code, reason) => {
       if (this.#ws !== ws) return;
