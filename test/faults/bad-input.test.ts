@@ -67,6 +67,21 @@ describe('S6-S11 bad input', () => {
     expect(query(c.db, "SELECT * FROM hosts WHERE name = 'bad-host'")).toEqual([]);
   });
 
+  it('a snapshot 10 min ahead of the collector clock: permanent nack CLOCK_SKEW, nothing stored', async () => {
+    let reply = '';
+    const o = await wsSession(c.wsUrl, c.token, afterHello((ws) => {
+      ws.send(JSON.stringify({ type: 'batch', id: 3, snapshots: [snapshot('bad-host', 1, undefined, { ts: Date.now() + 600_000 })] }));
+      ws.once('message', (m) => {
+        reply = m.toString();
+        ws.close(1000);
+      });
+    }));
+    outcomes['clock 10 min ahead'] = reply;
+    expect(o.code).toBe(1000);
+    expect(JSON.parse(reply)).toMatchObject({ type: 'nack', id: 3, code: 'CLOCK_SKEW', retryable: false });
+    expect(query(c.db, "SELECT * FROM hosts WHERE name = 'bad-host'")).toEqual([]);
+  });
+
   it('oversized message: 1009; too many fragments: 1008; a deflate offer is declined', async () => {
     const big = await wsSession(c.wsUrl, c.token, afterHello((ws) => ws.send('x'.repeat(1024 * 1024 + 1))));
     const frags = await wsSession(c.wsUrl, c.token, afterHello((ws) => {
