@@ -162,6 +162,15 @@ describe('S1-S5, S13-S16, S18 identity and injection', () => {
     agents.push(a);
     await waitFor(() => a.stderr().includes('others can read it'), 'permission warning');
     expect(a.stderr()).not.toContain(c.token);
+    // The collector's fleet token file too.
+    const tf2 = join(tmp.dir, 'fleet-wide.token');
+    writeFileSync(tf2, c.token + '\n', { mode: 0o640 });
+    const { COLLECTOR_BIN } = await import('../helpers/procs.js');
+    const wide = startProc(process.execPath, [COLLECTOR_BIN, 'serve', '--listen', '127.0.0.1:0', '--db', join(tmp.dir, 'wide.db'), '--token-file', tf2]);
+    await waitFor(() => wide.logs().some((l) => l['msg'] === 'collector started'), 'second collector');
+    await stopProc(wide);
+    expect(wide.stderr()).toContain('others can read it');
+    expect(wide.stderr()).not.toContain(c.token);
   });
 
   it('brute force from one address: 401s, then 429 without checking', async () => {
