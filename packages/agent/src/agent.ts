@@ -10,6 +10,7 @@ import type { AgentConfig } from './config.js';
 import { MemoryStore, Outbox } from './uplink/outbox.js';
 import type { OutboxStore } from './uplink/outbox.js';
 import { Uplink } from './uplink/uplink.js';
+import { DiskSpool } from './uplink/spool.js';
 import { VERSION } from './version.js';
 
 export class Agent {
@@ -19,6 +20,7 @@ export class Agent {
   readonly #sampler: AdaptiveSampler;
   readonly outbox: Outbox;
   readonly #uplink: Uplink;
+  readonly #spool: DiskSpool | null = null;
   #seq = 0;
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
@@ -28,7 +30,17 @@ export class Agent {
     this.#log = log.child({ component: 'agent' });
     const intervalMs = Math.round(cfg.interval * 1000);
     this.#sampler = new AdaptiveSampler({ procfs: cfg.procfs, top: cfg.top, intervalMs, budget: cfg.walkBudget });
-    this.outbox = new Outbox(store ?? new MemoryStore(cfg.queue));
+    if (store === undefined && cfg.spoolDir !== undefined) {
+      const spoolLog = this.#log.child({ component: 'spool' });
+      this.#spool = new DiskSpool({
+        dir: cfg.spoolDir,
+        maxBytes: cfg.spoolBytes,
+        memoryMax: cfg.queue,
+        onEvent: (event, detail) => (event === 'disk-error' ? spoolLog.error({ detail }, 'spool write failed; holding snapshots in memory') : spoolLog.info({ detail }, 'spool writable again')),
+      });
+      spoolLog.info({ dir: cfg.spoolDir, recovered: this.#spool.stats.recovered, corrupt: this.#spool.stats.corrupt, bytes: this.#spool.bytes }, 'spool opened');
+    }
+    this.outbox = new Outbox(store ?? this.#spool ?? new MemoryStore(cfg.queue));
     this.#uplink = new Uplink({
       url: cfg.collector ?? '',
       token: cfg.tokenValue ?? '',
@@ -78,6 +90,7 @@ export class Agent {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     await this.#uplink.stop();
-    this.#log.info({ unsent: this.outbox.size, dropped: this.outbox.dropped }, 'agent stopped');
+    this.#spool?.close();
+    this.#log.info({ unsent: this.outbox.size, dropped: this.outbox.dropped, lastSeq: this.#seq, boot: this.#boot, spool: this.#spool?.stats }, 'agent stopped');
   }
 }

@@ -3,7 +3,7 @@
  * defaults, a JSON config file (--config), environment (TCPFLEET_*) and flags; validated once,
  * then frozen.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as z from 'zod';
 import { ConfigError, deepFreeze, defined, parseDuration, readConfigFile, validateConfig } from '@tcpfleet/common';
 
@@ -53,6 +53,8 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, warn:
       throw new ConfigError([`token file ${cfg.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
     }
     if (tokenValue === '') throw new ConfigError([`token file ${cfg.tokenFile} is empty`]);
+    const mode = statSync(cfg.tokenFile).mode & 0o777;
+    if ((mode & 0o077) !== 0) warn(`token file ${cfg.tokenFile} has mode ${mode.toString(8)}: others can read it; chmod 600 it`);
   }
   if (tokenValue === null) warn('no fleet token: only agents with a per-host token (tcpfleet token create HOST) can connect');
   const colon = cfg.listen.lastIndexOf(':');

@@ -17,14 +17,23 @@ export interface Gap {
   ts: number;
 }
 
+/** One held snapshot: its key, and the snapshot itself loaded on demand (the disk spool reads it back). */
+export interface HeldEntry {
+  readonly boot: string;
+  readonly seq: number;
+  load(): Snapshot | null;
+}
+
 /** Where the outbox keeps what it holds; the memory store, or the disk spool. */
 export interface OutboxStore {
-  /** Adds one snapshot; returns the snapshots it had to evict to stay in bounds (oldest first). */
-  append(s: Snapshot): Snapshot[];
+  /** Adds one snapshot; returns the keys it had to evict to stay in bounds (oldest first). */
+  append(s: Snapshot): { boot: string; seq: number; ts: number }[];
   /** Removes acknowledged snapshots by seq (of one boot). */
   remove(boot: string, seqs: readonly number[]): void;
-  /** Every held snapshot, oldest first. */
-  all(): Snapshot[];
+  /** Every held entry, oldest first. */
+  entries(): Iterable<HeldEntry>;
+  /** The newest held entry. */
+  newest(): HeldEntry | null;
   /** How many are held. */
   readonly size: number;
   /** Bytes held, where known. */
@@ -42,12 +51,16 @@ export class MemoryStore implements OutboxStore {
     this.#items.push(s);
     return this.#items.length > this.#max ? this.#items.splice(0, this.#items.length - this.#max) : [];
   }
+  *entries(): Iterable<HeldEntry> {
+    for (const s of this.#items) yield { boot: s.boot, seq: s.seq, load: () => s };
+  }
+  newest(): HeldEntry | null {
+    const s = this.#items[this.#items.length - 1];
+    return s === undefined ? null : { boot: s.boot, seq: s.seq, load: () => s };
+  }
   remove(boot: string, seqs: readonly number[]): void {
     const gone = new Set(seqs);
     this.#items = this.#items.filter((s) => !(s.boot === boot && gone.has(s.seq)));
-  }
-  all(): Snapshot[] {
-    return this.#items;
   }
   get size(): number {
     return this.#items.length;
@@ -63,6 +76,7 @@ export class Outbox {
   readonly #inflight = new Map<number, Snapshot[]>();
   readonly #inflightKeys = new Set<string>();
   #gaps: Gap[] = [];
+  readonly #sentGaps = new Set<Gap>();
   #dropped = 0;
 
   constructor(store: OutboxStore) {
@@ -76,7 +90,8 @@ export class Outbox {
       this.#dropped++;
       this.#inflightKeys.delete(key(e));
       const last = this.#gaps[this.#gaps.length - 1];
-      if (last !== undefined && last.boot === e.boot && last.to_seq + 1 === e.seq) {
+      // A gap already sent is not extended: its acknowledgement would retire the extension unsent.
+      if (last !== undefined && !this.#sentGaps.has(last) && last.boot === e.boot && last.to_seq + 1 === e.seq) {
         last.to_seq = e.seq;
         last.count++;
       } else {
@@ -88,15 +103,33 @@ export class Outbox {
   /** Takes up to `max` snapshots that are neither acknowledged nor in flight, as batch `id`. */
   take(id: number, max: number): Snapshot[] {
     const out: Snapshot[] = [];
-    for (const s of this.#store.all()) {
+    for (const e of this.#store.entries()) {
       if (out.length >= max) break;
-      const k = key(s);
+      const k = key(e);
       if (this.#inflightKeys.has(k)) continue;
+      const s = e.load();
+      if (s === null) continue;
       this.#inflightKeys.add(k);
       out.push(s);
     }
     if (out.length > 0) this.#inflight.set(id, out);
     return out;
+  }
+
+  /** Takes the newest held snapshot alone, if it is not in flight (live data goes before backlog). */
+  takeNewest(id: number): Snapshot[] {
+    const last = this.#store.newest();
+    if (last === null || this.#inflightKeys.has(key(last))) return [];
+    const s = last.load();
+    if (s === null) return [];
+    this.#inflightKeys.add(key(s));
+    this.#inflight.set(id, [s]);
+    return [s];
+  }
+
+  /** Held snapshots that are not in flight. */
+  get unsent(): number {
+    return this.#store.size - this.#inflightKeys.size;
   }
 
   /** The batch was stored: forget its snapshots. */
@@ -139,9 +172,15 @@ export class Outbox {
     return this.#gaps;
   }
 
+  /** Marks a gap as sent: it is frozen from now on (later drops go into a new gap). */
+  gapSent(g: Gap): void {
+    this.#sentGaps.add(g);
+  }
+
   /** Forgets a gap once the collector acknowledged it. */
   gapDeclared(g: Gap): void {
     this.#gaps = this.#gaps.filter((x) => x !== g);
+    this.#sentGaps.delete(g);
   }
 
   /** Snapshots held (sent or not). */
@@ -162,6 +201,6 @@ export class Outbox {
   }
 }
 
-function key(s: Snapshot): string {
+function key(s: { boot: string; seq: number }): string {
   return `${s.boot}/${s.seq}`;
 }

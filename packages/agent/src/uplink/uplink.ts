@@ -6,7 +6,7 @@
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, MAX_BATCH, MAX_FRAME_BYTES, PERMANENT_CLOSE_CODES, PROTOCOL_VERSION, decodeCollectorMessage, encodeMessage } from '@tcpfleet/common';
-import type { CollectorMessage, HelloMessage } from '@tcpfleet/common';
+import type { CollectorMessage, HelloMessage, Snapshot } from '@tcpfleet/common';
 import { Backoff } from './backoff.js';
 import type { Gap, Outbox } from './outbox.js';
 
@@ -27,6 +27,8 @@ export interface UplinkOptions {
   maxInflight?: number;
   /** A batch not acknowledged within this many ms means the link is broken. */
   ackTimeoutMs?: number;
+  /** Backlog snapshots sent per second after a reconnect (the newest goes first, outside this limit). */
+  replayPerSec?: number;
 }
 
 /** Counters an agent reports about its link. */
@@ -51,6 +53,9 @@ export class Uplink {
   readonly #sentAt = new Map<number, number>();
   readonly #gapIds = new Map<number, Gap>();
   #maxBatch = MAX_BATCH;
+  #replayTokens = 0;
+  #refilledAt = Date.now();
+  #replayTimer: NodeJS.Timeout | null = null;
   readonly stats: UplinkStats = { connects: 0, acked: 0, rejected: 0, resent: 0 };
 
   constructor(o: UplinkOptions) {
@@ -101,16 +106,42 @@ export class Uplink {
       if ([...this.#gapIds.values()].includes(g)) continue;
       const id = this.#nextId++;
       this.#gapIds.set(id, g);
+      this.#o.outbox.gapSent(g);
       this.#sentAt.set(id, Date.now());
       ws.send(encodeMessage({ type: 'gap', id, ...g }));
     }
-    while (this.#o.outbox.inflight < (this.#o.maxInflight ?? 4) && ws.bufferedAmount < maxBuffered) {
+    const maxInflight = this.#o.maxInflight ?? 4;
+    const room = (): boolean => this.#o.outbox.inflight < maxInflight && ws.bufferedAmount < maxBuffered;
+    // Live data first: the newest snapshot goes alone, ahead of any backlog.
+    if (room()) {
       const id = this.#nextId++;
-      const snaps = this.#o.outbox.take(id, this.#maxBatch);
-      if (snaps.length === 0) break;
-      this.#sentAt.set(id, Date.now());
-      ws.send(encodeMessage({ type: 'batch', id, snapshots: snaps }));
+      const live = this.#o.outbox.takeNewest(id);
+      if (live.length > 0) this.#sendBatch(ws, id, live);
     }
+    // Backlog, oldest first, at most replayPerSec snapshots a second (token bucket).
+    const rate = this.#o.replayPerSec ?? 500;
+    const now = Date.now();
+    this.#replayTokens = Math.min(Math.max(this.#maxBatch, rate), this.#replayTokens + ((now - this.#refilledAt) / 1000) * rate);
+    this.#refilledAt = now;
+    while (room() && this.#replayTokens >= 1) {
+      const id = this.#nextId++;
+      const snaps = this.#o.outbox.take(id, Math.min(this.#maxBatch, Math.floor(this.#replayTokens)));
+      if (snaps.length === 0) break;
+      this.#replayTokens -= snaps.length;
+      this.#sendBatch(ws, id, snaps);
+    }
+    if (this.#o.outbox.unsent > 0 && this.#replayTokens < 1 && this.#replayTimer === null) {
+      this.#replayTimer = setTimeout(() => {
+        this.#replayTimer = null;
+        this.pump();
+      }, Math.ceil(1000 / rate) + 5);
+      this.#replayTimer.unref();
+    }
+  }
+
+  #sendBatch(ws: WebSocket, id: number, snaps: Snapshot[]): void {
+    this.#sentAt.set(id, Date.now());
+    ws.send(encodeMessage({ type: 'batch', id, snapshots: snaps }));
   }
 
   #connect(): void {
@@ -150,8 +181,10 @@ export class Uplink {
       }
       this.#onMessage(msg);
     });
-    ws.on('error', (err) => {
-      this.#log.debug({ err: { message: err.message } }, 'link error');
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      // Certificate and TLS failures need a person: say why, not only "cannot reach".
+      if (/CERT|TLS|SSL|SELF_SIGNED|ALTNAME|UNABLE_TO|SIGNATURE|ISSUER|HOSTNAME/i.test(err.code ?? '')) this.#log.error({ err: { message: err.message, code: err.code } }, 'tls handshake with collector failed');
+      else this.#log.debug({ err: { message: err.message } }, 'link error');
     });
     ws.on('close', (code, reason) => {
       if (this.#ws !== ws) return;
@@ -159,7 +192,12 @@ export class Uplink {
       this.#teardown();
       if (this.#stopped) return;
       let delay = this.#backoff.next();
-      if (PERMANENT_CLOSE_CODES.has(code)) {
+      if (code === CLOSE_CODES.REPLACED) {
+        // Another live agent uses this host id; backing off to the cap keeps the two from
+        // replacing each other several times a second.
+        delay = o.reconnectMaxMs;
+        this.#log.error({ code, retryInMs: delay }, 'another agent took over this host id; check --host-id on your hosts');
+      } else if (PERMANENT_CLOSE_CODES.has(code)) {
         delay = o.reconnectMaxMs;
         this.#log.error({ code, reason: reason.toString() }, 'collector closed the session for good; retrying slowly');
       } else if (wasReady) {

@@ -21,6 +21,7 @@ import { createViewRoutes } from '../views/routes.js';
 import { IngestRate } from '../views/metrics.js';
 import { firingAlerts } from '../views/firing-alerts.js';
 import type { FiringAlertsProvider } from '../views/firing-alerts.js';
+import { activeTestHooks } from '../ingest/test-hooks.js';
 
 /** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
 export interface ServeHooks {
@@ -42,7 +43,9 @@ export interface RunningCollector {
 
 /** Starts the collector and returns once it listens. `preset` fills hooks up front (tests, embedding). */
 export async function startCollector(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel), preset: Pick<ServeHooks, 'firingAlerts'> = {}): Promise<RunningCollector> {
-  const store = new SqliteStore({ path: cfg.db, durability: cfg.durability });
+  // better-sqlite3 waits for a lock synchronously, freezing every session; keep that wait short
+  // and let a locked database become a retryable refusal instead (reliability, issue 4).
+  const store = new SqliteStore({ path: cfg.db, durability: cfg.durability, busyTimeoutMs: 250 });
   const fleet = new Fleet();
   fleet.load(await store.latest());
   const hooks: ServeHooks = { routes: [], onCommitted: [], onStop: [], ...preset };
@@ -121,6 +124,11 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
     });
   }, 2000);
   revokeTimer.unref();
+
+  // --- reliability (issue 4): fault-injection hooks are loud when set ---
+  const hooksOn = activeTestHooks();
+  if (hooksOn.length > 0) log.warn({ hooks: hooksOn }, 'test hooks active: not for production');
+  // --- end reliability ---
 
   log.info({ listen: `${cfg.host}:${port}`, port, db: cfg.db, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size }, 'collector started');
   let stopping: Promise<void> | null = null;

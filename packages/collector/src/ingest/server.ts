@@ -49,12 +49,14 @@ export class CollectorServer {
   constructor(o: ServerOptions) {
     this.#o = o;
     this.#log = o.log.child({ component: 'server' });
-    const serverOpts = { maxHeaderSize: 16 * 1024, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 };
+    // connectionsCheckingInterval: how often Node enforces headersTimeout/requestTimeout (default
+    // 30 s, which would let a slowloris socket live for 40 s).
+    const serverOpts = { maxHeaderSize: 16 * 1024, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 };
     this.#server = o.tls !== undefined ? createHttpsServer({ ...serverOpts, cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2' }, o.http) : createHttpServer(serverOpts, o.http);
     this.#server.maxHeadersCount = 100;
     this.#server.headersTimeout = 10_000;
     this.#server.requestTimeout = 15_000;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes ?? MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes ?? MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false, maxFragments: 1024 });
     this.#ctx = {
       log: o.log,
       writer: o.writer,
@@ -74,9 +76,14 @@ export class CollectorServer {
       paused: () => this.#paused,
     };
     this.#server.on('upgrade', (req, socket, head) => void this.#onUpgrade(req, socket, head));
-    this.#server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
+    // Sockets idle this long before their upgrade or request are closed (a socket that never
+    // sends a byte is not covered by headersTimeout); ws clears it on upgraded sockets.
+    this.#server.timeout = 10_000;
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      // end() alone leaves the socket open while a slowloris client keeps writing.
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      setTimeout(() => socket.destroy(), 500).unref();
     });
   }
 

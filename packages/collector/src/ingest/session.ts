@@ -11,6 +11,9 @@ import type { AgentMessage, BatchMessage, CollectorMessage, GapMessage, HelloMes
 import type { IngestWriter } from './writer.js';
 import type { Store } from '../store/store.js';
 import { StorageError } from '../store/sqlite-store.js';
+import { TEST_HOOKS } from './test-hooks.js';
+
+let batchesSeen = 0;
 
 /** Snapshots stamped further ahead of the collector's clock than this are refused for good. */
 export const MAX_FUTURE_MS = 5 * 60_000;
@@ -148,6 +151,11 @@ export class Session {
       (o) => {
         this.stored += o.stored;
         this.duplicates += o.duplicates;
+        if (TEST_HOOKS.dropAckEvery > 0 && ++batchesSeen % TEST_HOOKS.dropAckEvery === 0) {
+          this.#log.warn({ batch: msg.id, stored: o.stored }, 'test hook: committed, dropping the connection instead of acknowledging');
+          this.ws.terminate();
+          return;
+        }
         this.#send({ type: 'ack', id: msg.id, stored: o.stored, duplicates: o.duplicates });
       },
       (err: unknown) => {

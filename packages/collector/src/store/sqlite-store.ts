@@ -12,6 +12,7 @@ import type { Breakdown, Snapshot } from '@tcpfleet/common';
 import { MIGRATIONS } from './migrations.js';
 import { decodeValues, encodeValues, layoutOf, parseLayout } from './values-codec.js';
 import type { Layout } from './values-codec.js';
+import { TEST_HOOKS, sleepSync } from '../ingest/test-hooks.js';
 import type { DbStats, GapRecord, IngestItem, IngestOutcome, Store, StoredSnapshot, TokenInfo } from './store.js';
 
 /** Options of the SQLite store. */
@@ -222,8 +223,13 @@ export class SqliteStore implements Store {
         return { stored, duplicates };
       }),
     );
+    const delayed = TEST_HOOKS.commitDelayMs > 0 ? this.#db.transaction((): IngestOutcome[] => {
+      const out = run();
+      sleepSync(TEST_HOOKS.commitDelayMs);
+      return out;
+    }) : run;
     try {
-      return Promise.resolve(run.immediate());
+      return Promise.resolve(delayed.immediate());
     } catch (err) {
       // Ids cached during the failed transaction may not exist any more.
       this.#hostIds.clear();
