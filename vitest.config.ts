@@ -1,22 +1,16 @@
 import { defineConfig } from 'vitest/config';
-import { fileURLToPath } from 'node:url';
+import { alias, reporters } from './vitest.shared.js';
 
-const src = (p: string): string => fileURLToPath(new URL(`./packages/${p}`, import.meta.url));
-
+/** npm test: unit, golden, live-kernel and end-to-end tests (the fault suite has its own config). */
 export default defineConfig({
-  resolve: {
-    alias: [
-      { find: /^@tcpfleet\/common\/light$/, replacement: src('common/src/light.ts') },
-      { find: /^@tcpfleet\/common$/, replacement: src('common/src/index.ts') },
-    ],
-  },
+  resolve: { alias },
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['test/faults/**', '**/node_modules/**'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    reporters: process.env['CI'] === 'true' ? ['default', 'json'] : ['default'],
+    reporters,
     outputFile: { json: 'test-results.json' },
   },
 });

@@ -4,24 +4,11 @@
  */
 import { formatDuration, printable } from '@tcpfleet/common/light';
 import { getJson } from './client.js';
+import type { AlertPayload } from '../alerts/payload.js';
 import { ago, table } from './format.js';
 
-interface AlertDoc {
-  status: 'pending' | 'firing' | 'resolved';
-  rule: string;
-  severity: string;
-  host?: string;
-  labels: Record<string, string>;
-  metric: string | null;
-  value: number | null;
-  baseline?: number | null;
-  startsAt: number;
-  endsAt: number | null;
-  evidence: {
-    inbound: { port: number; states: Record<string, number> }[];
-    outbound: { addr: string; port: number; states: Record<string, number> }[];
-  } | null;
-}
+/** One alert as the API answers (type-only import: nothing of the alerts module loads here). */
+type AlertDoc = AlertPayload;
 
 const sum = (s: Record<string, number>): number => Object.values(s).reduce((a, b) => a + b, 0);
 
