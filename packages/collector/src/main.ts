@@ -132,6 +132,13 @@ async function main(): Promise<void> {
         return a.action === 'create' ? t.tokenCreate(file, a.host) : t.tokenRevoke(file, a.host);
       },
     )
+    .command('db <action>', 'Database: stats (row counts, size and oldest data at each resolution)', (y) =>
+      y
+        .positional('action', { choices: ['stats'] as const, demandOption: true })
+        .options({ db: dbOpt, json: jsonOpt })
+        .example('$0 db stats --db /var/lib/tcpfleet/tcpfleet.db', 'Rows, bytes and time span of raw data and rollups'),
+      async (a) => (await import('./cli/db-stats.js')).dbStatsCmd(db(a, dbGiven()), a.json),
+    )
     .demandCommand(1, 'give a command; see tcpfleet --help')
     .strict()
     .help()
