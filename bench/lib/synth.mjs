@@ -22,19 +22,29 @@ export function hostSeries(template, host, seed, intervalMs) {
   const snmp = { ...template.snmp };
   const netstat = { ...template.netstat };
   let seq = 0;
+  const stateKeys = Object.keys(template.ipv4);
+  const zero = () => {
+    const o = {};
+    for (const k of stateKeys) o[k] = 0;
+    return o;
+  };
+  const growing = Object.keys(snmp).filter((k) => k.endsWith('Segs') || k === 'ActiveOpens' || k === 'PassiveOpens');
+  const netKeys = Object.keys(netstat);
   return (ts) => {
     seq++;
-    const s = structuredClone(template);
-    s.host = host;
-    s.ts = ts;
-    s.seq = seq;
-    s.boot = '00000000-0000-4000-8000-' + String(seed).padStart(12, '0');
-    s.interval_ms = intervalMs;
-    s.labels = { env: 'bench', role: `r${seed % 7}` };
-    for (const k of Object.keys(s.ipv4)) {
-      s.ipv4[k] = 0;
-      s.ipv6[k] = 0;
-    }
+    const s = {
+      host,
+      ts,
+      seq,
+      boot: '00000000-0000-4000-8000-' + String(seed).padStart(12, '0'),
+      interval_ms: intervalMs,
+      labels: { env: 'bench', role: `r${seed % 7}` },
+      states: zero(),
+      ipv4: zero(),
+      ipv6: zero(),
+      summary: null,
+      sockstat: { ...template.sockstat },
+    };
     const wobble = (v) => Math.max(0, Math.round(v * (0.9 + 0.2 * rnd())));
     s.ipv4.established = wobble(base.established * 0.8);
     s.ipv6.established = wobble(base.established * 0.2);
@@ -43,13 +53,13 @@ export function hostSeries(template, host, seed, intervalMs) {
     s.ipv4.listen = base.listen;
     s.ipv6.listen = Math.ceil(base.listen / 3);
     s.ipv4.syn_recv = rnd() < 0.1 ? 1 : 0;
-    for (const k of Object.keys(s.states)) s.states[k] = s.ipv4[k] + s.ipv6[k];
+    for (const k of stateKeys) s.states[k] = s.ipv4[k] + s.ipv6[k];
     s.summary = { total: s.states.established + s.states.time_wait + 40, estab: s.states.established + s.states.close_wait, closed: 12, orphaned: 0, timewait: s.states.time_wait };
     s.sockstat = { ...s.sockstat, tcp_inuse: s.states.established + s.states.listen, tcp_tw: s.states.time_wait, tcp_alloc: s.summary.total - s.states.time_wait, sockets_used: s.summary.total + 30 };
     // Counters grow; a few by a lot, most by little or nothing.
-    for (const k of Object.keys(snmp)) if (k.endsWith('Segs') || k === 'ActiveOpens' || k === 'PassiveOpens') snmp[k] += Math.floor(rnd() * (k.endsWith('Segs') ? 5000 : 50));
+    for (const k of growing) snmp[k] += Math.floor(rnd() * (k.endsWith('Segs') ? 5000 : 50));
     snmp.CurrEstab = s.summary.estab;
-    for (const k of Object.keys(netstat)) if (rnd() < 0.1) netstat[k] += Math.floor(rnd() * 20);
+    for (let j = 0; j < 8; j++) netstat[netKeys[Math.floor(rnd() * netKeys.length)]] += Math.floor(rnd() * 20);
     s.snmp = { ...snmp };
     s.netstat = { ...netstat };
     s.collect = { ms: Math.round(rnd() * 3000) / 1000, bytes: 150 * (s.summary.total + 10), skipped: 0, errors: [], states_age_ms: 0 };
