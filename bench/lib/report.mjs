@@ -59,6 +59,7 @@ export function assemble() {
   const files = existsSync(RESULTS_DIR) ? readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.md')) : [];
   const names = files.map((f) => f.slice(0, -3)).sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
   for (const n of names) parts.push(readFileSync(`${RESULTS_DIR}${n}.md`, 'utf8'));
+  if (existsSync(`${BENCH}NOTES.md`)) parts.push(readFileSync(`${BENCH}NOTES.md`, 'utf8'));
   writeFileSync(`${BENCH}RESULTS.md`, parts.join('\n'));
 }
 
