@@ -1,7 +1,7 @@
 // Tables on stdout and sections of bench/RESULTS.md. Each benchmark writes its section to
 // bench/results/<name>.md; run.mjs assembles RESULTS.md from every section present, so one
 // benchmark can be re-run alone (node bench/run.mjs agent) without losing the others.
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -55,10 +55,14 @@ export function assemble() {
   const parts = [];
   parts.push('# tcpfleet benchmark results\n');
   parts.push('Written by `npm run bench` (bench/run.mjs); every figure below comes from a real run on the machine described. Targets are reported as met or short, never as a build failure. Re-run one part with `node bench/run.mjs agent|ingest|queries|storage|cli`.\n');
-  parts.push(`Machine: ${m.cpu}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, SQLite ${m.sqlite}; load average when assembled ${m.load}. The box is shared with other engineers' builds and tests, so expect noise of tens of percent between runs.\n`);
+  parts.push(`Assembled ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}. Machine: ${m.cpu}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, SQLite ${m.sqlite}; load average when assembled ${m.load}. The box is shared with other engineers' builds and tests, so expect noise of tens of percent between runs.\n`);
   const files = existsSync(RESULTS_DIR) ? readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.md')) : [];
   const names = files.map((f) => f.slice(0, -3)).sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
-  for (const n of names) parts.push(readFileSync(`${RESULTS_DIR}${n}.md`, 'utf8'));
+  for (const n of names) {
+    // Each section says when it was run (sections can be re-run one at a time).
+    const when = statSync(`${RESULTS_DIR}${n}.md`).mtime.toISOString().replace(/:\d\d\.\d+Z$/, 'Z');
+    parts.push(readFileSync(`${RESULTS_DIR}${n}.md`, 'utf8').replace(/^(## [^\n]*)\n/, `$1\n\nRun ${when}.\n`));
+  }
   if (existsSync(`${BENCH}NOTES.md`)) parts.push(readFileSync(`${BENCH}NOTES.md`, 'utf8'));
   writeFileSync(`${BENCH}RESULTS.md`, parts.join('\n'));
 }

@@ -92,7 +92,8 @@ export class RollupJob {
     this.#s = {
       getState: p('SELECT done_until FROM rollup_state WHERE resolution = ?'),
       setState: p('INSERT INTO rollup_state (resolution, done_until) VALUES (?, ?) ON CONFLICT (resolution) DO UPDATE SET done_until = excluded.done_until'),
-      oldestRaw: p('SELECT min(ts) AS t FROM snapshots'),
+      // One index seek per host (snapshots_by_time), not a scan of every snapshot.
+      oldestRaw: p('SELECT min((SELECT min(ts) FROM snapshots WHERE host_id = h.id)) AS t FROM hosts h'),
       oldest1m: p('SELECT min(bucket) AS t FROM rollup_1m'),
       hostIds: p('SELECT id FROM hosts ORDER BY id'),
       hostId: p('SELECT id FROM hosts WHERE name = ?'),
