@@ -27,6 +27,7 @@ export class AdaptiveSampler {
   #walk: TcpWalk | null = null;
   #walkTs = 0;
   #walkCostMs = 0;
+  #cheapCostMs = 0;
   #atWalk: CheapCounters | null = null;
   /** Walks done and skipped since start. */
   walks = 0;
@@ -40,11 +41,16 @@ export class AdaptiveSampler {
   sample(meta: Omit<SnapshotMeta, 'ts'>): Snapshot {
     const t0 = performance.now();
     const ts = Date.now();
+    const c0 = process.cpuUsage();
     const cheap = readCheapCounters(this.#o.procfs);
+    const c1 = process.cpuUsage(c0);
+    // Cost is CPU time (user + system), what the budget is about; smoothed for the cheap reads.
+    this.#cheapCostMs = 0.8 * this.#cheapCostMs + 0.2 * ((c1.user + c1.system) / 1000);
     if (this.#walk === null || this.#shouldWalk(cheap, ts)) {
-      const w0 = performance.now();
+      const w0 = process.cpuUsage();
       this.#walk = walkTcp(this.#o.procfs, this.#o.top);
-      this.#walkCostMs = performance.now() - w0;
+      const w1 = process.cpuUsage(w0);
+      this.#walkCostMs = (w1.user + w1.system) / 1000;
       this.#walkTs = ts;
       this.#atWalk = cheap;
       this.walks++;
@@ -52,7 +58,7 @@ export class AdaptiveSampler {
     return assembleSnapshot({ ...meta, ts }, this.#walk, this.#walkTs, cheap, performance.now() - t0, this.#o.top > 0);
   }
 
-  /** Cost of the last walk, in ms. */
+  /** CPU cost of the last walk, in ms. */
   get walkCostMs(): number {
     return this.#walkCostMs;
   }
@@ -60,9 +66,12 @@ export class AdaptiveSampler {
   #shouldWalk(cheap: CheapCounters, now: number): boolean {
     const o = this.#o;
     if (o.budget <= 0) return true;
-    // Average cost per interval must stay under budget x interval: walk every k intervals.
-    const minGapMs = this.#walkCostMs / o.budget;
-    if (now - this.#walkTs >= minGapMs - o.intervalMs / 2) return true;
+    // Average cost must stay under the budget: the walk gets what the cheap reads every interval
+    // leave of it, less a fifth kept for the runtime (timers, GC, the uplink), so walk at most
+    // every walkCost / walkShare ms (rounded to whole intervals, never early).
+    const walkShare = Math.max(o.budget * 0.8 - this.#cheapCostMs / o.intervalMs, o.budget * 0.1);
+    const minGapMs = this.#walkCostMs / walkShare;
+    if (now - this.#walkTs >= minGapMs - o.intervalMs * 0.05) return true;
     const prev = this.#atWalk;
     if (prev === null) return true;
     const frac = o.changeFraction ?? 0.2;

@@ -3,11 +3,10 @@
  * only when their command runs, so a query does not pay for SQLite, zod or pino. The only file
  * that calls process.exit.
  */
-import yargs from 'yargs';
 import type { Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { TcpfleetError } from '@tcpfleet/common/light';
 import { VERSION } from './version.js';
+import { fastQuery } from './cli/fast-path.js';
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
@@ -27,6 +26,11 @@ const db = (a: { db: string }, given: boolean): string => (given ? a.db : (proce
 const dbGiven = (): boolean => process.argv.some((x) => x === '--db' || x.startsWith('--db='));
 
 async function main(): Promise<void> {
+  // Plain query invocations skip loading yargs (cli/fast-path.ts); everything else parses below.
+  const fast = fastQuery(process.argv.slice(2), process.env, DEFAULT_URL);
+  if (fast !== null) return fast();
+  const { default: yargs } = await import('yargs');
+  const { hideBin } = await import('yargs/helpers');
   const cli: Argv = yargs(hideBin(process.argv))
     .scriptName('tcpfleet')
     .usage('$0 <command> [options]\n\nThe tcpfleet collector and fleet queries.')
@@ -180,6 +184,13 @@ async function main(): Promise<void> {
           process.exit(EXIT_USAGE);
         }
       },
+    )
+    .command('db <action>', 'Database: stats (row counts, size and oldest data at each resolution)', (y) =>
+      y
+        .positional('action', { choices: ['stats'] as const, demandOption: true })
+        .options({ db: dbOpt, json: jsonOpt })
+        .example('$0 db stats --db /var/lib/tcpfleet/tcpfleet.db', 'Rows, bytes and time span of raw data and rollups'),
+      async (a) => (await import('./cli/db-stats.js')).dbStatsCmd(db(a, dbGiven()), a.json),
     )
     .demandCommand(1, 'give a command; see tcpfleet --help')
     .strict()

@@ -28,13 +28,61 @@ export function isStale(s: StoredSnapshot, now: number): boolean {
   return now - s.recv_ts > STALE_INTERVALS * s.interval_ms;
 }
 
+const SUMMARY_KEYS = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
+const N_SUM = TCP_STATES.length + SUMMARY_KEYS.length;
+
+/** Adds (sign 1) or subtracts (sign -1) a snapshot's states and summary to a running sum. */
+function accumulate(into: Float64Array, s: StoredSnapshot, sign: number): void {
+  for (let i = 0; i < TCP_STATES.length; i++) into[i]! += sign * s.states[TCP_STATES[i]!];
+  for (let i = 0; i < SUMMARY_KEYS.length; i++) into[TCP_STATES.length + i]! += sign * s.summary[SUMMARY_KEYS[i]!];
+}
+
+/** A small, fixed-shape record per host, so fleet-wide loops never touch the big snapshot objects. */
+class Entry {
+  view: HostView;
+  host: string;
+  states: StateCounts;
+  deadline: number;
+  constructor(view: HostView, host: string, states: StateCounts, deadline: number) {
+    this.view = view;
+    this.host = host;
+    this.states = states;
+    this.deadline = deadline;
+  }
+}
+
 export class Fleet {
-  readonly #latest = new Map<string, StoredSnapshot>();
+  /** Each host's latest snapshot as a HostView whose `stale` hosts() refreshes in place. */
+  readonly #latest = new Map<string, HostView>();
+  readonly #entries = new Map<string, Entry>();
+  /** Sums over every host, kept up to date on each change, so total() only subtracts the stale. */
+  readonly #sum = new Float64Array(N_SUM);
+  /** Hosts sorted by name; rebuilt when a host appears, entries updated in place. */
+  #sorted: Entry[] | null = null;
+
+  #set(host: string, snap: HostView): void {
+    const old = this.#latest.get(host);
+    if (old !== undefined) accumulate(this.#sum, old, -1);
+    else this.#sorted = null;
+    accumulate(this.#sum, snap, 1);
+    this.#latest.set(host, snap);
+    const deadline = snap.recv_ts + STALE_INTERVALS * snap.interval_ms;
+    const e = this.#entries.get(host);
+    if (e === undefined) this.#entries.set(host, new Entry(snap, host, snap.states, deadline));
+    else {
+      e.view = snap;
+      e.states = snap.states;
+      e.deadline = deadline;
+    }
+  }
 
   /** Replaces the view with what the store holds. */
   load(rows: readonly StoredSnapshot[]): void {
     this.#latest.clear();
-    for (const r of rows) this.#latest.set(r.host, r);
+    this.#entries.clear();
+    this.#sum.fill(0);
+    this.#sorted = null;
+    for (const r of rows) this.#set(r.host, { ...r, stale: false });
   }
 
   /** Applies committed batches. */
@@ -46,15 +94,25 @@ export class Fleet {
       const cur = this.#latest.get(item.host);
       if (cur !== undefined && cur.ts > newest.ts) {
         cur.recv_ts = recvTs;
+        const e = this.#entries.get(item.host);
+        if (e !== undefined) e.deadline = recvTs + STALE_INTERVALS * cur.interval_ms;
         continue;
       }
-      this.#latest.set(item.host, { ...newest, host: item.host, labels: item.labels, recv_ts: recvTs });
+      this.#set(item.host, { ...newest, host: item.host, labels: item.labels, recv_ts: recvTs, stale: false });
     }
   }
 
-  /** Every host, sorted by name. */
+  /** Every host, sorted by name (the views are shared: serialise them, do not keep them). */
   hosts(now: number): HostView[] {
-    return [...this.#latest.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)).map((s) => ({ ...s, stale: isStale(s, now) }));
+    this.#sorted ??= [...this.#entries.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+    const out: HostView[] = new Array<HostView>(this.#sorted.length);
+    for (let i = 0; i < this.#sorted.length; i++) {
+      const e = this.#sorted[i]!;
+      const stale = now > e.deadline;
+      if (e.view.stale !== stale) e.view.stale = stale;
+      out[i] = e.view;
+    }
+    return out;
   }
 
   /** One host, or null. */
@@ -70,6 +128,7 @@ export class Fleet {
 
   /** Sums over live hosts. */
   total(now: number, match?: (s: StoredSnapshot) => boolean): FleetTotal {
+    if (match === undefined) return this.#fastTotal(now);
     const states = emptyStates();
     const summary: SsSummary = { total: 0, estab: 0, closed: 0, orphaned: 0, timewait: 0 };
     let hosts = 0;
@@ -91,13 +150,41 @@ export class Fleet {
     return { hosts, stale, states, summary };
   }
 
+  /** total() over every host: the running sums less the stale hosts' share. */
+  #fastTotal(now: number): FleetTotal {
+    const sum = Float64Array.from(this.#sum);
+    let stale = 0;
+    for (const e of this.#entries.values()) {
+      if (now > e.deadline) {
+        stale++;
+        accumulate(sum, e.view, -1);
+      }
+    }
+    const states = emptyStates();
+    TCP_STATES.forEach((st, i) => (states[st] = sum[i] ?? 0));
+    const summary = {} as SsSummary;
+    SUMMARY_KEYS.forEach((k, i) => (summary[k] = sum[TCP_STATES.length + i] ?? 0));
+    return { hosts: this.#latest.size - stale, stale, states, summary };
+  }
+
   /** Live hosts ranked by one state. */
   topHosts(state: TcpStateName, limit: number, now: number): { host: string; labels: Record<string, string>; value: number; states: StateCounts; ts: number }[] {
-    return [...this.#latest.values()]
-      .filter((s) => !isStale(s, now))
-      .map((s) => ({ host: s.host, labels: s.labels, value: s.states[state], states: s.states, ts: s.ts }))
-      .sort((a, b) => b.value - a.value || (a.host < b.host ? -1 : 1))
-      .slice(0, limit);
+    // One pass keeping the best `limit` (small limits), instead of sorting every host.
+    const better = (a: Entry, b: Entry): boolean => a.states[state] > b.states[state] || (a.states[state] === b.states[state] && a.host < b.host);
+    let best: Entry[] = [];
+    if (limit <= 100) {
+      for (const s of this.#entries.values()) {
+        if (now > s.deadline) continue;
+        if (best.length === limit && !better(s, best[limit - 1]!)) continue;
+        let i = best.length;
+        while (i > 0 && better(s, best[i - 1]!)) i--;
+        best.splice(i, 0, s);
+        if (best.length > limit) best.pop();
+      }
+    } else {
+      best = [...this.#entries.values()].filter((s) => now <= s.deadline).sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0)).slice(0, limit);
+    }
+    return best.map(({ view: s }) => ({ host: s.host, labels: s.labels, value: s.states[state], states: s.states, ts: s.ts }));
   }
 
   /** Listening ports (by) or remote peers ranked by one state, summed over live hosts' breakdowns. */

@@ -3,11 +3,10 @@
  * a timeout, and one clear error for each way a request can fail.
  */
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { TcpfleetError } from '@tcpfleet/common/light';
 
-/** GETs a JSON document from the collector. */
-export function getJson<T>(base: string, path: string, timeoutMs = 10_000): Promise<T> {
+/** GETs a JSON document from the collector (node:https is loaded only for https URLs). */
+export async function getJson<T>(base: string, path: string, timeoutMs = 10_000): Promise<T> {
   let url: URL;
   try {
     url = new URL(path, base.endsWith('/') ? base : `${base}/`);
@@ -17,7 +16,7 @@ export function getJson<T>(base: string, path: string, timeoutMs = 10_000): Prom
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return Promise.reject(new TcpfleetError('TCPFLEET_ERR_USAGE', `--url must start with http:// or https://, got ${JSON.stringify(base)}`));
   }
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const request = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];

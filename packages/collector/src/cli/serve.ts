@@ -23,6 +23,10 @@ import { firingAlerts } from '../views/firing-alerts.js';
 import type { FiringAlertsProvider } from '../views/firing-alerts.js';
 import { activeTestHooks } from '../ingest/test-hooks.js';
 
+import { RollupJob } from '../store/rollups.js';
+import { RollupReader } from '../store/rollup-history.js';
+import { historyRoutes } from '../api/history-routes.js';
+
 /** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
 export interface ServeHooks {
   routes: RouteHandler[];
@@ -111,6 +115,22 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
   hooks.routes.push(...views.routes);
   hooks.onCommitted.push(views.onCommitted);
   // --- end operator views ---
+
+  // --- retention and rollups (issue 5): raw kept for --retention, then 1m and 1h rollups;
+  // history answered at the resolution that covers the asked range.
+  {
+    const rawRetentionMs = parseDuration(cfg.retention) ?? 48 * 3_600_000;
+    const rollups = new RollupJob(store.db, { rawRetentionMs, log });
+    const reader = new RollupReader(store.db, store, rawRetentionMs);
+    for (const [t, c] of [['rollup_1m', 'bucket'], ['rollup_1h', 'bucket'], ['rollup_fleet_1m', 'bucket']] as const) store.registerTable(t, c);
+    hooks.routes.push(historyRoutes(fleet, reader));
+    hooks.onCommitted.push((items) => {
+      for (const item of items) rollups.noteCommitted(item.host, item.snapshots.map((s) => s.ts));
+    });
+    hooks.onStop.push(() => rollups.stop());
+    rollups.start(10_000);
+  }
+  // --- end retention and rollups
 
   const port = await server.listen();
 

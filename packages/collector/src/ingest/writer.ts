@@ -23,6 +23,8 @@ export interface WriterOptions {
   maxSnapshots?: number;
   /** Snapshots queued before the server is told to stop reading. */
   maxQueued?: number;
+  /** Most snapshots in one transaction (default 5000); the rest wait for the next, so acks go out in steps. */
+  maxPerCommit?: number;
   /** Called after each commit with the items stored. */
   onCommitted?: (items: readonly IngestItem[], recvTs: number) => void;
   /** Called when the queue passes or falls back under its bound. */
@@ -84,8 +86,17 @@ export class IngestWriter {
   }
 
   async #flush(): Promise<void> {
-    const batch = this.#pending;
-    this.#pending = [];
+    // Bounded transactions: a backlog is committed in steps of at most maxPerCommit snapshots,
+    // with the event loop (socket reads, acks) running between them.
+    const cap = this.#o.maxPerCommit ?? 5000;
+    let take = 0;
+    let count = 0;
+    while (take < this.#pending.length && (take === 0 || count + (this.#pending[take]?.item.snapshots.length ?? 0) <= cap)) {
+      count += this.#pending[take]?.item.snapshots.length ?? 0;
+      take++;
+    }
+    const batch = this.#pending.slice(0, take);
+    this.#pending = this.#pending.slice(take);
     const n = batch.reduce((a, p) => a + p.item.snapshots.length, 0);
     const recvTs = Date.now();
     const t0 = performance.now();

@@ -66,4 +66,32 @@ export const MIGRATIONS: readonly string[] = [
     revoked INTEGER
   ) STRICT;
   `,
+  // Rollups (issue 5, store/rollups.ts): one-minute and one-hour aggregates per host, the
+  // fleet's one-minute sums, and how far each resolution has been rolled up.
+  `
+  CREATE TABLE rollup_1m (
+    host_id INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    PRIMARY KEY (host_id, bucket)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX rollup_1m_by_bucket ON rollup_1m (bucket);
+  CREATE TABLE rollup_1h (
+    host_id INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    PRIMARY KEY (host_id, bucket)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE rollup_fleet_1m (
+    bucket INTEGER PRIMARY KEY,
+    hosts INTEGER NOT NULL,
+    vals BLOB NOT NULL
+  ) STRICT;
+  CREATE TABLE rollup_state (
+    resolution TEXT PRIMARY KEY,
+    done_until INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

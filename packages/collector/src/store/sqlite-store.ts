@@ -42,6 +42,13 @@ function wrap(err: unknown, what: string): StorageError {
   return new StorageError(`${what}: ${(err as Error).message}`, code, RETRYABLE.test(code), { cause: err });
 }
 
+/** True when `obj` has exactly the keys of `keys`, in that order. */
+function sameKeys(obj: Record<string, number>, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const k in obj) if (k !== keys[i++]) return false;
+  return i === keys.length;
+}
+
 interface SnapRow {
   seq: number;
   ts: number;
@@ -170,6 +177,20 @@ export class SqliteStore implements Store {
     return id;
   }
 
+  /**
+   * The layout id of a snapshot. Hosts send the same counter names every time, so the last
+   * layout of each host is kept with its key lists and checked key by key (no string building,
+   * no hashing of the 2 KB layout text) before falling back to layoutOf.
+   */
+  readonly #hostLayouts = new Map<string, { snmp: string[]; netstat: string[]; id: number }>();
+  #layoutIdOf(host: string, snap: Snapshot): number {
+    const c = this.#hostLayouts.get(host);
+    if (c !== undefined && sameKeys(snap.snmp, c.snmp) && sameKeys(snap.netstat, c.netstat)) return c.id;
+    const id = this.#layoutId(layoutOf(snap));
+    this.#hostLayouts.set(host, { snmp: Object.keys(snap.snmp), netstat: Object.keys(snap.netstat), id });
+    return id;
+  }
+
   #layout(id: number): Layout {
     let l = this.#layouts.get(id);
     if (l === undefined) {
@@ -194,7 +215,7 @@ export class SqliteStore implements Store {
         let newestVals: Buffer | null = null;
         for (const snap of item.snapshots) {
           const bootId = this.#bootId(hostId, snap.boot);
-          const layoutId = this.#layoutId(layoutOf(snap));
+          const layoutId = this.#layoutIdOf(item.host, snap);
           const vals = encodeValues(snap);
           const errors = snap.collect.errors.length > 0 ? JSON.stringify(snap.collect.errors) : null;
           const r = s['insertSnap']!.run(hostId, bootId, snap.seq, snap.ts, recvTs, layoutId, vals, errors);
@@ -235,6 +256,7 @@ export class SqliteStore implements Store {
       this.#hostIds.clear();
       this.#bootIds.clear();
       this.#layoutIds.clear();
+      this.#hostLayouts.clear();
       return Promise.reject(wrap(err, 'cannot store batch'));
     }
   }

@@ -39,7 +39,7 @@ class Writer {
   buf = Buffer.allocUnsafe(2048);
   pos = 0;
   put(v: number): void {
-    let n = Math.round(v);
+    let n = Number.isInteger(v) ? v : Math.round(v);
     n = n >= 0 ? n * 2 : -n * 2 - 1;
     if (this.pos + 10 > this.buf.length) {
       const next = Buffer.allocUnsafe(this.buf.length * 2);
@@ -54,9 +54,12 @@ class Writer {
   }
 }
 
+const shared = new Writer();
+
 /** Encodes a snapshot's numbers in the order of its layout. */
 export function encodeValues(s: Snapshot): Buffer {
-  const w = new Writer();
+  const w = shared;
+  w.pos = 0;
   for (const st of TCP_STATES) w.put(s.ipv4[st]);
   for (const st of TCP_STATES) w.put(s.ipv6[st]);
   for (const k of SUMMARY_KEYS) w.put(s.summary[k]);
@@ -66,8 +69,8 @@ export function encodeValues(s: Snapshot): Buffer {
   w.put(s.collect.skipped);
   w.put(s.collect.states_age_ms);
   w.put(s.interval_ms);
-  for (const v of Object.values(s.snmp)) w.put(v);
-  for (const v of Object.values(s.netstat)) w.put(v);
+  for (const k in s.snmp) w.put(s.snmp[k] ?? 0);
+  for (const k in s.netstat) w.put(s.netstat[k] ?? 0);
   return Buffer.from(w.buf.subarray(0, w.pos));
 }
 
