@@ -71,6 +71,19 @@ describe('authentication', () => {
     expect(cli(['host', 'intruder', '--url', col.url]).code).toBe(1);
   });
 
+  it('an agent with a per-host token reports as the host bound to the token, whatever its --host-id', async () => {
+    const made = cli(['token', 'create', 'bound-host', '--db', col.db]);
+    expect(made.code, made.stderr).toBe(0);
+    const agent = startAgent({ wsUrl: col.wsUrl, token: made.stdout.trim() }, tmp.dir, ['--procfs', FIXTURE_PROC, '--host-id', 'configured-name']);
+    try {
+      await waitFor(() => cli(['host', 'bound-host', '--url', col.url]).code === 0, 'the agent to report as bound-host');
+      expect(agent.logs().some((l) => l['msg'] === "the collector binds this agent's token to another host id; reporting as that host")).toBe(true);
+      expect(cli(['host', 'configured-name', '--url', col.url]).code).toBe(1);
+    } finally {
+      await stopProc(agent);
+    }
+  });
+
   it('refuses an upgrade carrying an Origin header (cross-site WebSocket hijacking)', async () => {
     expect(await rawConnect(col.wsUrl, { Authorization: `Bearer ${col.token}`, Origin: 'http://evil.example' })).toEqual({ status: 403 });
   });
@@ -110,8 +123,13 @@ describe('bad frames close only the sender', () => {
     const msgs: Record<string, unknown>[] = [];
     r.ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
     r.ws.send(encodeMessage(hello));
-    const batch = JSON.parse(readFileSync(`${FIXTURES}protocol/valid/batch.json`, 'utf8')) as { snapshots: { ts: number }[] };
+    const batch = JSON.parse(readFileSync(`${FIXTURES}protocol/valid/batch.json`, 'utf8')) as { id: number; snapshots: { ts: number; host: string }[] };
+    // First as captured from web-7: refused for good, this session writes as raw-agent.
     for (const s of batch.snapshots) s.ts = Date.now();
+    r.ws.send(JSON.stringify({ ...batch, id: 100 }));
+    await waitFor(() => msgs.some((m) => m['type'] === 'nack'), 'the refusal');
+    expect(msgs.find((m) => m['type'] === 'nack')).toMatchObject({ id: 100, code: 'HOST_MISMATCH', retryable: false });
+    for (const s of batch.snapshots) s.host = 'raw-agent';
     r.ws.send(JSON.stringify(batch));
     await waitFor(() => msgs.some((m) => m['type'] === 'ack'), 'the ack');
     expect(msgs[0]).toMatchObject({ type: 'welcome', host: 'raw-agent' });
@@ -120,7 +138,7 @@ describe('bad frames close only the sender', () => {
     r.ws.send(JSON.stringify(batch));
     await waitFor(() => msgs.filter((m) => m['type'] === 'ack').length === 2, 'the second ack');
     expect(msgs.filter((m) => m['type'] === 'ack')[1]).toEqual({ type: 'ack', id: 1, stored: 0, duplicates: 1 });
-    // Stored under the session's host, whatever the snapshot said (web-7).
+    // Stored under the session's host; nothing of web-7.
     const h = JSON.parse(cli(['host', 'raw-agent', '--json', '--url', col.url]).stdout) as { host: string; seq: number };
     expect(h.host).toBe('raw-agent');
     expect(cli(['host', 'web-7', '--url', col.url]).code).toBe(1);

@@ -62,16 +62,28 @@ describe('S1-S5, S13-S16, S18 identity and injection', () => {
     expect(query(c.db, "SELECT * FROM hosts WHERE name = 'mallory'")).toEqual([]);
   });
 
-  it('a token bound to alice writes only as alice, whatever the hello and the snapshots claim', async () => {
+  it('a token bound to alice writes only as alice: a hello naming bob is bound to alice, snapshots naming bob are refused for good', async () => {
     const bobBefore = rowsOf('bob');
+    const msgs: Record<string, unknown>[] = [];
     const o = await wsSession(c.wsUrl, tokens['alice'] ?? '', (ws) => {
       ws.send(hello('bob'));
-      ws.once('message', () => {
+      ws.once('message', (welcome) => {
+        msgs.push(JSON.parse(welcome.toString()) as Record<string, unknown>);
         ws.send(JSON.stringify({ type: 'batch', id: 1, snapshots: [1, 2, 3].map((s) => snapshot('bob', s)) }));
-        ws.once('message', () => ws.close(1000));
+        ws.once('message', (nack) => {
+          msgs.push(JSON.parse(nack.toString()) as Record<string, unknown>);
+          ws.send(JSON.stringify({ type: 'batch', id: 2, snapshots: [1, 2, 3].map((s) => snapshot('alice', s)) }));
+          ws.once('message', (ack) => {
+            msgs.push(JSON.parse(ack.toString()) as Record<string, unknown>);
+            ws.close(1000);
+          });
+        });
       });
     });
     expect(o.code).toBe(1000);
+    expect(msgs[0]).toMatchObject({ type: 'welcome', host: 'alice' });
+    expect(msgs[1]).toMatchObject({ type: 'nack', id: 1, code: 'HOST_MISMATCH', retryable: false });
+    expect(msgs[2]).toMatchObject({ type: 'ack', id: 2, stored: 3, duplicates: 0 });
     expect(rowsOf('alice')).toBe(3);
     // bob's rows grew only by bob's own agent, never with the impersonator's boot.
     expect(query(c.db, "SELECT count(*) AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id WHERE h.name = 'bob' AND b.boot = '00000000-0000-4000-8000-00000000beef'")).toEqual([{ n: 0 }]);
@@ -79,27 +91,27 @@ describe('S1-S5, S13-S16, S18 identity and injection', () => {
     figures['rows attributed to bob by alice'] = 0;
   });
 
-  it('a captured batch replayed: under the same token stores nothing new, under another token never touches alice', async () => {
+  it('a captured batch replayed: under the same token stores nothing new, under another token is refused for good', async () => {
     const batch = JSON.stringify({ type: 'batch', id: 7, snapshots: [1, 2, 3].map((s) => snapshot('alice', s)) });
-    const acks: string[] = [];
-    const send = (token: string) => (ws: import('ws').WebSocket): void => {
-      ws.send(hello('alice'));
+    const answers: string[] = [];
+    const send = (host: string) => (ws: import('ws').WebSocket): void => {
+      ws.send(hello(host));
       ws.once('message', () => {
         ws.send(batch);
         ws.once('message', (m) => {
-          acks.push(m.toString());
+          answers.push(m.toString());
           ws.close(1000);
         });
       });
-      void token;
     };
     await wsSession(c.wsUrl, tokens['alice'] ?? '', send('alice'));
     await wsSession(c.wsUrl, tokens['carol'] ?? '', send('carol'));
-    figures['replay same identity'] = acks[0];
-    figures['replay other identity'] = acks[1];
-    expect(JSON.parse(acks[0] ?? '{}')).toMatchObject({ type: 'ack', stored: 0, duplicates: 3 });
+    figures['replay same identity'] = answers[0];
+    figures['replay other identity'] = answers[1];
+    expect(JSON.parse(answers[0] ?? '{}')).toMatchObject({ type: 'ack', stored: 0, duplicates: 3 });
+    expect(JSON.parse(answers[1] ?? '{}')).toMatchObject({ type: 'nack', code: 'HOST_MISMATCH', retryable: false });
     expect(rowsOf('alice')).toBe(3);
-    expect(rowsOf('carol')).toBe(3);
+    expect(rowsOf('carol')).toBe(0);
   });
 
   it('revoking a token closes the live session (4002) within one poll, and the agent is refused afterwards', async () => {

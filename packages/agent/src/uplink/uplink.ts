@@ -45,6 +45,8 @@ export class Uplink {
   readonly #backoff: Backoff;
   #ws: WebSocket | null = null;
   #ready = false;
+  /** The host the collector's welcome named: snapshots are sent under it. */
+  #boundHost: string | null = null;
   #stopped = false;
   #nextId = 1;
   #alive = true;
@@ -141,7 +143,10 @@ export class Uplink {
 
   #sendBatch(ws: WebSocket, id: number, snaps: Snapshot[]): void {
     this.#sentAt.set(id, Date.now());
-    ws.send(encodeMessage({ type: 'batch', id, snapshots: snaps }));
+    // Snapshots carry the host the collector bound this session to (a per-host token decides it).
+    const bound = this.#boundHost;
+    const out = bound === null ? snaps : snaps.map((s) => (s.host === bound ? s : { ...s, host: bound }));
+    ws.send(encodeMessage({ type: 'batch', id, snapshots: out }));
   }
 
   #connect(): void {
@@ -212,6 +217,10 @@ export class Uplink {
   #onMessage(msg: CollectorMessage): void {
     switch (msg.type) {
       case 'welcome':
+        if (msg.host !== this.#o.hello.host && msg.host !== this.#boundHost) {
+          this.#log.warn({ configured: this.#o.hello.host, bound: msg.host }, 'the collector binds this agent\'s token to another host id; reporting as that host');
+        }
+        this.#boundHost = msg.host;
         this.#ready = true;
         this.#maxBatch = Math.min(MAX_BATCH, msg.max_batch);
         this.#backoff.reset();

@@ -2,7 +2,8 @@
  * One agent's session: hello -> welcome -> batches and gaps -> acks. Every frame is decoded and
  * validated; a bad one closes this session only, with the close code of its ProtocolError.
  * The host a snapshot is stored under is the session's host (bound to a per-host token, or
- * named in the hello under the fleet token), whatever the snapshot itself claims.
+ * named in the hello under the fleet token); a batch holding a snapshot that names another host
+ * is refused for good (HOST_MISMATCH), so one token can never write another host's numbers.
  */
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
@@ -146,7 +147,15 @@ export class Session {
       this.#send({ type: 'nack', id: msg.id, code: 'CLOCK_SKEW', retryable: false, message: `snapshot ${future.seq} is ${Math.round((future.ts - now) / 1000)} s ahead of the collector's clock` });
       return;
     }
-    const snapshots = msg.snapshots.map((s) => (s.host === host ? s : { ...s, host }));
+    // A snapshot naming another host than the session's is someone else's data (a captured batch
+    // replayed under another token, or a misconfigured agent): refused for good, nothing stored.
+    const foreign = msg.snapshots.find((s) => s.host !== host);
+    if (foreign !== undefined) {
+      this.#log.warn({ claimed: printable(foreign.host), seq: foreign.seq }, 'batch refused: snapshot of another host');
+      this.#send({ type: 'nack', id: msg.id, code: 'HOST_MISMATCH', retryable: false, message: `snapshot ${foreign.seq} names host ${JSON.stringify(foreign.host.slice(0, 64))}, this session writes as ${JSON.stringify(host)}` });
+      return;
+    }
+    const snapshots = msg.snapshots;
     this.#ctx.writer.submit({ host, labels: this.#labels, snapshots }).then(
       (o) => {
         this.stored += o.stored;
