@@ -10,8 +10,10 @@
 import { TCP_STATES, emptyStates } from '@tcpfleet/common';
 import type { SsSummary, Sockstat, StateCounts } from '@tcpfleet/common';
 
-export const SUMMARY_KEYS = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
-export const SOCKSTAT_KEYS = ['sockets_used', 'tcp_inuse', 'tcp_orphan', 'tcp_tw', 'tcp_alloc', 'tcp_mem', 'tcp6_inuse'] as const;
+import { SOCKSTAT_KEYS, SUMMARY_KEYS } from './values-codec.js';
+import { VarintReader, VarintWriter } from './varint.js';
+
+export { SOCKSTAT_KEYS, SUMMARY_KEYS };
 /** Aggregated metrics: 12 states then 5 summary numbers. */
 export const AGG_METRICS = TCP_STATES.length + SUMMARY_KEYS.length;
 const LAST_ONLY = TCP_STATES.length + SOCKSTAT_KEYS.length;
@@ -80,39 +82,18 @@ export function addAgg(a: Agg, b: Agg): void {
   a.n += b.n;
 }
 
-function putVarint(out: number[], v: number): void {
-  let n = Math.round(v);
-  n = n >= 0 ? n * 2 : -n * 2 - 1;
-  while (n >= 128) {
-    out.push((n % 128) | 128);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-}
-
 /** Encodes a list of integers as zig-zag varints. */
 export function encodeInts(values: readonly number[]): Buffer {
-  const bytes: number[] = [];
-  for (const v of values) putVarint(bytes, v);
-  return Buffer.from(bytes);
+  const w = new VarintWriter();
+  for (const v of values) w.put(v);
+  return w.bytes();
 }
 
 /** Decodes zig-zag varints written by encodeInts. */
 export function decodeInts(blob: Uint8Array): number[] {
+  const r = new VarintReader(blob, 'rollup');
   const out: number[] = [];
-  let pos = 0;
-  while (pos < blob.length) {
-    let n = 0;
-    let mul = 1;
-    for (;;) {
-      const b = blob[pos++];
-      if (b === undefined) throw new Error('stored rollup blob is truncated');
-      n += (b & 127) * mul;
-      if (b < 128) break;
-      mul *= 128;
-    }
-    out.push(n % 2 === 0 ? n / 2 : -(n + 1) / 2);
-  }
+  while (!r.done) out.push(r.get());
   return out;
 }
 

@@ -11,9 +11,10 @@
  */
 import { TCP_STATES, addStates, emptyStates } from '@tcpfleet/common';
 import type { Counters, Snapshot, Sockstat, SsSummary } from '@tcpfleet/common';
+import { VarintReader, VarintWriter } from './varint.js';
 
-const SUMMARY_KEYS = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
-const SOCKSTAT_KEYS = ['sockets_used', 'tcp_inuse', 'tcp_orphan', 'tcp_tw', 'tcp_alloc', 'tcp_mem', 'tcp6_inuse'] as const;
+export const SUMMARY_KEYS = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
+export const SOCKSTAT_KEYS = ['sockets_used', 'tcp_inuse', 'tcp_orphan', 'tcp_tw', 'tcp_alloc', 'tcp_mem', 'tcp6_inuse'] as const;
 const COLLECT_KEYS = ['ms_us', 'bytes', 'skipped', 'states_age_ms'] as const;
 /** Number of fixed fields before the snmp and netstat counters. */
 export const FIXED_FIELDS = 12 + 12 + SUMMARY_KEYS.length + SOCKSTAT_KEYS.length + COLLECT_KEYS.length + 1;
@@ -35,31 +36,11 @@ export function parseLayout(text: string): Layout {
   return { snmp: a === '' ? [] : a.split(','), netstat: b === '' ? [] : b.split(',') };
 }
 
-class Writer {
-  buf = Buffer.allocUnsafe(2048);
-  pos = 0;
-  put(v: number): void {
-    let n = Number.isInteger(v) ? v : Math.round(v);
-    n = n >= 0 ? n * 2 : -n * 2 - 1;
-    if (this.pos + 10 > this.buf.length) {
-      const next = Buffer.allocUnsafe(this.buf.length * 2);
-      this.buf.copy(next, 0, 0, this.pos);
-      this.buf = next;
-    }
-    while (n >= 128) {
-      this.buf[this.pos++] = (n % 128) | 128;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
-  }
-}
-
-const shared = new Writer();
+const shared = new VarintWriter();
 
 /** Encodes a snapshot's numbers in the order of its layout. */
 export function encodeValues(s: Snapshot): Buffer {
-  const w = shared;
-  w.pos = 0;
+  const w = shared.reset();
   for (const st of TCP_STATES) w.put(s.ipv4[st]);
   for (const st of TCP_STATES) w.put(s.ipv6[st]);
   for (const k of SUMMARY_KEYS) w.put(s.summary[k]);
@@ -71,7 +52,7 @@ export function encodeValues(s: Snapshot): Buffer {
   w.put(s.interval_ms);
   for (const k in s.snmp) w.put(s.snmp[k] ?? 0);
   for (const k in s.netstat) w.put(s.netstat[k] ?? 0);
-  return Buffer.from(w.buf.subarray(0, w.pos));
+  return w.bytes();
 }
 
 /** The numeric part of a snapshot as decoded from storage. */
@@ -79,19 +60,8 @@ export type DecodedValues = Pick<Snapshot, 'states' | 'ipv4' | 'ipv6' | 'summary
 
 /** Decodes a blob written by encodeValues with the same layout. */
 export function decodeValues(blob: Uint8Array, layout: Layout): DecodedValues {
-  let pos = 0;
-  const get = (): number => {
-    let n = 0;
-    let mul = 1;
-    for (;;) {
-      const b = blob[pos++];
-      if (b === undefined) throw new Error('stored values blob is truncated');
-      n += (b & 127) * mul;
-      if (b < 128) break;
-      mul *= 128;
-    }
-    return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
-  };
+  const r = new VarintReader(blob, 'values');
+  const get = (): number => r.get();
   const ipv4 = emptyStates();
   const ipv6 = emptyStates();
   for (const st of TCP_STATES) ipv4[st] = get();
