@@ -13,7 +13,6 @@ import type { SsSummary, Sockstat, StateCounts } from '@tcpfleet/common';
 import { SOCKSTAT_KEYS, SUMMARY_KEYS } from './values-codec.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
-export { SOCKSTAT_KEYS, SUMMARY_KEYS };
 /** Aggregated metrics: 12 states then 5 summary numbers. */
 export const AGG_METRICS = TCP_STATES.length + SUMMARY_KEYS.length;
 const LAST_ONLY = TCP_STATES.length + SOCKSTAT_KEYS.length;
