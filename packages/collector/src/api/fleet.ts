@@ -6,7 +6,7 @@
  * A host is stale when the collector has received nothing from it for three of its intervals;
  * stale hosts are listed but left out of totals.
  */
-import { TCP_STATES, addStates, emptyStates } from '@tcpfleet/common';
+import { SUMMARY_KEYS, TCP_STATES, addStates, emptyStates } from '@tcpfleet/common';
 import type { StateCounts, SsSummary, TcpStateName } from '@tcpfleet/common';
 import type { IngestItem, StoredSnapshot } from '../store/store.js';
 
@@ -28,7 +28,6 @@ export function isStale(s: StoredSnapshot, now: number): boolean {
   return now - s.recv_ts > STALE_INTERVALS * s.interval_ms;
 }
 
-const SUMMARY_KEYS = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
 const N_SUM = TCP_STATES.length + SUMMARY_KEYS.length;
 
 /** Adds (sign 1) or subtracts (sign -1) a snapshot's states and summary to a running sum. */

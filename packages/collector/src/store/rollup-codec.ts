@@ -7,10 +7,9 @@
  * n, interval_ms, then per aggregated metric min, max - min, sum - min * n, last - min (all small
  * and non-negative), then the last-only values: about 100 bytes per row.
  */
-import { TCP_STATES, emptyStates } from '@tcpfleet/common';
+import { SOCKSTAT_KEYS, SUMMARY_KEYS, TCP_STATES, emptyStates } from '@tcpfleet/common';
 import type { SsSummary, Sockstat, StateCounts } from '@tcpfleet/common';
 
-import { SOCKSTAT_KEYS, SUMMARY_KEYS } from './values-codec.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
 /** Aggregated metrics: 12 states then 5 summary numbers. */

@@ -9,12 +9,10 @@
  *
  * Derived numbers (states = ipv4 + ipv6) are not stored. collect.ms is stored in microseconds.
  */
-import { TCP_STATES, addStates, emptyStates } from '@tcpfleet/common';
+import { SOCKSTAT_KEYS, SUMMARY_KEYS, TCP_STATES, addStates, emptyStates } from '@tcpfleet/common';
 import type { Counters, Snapshot, Sockstat, SsSummary } from '@tcpfleet/common';
 import { VarintReader, VarintWriter } from './varint.js';
 
-export const SUMMARY_KEYS = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
-export const SOCKSTAT_KEYS = ['sockets_used', 'tcp_inuse', 'tcp_orphan', 'tcp_tw', 'tcp_alloc', 'tcp_mem', 'tcp6_inuse'] as const;
 const COLLECT_KEYS = ['ms_us', 'bytes', 'skipped', 'states_age_ms'] as const;
 /** Number of fixed fields before the snmp and netstat counters. */
 export const FIXED_FIELDS = 12 + 12 + SUMMARY_KEYS.length + SOCKSTAT_KEYS.length + COLLECT_KEYS.length + 1;

@@ -17,6 +17,9 @@
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Sockstat } from '../proc/net-sockstat.js';
 
+/** The keys of the summary object, in the order `ss -s` prints them. */
+export const SUMMARY_KEYS = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
+
 /** The `ss -s` TCP line as numbers. */
 export interface SsSummary {
   total: number;

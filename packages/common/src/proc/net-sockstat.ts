@@ -12,6 +12,9 @@
  */
 import { ProcParseError } from '../errors.js';
 
+/** The keys of the sockstat object, in storage order. */
+export const SOCKSTAT_KEYS = ['sockets_used', 'tcp_inuse', 'tcp_orphan', 'tcp_tw', 'tcp_alloc', 'tcp_mem', 'tcp6_inuse'] as const;
+
 /** The sockstat figures tcpfleet keeps, snake_case names of "<line> <key>". */
 export interface Sockstat {
   sockets_used: number;
