@@ -114,7 +114,7 @@ export async function run() {
     md += `\n### Targets at ${big.n.toLocaleString('en-US')} connections\n\n`;
     md += mdTable(['target', 'measured', 'verdict'], [
       ['full walk <= 1.1 x cat of the same files', `${fmt(median(big.times.walk), 1)} ms vs ${fmt(median(big.times.cat), 1)} ms (${fmt(floorRatio, 2)} x the in-process read floor)`, verdict(walkRatio <= 1.1, `${fmt(walkRatio, 2)} x cat`)],
-      ['agent peak RSS < 64 MB', `sampler process ${fmt(rssMb, 1)} MB; the agent as a process (peak, with the deployed --max-semi-space-size=1): ${agentText}`, verdict(Math.max(rssMb, agentMb) < 64, `${fmt(Math.max(rssMb, agentMb) / 64, 2)} x the limit`)],
+      ['agent peak RSS < 64 MB', `sampler process ${fmt(rssMb, 1)} MB; the agent as a process (peak, with the deployed --max-semi-space-size=1): ${agentText}`, verdict(Math.max(rssMb, agentMb) < 64, `${fmt(Math.max(rssMb, agentMb) / 64, 2)} x the limit, by the largest: ${rssMb >= agentMb ? 'sampler process' : agentParts.reduce((a, b) => (b[1] > a[1] ? b : a))[0]}`)],
       adaptive === null
         ? ['cost-adaptive sampling <= 1% of one core at 10 s', 'not measured (BENCH_ADAPTIVE_S=0)', 'not measured']
         : ['cost-adaptive sampling <= 1% of one core at 10 s', `${fmt(adaptive.cpuPctSteady, 2)}% after the start-up walk (${fmt(adaptive.cpuPct, 2)}% counting it) over ${fmt(adaptive.seconds, 0)} s: ${adaptive.samples} snapshots, ${adaptive.walks} full walks (last ${fmt(adaptive.walkCostMs, 0)} ms), ${adaptive.skips} cheap-only; per-state counts at most ${fmt(adaptive.maxStatesAgeMs / 1000, 0)} s old`, verdict(adaptive.cpuPctSteady <= 1, `${fmt(adaptive.cpuPctSteady / 1, 2)} x the budget`)],
