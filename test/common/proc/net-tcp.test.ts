@@ -200,7 +200,8 @@ describe('breakdown with many distinct peers', () => {
       const raddr = family === 4 ? w : `${hex(peer, 8)}${w}0000FFFF${w}`;
       const st = 1 + rnd(11);
       const lport = i % 10 === 0 ? 80 : 30000 + rnd(30000);
-      lines.push({ lport, raddr, rport: 1000 + (peer % 7), st: st === 10 ? 1 : st });
+      // the remote port varies independently of the address, so it must be part of the key
+      lines.push({ lport, raddr, rport: 1000 + rnd(3), st: st === 10 ? 1 : st });
     }
     const text = HEADER + lines.map((l, i) => `${String(i).padStart(4)}: ${family === 4 ? '0100007F' : '0'.repeat(31) + '1'}:${hex(l.lport, 4)} ${l.raddr}:${hex(l.rport, 4)} ${hex(l.st, 2)} 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n`).join('');
     const b = new BreakdownCollector();
