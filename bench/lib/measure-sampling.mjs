@@ -18,6 +18,9 @@ const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1
 const runs = Number(opt('runs', 5));
 const nePort = Number(opt('ne-port', 20100));
 const AGENT_BIN = fileURLToPath(new URL('../../packages/agent/bin/tcpfleet-agent.js', import.meta.url));
+const AGENT_BUNDLE = fileURLToPath(new URL('../../dist/tcpfleet-agent.mjs', import.meta.url));
+// How the deploy files run the agent (deploy/systemd, deploy/docker, the bin and bundle shebangs).
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
 const AWK = "FNR>1 {count[$4]++} END{for (s in count) print s, count[s]}";
 const NE_BIN = ['/usr/bin/prometheus-node-exporter', '/usr/bin/node_exporter', '/usr/local/bin/node_exporter'].find((p) => existsSync(p)) ?? null;
 
@@ -115,9 +118,23 @@ async function main() {
     cat: peakKb('cat', ['/proc/net/tcp', '/proc/net/tcp6']),
     awk: peakKb('awk', [AWK, '/proc/net/tcp', '/proc/net/tcp6']),
     ss: peakKb('ss', ['-tan']),
-    agent_once: peakKb(process.execPath, [AGENT_BIN, '--once', '--json']),
+    agent_once: peakKb(process.execPath, [...AGENT_NODE_FLAGS, AGENT_BIN, '--once', '--json']),
+    agent_once_bundle: existsSync(AGENT_BUNDLE) ? peakKb(process.execPath, [...AGENT_NODE_FLAGS, AGENT_BUNDLE, '--once', '--json']) : null,
+    agent_once_default_flags: peakKb(process.execPath, [AGENT_BIN, '--once', '--json']),
     sampler_process: Math.round(process.resourceUsage().maxRSS),
   };
+  // The agent as a daemon, as deployed, walking every 2 s (budget 0) for 12 s: peak (VmHWM) and
+  // resting RSS. No collector listens on the port (this namespace's own loopback): the snapshots
+  // wait in its outbox, as during a collector outage.
+  const daemon = async (file) => {
+    const p = spawn(process.execPath, [...AGENT_NODE_FLAGS, file, '--collector', 'ws://127.0.0.1:23999', '--token', 'bench', '--interval', '2', '--walk-budget', '0', '--log-level', 'silent'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 12_000));
+    const st = readFileSync(`/proc/${p.pid}/status`, 'utf8');
+    p.kill('SIGTERM');
+    await new Promise((r) => p.once('exit', r));
+    return { hwm_kb: Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? NaN), rss_kb: Number(/VmRSS:\s+(\d+)/.exec(st)?.[1] ?? NaN) };
+  };
+  const daemons = { bin: await daemon(AGENT_BIN), bundle: existsSync(AGENT_BUNDLE) ? await daemon(AGENT_BUNDLE) : null };
   let neInfo = null;
   if (ne !== null) {
     const status = readFileSync(`/proc/${ne.pid}/status`, 'utf8');
@@ -136,6 +153,7 @@ async function main() {
       bytes: w?.bytes ?? null,
       times,
       rss_kb: rss,
+      daemons,
       node_exporter: NE_BIN === null || ne === null ? null : { bin: NE_BIN, sample: neInfo },
     }) + '\n',
   );

@@ -102,7 +102,7 @@ describe('deploy/install.sh', () => {
     const env = parseEnvFile(readFileSync(join(root, 'etc/tcpfleet/agent.env'), 'utf8'));
     expect(env).toMatchObject({ TCPFLEET_COLLECTOR: collector.wsUrl, TCPFLEET_HOST_ID: 'installed-1', TCPFLEET_LABELS: 'env=test,role=web', TCPFLEET_TOKEN_FILE: '/run/credentials/tcpfleet-agent.service/token' });
     const unit = readFileSync(join(root, 'etc/systemd/system/tcpfleet-agent.service'), 'utf8');
-    expect(unit).toMatch(/^ExecStart=\/\S+\/node \/usr\/local\/lib\/tcpfleet\/tcpfleet-agent\.mjs$/m);
+    expect(unit).toMatch(/^ExecStart=\/\S+\/node --max-semi-space-size=1 \/usr\/local\/lib\/tcpfleet\/tcpfleet-agent\.mjs$/m);
     expect(unit).not.toMatch(/@NODE@|@AGENT@/);
 
     const second = install(args);

@@ -2,11 +2,11 @@
  * tcpfleet-agent: counts this host's TCP connections from /proc/net and pushes snapshots to a
  * collector. The only file that calls process.exit.
  */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { TcpfleetError } from '@tcpfleet/common';
 import { loadAgentConfig } from './config.js';
 import type { AgentFlags } from './config.js';
+import { fastAgentArgs } from './fast-argv.js';
+import type { FastArgs } from './fast-argv.js';
 import { VERSION } from './version.js';
 
 const EXIT_RUNTIME = 1;
@@ -17,7 +17,10 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-async function main(): Promise<void> {
+/** The full command-line definition: help, version, usage errors and anything fastAgentArgs leaves. */
+async function parseWithYargs(): Promise<FastArgs> {
+  const { default: yargs } = await import('yargs');
+  const { hideBin } = await import('yargs/helpers');
   const argv = await yargs(hideBin(process.argv))
     .scriptName('tcpfleet-agent')
     .usage('$0 [options]\n\nCounts this host\'s TCP connections by state from /proc/net, as ss does, and sends a snapshot to a tcpfleet collector every interval.')
@@ -73,9 +76,13 @@ async function main(): Promise<void> {
     reconnectMax: argv['reconnect-max'],
     logLevel: argv['log-level'],
   };
+  return { once: argv.once === true, json: argv.json === true, flags };
+}
+
+async function main(): Promise<void> {
+  const { once, json, flags } = fastAgentArgs(process.argv.slice(2)) ?? (await parseWithYargs());
   const warnings: string[] = [];
-  const once = argv.once === true;
-  if (argv.json === true && !once) fail('--json goes with --once', EXIT_USAGE);
+  if (json && !once) fail('--json goes with --once', EXIT_USAGE);
   const cfg = loadAgentConfig(flags, process.env, !once, (w) => warnings.push(w));
 
   if (once) {
@@ -85,7 +92,7 @@ async function main(): Promise<void> {
     if (failed) {
       fail(snap.collect.errors.join('; '), EXIT_RUNTIME);
     }
-    if (argv.json === true) process.stdout.write(JSON.stringify(snap, null, 2) + '\n');
+    if (json) process.stdout.write(JSON.stringify(snap, null, 2) + '\n');
     else {
       const { formatSnapshotText } = await import('./format.js');
       process.stdout.write(formatSnapshotText(snap));

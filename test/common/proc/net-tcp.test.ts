@@ -167,3 +167,66 @@ describe('breakdown', () => {
     expect(b.result(1000).outbound.length).toBeLessThanOrEqual(100);
   });
 });
+
+describe('breakdown with many distinct peers', () => {
+  // Reference: the same grouping done the plain way, with Map keys built from the text.
+  function reference(lines: { lport: number; raddr: string; rport: number; st: number }[], listen: Set<number>, addrOf: (hex: string) => string): Map<string, number[]> {
+    const m = new Map<string, number[]>();
+    for (const l of lines) {
+      if (l.st === 10) continue;
+      const key = listen.has(l.lport) ? `in:${l.lport}` : `out:${addrOf(l.raddr)}:${l.rport}`;
+      const c = m.get(key) ?? new Array<number>(13).fill(0);
+      c[l.st]!++;
+      m.set(key, c);
+    }
+    return m;
+  }
+
+  it.each([4, 6] as const)('IPv%d: 20,000 sockets to 6,000 peers group exactly as a plain Map does (the table grows many times)', async (family) => {
+    const { hexToIPv4, hexToIPv6 } = await import('@tcpfleet/common');
+    let x = 7;
+    const rnd = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return Math.floor((x / 2147483648) * n);
+    };
+    const hex = (n: number, w: number): string => n.toString(16).toUpperCase().padStart(w, '0');
+    const lines: { lport: number; raddr: string; rport: number; st: number }[] = [];
+    const listen = new Set<number>([80, 443]);
+    for (const p of listen) lines.push({ lport: p, raddr: family === 4 ? '00000000' : '0'.repeat(32), rport: 0, st: 10 });
+    for (let i = 0; i < 20_000; i++) {
+      const peer = rnd(6000);
+      // words with the top bit set too (addresses above 128.0.0.0), where int32 keys go negative
+      const w = hex((peer * 2654435761) % 4294967296, 8);
+      const raddr = family === 4 ? w : `${hex(peer, 8)}${w}0000FFFF${w}`;
+      const st = 1 + rnd(11);
+      const lport = i % 10 === 0 ? 80 : 30000 + rnd(30000);
+      // the remote port varies independently of the address, so it must be part of the key
+      lines.push({ lport, raddr, rport: 1000 + rnd(3), st: st === 10 ? 1 : st });
+    }
+    const text = HEADER + lines.map((l, i) => `${String(i).padStart(4)}: ${family === 4 ? '0100007F' : '0'.repeat(31) + '1'}:${hex(l.lport, 4)} ${l.raddr}:${hex(l.rport, 4)} ${hex(l.st, 2)} 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n`).join('');
+    const b = new BreakdownCollector();
+    const r = countNetTcp(text, 'net/tcp', family, b);
+    expect(r.sockets).toBe(lines.length);
+    const ref = reference(lines, listen, (h) => (family === 4 ? hexToIPv4(h) : hexToIPv6(h)) ?? 'bad');
+    const res = b.result(100);
+    // every entry in the top 100 matches the reference, and the rest adds up to what is left
+    const seen = new Set<string>();
+    for (const e of res.inbound) {
+      expect(statesFromArray(ref.get(`in:${e.port}`)!)).toEqual(e.states);
+      seen.add(`in:${e.port}`);
+    }
+    for (const e of res.outbound) {
+      expect(statesFromArray(ref.get(`out:${e.addr}:${e.port}`)!)).toEqual(e.states);
+      seen.add(`out:${e.addr}:${e.port}`);
+    }
+    const rest = { in: new Array<number>(13).fill(0), out: new Array<number>(13).fill(0) };
+    for (const [k, c] of ref) if (!seen.has(k)) for (let s = 1; s < 13; s++) rest[k.startsWith('in:') ? 'in' : 'out'][s]! += c[s]!;
+    expect(res.other.inbound).toEqual(statesFromArray(rest.in));
+    expect(res.other.outbound).toEqual(statesFromArray(rest.out));
+    // the ranking is the reference's: totals descending
+    const totals = res.outbound.map((e) => totalOfStates(e.states));
+    expect([...totals].sort((a, b2) => b2 - a)).toEqual(totals);
+    const refTop = [...ref].filter(([k]) => k.startsWith('out:')).map(([, c]) => c.reduce((a, v) => a + v, 0)).sort((a, b2) => b2 - a).slice(0, 100);
+    expect(totals).toEqual(refTop);
+  });
+});

@@ -37,47 +37,127 @@ export interface Breakdown {
 export const BREAKDOWN_MAX_TOP = 100;
 
 const LISTEN = 10;
+/** Counters per entry: index 0 unused, 1..12 the kernel's states (as NetTcpResult.counts). */
+const SLOTS = 13;
+
+/**
+ * Open-addressing hash table from a key of five int32 words to 13 counters, all in typed arrays:
+ * counting a socket allocates nothing (no key string, no boxed number, no per-entry object), so a
+ * walk of 200,000 sockets leaves no garbage behind. IPv4 peers use (word, port, 0, 0, 0), IPv6
+ * peers (w0, w1, w2, w3, port), local ports (port, 0, 0, 0, 0).
+ */
+class CountTable {
+  #cap = 256;
+  #size = 0;
+  #keys = new Int32Array(this.#cap * 5);
+  #used = new Uint8Array(this.#cap);
+  #counts = new Int32Array(this.#cap * SLOTS);
+
+  bump(a: number, b: number, c: number, d: number, e: number, state: number): void {
+    const mask = this.#cap - 1;
+    let i = hash5(a, b, c, d, e) & mask;
+    const keys = this.#keys;
+    const used = this.#used;
+    for (;;) {
+      if (used[i] === 0) break;
+      const k = i * 5;
+      if (keys[k] === a && keys[k + 1] === b && keys[k + 2] === c && keys[k + 3] === d && keys[k + 4] === e) {
+        this.#counts[i * SLOTS + state]! += 1;
+        return;
+      }
+      i = (i + 1) & mask;
+    }
+    if ((this.#size + 1) * 2 > this.#cap) {
+      this.#grow();
+      return this.bump(a, b, c, d, e, state);
+    }
+    used[i] = 1;
+    const k = i * 5;
+    keys[k] = a;
+    keys[k + 1] = b;
+    keys[k + 2] = c;
+    keys[k + 3] = d;
+    keys[k + 4] = e;
+    this.#counts[i * SLOTS + state] = 1;
+    this.#size++;
+  }
+
+  #grow(): void {
+    const { keys, used, counts } = { keys: this.#keys, used: this.#used, counts: this.#counts };
+    const old = this.#cap;
+    this.#cap = old * 2;
+    this.#keys = new Int32Array(this.#cap * 5);
+    this.#used = new Uint8Array(this.#cap);
+    this.#counts = new Int32Array(this.#cap * SLOTS);
+    const mask = this.#cap - 1;
+    for (let j = 0; j < old; j++) {
+      if (used[j] === 0) continue;
+      const k = j * 5;
+      let i = hash5(keys[k]!, keys[k + 1]!, keys[k + 2]!, keys[k + 3]!, keys[k + 4]!) & mask;
+      while (this.#used[i] !== 0) i = (i + 1) & mask;
+      this.#used[i] = 1;
+      this.#keys.set(keys.subarray(k, k + 5), i * 5);
+      this.#counts.set(counts.subarray(j * SLOTS, (j + 1) * SLOTS), i * SLOTS);
+    }
+  }
+
+  /** Every entry: its five key words and a copy of its counters. */
+  *entries(): Generator<{ key: Int32Array; c: Int32Array }> {
+    for (let i = 0; i < this.#cap; i++) {
+      if (this.#used[i] === 0) continue;
+      yield { key: this.#keys.slice(i * 5, i * 5 + 5), c: this.#counts.slice(i * SLOTS, (i + 1) * SLOTS) };
+    }
+  }
+}
+
+function hash5(a: number, b: number, c: number, d: number, e: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ b ^ (h >>> 15), 0xc2b2ae35);
+  h = Math.imul(h ^ c ^ (h >>> 13), 0x85ebca6b);
+  h = Math.imul(h ^ d ^ (h >>> 16), 0xc2b2ae35);
+  h = Math.imul(h ^ e ^ (h >>> 13), 0x27d4eb2f);
+  return h ^ (h >>> 16);
+}
 
 /** Accumulates per-port and per-peer counts; one instance per snapshot. */
 export class BreakdownCollector {
-  readonly #listenPorts = new Set<number>();
-  readonly #inbound = new Map<number, Int32Array>();
-  readonly #outbound4 = new Map<number, Int32Array>();
-  readonly #outbound6 = new Map<string, Int32Array>();
+  /** One byte per local port: 1 when some socket listens on it (IPv4 or IPv6). */
+  readonly #listenPorts = new Uint8Array(65536);
+  readonly #inbound = new CountTable();
+  readonly #outbound4 = new CountTable();
+  readonly #outbound6 = new CountTable();
 
   /** Records one IPv4 socket; `remoteWord` is the kernel's u32 word of the remote address. */
   add4(state: number, localPort: number, remoteWord: number, remotePort: number): void {
     if (state === LISTEN) {
-      this.#listenPorts.add(localPort);
+      this.#listenPorts[localPort] = 1;
       return;
     }
-    if (this.#listenPorts.has(localPort)) return bump(this.#inbound, localPort, state);
-    bump(this.#outbound4, remoteWord * 65536 + remotePort, state);
+    if (this.#listenPorts[localPort] === 1) return this.#inbound.bump(localPort, 0, 0, 0, 0, state);
+    this.#outbound4.bump(remoteWord | 0, remotePort, 0, 0, 0, state);
   }
 
-  /** Records one IPv6 socket; `remoteHex` is the 32 hex digits of the remote address. */
-  add6(state: number, localPort: number, remoteHex: string, remotePort: number): void {
+  /** Records one IPv6 socket; `w0`..`w3` are the kernel's four u32 words of the remote address. */
+  add6(state: number, localPort: number, w0: number, w1: number, w2: number, w3: number, remotePort: number): void {
     if (state === LISTEN) {
-      this.#listenPorts.add(localPort);
+      this.#listenPorts[localPort] = 1;
       return;
     }
-    if (this.#listenPorts.has(localPort)) return bump(this.#inbound, localPort, state);
-    bump(this.#outbound6, `${remoteHex}:${remotePort}`, state);
+    if (this.#listenPorts[localPort] === 1) return this.#inbound.bump(localPort, 0, 0, 0, 0, state);
+    this.#outbound6.bump(w0 | 0, w1 | 0, w2 | 0, w3 | 0, remotePort, state);
   }
 
   /** The top `k` entries of each side (ranked by total, ties by port/address) and the rest. */
   result(k: number): Breakdown {
     const top = Math.max(0, Math.min(BREAKDOWN_MAX_TOP, Math.floor(k)));
-    const inbound = [...this.#inbound].map(([port, c]) => ({ port, c, n: sum(c) }));
+    const inbound = [...this.#inbound.entries()].map(({ key, c }) => ({ port: key[0]!, c, n: sum(c) }));
     inbound.sort((a, b) => b.n - a.n || a.port - b.port);
     const outbound: { addr: string; port: number; c: Int32Array; n: number }[] = [];
-    for (const [key, c] of this.#outbound4) {
-      const port = key % 65536;
-      outbound.push({ addr: ipv4FromWord((key - port) / 65536), port, c, n: sum(c) });
+    for (const { key, c } of this.#outbound4.entries()) {
+      outbound.push({ addr: ipv4FromWord(key[0]! >>> 0), port: key[1]!, c, n: sum(c) });
     }
-    for (const [key, c] of this.#outbound6) {
-      const [hex = '', port = '0'] = key.split(':');
-      outbound.push({ addr: ipv6FromKernelHex(hex), port: Number(port), c, n: sum(c) });
+    for (const { key, c } of this.#outbound6.entries()) {
+      outbound.push({ addr: ipv6FromWords(key), port: key[4]!, c, n: sum(c) });
     }
     outbound.sort((a, b) => b.n - a.n || (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : a.port - b.port));
     const other = { inbound: emptyStates(), outbound: emptyStates() };
@@ -91,15 +171,6 @@ export class BreakdownCollector {
   }
 }
 
-function bump<K>(map: Map<K, Int32Array>, key: K, state: number): void {
-  let c = map.get(key);
-  if (c === undefined) {
-    c = new Int32Array(13);
-    map.set(key, c);
-  }
-  c[state]! += 1;
-}
-
 function sum(c: Int32Array): number {
   let n = 0;
   for (let i = 1; i < c.length; i++) n += c[i]!;
@@ -110,12 +181,9 @@ function addArray(into: StateCounts, c: Int32Array): void {
   for (let i = 0; i < TCP_STATES.length; i++) into[TCP_STATES[i]!] += c[i + 1] ?? 0;
 }
 
-function ipv6FromKernelHex(hex: string): string {
+function ipv6FromWords(words: Int32Array): string {
   const bytes: number[] = [];
-  for (let w = 0; w < 4; w++) {
-    const a = ipv4FromWord(parseInt(hex.slice(w * 8, w * 8 + 8), 16));
-    bytes.push(...a.split('.').map(Number));
-  }
+  for (let w = 0; w < 4; w++) bytes.push(...ipv4FromWord(words[w]! >>> 0).split('.').map(Number));
   return formatIPv6(bytes);
 }
 

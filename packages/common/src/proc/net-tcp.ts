@@ -152,8 +152,30 @@ export class NetTcpScanner {
       return this.#bad(lineNo, buf, start, end, 'invalid address field');
     }
     if (sp + 2 < end && buf[sp + 2] !== SPACE) return this.#bad(lineNo, buf, start, end, 'invalid state field');
-    for (let i = p; i < p + a; i++) if (HEX_VALUE[buf[i]!]! < 0) return this.#bad(lineNo, buf, start, end, 'invalid local address');
-    for (let i = lp + 5; i < lp + 5 + a; i++) if (HEX_VALUE[buf[i]!]! < 0) return this.#bad(lineNo, buf, start, end, 'invalid remote address');
+    // Every address digit is checked; OR-ing the table values (-1 for a non-digit) keeps the loop
+    // free of branches. (The local address's value is not needed, only its validity.)
+    let badHex = 0;
+    for (let i = p; i < p + a; i++) badHex |= HEX_VALUE[buf[i]!]!;
+    if (badHex < 0) return this.#bad(lineNo, buf, start, end, 'invalid local address');
+    // The remote address is decoded as it is checked: its u32 words feed the breakdown.
+    const ra = lp + 5;
+    const r0 = hex4(buf, ra);
+    const r1 = hex4(buf, ra + 4);
+    let r2 = 0;
+    let r3 = 0;
+    let r4 = 0;
+    let r5 = 0;
+    let r6 = 0;
+    let r7 = 0;
+    if (this.#v6) {
+      r2 = hex4(buf, ra + 8);
+      r3 = hex4(buf, ra + 12);
+      r4 = hex4(buf, ra + 16);
+      r5 = hex4(buf, ra + 20);
+      r6 = hex4(buf, ra + 24);
+      r7 = hex4(buf, ra + 28);
+    }
+    if ((r0 | r1 | r2 | r3 | r4 | r5 | r6 | r7) < 0) return this.#bad(lineNo, buf, start, end, 'invalid remote address');
     const localPort = hex4(buf, lp);
     const remotePort = hex4(buf, rp);
     if (localPort < 0 || remotePort < 0) return this.#bad(lineNo, buf, start, end, 'invalid port');
@@ -165,8 +187,8 @@ export class NetTcpScanner {
     this.#sockets++;
     const b = this.#breakdown;
     if (b !== null) {
-      if (this.#v6) b.add6(state, localPort, buf.toString('latin1', lp + 5, lp + 5 + a), remotePort);
-      else b.add4(state, localPort, hex8(buf, lp + 5), remotePort);
+      if (this.#v6) b.add6(state, localPort, (r0 << 16) | r1, (r2 << 16) | r3, (r4 << 16) | r5, (r6 << 16) | r7, remotePort);
+      else b.add4(state, localPort, (r0 << 16) | r1, remotePort);
     }
   }
 
@@ -186,10 +208,6 @@ function hex4(buf: Buffer, p: number): number {
   const d = HEX_VALUE[buf[p + 3]!]!;
   if ((a | b | c | d) < 0) return -1;
   return (a << 12) | (b << 8) | (c << 4) | d;
-}
-
-function hex8(buf: Buffer, p: number): number {
-  return hex4(buf, p) * 65536 + hex4(buf, p + 4);
 }
 
 /** Scans a whole tcp or tcp6 file held in memory (tests, small files). */
