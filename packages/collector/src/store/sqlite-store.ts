@@ -89,6 +89,10 @@ export class SqliteStore implements Store {
         this.#db.pragma('journal_mode = WAL');
         this.#db.pragma(`synchronous = ${opts.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
         this.#db.pragma('journal_size_limit = 67108864');
+        // 64 MiB of page cache (SQLite's default is 2 MiB): at 10,000 hosts the `latest` rows alone
+        // (one ~3 KB row per page) take 40 MB, and every commit touches each host's page; with the
+        // default cache each of those upserts read its page back from the file.
+        this.#db.pragma('cache_size = -65536');
         this.#db.pragma('foreign_keys = ON');
         this.#migrate();
       }
