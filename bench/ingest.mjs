@@ -136,7 +136,10 @@ export async function run() {
   const seconds = Number(process.env['BENCH_INGEST_S'] ?? 30);
   const tdir = mkdtempSync(join(tmpdir(), 'tcpfleet-bench-tpl-'));
   const template = join(tdir, 'snapshot.json');
-  const once = spawnSync(process.execPath, [AGENT, '--once', '--json'], { encoding: 'utf8' });
+  // BENCH_TEMPLATE: a saved `tcpfleet-agent --once --json` to send instead of one taken now (its
+  // size follows the machine's connections, so runs on a busy and a quiet box differ without it).
+  const given = process.env['BENCH_TEMPLATE'];
+  const once = given !== undefined ? { stdout: readFileSync(given, 'utf8') } : spawnSync(process.execPath, [AGENT, '--once', '--json'], { encoding: 'utf8' });
   writeFileSync(template, once.stdout);
   const frameBytes = Buffer.byteLength(once.stdout) + 40;
   const results = [];
@@ -151,7 +154,7 @@ export async function run() {
     rmSync(tdir, { recursive: true, force: true });
   }
   writeJson('ingest', { frameBytes, results });
-  let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, window BENCH_INGEST_S=${seconds}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${seconds} s. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine (${frameBytes} bytes per frame) with its own host and counts. Latency: from send to ack at the generator. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures; running them at nice 10 was tried and changed nothing measurable). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window, simulated agents do not retry: a real agent keeps unacknowledged snapshots in its outbox and resends them). CPU: the collector process (utime + stime) over the window, and all generator processes together over their sending window; 100% = one core.\n\n`;
+  let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, window BENCH_INGEST_S=${seconds}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${seconds} s. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine${process.env['BENCH_TEMPLATE'] !== undefined ? ' saved earlier (BENCH_TEMPLATE)' : ''} (${frameBytes} bytes per frame) with its own host and counts. Latency: from send to ack at the generator. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures; running them at nice 10 was tried and changed nothing measurable). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window, simulated agents do not retry: a real agent keeps unacknowledged snapshots in its outbox and resends them). CPU: the collector process (utime + stime) over the window, and all generator processes together over their sending window; 100% = one core.\n\n`;
   md += mdTable(
     ['agents', 'snapshots/s stored (offered)', 'ack p50', 'ack p99', 'collector CPU', 'generators CPU', 'collector RSS (peak)', 'snapshots per commit', 'nacks', 'lost'],
     results.map((r) => [r.connected.toLocaleString('en-US'), `${fmt(r.perSecond, 0)} (${fmt(r.sent / r.seconds, 0)})`, `${fmt(r.latency.p50, 1)} ms`, `${fmt(r.latency.p99, 1)} ms`, `${fmt(r.cpuPct, 0)}%`, `${fmt(r.genCpuPct, 0)}%`, `${fmt(r.rssMb, 0)} MB (${fmt(r.hwmMb, 0)})`, fmt(r.snapshotsPerCommit, 0), r.nacks, r.lost]),
