@@ -10,8 +10,8 @@ import Database from 'better-sqlite3';
 import { firstLine, installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
 import { REPO, fmt, mdTable, pct, table, verdict, writeJson, writeSection } from './lib/report.mjs';
 
-const LOADGEN = fileURLToPath(new URL('./lib/loadgen.mjs', import.meta.url));
-const COLLECTOR = `${REPO}packages/collector/bin/tcpfleet.js`;
+const LOADGEN = process.env['BENCH_LOADGEN'] ?? fileURLToPath(new URL('./lib/loadgen.mjs', import.meta.url));
+const COLLECTOR = process.env['BENCH_COLLECTOR'] ?? `${REPO}packages/collector/bin/tcpfleet.js`;
 const AGENT = `${REPO}packages/agent/bin/tcpfleet-agent.js`;
 const PER_PROC = 2500;
 const TICK = 100; // clock ticks per second (/proc/PID/stat)
@@ -46,7 +46,8 @@ async function level(agents, seconds, template, port) {
   const token = 'bench-fleet-token-0123456789abcdef';
   writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
-  const col = startTracked(process.execPath, [COLLECTOR, 'serve', '--listen', `127.0.0.1:${port}`, '--db', db, '--token-file', join(dir, 'token'), '--log-level', 'warn']);
+  const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const col = startTracked(process.execPath, [...nodeArgs, COLLECTOR, 'serve', '--listen', `127.0.0.1:${port}`, '--db', db, '--token-file', join(dir, 'token'), '--log-level', 'warn']);
   let colErr = '';
   col.stderr.on('data', (d) => (colErr += d.toString()));
   const gens = [];
@@ -81,12 +82,17 @@ async function level(agents, seconds, template, port) {
     );
     await new Promise((r) => setTimeout(r, 2000));
     const cpu0 = procStat(col.pid);
+    const gcpu0 = gens.map((g) => procStat(g.pid));
     const t0 = performance.now();
     for (const g of gens) g.stdin.write(`go ${seconds}\n`);
     let rssMax = 0;
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, procMem(col.pid).rss)), 500);
+    // Generator CPU over the sending window only (they then wait for outstanding acks).
+    let gcpu = 0;
+    const gtimer = setTimeout(() => (gcpu = gens.reduce((a, g, i) => a + procStat(g.pid) - (gcpu0[i] ?? 0), 0)), seconds * 1000);
     const res = await Promise.all(outputs);
     clearInterval(sampler);
+    clearTimeout(gtimer);
     const wall = (performance.now() - t0) / 1000;
     const cpu = procStat(col.pid) - cpu0;
     const mem = procMem(col.pid);
@@ -110,6 +116,7 @@ async function level(agents, seconds, template, port) {
       perSecond: sum('stored') / seconds,
       latency: lat,
       cpuPct: (100 * cpu) / wall,
+      genCpuPct: (100 * gcpu) / seconds,
       rssMb: rssMax,
       hwmMb: mem.hwm,
       commits: health.commits,
@@ -129,25 +136,28 @@ export async function run() {
   const seconds = Number(process.env['BENCH_INGEST_S'] ?? 30);
   const tdir = mkdtempSync(join(tmpdir(), 'tcpfleet-bench-tpl-'));
   const template = join(tdir, 'snapshot.json');
-  const once = spawnSync(process.execPath, [AGENT, '--once', '--json'], { encoding: 'utf8' });
+  // BENCH_TEMPLATE: a saved `tcpfleet-agent --once --json` to send instead of one taken now (its
+  // size follows the machine's connections, so runs on a busy and a quiet box differ without it).
+  const given = process.env['BENCH_TEMPLATE'];
+  const once = given !== undefined ? { stdout: readFileSync(given, 'utf8') } : spawnSync(process.execPath, [AGENT, '--once', '--json'], { encoding: 'utf8' });
   writeFileSync(template, once.stdout);
   const frameBytes = Buffer.byteLength(once.stdout) + 40;
   const results = [];
   try {
     for (const n of levels) {
       console.log(`ingest: ${n} agents for ${seconds} s...`);
-      const r = await level(n, seconds, template, 20200);
+      const r = await level(n, seconds, template, Number(process.env['BENCH_PORT'] ?? 20200));
       results.push(r);
-      console.log(table(['agents', 'snapshots/s', 'ack p50 ms', 'ack p99 ms', 'CPU %', 'RSS MB', 'lost'], [[r.connected, fmt(r.perSecond, 0), fmt(r.latency.p50, 1), fmt(r.latency.p99, 1), fmt(r.cpuPct, 0), fmt(r.rssMb, 0), r.lost]]));
+      console.log(table(['agents', 'snapshots/s', 'ack p50 ms', 'ack p99 ms', 'CPU %', 'gen CPU %', 'RSS MB', 'lost'], [[r.connected, fmt(r.perSecond, 0), fmt(r.latency.p50, 1), fmt(r.latency.p99, 1), fmt(r.cpuPct, 0), fmt(r.genCpuPct, 0), fmt(r.rssMb, 0), r.lost]]));
     }
   } finally {
     rmSync(tdir, { recursive: true, force: true });
   }
   writeJson('ingest', { frameBytes, results });
-  let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, window BENCH_INGEST_S=${seconds}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${seconds} s. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine (${frameBytes} bytes per frame) with its own host and counts. Latency: from send to ack at the generator. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures; running them at nice 10 was tried and changed nothing measurable). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window, simulated agents do not retry: a real agent keeps unacknowledged snapshots in its outbox and resends them). CPU: the collector process (utime + stime) over the window, 100% = one core.\n\n`;
+  let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, window BENCH_INGEST_S=${seconds}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${seconds} s. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine${process.env['BENCH_TEMPLATE'] !== undefined ? ' saved earlier (BENCH_TEMPLATE)' : ''} (${frameBytes} bytes per frame) with its own host and counts. Latency: from send to ack at the generator. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures; running them at nice 10 was tried and changed nothing measurable). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window, simulated agents do not retry: a real agent keeps unacknowledged snapshots in its outbox and resends them). CPU: the collector process (utime + stime) over the window, and all generator processes together over their sending window; 100% = one core.\n\n`;
   md += mdTable(
-    ['agents', 'snapshots/s stored (offered)', 'ack p50', 'ack p99', 'collector CPU', 'collector RSS (peak)', 'snapshots per commit', 'nacks', 'lost'],
-    results.map((r) => [r.connected.toLocaleString('en-US'), `${fmt(r.perSecond, 0)} (${fmt(r.sent / r.seconds, 0)})`, `${fmt(r.latency.p50, 1)} ms`, `${fmt(r.latency.p99, 1)} ms`, `${fmt(r.cpuPct, 0)}%`, `${fmt(r.rssMb, 0)} MB (${fmt(r.hwmMb, 0)})`, fmt(r.snapshotsPerCommit, 0), r.nacks, r.lost]),
+    ['agents', 'snapshots/s stored (offered)', 'ack p50', 'ack p99', 'collector CPU', 'generators CPU', 'collector RSS (peak)', 'snapshots per commit', 'nacks', 'lost'],
+    results.map((r) => [r.connected.toLocaleString('en-US'), `${fmt(r.perSecond, 0)} (${fmt(r.sent / r.seconds, 0)})`, `${fmt(r.latency.p50, 1)} ms`, `${fmt(r.latency.p99, 1)} ms`, `${fmt(r.cpuPct, 0)}%`, `${fmt(r.genCpuPct, 0)}%`, `${fmt(r.rssMb, 0)} MB (${fmt(r.hwmMb, 0)})`, fmt(r.snapshotsPerCommit, 0), r.nacks, r.lost]),
   );
   const top = results.find((r) => r.agents === 10_000) ?? results.at(-1);
   if (top !== undefined) {

@@ -46,7 +46,7 @@ function frameParts(i) {
 function connect(i) {
   return new Promise((resolve) => {
     const boot = randomUUID();
-    // An all-zero masking key is a valid frame and lets ws skip masking 6.6 KB per frame in JS:
+    // An all-zero masking key is a valid frame and lets ws skip masking 10 KB per frame in JS:
     // the generators share the machine's two cores with the collector they measure.
     const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false, generateMask: (mask) => mask.fill(0) });
     const sim = { ws, i, boot, seq: 0, id: 0, sentAt: new Map(), parts: frameParts(i), welcomed: false };

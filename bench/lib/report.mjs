@@ -40,7 +40,9 @@ export function machine() {
 
 export function writeSection(name, markdown) {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(`${RESULTS_DIR}${name}.md`, markdown);
+  // The run time goes into the section itself: file times do not survive a git checkout.
+  const when = new Date().toISOString().replace(/:\d\d\.\d+Z$/, 'Z');
+  writeFileSync(`${RESULTS_DIR}${name}.md`, markdown.replace(/^(## [^\n]*)\n/, `$1\n\nRun ${when}.\n`));
 }
 
 export function writeJson(name, data) {
@@ -59,9 +61,11 @@ export function assemble() {
   const files = existsSync(RESULTS_DIR) ? readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.md')) : [];
   const names = files.map((f) => f.slice(0, -3)).sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
   for (const n of names) {
-    // Each section says when it was run (sections can be re-run one at a time).
+    // Each section says when it was run (sections can be re-run one at a time); writeSection
+    // records it, older sections fall back to the file's time.
+    const text = readFileSync(`${RESULTS_DIR}${n}.md`, 'utf8');
     const when = statSync(`${RESULTS_DIR}${n}.md`).mtime.toISOString().replace(/:\d\d\.\d+Z$/, 'Z');
-    parts.push(readFileSync(`${RESULTS_DIR}${n}.md`, 'utf8').replace(/^(## [^\n]*)\n/, `$1\n\nRun ${when}.\n`));
+    parts.push(/^## [^\n]*\n\nRun \d{4}-/.test(text) ? text : text.replace(/^(## [^\n]*)\n/, `$1\n\nRun ${when}.\n`));
   }
   if (existsSync(`${BENCH}NOTES.md`)) parts.push(readFileSync(`${BENCH}NOTES.md`, 'utf8'));
   writeFileSync(`${BENCH}RESULTS.md`, parts.join('\n'));

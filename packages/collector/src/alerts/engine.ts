@@ -15,7 +15,8 @@ import type { Breakdown, Snapshot } from '@tcpfleet/common';
 import type { IngestItem, StoredSnapshot } from '../store/store.js';
 import type { AlertRecord, AlertStore } from './alert-store.js';
 import { HostSeries } from './host-series.js';
-import { median, valueAt } from './metric.js';
+import { median, sampleKeys, valueAt } from './metric.js';
+import type { SampleKeys } from './metric.js';
 import { summaryText, toPayload, webhookBody } from './payload.js';
 import type { AlertPayload } from './payload.js';
 import type { Rule, RuleSet, WebhookNotifier } from './rules-file.js';
@@ -52,6 +53,8 @@ export class AlertEngine {
   readonly #now: () => number;
   readonly #startedAt: number;
   #rules: RuleSet = { file: '', rules: [], notifiers: [] };
+  /** What each host's samples keep: the numbers the rules in force read. */
+  #keys: SampleKeys = sampleKeys([]);
   #notifiers = new Map<string, WebhookNotifier>();
   readonly #open = new Map<string, AlertRecord>();
   readonly #hosts = new Map<string, HostSeries>();
@@ -86,6 +89,7 @@ export class AlertEngine {
   /** Replaces the rules; open alerts of rules that still exist keep their state. */
   setRules(set: RuleSet): void {
     this.#rules = set;
+    this.#keys = sampleKeys(set.rules.flatMap((r) => ('metric' in r ? [r.metric] : [])));
     this.#notifiers = new Map(set.notifiers.map((n) => [n.name, n]));
     const names = new Set(set.rules.map((r) => r.name));
     const byName = new Map(set.rules.map((r) => [r.name, r]));
@@ -108,8 +112,8 @@ export class AlertEngine {
   seed(latest: readonly StoredSnapshot[], history: ReadonlyMap<string, readonly StoredSnapshot[]>): void {
     for (const s of latest) {
       const h = new HostSeries(s.host, s.labels, s.recv_ts, s.interval_ms, 0);
-      for (const old of history.get(s.host) ?? []) h.add(old, this.keepMs);
-      h.add(s, this.keepMs);
+      for (const old of history.get(s.host) ?? []) h.add(old, this.keepMs, this.#keys);
+      h.add(s, this.keepMs, this.#keys);
       h.breakdown = s.breakdown ?? null;
       this.#hosts.set(s.host, h);
     }
@@ -146,7 +150,7 @@ export class AlertEngine {
     const keep = this.keepMs;
     for (const s of snaps) {
       const newest = h.newestTs;
-      const i = h.add(s, keep);
+      const i = h.add(s, keep, this.#keys);
       if (i < 0 || s.ts < newest) continue; // already seen, or older than what was evaluated: history only
       if (s.breakdown !== undefined) h.breakdown = s.breakdown;
       for (const rule of this.#rules.rules) {

@@ -4,7 +4,7 @@
  */
 import type { Breakdown, Snapshot } from '@tcpfleet/common';
 import { median, valueAt } from './metric.js';
-import type { Metric, Sample } from './metric.js';
+import type { Metric, Sample, SampleKeys } from './metric.js';
 
 /** Samples kept per host at most, whatever the window. */
 const MAX_SAMPLES = 20_000;
@@ -29,9 +29,15 @@ export class HostSeries {
     this.intervalMs = intervalMs;
   }
 
-  /** Adds a sample in ts order; returns its index, or -1 when it is already known. */
-  add(s: Snapshot, keepMs: number): number {
-    const sample: Sample = { ts: s.ts, boot: s.boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat };
+  /**
+   * Adds a sample in ts order; returns its index, or -1 when it is already known. With `keys`,
+   * the sample keeps only those numbers (what the rules read), not the snapshot's objects: a
+   * host keeps up to keepMs of samples, and a whole snapshot is about 10 KB of heap.
+   */
+  add(s: Snapshot, keepMs: number, keys?: SampleKeys): number {
+    const sample: Sample = keys === undefined
+      ? { ts: s.ts, boot: s.boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat }
+      : projectSample(s, keys);
     let i = this.samples.length;
     while (i > 0 && (this.samples[i - 1]?.ts ?? 0) > s.ts) i--;
     const prev = this.samples[i - 1];
@@ -61,4 +67,32 @@ export class HostSeries {
     }
     return vals.length >= min ? median(vals) : undefined;
   }
+}
+
+const NONE = Object.freeze({}) as Record<string, number>;
+
+/** A sample holding only the numbers named in `keys`; the other sections are one shared empty object. */
+function projectSample(s: Snapshot, keys: SampleKeys): Sample {
+  const pick = (section: keyof SampleKeys): Record<string, number> => {
+    const ks = keys[section];
+    if (ks.length === 0) return NONE;
+    const src = s[section] as unknown as Record<string, number | undefined>;
+    const out: Record<string, number> = {};
+    for (const k of ks) {
+      const v = src[k];
+      if (v !== undefined) out[k] = v;
+    }
+    return out;
+  };
+  return {
+    ts: s.ts,
+    boot: s.boot,
+    states: pick('states') as unknown as Sample['states'],
+    ipv4: pick('ipv4') as unknown as Sample['ipv4'],
+    ipv6: pick('ipv6') as unknown as Sample['ipv6'],
+    summary: pick('summary') as unknown as Sample['summary'],
+    sockstat: pick('sockstat') as unknown as Sample['sockstat'],
+    snmp: pick('snmp'),
+    netstat: pick('netstat'),
+  };
 }

@@ -59,6 +59,16 @@ export function parseMetric(text: string): Metric | string {
 /** The sections of a snapshot a metric can read: what the engine keeps per sample. */
 export type Sample = Pick<Snapshot, 'ts' | 'boot' | 'states' | 'ipv4' | 'ipv6' | 'summary' | 'sockstat' | 'snmp' | 'netstat'>;
 
+/** The keys of each section that the rules read: all a sample needs to keep. */
+export type SampleKeys = Readonly<Record<Metric['section'], readonly string[]>>;
+
+/** The keys the given metrics read, by section. */
+export function sampleKeys(metrics: Iterable<Metric>): SampleKeys {
+  const out: Record<Metric['section'], string[]> = { states: [], ipv4: [], ipv6: [], summary: [], sockstat: [], snmp: [], netstat: [] };
+  for (const m of metrics) if (!out[m.section].includes(m.key)) out[m.section].push(m.key);
+  return out;
+}
+
 /** The raw (not rate) value of a metric in one sample; undefined when the sample lacks it. */
 export function rawValue(s: Sample, m: Metric): number | undefined {
   const sec = s[m.section] as unknown as Record<string, number | undefined>;

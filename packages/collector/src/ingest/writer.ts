@@ -21,7 +21,10 @@ export interface WriterOptions {
   windowMs?: number;
   /** Snapshots that trigger a commit at once. */
   maxSnapshots?: number;
-  /** Snapshots queued before the server is told to stop reading. */
+  /**
+   * Snapshots queued before the server is told to stop reading (default 10,000: two full
+   * commits; each parsed snapshot of a real agent holds about 10 KB of heap until committed).
+   */
   maxQueued?: number;
   /** Most snapshots in one transaction (default 5000); the rest wait for the next, so acks go out in steps. */
   maxPerCommit?: number;
@@ -125,7 +128,7 @@ export class IngestWriter {
   }
 
   #checkPressure(): void {
-    const max = this.#o.maxQueued ?? 20_000;
+    const max = this.#o.maxQueued ?? 10_000;
     const full = this.#queued >= max;
     if (full !== this.#full && (full || this.#queued <= max / 2)) {
       this.#full = full;

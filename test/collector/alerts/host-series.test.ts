@@ -1,0 +1,64 @@
+/**
+ * HostSeries keeps, per sample, only the numbers the rules read (sampleKeys), and those give the
+ * same values and rates as the whole snapshot would.
+ */
+import { describe, expect, it } from 'vitest';
+import { emptyStates } from '@tcpfleet/common';
+import type { Snapshot } from '@tcpfleet/common';
+import { HostSeries } from '../../../packages/collector/src/alerts/host-series.js';
+import { parseMetric, sampleKeys, valueAt } from '../../../packages/collector/src/alerts/metric.js';
+import type { Metric } from '../../../packages/collector/src/alerts/metric.js';
+
+function snap(ts: number, established: number, retrans: number): Snapshot {
+  const states = { ...emptyStates(), established, listen: 1 };
+  return {
+    host: 'h1',
+    ts,
+    seq: ts / 1000,
+    boot: 'boot-1',
+    interval_ms: 1000,
+    labels: {},
+    states,
+    ipv4: states,
+    ipv6: emptyStates(),
+    summary: { total: 5, estab: established, closed: 0, orphaned: 0, timewait: 0 },
+    sockstat: { sockets_used: 0, tcp_inuse: 0, tcp_orphan: 0, tcp_tw: 0, tcp_alloc: 0, tcp_mem: 0, tcp6_inuse: 0 },
+    snmp: { RetransSegs: retrans, InSegs: 99, OutSegs: 98 },
+    netstat: { ListenOverflows: 1, TCPTimeouts: 2 },
+    collect: { ms: 0, bytes: 0, skipped: 0, errors: [], states_age_ms: 0 },
+  };
+}
+
+const metric = (text: string): Metric => {
+  const m = parseMetric(text);
+  if (m === null || typeof m === 'string' || !('section' in m)) throw new Error(`bad metric ${text}`);
+  return m;
+};
+
+describe('HostSeries with sample keys', () => {
+  it('keeps only the keys the rules read, with the same values and rates as whole snapshots', () => {
+    const metrics = [metric('states.established'), metric('rate(snmp.RetransSegs)')];
+    const keys = sampleKeys(metrics);
+    expect(keys.states).toEqual(['established']);
+    expect(keys.snmp).toEqual(['RetransSegs']);
+    expect(keys.netstat).toEqual([]);
+    const lean = new HostSeries('h1', {}, 0, 1000, 0);
+    const full = new HostSeries('h1', {}, 0, 1000, 0);
+    for (let i = 0; i < 5; i++) {
+      lean.add(snap(1000 * (i + 1), 10 + i, 100 * i), 60_000, keys);
+      full.add(snap(1000 * (i + 1), 10 + i, 100 * i), 60_000);
+    }
+    const last = lean.samples.at(-1)!;
+    expect(Object.keys(last.snmp)).toEqual(['RetransSegs']);
+    expect(Object.keys(last.states)).toEqual(['established']);
+    expect(Object.keys(last.netstat)).toEqual([]);
+    expect(Object.keys(last.ipv4)).toEqual([]);
+    for (const m of metrics) {
+      for (let i = 0; i < 5; i++) expect(valueAt(lean.samples, i, m)).toBe(valueAt(full.samples, i, m));
+    }
+    expect(valueAt(lean.samples, 4, metrics[1]!)).toBe(100);
+    // A metric no rule reads is simply absent from the lean samples.
+    expect(valueAt(lean.samples, 4, metric('netstat.TCPTimeouts'))).toBeUndefined();
+    expect(valueAt(full.samples, 4, metric('netstat.TCPTimeouts'))).toBe(2);
+  });
+});
