@@ -77,7 +77,8 @@ describe('authentication', () => {
     const agent = startAgent({ wsUrl: col.wsUrl, token: made.stdout.trim() }, tmp.dir, ['--procfs', FIXTURE_PROC, '--host-id', 'configured-name']);
     try {
       await waitFor(() => cli(['host', 'bound-host', '--url', col.url]).code === 0, 'the agent to report as bound-host');
-      expect(agent.logs().some((l) => l['msg'] === "the collector binds this agent's token to another host id; reporting as that host")).toBe(true);
+      // The agent's stderr reaches this process through a pipe: wait for the line, do not race it.
+      await waitFor(() => agent.logs().some((l) => l['msg'] === "the collector binds this agent's token to another host id; reporting as that host"), 'the agent to log the binding');
       expect(cli(['host', 'configured-name', '--url', col.url]).code).toBe(1);
     } finally {
       await stopProc(agent);
