@@ -33,8 +33,10 @@ export function startProc(cmd: string, args: readonly string[], opts: SpawnOptio
   let err = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  // 'close', not 'exit': it comes after the child's stdout and stderr are drained, so a test
+  // that reads the logs once the process ended sees its last lines.
   const exited = new Promise<number | null>((resolve) =>
-    proc.on('exit', (code) => {
+    proc.on('close', (code) => {
       started.delete(proc);
       resolve(code);
     }),
@@ -71,10 +73,15 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
 
 /** Ends a process by its PID and waits for it. */
 export async function stopProc(p: Proc, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
-  if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
+  // Bounded: a grandchild holding the pipes open would otherwise delay 'close' forever.
+  const drained = (ms: number): Promise<unknown> => Promise.race([p.exited, new Promise((r) => setTimeout(r, ms))]);
+  if (p.proc.exitCode !== null || p.proc.signalCode !== null) {
+    await drained(2000);
+    return;
+  }
   p.proc.kill(signal);
   const t = setTimeout(() => p.proc.kill('SIGKILL'), timeoutMs);
-  await p.exited;
+  await drained(timeoutMs + 3000);
   clearTimeout(t);
 }
 
