@@ -6,7 +6,7 @@
  * reconnects and delivers what it held: nothing lost, nothing twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { hasIptables, ipt } from '../helpers/iptables.js';
 import { canNetns, removeAllNetns } from '../helpers/netns.js';
 import { killAll, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Proc } from '../helpers/procs.js';
@@ -15,19 +15,9 @@ import type { Leaf, NsCollector } from '../helpers/topology.js';
 import { integrity, query, report, seqHoles } from '../helpers/checker.js';
 
 const root = canNetns();
-const iptables = ((): boolean => {
-  try {
-    execFileSync('iptables', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const iptables = hasIptables();
 if ((!root || !iptables) && process.env['CI'] === 'true') throw new Error('CI must run as root with iproute2 and iptables (.ci/run installs it): fault tests cannot be skipped there');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const ipt = (ns: string, ...args: string[]): void => {
-  execFileSync('ip', ['netns', 'exec', ns, 'iptables', ...args], { stdio: 'ignore', timeout: 10_000 });
-};
 
 describe.skipIf(!root || !iptables)('R8 half-open connection', () => {
   const tmp = tempDir('halfopen');
