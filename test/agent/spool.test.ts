@@ -34,6 +34,35 @@ describe('disk spool', () => {
   });
   const open = (d: string, maxBytes = 1024 * 1024): DiskSpool => new DiskSpool({ dir: d, maxBytes, memoryMax: 100 });
 
+  it('keeps undeclared gaps across a restart, and forgets them once declared', () => {
+    const d = dir();
+    const a = open(d, 4096);
+    const ob = new Outbox(a);
+    for (let i = 1; i <= 20; i++) ob.push(snap(i));
+    expect(ob.dropped).toBeGreaterThan(0);
+    const before = ob.gaps.map((g) => ({ ...g }));
+    expect(before).toEqual([{ boot: BOOT, from_seq: 1, to_seq: ob.dropped, count: ob.dropped, ts: 1_700_000_000_001 }]);
+    expect(statSync(join(d, 'gaps.json')).mode & 0o777).toBe(0o600);
+    a.close();
+    // A new agent process on the same spool: the gap is still to be declared.
+    const b = open(d, 4096);
+    const ob2 = new Outbox(b);
+    expect(ob2.gaps).toEqual(before);
+    const g = ob2.gaps[0]!;
+    ob2.gapSent(g);
+    ob2.gapDeclared(g);
+    b.close();
+    const c = open(d, 4096);
+    expect(new Outbox(c).gaps).toEqual([]);
+    c.close();
+    // A damaged gaps file is counted as corrupt and ignored, never fatal.
+    writeFileSync(join(d, 'gaps.json'), '[{"boot": 1}]');
+    const e = open(d, 4096);
+    expect(new Outbox(e).gaps).toEqual([]);
+    expect(e.stats.corrupt).toBeGreaterThanOrEqual(1);
+    e.close();
+  });
+
   it('survives a reopen: unacknowledged snapshots come back in order under their original boot', () => {
     const d = dir();
     const a = open(d);

@@ -38,6 +38,10 @@ export interface OutboxStore {
   readonly size: number;
   /** Bytes held, where known. */
   readonly bytes: number;
+  /** Keeps the gaps not yet declared (the disk spool: so they survive a restart). */
+  saveGaps?(gaps: readonly Gap[]): void;
+  /** The gaps saved by an earlier run. */
+  loadGaps?(): Gap[];
 }
 
 /** The in-memory store, bounded by a count. */
@@ -81,6 +85,7 @@ export class Outbox {
 
   constructor(store: OutboxStore) {
     this.#store = store;
+    this.#gaps = store.loadGaps?.() ?? [];
   }
 
   /** Queues a new snapshot, evicting (and declaring) the oldest when full. */
@@ -98,6 +103,7 @@ export class Outbox {
         this.#gaps.push({ boot: e.boot, from_seq: e.seq, to_seq: e.seq, count: 1, ts: e.ts });
       }
     }
+    if (evicted.length > 0) this.#store.saveGaps?.(this.#gaps);
   }
 
   /** Takes up to `max` snapshots that are neither acknowledged nor in flight, as batch `id`. */
@@ -181,6 +187,7 @@ export class Outbox {
   gapDeclared(g: Gap): void {
     this.#gaps = this.#gaps.filter((x) => x !== g);
     this.#sentGaps.delete(g);
+    this.#store.saveGaps?.(this.#gaps);
   }
 
   /** Snapshots held (sent or not). */

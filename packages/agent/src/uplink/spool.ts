@@ -16,6 +16,11 @@
  * more than one record. On a disk error (full disk, I/O error) appends fall back to memory,
  * bounded by a count, and the disk is tried again later.
  *
+ * Gaps (snapshots dropped to stay in bounds, not yet declared to the collector) are kept in a
+ * side file, `gaps.json`, rewritten atomically (temporary file, fsync, rename) whenever they
+ * change, so a gap survives an agent restart and is still declared; declaring one twice is
+ * harmless (the collector stores gaps idempotently).
+ *
  * Safety: the directory must not be a symbolic link nor writable by others; files are created
  * 0600 with O_NOFOLLOW; a lock file stops two agents sharing one spool.
  */
@@ -24,7 +29,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ConfigError } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
-import type { HeldEntry, OutboxStore } from './outbox.js';
+import type { Gap, HeldEntry, OutboxStore } from './outbox.js';
 
 const MAGIC = Buffer.from('TFS1');
 const HEADER = 13;
@@ -33,6 +38,7 @@ const T_ACK = 0x41;
 /** Largest payload a record may have; anything claiming more is corrupt. */
 const MAX_RECORD = 4 * 1024 * 1024;
 const FILE = 'spool.tfs';
+const GAPS_FILE = 'gaps.json';
 
 interface Entry {
   boot: string;
@@ -390,6 +396,53 @@ export class DiskSpool implements OutboxStore {
 
   get bytes(): number {
     return this.#fileBytes;
+  }
+
+  /** Writes the undeclared gaps atomically; a failure is counted, never thrown (they stay in memory). */
+  saveGaps(gaps: readonly Gap[]): void {
+    const path = join(this.#o.dir, GAPS_FILE);
+    const tmp = `${path}.tmp`;
+    try {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // no leftover
+      }
+      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      try {
+        writeSync(fd, JSON.stringify(gaps));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+    } catch {
+      this.stats.writeErrors++;
+    }
+  }
+
+  /** The gaps an earlier run saved; an unreadable or malformed file counts as corrupt and yields none. */
+  loadGaps(): Gap[] {
+    const path = join(this.#o.dir, GAPS_FILE);
+    let text: string;
+    try {
+      if (lstatSync(path).isSymbolicLink()) return [];
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return [];
+    }
+    try {
+      const v = JSON.parse(text) as unknown;
+      const ok = (g: unknown): g is Gap => {
+        const o = g as Record<string, unknown>;
+        return typeof o === 'object' && o !== null && typeof o['boot'] === 'string' && ['from_seq', 'to_seq', 'count', 'ts'].every((k) => Number.isInteger(o[k]) && (o[k] as number) >= 0);
+      };
+      if (!Array.isArray(v) || !v.every(ok)) throw new Error('not a list of gaps');
+      return v.map((g) => ({ boot: g.boot, from_seq: g.from_seq, to_seq: g.to_seq, count: g.count, ts: g.ts }));
+    } catch {
+      this.stats.corrupt++;
+      return [];
+    }
   }
 
   /** Closes the file and releases the lock; what is held stays on disk for the next start. */
