@@ -175,9 +175,5 @@ export function takeSnapshotChecked(procfs: string, meta: Omit<SnapshotMeta, 'ts
 
 /** Takes a complete snapshot now (a full walk). */
 export function takeSnapshot(procfs: string, meta: Omit<SnapshotMeta, 'ts'>, top: number): Snapshot {
-  const t0 = performance.now();
-  const ts = Date.now();
-  const walk = walkTcp(procfs, top);
-  const cheap = readCheapCounters(procfs);
-  return assembleSnapshot({ ...meta, ts }, walk, ts, cheap, performance.now() - t0, top > 0);
+  return takeSnapshotChecked(procfs, meta, top).snapshot;
 }

@@ -7,7 +7,7 @@
  *   snmp.X, netstat.X          a Tcp: / TcpExt: counter by its kernel name
  *   rate(snmp.X), rate(netstat.X)   a counter's per-second rate between consecutive samples
  */
-import { TCP_STATES } from '@tcpfleet/common';
+import { TCP_STATES, isStateName } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
 
 /** A parsed metric path. */
@@ -37,7 +37,7 @@ export function parseMetric(text: string): Metric | string {
     case 'ipv4':
     case 'ipv6':
       if (rate) return `rate() takes a counter (snmp.X or netstat.X), not ${JSON.stringify(path)}`;
-      if (!(TCP_STATES as readonly string[]).includes(key)) return `unknown state ${JSON.stringify(key)} in ${JSON.stringify(text)}: use one of ${TCP_STATES.join(', ')}`;
+      if (!isStateName(key)) return `unknown state ${JSON.stringify(key)} in ${JSON.stringify(text)}: use one of ${TCP_STATES.join(', ')}`;
       return { text: t, section, key, rate };
     case 'summary':
       if (rate) return `rate() takes a counter (snmp.X or netstat.X), not ${JSON.stringify(path)}`;

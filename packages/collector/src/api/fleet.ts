@@ -6,7 +6,7 @@
  * A host is stale when the collector has received nothing from it for three of its intervals;
  * stale hosts are listed but left out of totals.
  */
-import { SUMMARY_KEYS, TCP_STATES, addStates, emptyStates } from '@tcpfleet/common';
+import { SUMMARY_KEYS, TCP_STATES, addStates, emptyStates, isStateName } from '@tcpfleet/common';
 import type { StateCounts, SsSummary, TcpStateName } from '@tcpfleet/common';
 import type { IngestItem, StoredSnapshot } from '../store/store.js';
 
@@ -212,5 +212,5 @@ export class Fleet {
 
 /** True when `name` is a state name accepted by --state. */
 export function parseStateName(name: string): TcpStateName | null {
-  return (TCP_STATES as readonly string[]).includes(name) ? (name as TcpStateName) : null;
+  return isStateName(name) ? name : null;
 }

@@ -2,7 +2,7 @@
  * The query commands: hosts, total, host, history, top. Each prints a table, or with --json the
  * document scripts rely on (README, "JSON shapes").
  */
-import { TCP_STATES, TcpfleetError, formatSsTcpLine, parseDuration, printable } from '@tcpfleet/common/light';
+import { TCP_STATES, TcpfleetError, isStateName, formatSsTcpLine, parseDuration, printable } from '@tcpfleet/common/light';
 import type { SsSummary, StateCounts, TcpStateName } from '@tcpfleet/common/light';
 import { getJson } from './client.js';
 import { ago, formatHosts, formatStates, formatTotal, labelText, table } from './format.js';
@@ -19,10 +19,10 @@ const printJson = (v: unknown): void => out(JSON.stringify(v, null, 2) + '\n');
 /** Checks a --state value. */
 export function checkState(state: string | undefined): TcpStateName | null {
   if (state === undefined) return null;
-  if (!(TCP_STATES as readonly string[]).includes(state)) {
+  if (!isStateName(state)) {
     throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--state ${JSON.stringify(printable(state))} is not a state; use one of ${TCP_STATES.join(', ')}`);
   }
-  return state as TcpStateName;
+  return state;
 }
 
 interface HostDoc {

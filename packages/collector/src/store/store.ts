@@ -3,7 +3,7 @@
  * PostgreSQL driver (many collectors, one database) is meant to implement the same interface,
  * which is why every method returns a promise.
  */
-import type { Breakdown, Snapshot } from '@tcpfleet/common';
+import type { Snapshot } from '@tcpfleet/common';
 
 /** A snapshot as stored: what the agent sent plus the collector's receive time. */
 export type StoredSnapshot = Snapshot & { recv_ts: number };
@@ -76,6 +76,3 @@ export interface Store {
   /** Closes the database. */
   close(): Promise<void>;
 }
-
-/** The breakdown is kept with the latest snapshot only. */
-export type LatestExtras = { breakdown?: Breakdown };

@@ -13,9 +13,6 @@ import { SOCKSTAT_KEYS, SUMMARY_KEYS, TCP_STATES, addStates, emptyStates } from 
 import type { Counters, Snapshot, Sockstat, SsSummary } from '@tcpfleet/common';
 import { VarintReader, VarintWriter } from './varint.js';
 
-const COLLECT_KEYS = ['ms_us', 'bytes', 'skipped', 'states_age_ms'] as const;
-/** Number of fixed fields before the snmp and netstat counters. */
-export const FIXED_FIELDS = 12 + 12 + SUMMARY_KEYS.length + SOCKSTAT_KEYS.length + COLLECT_KEYS.length + 1;
 
 /** The layout text of a snapshot: "snmp:Key,Key|netstat:Key,Key" (fixed fields implied). */
 export function layoutOf(s: Pick<Snapshot, 'snmp' | 'netstat'>): string {
