@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../packages/collector/src/store/sqlite-store.js';
-import { decodeValues, encodeValues, layoutOf, parseLayout } from '../../packages/collector/src/store/values-codec.js';
+import { decodeValues, encodeValues, layoutOf, parseLayout } from '../../packages/common/src/codec/snapshot-values.js';
 import { fixtureSnapshot } from '../helpers/snapshots.js';
 import { tempDir } from '../helpers/procs.js';
 

@@ -10,7 +10,7 @@
 import { SOCKSTAT_KEYS, SUMMARY_KEYS, TCP_STATES, emptyStates } from '@tcpfleet/common';
 import type { SsSummary, Sockstat, StateCounts } from '@tcpfleet/common';
 
-import { VarintReader, VarintWriter } from './varint.js';
+import { VarintReader, VarintWriter } from '@tcpfleet/common';
 
 /** Aggregated metrics: 12 states then 5 summary numbers. */
 export const AGG_METRICS = TCP_STATES.length + SUMMARY_KEYS.length;

@@ -12,7 +12,7 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { decodeValues } from './values-codec.js';
+import { decodeValues } from '@tcpfleet/common';
 import { AGG_METRICS, addAgg, addSample, aggOf, decodeAgg, encodeAgg, encodeInts } from './rollup-codec.js';
 import type { Agg } from './rollup-codec.js';
 

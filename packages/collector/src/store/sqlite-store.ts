@@ -10,8 +10,8 @@ import { dirname } from 'node:path';
 import { TcpfleetError } from '@tcpfleet/common';
 import type { Breakdown, Snapshot } from '@tcpfleet/common';
 import { MIGRATIONS } from './migrations.js';
-import { decodeValues, encodeValues, layoutOf, parseLayout } from './values-codec.js';
-import type { Layout } from './values-codec.js';
+import { decodeValues, encodeValues, layoutOf, parseLayout } from '@tcpfleet/common';
+import type { Layout } from '@tcpfleet/common';
 import { TEST_HOOKS, sleepSync } from '../ingest/test-hooks.js';
 import type { DbStats, GapRecord, IngestItem, IngestOutcome, Store, StoredSnapshot, TokenInfo } from './store.js';
 

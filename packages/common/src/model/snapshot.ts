@@ -9,6 +9,7 @@ import type { SsSummary } from './summary.js';
 import type { Sockstat } from '../proc/net-sockstat.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Breakdown } from '../proc/breakdown.js';
+import { SNAPSHOT_LIMITS } from './limits.js';
 
 /** What taking the snapshot cost and what went wrong, per the agent. */
 export interface CollectInfo {
@@ -43,18 +44,7 @@ export interface Snapshot {
   breakdown?: Breakdown;
 }
 
-/** Limits on everything a snapshot may carry, so one message is bounded in size and work. */
-export const SNAPSHOT_LIMITS = {
-  hostLength: 253,
-  labels: 32,
-  labelKeyLength: 64,
-  labelValueLength: 256,
-  counters: 512,
-  counterNameLength: 64,
-  errors: 16,
-  errorLength: 512,
-  breakdownEntries: 100,
-} as const;
+export { SNAPSHOT_LIMITS } from './limits.js';
 
 const L = SNAPSHOT_LIMITS;
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

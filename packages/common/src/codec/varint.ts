@@ -19,16 +19,52 @@ export class VarintWriter {
   put(v: number): void {
     let n = Number.isInteger(v) ? v : Math.round(v);
     n = n >= 0 ? n * 2 : -n * 2 - 1;
-    if (this.pos + 10 > this.buf.length) {
-      const next = Buffer.allocUnsafe(this.buf.length * 2);
-      this.buf.copy(next, 0, 0, this.pos);
-      this.buf = next;
-    }
+    if (this.pos + 10 > this.buf.length) this.#grow(10);
     while (n >= 128) {
       this.buf[this.pos++] = (n % 128) | 128;
       n = Math.floor(n / 128);
     }
     this.buf[this.pos++] = n;
+  }
+
+  /** Appends one unsigned number (no zig-zag): lengths, ids, counts. */
+  putU(v: number): void {
+    let n = v;
+    if (this.pos + 10 > this.buf.length) this.#grow(10);
+    while (n >= 128) {
+      this.buf[this.pos++] = (n % 128) | 128;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  /** Appends one raw byte. */
+  putByte(b: number): void {
+    if (this.pos + 1 > this.buf.length) this.#grow(1);
+    this.buf[this.pos++] = b & 255;
+  }
+
+  /** Appends raw bytes. */
+  putBytes(b: Uint8Array): void {
+    if (this.pos + b.length > this.buf.length) this.#grow(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** Appends a string as its UTF-8 byte length (unsigned varint) and bytes. */
+  putText(s: string): void {
+    const len = Buffer.byteLength(s);
+    this.putU(len);
+    if (this.pos + len > this.buf.length) this.#grow(len);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  #grow(need: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.pos + need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
   }
 
   /** A copy of the blob written since the last reset. */

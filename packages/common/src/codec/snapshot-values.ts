@@ -1,5 +1,6 @@
 /**
- * The compact encoding of a snapshot's numbers in the snapshots table.
+ * The compact encoding of a snapshot's numbers: the collector's snapshots table stores it, and
+ * the binary batch frame (protocol/bin1.ts) carries it byte for byte.
  *
  * A snapshot carries about 190 numbers (12 states for IPv4 and IPv6, the ss summary, sockstat,
  * the Tcp and TcpExt counters, collection costs). Storing them as JSON costs about 4 KiB per
@@ -9,8 +10,13 @@
  *
  * Derived numbers (states = ipv4 + ipv6) are not stored. collect.ms is stored in microseconds.
  */
-import { SOCKSTAT_KEYS, SUMMARY_KEYS, TCP_STATES, addStates, emptyStates } from '@tcpfleet/common';
-import type { Counters, Snapshot, Sockstat, SsSummary } from '@tcpfleet/common';
+import { TCP_STATES, addStates, emptyStates } from '../model/tcp-state.js';
+import { SUMMARY_KEYS } from '../model/summary.js';
+import type { SsSummary } from '../model/summary.js';
+import { SOCKSTAT_KEYS } from '../proc/net-sockstat.js';
+import type { Sockstat } from '../proc/net-sockstat.js';
+import type { Counters } from '../proc/header-value-pairs.js';
+import type { Snapshot } from '../model/snapshot.js';
 import { VarintReader, VarintWriter } from './varint.js';
 
 

@@ -1,0 +1,183 @@
+/**
+ * A snapshot decoded from a binary batch frame. The numbers every consumer reads at once (states,
+ * summary, sockstat, collect) are plain fields; the ~190 kernel counters and the breakdown stay in
+ * their bytes until something reads them (then they are built once and kept). A collector that
+ * only stores, totals and checks alerts never builds them, which is most of the garbage a JSON
+ * snapshot makes. The bytes are the stored encoding (codec/snapshot-values.ts), so the store
+ * writes them as they came.
+ *
+ * It behaves as a Snapshot: the lazy parts are getters, and toJSON() writes every field, so
+ * JSON.stringify gives the same text as for the plain object. Spreading ({...s}) copies only own
+ * fields: use toObject() instead.
+ */
+import type { CollectInfo, Snapshot } from '../model/snapshot.js';
+import type { StateCounts } from '../model/tcp-state.js';
+import type { SsSummary } from '../model/summary.js';
+import type { Sockstat } from '../proc/net-sockstat.js';
+import type { Counters } from '../proc/header-value-pairs.js';
+import type { Breakdown } from '../proc/breakdown.js';
+import { decodeBreakdown } from '../codec/breakdown-bytes.js';
+
+/** The counter names of a kernel, in the order its values are encoded; shared by every snapshot that uses it. */
+export interface PackedLayout {
+  /** "Key,Key|Key,Key": the stored layout text (codec/snapshot-values.ts layoutOf). */
+  readonly text: string;
+  readonly snmp: readonly string[];
+  readonly netstat: readonly string[];
+  /** Position of each counter among snmp then netstat values. */
+  readonly index: { readonly snmp: ReadonlyMap<string, number>; readonly netstat: ReadonlyMap<string, number> };
+}
+
+/** Builds a layout from its counter names. */
+export function packedLayout(snmp: readonly string[], netstat: readonly string[]): PackedLayout {
+  return {
+    text: `${snmp.join(',')}|${netstat.join(',')}`,
+    snmp,
+    netstat,
+    index: { snmp: new Map(snmp.map((k, i) => [k, i])), netstat: new Map(netstat.map((k, i) => [k, snmp.length + i])) },
+  };
+}
+
+/** The encoded parts of a packed snapshot. */
+export interface Packed {
+  readonly layout: PackedLayout;
+  /** The values blob as stored (codec/snapshot-values.ts encodeValues). */
+  readonly values: Uint8Array;
+  /** Offset in `values` of the first counter (snmp, then netstat). */
+  readonly countersAt: number;
+  /** The breakdown bytes (codec/breakdown-bytes.ts), or null when the snapshot has none. */
+  readonly breakdown: Uint8Array | null;
+}
+
+/** Reads `n` zig-zag varints of `b` from `pos` into `into` under `names` (the bytes were checked on arrival). */
+function readCounters(b: Uint8Array, pos: number, names: readonly string[], skip: number): Counters {
+  let p = pos;
+  for (let i = 0; i < skip; i++) while (b[p++]! >= 128);
+  const out: Counters = {};
+  for (const k of names) {
+    let n = 0;
+    let mul = 1;
+    for (;;) {
+      const x = b[p++]!;
+      n += (x & 127) * mul;
+      if (x < 128) break;
+      mul *= 128;
+    }
+    out[k] = n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+  }
+  return out;
+}
+
+// Not `implements Snapshot`: its optional `breakdown` is a getter that may return undefined (exactOptionalPropertyTypes).
+export class PackedSnapshot {
+  host: string;
+  ts: number;
+  seq: number;
+  boot: string;
+  interval_ms: number;
+  labels: Record<string, string>;
+  states: StateCounts;
+  ipv4: StateCounts;
+  ipv6: StateCounts;
+  summary: SsSummary;
+  sockstat: Sockstat;
+  collect: CollectInfo;
+  /** Set by the collector once stored (StoredSnapshot); not part of the wire data. */
+  declare recv_ts?: number;
+  declare stale?: boolean;
+  readonly #p: Packed;
+  #snmp: Counters | undefined;
+  #netstat: Counters | undefined;
+  #breakdown: Breakdown | undefined;
+
+  constructor(
+    head: Pick<Snapshot, 'host' | 'ts' | 'seq' | 'boot' | 'interval_ms' | 'labels' | 'ipv4' | 'ipv6' | 'states' | 'summary' | 'sockstat' | 'collect'>,
+    packed: Packed,
+  ) {
+    this.host = head.host;
+    this.ts = head.ts;
+    this.seq = head.seq;
+    this.boot = head.boot;
+    this.interval_ms = head.interval_ms;
+    this.labels = head.labels;
+    this.states = head.states;
+    this.ipv4 = head.ipv4;
+    this.ipv6 = head.ipv6;
+    this.summary = head.summary;
+    this.sockstat = head.sockstat;
+    this.collect = head.collect;
+    this.#p = packed;
+  }
+
+  get snmp(): Counters {
+    return (this.#snmp ??= readCounters(this.#p.values, this.#p.countersAt, this.#p.layout.snmp, 0));
+  }
+  set snmp(v: Counters) {
+    this.#snmp = v;
+  }
+
+  get netstat(): Counters {
+    return (this.#netstat ??= readCounters(this.#p.values, this.#p.countersAt, this.#p.layout.netstat, this.#p.layout.snmp.length));
+  }
+  set netstat(v: Counters) {
+    this.#netstat = v;
+  }
+
+  get breakdown(): Breakdown | undefined {
+    if (this.#breakdown === undefined && this.#p.breakdown !== null) this.#breakdown = decodeBreakdown(this.#p.breakdown);
+    return this.#breakdown;
+  }
+  set breakdown(v: Breakdown | undefined) {
+    this.#breakdown = v;
+  }
+
+  /** The encoded parts of `s` when it is a PackedSnapshot (the store writes them as they are). */
+  static packed(s: Snapshot): Packed | undefined {
+    return #p in s ? (s as PackedSnapshot).#p : undefined;
+  }
+
+  /** True when `s` carries a breakdown, without building it. */
+  static hasBreakdown(s: Snapshot): boolean {
+    return #p in s ? (s as PackedSnapshot).#p.breakdown !== null || (s as PackedSnapshot).#breakdown !== undefined : s.breakdown !== undefined;
+  }
+
+  /** One kernel counter (section snmp or netstat) by name, without building the whole object; undefined when absent. */
+  static counter(s: Snapshot, section: 'snmp' | 'netstat', name: string): number | undefined {
+    if (!(#p in s)) return s[section][name];
+    const self = s as PackedSnapshot;
+    const built = section === 'snmp' ? self.#snmp : self.#netstat;
+    if (built !== undefined) return built[name];
+    const i = self.#p.layout.index[section].get(name);
+    if (i === undefined) return undefined;
+    return readCounters(self.#p.values, self.#p.countersAt, [name], i)[name];
+  }
+
+  /** A plain object with every field (what spreading a plain snapshot gives). */
+  toObject(): Snapshot & { recv_ts?: number; stale?: boolean } {
+    const o: Snapshot & { recv_ts?: number; stale?: boolean } = {
+      host: this.host,
+      ts: this.ts,
+      seq: this.seq,
+      boot: this.boot,
+      interval_ms: this.interval_ms,
+      labels: this.labels,
+      states: this.states,
+      ipv4: this.ipv4,
+      ipv6: this.ipv6,
+      summary: this.summary,
+      sockstat: this.sockstat,
+      snmp: this.snmp,
+      netstat: this.netstat,
+      collect: this.collect,
+    };
+    const b = this.breakdown;
+    if (b !== undefined) o.breakdown = b;
+    if (this.recv_ts !== undefined) o.recv_ts = this.recv_ts;
+    if (this.stale !== undefined) o.stale = this.stale;
+    return o;
+  }
+
+  toJSON(): object {
+    return this.toObject();
+  }
+}

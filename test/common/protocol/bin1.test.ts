@@ -1,0 +1,193 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BIN1_BATCH, Bin1Decoder, Bin1Encoder, CLOSE_CODES, MAX_BATCH, BIN1_LIMITS, PackedSnapshot, ProtocolError, VarintWriter, decodeAgentMessage, encodeMessage, encodeValues } from '@tcpfleet/common';
+import type { Snapshot } from '@tcpfleet/common';
+import { FIXTURES } from '../../helpers/fixtures.js';
+import { fixtureSnapshot, synthSnapshot } from '../../helpers/snapshots.js';
+
+const HOST = 'fixture-host';
+const LABELS = { env: 'test' };
+
+/** A real snapshot of the fixture tree, breakdown included, collect.ms in whole microseconds (bin1 carries µs). */
+function real(seq: number, over: Partial<Snapshot> = {}): Snapshot {
+  const s = fixtureSnapshot({ seq });
+  return { ...s, collect: { ...s.collect, ms: 1.234 }, ...over };
+}
+
+/** What the JSON path makes of the same batch, as plain JSON. */
+const viaJson = (snaps: Snapshot[]): unknown => JSON.parse(JSON.stringify((decodeAgentMessage(encodeMessage({ type: 'batch', id: 1, snapshots: snaps })) as { snapshots: Snapshot[] }).snapshots));
+const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+
+function refusal(fn: () => unknown): ProtocolError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ProtocolError) return err;
+    throw err;
+  }
+  throw new Error('decoded, but should have been refused');
+}
+
+/** A frame for one snapshot, with its bytes changed by `edit` before encoding. */
+function frameOf(s: Snapshot): Buffer {
+  const f = new Bin1Encoder().encode(7, [s]);
+  if (f === null) throw new Error('not encodable');
+  return f;
+}
+const decode1 = (f: Uint8Array): Snapshot[] => new Bin1Decoder().decode(f, HOST, LABELS).snapshots;
+
+describe('bin1 batch frames', () => {
+  it('decode to exactly what the JSON path gives for the same snapshots (breakdown, errors, both families)', () => {
+    const snaps = [real(1), real(2, { collect: { ms: 0.5, bytes: 10, skipped: 2, errors: ['net/tcp:3: bad line "x"', 'ünïcode'], states_age_ms: 20_000 } })];
+    expect(snaps[0]!.breakdown).toBeDefined();
+    const enc = new Bin1Encoder();
+    const dec = new Bin1Decoder();
+    const frame = enc.encode(42, snaps)!;
+    const msg = dec.decode(frame, HOST, LABELS);
+    expect(msg.id).toBe(42);
+    expect(plain(msg.snapshots)).toEqual(viaJson(snaps));
+    // Once the layout (the counter names) is declared, a frame is a small part of the JSON text.
+    const again = enc.encode(43, snaps)!;
+    expect(plain(dec.decode(again, HOST, LABELS).snapshots)).toEqual(viaJson(snaps));
+    const json = Buffer.byteLength(encodeMessage({ type: 'batch', id: 43, snapshots: snaps }));
+    expect(again.length * 5).toBeLessThan(json);
+  });
+
+  it('carries the values blob byte for byte as the store encodes it', () => {
+    const s = real(3);
+    const [d] = decode1(frameOf(s));
+    const packed = PackedSnapshot.packed(d!);
+    expect(packed).toBeDefined();
+    expect(Buffer.from(packed!.values).equals(encodeValues(s))).toBe(true);
+    expect(packed!.layout.text).toBe(`${Object.keys(s.snmp).join(',')}|${Object.keys(s.netstat).join(',')}`);
+  });
+
+  it('declares a layout once per session; a new session without the declaration is refused', () => {
+    const enc = new Bin1Encoder();
+    const dec = new Bin1Decoder();
+    const first = enc.encode(1, [real(1)])!;
+    const second = enc.encode(2, [real(2)])!;
+    expect(second.length).toBeLessThan(first.length - 500);
+    expect(dec.decode(first, HOST, LABELS).snapshots[0]!.seq).toBe(1);
+    expect(dec.decode(second, HOST, LABELS).snapshots[0]!.seq).toBe(2);
+    expect(dec.layouts).toBe(1);
+    expect(refusal(() => new Bin1Decoder().decode(second, HOST, LABELS)).message).toBe('binary batch: snapshot 1: layout 1 was not declared in this session');
+  });
+
+  it('handles two kernels (layouts) in one batch', () => {
+    const a = synthSnapshot('h', 1000, 1, 3);
+    const b = { ...synthSnapshot('h', 2000, 2, 4), snmp: { ActiveOpens: 5, Extra: -7 } };
+    const out = decode1(new Bin1Encoder().encode(1, [a, b])!);
+    expect(out.map((s) => s.snmp)).toEqual([a.snmp, b.snmp]);
+    expect(out.map((s) => s.netstat)).toEqual([a.netstat, b.netstat]);
+  });
+
+  it('gives every snapshot the session host and labels, whatever the agent had in it', () => {
+    const [d] = decode1(frameOf({ ...real(1), host: 'someone-else', labels: { env: 'prod' } }));
+    expect(d!.host).toBe(HOST);
+    expect(d!.labels).toEqual(LABELS);
+  });
+
+  it('matches the golden frame (the format is a contract: docs/protocol.md)', () => {
+    const s = { ...synthSnapshot('golden', 1_795_000_000_000, 9, 5), breakdown: { inbound: [{ port: 443, states: { ...synthSnapshot('x', 0, 1, 1).ipv4 } }], outbound: [{ addr: '10.0.0.1', port: 5432, states: synthSnapshot('x', 0, 1, 2).ipv6 }], other: { inbound: synthSnapshot('x', 0, 1, 3).ipv4, outbound: synthSnapshot('x', 0, 1, 4).ipv4 } } };
+    const frame = new Bin1Encoder().encode(3, [s])!;
+    const golden = readFileSync(`${FIXTURES}protocol/bin1/batch.hex`, 'utf8').replace(/\s+/g, '');
+    expect(frame.toString('hex')).toBe(golden);
+    const [d] = new Bin1Decoder().decode(Buffer.from(golden, 'hex'), 'golden', { role: 'test' }).snapshots;
+    expect(plain(d)).toEqual(plain(s));
+  });
+
+  it('refuses a frame cut at any byte with close code 4000 and a reason, never another error', () => {
+    const frame = new Bin1Encoder().encode(5, [real(1), real(2)])!;
+    for (let k = 0; k < frame.length; k++) {
+      const err = refusal(() => decode1(frame.subarray(0, k)));
+      expect(err.closeCode).toBe(CLOSE_CODES.BAD_MESSAGE);
+      expect(err.message).toMatch(/^binary batch: /);
+    }
+  });
+
+  it('never throws anything but ProtocolError on corrupted bytes (2,000 seeded byte flips)', () => {
+    const frame = new Bin1Encoder().encode(5, [real(1)])!;
+    let x = 12345;
+    const rnd = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x % n;
+    };
+    let refused = 0;
+    for (let i = 0; i < 2000; i++) {
+      const f = Buffer.from(frame);
+      for (let j = 0; j < 1 + rnd(3); j++) f[rnd(f.length)] = rnd(256);
+      try {
+        for (const s of decode1(f)) JSON.stringify(s);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ProtocolError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(500);
+  });
+
+  it.each([
+    ['a negative state count', { ipv4: { ...real(1).ipv4, established: -1 } }, 'binary batch: snapshot 1: ipv4: must not be negative'],
+    ['seq 0', { seq: 0 }, 'binary batch: snapshot 1: seq: at least 1'],
+    ['an interval below 100 ms', { interval_ms: 50 }, 'binary batch: snapshot 1: interval_ms: 50 is outside 100..86400000'],
+    ['a boot id that is not hex', { boot: 'NOT-A-BOOT-ID' }, 'binary batch: snapshot 1: boot: a hex id'],
+    ['a short boot id', { boot: 'abc' }, 'binary batch: snapshot 1: boot: shorter than 8 characters'],
+    ['17 errors', { collect: { ms: 1, bytes: 1, skipped: 0, errors: Array.from({ length: 17 }, () => 'e'), states_age_ms: 0 } }, 'binary batch: snapshot 1: error count: 17 is above the limit 16'],
+    ['an error of 513 characters', { collect: { ms: 1, bytes: 1, skipped: 0, errors: ['x'.repeat(513)], states_age_ms: 0 } }, 'binary batch: snapshot 1: error: longer than 512 characters'],
+    ['collect.ms above an hour', { collect: { ms: 3_600_001, bytes: 1, skipped: 0, errors: [], states_age_ms: 0 } }, 'binary batch: snapshot 1: collect.ms: above 3600000'],
+    ['a port above 65535 in the breakdown', { breakdown: { inbound: [{ port: 70000, states: real(1).ipv4 }], outbound: [], other: { inbound: real(1).ipv4, outbound: real(1).ipv4 } } }, 'binary batch: snapshot 1: breakdown.inbound port: 70000 is above the limit 65535'],
+    ['a peer address with a slash', { breakdown: { inbound: [], outbound: [{ addr: '10.0.0.1/8', port: 1, states: real(1).ipv4 }], other: { inbound: real(1).ipv4, outbound: real(1).ipv4 } } }, 'binary batch: snapshot 1: breakdown.outbound addr: hex digits, ":" and "." only'],
+    ['a counter name with a dash', { snmp: { 'Bad-Name': 1 } }, 'binary batch: layout snmp name: letters, digits and _ only'],
+  ] as const)('refuses %s, naming it', (_what, over, message) => {
+    const s = { ...real(1), ...over } as Snapshot;
+    expect(refusal(() => decode1(frameOf(s))).message).toBe(message);
+  });
+
+  it('refuses a wrong frame type, an empty batch, left-over bytes, a layout declared twice, a name twice', () => {
+    expect(refusal(() => decode1(Buffer.from([0x7b, 0x22]))).message).toBe('binary batch: unknown frame type 123');
+    expect(refusal(() => decode1(Buffer.alloc(0))).message).toBe('binary batch: unknown frame type (empty frame)');
+    expect(refusal(() => decode1(Buffer.from([BIN1_BATCH, 1, 0, 0]))).message).toBe('binary batch: snapshot count: at least 1');
+    expect(refusal(() => decode1(Buffer.concat([frameOf(real(1)), Buffer.from([0])]))).message).toBe('binary batch: frame: 1 bytes left over');
+    const w = new VarintWriter();
+    w.putByte(BIN1_BATCH);
+    w.putU(1);
+    w.putU(2);
+    for (let i = 0; i < 2; i++) {
+      w.putU(1);
+      w.putU(0);
+      w.putU(0);
+    }
+    expect(refusal(() => decode1(w.bytes())).message).toBe('binary batch: layout 1 declared twice');
+    w.reset();
+    w.putByte(BIN1_BATCH);
+    w.putU(1);
+    w.putU(1);
+    w.putU(1);
+    w.putU(2);
+    w.putText('A');
+    w.putText('A');
+    expect(refusal(() => decode1(w.bytes())).message).toBe('binary batch: layout snmp name A appears twice');
+    w.reset();
+    w.putByte(BIN1_BATCH);
+    w.putU(1);
+    w.putU(0);
+    w.putU(BIN1_LIMITS.snapshots + 1);
+    expect(refusal(() => decode1(w.bytes())).message).toBe(`binary batch: snapshot count: ${MAX_BATCH + 1} is above the limit ${MAX_BATCH}`);
+  });
+
+  it('builds the counters and the breakdown only when read, and keeps them', () => {
+    const s = real(1);
+    const [d] = decode1(frameOf(s));
+    expect(PackedSnapshot.hasBreakdown(d!)).toBe(true);
+    expect(PackedSnapshot.counter(d!, 'snmp', 'ActiveOpens')).toBe(s.snmp['ActiveOpens']);
+    expect(PackedSnapshot.counter(d!, 'netstat', Object.keys(s.netstat).at(-1)!)).toBe(Object.values(s.netstat).at(-1));
+    expect(PackedSnapshot.counter(d!, 'snmp', 'NoSuchCounter')).toBeUndefined();
+    expect(d!.snmp).toBe(d!.snmp);
+    expect(d!.breakdown).toEqual(s.breakdown);
+    const none = decode1(frameOf({ ...real(2), breakdown: undefined } as unknown as Snapshot))[0]!;
+    expect(PackedSnapshot.hasBreakdown(none)).toBe(false);
+    expect(none.breakdown).toBeUndefined();
+    expect('breakdown' in JSON.parse(JSON.stringify(none))).toBe(false);
+  });
+});
