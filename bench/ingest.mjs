@@ -41,7 +41,7 @@ function fromHist(entries) {
   return { p50: q(0.5), p99: q(0.99), max: q(1), n: total };
 }
 
-async function level(agents, seconds, template, port) {
+async function level(agents, seconds, template, port, encoding) {
   const dir = mkdtempSync(join(tmpdir(), 'tcpfleet-bench-ingest-'));
   const token = 'bench-fleet-token-0123456789abcdef';
   writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
@@ -63,7 +63,7 @@ async function level(agents, seconds, template, port) {
     const procs = Math.ceil(agents / PER_PROC);
     for (let p = 0; p < procs; p++) {
       const n = Math.floor(agents / procs) + (p < agents % procs ? 1 : 0);
-      const g = startTracked(process.execPath, [LOADGEN, '--url', `ws://127.0.0.1:${port}`, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const g = startTracked(process.execPath, [LOADGEN, '--url', `ws://127.0.0.1:${port}`, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding], { stdio: ['pipe', 'pipe', 'pipe'] });
       gens.push(g);
     }
     const ready = await Promise.all(gens.map((g, i) => firstLine(g, `loadgen ${i}`, 300_000)));
@@ -104,6 +104,8 @@ async function level(agents, seconds, template, port) {
     const lat = fromHist(res.flatMap((r) => r.hist));
     return {
       agents,
+      encoding,
+      frames: health.batch_frames ?? null,
       connected,
       seconds,
       sent: sum('sent'),
@@ -142,28 +144,38 @@ export async function run() {
   const once = given !== undefined ? { stdout: readFileSync(given, 'utf8') } : spawnSync(process.execPath, [AGENT, '--once', '--json'], { encoding: 'utf8' });
   writeFileSync(template, once.stdout);
   const frameBytes = Buffer.byteLength(once.stdout) + 40;
+  const { Bin1Encoder } = await import('../packages/common/dist/index.js');
+  const enc = new Bin1Encoder();
+  const tpl = JSON.parse(once.stdout);
+  const binFirst = enc.encode(1, [tpl]).length;
+  const binBytes = enc.encode(2, [tpl]).length;
   const results = [];
+  // bin1 is what agents send to a collector that offers it; json is the fallback (older agents).
+  const encodings = (process.env['BENCH_ENCODINGS'] ?? 'bin1,json').split(',');
+  const jsonLevels = (process.env['BENCH_JSON_AGENTS'] ?? '1000,5000').split(',').map(Number);
   try {
-    for (const n of levels) {
-      console.log(`ingest: ${n} agents for ${seconds} s...`);
-      const r = await level(n, seconds, template, Number(process.env['BENCH_PORT'] ?? 20200));
-      results.push(r);
-      console.log(table(['agents', 'snapshots/s', 'ack p50 ms', 'ack p99 ms', 'CPU %', 'gen CPU %', 'RSS MB', 'lost'], [[r.connected, fmt(r.perSecond, 0), fmt(r.latency.p50, 1), fmt(r.latency.p99, 1), fmt(r.cpuPct, 0), fmt(r.genCpuPct, 0), fmt(r.rssMb, 0), r.lost]]));
+    for (const encoding of encodings) {
+      for (const n of encoding === 'json' ? jsonLevels : levels) {
+        console.log(`ingest: ${n} agents (${encoding}) for ${seconds} s...`);
+        const r = await level(n, seconds, template, Number(process.env['BENCH_PORT'] ?? 20200), encoding);
+        results.push(r);
+        console.log(table(['agents', 'encoding', 'snapshots/s', 'ack p50 ms', 'ack p99 ms', 'CPU %', 'gen CPU %', 'RSS MB', 'lost'], [[r.connected, encoding, fmt(r.perSecond, 0), fmt(r.latency.p50, 1), fmt(r.latency.p99, 1), fmt(r.cpuPct, 0), fmt(r.genCpuPct, 0), fmt(r.rssMb, 0), r.lost]]));
+      }
     }
   } finally {
     rmSync(tdir, { recursive: true, force: true });
   }
-  writeJson('ingest', { frameBytes, results });
-  let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, window BENCH_INGEST_S=${seconds}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${seconds} s. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine${process.env['BENCH_TEMPLATE'] !== undefined ? ' saved earlier (BENCH_TEMPLATE)' : ''} (${frameBytes} bytes per frame) with its own host and counts. Latency: from send to ack at the generator. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures; running them at nice 10 was tried and changed nothing measurable). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window, simulated agents do not retry: a real agent keeps unacknowledged snapshots in its outbox and resends them). CPU: the collector process (utime + stime) over the window, and all generator processes together over their sending window; 100% = one core.\n\n`;
+  writeJson('ingest', { frameBytes, binBytes, binFirst, results });
+  let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, window BENCH_INGEST_S=${seconds}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${seconds} s. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine${process.env['BENCH_TEMPLATE'] !== undefined ? ' saved earlier (BENCH_TEMPLATE)' : ''} with its own host and counts, sent as a bin1 binary batch frame (${binBytes} bytes; the first frame of a session also declares the counter names: ${binFirst} bytes), as agents send it to a collector that offers bin1, and for comparison as the JSON batch message (${frameBytes} bytes per frame), as older agents send it. The \`encoding\` column says which. Latency: from send to ack at the generator. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures; running them at nice 10 was tried and changed nothing measurable). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window, simulated agents do not retry: a real agent keeps unacknowledged snapshots in its outbox and resends them). CPU: the collector process (utime + stime) over the window, and all generator processes together over their sending window; 100% = one core.\n\n`;
   md += mdTable(
-    ['agents', 'snapshots/s stored (offered)', 'ack p50', 'ack p99', 'collector CPU', 'generators CPU', 'collector RSS (peak)', 'snapshots per commit', 'nacks', 'lost'],
-    results.map((r) => [r.connected.toLocaleString('en-US'), `${fmt(r.perSecond, 0)} (${fmt(r.sent / r.seconds, 0)})`, `${fmt(r.latency.p50, 1)} ms`, `${fmt(r.latency.p99, 1)} ms`, `${fmt(r.cpuPct, 0)}%`, `${fmt(r.genCpuPct, 0)}%`, `${fmt(r.rssMb, 0)} MB (${fmt(r.hwmMb, 0)})`, fmt(r.snapshotsPerCommit, 0), r.nacks, r.lost]),
+    ['agents', 'encoding', 'snapshots/s stored (offered)', 'ack p50', 'ack p99', 'collector CPU', 'generators CPU', 'collector RSS (peak)', 'snapshots per commit', 'nacks', 'lost'],
+    results.map((r) => [r.connected.toLocaleString('en-US'), r.encoding, `${fmt(r.perSecond, 0)} (${fmt(r.sent / r.seconds, 0)})`, `${fmt(r.latency.p50, 1)} ms`, `${fmt(r.latency.p99, 1)} ms`, `${fmt(r.cpuPct, 0)}%`, `${fmt(r.genCpuPct, 0)}%`, `${fmt(r.rssMb, 0)} MB (${fmt(r.hwmMb, 0)})`, fmt(r.snapshotsPerCommit, 0), r.nacks, r.lost]),
   );
-  const top = results.find((r) => r.agents === 10_000) ?? results.at(-1);
+  const top = results.find((r) => r.agents === 10_000 && r.encoding === 'bin1') ?? results.find((r) => r.agents === 10_000) ?? results.at(-1);
   if (top !== undefined) {
     md += `\n### Target: 10,000 agents at one snapshot per second, ack p99 < 250 ms, zero loss\n\n`;
     md += mdTable(['target', 'measured', 'verdict'], [
-      ['10,000 snapshots/s sustained', `${fmt(top.perSecond, 0)}/s from ${top.connected} agents`, verdict(top.perSecond >= 0.99 * top.agents, `${fmt(top.perSecond / top.agents, 2)} x the offered rate`)],
+      ['10,000 snapshots/s sustained', `${fmt(top.perSecond, 0)}/s from ${top.connected} agents (${top.encoding})`, verdict(top.perSecond >= 0.99 * top.agents, `${fmt(top.perSecond / top.agents, 2)} x the offered rate`)],
       ['ack p99 < 250 ms', `${fmt(top.latency.p99, 1)} ms (p50 ${fmt(top.latency.p50, 1)} ms)`, verdict(top.latency.p99 < 250, `${fmt(top.latency.p99 / 250, 2)} x the limit`)],
       ['zero loss', `${top.sent} sent, ${top.rowsInDb} stored, ${top.outstanding} unacknowledged at the end`, verdict(top.lost === 0, `${top.lost} lost`)],
     ]);

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { BIN1_BATCH, VarintWriter, encodeBreakdown, encodeValues } from '../../packages/common/dist/index.js';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -16,6 +17,9 @@ const agents = Number(opt('agents', 100));
 const every = Number(opt('every', 1000));
 const prefix = opt('prefix', 'lg');
 const template = JSON.parse(readFileSync(opt('template', ''), 'utf8'));
+// json: the JSON batch message; bin1: the binary batch frame the real agent sends when the
+// collector offers it (packages/common/src/protocol/bin1.ts).
+const encoding = opt('encoding', 'bin1');
 
 // Latency histogram in 2% steps.
 const STEP = Math.log(1.02);
@@ -28,7 +32,50 @@ const record = (ms) => {
 const stats = { sent: 0, acked: 0, stored: 0, duplicates: 0, nacks: 0, closed: 0, errors: 0 };
 const sims = [];
 
-function frameParts(i) {
+/** Builds the bin1 frame of one batch of one snapshot: header (id, layout if first), ts, seq, then the fixed tail. */
+function bin1Frame(sim, id, ts, seq) {
+  const w = new VarintWriter();
+  w.putByte(BIN1_BATCH);
+  w.putU(id);
+  if (sim.declared) w.putU(0);
+  else {
+    w.putU(1);
+    w.putBytes(sim.bin.layout);
+    sim.declared = true;
+  }
+  w.putU(1);
+  w.putU(1);
+  w.putU(ts);
+  w.putU(seq);
+  w.putBytes(sim.bin.tail);
+  return w.buf.subarray(0, w.pos);
+}
+
+/** The constant parts of an agent's bin1 frames: the layout declaration and everything after seq. */
+function bin1Parts(snap) {
+  const l = new VarintWriter();
+  l.putU(1);
+  for (const names of [Object.keys(snap.snmp), Object.keys(snap.netstat)]) {
+    l.putU(names.length);
+    for (const n of names) l.putText(n);
+  }
+  const t = new VarintWriter();
+  t.putText(snap.boot);
+  const vals = encodeValues(snap);
+  t.putU(vals.length);
+  t.putBytes(vals);
+  t.putU(0);
+  if (snap.breakdown === undefined) t.putU(0);
+  else {
+    const b = new VarintWriter();
+    encodeBreakdown(b, snap.breakdown);
+    t.putU(b.pos);
+    t.putBytes(b.buf.subarray(0, b.pos));
+  }
+  return { layout: l.bytes(), tail: t.bytes() };
+}
+
+function frameParts(i, boot) {
   const snap = structuredClone(template);
   snap.host = `${prefix}-${i}`;
   snap.labels = { bench: 'ingest', shard: String(i % 16) };
@@ -37,6 +84,7 @@ function frameParts(i) {
   // Different hosts, different counts.
   for (const k of Object.keys(snap.ipv4)) snap.ipv4[k] = (snap.ipv4[k] + i) % 1000;
   for (const k of Object.keys(snap.states)) snap.states[k] = snap.ipv4[k] + snap.ipv6[k];
+  if (encoding === 'bin1') return bin1Parts({ ...snap, boot });
   const text = JSON.stringify(snap);
   const [a, rest] = text.split('1111111111111');
   const [b, c] = rest.split('987654321');
@@ -49,7 +97,8 @@ function connect(i) {
     // An all-zero masking key is a valid frame and lets ws skip masking 10 KB per frame in JS:
     // the generators share the machine's two cores with the collector they measure.
     const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false, generateMask: (mask) => mask.fill(0) });
-    const sim = { ws, i, boot, seq: 0, id: 0, sentAt: new Map(), parts: frameParts(i), welcomed: false };
+    const parts = frameParts(i, boot);
+    const sim = { ws, i, boot, seq: 0, id: 0, sentAt: new Map(), parts, bin: encoding === 'bin1' ? parts : null, declared: false, welcomed: false };
     ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', v: 1, host: `${prefix}-${i}`, boot, agent: 'loadgen/0', interval_ms: every, labels: { bench: 'ingest' } })));
     ws.on('message', (data) => {
       const m = JSON.parse(data.toString());
@@ -81,9 +130,12 @@ function send(sim) {
   if (sim.ws.readyState !== WebSocket.OPEN) return;
   const id = ++sim.id;
   const seq = ++sim.seq;
-  const [a, b, c] = sim.parts;
   sim.sentAt.set(id, performance.now());
-  sim.ws.send(`{"type":"batch","id":${id},"snapshots":[${a}${Date.now()}${b}${seq}${c}]}`);
+  if (sim.bin !== null) sim.ws.send(bin1Frame(sim, id, Date.now(), seq), { binary: true });
+  else {
+    const [a, b, c] = sim.parts;
+    sim.ws.send(`{"type":"batch","id":${id},"snapshots":[${a}${Date.now()}${b}${seq}${c}]}`);
+  }
   stats.sent++;
 }
 

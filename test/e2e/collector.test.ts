@@ -6,11 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
-import { CLOSE_CODES, encodeMessage } from '@tcpfleet/common';
+import { Bin1Encoder, CLOSE_CODES, encodeMessage } from '@tcpfleet/common';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { cli, killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Collector } from '../helpers/procs.js';
-import { FIXTURE_PROC } from '../helpers/snapshots.js';
+import { FIXTURE_PROC, fixtureSnapshot } from '../helpers/snapshots.js';
+
+/** A bin1 batch frame of one real snapshot (with its layout declaration). */
+const binFrame = (seq = 1): Buffer => new Bin1Encoder().encode(1, [{ ...fixtureSnapshot({ seq }), ts: Date.now() }])!;
 
 const tmp = tempDir('collector');
 let col: Collector;
@@ -95,7 +98,10 @@ describe('bad frames close only the sender', () => {
     { name: 'malformed JSON', frame: '{"type":"hello",', code: CLOSE_CODES.BAD_MESSAGE, reason: /not valid JSON/ },
     { name: 'a schema violation', frame: JSON.stringify({ ...hello, host: 'bad host' }), code: CLOSE_CODES.BAD_MESSAGE, reason: /schema violation at host/ },
     { name: 'a batch before hello', frame: readFileSync(`${FIXTURES}protocol/valid/batch.json`, 'utf8'), code: CLOSE_CODES.HELLO_EXPECTED, reason: /hello expected/ },
-    { name: 'a binary frame', frame: Buffer.from([1, 2, 3]), code: CLOSE_CODES.BAD_MESSAGE, reason: /binary/ },
+    { name: 'a binary frame before hello', frame: Buffer.from([1, 2, 3]), code: CLOSE_CODES.HELLO_EXPECTED, reason: /hello expected/ },
+    { name: 'a binary frame of an unknown type', frame: [encodeMessage(hello), Buffer.from([1, 2, 3])], code: CLOSE_CODES.BAD_MESSAGE, reason: /^binary batch: unknown frame type 1$/ },
+    { name: 'a bin1 batch cut short', frame: [encodeMessage(hello), binFrame().subarray(0, 200)], code: CLOSE_CODES.BAD_MESSAGE, reason: /^binary batch: .*ends inside/ },
+    { name: 'a bin1 batch naming an undeclared layout', frame: [encodeMessage(hello), (() => { const e = new Bin1Encoder(); e.encode(1, [fixtureSnapshot({ seq: 1 })]); return e.encode(2, [fixtureSnapshot({ seq: 2 })])!; })()], code: CLOSE_CODES.BAD_MESSAGE, reason: /^binary batch: snapshot 1: layout 1 was not declared in this session$/ },
     { name: 'an unsupported protocol version', frame: JSON.stringify({ ...hello, v: 99 }), code: CLOSE_CODES.UNSUPPORTED_VERSION, reason: /version 99/ },
     { name: 'an oversized frame', frame: 'x'.repeat(2 * 1024 * 1024), code: CLOSE_CODES.TOO_BIG, reason: /./ },
   ])('$name', async ({ frame, code, reason }) => {
@@ -106,7 +112,7 @@ describe('bad frames close only the sender', () => {
       const r = await rawConnect(col.wsUrl, { Authorization: `Bearer ${col.token}` });
       if (!('ws' in r)) throw new Error(`refused: ${r.status}`);
       const closed = closeOf(r.ws);
-      r.ws.send(frame);
+      for (const f of Array.isArray(frame) ? frame : [frame]) r.ws.send(f);
       const c = await closed;
       expect(c.code).toBe(code);
       if (code !== CLOSE_CODES.TOO_BIG) expect(c.reason).toMatch(reason);
@@ -143,6 +149,36 @@ describe('bad frames close only the sender', () => {
     const h = JSON.parse(cli(['host', 'raw-agent', '--json', '--url', col.url]).stdout) as { host: string; seq: number };
     expect(h.host).toBe('raw-agent');
     expect(cli(['host', 'web-7', '--url', col.url]).code).toBe(1);
+    r.ws.close();
+  });
+
+  it('stores a bin1 batch under the session host, acknowledged as JSON, with the same numbers as sent', async () => {
+    const r = await rawConnect(col.wsUrl, { Authorization: `Bearer ${col.token}` });
+    if (!('ws' in r)) throw new Error(`refused: ${r.status}`);
+    const msgs: Record<string, unknown>[] = [];
+    r.ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    r.ws.send(encodeMessage({ ...hello, host: 'raw-bin' }));
+    await waitFor(() => msgs.some((m) => m['type'] === 'welcome'), 'the welcome');
+    expect(msgs[0]).toMatchObject({ type: 'welcome', host: 'raw-bin', encodings: ['json', 'bin1'] });
+    const sent = { ...fixtureSnapshot({ seq: 5 }), ts: Date.now() };
+    const enc = new Bin1Encoder();
+    r.ws.send(enc.encode(9, [sent])!);
+    await waitFor(() => msgs.some((m) => m['type'] === 'ack'), 'the ack');
+    expect(msgs.find((m) => m['type'] === 'ack')).toEqual({ type: 'ack', id: 9, stored: 1, duplicates: 0 });
+    // Again, layout already declared: a duplicate, stored once.
+    r.ws.send(enc.encode(10, [sent])!);
+    await waitFor(() => msgs.filter((m) => m['type'] === 'ack').length === 2, 'the second ack');
+    expect(msgs.filter((m) => m['type'] === 'ack')[1]).toEqual({ type: 'ack', id: 10, stored: 0, duplicates: 1 });
+    // Live view (packed in memory) and stored history (read back from SQLite) both equal what was sent.
+    const live = JSON.parse(cli(['host', 'raw-bin', '--json', '--url', col.url]).stdout) as Record<string, unknown>;
+    const stored = JSON.parse(cli(['history', 'raw-bin', '--since', '1h', '--json', '--url', col.url]).stdout) as Record<string, unknown>[];
+    const labels = hello.labels;
+    for (const got of [live, stored[0]!]) {
+      expect(got).toMatchObject({ host: 'raw-bin', labels, seq: 5, ts: sent.ts, boot: sent.boot, states: sent.states, ipv4: sent.ipv4, ipv6: sent.ipv6, summary: sent.summary, sockstat: sent.sockstat, snmp: sent.snmp, netstat: sent.netstat });
+    }
+    expect(live['breakdown']).toEqual(sent.breakdown);
+    const health = (await (await fetch(`${col.url}/healthz`)).json()) as { batch_frames: { bin1: number } };
+    expect(health.batch_frames.bin1).toBeGreaterThanOrEqual(2);
     r.ws.close();
   });
 

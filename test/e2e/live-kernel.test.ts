@@ -154,6 +154,10 @@ describe.skipIf(!root)('live kernel: counts equal ss', () => {
       const est = cli(['total', '--state', 'established', '--url', col.url]);
       expect(est.stdout).toContain(`established ${want.established}`);
       for (const s of TCP_STATES) expect(typeof total.states[s]).toBe('number');
+      // The agents sent binary (bin1) batch frames, as they do to a collector that offers them.
+      const health = (await (await fetch(`${col.url}/healthz`)).json()) as { batch_frames: { json: number; bin1: number } };
+      expect(health.batch_frames.json).toBe(0);
+      expect(health.batch_frames.bin1).toBeGreaterThanOrEqual(3);
     } finally {
       for (const a of agents) await stopProc(a);
       await stopProc(col);

@@ -5,7 +5,7 @@
  */
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { CLOSE_CODES, MAX_BATCH, MAX_FRAME_BYTES, PERMANENT_CLOSE_CODES, PROTOCOL_VERSION, decodeCollectorMessage, encodeMessage } from '@tcpfleet/common';
+import { BIN1, Bin1Encoder, CLOSE_CODES, MAX_BATCH, MAX_FRAME_BYTES, PERMANENT_CLOSE_CODES, PROTOCOL_VERSION, decodeCollectorMessage, encodeMessage } from '@tcpfleet/common';
 import type { CollectorMessage, HelloMessage, Snapshot } from '@tcpfleet/common';
 import { Backoff } from './backoff.js';
 import type { Gap, Outbox } from './outbox.js';
@@ -29,6 +29,8 @@ export interface UplinkOptions {
   ackTimeoutMs?: number;
   /** Backlog snapshots sent per second after a reconnect (the newest goes first, outside this limit). */
   replayPerSec?: number;
+  /** Batch frames: "auto" = bin1 when the collector's welcome offers it, else JSON; "json" = always JSON. */
+  encoding?: 'auto' | 'json';
 }
 
 /** Counters an agent reports about its link. */
@@ -58,6 +60,8 @@ export class Uplink {
   #replayTokens = 0;
   #refilledAt = Date.now();
   #replayTimer: NodeJS.Timeout | null = null;
+  /** This session's bin1 encoder (it remembers the layouts declared to the collector), or null for JSON. */
+  #bin: Bin1Encoder | null = null;
   readonly stats: UplinkStats = { connects: 0, acked: 0, rejected: 0, resent: 0 };
 
   constructor(o: UplinkOptions) {
@@ -144,6 +148,12 @@ export class Uplink {
   #sendBatch(ws: WebSocket, id: number, snaps: Snapshot[]): void {
     this.#sentAt.set(id, Date.now());
     // Snapshots carry the host the collector bound this session to (a per-host token decides it).
+    // A bin1 frame carries no host: the collector stores it under the session's.
+    const frame = this.#bin?.encode(id, snaps) ?? null;
+    if (frame !== null) {
+      ws.send(frame, { binary: true });
+      return;
+    }
     const bound = this.#boundHost;
     const out = bound === null ? snaps : snaps.map((s) => (s.host === bound ? s : { ...s, host: bound }));
     ws.send(encodeMessage({ type: 'batch', id, snapshots: out }));
@@ -223,6 +233,7 @@ export class Uplink {
         this.#boundHost = msg.host;
         this.#ready = true;
         this.#maxBatch = Math.min(MAX_BATCH, msg.max_batch);
+        this.#bin = this.#o.encoding !== 'json' && msg.encodings?.includes(BIN1) === true ? new Bin1Encoder() : null;
         this.#backoff.reset();
         this.#log.info({ host: msg.host, queued: this.#o.outbox.size }, 'connected to collector');
         this.pump();
@@ -278,6 +289,7 @@ export class Uplink {
 
   #teardown(): void {
     this.#ready = false;
+    this.#bin = null;
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
     this.#heartbeat = null;
     this.#sentAt.clear();

@@ -11,6 +11,7 @@
  * happens elsewhere (notify.ts).
  */
 import type { Logger } from 'pino';
+import { PackedSnapshot } from '@tcpfleet/common';
 import type { Breakdown, Snapshot } from '@tcpfleet/common';
 import type { IngestItem, StoredSnapshot } from '../store/store.js';
 import type { AlertRecord, AlertStore } from './alert-store.js';
@@ -114,7 +115,7 @@ export class AlertEngine {
       const h = new HostSeries(s.host, s.labels, s.recv_ts, s.interval_ms, 0);
       for (const old of history.get(s.host) ?? []) h.add(old, this.keepMs, this.#keys);
       h.add(s, this.keepMs, this.#keys);
-      h.breakdown = s.breakdown ?? null;
+      h.breakdownFrom = s;
       this.#hosts.set(s.host, h);
     }
   }
@@ -152,7 +153,7 @@ export class AlertEngine {
       const newest = h.newestTs;
       const i = h.add(s, keep, this.#keys);
       if (i < 0 || s.ts < newest) continue; // already seen, or older than what was evaluated: history only
-      if (s.breakdown !== undefined) h.breakdown = s.breakdown;
+      if (PackedSnapshot.hasBreakdown(s)) h.breakdownFrom = s;
       for (const rule of this.#rules.rules) {
         if (rule.scope !== 'host' || rule.kind === 'absent') continue;
         if (matches(h.labels, rule.match)) this.#evalHostSample(rule, h, i, s);
@@ -176,7 +177,8 @@ export class AlertEngine {
     const value = valueAt(h.samples, i, rule.metric);
     if (value === undefined) return;
     const grace = this.#now() < Math.max(this.#startedAt, h.connectedAt) + rule.graceMs;
-    const evidence = s.breakdown ?? h.breakdown;
+    // Built only if an alert opens or fires on this sample (a bin1 breakdown stays packed otherwise).
+    const evidence = (): Breakdown | null => s.breakdown ?? h.breakdown;
     if (rule.kind === 'threshold') {
       this.#step(rule, h.host, { ts: s.ts, host: h, value, baseline: null, fire: cmp(value, rule.op, rule.value), clear: !cmp(value, rule.op, rule.resolveValue), grace, evidence });
       return;
@@ -259,7 +261,8 @@ export class AlertEngine {
   }
 
   /** One evaluation of one rule for one key: moves the alert along its lifecycle. */
-  #step(rule: Rule, key: string, e: Omit<Eval, 'evidence'> & { evidence?: Breakdown | null }, pendingSince?: number): void {
+  #step(rule: Rule, key: string, e: Omit<Eval, 'evidence'> & { evidence?: Breakdown | null | (() => Breakdown | null) }, pendingSince?: number): void {
+    const evidenceOf = (): Breakdown | null => (typeof e.evidence === 'function' ? e.evidence() : (e.evidence ?? null));
     const id = `${rule.name}\0${key}`;
     let a = this.#open.get(id);
     const store = this.#o.store;
@@ -279,7 +282,7 @@ export class AlertEngine {
         startsAt: null,
         endsAt: null,
         lastNotified: null,
-        evidence: e.evidence ?? null,
+        evidence: evidenceOf(),
       });
       this.#open.set(id, a);
       this.#log.info({ rule: rule.name, host: a.host, value: e.value }, 'alert pending');
@@ -297,7 +300,7 @@ export class AlertEngine {
       if (e.grace || e.ts - a.pendingSince < rule.forMs) return;
       a.status = 'firing';
       a.startsAt = e.ts;
-      a.evidence = e.evidence ?? a.evidence;
+      a.evidence = evidenceOf() ?? a.evidence;
       a.lastNotified = this.#now();
       this.#transition(rule, a, 'firing');
       return;

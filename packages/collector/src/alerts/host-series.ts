@@ -2,6 +2,7 @@
  * What the engine remembers of each host: recent samples (enough for the longest spike window
  * and for rates), when it last sent data and when it (re)connected, which starts its grace period.
  */
+import { PackedSnapshot } from '@tcpfleet/common';
 import type { Breakdown, Snapshot } from '@tcpfleet/common';
 import { median, valueAt } from './metric.js';
 import type { Metric, Sample, SampleKeys } from './metric.js';
@@ -19,7 +20,13 @@ export class HostSeries {
   /** Collector clock of the last (re)connection: first data after a silence, or a new agent boot. */
   connectedAt: number;
   intervalMs: number;
-  breakdown: Breakdown | null = null;
+  /** The newest snapshot that carried a breakdown: read only when an alert needs evidence. */
+  breakdownFrom: Pick<Snapshot, 'breakdown'> | null = null;
+
+  /** The host's newest breakdown (built from a bin1 snapshot's bytes only now). */
+  get breakdown(): Breakdown | null {
+    return this.breakdownFrom?.breakdown ?? null;
+  }
 
   constructor(host: string, labels: Record<string, string>, recv: number, intervalMs: number, connectedAt: number) {
     this.host = host;
@@ -76,8 +83,16 @@ function projectSample(s: Snapshot, keys: SampleKeys): Sample {
   const pick = (section: keyof SampleKeys): Record<string, number> => {
     const ks = keys[section];
     if (ks.length === 0) return NONE;
-    const src = s[section] as unknown as Record<string, number | undefined>;
     const out: Record<string, number> = {};
+    if ((section === 'snmp' || section === 'netstat') && PackedSnapshot.packed(s) !== undefined) {
+      // The few counters the rules read, without building the snapshot's ~190-counter objects.
+      for (const k of ks) {
+        const v = PackedSnapshot.counter(s, section, k);
+        if (v !== undefined) out[k] = v;
+      }
+      return out;
+    }
+    const src = s[section] as unknown as Record<string, number | undefined>;
     for (const k of ks) {
       const v = src[k];
       if (v !== undefined) out[k] = v;

@@ -6,8 +6,8 @@
  * A host is stale when the collector has received nothing from it for three of its intervals;
  * stale hosts are listed but left out of totals.
  */
-import { SUMMARY_KEYS, TCP_STATES, addStates, emptyStates, isStateName } from '@tcpfleet/common';
-import type { StateCounts, SsSummary, TcpStateName } from '@tcpfleet/common';
+import { PackedSnapshot, SUMMARY_KEYS, TCP_STATES, addStates, emptyStates, isStateName } from '@tcpfleet/common';
+import type { Snapshot, StateCounts, SsSummary, TcpStateName } from '@tcpfleet/common';
 import type { IngestItem, StoredSnapshot } from '../store/store.js';
 
 /** Intervals without data after which a host is stale. */
@@ -34,6 +34,22 @@ const N_SUM = TCP_STATES.length + SUMMARY_KEYS.length;
 function accumulate(into: Float64Array, s: StoredSnapshot, sign: number): void {
   for (let i = 0; i < TCP_STATES.length; i++) into[i]! += sign * s.states[TCP_STATES[i]!];
   for (let i = 0; i < SUMMARY_KEYS.length; i++) into[TCP_STATES.length + i]! += sign * s.summary[SUMMARY_KEYS[i]!];
+}
+
+/**
+ * A committed snapshot as the host's view. A bin1 snapshot (PackedSnapshot, decoded by this
+ * collector for this commit) becomes the view itself, so its counters and breakdown stay packed
+ * until a query reads them; a plain one is copied.
+ */
+function asView(s: Snapshot, host: string, labels: Record<string, string>, recvTs: number): HostView {
+  if (s instanceof PackedSnapshot) {
+    s.host = host;
+    s.labels = labels;
+    s.recv_ts = recvTs;
+    s.stale = false;
+    return s as unknown as HostView;
+  }
+  return { ...s, host, labels, recv_ts: recvTs, stale: false };
 }
 
 /** A small, fixed-shape record per host, so fleet-wide loops never touch the big snapshot objects. */
@@ -97,7 +113,7 @@ export class Fleet {
         if (e !== undefined) e.deadline = recvTs + STALE_INTERVALS * cur.interval_ms;
         continue;
       }
-      this.#set(item.host, { ...newest, host: item.host, labels: item.labels, recv_ts: recvTs, stale: false });
+      this.#set(item.host, asView(newest, item.host, item.labels, recvTs));
     }
   }
 
@@ -117,7 +133,9 @@ export class Fleet {
   /** One host, or null. */
   host(name: string, now: number): HostView | null {
     const s = this.#latest.get(name);
-    return s === undefined ? null : { ...s, stale: isStale(s, now) };
+    if (s === undefined) return null;
+    const stale = isStale(s, now);
+    return s instanceof PackedSnapshot ? { ...(s.toObject() as StoredSnapshot), stale } : { ...s, stale };
   }
 
   /** Number of hosts known. */

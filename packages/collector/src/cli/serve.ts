@@ -15,6 +15,7 @@ import type { RouteHandler } from '../api/routes.js';
 import { IngestWriter } from '../ingest/writer.js';
 import { Authenticator } from '../ingest/auth.js';
 import { CollectorServer } from '../ingest/server.js';
+import { frameCounts } from '../ingest/session.js';
 import type { IngestItem } from '../store/store.js';
 import type { Logger } from 'pino';
 import { createViewRoutes } from '../views/routes.js';
@@ -81,6 +82,7 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
       commits: writer.stats.commits,
       snapshots_stored: writer.stats.snapshots,
       commit_failures: writer.stats.failures,
+      batch_frames: { ...frameCounts },
     }),
   });
   server = new CollectorServer({

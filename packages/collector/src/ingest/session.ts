@@ -7,7 +7,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { CLOSE_CODES, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
+import { BIN1, Bin1Decoder, CLOSE_CODES, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
 import type { AgentMessage, BatchMessage, CollectorMessage, GapMessage, HelloMessage } from '@tcpfleet/common';
 import type { IngestWriter } from './writer.js';
 import type { Store } from '../store/store.js';
@@ -15,6 +15,9 @@ import { StorageError } from '../store/sqlite-store.js';
 import { TEST_HOOKS } from './test-hooks.js';
 
 let batchesSeen = 0;
+
+/** Batch frames received since start, by encoding (for /healthz and the ingest benchmark). */
+export const frameCounts = { json: 0, bin1: 0 };
 
 /** Snapshots stamped further ahead of the collector's clock than this are refused for good. */
 export const MAX_FUTURE_MS = 5 * 60_000;
@@ -47,6 +50,8 @@ export class Session {
   #alive = true;
   #timer: NodeJS.Timeout;
   #closed = false;
+  /** Layouts this agent declared in bin1 frames (per session, as the agent's encoder). */
+  readonly #bin = new Bin1Decoder();
   stored = 0;
   duplicates = 0;
 
@@ -95,8 +100,14 @@ export class Session {
     this.#alive = true;
     let msg: AgentMessage;
     try {
-      if (isBinary) throw new ProtocolError(CLOSE_CODES.BAD_MESSAGE, 'binary frames are not part of the protocol');
-      msg = decodeAgentMessage(data);
+      if (isBinary) {
+        if (this.#host === null) throw new ProtocolError(CLOSE_CODES.HELLO_EXPECTED, 'hello expected first');
+        msg = this.#bin.decode(data, this.#host, this.#labels);
+        frameCounts.bin1++;
+      } else {
+        msg = decodeAgentMessage(data);
+        if (msg.type === 'batch') frameCounts.json++;
+      }
     } catch (err) {
       const pe = err instanceof ProtocolError ? err : new ProtocolError(CLOSE_CODES.BAD_MESSAGE, String(err));
       this.#log.warn({ reason: pe.message, closeCode: pe.closeCode }, 'frame rejected');
@@ -135,7 +146,7 @@ export class Session {
     }
     this.#log.info({ agentVersion: msg.agent, intervalMs: msg.interval_ms }, 'agent connected');
     this.#timer = setInterval(() => this.#beat(), this.#ctx.heartbeatMs);
-    this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64 });
+    this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64, encodings: ['json', BIN1] });
   }
 
   #onBatch(msg: BatchMessage): void {

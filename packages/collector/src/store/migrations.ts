@@ -3,7 +3,7 @@
  * transaction; a database newer than this collector is refused.
  *
  * snapshots is keyed by (host, boot, seq), the idempotency key: a replayed batch stores nothing
- * twice. Numbers are a varint blob in the order of a shared layout (store/values-codec.ts).
+ * twice. Numbers are a varint blob in the order of a shared layout (common/src/codec/snapshot-values.ts).
  * latest holds each host's newest snapshot so fleet queries never scan history.
  */
 export const MIGRATIONS: readonly string[] = [
@@ -93,5 +93,24 @@ export const MIGRATIONS: readonly string[] = [
     resolution TEXT PRIMARY KEY,
     done_until INTEGER NOT NULL
   ) STRICT;
+  `,
+  // latest.breakdown holds either JSON text (a snapshot that came as JSON) or the binary
+  // breakdown of a bin1 frame as it came (a BLOB, common/src/codec/breakdown-bytes.ts), so it
+  // becomes ANY. SQLite cannot change a column's type: the (one row per host) table is rebuilt.
+  `
+  CREATE TABLE latest_v3 (
+    host_id INTEGER PRIMARY KEY REFERENCES hosts(id),
+    boot_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    recv_ts INTEGER NOT NULL,
+    layout_id INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    errors TEXT,
+    breakdown ANY
+  ) STRICT;
+  INSERT INTO latest_v3 SELECT host_id, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown FROM latest;
+  DROP TABLE latest;
+  ALTER TABLE latest_v3 RENAME TO latest;
   `,
 ];

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { TcpfleetError } from '@tcpfleet/common';
+import { PackedSnapshot, TcpfleetError, decodeBreakdown } from '@tcpfleet/common';
 import type { Breakdown, Snapshot } from '@tcpfleet/common';
 import { MIGRATIONS } from './migrations.js';
 import { decodeValues, encodeValues, layoutOf, parseLayout } from '@tcpfleet/common';
@@ -54,8 +54,23 @@ interface NewestRow {
   snap: Snapshot;
   bootId: number;
   layoutId: number;
-  vals: Buffer;
+  vals: Uint8Array;
   errors: string | null;
+}
+
+/**
+ * The `latest` row's breakdown: the bin1 bytes as they came (codec/breakdown-bytes.ts, a BLOB),
+ * or JSON text for a snapshot that came as JSON. Readers take either (breakdownOf).
+ */
+function breakdownColumn(s: Snapshot): Uint8Array | string | null {
+  const packed = PackedSnapshot.packed(s);
+  if (packed !== undefined) return packed.breakdown;
+  return s.breakdown === undefined ? null : JSON.stringify(s.breakdown);
+}
+
+function breakdownOf(col: Uint8Array | string | null): Breakdown | undefined {
+  if (col === null) return undefined;
+  return typeof col === 'string' ? (JSON.parse(col) as Breakdown) : decodeBreakdown(col);
 }
 
 interface SnapRow {
@@ -251,8 +266,10 @@ export class SqliteStore implements Store {
         let newest = newestOf.get(hostId);
         for (const snap of item.snapshots) {
           const bootId = this.#bootId(hostId, snap.boot);
-          const layoutId = this.#layoutIdOf(item.host, snap);
-          const vals = encodeValues(snap);
+          // A bin1 snapshot brings its values in the stored encoding and its layout text.
+          const packed = PackedSnapshot.packed(snap);
+          const layoutId = packed !== undefined ? this.#layoutId(packed.layout.text) : this.#layoutIdOf(item.host, snap);
+          const vals = packed !== undefined ? packed.values : encodeValues(snap);
           const errors = snap.collect.errors.length > 0 ? JSON.stringify(snap.collect.errors) : null;
           const r = s['insertSnap']!.run(hostId, bootId, snap.seq, snap.ts, recvTs, layoutId, vals, errors);
           if (r.changes > 0) stored++;
@@ -272,7 +289,7 @@ export class SqliteStore implements Store {
       });
       if (seen.length > 0) s['touchHosts']!.run(recvTs, JSON.stringify(seen));
       for (const [hostId, n] of newestOf) {
-        s['upsertLatest']!.run(hostId, n.bootId, n.snap.seq, n.snap.ts, recvTs, n.layoutId, n.vals, n.errors, n.snap.breakdown === undefined ? null : JSON.stringify(n.snap.breakdown));
+        s['upsertLatest']!.run(hostId, n.bootId, n.snap.seq, n.snap.ts, recvTs, n.layoutId, n.vals, n.errors, breakdownColumn(n.snap));
       }
       return outcomes;
     });
@@ -308,7 +325,7 @@ export class SqliteStore implements Store {
     }
   }
 
-  #toSnapshot(host: string, labels: Record<string, string>, row: SnapRow, breakdown: string | null): StoredSnapshot {
+  #toSnapshot(host: string, labels: Record<string, string>, row: SnapRow, breakdown: Uint8Array | string | null): StoredSnapshot {
     const v = decodeValues(row.vals, this.#layout(row.layout_id));
     if (row.errors !== null) v.collect.errors = JSON.parse(row.errors) as string[];
     const snap: StoredSnapshot = {
@@ -328,12 +345,13 @@ export class SqliteStore implements Store {
       collect: v.collect,
       recv_ts: row.recv_ts,
     };
-    if (breakdown !== null) snap.breakdown = JSON.parse(breakdown) as Breakdown;
+    const b = breakdownOf(breakdown);
+    if (b !== undefined) snap.breakdown = b;
     return snap;
   }
 
   latest(): Promise<StoredSnapshot[]> {
-    const rows = this.#s['latestAll']!.all() as (SnapRow & { host: string; labels: string; last_seen: number; breakdown: string | null })[];
+    const rows = this.#s['latestAll']!.all() as (SnapRow & { host: string; labels: string; last_seen: number; breakdown: Uint8Array | string | null })[];
     return Promise.resolve(rows.map((r) => this.#toSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, r.breakdown)));
   }
 

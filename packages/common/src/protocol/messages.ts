@@ -55,14 +55,15 @@ export type GapMessage = { type: 'gap'; id: number; boot: string; from_seq: numb
 export type AgentMessage = HelloMessage | BatchMessage | GapMessage;
 
 /** Messages from the collector. */
-export type WelcomeMessage = { type: 'welcome'; v: number; host: string; heartbeat_ms: number; max_batch: number };
+/** `encodings`: the batch frame encodings the collector accepts besides JSON (["json","bin1"]); absent from older collectors. */
+export type WelcomeMessage = { type: 'welcome'; v: number; host: string; heartbeat_ms: number; max_batch: number; encodings?: string[] };
 export type AckMessage = { type: 'ack'; id: number; stored: number; duplicates: number };
 export type NackMessage = { type: 'nack'; id: number; code: string; retryable: boolean; message: string };
 export type CollectorMessage = WelcomeMessage | AckMessage | NackMessage;
 
 /** Runtime schema of every message a collector may send (the agent checks them too). */
 export const CollectorMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('welcome'), v: z.number().int(), host: z.string(), heartbeat_ms: z.number().int().min(0), max_batch: z.number().int().min(1) }),
+  z.object({ type: z.literal('welcome'), v: z.number().int(), host: z.string(), heartbeat_ms: z.number().int().min(0), max_batch: z.number().int().min(1), encodings: z.array(z.string().max(32)).max(8).optional() }),
   z.object({ type: z.literal('ack'), id, stored: z.number().int().min(0), duplicates: z.number().int().min(0) }),
   z.object({ type: z.literal('nack'), id, code: z.string().max(64), retryable: z.boolean(), message: z.string().max(1024) }),
 ]);
