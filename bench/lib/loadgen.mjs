@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // A load generator speaking the real agent protocol over real WebSockets: --agents simulated
 // agents in this process, each with its own connection, hello, host name and boot, sending one
-// snapshot per --every ms (phases spread evenly) once "go SECONDS" arrives on stdin. Prints one
+// snapshot per --every ms (phases spread evenly) once "go SECONDS [WARMUP]" arrives on stdin:
+// WARMUP seconds first (latencies kept apart: the collector meets 10,000 new hosts at once),
+// then SECONDS of steady state. Prints one
 // JSON line when connected ({"ready":...}) and one with the results.
 import { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BIN1_BATCH, VarintWriter, encodeBreakdown, encodeValues } from '../../packages/common/dist/index.js';
 
 const args = process.argv.slice(2);
@@ -24,12 +27,18 @@ const encoding = opt('encoding', 'bin1');
 // Latency histogram in 2% steps.
 const STEP = Math.log(1.02);
 const hist = new Map();
-const record = (ms) => {
+// Batches sent during the warm-up (every simulated agent's first: a new host to the collector, its
+// host and boot rows and, for bin1, its counter names) are kept apart from the steady state.
+const histFirst = new Map();
+let steadyAtGlobal = Infinity;
+const record = (ms, warm) => {
+  const h = warm ? histFirst : hist;
   const b = Math.max(0, Math.round(Math.log(Math.max(ms, 0.01) / 0.01) / STEP));
-  hist.set(b, (hist.get(b) ?? 0) + 1);
+  h.set(b, (h.get(b) ?? 0) + 1);
 };
 
-const stats = { sent: 0, acked: 0, stored: 0, duplicates: 0, nacks: 0, closed: 0, errors: 0 };
+const loop = monitorEventLoopDelay({ resolution: 10 });
+const stats = { sent: 0, sentSteady: 0, storedSteady: 0, acked: 0, stored: 0, duplicates: 0, nacks: 0, closed: 0, errors: 0 };
 const sims = [];
 
 /** Builds the bin1 frame of one batch of one snapshot: header (id, layout if first), ts, seq, then the fixed tail. */
@@ -109,7 +118,8 @@ function connect(i) {
         const t = sim.sentAt.get(m.id);
         if (t !== undefined) {
           sim.sentAt.delete(m.id);
-          record(performance.now() - t);
+          record(performance.now() - t.at, t.warm);
+          if (!t.warm) stats.storedSteady += m.stored;
         }
         stats.acked++;
         stats.stored += m.stored;
@@ -130,13 +140,15 @@ function send(sim) {
   if (sim.ws.readyState !== WebSocket.OPEN) return;
   const id = ++sim.id;
   const seq = ++sim.seq;
-  sim.sentAt.set(id, performance.now());
+  const now = performance.now();
+  sim.sentAt.set(id, { at: now, warm: now < steadyAtGlobal });
   if (sim.bin !== null) sim.ws.send(bin1Frame(sim, id, Date.now(), seq), { binary: true });
   else {
     const [a, b, c] = sim.parts;
     sim.ws.send(`{"type":"batch","id":${id},"snapshots":[${a}${Date.now()}${b}${seq}${c}]}`);
   }
   stats.sent++;
+  if (now >= steadyAtGlobal) stats.sentSteady++;
 }
 
 async function main() {
@@ -152,11 +164,14 @@ async function main() {
   process.stdout.write(JSON.stringify({ ready: true, connected: sims.length }) + '\n');
   const rl = createInterface({ input: process.stdin });
   rl.on('line', (line) => {
-    const m = /^go (\d+)/.exec(line);
+    const m = /^go (\d+)(?: (\d+))?/.exec(line);
     if (m === null) return;
     const seconds = Number(m[1]);
+    const warmup = Number(m[2] ?? 0);
+    loop.enable();
     const start = performance.now();
-    const end = start + seconds * 1000;
+    const end = start + (warmup + seconds) * 1000;
+    steadyAtGlobal = start + warmup * 1000;
     // One timer per tick of 10 ms sends the agents whose phase falls in it.
     const perTick = sims.length / (every / 10);
     let tick = 0;
@@ -187,7 +202,8 @@ async function finish(seconds) {
   for (let i = 0; i < 300 && sims.some((s) => s.sentAt.size > 0); i++) await new Promise((r) => setTimeout(r, 100));
   const outstanding = sims.reduce((a, s) => a + s.sentAt.size, 0);
   for (const s of sims) s.ws.close(1000, 'bench done');
-  process.stdout.write(JSON.stringify({ seconds, ...stats, outstanding, hist: [...hist] }) + '\n');
+  const loopDelay = { p50: Math.round(loop.percentile(50) / 1e6), p99: Math.round(loop.percentile(99) / 1e6), max: Math.round(loop.max / 1e6) };
+  process.stdout.write(JSON.stringify({ seconds, ...stats, outstanding, loopDelay, histFirst: [...histFirst], hist: [...hist] }) + '\n');
   setTimeout(() => process.exit(0), 500);
 }
 

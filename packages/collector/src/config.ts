@@ -15,6 +15,7 @@ export const ServeConfigSchema = z.strictObject({
   token: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
   durability: z.enum(['full', 'normal']).default('full'),
+  writeThread: z.enum(['on', 'off']).default('on'),
   tlsCert: z.string().min(1).optional(),
   tlsKey: z.string().min(1).optional(),
   rules: z.string().min(1).optional(),

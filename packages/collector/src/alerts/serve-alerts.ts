@@ -9,8 +9,8 @@
 import type { Logger } from 'pino';
 import { sendJson } from '../api/routes.js';
 import type { ServeHooks } from '../cli/serve.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
-import type { IngestItem, StoredSnapshot } from '../store/store.js';
+import type { Database as Db } from 'better-sqlite3';
+import type { IngestItem, Store, StoredSnapshot } from '../store/store.js';
 import { SqliteAlertStore } from './alert-store.js';
 import { AlertEngine } from './engine.js';
 import { DeliveryPump } from './notify.js';
@@ -23,7 +23,8 @@ const KEEP_RESOLVED_MS = 30 * 86_400_000;
 
 /** What alerting needs from the collector. */
 export interface AlertsOptions {
-  store: SqliteStore;
+  /** The store and its connection on this thread (alert tables live in the same database). */
+  store: Store & { readonly db: Db };
   log: Logger;
   rulesFile?: string | undefined;
 }

@@ -4,10 +4,12 @@
  * sessions with 1001, close the database).
  */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CLOSE_CODES, parseDuration } from '@tcpfleet/common';
 import type { ServeConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { ThreadedStore } from '../store/write-thread.js';
 import { attachAlerts } from '../alerts/serve-alerts.js';
 import { Fleet } from '../api/fleet.js';
 import { createApi } from '../api/routes.js';
@@ -50,7 +52,13 @@ export interface RunningCollector {
 export async function startCollector(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel), preset: Pick<ServeHooks, 'firingAlerts'> = {}): Promise<RunningCollector> {
   // better-sqlite3 waits for a lock synchronously, freezing every session; keep that wait short
   // and let a locked database become a retryable refusal instead (reliability, issue 4).
-  const store = new SqliteStore({ path: cfg.db, durability: cfg.durability, busyTimeoutMs: 250 });
+  const storeOpts = { path: cfg.db, durability: cfg.durability, busyTimeoutMs: 250 };
+  const mainStore = new SqliteStore(storeOpts);
+  // Ingest transactions on their own thread (store/write-thread.ts) unless --write-thread off.
+  // With the write thread, the rollup and pruning job runs there too (one writing connection).
+  const rawRetentionMs = parseDuration(cfg.retention) ?? 48 * 3_600_000;
+  const threaded = cfg.writeThread === 'on';
+  const store = threaded ? new ThreadedStore(mainStore, { store: storeOpts, rollups: { rawRetentionMs, everyMs: 10_000 }, logLevel: cfg.logLevel }, log) : mainStore;
   const fleet = new Fleet();
   fleet.load(await store.latest());
   const hooks: ServeHooks = { routes: [], onCommitted: [], onStop: [], ...preset };
@@ -69,6 +77,12 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
   // --- end alerting ---
 
   const started = Date.now();
+  // How long callbacks waited for the event loop (a commit, a GC pause, a slow handler): /healthz.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  hooks.onStop.push(() => {
+    loopDelay.disable();
+  });
   const api = createApi({
     fleet,
     store,
@@ -82,6 +96,9 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
       commits: writer.stats.commits,
       snapshots_stored: writer.stats.snapshots,
       commit_failures: writer.stats.failures,
+      commit_ms_max: Math.round(writer.stats.maxCommitMs),
+      slow_commits: writer.stats.slowCommits,
+      event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
       batch_frames: { ...frameCounts },
     }),
   });
@@ -121,16 +138,17 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
   // --- retention and rollups (issue 5): raw kept for --retention, then 1m and 1h rollups;
   // history answered at the resolution that covers the asked range.
   {
-    const rawRetentionMs = parseDuration(cfg.retention) ?? 48 * 3_600_000;
-    const rollups = new RollupJob(store.db, { rawRetentionMs, log });
     const reader = new RollupReader(store.db, store, rawRetentionMs);
     for (const [t, c] of [['rollup_1m', 'bucket'], ['rollup_1h', 'bucket'], ['rollup_fleet_1m', 'bucket']] as const) store.registerTable(t, c);
     hooks.routes.push(historyRoutes(fleet, reader));
-    hooks.onCommitted.push((items) => {
-      for (const item of items) rollups.noteCommitted(item.host, item.snapshots.map((s) => s.ts));
-    });
-    hooks.onStop.push(() => rollups.stop());
-    rollups.start(10_000);
+    if (!threaded) {
+      const rollups = new RollupJob(store.db, { rawRetentionMs, log });
+      hooks.onCommitted.push((items) => {
+        for (const item of items) rollups.noteCommitted(item.host, item.snapshots.map((s) => s.ts));
+      });
+      hooks.onStop.push(() => rollups.stop());
+      rollups.start(10_000);
+    }
   }
   // --- end retention and rollups
 

@@ -40,6 +40,10 @@ export interface WriterStats {
   snapshots: number;
   failures: number;
   lastCommitMs: number;
+  /** Longest commit since start, ms (the event loop waits for it). */
+  maxCommitMs: number;
+  /** Commits that took 100 ms or more. */
+  slowCommits: number;
 }
 
 export class IngestWriter {
@@ -50,7 +54,7 @@ export class IngestWriter {
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> | null = null;
   #full = false;
-  readonly stats: WriterStats = { commits: 0, snapshots: 0, failures: 0, lastCommitMs: 0 };
+  readonly stats: WriterStats = { commits: 0, snapshots: 0, failures: 0, lastCommitMs: 0, maxCommitMs: 0, slowCommits: 0 };
 
   constructor(o: WriterOptions) {
     this.#o = o;
@@ -111,6 +115,8 @@ export class IngestWriter {
       this.stats.commits++;
       this.stats.snapshots += n;
       this.stats.lastCommitMs = performance.now() - t0;
+      if (this.stats.lastCommitMs > this.stats.maxCommitMs) this.stats.maxCommitMs = this.stats.lastCommitMs;
+      if (this.stats.lastCommitMs >= 100) this.stats.slowCommits++;
       this.#queued -= n;
       this.#o.onCommitted?.(
         batch.map((p) => p.item),
