@@ -167,6 +167,7 @@ describe('bin1 batch frames', () => {
     w.putU(2);
     w.putText('A');
     w.putText('A');
+    w.putU(0);
     expect(refusal(() => decode1(w.bytes())).message).toBe('binary batch: layout snmp name A appears twice');
     w.reset();
     w.putByte(BIN1_BATCH);

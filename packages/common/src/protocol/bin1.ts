@@ -120,6 +120,31 @@ function intern(snmp: string[], netstat: string[]): PackedLayout {
   return l;
 }
 
+/** Layouts by their encoded bytes: a known kernel's declaration is recognised without decoding 190 names. */
+const byBytes = new Map<string, PackedLayout>();
+
+/** Skips one names section (lengths only); fails as readNames would on a cut frame. */
+function skipNames(r: WireReader, section: string): void {
+  const n = r.u(`layout ${section} count`, L.counters);
+  for (let i = 0; i < n; i++) r.bytes(`layout ${section} name`, L.counterNameLength);
+}
+
+/** A layout definition: interned by its bytes when seen before, else decoded, checked and interned. */
+function readLayout(r: WireReader): PackedLayout {
+  const start = r.pos;
+  skipNames(r, 'snmp');
+  skipNames(r, 'netstat');
+  const key = latin1.decode(r.buf.subarray(start, r.pos));
+  const known = byBytes.get(key);
+  if (known !== undefined) return known;
+  r.pos = start;
+  const l = intern(readNames(r, 'snmp'), readNames(r, 'netstat'));
+  if (byBytes.size < MAX_INTERNED) byBytes.set(key, l);
+  return l;
+}
+
+const latin1 = new TextDecoder('latin1');
+
 function readNames(r: WireReader, section: string): string[] {
   const n = r.u(`layout ${section} count`, L.counters);
   const names: string[] = [];
@@ -177,7 +202,7 @@ export class Bin1Decoder {
       const lid = r.u('layout id', BIN1_LIMITS.layoutId);
       if (this.#layouts.has(lid) || fresh.has(lid)) r.fail(`layout ${lid} declared twice`);
       if (this.#layouts.size + fresh.size >= BIN1_LIMITS.layoutsPerSession) r.fail(`more than ${BIN1_LIMITS.layoutsPerSession} layouts in one session`);
-      fresh.set(lid, intern(readNames(r, 'snmp'), readNames(r, 'netstat')));
+      fresh.set(lid, readLayout(r));
     }
     const n = r.u('snapshot count', BIN1_LIMITS.snapshots);
     if (n < 1) r.fail('snapshot count: at least 1');
