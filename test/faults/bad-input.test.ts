@@ -40,7 +40,15 @@ describe('S6-S11 bad input', () => {
   it.each([
     ['truncated JSON', (ws: import('ws').WebSocket) => ws.send('{"type":"batch","id":1,"snapshots":[{'), 4000],
     ['invalid UTF-8 in a text frame', (ws: import('ws').WebSocket) => ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }), 1007],
-    ['a binary frame', (ws: import('ws').WebSocket) => ws.send(Buffer.from('{"type":"hello"}'), { binary: true }), 4000],
+    ['a binary frame before hello', (ws: import('ws').WebSocket) => ws.send(Buffer.from('{"type":"hello"}'), { binary: true }), 4004],
+    ['JSON text in a binary frame after hello', (ws: import('ws').WebSocket) => {
+      ws.send(hello('bad-host'));
+      ws.send(Buffer.from('{"type":"batch","id":1,"snapshots":[]}'), { binary: true });
+    }, 4000],
+    ['a bin1 batch with a varint that never ends', (ws: import('ws').WebSocket) => {
+      ws.send(hello('bad-host'));
+      ws.send(Buffer.from([0xb1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), { binary: true });
+    }, 4000],
     ['NaN and 1e400', (ws: import('ws').WebSocket) => ws.send('{"type":"batch","id":NaN,"snapshots":[1e400]}'), 4000],
     ['200,000-deep nesting', (ws: import('ws').WebSocket) => ws.send('['.repeat(200_000) + ']'.repeat(200_000)), 4000],
     ['a batch before hello', (ws: import('ws').WebSocket) => ws.send(JSON.stringify({ type: 'batch', id: 1, snapshots: [snapshot('bad-host', 1)] })), 4004],
