@@ -10,23 +10,10 @@ import { CLOSE_CODES } from './close-codes.js';
 import { MAX_ENCODINGS, MAX_ENCODING_NAME, MAX_FRAME_BYTES } from './limits.js';
 import type { CollectorMessage } from './messages.js';
 import { parseJsonFrame } from './json-frame.js';
-import { bool, num, object, receivedType, str } from '../util/check.js';
+import { array, bool, num, object, receivedType, str } from '../util/check.js';
 import type { Check, Issue } from '../util/check.js';
 
 const id = num({ int: true, min: 0, max: Number.MAX_SAFE_INTEGER });
-
-/** z.array(item).max(max), as zod words it (the length is checked even when an item is bad). */
-function list<T>(item: Check<T>, max: number): Check<T[]> {
-  return (v, path, issues) => {
-    if (!Array.isArray(v)) {
-      issues.push({ path, message: `Invalid input: expected array, received ${receivedType(v)}` });
-      return [];
-    }
-    const out = v.map((x, i) => item(x, [...path, i], issues));
-    if (v.length > max) issues.push({ path, message: `Too big: expected array to have <=${max} items` });
-    return out;
-  };
-}
 
 const literal = <T extends string>(t: T): Check<T> => () => t;
 
@@ -37,7 +24,7 @@ const BY_TYPE: Record<string, Check<CollectorMessage>> = {
     host: { check: str() },
     heartbeat_ms: { check: num({ int: true, min: 0 }) },
     max_batch: { check: num({ int: true, min: 1 }) },
-    encodings: { check: list(str({ max: MAX_ENCODING_NAME }), MAX_ENCODINGS), optional: true },
+    encodings: { check: array(str({ max: MAX_ENCODING_NAME }), MAX_ENCODINGS), optional: true },
   }),
   ack: object({
     type: { check: literal('ack') },

@@ -107,6 +107,22 @@ export function num(rules: NumberRules = {}): Check<number> {
   };
 }
 
+/** z.array(item).max(max), as zod does it: an array over the cap is refused before any item is looked at. */
+export function array<T>(item: Check<T>, max: number): Check<T[]> {
+  return (v, path, issues) => {
+    if (!Array.isArray(v)) {
+      issues.push({ path, message: typeMessage('array', v) });
+      lengthIssues(v, undefined, max, path, issues);
+      return [];
+    }
+    if (v.length > max) {
+      issues.push({ path, message: `Too big: expected array to have <=${max} items` });
+      return [];
+    }
+    return v.map((x, i) => item(x, [...path, i], issues));
+  };
+}
+
 /** z.boolean(). */
 export function bool(): Check<boolean> {
   return (v, path, issues) => {
