@@ -100,6 +100,7 @@ export async function run() {
     );
     const kb = (x) => (x === null || x === undefined ? 'n/a' : `${fmt(x / 1024, 1)} MB`);
     md += `\nThe agent as a whole process, run with \`--max-semi-space-size=1\` as deploy/ and the shebangs run it: \`tcpfleet-agent --once --json\` peak RSS ${kb(r.rss_kb.agent_once)} (bundle \`dist/tcpfleet-agent.mjs\`: ${kb(r.rss_kb.agent_once_bundle)}; without the flag: ${kb(r.rss_kb.agent_once_default_flags)}); as a daemon walking every 2 s for 12 s (no collector reachable): peak ${kb(r.daemons?.bin?.hwm_kb)}, then ${kb(r.daemons?.bin?.rss_kb)} (bundle: peak ${kb(r.daemons?.bundle?.hwm_kb)}, then ${kb(r.daemons?.bundle?.rss_kb)}). Connections set up in ${fmt(r.setupS, 1)} s by ${r.workers} processes.`;
+    if (r.daemons?.baseline_bin) md += ` Before, in the same namespace and run (${process.env['BENCH_AGENT_BASELINE_LABEL'] || 'the build at BENCH_AGENT_BASELINE'}): daemon peak ${kb(r.daemons.baseline_bin.hwm_kb)}, then ${kb(r.daemons.baseline_bin.rss_kb)} (bundle: peak ${kb(r.daemons.baseline_bundle?.hwm_kb)}, then ${kb(r.daemons.baseline_bundle?.rss_kb)}).`;
     if (r.node_exporter === null) md += ' node_exporter: not installed, row skipped (`apt-get install prometheus-node-exporter`).';
     md += '\n';
   }

@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { walkTcp } from '../../packages/agent/dist/sampler.js';
 import { AdaptiveSampler } from '../../packages/agent/dist/adaptive.js';
-import { streamProcFile } from '@tcpfleet/common';
+import { streamProcFile } from '@tcpfleet/common/agent'; // the agent's own (zod-free) entry, as the agent loads it
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -19,6 +19,9 @@ const runs = Number(opt('runs', 5));
 const nePort = Number(opt('ne-port', 20100));
 const AGENT_BIN = fileURLToPath(new URL('../../packages/agent/bin/tcpfleet-agent.js', import.meta.url));
 const AGENT_BUNDLE = fileURLToPath(new URL('../../dist/tcpfleet-agent.mjs', import.meta.url));
+// Optional: the root of another build of the repo (e.g. a copy of main) whose daemon is measured
+// too, in the same namespace and run, for a before/after (BENCH_AGENT_BASELINE=/path).
+const BASELINE = process.env['BENCH_AGENT_BASELINE'] || null;
 // How the deploy files run the agent (deploy/systemd, deploy/docker, the bin and bundle shebangs).
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
 const AWK = "FNR>1 {count[$4]++} END{for (s in count) print s, count[s]}";
@@ -135,6 +138,11 @@ async function main() {
     return { hwm_kb: Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? NaN), rss_kb: Number(/VmRSS:\s+(\d+)/.exec(st)?.[1] ?? NaN) };
   };
   const daemons = { bin: await daemon(AGENT_BIN), bundle: existsSync(AGENT_BUNDLE) ? await daemon(AGENT_BUNDLE) : null };
+  if (BASELINE !== null) {
+    daemons.baseline_bin = await daemon(`${BASELINE}/packages/agent/bin/tcpfleet-agent.js`);
+    const b = `${BASELINE}/dist/tcpfleet-agent.mjs`;
+    daemons.baseline_bundle = existsSync(b) ? await daemon(b) : null;
+  }
   let neInfo = null;
   if (ne !== null) {
     const status = readFileSync(`/proc/${ne.pid}/status`, 'utf8');
