@@ -5,6 +5,7 @@ const src = (p: string): string => fileURLToPath(new URL(`./packages/${p}`, impo
 /** Tests import the packages' TypeScript sources directly: no build needed for unit tests. */
 export const alias = [
   { find: /^@tcpfleet\/common\/light$/, replacement: src('common/src/light.ts') },
+  { find: /^@tcpfleet\/common\/agent$/, replacement: src('common/src/agent.ts') },
   { find: /^@tcpfleet\/common$/, replacement: src('common/src/index.ts') },
 ];
 

@@ -8,6 +8,8 @@ import { fmt, mdTable, median, table, verdict, writeJson, writeSection } from '.
 const WORKER = fileURLToPath(new URL('./lib/conns-worker.mjs', import.meta.url));
 const MEASURE = fileURLToPath(new URL('./lib/measure-sampling.mjs', import.meta.url));
 const ADAPTIVE = fileURLToPath(new URL('./lib/adaptive-cpu.mjs', import.meta.url));
+// Daemon starts per build at the largest size (the peak varies by a few MB from start to start; the worst counts).
+const DAEMON_RUNS = process.env['BENCH_DAEMON_RUNS'] ?? '3';
 const PER_WORKER = 9000; // connections holding fds (2 each) per process: 18,000 of the 20,000 allowed
 
 /** The mix for `n` connections: 65% IPv4 and 20% IPv6 established, 10% close-wait, 5% time-wait. */
@@ -64,7 +66,7 @@ export async function run() {
     console.log(`agent: creating ${n} connections in a namespace...`);
     const r = await withConnections(n, `a${n}`, async (ns, info) => {
       // The measuring process runs with the agent's own Node flags (deploy/systemd/tcpfleet-agent.service).
-      const m = runIn(ns, MEASURE, ['--runs', n >= 100_000 ? '7' : '15', '--ne-port', '20100'], 900_000, ['--max-semi-space-size=1']);
+      const m = runIn(ns, MEASURE, ['--runs', n >= 100_000 ? '7' : '15', '--ne-port', '20100', '--daemon-runs', n >= 100_000 ? DAEMON_RUNS : '1'], 900_000, ['--max-semi-space-size=1']);
       let ad = null;
       if (n === Math.max(...sizes) && adaptiveSeconds > 0) {
         console.log(`agent: cost-adaptive loop at a 10 s interval for ${adaptiveSeconds} s...`);
@@ -90,7 +92,8 @@ export async function run() {
     ss: '`ss -tan >/dev/null` (netlink)',
     node_exporter: 'node_exporter 1.5 `--collector.tcpstat` scrape (HTTP GET /metrics)',
   };
-  let md = `${title}\nCommand: \`sudo npm run bench\` (or \`node bench/run.mjs agent\`; sizes with BENCH_SIZES=1000,10000,100000). For each size the benchmark makes a network namespace, fills it with loopback connections held by several processes (at most 9,000 connections each: two descriptors per connection, 20,000 allowed per process), 65% IPv4 and 20% IPv6 ESTABLISHED, 10% CLOSE_WAIT/FIN_WAIT2, 5% TIME_WAIT, then times every tool in the same run, round-robin (median of 15 runs, 7 at 100,000), and deletes the namespace. Peak RSS: \`/usr/bin/time -f %M\` for the commands, VmHWM for node_exporter, the measuring process's maxRSS for the in-process rows (it holds the agent's sampler, runs with the agent's \`--max-semi-space-size=1\` and also spawns the other tools), and the agent as a whole process (\`--once --json\` and as a daemon, VmHWM).\n`;
+  const runsNote = (d) => (d?.runs?.length > 1 ? `, worst of ${d.runs.length} starts (peaks ${d.runs.map((x) => fmt(x.hwm_kb / 1024, 1)).join(', ')} MB)` : '');
+  let md = `${title}\nCommand: \`sudo npm run bench\` (or \`node bench/run.mjs agent\`; sizes with BENCH_SIZES=1000,10000,100000). For each size the benchmark makes a network namespace, fills it with loopback connections held by several processes (at most 9,000 connections each: two descriptors per connection, 20,000 allowed per process), 65% IPv4 and 20% IPv6 ESTABLISHED, 10% CLOSE_WAIT/FIN_WAIT2, 5% TIME_WAIT, then times every tool in the same run, round-robin (median of 15 runs, 7 at 100,000), and deletes the namespace. Peak RSS: \`/usr/bin/time -f %M\` for the commands, VmHWM for node_exporter, the measuring process's maxRSS for the in-process rows (it holds the agent's sampler, runs with the agent's \`--max-semi-space-size=1\` and also spawns the other tools), and the agent as a whole process (\`--once --json\` and as a daemon, VmHWM; at 100,000 connections each build's daemon starts ${DAEMON_RUNS} times, interleaved (BENCH_DAEMON_RUNS), and the worst start is the figure: its peak varies by a few MB from start to start).\n`;
   for (const r of results) {
     const cat = median(r.times.cat);
     md += `\n### ${r.n.toLocaleString('en-US')} connections: ${r.sockets.total.toLocaleString('en-US')} sockets (tcp ${r.sockets.tcp}, tcp6 ${r.sockets.tcp6}); ${(r.bytes / 1e6).toFixed(1)} MB of text; states ${JSON.stringify(r.states)}\n\n`;
@@ -99,7 +102,8 @@ export async function run() {
       Object.entries(r.times).map(([tool, xs]) => [label[tool] ?? tool, fmt(median(xs), 2), fmt(Math.min(...xs), 2), fmt(Math.max(...xs), 2), fmt(median(xs) / cat, 2), `${fmt(((tool === 'walk' || tool === 'sample' || tool === 'read' ? r.rss_kb.sampler_process : r.rss_kb[tool]) ?? NaN) / 1024, 1)} MB`]),
     );
     const kb = (x) => (x === null || x === undefined ? 'n/a' : `${fmt(x / 1024, 1)} MB`);
-    md += `\nThe agent as a whole process, run with \`--max-semi-space-size=1\` as deploy/ and the shebangs run it: \`tcpfleet-agent --once --json\` peak RSS ${kb(r.rss_kb.agent_once)} (bundle \`dist/tcpfleet-agent.mjs\`: ${kb(r.rss_kb.agent_once_bundle)}; without the flag: ${kb(r.rss_kb.agent_once_default_flags)}); as a daemon walking every 2 s for 12 s (no collector reachable): peak ${kb(r.daemons?.bin?.hwm_kb)}, then ${kb(r.daemons?.bin?.rss_kb)} (bundle: peak ${kb(r.daemons?.bundle?.hwm_kb)}, then ${kb(r.daemons?.bundle?.rss_kb)}). Connections set up in ${fmt(r.setupS, 1)} s by ${r.workers} processes.`;
+    md += `\nThe agent as a whole process, run with \`--max-semi-space-size=1\` as deploy/ and the shebangs run it: \`tcpfleet-agent --once --json\` peak RSS ${kb(r.rss_kb.agent_once)} (bundle \`dist/tcpfleet-agent.mjs\`: ${kb(r.rss_kb.agent_once_bundle)}; without the flag: ${kb(r.rss_kb.agent_once_default_flags)}); as a daemon walking every 2 s for 12 s (no collector reachable)${runsNote(r.daemons?.bin)}: peak ${kb(r.daemons?.bin?.hwm_kb)}, then ${kb(r.daemons?.bin?.rss_kb)} (bundle${runsNote(r.daemons?.bundle)}: peak ${kb(r.daemons?.bundle?.hwm_kb)}, then ${kb(r.daemons?.bundle?.rss_kb)}). Connections set up in ${fmt(r.setupS, 1)} s by ${r.workers} processes.`;
+    if (r.daemons?.baseline_bin) md += ` Before, in the same namespace and run (${process.env['BENCH_AGENT_BASELINE_LABEL'] || 'the build at BENCH_AGENT_BASELINE'}): daemon${runsNote(r.daemons.baseline_bin)} peak ${kb(r.daemons.baseline_bin.hwm_kb)}, then ${kb(r.daemons.baseline_bin.rss_kb)} (bundle${runsNote(r.daemons.baseline_bundle)}: peak ${kb(r.daemons.baseline_bundle?.hwm_kb)}, then ${kb(r.daemons.baseline_bundle?.rss_kb)}).`;
     if (r.node_exporter === null) md += ' node_exporter: not installed, row skipped (`apt-get install prometheus-node-exporter`).';
     md += '\n';
   }

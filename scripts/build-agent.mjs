@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run build` step after tsc -b: bundles the compiled agent (packages/agent/dist/main.js)
-// and everything it imports (common, zod, ws, pino, yargs) into one ESM file,
+// and everything it imports (common's zod-free entry @tcpfleet/common/agent, ws, pino, yargs) into one ESM file,
 // dist/tcpfleet-agent.mjs, that needs only Node.js >= 20: no node_modules, no native modules.
 // ws's optional native helpers (bufferutil, utf-8-validate) are left out: ws falls back to JS.
 import { build } from 'esbuild';

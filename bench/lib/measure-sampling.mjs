@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { walkTcp } from '../../packages/agent/dist/sampler.js';
 import { AdaptiveSampler } from '../../packages/agent/dist/adaptive.js';
-import { streamProcFile } from '@tcpfleet/common';
+import { streamProcFile } from '@tcpfleet/common/agent'; // the agent's own (zod-free) entry, as the agent loads it
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -19,6 +19,9 @@ const runs = Number(opt('runs', 5));
 const nePort = Number(opt('ne-port', 20100));
 const AGENT_BIN = fileURLToPath(new URL('../../packages/agent/bin/tcpfleet-agent.js', import.meta.url));
 const AGENT_BUNDLE = fileURLToPath(new URL('../../dist/tcpfleet-agent.mjs', import.meta.url));
+// Optional: the root of another build of the repo (e.g. a copy of main) whose daemon is measured
+// too, in the same namespace and run, for a before/after (BENCH_AGENT_BASELINE=/path).
+const BASELINE = process.env['BENCH_AGENT_BASELINE'] || null;
 // How the deploy files run the agent (deploy/systemd, deploy/docker, the bin and bundle shebangs).
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
 const AWK = "FNR>1 {count[$4]++} END{for (s in count) print s, count[s]}";
@@ -134,7 +137,22 @@ async function main() {
     await new Promise((r) => p.once('exit', r));
     return { hwm_kb: Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? NaN), rss_kb: Number(/VmRSS:\s+(\d+)/.exec(st)?.[1] ?? NaN) };
   };
-  const daemons = { bin: await daemon(AGENT_BIN), bundle: existsSync(AGENT_BUNDLE) ? await daemon(AGENT_BUNDLE) : null };
+  // The peak varies from start to start by a few MB (heap growth and GC timing): with
+  // --daemon-runs N each build runs N times, interleaved, and the worst run is the figure
+  // (hwm_kb, rss_kb), every run's kept in `runs`.
+  const builds = { bin: AGENT_BIN, bundle: existsSync(AGENT_BUNDLE) ? AGENT_BUNDLE : null };
+  if (BASELINE !== null) {
+    builds.baseline_bin = `${BASELINE}/packages/agent/bin/tcpfleet-agent.js`;
+    const b = `${BASELINE}/dist/tcpfleet-agent.mjs`;
+    builds.baseline_bundle = existsSync(b) ? b : null;
+  }
+  const daemonRuns = Object.fromEntries(Object.keys(builds).map((k) => [k, []]));
+  for (let i = 0; i < Number(opt('daemon-runs', 1)); i++) {
+    for (const [k, file] of Object.entries(builds)) if (file !== null) daemonRuns[k].push(await daemon(file));
+  }
+  const daemons = Object.fromEntries(
+    Object.entries(daemonRuns).map(([k, rs]) => [k, rs.length === 0 ? null : { ...rs.reduce((a, b) => (b.hwm_kb > a.hwm_kb ? b : a)), runs: rs }]),
+  );
   let neInfo = null;
   if (ne !== null) {
     const status = readFileSync(`/proc/${ne.pid}/status`, 'utf8');

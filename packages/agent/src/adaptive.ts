@@ -8,7 +8,7 @@
  */
 import { assembleSnapshot, readCheapCounters, walkTcp } from './sampler.js';
 import type { CheapCounters, SnapshotMeta, TcpWalk } from './sampler.js';
-import type { Snapshot } from '@tcpfleet/common';
+import type { Snapshot } from '@tcpfleet/common/agent';
 
 /** Options of the adaptive sampler. */
 export interface AdaptiveOptions {

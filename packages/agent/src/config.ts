@@ -1,36 +1,68 @@
 /**
- * Agent configuration: one zod schema with the defaults, merged from (lowest first) defaults,
- * a JSON config file (--config), environment variables (TCPFLEET_*) and flags; validated once,
- * then frozen.
+ * Agent configuration: one hand-written schema with the defaults (util/check.ts in common: the
+ * same rules and messages a zod schema would give, without loading zod), merged from (lowest
+ * first) defaults, a JSON config file (--config), environment variables (TCPFLEET_*) and flags;
+ * validated once, then frozen.
  */
 import { hostname } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
-import * as z from 'zod';
-import { BREAKDOWN_MAX_TOP, ConfigError, HostIdSchema, LabelsSchema, deepFreeze, defined, parseLabels, readConfigFile, validateConfig } from '@tcpfleet/common';
+import { BREAKDOWN_MAX_TOP, ConfigError, checkHostId, checkLabels, configProblems, deepFreeze, defined, num, object, oneOf, parseLabels, readConfigFile, str } from '@tcpfleet/common/agent';
+import type { Issue } from '@tcpfleet/common/agent';
 
-export const AgentConfigSchema = z.strictObject({
-  collector: z
-    .string()
-    .regex(/^wss?:\/\/[^\s/]+(\/\S*)?$/, 'a ws:// or wss:// URL such as ws://collector:7070')
-    .optional(),
-  token: z.string().min(1).max(4096).optional(),
-  tokenFile: z.string().min(1).optional(),
-  hostId: HostIdSchema.default(hostname()),
-  labels: LabelsSchema.default({}),
-  interval: z.number().min(0.1, 'at least 0.1 seconds').max(86400).default(10),
-  procfs: z.string().min(1).default('/proc'),
-  top: z.number().int().min(0).max(BREAKDOWN_MAX_TOP, `at most ${BREAKDOWN_MAX_TOP}`).default(10),
-  queue: z.number().int().min(1).max(1_000_000).default(1000),
-  spoolDir: z.string().min(1).optional(),
-  spoolBytes: z.number().int().min(4096).default(64 * 1024 * 1024),
-  ca: z.string().min(1).optional(),
-  walkBudget: z.number().min(0).max(1).default(0.01),
-  reconnectMin: z.number().min(0.01).default(0.5),
-  reconnectMax: z.number().min(0.05).default(30),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export type AgentConfig = Readonly<z.infer<typeof AgentConfigSchema> & { tokenValue: string | null }>;
+/** The validated settings, before the token file is read. */
+export interface AgentSettings {
+  collector?: string | undefined;
+  token?: string | undefined;
+  tokenFile?: string | undefined;
+  hostId: string;
+  labels: Record<string, string>;
+  interval: number;
+  procfs: string;
+  top: number;
+  queue: number;
+  spoolDir?: string | undefined;
+  spoolBytes: number;
+  ca?: string | undefined;
+  walkBudget: number;
+  reconnectMin: number;
+  reconnectMax: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** Every key, its rule and its default, in the order problems are listed. Unknown keys are refused. */
+export const checkAgentSettings = object<AgentSettings>(
+  {
+    collector: { check: str({ pattern: [/^wss?:\/\/[^\s/]+(\/\S*)?$/, 'a ws:// or wss:// URL such as ws://collector:7070'] }), optional: true },
+    token: { check: str({ min: 1, max: 4096 }), optional: true },
+    tokenFile: { check: str({ min: 1 }), optional: true },
+    hostId: { check: checkHostId, default: hostname },
+    labels: { check: checkLabels, default: () => ({}) },
+    interval: { check: num({ min: [0.1, 'at least 0.1 seconds'], max: 86400 }), default: () => 10 },
+    procfs: { check: str({ min: 1 }), default: () => '/proc' },
+    top: { check: num({ int: true, min: 0, max: [BREAKDOWN_MAX_TOP, `at most ${BREAKDOWN_MAX_TOP}`] }), default: () => 10 },
+    queue: { check: num({ int: true, min: 1, max: 1_000_000 }), default: () => 1000 },
+    spoolDir: { check: str({ min: 1 }), optional: true },
+    spoolBytes: { check: num({ int: true, min: 4096 }), default: () => 64 * 1024 * 1024 },
+    ca: { check: str({ min: 1 }), optional: true },
+    walkBudget: { check: num({ min: 0, max: 1 }), default: () => 0.01 },
+    reconnectMin: { check: num({ min: 0.01 }), default: () => 0.5 },
+    reconnectMax: { check: num({ min: 0.05 }), default: () => 30 },
+    logLevel: { check: oneOf(LOG_LEVELS), default: () => 'info' as const },
+  },
+  true,
+);
+
+/** Checks merged settings; throws one ConfigError listing every problem, each prefixed by `where`. */
+export function validateAgentSettings(value: unknown, where: string): AgentSettings {
+  const issues: Issue[] = [];
+  const cfg = checkAgentSettings(value, [], issues);
+  if (issues.length > 0) throw new ConfigError(configProblems(issues, where));
+  return cfg;
+}
+
+export type AgentConfig = Readonly<AgentSettings & { tokenValue: string | null }>;
 
 /** Flag values as yargs hands them over (undefined when not given). */
 export interface AgentFlags {
@@ -53,7 +85,7 @@ export interface AgentFlags {
   logLevel?: string | undefined;
 }
 
-const num = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
+const envNum = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
 
 /** Environment variables the agent reads, by config key. */
 export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -63,7 +95,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     tokenFile: env['TCPFLEET_TOKEN_FILE'],
     hostId: env['TCPFLEET_HOST_ID'],
     labels: env['TCPFLEET_LABELS'] === undefined ? undefined : parseLabels(env['TCPFLEET_LABELS'].split(',').filter((s) => s !== ''), 'TCPFLEET_LABELS'),
-    interval: num(env['TCPFLEET_INTERVAL']),
+    interval: envNum(env['TCPFLEET_INTERVAL']),
     procfs: env['TCPFLEET_PROCFS'],
     spoolDir: env['TCPFLEET_SPOOL_DIR'],
     ca: env['TCPFLEET_CA'],
@@ -100,7 +132,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, needC
   if (merged['labels'] !== undefined && file['labels'] !== undefined && (envCfg['labels'] !== undefined || fromFlags['labels'] !== undefined)) {
     merged['labels'] = { ...(file['labels'] as object), ...((envCfg['labels'] as object) ?? {}), ...((fromFlags['labels'] as object) ?? {}) };
   }
-  const cfg = validateConfig(AgentConfigSchema, merged, flags.config ?? 'agent config');
+  const cfg = validateAgentSettings(merged, flags.config ?? 'agent config');
   const problems: string[] = [];
   if (needCollector && cfg.collector === undefined) problems.push('no collector: give --collector ws://HOST:PORT or set TCPFLEET_COLLECTOR');
   if (cfg.token !== undefined && cfg.tokenFile !== undefined) problems.push('give either a token or a token file, not both');

@@ -2,8 +2,8 @@
  * Text output of `tcpfleet-agent --once`: the `ss -s` TCP line, the per-state table for IPv4
  * and IPv6 (the seed's awk count of net/tcp and net/tcp6), and the `netstat -st` Tcp counters.
  */
-import { TCP_STATES, formatSsTcpLine, stateNumber } from '@tcpfleet/common';
-import type { Snapshot } from '@tcpfleet/common';
+import { TCP_STATES, formatSsTcpLine, stateNumber } from '@tcpfleet/common/agent';
+import type { Snapshot } from '@tcpfleet/common/agent';
 
 const NETSTAT_TCP: readonly [string, string][] = [
   ['ActiveOpens', 'active connection openings'],

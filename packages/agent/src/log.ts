@@ -1,7 +1,7 @@
 /** The agent's only pino() call: JSON on stderr, readable on a terminal, tokens redacted. */
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { REDACT_PATHS, logStream } from '@tcpfleet/common';
+import { REDACT_PATHS, logStream } from '@tcpfleet/common/agent';
 
 /** Creates the root logger. */
 export function createLogger(level: string): Logger {

@@ -2,7 +2,7 @@
  * tcpfleet-agent: counts this host's TCP connections from /proc/net and pushes snapshots to a
  * collector. The only file that calls process.exit.
  */
-import { TcpfleetError } from '@tcpfleet/common';
+import { TcpfleetError } from '@tcpfleet/common/agent';
 import { loadAgentConfig } from './config.js';
 import type { AgentFlags } from './config.js';
 import { fastAgentArgs } from './fast-argv.js';

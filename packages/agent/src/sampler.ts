@@ -17,8 +17,8 @@ import {
   readProcFile,
   statesFromArray,
   streamProcFile,
-} from '@tcpfleet/common';
-import type { Breakdown, Counters, Snapshot, Sockstat, StateCounts } from '@tcpfleet/common';
+} from '@tcpfleet/common/agent';
+import type { Breakdown, Counters, Snapshot, Sockstat, StateCounts } from '@tcpfleet/common/agent';
 
 /** What a walk of net/tcp and net/tcp6 found. */
 export interface TcpWalk {

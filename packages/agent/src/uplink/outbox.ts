@@ -6,7 +6,7 @@
  * is dropped, the drop is counted, and a gap record (boot, first and last seq dropped) is kept to
  * be sent to the collector, so the hole is declared rather than silent.
  */
-import type { Snapshot } from '@tcpfleet/common';
+import type { Snapshot } from '@tcpfleet/common/agent';
 
 /** A declared hole in a host's history. */
 export interface Gap {

@@ -27,8 +27,8 @@
 import { closeSync, constants, fsyncSync, ftruncateSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { ConfigError } from '@tcpfleet/common';
-import type { Snapshot } from '@tcpfleet/common';
+import { ConfigError } from '@tcpfleet/common/agent';
+import type { Snapshot } from '@tcpfleet/common/agent';
 import type { Gap, HeldEntry, OutboxStore } from './outbox.js';
 
 const MAGIC = Buffer.from('TFS1');

@@ -5,8 +5,8 @@
  */
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { BIN1, Bin1Encoder, CLOSE_CODES, MAX_BATCH, MAX_FRAME_BYTES, PERMANENT_CLOSE_CODES, PROTOCOL_VERSION, decodeCollectorMessage, encodeMessage } from '@tcpfleet/common';
-import type { CollectorMessage, HelloMessage, Snapshot } from '@tcpfleet/common';
+import { BIN1, Bin1Encoder, CLOSE_CODES, MAX_BATCH, MAX_FRAME_BYTES, PERMANENT_CLOSE_CODES, PROTOCOL_VERSION, decodeCollectorMessage, encodeMessage } from '@tcpfleet/common/agent';
+import type { CollectorMessage, HelloMessage, Snapshot } from '@tcpfleet/common/agent';
 import { Backoff } from './backoff.js';
 import type { Gap, Outbox } from './outbox.js';
 

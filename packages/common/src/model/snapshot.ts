@@ -10,6 +10,7 @@ import type { Sockstat } from '../proc/net-sockstat.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Breakdown } from '../proc/breakdown.js';
 import { SNAPSHOT_LIMITS } from './limits.js';
+import { HOST_ID_MESSAGE, HOST_ID_PATTERN, LABELS_COUNT_MESSAGE, LABEL_KEY_MESSAGE, LABEL_KEY_PATTERN, LABEL_VALUE_MESSAGE, LABEL_VALUE_PATTERN } from './identity.js';
 
 /** What taking the snapshot cost and what went wrong, per the agent. */
 export interface CollectInfo {
@@ -55,12 +56,12 @@ export const HostIdSchema = z
   .string()
   .min(1)
   .max(L.hostLength)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'host id: letters, digits and . _ : @ - only');
+  .regex(HOST_ID_PATTERN, HOST_ID_MESSAGE);
 
 /** Label keys are identifiers; values are printable text. */
 export const LabelsSchema = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'label key: an identifier').max(L.labelKeyLength), z.string().max(L.labelValueLength).regex(/^[^\p{Cc}]*$/u, 'label value: no control characters'))
-  .refine((r) => Object.keys(r).length <= L.labels, `at most ${L.labels} labels`);
+  .record(z.string().regex(LABEL_KEY_PATTERN, LABEL_KEY_MESSAGE).max(L.labelKeyLength), z.string().max(L.labelValueLength).regex(LABEL_VALUE_PATTERN, LABEL_VALUE_MESSAGE))
+  .refine((r) => Object.keys(r).length <= L.labels, LABELS_COUNT_MESSAGE);
 
 const stateShape: Record<string, typeof count> = {};
 for (const s of TCP_STATES) stateShape[s] = count;

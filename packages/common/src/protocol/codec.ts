@@ -53,7 +53,5 @@ export function decodeAgentMessage(raw: Buffer | ArrayBuffer | Buffer[] | string
   return fastBatch(value) ?? check<AgentMessage>(AgentMessageSchema, value);
 }
 
-/** Decodes and validates a frame sent by a collector, or throws ProtocolError. */
-export function decodeCollectorMessage(raw: Buffer | ArrayBuffer | Buffer[] | string, maxBytes = MAX_FRAME_BYTES): CollectorMessage {
-  return check<CollectorMessage>(CollectorMessageSchema, parseJson(raw, maxBytes));
-}
+/** Decodes and validates a frame sent by a collector, or throws ProtocolError (hand-written, zod-free: the agent's side). */
+export { decodeCollectorMessage } from './collector-decode.js';

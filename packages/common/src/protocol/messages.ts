@@ -8,12 +8,9 @@ import * as z from 'zod';
 import { HostIdSchema, LabelsSchema, SnapshotSchema } from '../model/snapshot.js';
 import type { Snapshot } from '../model/snapshot.js';
 
-/** The protocol major version; a collector accepts only agents of the same major version. */
-export const PROTOCOL_VERSION = 1;
-/** Largest frame either side accepts (ws maxPayload), in bytes. */
-export const MAX_FRAME_BYTES = 1024 * 1024;
-/** Most snapshots in one batch. */
-export const MAX_BATCH = 64;
+// PROTOCOL_VERSION, MAX_FRAME_BYTES, MAX_BATCH live in limits.ts (zod-free, for the agent).
+import { MAX_BATCH, MAX_ENCODINGS, MAX_ENCODING_NAME } from './limits.js';
+export { MAX_BATCH, MAX_FRAME_BYTES, PROTOCOL_VERSION } from './limits.js';
 
 const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -63,7 +60,7 @@ export type CollectorMessage = WelcomeMessage | AckMessage | NackMessage;
 
 /** Runtime schema of every message a collector may send (the agent checks them too). */
 export const CollectorMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('welcome'), v: z.number().int(), host: z.string(), heartbeat_ms: z.number().int().min(0), max_batch: z.number().int().min(1), encodings: z.array(z.string().max(32)).max(8).optional() }),
+  z.object({ type: z.literal('welcome'), v: z.number().int(), host: z.string(), heartbeat_ms: z.number().int().min(0), max_batch: z.number().int().min(1), encodings: z.array(z.string().max(MAX_ENCODING_NAME)).max(MAX_ENCODINGS).optional() }),
   z.object({ type: z.literal('ack'), id, stored: z.number().int().min(0), duplicates: z.number().int().min(0) }),
   z.object({ type: z.literal('nack'), id, code: z.string().max(64), retryable: z.boolean(), message: z.string().max(1024) }),
 ]);

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type * as z from 'zod';
 import { ConfigError } from '../errors.js';
+import type { Issue } from './check.js';
 
 /** Reads a JSON config file into an object; a missing file or bad JSON is a ConfigError. */
 export function readConfigFile(path: string): Record<string, unknown> {
@@ -30,13 +31,16 @@ export function readConfigFile(path: string): Record<string, unknown> {
 export function validateConfig<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  throw new ConfigError(
-    r.error.issues.map((i) => {
-      if (i.code === 'unrecognized_keys') return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-      const path = i.path.length === 0 ? '(root)' : i.path.join('.');
-      return `${where}: ${path}: ${i.message}`;
-    }),
-  );
+  throw new ConfigError(configProblems(r.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message, ...(i.code === 'unrecognized_keys' ? { keys: i.keys } : {}) })), where));
+}
+
+/** One line per problem, "<where>: <path>: <message>" or "<where>: unknown key(s) ...": zod's issues and the hand-written checks' (util/check.ts) alike. */
+export function configProblems(issues: readonly Issue[], where: string): string[] {
+  return issues.map((i) => {
+    if (i.keys !== undefined) return `${where}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    const path = i.path.length === 0 ? '(root)' : i.path.join('.');
+    return `${where}: ${path}: ${i.message}`;
+  });
 }
 
 /** Parses "key=value" strings into a record; a malformed one is a ConfigError. */
