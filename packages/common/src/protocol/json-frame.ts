@@ -1,8 +1,7 @@
 /**
  * JSON text frames without zod: encoding, and the frame-level checks every decoder starts with
- * (size cap, UTF-8, JSON). The agent's side of the wire (collector-decode.ts) uses these; codec.ts
- * keeps its own copy of the same steps for the collector's side (test/common/protocol/
- * collector-decode.test.ts checks both refuse bad frames with the same code and words).
+ * (size cap, UTF-8, JSON). Both sides of the wire use these: the agent's (collector-decode.ts)
+ * and the collector's (codec.ts).
  */
 import { ProtocolError } from '../errors.js';
 import { CLOSE_CODES } from './close-codes.js';
