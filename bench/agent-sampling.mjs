@@ -77,7 +77,7 @@ export async function run() {
     if (r.adaptive !== null) adaptive = r.adaptive;
     results.push(r);
     const cat = median(r.times.cat);
-    const rows = Object.entries(r.times).map(([tool, xs]) => [tool, fmt(median(xs), 2), fmt(median(xs) / cat, 2), r.rss_kb[tool === 'walk' || tool === 'walk_sync' || tool === 'sample' || tool === 'read' ? 'sampler_process' : tool] ?? '-']);
+    const rows = Object.entries(r.times).map(([tool, xs]) => [tool, fmt(median(xs), 2), fmt(median(xs) / cat, 2), r.rss_kb[tool === 'walk' || tool === 'sample' || tool === 'read' ? 'sampler_process' : tool] ?? '-']);
     console.log(`\n${n} connections = ${r.sockets.total} sockets (tcp ${r.sockets.tcp}, tcp6 ${r.sockets.tcp6}), ${r.workers} holder processes\n` + table(['tool', 'ms/sample (median)', 'x cat', 'peak RSS KiB'], rows));
   }
   writeJson('agent', { results, adaptive });
@@ -86,8 +86,7 @@ export async function run() {
   const label = {
     cat: '`cat /proc/net/tcp /proc/net/tcp6 >/dev/null` (fork+exec included)',
     read: 'plain read of both files in the agent process, no parsing (the floor)',
-    walk: '**tcpfleet agent: full walk, as the daemon runs it** (256 KiB chunks read on the thread pool into two alternating buffers while the byte scanner and typed-array breakdown work on the other)',
-    walk_sync: 'tcpfleet agent: the same walk read synchronously into one buffer (as `--once` runs it)',
+    walk: '**tcpfleet agent: full walk** (256 KiB chunks, byte scanner, typed-array breakdown)',
     sample: 'tcpfleet agent: full snapshot (walk + sockstat, snmp, netstat)',
     awk: "the seed's awk one-liner (`awk 'FNR>1 {count[$4]++} ...' tcp tcp6`)",
     ss: '`ss -tan >/dev/null` (netlink)',
@@ -100,7 +99,7 @@ export async function run() {
     md += `\n### ${r.n.toLocaleString('en-US')} connections: ${r.sockets.total.toLocaleString('en-US')} sockets (tcp ${r.sockets.tcp}, tcp6 ${r.sockets.tcp6}); ${(r.bytes / 1e6).toFixed(1)} MB of text; states ${JSON.stringify(r.states)}\n\n`;
     md += mdTable(
       ['tool', 'ms per sample (median)', 'min', 'max', 'ratio to cat', 'peak RSS'],
-      Object.entries(r.times).map(([tool, xs]) => [label[tool] ?? tool, fmt(median(xs), 2), fmt(Math.min(...xs), 2), fmt(Math.max(...xs), 2), fmt(median(xs) / cat, 2), `${fmt(((tool === 'walk' || tool === 'walk_sync' || tool === 'sample' || tool === 'read' ? r.rss_kb.sampler_process : r.rss_kb[tool]) ?? NaN) / 1024, 1)} MB`]),
+      Object.entries(r.times).map(([tool, xs]) => [label[tool] ?? tool, fmt(median(xs), 2), fmt(Math.min(...xs), 2), fmt(Math.max(...xs), 2), fmt(median(xs) / cat, 2), `${fmt(((tool === 'walk' || tool === 'sample' || tool === 'read' ? r.rss_kb.sampler_process : r.rss_kb[tool]) ?? NaN) / 1024, 1)} MB`]),
     );
     const kb = (x) => (x === null || x === undefined ? 'n/a' : `${fmt(x / 1024, 1)} MB`);
     md += `\nThe agent as a whole process, run with \`--max-semi-space-size=1\` as deploy/ and the shebangs run it: \`tcpfleet-agent --once --json\` peak RSS ${kb(r.rss_kb.agent_once)} (bundle \`dist/tcpfleet-agent.mjs\`: ${kb(r.rss_kb.agent_once_bundle)}; without the flag: ${kb(r.rss_kb.agent_once_default_flags)}); as a daemon walking every 2 s for 12 s (no collector reachable)${runsNote(r.daemons?.bin)}: peak ${kb(r.daemons?.bin?.hwm_kb)}, then ${kb(r.daemons?.bin?.rss_kb)} (bundle${runsNote(r.daemons?.bundle)}: peak ${kb(r.daemons?.bundle?.hwm_kb)}, then ${kb(r.daemons?.bundle?.rss_kb)}). Connections set up in ${fmt(r.setupS, 1)} s by ${r.workers} processes.`;

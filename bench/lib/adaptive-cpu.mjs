@@ -20,16 +20,16 @@ const ages = [];
 let c1 = 0;
 let t1 = 0;
 let seq = 0;
-const tick = async () => {
+const tick = () => {
   const started = performance.now();
-  const snap = await s.sample({ host: 'bench', boot: '00000000-0000-4000-8000-000000000000', seq: ++seq, interval_ms: intervalMs, labels: {} });
+  const snap = s.sample({ host: 'bench', boot: '00000000-0000-4000-8000-000000000000', seq: ++seq, interval_ms: intervalMs, labels: {} });
   ages.push(snap.collect.states_age_ms);
   if (seq === 1) {
     c1 = cpu();
     t1 = performance.now();
   }
   if (performance.now() - t0 + intervalMs > seconds * 1000) return finish();
-  setTimeout(() => void tick(), Math.max(0, intervalMs - (performance.now() - started)));
+  setTimeout(tick, Math.max(0, intervalMs - (performance.now() - started)));
 };
 const finish = () => {
   const wall = performance.now() - t0;
@@ -43,4 +43,4 @@ const finish = () => {
     process.stdout.write(JSON.stringify({ cpuPctSteady: (100 * (c - c1)) / steadyMs, steadySeconds: steadyMs / 1000, seconds: windowMs / 1000, samples: seq, walks: s.walks, skips: s.skips, walkCostMs: s.walkCostMs, cpuMs: used, cpuPct: (100 * used) / windowMs, maxStatesAgeMs: Math.max(...ages) }) + '\n');
   }, Math.max(0, windowMs - wall));
 };
-void tick();
+tick();

@@ -2,15 +2,14 @@
 // Runs INSIDE the benchmark's network namespace. Measures, round-robin in the same run, the cost
 // of one sample of /proc/net/tcp + tcp6 by: cat (the kernel's cost of producing the text, plus
 // one fork/exec), a plain read of the same files in this process (no parsing: the floor), the
-// agent's walk (walkTcpAsync as the daemon runs it: 256 KiB chunks read on the thread pool into two
-// alternating buffers + byte scanner + breakdown; walk_sync: walkTcp as --once runs it), the agent's full
+// agent's walk (walkTcp: read in 256 KiB chunks + byte scanner + breakdown), the agent's full
 // sample (walk + sockstat/snmp/netstat), the seed's awk one-liner, ss -tan and, when installed,
 // node_exporter's tcpstat scrape. Prints one JSON document.
 import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { walkTcp, walkTcpAsync } from '../../packages/agent/dist/sampler.js';
+import { walkTcp } from '../../packages/agent/dist/sampler.js';
 import { AdaptiveSampler } from '../../packages/agent/dist/adaptive.js';
 import { streamProcFile } from '@tcpfleet/common/agent'; // the agent's own (zod-free) entry, as the agent loads it
 
@@ -48,24 +47,16 @@ const readFloor = () => {
   return performance.now() - t0;
 };
 let lastWalk = null;
-// The daemon's walk: reads on the thread pool, double-buffered, scanning one chunk while the
-// kernel formats the next.
-const walk = async () => {
+const walk = () => {
   const t0 = performance.now();
-  lastWalk = await walkTcpAsync('/proc', 10);
-  return performance.now() - t0;
-};
-// The same walk read synchronously into one buffer (`--once`).
-const walkSync = () => {
-  const t0 = performance.now();
-  walkTcp('/proc', 10);
+  lastWalk = walkTcp('/proc', 10);
   return performance.now() - t0;
 };
 const sampler = new AdaptiveSampler({ procfs: '/proc', top: 10, intervalMs: 10_000, budget: 0 });
 let seq = 0;
-const fullSample = async () => {
+const fullSample = () => {
   const t0 = performance.now();
-  await sampler.sample({ host: 'bench', boot: '00000000-0000-4000-8000-000000000000', seq: ++seq, interval_ms: 10_000, labels: {} });
+  sampler.sample({ host: 'bench', boot: '00000000-0000-4000-8000-000000000000', seq: ++seq, interval_ms: 10_000, labels: {} });
   return performance.now() - t0;
 };
 
@@ -112,7 +103,6 @@ async function main() {
     ['cat', () => timeSpawn('cat', ['/proc/net/tcp', '/proc/net/tcp6'])],
     ['read', readFloor],
     ['walk', walk],
-    ['walk_sync', walkSync],
     ['sample', fullSample],
     ['awk', () => timeSpawn('awk', [AWK, '/proc/net/tcp', '/proc/net/tcp6'])],
     ['ss', () => timeSpawn('ss', ['-tan'])],

@@ -6,7 +6,7 @@
  * cheap counters (TCP inuse, tw, CurrEstab) triggers a walk at once, so a spike is never missed,
  * and every snapshot says how old its per-state counts are (collect.states_age_ms).
  */
-import { assembleSnapshot, readCheapCounters, walkTcpAsync } from './sampler.js';
+import { assembleSnapshot, readCheapCounters, walkTcp } from './sampler.js';
 import type { CheapCounters, SnapshotMeta, TcpWalk } from './sampler.js';
 import type { Snapshot } from '@tcpfleet/common/agent';
 
@@ -37,8 +37,8 @@ export class AdaptiveSampler {
     this.#o = o;
   }
 
-  /** Takes the snapshot for this interval (one at a time: the walk's buffers are shared). */
-  async sample(meta: Omit<SnapshotMeta, 'ts'>): Promise<Snapshot> {
+  /** Takes the snapshot for this interval. */
+  sample(meta: Omit<SnapshotMeta, 'ts'>): Snapshot {
     const t0 = performance.now();
     const ts = Date.now();
     const c0 = process.cpuUsage();
@@ -48,7 +48,7 @@ export class AdaptiveSampler {
     this.#cheapCostMs = 0.8 * this.#cheapCostMs + 0.2 * ((c1.user + c1.system) / 1000);
     if (this.#walk === null || this.#shouldWalk(cheap, ts)) {
       const w0 = process.cpuUsage();
-      this.#walk = await walkTcpAsync(this.#o.procfs, this.#o.top);
+      this.#walk = walkTcp(this.#o.procfs, this.#o.top);
       const w1 = process.cpuUsage(w0);
       this.#walkCostMs = (w1.user + w1.system) / 1000;
       this.#walkTs = ts;

@@ -58,21 +58,20 @@ export class Agent {
   start(): void {
     this.#log.info({ host: this.#cfg.hostId, procfs: this.#cfg.procfs, intervalS: this.#cfg.interval, collector: this.#cfg.collector }, 'agent started');
     this.#uplink.start();
-    void this.#tick();
+    this.#tick();
   }
 
-  async #tick(): Promise<void> {
+  #tick(): void {
     if (this.#stopped) return;
     const started = Date.now();
     try {
-      const snap = await this.#sampler.sample({
+      const snap = this.#sampler.sample({
         host: this.#cfg.hostId,
         boot: this.#boot,
         seq: ++this.#seq,
         interval_ms: Math.round(this.#cfg.interval * 1000),
         labels: { ...this.#cfg.labels },
       });
-      if (this.#stopped) return;
       if (snap.collect.errors.length > 0) this.#log.warn({ errors: snap.collect.errors }, 'snapshot has problems');
       const before = this.outbox.dropped;
       this.outbox.push(snap);
@@ -83,8 +82,7 @@ export class Agent {
       this.#log.error({ err }, 'sampling failed');
     }
     const intervalMs = this.#cfg.interval * 1000;
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => void this.#tick(), Math.max(0, intervalMs - (Date.now() - started)));
+    this.#timer = setTimeout(() => this.#tick(), Math.max(0, intervalMs - (Date.now() - started)));
   }
 
   /** Stops sampling, gives in-flight batches a moment to be acknowledged, closes the link. */

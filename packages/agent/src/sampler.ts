@@ -17,7 +17,6 @@ import {
   readProcFile,
   statesFromArray,
   streamProcFile,
-  streamProcFileAsync,
 } from '@tcpfleet/common/agent';
 import type { Breakdown, Counters, Snapshot, Sockstat, StateCounts } from '@tcpfleet/common/agent';
 
@@ -43,94 +42,44 @@ export interface CheapCounters {
 }
 
 const chunk = Buffer.allocUnsafe(256 * 1024);
-/** The second buffer of the double-buffered (async) walk. */
-const chunk2 = Buffer.allocUnsafe(256 * 1024);
 
-const FAMILIES = [
-  ['net/tcp', 4],
-  ['net/tcp6', 6],
-] as const;
-
-/** Gathers a walk's per-family results; one meaning of each outcome for the sync and async walks. */
-class WalkBuilder {
-  readonly breakdown = new BreakdownCollector();
-  readonly #procfs: string;
-  readonly #errors: string[] = [];
-  readonly #out: StateCounts[] = [];
-  #bytes = 0;
-  #skipped = 0;
-  #failed = false;
-
-  constructor(procfs: string) {
-    this.#procfs = procfs;
-  }
-
-  /** Records one file: its scanner, the bytes read (null: absent) or the error reading it. */
-  add(rel: string, family: 4 | 6, scanner: NetTcpScanner, n: number | null, err: unknown): void {
-    if (err !== null) {
-      this.#errors.push(errText(err));
-      if (family === 4) this.#failed = true;
-    }
-    if (n === null || err !== null) {
-      // tcp6 is absent when IPv6 is disabled: zeros, not an error. tcp absent is an error.
-      if (family === 4 && !this.#failed) {
-        this.#errors.push(`${rel}: not found under ${this.#procfs}`);
-        this.#failed = true;
-      }
-      this.#out.push(emptyStates());
-      return;
-    }
-    const r = scanner.end();
-    this.#bytes += r.bytes;
-    this.#skipped += r.skipped;
-    if (r.firstError !== null) this.#errors.push(r.skipped > 1 ? `${r.firstError} (and ${r.skipped - 1} more lines)` : r.firstError);
-    this.#out.push(statesFromArray(r.counts));
-  }
-
-  result(top: number): TcpWalk {
-    return { ipv4: this.#out[0] ?? emptyStates(), ipv6: this.#out[1] ?? emptyStates(), breakdown: this.breakdown.result(top), bytes: this.#bytes, skipped: this.#skipped, errors: this.#errors, failed: this.#failed };
-  }
-}
-
-/**
- * Walks net/tcp and net/tcp6 under `procfs`, reading fixed-size chunks into one reused buffer,
- * synchronously (`--once`, tests). The daemon uses walkTcpAsync.
- */
+/** Walks net/tcp and net/tcp6 under `procfs`, reading fixed-size chunks into one reused buffer. */
 export function walkTcp(procfs: string, top: number): TcpWalk {
-  const w = new WalkBuilder(procfs);
-  for (const [rel, family] of FAMILIES) {
-    const scanner = new NetTcpScanner(rel, family, w.breakdown);
+  const breakdown = new BreakdownCollector();
+  const errors: string[] = [];
+  let bytes = 0;
+  let skipped = 0;
+  let failed = false;
+  const fams = [
+    ['net/tcp', 4],
+    ['net/tcp6', 6],
+  ] as const;
+  const out: StateCounts[] = [];
+  for (const [rel, family] of fams) {
+    const scanner = new NetTcpScanner(rel, family, breakdown);
     let n: number | null = null;
-    let err: unknown = null;
     try {
       n = streamProcFile(procfs, rel, (c) => scanner.push(c), chunk);
-    } catch (e) {
-      err = e;
+    } catch (err) {
+      errors.push(errText(err));
+      if (family === 4) failed = true;
     }
-    w.add(rel, family, scanner, n, err);
-  }
-  return w.result(top);
-}
-
-/**
- * The daemon's walk: the same, with each file read on libuv's thread pool into two alternating
- * buffers, so the kernel formats the next chunk while this thread scans the last one
- * (common/src/proc/read.ts streamProcFileAsync). Never run two at once (they share the buffers).
- */
-export async function walkTcpAsync(procfs: string, top: number): Promise<TcpWalk> {
-  const w = new WalkBuilder(procfs);
-  for (const [rel, family] of FAMILIES) {
-    const scanner = new NetTcpScanner(rel, family, w.breakdown);
-    let n: number | null = null;
-    let err: unknown = null;
-    try {
-      n = await streamProcFileAsync(procfs, rel, (c) => scanner.push(c), [chunk, chunk2]);
-    } catch (e) {
-      err = e;
+    if (n === null) {
+      // tcp6 is absent when IPv6 is disabled: zeros, not an error. tcp absent is an error.
+      if (family === 4 && !failed) {
+        errors.push(`${rel}: not found under ${procfs}`);
+        failed = true;
+      }
+      out.push(emptyStates());
+      continue;
     }
-    w.add(rel, family, scanner, n, err);
+    const r = scanner.end();
+    bytes += r.bytes;
+    skipped += r.skipped;
+    if (r.firstError !== null) errors.push(r.skipped > 1 ? `${r.firstError} (and ${r.skipped - 1} more lines)` : r.firstError);
+    out.push(statesFromArray(r.counts));
   }
-  return w.result(top);
+  return { ipv4: out[0] ?? emptyStates(), ipv6: out[1] ?? emptyStates(), breakdown: breakdown.result(top), bytes, skipped, errors, failed };
 }
 
 /** Reads sockstat, sockstat6, snmp and netstat under `procfs`. */

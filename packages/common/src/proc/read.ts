@@ -4,7 +4,7 @@
  * The root is never hard-coded: /proc by default, /proc/PID to observe the network namespace of
  * process PID, /host/proc from inside a container, or a fixture tree in tests.
  */
-import { close, closeSync, open, openSync, read, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { TcpfleetError } from '../errors.js';
 
@@ -41,12 +41,7 @@ export function readProcFile(root: string, rel: string, maxBytes = MAX_SMALL_FIL
     let total = 0;
     const buf = Buffer.allocUnsafe(64 * 1024);
     for (;;) {
-      let n: number;
-      try {
-        n = readSync(fd, buf, 0, buf.length, null);
-      } catch (err) {
-        throw procReadError(path, err);
-      }
+      const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       total += n;
       if (total > maxBytes) throw new TcpfleetError('TCPFLEET_ERR_PROC_READ', `${path} is larger than ${maxBytes} bytes`);
@@ -69,72 +64,13 @@ export function streamProcFile(root: string, rel: string, onChunk: (chunk: Buffe
   let total = 0;
   try {
     for (;;) {
-      let n: number;
-      try {
-        n = readSync(fd, buffer, 0, buffer.length, null);
-      } catch (err) {
-        throw procReadError(path, err);
-      }
+      const n = readSync(fd, buffer, 0, buffer.length, null);
       if (n === 0) break;
       total += n;
       onChunk(buffer.subarray(0, n));
     }
   } finally {
     closeSync(fd);
-  }
-  return total;
-}
-
-function procReadError(path: string, err: unknown): TcpfleetError {
-  return new TcpfleetError('TCPFLEET_ERR_PROC_READ', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
-}
-
-const readAsync = (fd: number, buf: Buffer): Promise<number> =>
-  new Promise((resolve, reject) => read(fd, buf, 0, buf.length, null, (err, n) => (err === null ? resolve(n) : reject(err))));
-
-/**
- * streamProcFile with the reads on libuv's thread pool, double-buffered: while `onChunk` scans
- * one chunk on this thread, the kernel is already producing the next into the other buffer (for
- * net/tcp most of a walk is the kernel formatting lines, about 3 µs per socket). Only one read is
- * in flight at a time, so the file is read in order. Returns the bytes read, or null when the
- * file does not exist; TCPFLEET_ERR_PROC_READ on other errors.
- */
-export async function streamProcFileAsync(
-  root: string,
-  rel: string,
-  onChunk: (chunk: Buffer) => void,
-  buffers: readonly [Buffer, Buffer] = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)],
-): Promise<number | null> {
-  const path = join(root, rel);
-  let fd: number;
-  try {
-    fd = await new Promise<number>((resolve, reject) => open(path, 'r', (err, f) => (err === null ? resolve(f) : reject(err))));
-  } catch (err) {
-    if (isMissing(err)) return null;
-    throw new TcpfleetError('TCPFLEET_ERR_PROC_READ', `cannot open ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  let total = 0;
-  let cur = 0;
-  let pending: Promise<number> = readAsync(fd, buffers[0]);
-  try {
-    for (;;) {
-      let n: number;
-      try {
-        n = await pending;
-      } catch (err) {
-        throw procReadError(path, err);
-      }
-      if (n === 0) break;
-      total += n;
-      const chunk = buffers[cur]!.subarray(0, n);
-      cur ^= 1;
-      pending = readAsync(fd, buffers[cur]!);
-      onChunk(chunk);
-    }
-  } finally {
-    // Never close the descriptor under a read in flight (its number could be reused meanwhile).
-    await pending.catch(() => 0);
-    await new Promise<void>((resolve) => close(fd, () => resolve()));
   }
   return total;
 }
