@@ -41,7 +41,7 @@ export function readProcFile(root: string, rel: string, maxBytes = MAX_SMALL_FIL
     let total = 0;
     const buf = Buffer.allocUnsafe(64 * 1024);
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
+      const n = readChunk(fd, path, buf);
       if (n === 0) break;
       total += n;
       if (total > maxBytes) throw new TcpfleetError('TCPFLEET_ERR_PROC_READ', `${path} is larger than ${maxBytes} bytes`);
@@ -64,7 +64,7 @@ export function streamProcFile(root: string, rel: string, onChunk: (chunk: Buffe
   let total = 0;
   try {
     for (;;) {
-      const n = readSync(fd, buffer, 0, buffer.length, null);
+      const n = readChunk(fd, path, buffer);
       if (n === 0) break;
       total += n;
       onChunk(buffer.subarray(0, n));
@@ -73,4 +73,13 @@ export function streamProcFile(root: string, rel: string, onChunk: (chunk: Buffe
     closeSync(fd);
   }
   return total;
+}
+
+/** One read; an error names the file (a directory or an unreadable file where /proc has one). */
+function readChunk(fd: number, path: string, buf: Buffer): number {
+  try {
+    return readSync(fd, buf, 0, buf.length, null);
+  } catch (err) {
+    throw new TcpfleetError('TCPFLEET_ERR_PROC_READ', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
 }
