@@ -7,13 +7,11 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { TcpfleetError, decodeBreakdown } from '@tcpfleet/common';
+import { TcpfleetError, decodeBreakdown, decodeValues, parseLayout } from '@tcpfleet/common';
+import type { Breakdown, Layout } from '@tcpfleet/common';
+import { MIGRATIONS } from './migrations.js';
 import { RowEncoder } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
-import type { Breakdown, Snapshot } from '@tcpfleet/common';
-import { MIGRATIONS } from './migrations.js';
-import { decodeValues, parseLayout } from '@tcpfleet/common';
-import type { Layout } from '@tcpfleet/common';
 import { TEST_HOOKS, sleepSync } from '../ingest/test-hooks.js';
 import type { DbStats, GapRecord, IngestItem, IngestOutcome, Store, StoredSnapshot, TokenInfo } from './store.js';
 

@@ -1,7 +1,8 @@
 /**
  * The collector's storage interface. SQLite (store/sqlite-store.ts) is the embedded default; a
  * PostgreSQL driver (many collectors, one database) is meant to implement the same interface,
- * which is why every method returns a promise.
+ * which is why every method returns a promise. The collector runs the SQLite store's writes on
+ * a worker thread (store/write-thread.ts) behind this same interface.
  */
 import type { Snapshot } from '@tcpfleet/common';
 
