@@ -29,3 +29,18 @@ describe('address and port decoding (little-endian kernel words)', () => {
     expect(formatIPv6([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1])).toBe('2001:db8:0:1::1');
   });
 });
+
+describe('HEX_PAIR_VALUE', () => {
+  it('is the value of every pair of hex digits and -1 for all 65,536 - 484 other pairs', async () => {
+    const { HEX_PAIR_VALUE, HEX_VALUE } = await import('@tcpfleet/common');
+    let digits = 0;
+    for (let x = 0; x < 256; x++) {
+      for (let y = 0; y < 256; y++) {
+        const want = HEX_VALUE[x]! >= 0 && HEX_VALUE[y]! >= 0 ? parseInt(String.fromCharCode(x, y), 16) : -1;
+        if (HEX_PAIR_VALUE[(x << 8) | y] !== want) throw new Error(`pair ${x},${y}: ${HEX_PAIR_VALUE[(x << 8) | y]} != ${want}`);
+        if (want >= 0) digits++;
+      }
+    }
+    expect(digits).toBe(22 * 22);
+  });
+});

@@ -15,7 +15,7 @@
  * never throws. Request sockets (TCP_NEW_SYN_RECV) are printed by the kernel as SYN_RECV (03),
  * as `ss` shows them.
  */
-import { HEX_VALUE } from './hex.js';
+import { HEX_PAIR_VALUE } from './hex.js';
 import type { BreakdownCollector } from './breakdown.js';
 
 /** What one pass over a tcp or tcp6 file found. */
@@ -152,10 +152,11 @@ export class NetTcpScanner {
       return this.#bad(lineNo, buf, start, end, 'invalid address field');
     }
     if (sp + 2 < end && buf[sp + 2] !== SPACE) return this.#bad(lineNo, buf, start, end, 'invalid state field');
-    // Every address digit is checked; OR-ing the table values (-1 for a non-digit) keeps the loop
-    // free of branches. (The local address's value is not needed, only its validity.)
+    // Every address digit is checked, two at a time; OR-ing the pair values (-1 unless both are hex
+    // digits) keeps the loop free of branches. (The local address's value is not needed, only its
+    // validity.)
     let badHex = 0;
-    for (let i = p; i < p + a; i++) badHex |= HEX_VALUE[buf[i]!]!;
+    for (let i = p; i < p + a; i += 2) badHex |= HEX_PAIR_VALUE[(buf[i]! << 8) | buf[i + 1]!]!;
     if (badHex < 0) return this.#bad(lineNo, buf, start, end, 'invalid local address');
     // The remote address is decoded as it is checked: its u32 words feed the breakdown.
     const ra = lp + 5;
@@ -179,9 +180,7 @@ export class NetTcpScanner {
     const localPort = hex4(buf, lp);
     const remotePort = hex4(buf, rp);
     if (localPort < 0 || remotePort < 0) return this.#bad(lineNo, buf, start, end, 'invalid port');
-    const hi = HEX_VALUE[buf[sp]!]!;
-    const lo = HEX_VALUE[buf[sp + 1]!]!;
-    const state = hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+    const state = HEX_PAIR_VALUE[(buf[sp]! << 8) | buf[sp + 1]!]!;
     if (state < 1 || state > 12) return this.#bad(lineNo, buf, start, end, 'unknown state');
     this.#counts[state]! += 1;
     this.#sockets++;
@@ -202,12 +201,10 @@ export class NetTcpScanner {
 }
 
 function hex4(buf: Buffer, p: number): number {
-  const a = HEX_VALUE[buf[p]!]!;
-  const b = HEX_VALUE[buf[p + 1]!]!;
-  const c = HEX_VALUE[buf[p + 2]!]!;
-  const d = HEX_VALUE[buf[p + 3]!]!;
-  if ((a | b | c | d) < 0) return -1;
-  return (a << 12) | (b << 8) | (c << 4) | d;
+  const hi = HEX_PAIR_VALUE[(buf[p]! << 8) | buf[p + 1]!]!;
+  const lo = HEX_PAIR_VALUE[(buf[p + 2]! << 8) | buf[p + 3]!]!;
+  if ((hi | lo) < 0) return -1;
+  return (hi << 8) | lo;
 }
 
 /** Scans a whole tcp or tcp6 file held in memory (tests, small files). */
