@@ -27,13 +27,27 @@ function opened(traceFile: string): string[] {
 }
 const zodFiles = (files: readonly string[]): string[] => files.filter((f) => /\/node_modules\/zod\//.test(f));
 
-/** PID of the process strace started (its only child), or 0. */
+/**
+ * PID of the agent strace started, or 0. Not simply strace's first child: strace forks a short-
+ * lived child of its own at start to probe ptrace, so the agent is the child that is node running
+ * AGENT_BIN.
+ */
 function tracee(stracePid: number): number {
   try {
-    return Number(readFileSync(`/proc/${stracePid}/task/${stracePid}/children`, 'utf8').trim().split(/\s+/)[0] ?? 0);
+    const kids = readFileSync(`/proc/${stracePid}/task/${stracePid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    for (const pid of kids) {
+      try {
+        // The probe is a fork of strace: its argv[0] is strace, and its arguments name the agent too.
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        if (argv[0] === process.execPath && argv.includes(AGENT_BIN)) return pid;
+      } catch {
+        // gone already
+      }
+    }
   } catch {
-    return 0;
+    // strace not started or gone
   }
+  return 0;
 }
 const alive = (pid: number): boolean => pid > 0 && existsSync(`/proc/${pid}`);
 
