@@ -84,8 +84,8 @@ function projectSample(s: Snapshot, keys: SampleKeys): Sample {
     const ks = keys[section];
     if (ks.length === 0) return NONE;
     const out: Record<string, number> = {};
-    if ((section === 'snmp' || section === 'netstat') && PackedSnapshot.packed(s) !== undefined) {
-      // The few counters the rules read, without building the snapshot's ~190-counter objects.
+    if (section === 'snmp' || section === 'netstat') {
+      // The few counters the rules read, without building a bin1 snapshot's ~190-counter objects.
       for (const k of ks) {
         const v = PackedSnapshot.counter(s, section, k);
         if (v !== undefined) out[k] = v;

@@ -17,7 +17,6 @@ import type { RouteHandler } from '../api/routes.js';
 import { IngestWriter } from '../ingest/writer.js';
 import { Authenticator } from '../ingest/auth.js';
 import { CollectorServer } from '../ingest/server.js';
-import { frameCounts } from '../ingest/session.js';
 import type { IngestItem } from '../store/store.js';
 import type { Logger } from 'pino';
 import { createViewRoutes } from '../views/routes.js';
@@ -99,7 +98,7 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
       commit_ms_max: Math.round(writer.stats.maxCommitMs),
       slow_commits: writer.stats.slowCommits,
       event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
-      batch_frames: { ...frameCounts },
+      batch_frames: { json: server?.frames.json ?? 0, bin1: server?.frames.bin1 ?? 0 },
     }),
   });
   server = new CollectorServer({

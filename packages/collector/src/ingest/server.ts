@@ -45,6 +45,8 @@ export class CollectorServer {
   readonly #ctx: SessionContext;
   /** Upgrades refused, by reason. */
   readonly refused = { auth: 0, limited: 0, origin: 0 };
+  /** Batch frames received since start, by encoding. */
+  readonly frames = { json: 0, bin1: 0 };
 
   constructor(o: ServerOptions) {
     this.#o = o;
@@ -74,6 +76,7 @@ export class CollectorServer {
         this.#all.delete(s);
       },
       paused: () => this.#paused,
+      frames: this.frames,
     };
     this.#server.on('upgrade', (req, socket, head) => void this.#onUpgrade(req, socket, head));
     // Sockets idle this long before their upgrade or request are closed (a socket that never

@@ -16,8 +16,6 @@ import { TEST_HOOKS } from './test-hooks.js';
 
 let batchesSeen = 0;
 
-/** Batch frames received since start, by encoding (for /healthz and the ingest benchmark). */
-export const frameCounts = { json: 0, bin1: 0 };
 
 /** Snapshots stamped further ahead of the collector's clock than this are refused for good. */
 export const MAX_FUTURE_MS = 5 * 60_000;
@@ -34,6 +32,8 @@ export interface SessionContext {
   claim(host: string, s: Session): Session | null;
   release(host: string, s: Session): void;
   paused(): boolean;
+  /** Batch frames received, by encoding (the server's, for /healthz). */
+  frames: { json: number; bin1: number };
 }
 
 let nextSessionId = 1;
@@ -103,10 +103,10 @@ export class Session {
       if (isBinary) {
         if (this.#host === null) throw new ProtocolError(CLOSE_CODES.HELLO_EXPECTED, 'hello expected first');
         msg = this.#bin.decode(data, this.#host, this.#labels);
-        frameCounts.bin1++;
+        this.#ctx.frames.bin1++;
       } else {
         msg = decodeAgentMessage(data);
-        if (msg.type === 'batch') frameCounts.json++;
+        if (msg.type === 'batch') this.#ctx.frames.json++;
       }
     } catch (err) {
       const pe = err instanceof ProtocolError ? err : new ProtocolError(CLOSE_CODES.BAD_MESSAGE, String(err));

@@ -16,9 +16,7 @@ import { RowEncoder } from './ingest-rows.js';
 import { StorageError } from './sqlite-store.js';
 import type { SqliteStore } from './sqlite-store.js';
 import type { DbStats, GapRecord, IngestItem, IngestOutcome, Store, StoredSnapshot, TokenInfo } from './store.js';
-import type { WriteReply, WriteRequest, WriteWorkerData } from './write-worker.js';
-
-type WriteRequestBody = WriteRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+import type { WriteReply, WriteRequestBody, WriteWorkerData } from './write-worker.js';
 
 /** The worker's compiled file; from the TypeScript sources (tests), the built one beside them. */
 const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/store/write-worker.js', import.meta.url) : new URL('./write-worker.js', import.meta.url);

@@ -22,11 +22,10 @@ export interface WriteWorkerData {
   logLevel: string;
 }
 
-/** A request from the main thread. */
-export type WriteRequest =
-  | { id: number; kind: 'ingest'; rows: IngestRows; recvTs: number }
-  | { id: number; kind: 'gap'; gap: GapRecord }
-  | { id: number; kind: 'close' };
+/** What the main thread asks for. */
+export type WriteRequestBody = { kind: 'ingest'; rows: IngestRows; recvTs: number } | { kind: 'gap'; gap: GapRecord } | { kind: 'close' };
+/** A request from the main thread: the body and the id its answer carries. */
+export type WriteRequest = WriteRequestBody & { id: number };
 
 /** The answer to a request. */
 export type WriteReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { message: string; sqliteCode: string; retryable: boolean } };

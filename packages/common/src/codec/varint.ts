@@ -15,16 +15,10 @@ export class VarintWriter {
     return this;
   }
 
-  /** Appends one number. */
+  /** Appends one number (zig-zag). */
   put(v: number): void {
-    let n = Number.isInteger(v) ? v : Math.round(v);
-    n = n >= 0 ? n * 2 : -n * 2 - 1;
-    if (this.pos + 10 > this.buf.length) this.#grow(10);
-    while (n >= 128) {
-      this.buf[this.pos++] = (n % 128) | 128;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
+    const n = Number.isInteger(v) ? v : Math.round(v);
+    this.putU(n >= 0 ? n * 2 : -n * 2 - 1);
   }
 
   /** Appends one unsigned number (no zig-zag): lengths, ids, counts. */

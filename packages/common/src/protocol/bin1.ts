@@ -1,8 +1,8 @@
 /**
  * The binary batch frame, encoding "bin1": the `batch` message of the JSON protocol as one binary
- * WebSocket frame, about a tenth of the size and decoded without JSON.parse. An agent sends it
- * only to a collector whose welcome lists "bin1" in `encodings`; everything else (hello, gap,
- * welcome, ack, nack) stays JSON. See docs/protocol.md.
+ * WebSocket frame (350 bytes against 6,068 of JSON for the benchmark's snapshot), decoded without
+ * JSON.parse. An agent sends it only to a collector whose welcome lists "bin1" in `encodings`;
+ * everything else (hello, gap, welcome, ack, nack) stays JSON. See docs/protocol.md.
  *
  *   u8 0xB1                          frame type: batch, bin1
  *   u(id)                            the batch id the ack names
@@ -26,7 +26,9 @@
  */
 import { SNAPSHOT_LIMITS as L } from '../model/limits.js';
 import type { Snapshot } from '../model/snapshot.js';
+import { addStates } from '../model/tcp-state.js';
 import type { StateCounts } from '../model/tcp-state.js';
+import { MAX_BATCH } from './limits.js';
 import { VarintWriter } from '../codec/varint.js';
 import { WireReader } from '../codec/wire-reader.js';
 import { encodeValues, layoutOf } from '../codec/snapshot-values.js';
@@ -40,8 +42,8 @@ export const BIN1 = 'bin1';
 export const BIN1_BATCH = 0xb1;
 /** Limits of the binary frame beyond those of a snapshot. */
 export const BIN1_LIMITS = {
-  /** Snapshots in one frame (= MAX_BATCH of the JSON protocol). */
-  snapshots: 64,
+  /** Snapshots in one frame: as in a JSON batch. */
+  snapshots: MAX_BATCH,
   layoutsPerFrame: 8,
   layoutsPerSession: 32,
   layoutId: 1_000_000,
@@ -260,20 +262,7 @@ export class Bin1Decoder {
         values = Buffer.from(values);
         if (breakdown !== null) breakdown = Buffer.from(breakdown);
       }
-      const states = {
-        established: ipv4.established + ipv6.established,
-        syn_sent: ipv4.syn_sent + ipv6.syn_sent,
-        syn_recv: ipv4.syn_recv + ipv6.syn_recv,
-        fin_wait1: ipv4.fin_wait1 + ipv6.fin_wait1,
-        fin_wait2: ipv4.fin_wait2 + ipv6.fin_wait2,
-        time_wait: ipv4.time_wait + ipv6.time_wait,
-        close: ipv4.close + ipv6.close,
-        close_wait: ipv4.close_wait + ipv6.close_wait,
-        last_ack: ipv4.last_ack + ipv6.last_ack,
-        listen: ipv4.listen + ipv6.listen,
-        closing: ipv4.closing + ipv6.closing,
-        new_syn_recv: ipv4.new_syn_recv + ipv6.new_syn_recv,
-      };
+      const states = addStates({ ...ipv4 }, ipv6);
       const collect = { ms: us / 1000, bytes: collectBytes, skipped, errors, states_age_ms: ageMs };
       const snap = new PackedSnapshot({ host, ts, seq, boot, interval_ms: intervalMs, labels, states, ipv4, ipv6, summary, sockstat, collect }, { layout, values, countersAt, breakdown });
       snapshots.push(snap as unknown as Snapshot);

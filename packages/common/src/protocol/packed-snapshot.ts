@@ -17,6 +17,7 @@ import type { Sockstat } from '../proc/net-sockstat.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Breakdown } from '../proc/breakdown.js';
 import { decodeBreakdown } from '../codec/breakdown-bytes.js';
+import { WireReader } from '../codec/wire-reader.js';
 
 /** The counter names of a kernel, in the order its values are encoded; shared by every snapshot that uses it. */
 export interface PackedLayout {
@@ -49,22 +50,12 @@ export interface Packed {
   readonly breakdown: Uint8Array | null;
 }
 
-/** Reads `n` zig-zag varints of `b` from `pos` into `into` under `names` (the bytes were checked on arrival). */
-function readCounters(b: Uint8Array, pos: number, names: readonly string[], skip: number): Counters {
-  let p = pos;
-  for (let i = 0; i < skip; i++) while (b[p++]! >= 128);
+/** The counters `names` of `values`, after skipping `skip` counters from `countersAt` (the bytes were checked on arrival). */
+function readCounters(values: Uint8Array, countersAt: number, names: readonly string[], skip: number): Counters {
+  const r = new WireReader(values, countersAt);
+  for (let i = 0; i < skip; i++) r.z('counter');
   const out: Counters = {};
-  for (const k of names) {
-    let n = 0;
-    let mul = 1;
-    for (;;) {
-      const x = b[p++]!;
-      n += (x & 127) * mul;
-      if (x < 128) break;
-      mul *= 128;
-    }
-    out[k] = n % 2 === 0 ? n / 2 : -(n + 1) / 2;
-  }
+  for (const k of names) out[k] = r.z('counter');
   return out;
 }
 
