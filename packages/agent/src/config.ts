@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
-import { BREAKDOWN_MAX_TOP, ConfigError, checkHostId, checkLabels, configProblems, deepFreeze, defined, num, object, oneOf, parseLabels, readConfigFile, str } from '@tcpfleet/common/agent';
+import { BREAKDOWN_MAX_TOP, ConfigError, checkHostId, checkLabels, configProblems, deepFreeze, defined, num, object, oneOf, parseLabels, readConfigFile, SettingSources, str } from '@tcpfleet/common/agent';
 import type { Issue } from '@tcpfleet/common/agent';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -94,7 +94,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     token: env['TCPFLEET_TOKEN'],
     tokenFile: env['TCPFLEET_TOKEN_FILE'],
     hostId: env['TCPFLEET_HOST_ID'],
-    labels: env['TCPFLEET_LABELS'] === undefined ? undefined : parseLabels(env['TCPFLEET_LABELS'].split(',').filter((s) => s !== ''), 'TCPFLEET_LABELS'),
+    labels: env['TCPFLEET_LABELS'] === undefined ? undefined : parseLabels(env['TCPFLEET_LABELS'].split(',').filter((s) => s !== ''), 'environment variable TCPFLEET_LABELS'),
     interval: envNum(env['TCPFLEET_INTERVAL']),
     procfs: env['TCPFLEET_PROCFS'],
     spoolDir: env['TCPFLEET_SPOOL_DIR'],
@@ -105,56 +105,60 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
 
 /**
  * Builds the frozen agent config. `needCollector` is false for --once. Reads the token file and
- * returns its value separately, so the token itself is never part of what gets logged.
+ * returns its value separately, so the token itself is never part of what gets logged. Every
+ * problem names its source: the flag, the environment variable or the config file and key.
  */
 export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, needCollector: boolean, warn: (msg: string) => void = () => {}): AgentConfig {
-  const file = flags.config !== undefined ? readConfigFile(flags.config) : {};
-  const fromFlags = defined({
-    collector: flags.collector,
-    token: flags.token,
-    tokenFile: flags.tokenFile,
-    hostId: flags.hostId,
-    labels: flags.label === undefined || flags.label.length === 0 ? undefined : parseLabels(flags.label, '--label'),
-    interval: flags.interval,
-    procfs: flags.procfs,
-    top: flags.top,
-    queue: flags.queue,
-    spoolDir: flags.spoolDir,
-    spoolBytes: flags.spoolBytes,
-    ca: flags.ca,
-    walkBudget: flags.walkBudget,
-    reconnectMin: flags.reconnectMin,
-    reconnectMax: flags.reconnectMax,
-    logLevel: flags.logLevel,
-  });
-  const envCfg = configFromEnv(env);
-  const merged = { ...file, ...envCfg, ...fromFlags };
-  if (merged['labels'] !== undefined && file['labels'] !== undefined && (envCfg['labels'] !== undefined || fromFlags['labels'] !== undefined)) {
-    merged['labels'] = { ...(file['labels'] as object), ...((envCfg['labels'] as object) ?? {}), ...((fromFlags['labels'] as object) ?? {}) };
+  const src = new SettingSources();
+  if (flags.config !== undefined) src.file(readConfigFile(flags.config), flags.config, ['labels']);
+  src.env(configFromEnv(env), env, ['labels']);
+  src.flags(
+    defined({
+      collector: flags.collector,
+      token: flags.token,
+      tokenFile: flags.tokenFile,
+      hostId: flags.hostId,
+      labels: flags.label === undefined || flags.label.length === 0 ? undefined : parseLabels(flags.label, 'flag --label'),
+      interval: flags.interval,
+      procfs: flags.procfs,
+      top: flags.top,
+      queue: flags.queue,
+      spoolDir: flags.spoolDir,
+      spoolBytes: flags.spoolBytes,
+      ca: flags.ca,
+      walkBudget: flags.walkBudget,
+      reconnectMin: flags.reconnectMin,
+      reconnectMax: flags.reconnectMax,
+      logLevel: flags.logLevel,
+    }),
+    ['labels'],
+  );
+  const issues: Issue[] = [];
+  const cfg = checkAgentSettings(src.merged, [], issues);
+  const problems = src.problems(issues, checkAgentSettings.keys);
+  if (problems.length === 0) {
+    if (needCollector && cfg.collector === undefined) problems.push('no collector: give --collector ws://HOST:PORT, set TCPFLEET_COLLECTOR, or "collector" in a config file');
+    if (cfg.token !== undefined && cfg.tokenFile !== undefined) problems.push(`${src.name(['token'])} and ${src.name(['tokenFile'])}: give a token or a token file, not both`);
+    if (cfg.reconnectMax < cfg.reconnectMin) problems.push(`${src.name(['reconnectMax'])} (${cfg.reconnectMax}) is below ${src.name(['reconnectMin'])} (${cfg.reconnectMin}): the largest reconnect delay must be at least the smallest`);
   }
-  const cfg = validateAgentSettings(merged, flags.config ?? 'agent config');
-  const problems: string[] = [];
-  if (needCollector && cfg.collector === undefined) problems.push('no collector: give --collector ws://HOST:PORT or set TCPFLEET_COLLECTOR');
-  if (cfg.token !== undefined && cfg.tokenFile !== undefined) problems.push('give either a token or a token file, not both');
-  if (cfg.reconnectMax < cfg.reconnectMin) problems.push('reconnectMax must not be below reconnectMin');
   if (problems.length > 0) throw new ConfigError(problems);
   let tokenValue: string | null = cfg.token ?? null;
-  if (cfg.tokenFile !== undefined) tokenValue = readTokenFile(cfg.tokenFile, warn);
-  if (needCollector && tokenValue === null) throw new ConfigError(['no token: give --token-file FILE (or TCPFLEET_TOKEN)']);
+  if (cfg.tokenFile !== undefined) tokenValue = readTokenFile(cfg.tokenFile, warn, src.name(['tokenFile']));
+  if (needCollector && tokenValue === null) throw new ConfigError(['no token: give --token-file FILE, set TCPFLEET_TOKEN_FILE or TCPFLEET_TOKEN, or "tokenFile" in a config file']);
   const { token: _omit, ...rest } = cfg;
   return deepFreeze({ ...rest, tokenValue });
 }
 
-/** Reads a token file; warns when others may read it (it should be mode 0600). */
-export function readTokenFile(path: string, warn: (msg: string) => void): string {
+/** Reads a token file; warns when others may read it (it should be mode 0600). `where` names the setting that gave the path. */
+export function readTokenFile(path: string, warn: (msg: string) => void, where = 'token file'): string {
   let text: string;
   try {
     text = readFileSync(path, 'utf8').trim();
     const mode = statSync(path).mode & 0o777;
     if ((mode & 0o077) !== 0) warn(`token file ${path} has mode ${mode.toString(8)}: others can read it; chmod 600 it`);
   } catch (err) {
-    throw new ConfigError([`token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    throw new ConfigError([`${where}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a readable file holding the token`]);
   }
-  if (text === '') throw new ConfigError([`token file ${path} is empty`]);
+  if (text === '') throw new ConfigError([`${where}: ${path} is empty; put the token in it`]);
   return text;
 }

@@ -1,11 +1,11 @@
 /**
  * `tcpfleet serve` configuration: one zod schema with defaults, merged from (lowest first)
  * defaults, a JSON config file (--config), environment (TCPFLEET_*) and flags; validated once,
- * then frozen.
+ * then frozen. A bad setting is named as it was given (common/util/setting-sources.ts).
  */
 import { readFileSync, statSync } from 'node:fs';
 import * as z from 'zod';
-import { ConfigError, deepFreeze, defined, parseDuration, readConfigFile, validateConfig } from '@tcpfleet/common';
+import { ConfigError, SettingSources, deepFreeze, defined, parseDuration, readConfigFile, zodIssues } from '@tcpfleet/common';
 
 const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
 
@@ -21,6 +21,7 @@ export const ServeConfigSchema = z.strictObject({
   rules: z.string().min(1).optional(),
   heartbeat: duration.default('15s'),
   retention: duration.default('48h'),
+  stopTimeout: duration.default('10s'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -29,39 +30,50 @@ export type ServeConfig = Readonly<z.infer<typeof ServeConfigSchema> & { tokenVa
 /** Flags of `serve` as yargs hands them over. */
 export type ServeFlags = Partial<Record<keyof z.infer<typeof ServeConfigSchema> | 'config', string | undefined>>;
 
-/** Builds the frozen serve config. */
+/** Builds the frozen serve config; every problem names its flag, environment variable or config file and key. */
 export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, warn: (m: string) => void): ServeConfig {
-  const file = flags.config !== undefined ? readConfigFile(flags.config) : {};
-  const envCfg = defined({
-    listen: env['TCPFLEET_LISTEN'],
-    db: env['TCPFLEET_DB'],
-    token: env['TCPFLEET_TOKEN'],
-    tokenFile: env['TCPFLEET_TOKEN_FILE'],
-    rules: env['TCPFLEET_RULES'],
-    logLevel: env['TCPFLEET_LOG_LEVEL'],
-  });
+  const src = new SettingSources();
+  if (flags.config !== undefined) src.file(readConfigFile(flags.config), flags.config);
+  src.env(
+    defined({
+      listen: env['TCPFLEET_LISTEN'],
+      db: env['TCPFLEET_DB'],
+      token: env['TCPFLEET_TOKEN'],
+      tokenFile: env['TCPFLEET_TOKEN_FILE'],
+      rules: env['TCPFLEET_RULES'],
+      logLevel: env['TCPFLEET_LOG_LEVEL'],
+    }),
+    env,
+  );
   const { config: _c, ...rest } = flags;
-  const cfg = validateConfig(ServeConfigSchema, { ...file, ...envCfg, ...defined(rest) }, flags.config ?? 'serve config');
+  src.flags(defined(rest));
+  const r = ServeConfigSchema.safeParse(src.merged);
+  if (!r.success) throw new ConfigError(src.problems(zodIssues(r.error), ServeConfigSchema.keyof().options));
+  const cfg = r.data;
   const problems: string[] = [];
-  if (cfg.token !== undefined && cfg.tokenFile !== undefined) problems.push('give either --token or --token-file, not both');
-  if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) problems.push('--tls-cert and --tls-key go together');
+  if (cfg.token !== undefined && cfg.tokenFile !== undefined) problems.push(`${src.name(['token'])} and ${src.name(['tokenFile'])}: give a token or a token file, not both`);
+  if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
+    const given = cfg.tlsCert !== undefined ? 'tlsCert' : 'tlsKey';
+    problems.push(`${src.name([given])} without ${given === 'tlsCert' ? '--tls-key' : '--tls-cert'}: a TLS certificate and its key go together (--tls-cert and --tls-key, or tlsCert and tlsKey in a config file)`);
+  }
+  const colon = cfg.listen.lastIndexOf(':');
+  const host = cfg.listen.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(cfg.listen.slice(colon + 1));
+  if (port > 65535) problems.push(`${src.name(['listen'])}: port ${port} is above 65535: HOST:PORT such as 127.0.0.1:7070${src.got(['listen'])}`);
   if (problems.length > 0) throw new ConfigError(problems);
   let tokenValue = cfg.token ?? null;
   if (cfg.tokenFile !== undefined) {
+    const where = src.name(['tokenFile']);
     try {
       tokenValue = readFileSync(cfg.tokenFile, 'utf8').trim();
     } catch (err) {
-      throw new ConfigError([`token file ${cfg.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+      throw new ConfigError([`${where}: cannot read ${cfg.tokenFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a readable file holding the fleet token`]);
     }
-    if (tokenValue === '') throw new ConfigError([`token file ${cfg.tokenFile} is empty`]);
+    if (tokenValue === '') throw new ConfigError([`${where}: ${cfg.tokenFile} is empty; put the fleet token in it`]);
     const mode = statSync(cfg.tokenFile).mode & 0o777;
     if ((mode & 0o077) !== 0) warn(`token file ${cfg.tokenFile} has mode ${mode.toString(8)}: others can read it; chmod 600 it`);
   }
   if (tokenValue === null) warn('no fleet token: only agents with a per-host token (tcpfleet token create HOST) can connect');
-  const colon = cfg.listen.lastIndexOf(':');
-  const host = cfg.listen.slice(0, colon).replace(/^\[|\]$/g, '');
-  const port = Number(cfg.listen.slice(colon + 1));
-  if (port > 65535) throw new ConfigError([`listen: port ${port} is above 65535`]);
   const { token: _t, ...kept } = cfg;
   return deepFreeze({ ...kept, tokenValue, host, port });
 }

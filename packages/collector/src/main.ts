@@ -22,7 +22,6 @@ const jsonOpt = { type: 'boolean', default: false, describe: 'Print JSON for scr
 const stateOpt = { type: 'string', describe: 'A state: established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv' } as const;
 const dbOpt = { type: 'string', default: './data/tcpfleet.db', describe: 'SQLite database file [env TCPFLEET_DB]' } as const;
 const url = (a: { url?: string | undefined }): string => a.url ?? process.env['TCPFLEET_URL'] ?? DEFAULT_URL;
-const db = (a: { db: string }, given: boolean): string => (given ? a.db : (process.env['TCPFLEET_DB'] ?? a.db));
 const dbGiven = (): boolean => process.argv.some((x) => x === '--db' || x.startsWith('--db='));
 
 async function main(): Promise<void> {
@@ -54,6 +53,7 @@ async function main(): Promise<void> {
             rules: { type: 'string', describe: 'Alert rules file (YAML); reloaded on SIGHUP [env TCPFLEET_RULES]' },
             heartbeat: { type: 'string', describe: 'Ping interval to agents (default 15s)' },
             retention: { type: 'string', describe: 'How long raw snapshots are kept (default 48h)' },
+            'stop-timeout': { type: 'string', describe: 'On SIGTERM/SIGINT, exit (code 1, naming what it waited for) if stopping takes longer (default 10s)' },
             config: { type: 'string', describe: 'JSON config file; env and flags override it' },
             'log-level': { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (default info) [env TCPFLEET_LOG_LEVEL]' },
           })
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
             rules: a['rules'] as string | undefined,
             heartbeat: a['heartbeat'] as string | undefined,
             retention: a['retention'] as string | undefined,
+            stopTimeout: a['stop-timeout'] as string | undefined,
             config: a['config'] as string | undefined,
             logLevel: a['log-level'] as string | undefined,
           },
@@ -156,10 +157,13 @@ async function main(): Promise<void> {
         .example('$0 token create web-7 > web-7.token', 'A token that lets only web-7 write'),
       async (a) => {
         const t = await import('./cli/token.js');
-        const file = db(a, dbGiven());
-        if (a.action === 'list') return t.tokenList(file, a.json);
+        const { dbFile, requireDatabase } = await import('./cli/db-file.js');
+        const file = dbFile(a.db, dbGiven(), process.env);
+        // Only `create` may create the database; the others read or change what is there.
+        if (a.action !== 'create') requireDatabase(file, `token ${a.action}`);
+        if (a.action === 'list') return t.tokenList(file.path, a.json);
         if (a.host === undefined) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `token ${a.action} needs a host id`);
-        return a.action === 'create' ? t.tokenCreate(file, a.host) : t.tokenRevoke(file, a.host);
+        return a.action === 'create' ? t.tokenCreate(file.path, a.host) : t.tokenRevoke(file.path, a.host);
       },
     )
     .command(
@@ -192,7 +196,12 @@ async function main(): Promise<void> {
         .positional('action', { choices: ['stats'] as const, demandOption: true })
         .options({ db: dbOpt, json: jsonOpt })
         .example('$0 db stats --db /var/lib/tcpfleet/tcpfleet.db', 'Rows, bytes and time span of raw data and rollups'),
-      async (a) => (await import('./cli/db-stats.js')).dbStatsCmd(db(a, dbGiven()), a.json),
+      async (a) => {
+        const { dbFile, requireDatabase } = await import('./cli/db-file.js');
+        const file = dbFile(a.db, dbGiven(), process.env);
+        requireDatabase(file, 'db stats');
+        (await import('./cli/db-stats.js')).dbStatsCmd(file.path, a.json);
+      },
     )
     .demandCommand(1, 'give a command; see tcpfleet --help')
     .strict()

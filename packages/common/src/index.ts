@@ -24,4 +24,5 @@ export * from './util/duration.js';
 export * from './util/deep-freeze.js';
 export * from './util/sanitize.js';
 export * from './util/config-file.js';
+export * from './util/setting-sources.js';
 export * from './util/log-stream.js';

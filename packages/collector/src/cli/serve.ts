@@ -28,6 +28,7 @@ import { activeTestHooks } from '../ingest/test-hooks.js';
 import { RollupJob } from '../store/rollups.js';
 import { RollupReader } from '../store/rollup-history.js';
 import { historyRoutes } from '../api/history-routes.js';
+import { STOP_DEADLINE_MS, stopWithin } from '../stop-deadline.js';
 
 /** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
 export interface ServeHooks {
@@ -44,7 +45,8 @@ export interface ServeHooks {
 /** A running collector, for tests and `npm start`. */
 export interface RunningCollector {
   port: number;
-  stop(): Promise<void>;
+  /** True when every stop step finished within `--stop-timeout`. */
+  stop(): Promise<boolean>;
 }
 
 /** Starts the collector and returns once it listens. `preset` fills hooks up front (tests, embedding). */
@@ -170,19 +172,35 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
   // --- end reliability ---
 
   log.info({ listen: `${cfg.host}:${port}`, port, db: cfg.db, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size }, 'collector started');
-  let stopping: Promise<void> | null = null;
+  let stopping: Promise<boolean> | null = null;
   return {
     port,
     stop: () => {
-      stopping ??= (async () => {
-        clearInterval(revokeTimer);
-        server?.setPaused(true);
-        await writer.drain();
-        for (const h of hooks.onStop) await h();
-        await server?.close();
-        await store.close();
-        log.info('collector stopped');
-      })();
+      stopping ??= stopWithin(
+        [
+          {
+            name: 'stop reading from agents',
+            run: () => {
+              clearInterval(revokeTimer);
+              server?.setPaused(true);
+            },
+          },
+          { name: `commit the queued batches (${writer.queued} snapshots)`, run: () => writer.drain() },
+          {
+            name: 'stop the jobs (alert deliveries, rollups)',
+            run: async () => {
+              for (const h of hooks.onStop) await h();
+            },
+          },
+          { name: 'close agent sessions and HTTP connections', run: () => server?.close() },
+          { name: 'close the database', run: () => store.close() },
+        ],
+        parseDuration(cfg.stopTimeout) ?? STOP_DEADLINE_MS,
+        log,
+      ).then((ok) => {
+        if (ok) log.info('collector stopped');
+        return ok;
+      });
       return stopping;
     },
   };
@@ -195,7 +213,7 @@ export async function runServe(cfg: ServeConfig, warnings: readonly string[]): P
   const running = await startCollector(cfg, log);
   const stop = (signal: string): void => {
     log.info({ signal }, 'stopping');
-    void running.stop().then(() => process.exit(0));
+    void running.stop().then((ok) => process.exit(ok ? 0 : 1));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -36,8 +36,9 @@ export async function tokenRevoke(db: string, host: string): Promise<void> {
   }
 }
 
+/** Lists the per-host tokens; opens the database read-only (it must exist). */
 export async function tokenList(db: string, json: boolean): Promise<void> {
-  const store = new SqliteStore({ path: db });
+  const store = new SqliteStore({ path: db, readonly: true });
   try {
     const rows = await store.listTokens();
     if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');

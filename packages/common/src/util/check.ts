@@ -186,11 +186,12 @@ type FieldsOf<S> = { [K in keyof S]: Field<S[K]> };
 
 /**
  * z.object(shape) (unknown keys dropped) or z.strictObject(shape) (unknown keys are one problem,
- * listed after the others). Keys are checked and output in the order of `shape`.
+ * listed after the others). Keys are checked and output in the order of `shape`; `keys` lists them
+ * (for "did you mean" in messages).
  */
-export function object<S extends object>(shape: FieldsOf<S>, strict = false): Check<S> {
+export function object<S extends object>(shape: FieldsOf<S>, strict = false): Check<S> & { readonly keys: readonly string[] } {
   const known = new Set(Object.keys(shape));
-  return (v, path, issues) => {
+  const check: Check<S> = (v, path, issues) => {
     const out: Record<string, unknown> = {};
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
       issues.push({ path, message: typeMessage('object', v) });
@@ -212,4 +213,5 @@ export function object<S extends object>(shape: FieldsOf<S>, strict = false): Ch
     }
     return out as S;
   };
+  return Object.assign(check, { keys: [...known] });
 }

@@ -31,7 +31,12 @@ export function readConfigFile(path: string): Record<string, unknown> {
 export function validateConfig<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  throw new ConfigError(configProblems(r.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message, ...(i.code === 'unrecognized_keys' ? { keys: i.keys } : {}) })), where));
+  throw new ConfigError(configProblems(zodIssues(r.error), where));
+}
+
+/** zod's issues in the shape of the hand-written checks' (util/check.ts). */
+export function zodIssues(error: z.ZodError): Issue[] {
+  return error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message, ...(i.code === 'unrecognized_keys' ? { keys: i.keys } : {}) }));
 }
 
 /** One line per problem, "<where>: <path>: <message>" or "<where>: unknown key(s) ...": zod's issues and the hand-written checks' (util/check.ts) alike. */
