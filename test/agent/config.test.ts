@@ -64,6 +64,6 @@ describe('agent config precedence: flags > env > file > defaults', () => {
 
   it('refuses a malformed label and a bad host id', () => {
     expect(errorOf(() => loadAgentConfig({ label: ['novalue'] }, {}, false))).toContain('label "novalue" is not key=value');
-    expect(errorOf(() => loadAgentConfig({ hostId: 'a b' }, {}, false))).toContain('hostId: host id: letters, digits');
+    expect(errorOf(() => loadAgentConfig({ hostId: 'a b' }, {}, false))).toContain('flag --host-id: host id: letters, digits');
   });
 });

@@ -118,7 +118,8 @@ export class SettingSources {
     if (o.kind === 'env' && path.length === 1 && o.raw !== undefined) return ` (got ${shown(o.raw)})`;
     let v: unknown = this.merged;
     for (const p of path) v = isObject(v) ? v[String(p)] : undefined;
-    if (v === undefined || (typeof v === 'object' && v !== null)) return '';
+    // Objects are shown by their entries' problems; NaN is what a flag parser made of text.
+    if (v === undefined || (typeof v === 'object' && v !== null) || Number.isNaN(v)) return '';
     return ` (got ${shown(v)})`;
   }
 
