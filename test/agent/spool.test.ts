@@ -140,6 +140,7 @@ describe('disk spool', () => {
     const link = `${real}-link`;
     symlinkSync(real, link);
     expect(() => open(link)).toThrow(/symbolic link/);
+    expect(() => open(link)).toThrow(expect.objectContaining({ code: 'TCPFLEET_ERR_SPOOL' }));
     const ww = `${real}-ww`;
     mkdirSync(ww);
     chmodSync(ww, 0o777);
@@ -147,6 +148,7 @@ describe('disk spool', () => {
     const a = open(real);
     writeFileSync(join(real, 'spool.lock'), String(process.ppid));
     expect(() => open(real)).toThrow(/in use by process/);
+    expect(() => open(real)).toThrow(expect.objectContaining({ code: 'TCPFLEET_ERR_SPOOL' }));
     a.close();
   });
 });

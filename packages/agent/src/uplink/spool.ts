@@ -27,7 +27,10 @@
 import { closeSync, constants, fsyncSync, ftruncateSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { ConfigError } from '@tcpfleet/common/agent';
+import { TcpfleetError } from '@tcpfleet/common/agent';
+
+/** A spool that cannot be used safely (TCPFLEET_ERR_SPOOL); the agent refuses to start on it. */
+const spoolError = (message: string): TcpfleetError => new TcpfleetError('TCPFLEET_ERR_SPOOL', message);
 import type { Snapshot } from '@tcpfleet/common/agent';
 import type { Gap, HeldEntry, OutboxStore } from './outbox.js';
 
@@ -97,9 +100,9 @@ export function checkSpoolDir(dir: string): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     st = lstatSync(dir);
   }
-  if (st.isSymbolicLink()) throw new ConfigError([`spool dir ${dir} is a symbolic link; give the real directory`]);
-  if (!st.isDirectory()) throw new ConfigError([`spool dir ${dir} is not a directory`]);
-  if ((st.mode & 0o002) !== 0) throw new ConfigError([`spool dir ${dir} is writable by everyone (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`]);
+  if (st.isSymbolicLink()) throw spoolError(`spool dir ${dir} is a symbolic link; give the real directory`);
+  if (!st.isDirectory()) throw spoolError(`spool dir ${dir} is not a directory`);
+  if ((st.mode & 0o002) !== 0) throw spoolError(`spool dir ${dir} is writable by everyone (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`);
 }
 
 export class DiskSpool implements OutboxStore {
@@ -123,9 +126,9 @@ export class DiskSpool implements OutboxStore {
     this.#takeLock();
     try {
       const st = lstatSync(this.#path);
-      if (st.isSymbolicLink()) throw new ConfigError([`spool file ${this.#path} is a symbolic link; remove it`]);
+      if (st.isSymbolicLink()) throw spoolError(`spool file ${this.#path} is a symbolic link; remove it`);
     } catch (err) {
-      if (err instanceof ConfigError) throw err;
+      if (err instanceof TcpfleetError) throw err;
     }
     this.#fd = openSync(this.#path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
     this.#load();
@@ -149,7 +152,7 @@ export class DiskSpool implements OutboxStore {
         alive = false;
       }
     }
-    if (alive) throw new ConfigError([`spool dir ${this.#o.dir} is in use by process ${pid}; give each agent its own --spool-dir`]);
+    if (alive) throw spoolError(`spool dir ${this.#o.dir} is in use by process ${pid}; give each agent its own --spool-dir`);
     unlinkSync(this.#lock);
     this.#writeLock();
   }
