@@ -10,7 +10,7 @@
 import type { AgentFlags } from './config.js';
 
 /** Flags taking a string, by command-line name, with their AgentFlags key. */
-const STRINGS: Record<string, keyof AgentFlags> = {
+export const STRINGS: Record<string, keyof AgentFlags> = {
   collector: 'collector',
   token: 'token',
   'token-file': 'tokenFile',
@@ -23,7 +23,7 @@ const STRINGS: Record<string, keyof AgentFlags> = {
 };
 
 /** Flags taking a number. */
-const NUMBERS: Record<string, keyof AgentFlags> = {
+export const NUMBERS: Record<string, keyof AgentFlags> = {
   interval: 'interval',
   top: 'top',
   queue: 'queue',

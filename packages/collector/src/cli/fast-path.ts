@@ -8,7 +8,7 @@
  */
 type Flags = Record<string, string | true>;
 
-const QUERY_FLAGS: Record<string, { positional: boolean; strings: readonly string[] }> = {
+export const QUERY_FLAGS: Record<string, { positional: boolean; strings: readonly string[] }> = {
   hosts: { positional: false, strings: ['url'] },
   total: { positional: false, strings: ['url', 'state'] },
   host: { positional: true, strings: ['url'] },
