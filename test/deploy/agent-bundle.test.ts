@@ -2,7 +2,7 @@
  * The single-file agent (dist/tcpfleet-agent.mjs): copied alone into an empty directory with no
  * node_modules anywhere above it, run by a bare Node.js with a minimal environment, it prints
  * its version, takes a snapshot, and reports to a real collector. Its size and memory at rest
- * are printed for the README.
+ * are printed for docs/deploy.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';

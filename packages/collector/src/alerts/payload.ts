@@ -1,5 +1,5 @@
 /**
- * What a notification says: the JSON payload (README, "Alerting": a contract) and the
+ * What a notification says: the JSON payload (docs/alerting.md: a contract) and the
  * Slack-compatible text. `tcpfleet alerts --json` prints the same objects.
  */
 import type { Breakdown, StateCounts } from '@tcpfleet/common';

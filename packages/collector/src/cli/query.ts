@@ -1,6 +1,6 @@
 /**
  * The query commands: hosts, total, host, history, top. Each prints a table, or with --json the
- * document scripts rely on (README, "JSON shapes").
+ * document scripts rely on (docs/api.md).
  */
 import { TCP_STATES, TcpfleetError, isStateName, formatSsTcpLine, parseDuration, printable } from '@tcpfleet/common/light';
 import type { SsSummary, StateCounts, TcpStateName } from '@tcpfleet/common/light';

@@ -1,7 +1,7 @@
 /**
  * History at the resolution that covers the asked range.
  *
- * The rule (README, Performance): a range starting within the raw retention is answered from raw
+ * The rule (docs/storage.md, "History resolution"): a range starting within the raw retention is answered from raw
  * snapshots; one starting within 30 days from one-minute rollups; older from one-hour rollups.
  * The answer is continuous: coarse rows up to where that resolution is rolled, then the finer
  * ones, then raw snapshots up to now. Rows from rollups have the snapshot shape with the last
