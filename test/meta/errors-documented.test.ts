@@ -1,27 +1,8 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '@tcpfleet/common';
 import { REPO } from '../helpers/fixtures.js';
-
-/** Every product source file (packages/NAME/src), comments removed. */
-function productSources(): { file: string; text: string }[] {
-  const out: { file: string; text: string }[] = [];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts')) {
-        const text = readFileSync(p, 'utf8')
-          .replace(/\/\*[\s\S]*?\*\//g, '')
-          .replace(/(^|\s)\/\/.*$/gm, '$1');
-        out.push({ file: p.slice(REPO.length), text });
-      }
-    }
-  };
-  for (const pkg of readdirSync(join(REPO, 'packages'))) walk(join(REPO, 'packages', pkg, 'src'));
-  return out;
-}
+import { productSources } from '../helpers/product-sources.js';
 
 // fastify's rule: the catalogue in the code and the page in docs/ say the same, both ways; and
 // every code in the catalogue is raised somewhere (or it goes).

@@ -12,7 +12,7 @@
  * says which flag is missing where, so adding the row is all it takes.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ServeConfigSchema } from '../../packages/collector/src/config.js';
@@ -21,6 +21,7 @@ import { checkAgentSettings } from '../../packages/agent/src/config.js';
 import { NUMBERS, STRINGS } from '../../packages/agent/src/fast-argv.js';
 import { REPO } from '../helpers/fixtures.js';
 import { AGENT_BIN, COLLECTOR_BIN } from '../helpers/procs.js';
+import { productSources } from '../helpers/product-sources.js';
 
 const DOC = 'docs/cli.md';
 const doc = readFileSync(join(REPO, DOC), 'utf8');
@@ -145,19 +146,7 @@ describe(`${DOC} documents every flag and only flags that exist`, () => {
 /** String literals naming a TCPFLEET_ variable in product code (comments removed; error codes and test hooks apart). */
 function variablesRead(): Set<string> {
   const found = new Set<string>();
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts')) {
-        const text = readFileSync(p, 'utf8')
-          .replace(/\/\*[\s\S]*?\*\//g, '')
-          .replace(/(^|\s)\/\/.*$/gm, '$1');
-        for (const m of text.matchAll(/['"`](TCPFLEET_[A-Z_]+)['"`]/g)) if (!/^TCPFLEET_(ERR|TEST)_/.test(m[1]!)) found.add(m[1]!);
-      }
-    }
-  };
-  for (const pkg of readdirSync(join(REPO, 'packages'))) walk(join(REPO, 'packages', pkg, 'src'));
+  for (const { text } of productSources()) for (const m of text.matchAll(/['"`](TCPFLEET_[A-Z_]+)['"`]/g)) if (!/^TCPFLEET_(ERR|TEST)_/.test(m[1]!)) found.add(m[1]!);
   return found;
 }
 
