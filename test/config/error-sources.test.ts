@@ -114,3 +114,16 @@ describe('the agent names the source of a bad setting', () => {
     expect(long.line).toBe('tcpfleet-agent: environment variable TCPFLEET_TOKEN: Too big: expected string to have <=4096 characters');
   });
 });
+
+describe('the query commands name the source of a bad collector URL', () => {
+  it('flag --url, TCPFLEET_URL, through the fast path and through yargs', () => {
+    const flag = run(COLLECTOR_BIN, ['total', '--url', 'nowhere']);
+    expect(flag.code).toBe(2);
+    expect(flag.line).toBe('tcpfleet: flag --url: an http:// or https:// URL such as http://127.0.0.1:7070 (got "nowhere")');
+    for (const args of [['hosts', '--json'], ['total', '--json', 'true'], ['watch', '--count', '1'], ['alerts']]) {
+      const env = run(COLLECTOR_BIN, args, { TCPFLEET_URL: 'ftp://collector:7070' });
+      expect(env.code, args.join(' ')).toBe(2);
+      expect(env.line, args.join(' ')).toBe('tcpfleet: environment variable TCPFLEET_URL: an http:// or https:// URL such as http://127.0.0.1:7070 (got "ftp://collector:7070")');
+    }
+  });
+});

@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { TcpfleetError } from '@tcpfleet/common/light';
 import { VERSION } from './version.js';
 import { fastQuery } from './cli/fast-path.js';
+import { collectorUrl } from './cli/collector-url.js';
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
@@ -21,7 +22,7 @@ const urlOpt = { type: 'string', describe: `Collector URL [env TCPFLEET_URL] (de
 const jsonOpt = { type: 'boolean', default: false, describe: 'Print JSON for scripts' } as const;
 const stateOpt = { type: 'string', describe: 'A state: established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv' } as const;
 const dbOpt = { type: 'string', default: './data/tcpfleet.db', describe: 'SQLite database file [env TCPFLEET_DB]' } as const;
-const url = (a: { url?: string | undefined }): string => a.url ?? process.env['TCPFLEET_URL'] ?? DEFAULT_URL;
+const url = (a: { url?: string | undefined }): string => collectorUrl(a.url, process.env, DEFAULT_URL);
 const dbGiven = (): boolean => process.argv.some((x) => x === '--db' || x.startsWith('--db='));
 
 async function main(): Promise<void> {

@@ -6,6 +6,8 @@
  * null and goes through the yargs definition in main.ts, which stays the one source of truth for
  * usage and errors. Defaults here are main.ts's.
  */
+import { collectorUrl } from './collector-url.js';
+
 type Flags = Record<string, string | true>;
 
 export const QUERY_FLAGS: Record<string, { positional: boolean; strings: readonly string[] }> = {
@@ -52,7 +54,7 @@ export function fastQuery(argv: readonly string[], env: NodeJS.ProcessEnv, defau
   if (p === null) return null;
   const f = p.flags;
   const str = (k: string): string | undefined => (typeof f[k] === 'string' ? f[k] : undefined);
-  const base = { url: str('url') ?? env['TCPFLEET_URL'] ?? defaultUrl, json: f['json'] === true };
+  const base = { url: collectorUrl(str('url'), env, defaultUrl), json: f['json'] === true };
   const id = p.id ?? '';
   return async () => {
     const q = await import('./query.js');
