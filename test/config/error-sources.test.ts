@@ -91,6 +91,16 @@ describe('the agent names the source of a bad setting', () => {
     expect(r.line).toContain(`config file ${cfg}: unknown key "hostid" (did you mean "hostId"?)`);
   });
 
+  it('a config file that cannot be read or is not an object names the file and the flag', () => {
+    const missing = join(tmp.dir, 'no-such.json');
+    expect(agent(['--config', missing]).line).toBe(`tcpfleet-agent: config file ${missing} (flag --config): cannot read it (ENOENT); give a readable JSON file`);
+    const arr = join(tmp.dir, 'array.json');
+    writeFileSync(arr, '[1, 2]');
+    const r = serve(['--config', arr]);
+    expect(r.code).toBe(2);
+    expect(r.line).toBe(`tcpfleet: config file ${arr} (flag --config): must hold a JSON object of settings, such as {"logLevel": "debug"}`);
+  });
+
   it('labels: each entry named by the source that set it', () => {
     const cfg = file('labels.json', { labels: { env: 7, role: 'web' } });
     const fromFile = agent(['--config', cfg]);

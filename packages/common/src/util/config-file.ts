@@ -15,15 +15,15 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([`config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    throw new ConfigError([`config file ${path} (flag --config): cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a readable JSON file`]);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError([`config file ${path}: not valid JSON (${(err as Error).message})`]);
+    throw new ConfigError([`config file ${path} (flag --config): not valid JSON (${(err as Error).message})`]);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError([`config file ${path}: must hold a JSON object`]);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError([`config file ${path} (flag --config): must hold a JSON object of settings, such as {"logLevel": "debug"}`]);
   return value as Record<string, unknown>;
 }
 
