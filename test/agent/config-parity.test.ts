@@ -1,15 +1,16 @@
 /**
  * The agent checks its configuration by hand (packages/agent/src/config.ts; the agent loads no
  * zod). REFERENCE below is the zod schema it replaced, kept here as the specification: for every
- * input, listed or generated, both must give the same problems in the same order and words (as
- * the user reads them: "<where>: <key>: <problem>", unknown keys last) or the same settings,
- * defaults filled in.
+ * input, listed or generated, both must give the same problems in the same order and words
+ * (worded here "<where>: <key>: <problem>", unknown keys last; the user reads each after the
+ * setting's source, docs/cli.md "Bad settings") or the same settings, defaults filled in.
  */
 import { describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
 import * as z from 'zod';
-import { BREAKDOWN_MAX_TOP, ConfigError, HostIdSchema, LabelsSchema, validateConfig } from '@tcpfleet/common';
-import { checkAgentSettings, validateAgentSettings } from '../../packages/agent/src/config.js';
+import { BREAKDOWN_MAX_TOP, ConfigError, HostIdSchema, LabelsSchema, configProblems, validateConfig } from '@tcpfleet/common';
+import type { Issue } from '@tcpfleet/common/agent';
+import { checkAgentSettings } from '../../packages/agent/src/config.js';
 import { randomString, randomValue, rng } from '../helpers/parity.js';
 
 const REFERENCE = z.strictObject({
@@ -42,6 +43,13 @@ function outcome(fn: () => unknown): Result {
     if (err instanceof ConfigError) return { ok: false, problems: err.problems };
     throw err;
   }
+}
+/** The hand-written checks with their problems worded as validateConfig words zod's. */
+function validateAgentSettings(value: unknown, where: string): unknown {
+  const issues: Issue[] = [];
+  const cfg = checkAgentSettings(value, [], issues);
+  if (issues.length > 0) throw new ConfigError(configProblems(issues, where));
+  return cfg;
 }
 const both = (v: unknown): [Result, Result] => [outcome(() => validateAgentSettings(v, 'c.json')), outcome(() => validateConfig(REFERENCE, v, 'c.json'))];
 

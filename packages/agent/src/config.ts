@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
-import { BREAKDOWN_MAX_TOP, ConfigError, checkHostId, checkLabels, configProblems, deepFreeze, defined, num, object, oneOf, parseLabels, readConfigFile, SettingSources, str } from '@tcpfleet/common/agent';
+import { BREAKDOWN_MAX_TOP, ConfigError, checkHostId, checkLabels, deepFreeze, defined, num, object, oneOf, parseLabels, readConfigFile, SettingSources, str } from '@tcpfleet/common/agent';
 import type { Issue } from '@tcpfleet/common/agent';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -53,14 +53,6 @@ export const checkAgentSettings = object<AgentSettings>(
   },
   true,
 );
-
-/** Checks merged settings; throws one ConfigError listing every problem, each prefixed by `where`. */
-export function validateAgentSettings(value: unknown, where: string): AgentSettings {
-  const issues: Issue[] = [];
-  const cfg = checkAgentSettings(value, [], issues);
-  if (issues.length > 0) throw new ConfigError(configProblems(issues, where));
-  return cfg;
-}
 
 export type AgentConfig = Readonly<AgentSettings & { tokenValue: string | null }>;
 
