@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import * as z from 'zod';
+import { STOP_DEADLINE_MS } from './stop-deadline.js';
 import { ConfigError, SettingSources, deepFreeze, defined, parseDuration, readConfigFile, zodIssues } from '@tcpfleet/common';
 
 const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
@@ -21,7 +22,7 @@ export const ServeConfigSchema = z.strictObject({
   rules: z.string().min(1).optional(),
   heartbeat: duration.default('15s'),
   retention: duration.default('48h'),
-  stopTimeout: duration.default('10s'),
+  stopTimeout: duration.default(`${STOP_DEADLINE_MS / 1000}s`),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
