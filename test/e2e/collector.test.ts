@@ -243,7 +243,7 @@ describe('CLI errors: one line, non-zero, no stack trace', () => {
     { name: 'unknown flag', args: ['hosts', '--bogus'], code: 2, line: /^tcpfleet: Unknown argument: bogus/ },
     { name: 'unknown state', args: ['total', '--state', 'estab'], code: 2, line: /^tcpfleet: --state "estab" is not a state; use one of established, / },
     { name: 'bad --since', args: ['history', 'x', '--since', 'yesterday-ish'], code: 2, line: /^tcpfleet: --since "yesterday-ish" is neither a duration/ },
-    { name: 'bad --url', args: ['hosts', '--url', 'ftp://x'], code: 2, line: /^tcpfleet: --url must start with http:\/\/ or https:\/\// },
+    { name: 'bad --url', args: ['hosts', '--url', 'ftp://x'], code: 2, line: /^tcpfleet: flag --url: an http:\/\/ or https:\/\/ URL such as http:\/\/127\.0\.0\.1:7070 \(got "ftp:\/\/x"\)$/ },
     { name: 'no command', args: [], code: 2, line: /^tcpfleet: give a command/ },
     { name: 'escape sequences in an argument are not echoed raw', args: ['total', '--state', '\u001b[2Jx'], code: 2, line: /\\u\{1b\}\[2Jx/ },
   ])('$name', ({ args, code, line }) => {
@@ -258,6 +258,6 @@ describe('CLI errors: one line, non-zero, no stack trace', () => {
   it('serve refuses a bad --listen with one line naming the value', () => {
     const r = cli(['serve', '--listen', 'nonsense', '--db', `${tmp.dir}/x.db`]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toMatch(/^tcpfleet: serve config: listen: HOST:PORT such as 127\.0\.0\.1:7070/);
+    expect(r.stderr.trim()).toMatch(/^tcpfleet: flag --listen: HOST:PORT such as 127\.0\.0\.1:7070 or 0\.0\.0\.0:7070 \(got "nonsense"\)$/);
   });
 });
