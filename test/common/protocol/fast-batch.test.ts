@@ -8,6 +8,7 @@ import { AgentMessageSchema, decodeAgentMessage, ProtocolError } from '@tcpfleet
 import { fastBatch } from '../../../packages/common/src/protocol/fast-batch.js';
 import { synthSnapshot } from '../../helpers/snapshots.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the cases below reach into and break arbitrary nesting levels of a batch
 type Obj = Record<string, any>;
 const valid = (): Obj => {
   const s = synthSnapshot('web-7', 1_795_620_130_224, 42, 5) as Obj;
