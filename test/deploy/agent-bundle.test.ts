@@ -74,8 +74,13 @@ describe('single-file agent', () => {
       if (r.code === 0) seq = (JSON.parse(r.stdout) as { seq: number }).seq;
       return seq >= 3;
     }, 'the bundled agent to report three snapshots');
-    // Memory at rest: after ~10 s of steady reporting.
-    await new Promise((r) => setTimeout(r, 8000));
+    // Memory at rest: after ~10 s of steady reporting (16 more snapshots at 0.5 s, stored by the collector).
+    const reported = seq;
+    await waitFor(() => {
+      const r = cli(['host', 'bundled-1', '--json', '--url', collector.url]);
+      if (r.code === 0) seq = (JSON.parse(r.stdout) as { seq: number }).seq;
+      return seq >= reported + 16;
+    }, 'the bundled agent to report 16 more snapshots', 30_000);
     const rss = vmRssKiB(agent.pid);
     const size = statSync(bin).size;
     process.stdout.write(`single-file agent: ${size} bytes (${(size / 1024).toFixed(0)} KiB), VmRSS at rest ${rss} kB (${(rss / 1024).toFixed(1)} MiB), Node ${process.version}\n`);
