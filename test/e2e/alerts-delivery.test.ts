@@ -95,7 +95,7 @@ describe('alerting: delivery that hangs or fails, and SIGHUP reloads', () => {
     await waitFor(() => logs('rules reload failed; keeping the previous rules').length === 1, 'the failed reload to be logged');
     const failed = logs('rules reload failed; keeping the previous rules')[0]!;
     expect(failed['problems']).toEqual([`${rules}:10: rule "broken": field "window": a duration such as 30s, 10m, 1h (got "ten minutes")`]);
-    const kept = JSON.parse((await fetch(`${col.url}/api/v1/rules`).then((r) => r.text()))) as { rules: { name: string }[]; reload: { ok: boolean } };
+    const kept = JSON.parse(await fetch(`${col.url}/api/v1/rules`).then((r) => r.text())) as { rules: { name: string }[]; reload: { ok: boolean } };
     expect(kept.rules.map((r) => r.name)).toEqual(['listening']);
     expect(kept.reload.ok).toBe(false);
     expect(col.proc.exitCode).toBeNull();
@@ -103,7 +103,7 @@ describe('alerting: delivery that hangs or fails, and SIGHUP reloads', () => {
     writeFileSync(rules, `defaults: { for: 1s, grace: 1s, repeat: 1h }\n${notifiers()}rules:\n${r1}  - { name: listening-too, kind: threshold, metric: states.listen, op: ">", value: 0, notify: [flaky] }\n`);
     col.proc.kill('SIGHUP');
     await waitFor(() => logs('rules reloaded').length === 1, 'the good reload');
-    const now = JSON.parse((await fetch(`${col.url}/api/v1/rules`).then((r) => r.text()))) as { rules: { name: string }[]; reload: { ok: boolean } };
+    const now = JSON.parse(await fetch(`${col.url}/api/v1/rules`).then((r) => r.text())) as { rules: { name: string }[]; reload: { ok: boolean } };
     expect(now.rules.map((r) => r.name)).toEqual(['listening', 'listening-too']);
     expect(now.reload.ok).toBe(true);
     await waitFor(() => flaky.received.some((r) => (r.json as Payload | null)?.rule === 'listening-too'), 'the new rule to fire');

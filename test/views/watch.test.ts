@@ -92,12 +92,13 @@ describe('tcpfleet watch', () => {
       // Several refreshes later (three different clocks seen in the header, so at least two redraws
       // happened) there is still exactly one header: the screen is redrawn, not appended.
       const clocks = new Set<string>();
-      await waitFor(() => {
+      const redrawn = (): boolean => {
         screen = tmux(['capture-pane', '-p']);
         const clock = /(\d\d:\d\d:\d\d) UTC/.exec(screen.split('\n')[0] ?? '')?.[1];
         if (clock !== undefined) clocks.add(clock);
         return clocks.size >= 3;
-      }, 'three redraws with a new clock', 15_000);
+      };
+      await waitFor(redrawn, 'three redraws with a new clock', 15_000);
       expect(screen.split('\n').filter((l) => l.startsWith('tcpfleet watch')).length).toBe(1);
       expect(screen.split('\n')[0]).toMatch(/^tcpfleet watch /);
       expect(screen).toMatch(/zzz-big\s+16\s/);
