@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { firstLine, installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
-import { REPO, fmt, mdTable, pct, table, verdict, writeJson, writeSection } from './lib/report.mjs';
+import { REPO, fmt, mdTable, table, verdict, writeJson, writeSection } from './lib/report.mjs';
 
 const LOADGEN = process.env['BENCH_LOADGEN'] ?? fileURLToPath(new URL('./lib/loadgen.mjs', import.meta.url));
 const COLLECTOR = process.env['BENCH_COLLECTOR'] ?? `${REPO}packages/collector/bin/tcpfleet.js`;

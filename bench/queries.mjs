@@ -2,7 +2,7 @@
 // through the collector's own store), one-minute rollups of the last two hours rolled by the
 // collector's job. Times each query in the collector (the handler's computation, in process,
 // on the same code), over HTTP against the real `tcpfleet serve`, and from the CLI.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { RollupJob } from '../packages/collector/dist/store/rollups.js';
 import { RollupReader } from '../packages/collector/dist/store/rollup-history.js';
 import { Fleet } from '../packages/collector/dist/api/fleet.js';
 import { agentTemplate, hostSeries } from './lib/synth.mjs';
-import { firstLine, installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
+import { installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
 import { REPO, fmt, mdTable, median, table, verdict, writeJson, writeSection } from './lib/report.mjs';
 
 const COLLECTOR = `${REPO}packages/collector/bin/tcpfleet.js`;

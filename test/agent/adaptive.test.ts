@@ -51,7 +51,7 @@ beforeEach(() => {
   procfs = join(t.dir, `proc-${run++}`);
   cpSync(join(FIXTURES, 'proc'), procfs, { recursive: true });
   // tcp6: header only, so the IPv4 file alone decides the counts.
-  writeFileSync(join(procfs, 'net/tcp6'), readFileSync(join(FIXTURES, 'proc/net/tcp6'), 'utf8').split('\n')[0] + '\n');
+  writeFileSync(join(procfs, 'net/tcp6'), `${readFileSync(join(FIXTURES, 'proc/net/tcp6'), 'utf8').split('\n')[0] ?? ''}\n`);
   writeTcp(100);
   writeSockstat(500, 0);
   writeCurrEstab(100);

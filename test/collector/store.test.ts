@@ -136,7 +136,7 @@ describe('SqliteStore', () => {
     await n.close();
   });
 
-  it('refuses a database from a newer tcpfleet', async () => {
+  it('refuses a database from a newer tcpfleet', () => {
     const path = freshDb();
     const db = new Database(path);
     db.pragma('user_version = 999');

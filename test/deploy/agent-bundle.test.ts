@@ -69,13 +69,15 @@ describe('single-file agent', () => {
     writeFileSync(tokenFile, collector.token + '\n', { mode: 0o600 });
     agent = startProc(process.execPath, [bin, '--collector', collector.wsUrl, '--token-file', tokenFile, '--host-id', 'bundled-1', '--interval', '0.5'], { cwd: bare.dir, env: cleanEnv(bare.dir) });
     let seq = 0;
-    await waitFor(() => {
+    // The collector holds a snapshot of seq >= n (the newest seq seen is kept in `seq`).
+    const reached = (n: number) => (): boolean => {
       const r = cli(['host', 'bundled-1', '--json', '--url', collector.url]);
       if (r.code === 0) seq = (JSON.parse(r.stdout) as { seq: number }).seq;
-      return seq >= 3;
-    }, 'the bundled agent to report three snapshots');
-    // Memory at rest: after ~10 s of steady reporting.
-    await new Promise((r) => setTimeout(r, 8000));
+      return seq >= n;
+    };
+    await waitFor(reached(3), 'the bundled agent to report three snapshots');
+    // Memory at rest: after ~10 s of steady reporting (16 more snapshots at 0.5 s, stored by the collector).
+    await waitFor(reached(seq + 16), 'the bundled agent to report 16 more snapshots', 30_000);
     const rss = vmRssKiB(agent.pid);
     const size = statSync(bin).size;
     process.stdout.write(`single-file agent: ${size} bytes (${(size / 1024).toFixed(0)} KiB), VmRSS at rest ${rss} kB (${(rss / 1024).toFixed(1)} MiB), Node ${process.version}\n`);

@@ -13,6 +13,8 @@ import { cli, killAll, startAgent, startCollector, stopProc, tempDir, waitFor } 
 import type { Collector, Proc } from '../helpers/procs.js';
 import { freePort, startWebhook } from '../helpers/webhook.js';
 import type { WebhookReceiver } from '../helpers/webhook.js';
+import { query } from '../helpers/checker.js';
+import { waitForMoreSnapshots, waitForSampleTime } from '../helpers/progress.js';
 
 const INTERVAL_MS = 500;
 
@@ -93,7 +95,7 @@ describe('alerting: delivery that hangs or fails, and SIGHUP reloads', () => {
     await waitFor(() => logs('rules reload failed; keeping the previous rules').length === 1, 'the failed reload to be logged');
     const failed = logs('rules reload failed; keeping the previous rules')[0]!;
     expect(failed['problems']).toEqual([`${rules}:10: rule "broken": field "window": a duration such as 30s, 10m, 1h (got "ten minutes")`]);
-    const kept = JSON.parse((await fetch(`${col.url}/api/v1/rules`).then((r) => r.text())) as string) as { rules: { name: string }[]; reload: { ok: boolean } };
+    const kept = JSON.parse(await fetch(`${col.url}/api/v1/rules`).then((r) => r.text())) as { rules: { name: string }[]; reload: { ok: boolean } };
     expect(kept.rules.map((r) => r.name)).toEqual(['listening']);
     expect(kept.reload.ok).toBe(false);
     expect(col.proc.exitCode).toBeNull();
@@ -101,16 +103,19 @@ describe('alerting: delivery that hangs or fails, and SIGHUP reloads', () => {
     writeFileSync(rules, `defaults: { for: 1s, grace: 1s, repeat: 1h }\n${notifiers()}rules:\n${r1}  - { name: listening-too, kind: threshold, metric: states.listen, op: ">", value: 0, notify: [flaky] }\n`);
     col.proc.kill('SIGHUP');
     await waitFor(() => logs('rules reloaded').length === 1, 'the good reload');
-    const now = JSON.parse((await fetch(`${col.url}/api/v1/rules`).then((r) => r.text())) as string) as { rules: { name: string }[]; reload: { ok: boolean } };
+    const now = JSON.parse(await fetch(`${col.url}/api/v1/rules`).then((r) => r.text())) as { rules: { name: string }[]; reload: { ok: boolean } };
     expect(now.rules.map((r) => r.name)).toEqual(['listening', 'listening-too']);
     expect(now.reload.ok).toBe(true);
     await waitFor(() => flaky.received.some((r) => (r.json as Payload | null)?.rule === 'listening-too'), 'the new rule to fire');
-    await new Promise((r) => setTimeout(r, 4 * INTERVAL_MS));
+    // Four more samples judged under the new rules.
+    await waitForMoreSnapshots(col.db, 'self', 4, 'four more samples after the reload');
     // The alert that was firing before the reloads is the same alert, not notified again.
     const after = JSON.parse(cli(['alerts', '--json', '--url', col.url]).stdout) as Payload[];
     expect(after.find((a) => a.rule === 'listening')).toMatchObject({ status: 'firing', startsAt: before.startsAt });
     expect(flaky.received.filter((r) => (r.json as Payload | null)?.rule === 'listening')).toHaveLength(3);
     expect(logs('alert firing').filter((l) => (l['alert'] as Payload)['rule'] === 'listening')).toHaveLength(1);
+    // One notification per notifier (hang, flaky) queued for it, ever.
+    expect(query<{ n: number }>(col.db, "SELECT count(*) AS n FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.rule = 'listening'")[0]?.n).toBe(2);
   });
 });
 
@@ -143,16 +148,19 @@ describe('alerting: a notification queued across a collector restart', () => {
     await stopProc(a);
 
     receiver = await startWebhook({ kind: 'ok' }, port);
+    const restartedAt = Date.now();
     const b = await startCollector(tmp.dir, ['--rules', rules]);
     procs.push(b);
     procs.push(startAgent(b, tmp.dir, ['--host-id', 'self']));
     await waitFor(() => receiver!.received.length >= 1, 'the queued notification after the restart', 30_000);
     // Past grace and `for`, with the agent reporting: still one notification, still one firing.
     await waitFor(() => b.logs().filter((l) => l['msg'] === 'host back after a silence: grace period starts' || l['msg'] === 'agent connected').length >= 1, 'the agent to reconnect');
-    await new Promise((r) => setTimeout(r, 4000));
+    // Every sample past grace (1 s) and `for` (1 s) after the restart judged.
+    await waitForSampleTime(b.db, 'self', restartedAt + 1000 + 1000 + 2 * INTERVAL_MS, 'samples past grace and `for` after the restart', 2);
     expect(receiver.received).toHaveLength(1);
     expect(receiver.received[0]!.json).toMatchObject({ status: 'firing', rule: 'listening', host: 'self', endsAt: null });
     expect(b.logs().filter((l) => l['msg'] === 'alert firing')).toHaveLength(0);
+    expect(query<{ n: number }>(b.db, 'SELECT count(*) AS n FROM alert_deliveries')[0]?.n).toBe(1);
     const delivered = b.logs().find((l) => l['msg'] === 'notification delivered');
     expect(delivered).toMatchObject({ notifier: 'later' });
     expect(Number(delivered!['attempts'])).toBeGreaterThanOrEqual(2); // the failed attempt(s) before the restart count

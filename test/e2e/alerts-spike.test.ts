@@ -15,6 +15,8 @@ import { COLLECTOR_BIN, cli, killAll, startAgent, startProc, stopProc, tempDir, 
 import type { Collector, Proc } from '../helpers/procs.js';
 import { freePort, startWebhook } from '../helpers/webhook.js';
 import type { WebhookReceiver } from '../helpers/webhook.js';
+import { query } from '../helpers/checker.js';
+import { waitForMoreSnapshots, waitForSampleTime } from '../helpers/progress.js';
 
 const root = canNetns();
 if (!root && process.env['CI'] === 'true') throw new Error('CI must run as root with iproute2: alert tests with namespaces cannot be skipped there');
@@ -66,6 +68,8 @@ describe.skipIf(!root)('alerting: a real spike in a namespace, a real webhook re
 
   const payloads = (): Payload[] => hook.received.filter((r) => r.json !== null).map((r) => r.json as unknown as Payload);
   const forHost = (h: string): Payload[] => payloads().filter((p) => p.host === h);
+  // Notifications queued for a host's alerts: written with the alert's transition, before any delivery attempt.
+  const queued = (h: string): number => query<{ n: number }>(col.db, 'SELECT count(*) AS n FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.host = ?', h)[0]?.n ?? 0;
 
   beforeAll(async () => {
     hook = await startWebhook();
@@ -114,15 +118,18 @@ rules:
   it('a quiet host with a tiny absolute change (2 -> 8 established: 4x, +6) does not fire (min_delta 40)', async () => {
     const small = await startConns(quietNs, { listen: 1, estab: 3 });
     try {
+      let changedAt = 0;
       await waitFor(() => {
         const h = JSON.parse(cli(['host', 'quiet', '--json', '--url', col.url]).stdout) as Snapshot;
+        changedAt = h.ts;
         return h.states.established === 8;
       }, 'the quiet host to show 8 established');
-      // Well past `for` plus two intervals.
-      await new Promise((r) => setTimeout(r, FOR_MS + 6 * INTERVAL_MS));
+      // Every sample up to `for` plus two intervals after the change has been judged.
+      await waitForSampleTime(col.db, 'quiet', changedAt + FOR_MS + 2 * INTERVAL_MS, 'quiet samples past `for` plus two intervals', 2);
       const all = JSON.parse(cli(['alerts', '--all', '--json', '--url', col.url]).stdout) as Payload[];
       expect(all.filter((a) => a.host === 'quiet')).toEqual([]);
       expect(forHost('quiet')).toEqual([]);
+      expect(queued('quiet')).toBe(0);
     } finally {
       small.proc.kill('SIGTERM');
     }
@@ -164,21 +171,25 @@ rules:
     const before = forHost('busy');
     const firing = before.find((p) => p.status === 'firing')!;
     await stopProc(col);
+    const restartedAt = Date.now();
     col = await collectorAt(tmp.dir, port, rules);
     await waitFor(() => {
       const r = cli(['hosts', '--json', '--url', col.url]);
       return r.code === 0 && (JSON.parse(r.stdout) as { stale: boolean }[]).every((h) => !h.stale) && (JSON.parse(r.stdout) as unknown[]).length === 2;
     }, 'both agents to report to the restarted collector');
-    // Past grace, with the burst still on: the alert is still firing, from the same moment.
-    await new Promise((r) => setTimeout(r, FOR_MS + 4 * INTERVAL_MS));
+    // Past grace (1 s) and `for`, with the burst still on, every sample judged: the alert is still firing, from the same moment.
+    await waitForSampleTime(col.db, 'busy', restartedAt + 1000 + FOR_MS + 2 * INTERVAL_MS, 'busy samples past grace and `for` after the restart', 2);
     const open = JSON.parse(cli(['alerts', '--json', '--url', col.url]).stdout) as Payload[];
     expect(open.filter((a) => a.host === 'busy')).toMatchObject([{ status: 'firing', startsAt: firing.startsAt }]);
     expect(forHost('busy')).toHaveLength(before.length);
+    expect(queued('busy')).toBe(before.length);
 
     // The burst ends: one resolved notification.
     burst!.proc.kill('SIGTERM');
     await waitFor(() => forHost('busy').some((p) => p.status === 'resolved'), 'the resolved webhook', 30_000);
-    await new Promise((r) => setTimeout(r, 4 * INTERVAL_MS));
+    // Four more samples judged after the resolution: none of them notifies again.
+    await waitForMoreSnapshots(col.db, 'busy', 4, 'four more busy samples after the resolution');
+    expect(queued('busy')).toBe(2);
     const sent = forHost('busy');
     expect(sent.map((p) => p.status)).toEqual(['firing', 'resolved']);
     const resolved = sent[1]!;

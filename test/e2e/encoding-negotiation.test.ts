@@ -35,7 +35,7 @@ async function fakeCollector(encodings: string[] | undefined): Promise<{ url: st
         ws.send(JSON.stringify({ type: 'ack', id: b.id, stored: b.snapshots.length, duplicates: 0 }));
         return;
       }
-      const m = decodeAgentMessage(data as Buffer);
+      const m = decodeAgentMessage(data);
       if (m.type === 'hello') ws.send(JSON.stringify({ type: 'welcome', v: 1, host: m.host, heartbeat_ms: 15_000, max_batch: 64, ...(encodings === undefined ? {} : { encodings }) }));
       else if (m.type === 'batch') {
         frames.push({ binary: false, seqs: m.snapshots.map((s) => s.seq) });

@@ -116,7 +116,7 @@ describe('S1-S5, S13-S16, S18 identity and injection', () => {
 
   it('revoking a token closes the live session (4002) within one poll, and the agent is refused afterwards', async () => {
     const tf = join(tmp.dir, 'revokee.token');
-    writeFileSync(tf, tokens['revokee'] + '\n', { mode: 0o600 });
+    writeFileSync(tf, `${tokens['revokee'] ?? ''}\n`, { mode: 0o600 });
     const a = startAgent({ wsUrl: c.wsUrl, token: tokens['revokee'] ?? '' }, tmp.dir, ['--host-id', 'revokee']);
     agents.push(a);
     await waitFor(() => rowsOf('revokee') >= 3, 'revokee stored');
@@ -156,12 +156,12 @@ describe('S1-S5, S13-S16, S18 identity and injection', () => {
     for (const args of injected) {
       const r = run([...args, ...(args[0] === 'token' ? ['--db', c.db] : ['--url', c.url])]);
       expect(r.code, `${args.join(' ')}: ${r.stdout}${r.stderr}`).not.toBe(0);
-      expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(/\u001b/);
+      expect(r.stdout + r.stderr, args.join(' ')).not.toMatch(/\u001b/); // eslint-disable-line no-control-regex -- asserts that no terminal escape (ESC) reaches the output
       expect(r.stderr.trim().split('\n').length, args.join(' ')).toBe(1);
     }
     const hosts = run(['hosts', '--url', c.url]);
     expect(hosts.code).toBe(0);
-    expect(hosts.stdout).not.toMatch(/\u001b/);
+    expect(hosts.stdout).not.toMatch(/\u001b/); // eslint-disable-line no-control-regex -- asserts that no terminal escape (ESC) reaches the output
     expect(schemaHash()).toBe(schemaBefore);
     expect(integrity(c.db)).toBe('ok');
   });

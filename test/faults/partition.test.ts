@@ -140,7 +140,7 @@ describe.skipIf(!root)('R3/R4/R5/R14 partitions with disk spools', () => {
 
     const cli = JSON.parse(nsExec(hub, process.execPath, [COLLECTOR_BIN, 'host', 'part-b', '--json', '--url', `http://${HUB_ADDR}:${HUB_PORT}`])) as { gaps?: { count: number }[] };
     const cBoots = seqHoles(collector.db, 'part-c');
-    const cNew = agents['part-c']!;
+    const cNew = agents['part-c'];
     const spoolOpened = cNew.p.logs().find((l) => l['msg'] === 'spool opened') ?? {};
     const dLogs = agents['part-d']!.p.logs();
     for (const a of Object.values(agents)) await stopProc(a.p);

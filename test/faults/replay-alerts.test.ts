@@ -15,6 +15,7 @@ import type { Proc } from '../helpers/procs.js';
 import { addLeaf, makeHub, setLink, startNsAgent, startNsCollector } from '../helpers/topology.js';
 import type { Leaf, NsCollector } from '../helpers/topology.js';
 import { integrity, query, report, seqHoles } from '../helpers/checker.js';
+import { waitForSampleTime } from '../helpers/progress.js';
 
 const root = canNetns();
 if (!root && process.env['CI'] === 'true') throw new Error('CI must run as root with iproute2: fault tests cannot be skipped there');
@@ -86,8 +87,8 @@ describe.skipIf(!root)('R23 spike alerts during reconnect and replay', () => {
     );
     await waitFor(() => alerts().some((a) => a.host === 'replay-2' && a.status === 'firing'), 'the real spike to fire', 30_000);
     const firedAt = Date.now();
-    // Another grace + for of live data, to give a false positive its chance.
-    await sleep(4000);
+    // Another grace (2 s) + for (1 s) of live data judged on both hosts, to give a false positive its chance.
+    for (const host of ['replay-1', 'replay-2']) await waitForSampleTime(collector.db, host, firedAt + 2000 + 1000 + 2 * 200, `${host}: live samples past grace and for`, 2);
     const all = alerts();
     const quiet = all.filter((a) => a.host === 'replay-1');
     const busy = all.filter((a) => a.host === 'replay-2');

@@ -89,9 +89,16 @@ describe('tcpfleet watch', () => {
         screen = tmux(['capture-pane', '-p']);
         return screen.includes('zzz-big');
       }, 'the watch screen in tmux');
-      await new Promise((r) => setTimeout(r, 1500));
-      screen = tmux(['capture-pane', '-p']);
-      // Several refreshes later there is still exactly one header: the screen is redrawn, not appended.
+      // Several refreshes later (three different clocks seen in the header, so at least two redraws
+      // happened) there is still exactly one header: the screen is redrawn, not appended.
+      const clocks = new Set<string>();
+      const redrawn = (): boolean => {
+        screen = tmux(['capture-pane', '-p']);
+        const clock = /(\d\d:\d\d:\d\d) UTC/.exec(screen.split('\n')[0] ?? '')?.[1];
+        if (clock !== undefined) clocks.add(clock);
+        return clocks.size >= 3;
+      };
+      await waitFor(redrawn, 'three redraws with a new clock', 15_000);
       expect(screen.split('\n').filter((l) => l.startsWith('tcpfleet watch')).length).toBe(1);
       expect(screen.split('\n')[0]).toMatch(/^tcpfleet watch /);
       expect(screen).toMatch(/zzz-big\s+16\s/);

@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { AgentMessageSchema, decodeAgentMessage, ProtocolError } from '@tcpfleet/common';
 import { fastBatch } from '../../../packages/common/src/protocol/fast-batch.js';
 import { synthSnapshot } from '../../helpers/snapshots.js';
+import { expectNamesField } from '../../helpers/offending-field.js';
+import type { Offending } from '../../helpers/offending-field.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the cases below reach into and break arbitrary nesting levels of a batch
 type Obj = Record<string, any>;
 const valid = (): Obj => {
   const s = synthSnapshot('web-7', 1_795_620_130_224, 42, 5) as Obj;
@@ -55,6 +58,43 @@ const MUTATIONS: [string, (m: Obj) => void][] = [
   ['snapshot is an array', (m) => (m['snapshots'][0] = [])],
 ];
 
+// The field each mutation breaks, written down by hand: the refusal must name it.
+const OFFENDING: Record<string, Offending> = {
+  'id negative': { at: 'id' },
+  'id fractional': { at: 'id' },
+  'no snapshots': { at: 'snapshots' },
+  '65 snapshots': { at: 'snapshots' },
+  'host with a space': { at: 'snapshots.0.host' },
+  'host empty': { at: 'snapshots.0.host' },
+  'host too long': { at: 'snapshots.0.host' },
+  'seq 0': { at: 'snapshots.0.seq' },
+  'ts string': { at: 'snapshots.0.ts' },
+  'boot upper case': { at: 'snapshots.0.boot' },
+  'interval too small': { at: 'snapshots.0.interval_ms' },
+  'label key not an identifier': { at: 'snapshots.0.labels.1x' },
+  'label value with a control character': { at: 'snapshots.0.labels.a' },
+  '33 labels': { at: 'snapshots.0.labels' },
+  'state missing': { at: 'snapshots.0.states.listen' },
+  'state extra key': { at: 'snapshots.0.ipv4', key: 'bogus' },
+  'state negative': { at: 'snapshots.0.ipv6.established' },
+  'state fractional': { at: 'snapshots.0.states.established' },
+  'summary total negative': { at: 'snapshots.0.summary.total' },
+  'summary extra key': { at: 'snapshots.0.summary', key: 'x' },
+  'sockstat missing key': { at: 'snapshots.0.sockstat.tcp_mem' },
+  'counter name with a dash': { at: 'snapshots.0.snmp.Bad-Name' },
+  'counter not a number': { at: 'snapshots.0.netstat.TCPTimeouts' },
+  '513 counters': { at: 'snapshots.0.netstat' },
+  'collect.ms negative': { at: 'snapshots.0.collect.ms' },
+  'collect.errors not strings': { at: 'snapshots.0.collect.errors.0' },
+  '17 errors': { at: 'snapshots.0.collect.errors' },
+  'collect without states_age_ms': { at: 'snapshots.0.collect.states_age_ms' },
+  'breakdown port too big': { at: 'snapshots.0.breakdown.inbound.0.port' },
+  'breakdown addr not an address': { at: 'snapshots.0.breakdown.outbound.0.addr' },
+  'breakdown other missing': { at: 'snapshots.0.breakdown.other' },
+  'breakdown extra key': { at: 'snapshots.0.breakdown', key: 'extra' },
+  'snapshot is an array': { at: 'snapshots.0' },
+};
+
 describe('fastBatch', () => {
   it('gives what the zod schema gives on a valid batch, unknown keys dropped', () => {
     const m = valid();
@@ -84,6 +124,25 @@ describe('fastBatch', () => {
     // The frame is refused with zod's wording.
     expect(() => decodeAgentMessage(JSON.stringify(m))).toThrow(ProtocolError);
     expect(() => decodeAgentMessage(JSON.stringify(m))).toThrow(/schema violation at /);
+  });
+
+  it('every mutation has an entry naming its offending field', () => {
+    expect(Object.keys(OFFENDING).sort()).toEqual(MUTATIONS.map(([name]) => name).sort());
+  });
+
+  it.each(MUTATIONS)('the refusal names the offending field: %s', (name, mutate) => {
+    const m = valid();
+    mutate(m);
+    const field = OFFENDING[name];
+    if (field === undefined) throw new Error(`no OFFENDING entry for ${name}`);
+    let message = '';
+    try {
+      decodeAgentMessage(JSON.stringify(m));
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      message = err.message;
+    }
+    expectNamesField(message, field);
   });
 
   it('leaves what it is unsure of to zod (a counter named __proto__)', () => {
