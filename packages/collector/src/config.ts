@@ -21,6 +21,9 @@ export const ServeConfigSchema = z.strictObject({
   rules: z.string().min(1).optional(),
   heartbeat: duration.default('15s'),
   retention: duration.default('48h'),
+  maxHosts: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  forgetAfter: duration.default('30d'),
+  maxPendingPerAddress: z.coerce.number().int().min(1).max(100_000).default(64),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -54,6 +54,9 @@ async function main(): Promise<void> {
             rules: { type: 'string', describe: 'Alert rules file (YAML); reloaded on SIGHUP [env TCPFLEET_RULES]' },
             heartbeat: { type: 'string', describe: 'Ping interval to agents (default 15s)' },
             retention: { type: 'string', describe: 'How long raw snapshots are kept (default 48h)' },
+            'max-hosts': { type: 'string', describe: 'Most hosts kept; a new host beyond it is refused (close 4008) (default 100000)' },
+            'forget-after': { type: 'string', describe: 'Forget hosts silent for longer: latest row removed, history kept until --retention (default 30d; 0s: never)' },
+            'max-pending-per-address': { type: 'string', describe: 'Connections from one address that have not said hello yet, beyond which its new ones get 429 (default 64)' },
             config: { type: 'string', describe: 'JSON config file; env and flags override it' },
             'log-level': { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (default info) [env TCPFLEET_LOG_LEVEL]' },
           })
@@ -75,6 +78,9 @@ async function main(): Promise<void> {
             rules: a['rules'] as string | undefined,
             heartbeat: a['heartbeat'] as string | undefined,
             retention: a['retention'] as string | undefined,
+            maxHosts: a['max-hosts'] as string | undefined,
+            forgetAfter: a['forget-after'] as string | undefined,
+            maxPendingPerAddress: a['max-pending-per-address'] as string | undefined,
             config: a['config'] as string | undefined,
             logLevel: a['log-level'] as string | undefined,
           },
@@ -97,10 +103,20 @@ async function main(): Promise<void> {
       async (a) => (await import('./cli/query.js')).totalCmd({ url: url(a), json: a.json, state: a.state }),
     )
     .command(
-      'host <id>',
-      'One host: latest counts, breakdown by port and peer, gaps',
-      (y) => y.positional('id', { type: 'string', demandOption: true, describe: 'Host id' }).options({ url: urlOpt, json: jsonOpt }).example('$0 host web-7', 'What web-7 looks like now'),
-      async (a) => (await import('./cli/query.js')).hostCmd({ url: url(a), json: a.json, id: a.id }),
+      'host <id> [target]',
+      'One host: latest counts, breakdown by port and peer, gaps. `host rm ID` removes a host from the fleet (--purge: and everything stored about it)',
+      (y) =>
+        y
+          .positional('id', { type: 'string', demandOption: true, describe: 'Host id (or rm)' })
+          .positional('target', { type: 'string', describe: 'With rm: the host id to remove' })
+          .options({ url: urlOpt, json: jsonOpt, db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups and gaps' } })
+          .example('$0 host web-7', 'What web-7 looks like now')
+          .example('$0 host rm web-7 --purge', 'Remove web-7 and everything stored about it'),
+      async (a) => {
+        if (a.target === undefined) return (await import('./cli/query.js')).hostCmd({ url: url(a), json: a.json, id: a.id });
+        if (a.id !== 'rm') throw new TcpfleetError('TCPFLEET_ERR_USAGE', `unknown host action ${JSON.stringify(a.id.slice(0, 32))}: use tcpfleet host ID, or tcpfleet host rm ID`);
+        return (await import('./cli/host-rm.js')).hostRmCmd(db(a, dbGiven()), a.target, a.purge, a.json);
+      },
     )
     .command(
       'history <id>',

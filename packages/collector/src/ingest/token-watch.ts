@@ -1,0 +1,29 @@
+/**
+ * Ends sessions whose token stopped being valid for their host. Every batch is checked inside its
+ * commit (store/store.ts WriteAuth), so a revoked or replaced token stores nothing once the
+ * command returned; this poll also closes the sessions that are idle, within one period.
+ */
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.js';
+import type { CollectorServer } from './server.js';
+
+/** Starts the poll; returns its stop function. */
+export function watchTokens(store: Store, server: () => CollectorServer | null, log: Logger, everyMs = 2000): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    const s = server();
+    if (running || s === null) return;
+    running = true;
+    store
+      .liveTokens()
+      .then((live) => {
+        for (const host of s.closeInvalidTokens(live)) log.warn({ host }, 'token no longer valid for this host; session closed');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'cannot read tokens'))
+      .finally(() => {
+        running = false;
+      });
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
