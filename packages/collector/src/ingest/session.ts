@@ -50,8 +50,10 @@ export class Session {
   readonly auth: WriteAuth;
   /** Called once the hello is accepted (the server's count of sessions without one). */
   readonly #onWelcome: () => void;
-  /** A hello arrived (it may still be being checked: no other frame is taken until the welcome). */
+  /** A hello arrived (it may still be being checked). */
   #helloSeen = false;
+  /** Frames that came while the hello was being checked, handled after the welcome (at most 8). */
+  #early: [Buffer, boolean][] | null = null;
   #log: Logger;
   #host: string | null = null;
   #labels: Record<string, string> = {};
@@ -108,6 +110,11 @@ export class Session {
 
   #onFrame(data: Buffer, isBinary: boolean): void {
     this.#alive = true;
+    if (this.#early !== null) {
+      if (this.#early.length >= 8) return this.close(CLOSE_CODES.HELLO_EXPECTED, 'wait for the welcome');
+      this.#early.push([data, isBinary]);
+      return;
+    }
     let msg: AgentMessage;
     try {
       if (isBinary) {
@@ -126,7 +133,7 @@ export class Session {
       return;
     }
     if (msg.type === 'hello' && this.#helloSeen) return this.close(CLOSE_CODES.HELLO_EXPECTED, 'hello sent twice');
-    if (this.#host === null && msg.type !== 'hello') return this.close(CLOSE_CODES.HELLO_EXPECTED, this.#helloSeen ? 'wait for the welcome' : 'hello expected first');
+    if (this.#host === null && msg.type !== 'hello') return this.close(CLOSE_CODES.HELLO_EXPECTED, 'hello expected first');
     switch (msg.type) {
       case 'hello':
         return this.#onHello(msg);
@@ -151,6 +158,7 @@ export class Session {
     if (this.auth.kind === 'host') return this.#welcome(msg, host);
     // The fleet token writes only as hosts without a token of their own: else any holder of it
     // could replace a host's agent (4003) and write as that host.
+    this.#early = [];
     this.#ctx.store.hostHasToken(host).then(
       (has) => {
         if (this.#closed) return;
@@ -179,6 +187,9 @@ export class Session {
     this.#onWelcome();
     this.#timer = setInterval(() => this.#beat(), this.#ctx.heartbeatMs);
     this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64, encodings: ['json', BIN1] });
+    const early = this.#early ?? [];
+    this.#early = null;
+    for (const [data, isBinary] of early) this.#onFrame(data, isBinary);
   }
 
   #onBatch(msg: BatchMessage): void {
