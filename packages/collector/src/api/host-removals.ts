@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import type { Fleet } from './fleet.js';
+import { pollEvery } from '../ingest/poll.js';
 
 /** Options of the removal watch. */
 export interface HostRemovalOptions {
@@ -26,7 +27,6 @@ export async function watchHostRemovals(o: HostRemovalOptions): Promise<() => vo
   const log = o.log.child({ component: 'host-removals' });
   // Removals made before this start are already reflected in what the fleet loaded.
   let lastId = (await o.store.removalsSince(0, Number.MAX_SAFE_INTEGER)).at(-1)?.id ?? 0;
-  let busy = false;
   const poll = async (): Promise<void> => {
     for (let i = 0; i < 100; i++) {
       const batch = await o.store.removalsSince(lastId, 1000);
@@ -47,18 +47,16 @@ export async function watchHostRemovals(o: HostRemovalOptions): Promise<() => vo
   const pollMs = o.pollMs ?? 2000;
   const forgetEvery = o.forgetAfterMs > 0 ? Math.min(60_000, Math.max(pollMs, Math.floor(o.forgetAfterMs / 4))) : Infinity;
   let lastForget = Date.now();
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    const now = Date.now();
-    const forgetNow = now - lastForget >= forgetEvery;
-    if (forgetNow) lastForget = now;
-    (forgetNow ? forget(now).then(poll) : poll())
-      .catch((err: unknown) => log.warn({ err }, 'host removal pass failed'))
-      .finally(() => {
-        busy = false;
-      });
-  }, pollMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return pollEvery(
+    pollMs,
+    async () => {
+      const now = Date.now();
+      if (now - lastForget >= forgetEvery) {
+        lastForget = now;
+        await forget(now);
+      }
+      await poll();
+    },
+    (err) => log.warn({ err }, 'host removal pass failed'),
+  );
 }

@@ -6,24 +6,18 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import type { CollectorServer } from './server.js';
+import { pollEvery } from './poll.js';
 
 /** Starts the poll; returns its stop function. */
 export function watchTokens(store: Store, server: () => CollectorServer | null, log: Logger, everyMs = 2000): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    const s = server();
-    if (running || s === null) return;
-    running = true;
-    store
-      .liveTokens()
-      .then((live) => {
-        for (const host of s.closeInvalidTokens(live)) log.warn({ host }, 'token no longer valid for this host; session closed');
-      })
-      .catch((err: unknown) => log.warn({ err }, 'cannot read tokens'))
-      .finally(() => {
-        running = false;
-      });
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  return pollEvery(
+    everyMs,
+    async () => {
+      const s = server();
+      if (s === null) return;
+      const live = await store.liveTokens();
+      for (const host of s.closeInvalidTokens(live)) log.warn({ host }, 'token no longer valid for this host; session closed');
+    },
+    (err) => log.warn({ err }, 'cannot read tokens'),
+  );
 }
