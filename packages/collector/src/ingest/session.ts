@@ -249,7 +249,7 @@ export class Session {
     // Through the writer's queue, so the gap is stored after the host row exists.
     this.#ctx.writer
       .drain()
-      .then(() => this.#ctx.store.recordGap({ host, boot: msg.boot, from_seq: msg.from_seq, to_seq: msg.to_seq, count: msg.count, ts: msg.ts, recv_ts: Date.now() }))
+      .then(() => this.#ctx.store.recordGap({ host, boot: msg.boot, from_seq: msg.from_seq, to_seq: msg.to_seq, count: msg.count, ts: msg.ts, recv_ts: Date.now() }, this.auth))
       .then(
         () => this.#send({ type: 'ack', id: msg.id, stored: 0, duplicates: 0 }),
         () => this.#send({ type: 'nack', id: msg.id, code: 'STORAGE', retryable: true, message: 'gap not stored' }),

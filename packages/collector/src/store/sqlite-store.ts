@@ -329,9 +329,9 @@ export class SqliteStore implements Store {
     }
   }
 
-  recordGap(g: GapRecord): Promise<void> {
+  recordGap(g: GapRecord, auth?: WriteAuth): Promise<void> {
     try {
-      this.recordGapSync(g);
+      this.recordGapSync(g, auth);
       return Promise.resolve();
     } catch (err) {
       return Promise.reject(err);
@@ -339,10 +339,11 @@ export class SqliteStore implements Store {
   }
 
   /** recordGap for the write thread; throws StorageError. */
-  recordGapSync(g: GapRecord): void {
+  recordGapSync(g: GapRecord, auth?: WriteAuth): void {
     try {
       this.#db.transaction(() => {
         this.#checkRemovals();
+        if (this.#refusal(g.host, auth) !== null) return;
         const hostId = this.#hostIds.get(g.host) ?? (this.#s['findHostId']!.get(g.host) as { id: number } | undefined)?.id;
         if (hostId === undefined) return;
         this.#s['insertGap']!.run(hostId, this.#bootId(hostId, g.boot), g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts);

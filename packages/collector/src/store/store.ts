@@ -90,8 +90,8 @@ export type Resolution = 'raw' | '1m' | '1h';
 export interface Store {
   /** Stores batches in one transaction; all or nothing. Idempotent on (host, boot, seq). */
   ingest(items: readonly IngestItem[], recvTs: number): Promise<IngestOutcome[]>;
-  /** Records a declared gap (idempotent on host, boot, first seq). */
-  recordGap(gap: GapRecord): Promise<void>;
+  /** Records a declared gap (idempotent on host, boot, first seq); nothing when `auth` is no longer valid. */
+  recordGap(gap: GapRecord, auth?: WriteAuth): Promise<void>;
   /** Each host's latest snapshot. */
   latest(): Promise<StoredSnapshot[]>;
   /** A host's snapshots with since <= ts < until, oldest first. */

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { RowEncoder } from './ingest-rows.js';
 import { StorageError } from './sqlite-store.js';
 import type { SqliteStore } from './sqlite-store.js';
-import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, RemoveOutcome, Store, StoredSnapshot, TokenInfo } from './store.js';
+import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 import type { WriteReply, WriteRequestBody, WriteWorkerData } from './write-worker.js';
 
 /** The worker's compiled file; from the TypeScript sources (tests), the built one beside them. */
@@ -92,8 +92,8 @@ export class ThreadedStore implements Store {
     return this.#request({ kind: 'ingest', rows, recvTs }, [rows.bytes.buffer as ArrayBuffer]) as Promise<IngestOutcome[]>;
   }
 
-  async recordGap(gap: GapRecord): Promise<void> {
-    await this.#request({ kind: 'gap', gap });
+  async recordGap(gap: GapRecord, auth?: WriteAuth): Promise<void> {
+    await this.#request({ kind: 'gap', gap, auth });
   }
 
   latest(): Promise<StoredSnapshot[]> {

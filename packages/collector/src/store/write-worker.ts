@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, StorageError } from './sqlite-store.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import type { IngestRows } from './ingest-rows.js';
-import type { GapRecord, IngestOutcome } from './store.js';
+import type { GapRecord, IngestOutcome, WriteAuth } from './store.js';
 import { RollupJob } from './rollups.js';
 import { createLogger } from '../log.js';
 
@@ -23,7 +23,7 @@ export interface WriteWorkerData {
 }
 
 /** What the main thread asks for. */
-export type WriteRequestBody = { kind: 'ingest'; rows: IngestRows; recvTs: number } | { kind: 'gap'; gap: GapRecord } | { kind: 'close' };
+export type WriteRequestBody = { kind: 'ingest'; rows: IngestRows; recvTs: number } | { kind: 'gap'; gap: GapRecord; auth?: WriteAuth | undefined } | { kind: 'close' };
 /** A request from the main thread: the body and the id its answer carries. */
 export type WriteRequest = WriteRequestBody & { id: number };
 
@@ -87,7 +87,7 @@ port.on('message', (m: WriteRequest) => {
       reply = { id: m.id, ok: true, result: outcomes };
       noteCommitted(m.rows, outcomes);
     } else {
-      store.recordGapSync(m.gap);
+      store.recordGapSync(m.gap, m.auth);
       reply = { id: m.id, ok: true, result: null };
     }
   } catch (err) {
