@@ -187,12 +187,13 @@ export class CollectorServer {
    * Closes every session whose token is no longer valid for its host (`live`: host -> hash of
    * its live per-host token): revoked or replaced tokens (4002), fleet-token sessions of a host
    * that now has its own token (4007). Their batches are refused in the commit already; this
-   * ends the ones that are idle. Returns the hosts closed.
+   * ends the ones that are idle. Sessions welcomed after `readAt` (when `live` was read) are
+   * left alone: their token may be newer than the list. Returns the hosts closed.
    */
-  closeInvalidTokens(live: ReadonlyMap<string, string>): string[] {
+  closeInvalidTokens(live: ReadonlyMap<string, string>, readAt: number): string[] {
     const closed: string[] = [];
     for (const [host, s] of this.#sessions) {
-      if (s.tokenStillValid(live)) continue;
+      if (s.welcomedAt >= readAt || s.tokenStillValid(live)) continue;
       if (s.auth.kind === 'host') s.close(CLOSE_CODES.REVOKED, 'token revoked or replaced');
       else s.close(CLOSE_CODES.HOST_HAS_TOKEN, `host ${host} has its own token now; the fleet token cannot write as it`);
       closed.push(host);

@@ -64,6 +64,8 @@ export class Session {
   readonly #bin = new Bin1Decoder();
   stored = 0;
   duplicates = 0;
+  /** When the hello was accepted (ms), 0 before. */
+  welcomedAt = 0;
 
   constructor(ws: WebSocket, boundHost: string | null, auth: WriteAuth, addr: string, ctx: SessionContext, onWelcome: () => void = () => {}) {
     this.ws = ws;
@@ -185,6 +187,7 @@ export class Session {
     }
     this.#log.info({ agentVersion: printable(msg.agent), intervalMs: msg.interval_ms, token: this.auth.kind }, 'agent connected');
     this.#onWelcome();
+    this.welcomedAt = Date.now();
     this.#timer = setInterval(() => this.#beat(), this.#ctx.heartbeatMs);
     this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64, encodings: ['json', BIN1] });
     const early = this.#early ?? [];

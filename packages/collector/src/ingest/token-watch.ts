@@ -15,8 +15,9 @@ export function watchTokens(store: Store, server: () => CollectorServer | null, 
     async () => {
       const s = server();
       if (s === null) return;
+      const readAt = Date.now();
       const live = await store.liveTokens();
-      for (const host of s.closeInvalidTokens(live)) log.warn({ host }, 'token no longer valid for this host; session closed');
+      for (const host of s.closeInvalidTokens(live, readAt)) log.warn({ host }, 'token no longer valid for this host; session closed');
     },
     (err) => log.warn({ err }, 'cannot read tokens'),
   );
