@@ -47,7 +47,10 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
   writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
   const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const col = startTracked(process.execPath, [...nodeArgs, COLLECTOR, 'serve', '--listen', `127.0.0.1:${port}`, '--db', db, '--token-file', join(dir, 'token'), '--log-level', 'warn', '--write-thread', writeThread]);
+  const col = startTracked(process.execPath, [...nodeArgs, COLLECTOR, 'serve', '--listen', `127.0.0.1:${port}`, '--db', db, '--token-file', join(dir, 'token'), '--log-level', 'warn', '--write-thread', writeThread,
+    // Every load generator connects from 127.0.0.1, up to 200 at a time (50 lanes a process);
+    // a real fleet connects from one address per host.
+    '--max-pending-per-address', '100000']);
   let colErr = '';
   col.stderr.on('data', (d) => (colErr += d.toString()));
   const gens = [];

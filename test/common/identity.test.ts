@@ -17,7 +17,7 @@ const HOST_IDS: unknown[] = [
   '😀'.repeat(130), '😀'.repeat(300), 'a' + '😀'.repeat(126), '\ud800', 5, null, undefined, [], ['a'], Array(300).fill('a'), {}, { length: 0 }, true, NaN, Infinity,
 ];
 const LABELS: unknown[] = [
-  {}, { a: 'b' }, { _x: '' }, { env: 'prod', rack: 'r1' }, { a: 'é日本' }, { a: '\u007f' }, { a: '\u0085' }, { a: '\u200b' }, { a: 'x'.repeat(256) }, { a: 'x'.repeat(257) },
+  {}, { a: 'b' }, { _x: '' }, { env: 'prod', rack: 'r1' }, { a: 'é日本' }, { a: '\u007f' }, { a: '\u0085' }, { a: '\u200b' }, { a: 'x\u202ey' }, { a: '\u2066' }, { a: '\u2069' }, { a: '\u200e' }, { a: '\u200f' }, { a: '\u202a' }, { a: '\u009b' }, { a: '\u2067\u202d' }, { a: 'x'.repeat(256) }, { a: 'x'.repeat(257) },
   { a: '😀'.repeat(200) }, { a: '😀'.repeat(257) }, { a: '\n'.repeat(300) }, { '1a': 'x' }, { ['k'.repeat(64)]: 'v' }, { ['k'.repeat(65)]: 'v' }, { 'a-b': 'v' }, { '': 'v' },
   { a: 1 }, { a: null }, { a: {} }, { a: [] }, { a: 'x', b: 2, c: '\n' }, { '1a': 7 }, many(32), many(33), { ...many(33), '1x': 'v' }, { ...many(33), a: 3 },
   [], ['a=b'], 'a=b', null, undefined, 7, new Map([['a', 'b']]), Object.assign(Object.create(null) as object, { a: 'b' }),
@@ -67,5 +67,12 @@ describe('labels: hand-written check and LabelsSchema agree', () => {
     const out = viaCheck(checkLabels, input);
     expect(out).toEqual({ ok: true, value: input });
     if (out.ok) expect(out.value).not.toBe(input);
+  });
+
+  it('refuses C1 controls and bidi overrides, isolates and marks in label values (issue 14), keeps other Unicode', () => {
+    for (const c of ['\u0080', '\u009b', '\u009f', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069']) {
+      expect(viaCheck(checkLabels, { a: `x${c}y` }), JSON.stringify(c)).toEqual({ ok: false, issues: [{ path: 'a', message: 'label value: no control characters or bidi overrides' }] });
+    }
+    expect(viaCheck(checkLabels, { a: 'é日本 \u00a0\u200b' }).ok).toBe(true);
   });
 });

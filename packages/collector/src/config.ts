@@ -23,6 +23,9 @@ export const ServeConfigSchema = z.strictObject({
   heartbeat: duration.default('15s'),
   retention: duration.default('48h'),
   stopTimeout: duration.default(`${STOP_DEADLINE_MS / 1000}s`),
+  maxHosts: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  forgetAfter: duration.default('30d'),
+  maxPendingPerAddress: z.coerce.number().int().min(1).max(100_000).default(64),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

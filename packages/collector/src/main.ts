@@ -55,6 +55,9 @@ async function main(): Promise<void> {
             heartbeat: { type: 'string', describe: 'Ping interval to agents (default 15s)' },
             retention: { type: 'string', describe: 'How long raw snapshots are kept (default 48h)' },
             'stop-timeout': { type: 'string', describe: 'On SIGTERM/SIGINT, exit (code 1, naming what it waited for) if stopping takes longer (default 10s)' },
+            'max-hosts': { type: 'string', describe: 'Most hosts kept; a new host beyond it is refused (close 4008) (default 100000)' },
+            'forget-after': { type: 'string', describe: 'Forget hosts silent for longer: latest row removed, history kept until --retention (default 30d; 0s: never)' },
+            'max-pending-per-address': { type: 'string', describe: 'Connections from one address that have not said hello yet, beyond which its new ones get 429 (default 64)' },
             config: { type: 'string', describe: 'JSON config file; env and flags override it' },
             'log-level': { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (default info) [env TCPFLEET_LOG_LEVEL]' },
           })
@@ -77,6 +80,9 @@ async function main(): Promise<void> {
             heartbeat: a['heartbeat'] as string | undefined,
             retention: a['retention'] as string | undefined,
             stopTimeout: a['stop-timeout'] as string | undefined,
+            maxHosts: a['max-hosts'] as string | undefined,
+            forgetAfter: a['forget-after'] as string | undefined,
+            maxPendingPerAddress: a['max-pending-per-address'] as string | undefined,
             config: a['config'] as string | undefined,
             logLevel: a['log-level'] as string | undefined,
           },
@@ -99,10 +105,23 @@ async function main(): Promise<void> {
       async (a) => (await import('./cli/query.js')).totalCmd({ url: url(a), json: a.json, state: a.state }),
     )
     .command(
-      'host <id>',
-      'One host: latest counts, breakdown by port and peer, gaps',
-      (y) => y.positional('id', { type: 'string', demandOption: true, describe: 'Host id' }).options({ url: urlOpt, json: jsonOpt }).example('$0 host web-7', 'What web-7 looks like now'),
-      async (a) => (await import('./cli/query.js')).hostCmd({ url: url(a), json: a.json, id: a.id }),
+      'host <id> [target]',
+      'One host: latest counts, breakdown by port and peer, gaps. `host rm ID` removes a host from the fleet (--purge: and everything stored about it)',
+      (y) =>
+        y
+          .positional('id', { type: 'string', demandOption: true, describe: 'Host id (or rm)' })
+          .positional('target', { type: 'string', describe: 'With rm: the host id to remove' })
+          .options({ url: urlOpt, json: jsonOpt, db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups and gaps' } })
+          .example('$0 host web-7', 'What web-7 looks like now')
+          .example('$0 host rm web-7 --purge', 'Remove web-7 and everything stored about it'),
+      async (a) => {
+        if (a.target === undefined) return (await import('./cli/query.js')).hostCmd({ url: url(a), json: a.json, id: a.id });
+        if (a.id !== 'rm') throw new TcpfleetError('TCPFLEET_ERR_USAGE', `unknown host action ${JSON.stringify(a.id.slice(0, 32))}: use tcpfleet host ID, or tcpfleet host rm ID`);
+        const { dbFile, requireDatabase } = await import('./cli/db-file.js');
+        const file = dbFile(a.db, dbGiven(), process.env);
+        requireDatabase(file, 'host rm');
+        return (await import('./cli/host-rm.js')).hostRmCmd(file.path, a.target, a.purge, a.json);
+      },
     )
     .command(
       'history <id>',

@@ -143,6 +143,35 @@ export class Fleet {
     return this.#latest.size;
   }
 
+  /** True when the host is in the fleet. */
+  has(name: string): boolean {
+    return this.#latest.has(name);
+  }
+
+  /**
+   * Drops a host removed at `at` (tcpfleet host rm, serve --forget-after); kept when something
+   * of it was received after that (its agent still runs and wrote its latest row again).
+   */
+  forget(name: string, at: number): boolean {
+    const s = this.#latest.get(name);
+    if (s === undefined || s.recv_ts > at) return false;
+    accumulate(this.#sum, s, -1);
+    this.#latest.delete(name);
+    this.#entries.delete(name);
+    this.#sorted = null;
+    return true;
+  }
+
+  /** Up to `limit` hosts from which nothing was received since `before`. */
+  silentSince(before: number, limit: number): string[] {
+    const out: string[] = [];
+    for (const [name, s] of this.#latest) {
+      if (out.length >= limit) break;
+      if (s.recv_ts < before) out.push(name);
+    }
+    return out;
+  }
+
   /** Sums over live hosts. */
   total(now: number, match?: (s: StoredSnapshot) => boolean): FleetTotal {
     if (match === undefined) return this.#fastTotal(now);

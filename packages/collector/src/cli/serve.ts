@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { CLOSE_CODES, parseDuration } from '@tcpfleet/common';
+import { parseDuration } from '@tcpfleet/common';
 import type { ServeConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -29,6 +29,8 @@ import { RollupJob } from '../store/rollups.js';
 import { RollupReader } from '../store/rollup-history.js';
 import { historyRoutes } from '../api/history-routes.js';
 import { STOP_DEADLINE_MS, stopWithin } from '../stop-deadline.js';
+import { watchTokens } from '../ingest/token-watch.js';
+import { watchHostRemovals } from '../api/host-removals.js';
 
 /** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
 export interface ServeHooks {
@@ -112,6 +114,8 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
     auth: new Authenticator(store, cfg.tokenValue),
     tls: cfg.tlsCert !== undefined && cfg.tlsKey !== undefined ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined,
     heartbeatMs: parseDuration(cfg.heartbeat) ?? 15_000,
+    maxPendingPerAddress: cfg.maxPendingPerAddress,
+    hosts: { max: cfg.maxHosts, known: (h) => fleet.has(h), count: () => fleet.size },
     http: api,
   });
 
@@ -155,16 +159,10 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
 
   const port = await server.listen();
 
-  // Revoked tokens close their host's live session within one poll.
-  let revoked = new Set((await store.listTokens()).filter((t) => t.revoked !== null).map((t) => t.host));
-  const revokeTimer = setInterval(() => {
-    void store.listTokens().then((tokens) => {
-      const now = new Set(tokens.filter((t) => t.revoked !== null).map((t) => t.host));
-      for (const host of now) if (!revoked.has(host) && server?.closeHost(host, CLOSE_CODES.REVOKED, 'token revoked') === true) log.warn({ host }, 'token revoked; session closed');
-      revoked = now;
-    });
-  }, 2000);
-  revokeTimer.unref();
+  // Sessions on a token no longer valid for their host are closed (issue 14; their batches are
+  // refused in the commit already); removed and long-silent hosts leave the fleet.
+  const stopTokenWatch = watchTokens(store, () => server, log);
+  const stopRemovals = await watchHostRemovals({ store, fleet, log, forgetAfterMs: parseDuration(cfg.forgetAfter) ?? 0 });
 
   // --- reliability (issue 4): fault-injection hooks are loud when set ---
   const hooksOn = activeTestHooks();
@@ -181,7 +179,8 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
           {
             name: 'stop reading from agents',
             run: () => {
-              clearInterval(revokeTimer);
+              stopTokenWatch();
+              stopRemovals();
               server?.setPaused(true);
             },
           },

@@ -1,6 +1,8 @@
 /**
  * `tcpfleet token create|revoke|list`: per-host tokens, written straight into the database
- * (a running collector sees them at once; a revoked host's session closes within 2 s).
+ * (a running collector sees them at once: every batch is checked against them in its commit, so a
+ * session on a revoked or replaced token, or on the fleet token for a host that now has its own,
+ * stores nothing once the command returned, and is closed).
  * Only the SHA-256 of a token is stored; the token is printed once.
  */
 import { HostIdSchema, TcpfleetError, printable } from '@tcpfleet/common';
@@ -8,7 +10,8 @@ import { SqliteStore } from '../store/sqlite-store.js';
 import { hashToken, newToken } from '../ingest/auth.js';
 import { table } from './format.js';
 
-function checkHost(host: string): void {
+/** Refuses a host id that breaks the host id rule, with one line. */
+export function checkHost(host: string): void {
   if (!HostIdSchema.safeParse(host).success) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `host id ${JSON.stringify(printable(host))} is not valid: letters, digits and . _ : @ - only`);
 }
 
@@ -19,7 +22,7 @@ export async function tokenCreate(db: string, host: string): Promise<void> {
     const token = newToken();
     await store.putToken(host, hashToken(token), Date.now());
     process.stdout.write(`${token}\n`);
-    process.stderr.write(`token for ${host} created; it is shown only this once. Put it in the agent's token file (mode 0600).\n`);
+    process.stderr.write(`token for ${host} created; it is shown only this once. Put it in the agent's token file (mode 0600). A session on an older token of ${host}, or on the fleet token as ${host}, stores nothing more.\n`);
   } finally {
     await store.close();
   }
@@ -30,7 +33,7 @@ export async function tokenRevoke(db: string, host: string): Promise<void> {
   const store = new SqliteStore({ path: db });
   try {
     if (!(await store.revokeToken(host, Date.now()))) throw new TcpfleetError('TCPFLEET_ERR_NOT_FOUND', `no live token for host ${host}`);
-    process.stderr.write(`token of ${host} revoked; its session closes within 2 s\n`);
+    process.stderr.write(`token of ${host} revoked; its session stores nothing more and is closed\n`);
   } finally {
     await store.close();
   }

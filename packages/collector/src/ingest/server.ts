@@ -2,7 +2,8 @@
  * One port for everything: WebSocket ingest on upgrade (bearer token checked before the upgrade:
  * 401 and nothing stored when it is wrong) and the read-only HTTP API for every other request.
  * Limits on everything from the network: header count and size, header and request timeouts,
- * frame size, hello timeout, per-address failure rate.
+ * frame size, hello timeout, per-address failure rate, per-address sessions without a hello,
+ * and the number of hosts kept.
  */
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -30,8 +31,22 @@ export interface ServerOptions {
   heartbeatMs?: number;
   helloTimeoutMs?: number;
   maxFrameBytes?: number;
+  /**
+   * Upgrades from one address that have not said hello yet (being checked, or upgraded and
+   * silent) beyond which its new upgrades get 429 (default 64).
+   */
+  maxPendingPerAddress?: number;
+  /** The hosts the collector keeps (the in-memory fleet) and their bound, `serve --max-hosts`. */
+  hosts?: HostAdmission | undefined;
   /** Handles a plain HTTP request (the query API); false when not handled. */
   http: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/** What the server asks about hosts before admitting a new one. */
+export interface HostAdmission {
+  max: number;
+  known(host: string): boolean;
+  count(): number;
 }
 
 export class CollectorServer {
@@ -43,8 +58,12 @@ export class CollectorServer {
   readonly #all = new Set<Session>();
   #paused = false;
   readonly #ctx: SessionContext;
+  /** Upgrades without a hello yet, by client address. */
+  readonly #pending = new Map<string, number>();
+  /** New hosts admitted by a live session and not yet in the fleet (counted against --max-hosts). */
+  readonly #admitted = new Set<string>();
   /** Upgrades refused, by reason. */
-  readonly refused = { auth: 0, limited: 0, origin: 0 };
+  readonly refused = { auth: 0, limited: 0, origin: 0, pending: 0 };
   /** Batch frames received since start, by encoding. */
   readonly frames = { json: 0, bin1: 0 };
 
@@ -71,8 +90,12 @@ export class CollectorServer {
         this.#sessions.set(host, s);
         return prev === s ? null : prev;
       },
+      admit: (host) => this.#admit(host),
       release: (host, s) => {
-        if (this.#sessions.get(host) === s) this.#sessions.delete(host);
+        if (this.#sessions.get(host) === s) {
+          this.#sessions.delete(host);
+          this.#admitted.delete(host);
+        }
         this.#all.delete(s);
       },
       paused: () => this.#paused,
@@ -105,7 +128,8 @@ export class CollectorServer {
   async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const addr = req.socket.remoteAddress ?? '?';
     const refuse = (status: number, text: string): void => {
-      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const retry = status === 429 ? 'Retry-After: 10\r\n' : '';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\n${retry}Connection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
     socket.on('error', () => socket.destroy());
@@ -113,21 +137,68 @@ export class CollectorServer {
       this.refused.origin++;
       return refuse(403, 'Forbidden');
     }
-    if (this.#o.auth.limited(addr)) {
-      this.refused.limited++;
+    const pending = this.#pending.get(addr) ?? 0;
+    if (pending >= (this.#o.maxPendingPerAddress ?? 64)) {
+      this.refused.pending++;
       return refuse(429, 'Too Many Requests');
     }
+    // Counted from here until the hello is accepted or the socket closes.
+    this.#pending.set(addr, pending + 1);
+    let counted = true;
+    const settle = (): void => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.#pending.get(addr) ?? 1) - 1;
+      if (n <= 0) this.#pending.delete(addr);
+      else this.#pending.set(addr, n);
+    };
+    socket.once('close', settle);
     const result = await this.#o.auth.check(bearer(req.headers.authorization), addr);
     if (!result.ok) {
+      settle();
+      if (result.limited) {
+        this.refused.limited++;
+        return refuse(429, 'Too Many Requests');
+      }
       this.refused.auth++;
       this.#log.warn({ addr, reason: result.reason }, 'agent refused');
       return refuse(401, 'Unauthorized');
     }
-    if (socket.destroyed) return;
+    if (socket.destroyed) return settle();
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const s = new Session(ws, result.boundHost, addr, this.#ctx);
+      const s = new Session(ws, result.boundHost, result.auth, addr, this.#ctx, settle);
       this.#all.add(s);
     });
+  }
+
+  /** True when `host` may write: known already, or new and within --max-hosts. */
+  #admit(host: string): boolean {
+    const h = this.#o.hosts;
+    if (h === undefined || this.#sessions.has(host) || this.#admitted.has(host) || h.known(host)) return true;
+    if (h.count() + this.#admitted.size >= h.max) {
+      for (const a of this.#admitted) if (h.known(a)) this.#admitted.delete(a);
+      if (h.count() + this.#admitted.size >= h.max) return false;
+    }
+    this.#admitted.add(host);
+    return true;
+  }
+
+  /**
+   * Closes every session whose token is no longer valid for its host (`live`: host -> hash of
+   * its live per-host token): revoked or replaced tokens (4002), fleet-token sessions of a host
+   * that now has its own token (4007). Their batches are refused in the commit already; this
+   * ends the ones that are idle. Sessions welcomed after `readAt` (when `live` was read) are
+   * left alone: their token may be newer than the list. Returns the hosts closed.
+   */
+  closeInvalidTokens(live: ReadonlyMap<string, string>, readAt: number): string[] {
+    const closed: string[] = [];
+    for (const [host, s] of this.#sessions) {
+      if (s.welcomedAt >= readAt || s.tokenStillValid(live)) continue;
+      if (s.auth.kind === 'host') s.close(CLOSE_CODES.REVOKED, 'token revoked or replaced');
+      else s.close(CLOSE_CODES.HOST_HAS_TOKEN, `host ${host} has its own token now; the fleet token cannot write as it`);
+      closed.push(host);
+    }
+    return closed;
   }
 
   /** Stops or resumes reading from every session (write-queue backpressure). */
@@ -137,14 +208,6 @@ export class CollectorServer {
       if (paused) s.ws.pause();
       else s.ws.resume();
     }
-  }
-
-  /** Closes the live session of a host (its token was revoked). */
-  closeHost(host: string, code: number, reason: string): boolean {
-    const s = this.#sessions.get(host);
-    if (s === undefined) return false;
-    s.close(code, reason);
-    return true;
   }
 
   /** Hosts with a live session. */

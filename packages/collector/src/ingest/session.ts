@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { BIN1, Bin1Decoder, CLOSE_CODES, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
 import type { AgentMessage, BatchMessage, CollectorMessage, GapMessage, HelloMessage } from '@tcpfleet/common';
 import type { IngestWriter } from './writer.js';
-import type { Store } from '../store/store.js';
+import type { IngestRefusal, Store, WriteAuth } from '../store/store.js';
 import { StorageError } from '../store/sqlite-store.js';
 import { TEST_HOOKS } from './test-hooks.js';
 
@@ -30,6 +30,8 @@ export interface SessionContext {
   maxBufferedBytes: number;
   /** Registers the session under its host; returns the session it replaces, if any. */
   claim(host: string, s: Session): Session | null;
+  /** False when `host` would be a new host beyond `serve --max-hosts`. */
+  admit(host: string): boolean;
   release(host: string, s: Session): void;
   paused(): boolean;
   /** Batch frames received, by encoding (the server's, for /healthz). */
@@ -44,6 +46,14 @@ export class Session {
   readonly addr: string;
   readonly #ctx: SessionContext;
   readonly #boundHost: string | null;
+  /** The credential the session was opened with; re-checked in every commit (store/store.ts WriteAuth). */
+  readonly auth: WriteAuth;
+  /** Called once the hello is accepted (the server's count of sessions without one). */
+  readonly #onWelcome: () => void;
+  /** A hello arrived (it may still be being checked). */
+  #helloSeen = false;
+  /** Frames that came while the hello was being checked, handled after the welcome (at most 8). */
+  #early: [Buffer, boolean][] | null = null;
   #log: Logger;
   #host: string | null = null;
   #labels: Record<string, string> = {};
@@ -54,12 +64,16 @@ export class Session {
   readonly #bin = new Bin1Decoder();
   stored = 0;
   duplicates = 0;
+  /** When the hello was accepted (ms), 0 before. */
+  welcomedAt = 0;
 
-  constructor(ws: WebSocket, boundHost: string | null, addr: string, ctx: SessionContext) {
+  constructor(ws: WebSocket, boundHost: string | null, auth: WriteAuth, addr: string, ctx: SessionContext, onWelcome: () => void = () => {}) {
     this.ws = ws;
     this.addr = addr;
     this.#ctx = ctx;
     this.#boundHost = boundHost;
+    this.auth = auth;
+    this.#onWelcome = onWelcome;
     this.#log = ctx.log.child({ session: this.id, addr });
     if (ctx.paused()) ws.pause();
     this.#timer = setTimeout(() => {
@@ -98,6 +112,11 @@ export class Session {
 
   #onFrame(data: Buffer, isBinary: boolean): void {
     this.#alive = true;
+    if (this.#early !== null) {
+      if (this.#early.length >= 8) return this.close(CLOSE_CODES.HELLO_EXPECTED, 'wait for the welcome');
+      this.#early.push([data, isBinary]);
+      return;
+    }
     let msg: AgentMessage;
     try {
       if (isBinary) {
@@ -110,10 +129,12 @@ export class Session {
       }
     } catch (err) {
       const pe = err instanceof ProtocolError ? err : new ProtocolError(CLOSE_CODES.BAD_MESSAGE, String(err));
-      this.#log.warn({ reason: pe.message, closeCode: pe.closeCode }, 'frame rejected');
+      // The reason can quote the frame (a label key in a schema path): escaped for the log.
+      this.#log.warn({ reason: printable(pe.message), closeCode: pe.closeCode }, 'frame rejected');
       this.close(pe.closeCode, pe.message);
       return;
     }
+    if (msg.type === 'hello' && this.#helloSeen) return this.close(CLOSE_CODES.HELLO_EXPECTED, 'hello sent twice');
     if (this.#host === null && msg.type !== 'hello') return this.close(CLOSE_CODES.HELLO_EXPECTED, 'hello expected first');
     switch (msg.type) {
       case 'hello':
@@ -126,7 +147,7 @@ export class Session {
   }
 
   #onHello(msg: HelloMessage): void {
-    if (this.#host !== null) return this.close(CLOSE_CODES.HELLO_EXPECTED, 'hello sent twice');
+    this.#helloSeen = true;
     if (msg.v !== PROTOCOL_VERSION) {
       this.#log.warn({ version: msg.v }, 'unsupported protocol version');
       return this.close(CLOSE_CODES.UNSUPPORTED_VERSION, `protocol version ${msg.v} not supported; this collector speaks ${PROTOCOL_VERSION}`);
@@ -136,6 +157,26 @@ export class Session {
     if (this.#boundHost !== null && msg.host !== this.#boundHost) {
       this.#log.warn({ claimed: printable(msg.host), bound: this.#boundHost }, 'hello names another host than the token; using the token\'s host');
     }
+    if (this.auth.kind === 'host') return this.#welcome(msg, host);
+    // The fleet token writes only as hosts without a token of their own: else any holder of it
+    // could replace a host's agent (4003) and write as that host.
+    this.#early = [];
+    this.#ctx.store.hostHasToken(host).then(
+      (has) => {
+        if (this.#closed) return;
+        if (!has) return this.#welcome(msg, host);
+        this.#log.warn({ host }, 'fleet token refused: this host has its own token');
+        this.close(CLOSE_CODES.HOST_HAS_TOKEN, `host ${host} has its own token; the fleet token cannot write as it`);
+      },
+      () => this.close(CLOSE_CODES.GOING_AWAY, 'cannot check tokens; try again later'),
+    );
+  }
+
+  #welcome(msg: HelloMessage, host: string): void {
+    if (!this.#ctx.admit(host)) {
+      this.#log.warn({ host }, 'new host refused: --max-hosts reached');
+      return this.close(CLOSE_CODES.TOO_MANY_HOSTS, 'the collector keeps no more hosts (serve --max-hosts); remove some with tcpfleet host rm');
+    }
     this.#host = host;
     this.#labels = msg.labels;
     this.#log = this.#log.child({ agent: { host, boot: msg.boot } });
@@ -144,9 +185,14 @@ export class Session {
       this.#log.warn({ replacedSession: replaced.id }, 'second session for this host; closing the older one');
       replaced.close(CLOSE_CODES.REPLACED, 'replaced by a newer session for the same host');
     }
-    this.#log.info({ agentVersion: msg.agent, intervalMs: msg.interval_ms }, 'agent connected');
+    this.#log.info({ agentVersion: printable(msg.agent), intervalMs: msg.interval_ms, token: this.auth.kind }, 'agent connected');
+    this.#onWelcome();
+    this.welcomedAt = Date.now();
     this.#timer = setInterval(() => this.#beat(), this.#ctx.heartbeatMs);
     this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64, encodings: ['json', BIN1] });
+    const early = this.#early ?? [];
+    this.#early = null;
+    for (const [data, isBinary] of early) this.#onFrame(data, isBinary);
   }
 
   #onBatch(msg: BatchMessage): void {
@@ -167,8 +213,9 @@ export class Session {
       return;
     }
     const snapshots = msg.snapshots;
-    this.#ctx.writer.submit({ host, labels: this.#labels, snapshots }).then(
+    this.#ctx.writer.submit({ host, labels: this.#labels, snapshots, auth: this.auth }).then(
       (o) => {
+        if (o.refused !== undefined) return this.#refused(msg.id, o.refused);
         this.stored += o.stored;
         this.duplicates += o.duplicates;
         if (TEST_HOOKS.dropAckEvery > 0 && ++batchesSeen % TEST_HOOKS.dropAckEvery === 0) {
@@ -185,13 +232,27 @@ export class Session {
     );
   }
 
+  /** The session's token stopped being valid for its host (found inside the commit): nothing stored; closed. */
+  #refused(id: number, why: IngestRefusal): void {
+    const [code, message] = why === 'REVOKED' ? [CLOSE_CODES.REVOKED, 'token revoked or replaced'] : [CLOSE_CODES.HOST_HAS_TOKEN, `host ${this.#host ?? ''} has its own token now; the fleet token cannot write as it`];
+    if (!this.#closed) this.#log.warn({ reason: message }, 'batch refused: token no longer valid for this host; closing');
+    this.#send({ type: 'nack', id, code: why === 'REVOKED' ? 'TOKEN_REVOKED' : 'HOST_HAS_TOKEN', retryable: false, message });
+    this.close(code, message);
+  }
+
+  /** True while the session's credential is the one `live` (host -> hash of its live token) allows. */
+  tokenStillValid(live: ReadonlyMap<string, string>): boolean {
+    if (this.#host === null) return true;
+    return this.auth.kind === 'host' ? live.get(this.#host) === this.auth.hash : !live.has(this.#host);
+  }
+
   #onGap(msg: GapMessage): void {
     const host = this.#host ?? '';
     this.#log.warn({ boot: msg.boot, fromSeq: msg.from_seq, toSeq: msg.to_seq, count: msg.count }, 'agent declared a gap');
     // Through the writer's queue, so the gap is stored after the host row exists.
     this.#ctx.writer
       .drain()
-      .then(() => this.#ctx.store.recordGap({ host, boot: msg.boot, from_seq: msg.from_seq, to_seq: msg.to_seq, count: msg.count, ts: msg.ts, recv_ts: Date.now() }))
+      .then(() => this.#ctx.store.recordGap({ host, boot: msg.boot, from_seq: msg.from_seq, to_seq: msg.to_seq, count: msg.count, ts: msg.ts, recv_ts: Date.now() }, this.auth))
       .then(
         () => this.#send({ type: 'ack', id: msg.id, stored: 0, duplicates: 0 }),
         () => this.#send({ type: 'nack', id: msg.id, code: 'STORAGE', retryable: true, message: 'gap not stored' }),

@@ -113,13 +113,14 @@ export class IngestWriter {
         recvTs,
       );
       this.stats.commits++;
-      this.stats.snapshots += n;
+      this.stats.snapshots += batch.reduce((a, p, i) => a + (outcomes[i]?.refused === undefined ? p.item.snapshots.length : 0), 0);
       this.stats.lastCommitMs = performance.now() - t0;
       if (this.stats.lastCommitMs > this.stats.maxCommitMs) this.stats.maxCommitMs = this.stats.lastCommitMs;
       if (this.stats.lastCommitMs >= 100) this.stats.slowCommits++;
       this.#queued -= n;
+      // Batches refused inside the commit (their token no longer valid) stored nothing.
       this.#o.onCommitted?.(
-        batch.map((p) => p.item),
+        batch.filter((_, i) => outcomes[i]?.refused === undefined).map((p) => p.item),
         recvTs,
       );
       batch.forEach((p, i) => p.resolve(outcomes[i] ?? { stored: 0, duplicates: 0 }));

@@ -9,13 +9,13 @@
  */
 import { PackedSnapshot, encodeValues, layoutOf } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
-import type { IngestItem } from './store.js';
+import type { IngestItem, WriteAuth } from './store.js';
 
 /** The encoded commit. Per snapshot arrays are in item order. */
 export interface IngestRows {
   /** Layouts first used in this message: [encoder's layout id, layout text]. */
   layouts: [number, string][];
-  items: { host: string; labels: Record<string, string>; intervalMs: number; n: number }[];
+  items: { host: string; labels: Record<string, string>; intervalMs: number; n: number; auth?: WriteAuth | undefined }[];
   seq: number[];
   ts: number[];
   boot: string[];
@@ -66,7 +66,7 @@ export class RowEncoder {
       return at - b.length;
     };
     for (const item of items) {
-      rows.items.push({ host: item.host, labels: item.labels, intervalMs: item.snapshots[0]?.interval_ms ?? 10_000, n: item.snapshots.length });
+      rows.items.push({ host: item.host, labels: item.labels, intervalMs: item.snapshots[0]?.interval_ms ?? 10_000, n: item.snapshots.length, auth: item.auth });
       for (const snap of item.snapshots) {
         rows.seq.push(snap.seq);
         rows.ts.push(snap.ts);

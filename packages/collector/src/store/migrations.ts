@@ -113,4 +113,15 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE latest;
   ALTER TABLE latest_v3 RENAME TO latest;
   `,
+  // Host removals (issue 14): `tcpfleet host rm` and `serve --forget-after` record each removal,
+  // so a running collector drops the host from its in-memory fleet within one poll and its write
+  // thread forgets the ids it cached for a purged host. Rows older than a week are pruned.
+  `
+  CREATE TABLE host_removals (
+    id INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    purged INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -13,7 +13,7 @@ import { MIGRATIONS } from './migrations.js';
 import { RowEncoder } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
 import { TEST_HOOKS, sleepSync } from '../ingest/test-hooks.js';
-import type { DbStats, GapRecord, IngestItem, IngestOutcome, Store, StoredSnapshot, TokenInfo } from './store.js';
+import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, IngestRefusal, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
@@ -84,6 +84,8 @@ export class SqliteStore implements Store {
   readonly #encoder = new RowEncoder();
   /** Layout texts by the id their encoder gave them (kept across failed transactions: encoders send each once). */
   readonly #wireLayouts = new Map<number, string>();
+  /** The last host removal this store's id caches know of (store/migrations.ts, host_removals). */
+  #removalEpoch = -1;
 
   constructor(opts: SqliteStoreOptions) {
     this.#path = opts.path;
@@ -139,6 +141,17 @@ export class SqliteStore implements Store {
           putToken: p(`INSERT INTO tokens (host, hash, created, revoked) VALUES (?, ?, ?, NULL)
                        ON CONFLICT (host) DO UPDATE SET hash = excluded.hash, created = excluded.created, revoked = NULL`),
           revokeToken: p('UPDATE tokens SET revoked = ? WHERE host = ? AND revoked IS NULL'),
+          removalEpoch: p('SELECT coalesce(max(id), 0) AS id FROM host_removals'),
+          hostSilentSince: p('SELECT id FROM hosts WHERE name = ? AND last_seen < ?'),
+          delLatest: p('DELETE FROM latest WHERE host_id = ?'),
+          delSnapshots: p('DELETE FROM snapshots WHERE host_id = ?'),
+          delRollup1m: p('DELETE FROM rollup_1m WHERE host_id = ?'),
+          delRollup1h: p('DELETE FROM rollup_1h WHERE host_id = ?'),
+          delGaps: p('DELETE FROM gaps WHERE host_id = ?'),
+          delBoots: p('DELETE FROM boots WHERE host_id = ?'),
+          delHost: p('DELETE FROM hosts WHERE id = ?'),
+          addRemoval: p('INSERT INTO host_removals (host, at, purged) VALUES (?, ?, ?)'),
+          pruneRemovals: p('DELETE FROM host_removals WHERE at < ?'),
         };
   }
 
@@ -155,6 +168,10 @@ export class SqliteStore implements Store {
       gapsHost: p(`SELECT h.name AS host, b.boot, g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts FROM gaps g
                    JOIN hosts h ON h.id = g.host_id JOIN boots b ON b.id = g.boot_id WHERE h.name = ? AND g.recv_ts >= ? ORDER BY g.recv_ts`),
       tokenHost: p('SELECT host FROM tokens WHERE hash = ? AND revoked IS NULL'),
+      tokenValid: p('SELECT 1 AS ok FROM tokens WHERE host = ? AND hash = ? AND revoked IS NULL'),
+      hostToken: p('SELECT 1 AS ok FROM tokens WHERE host = ? AND revoked IS NULL'),
+      liveTokens: p('SELECT host, hash FROM tokens WHERE revoked IS NULL'),
+      removals: p('SELECT id, host, at, purged FROM host_removals WHERE id > ? ORDER BY id LIMIT ?'),
       tokens: p('SELECT host, created, revoked FROM tokens ORDER BY host'),
     };
   }
@@ -247,6 +264,7 @@ export class SqliteStore implements Store {
     for (const [id, text] of rows.layouts) this.#wireLayouts.set(id, text);
     const s = this.#s;
     const run = this.#db.transaction((): IngestOutcome[] => {
+      this.#checkRemovals();
       // Per group commit, not per batch: each host's row is written once (last_seen of the hosts
       // whose labels and interval did not change in one UPDATE), and each host's `latest` row once,
       // with the newest snapshot of all its batches in this commit (the upsert's ts guard keeps the
@@ -255,6 +273,11 @@ export class SqliteStore implements Store {
       const newestOf = new Map<number, NewestRow>();
       let j = 0;
       const outcomes = rows.items.map((item): IngestOutcome => {
+        const refused = this.#refusal(item.host, item.auth);
+        if (refused !== null) {
+          j += item.n;
+          return { stored: 0, duplicates: 0, refused };
+        }
         const hostId = this.#hostIdCached(item.host, item.labels, item.intervalMs, recvTs, seen);
         let stored = 0;
         let duplicates = 0;
@@ -306,9 +329,9 @@ export class SqliteStore implements Store {
     }
   }
 
-  recordGap(g: GapRecord): Promise<void> {
+  recordGap(g: GapRecord, auth?: WriteAuth): Promise<void> {
     try {
-      this.recordGapSync(g);
+      this.recordGapSync(g, auth);
       return Promise.resolve();
     } catch (err) {
       return Promise.reject(err);
@@ -316,9 +339,11 @@ export class SqliteStore implements Store {
   }
 
   /** recordGap for the write thread; throws StorageError. */
-  recordGapSync(g: GapRecord): void {
+  recordGapSync(g: GapRecord, auth?: WriteAuth): void {
     try {
       this.#db.transaction(() => {
+        this.#checkRemovals();
+        if (this.#refusal(g.host, auth) !== null) return;
         const hostId = this.#hostIds.get(g.host) ?? (this.#s['findHostId']!.get(g.host) as { id: number } | undefined)?.id;
         if (hostId === undefined) return;
         this.#s['insertGap']!.run(hostId, this.#bootId(hostId, g.boot), g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts);
@@ -327,6 +352,26 @@ export class SqliteStore implements Store {
       this.#bootIds.clear();
       throw wrap(err, 'cannot store gap');
     }
+  }
+
+  /**
+   * Drops the cached host and boot ids when a host was removed since the last transaction (a
+   * purge deletes its rows; ids cached for it would point at nothing). One index lookup.
+   */
+  #checkRemovals(): void {
+    const epoch = (this.#s['removalEpoch']!.get() as { id: number }).id;
+    if (epoch === this.#removalEpoch) return;
+    this.#removalEpoch = epoch;
+    this.#hostIds.clear();
+    this.#hostRows.clear();
+    this.#bootIds.clear();
+  }
+
+  /** Why a batch may not be stored under its credential any more, or null (inside the commit). */
+  #refusal(host: string, auth: WriteAuth | undefined): IngestRefusal | null {
+    if (auth === undefined) return null;
+    if (auth.kind === 'host') return this.#s['tokenValid']!.get(host, auth.hash) === undefined ? 'REVOKED' : null;
+    return this.#s['hostToken']!.get(host) === undefined ? null : 'HOST_HAS_TOKEN';
   }
 
   #toSnapshot(host: string, labels: Record<string, string>, row: SnapRow, breakdown: Uint8Array | string | null): StoredSnapshot {
@@ -388,6 +433,46 @@ export class SqliteStore implements Store {
 
   listTokens(): Promise<TokenInfo[]> {
     return Promise.resolve(this.#s['tokens']!.all() as TokenInfo[]);
+  }
+
+  hostHasToken(host: string): Promise<boolean> {
+    return Promise.resolve(this.#s['hostToken']!.get(host) !== undefined);
+  }
+
+  liveTokens(): Promise<Map<string, string>> {
+    const rows = this.#s['liveTokens']!.all() as { host: string; hash: string }[];
+    return Promise.resolve(new Map(rows.map((r) => [r.host, r.hash])));
+  }
+
+  removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome> {
+    const s = this.#s;
+    try {
+      const out = this.#db.transaction((): RemoveOutcome => {
+        const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0 };
+        const row = (o.silentBefore === undefined ? s['findHostId']!.get(host) : s['hostSilentSince']!.get(host, o.silentBefore)) as { id: number } | undefined;
+        if (row === undefined) return none;
+        const id = row.id;
+        const result = { found: true, latest: s['delLatest']!.run(id).changes, snapshots: 0, rollups: 0, gaps: 0 };
+        if (o.purge) {
+          result.gaps = s['delGaps']!.run(id).changes;
+          result.snapshots = s['delSnapshots']!.run(id).changes;
+          result.rollups = s['delRollup1m']!.run(id).changes + s['delRollup1h']!.run(id).changes;
+          s['delBoots']!.run(id);
+          s['delHost']!.run(id);
+        }
+        s['pruneRemovals']!.run(o.now - 7 * 86_400_000);
+        s['addRemoval']!.run(host, o.now, o.purge ? 1 : 0);
+        return result;
+      }).immediate();
+      return Promise.resolve(out);
+    } catch (err) {
+      return Promise.reject(wrap(err, `cannot remove host ${host}`));
+    }
+  }
+
+  removalsSince(afterId: number, limit: number): Promise<HostRemoval[]> {
+    const rows = this.#s['removals']!.all(afterId, limit) as { id: number; host: string; at: number; purged: number }[];
+    return Promise.resolve(rows.map((r) => ({ id: r.id, host: r.host, at: r.at, purged: r.purged === 1 })));
   }
 
   stats(): Promise<DbStats> {

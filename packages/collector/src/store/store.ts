@@ -9,17 +9,51 @@ import type { Snapshot } from '@tcpfleet/common';
 /** A snapshot as stored: what the agent sent plus the collector's receive time. */
 export type StoredSnapshot = Snapshot & { recv_ts: number };
 
+/**
+ * The credential a batch came with, checked again inside the transaction that stores it, so a
+ * token revoked or replaced (or a host given its own token) stores nothing of a session after
+ * the command returned: a per-host token (its SHA-256), or the fleet token, which may write only
+ * as a host without a token of its own.
+ */
+export type WriteAuth = { kind: 'host'; hash: string } | { kind: 'fleet' };
+
 /** One batch to store, already bound to the host of the session that sent it. */
 export interface IngestItem {
   host: string;
   labels: Record<string, string>;
   snapshots: readonly Snapshot[];
+  /** Checked in the commit when set (sessions set it; tests and tools may not). */
+  auth?: WriteAuth | undefined;
 }
+
+/** Why a batch was refused inside its commit (nothing of it stored). */
+export type IngestRefusal = 'REVOKED' | 'HOST_HAS_TOKEN';
 
 /** What storing one batch did. */
 export interface IngestOutcome {
   stored: number;
   duplicates: number;
+  /** Set when the batch's credential was no longer valid at commit: nothing stored. */
+  refused?: IngestRefusal;
+}
+
+/** A host removed by `tcpfleet host rm` or forgotten by `serve --forget-after`. */
+export interface HostRemoval {
+  /** Increasing; the running collector asks for removals after the last id it saw. */
+  id: number;
+  host: string;
+  at: number;
+  purged: boolean;
+}
+
+/** What removing a host deleted. */
+export interface RemoveOutcome {
+  /** False when the host was not known (nothing deleted). */
+  found: boolean;
+  latest: number;
+  snapshots: number;
+  rollups: number;
+  gaps: number;
 }
 
 /** A declared hole in a host's history (snapshots its agent had to drop). */
@@ -56,8 +90,8 @@ export type Resolution = 'raw' | '1m' | '1h';
 export interface Store {
   /** Stores batches in one transaction; all or nothing. Idempotent on (host, boot, seq). */
   ingest(items: readonly IngestItem[], recvTs: number): Promise<IngestOutcome[]>;
-  /** Records a declared gap (idempotent on host, boot, first seq). */
-  recordGap(gap: GapRecord): Promise<void>;
+  /** Records a declared gap (idempotent on host, boot, first seq); nothing when `auth` is no longer valid. */
+  recordGap(gap: GapRecord, auth?: WriteAuth): Promise<void>;
   /** Each host's latest snapshot. */
   latest(): Promise<StoredSnapshot[]>;
   /** A host's snapshots with since <= ts < until, oldest first. */
@@ -72,6 +106,18 @@ export interface Store {
   hostForToken(hash: string): Promise<string | null>;
   /** Every per-host token. */
   listTokens(): Promise<TokenInfo[]>;
+  /** True when the host has a live (not revoked) token of its own. */
+  hostHasToken(host: string): Promise<boolean>;
+  /** Each host with a live token, and that token's hash. */
+  liveTokens(): Promise<Map<string, string>>;
+  /**
+   * Removes a host's latest row (it leaves the fleet; its history stays until retention), or with
+   * `purge` everything stored about it (history, rollups, gaps, boots, the host row). With
+   * `silentBefore`, only when nothing was received from it since then (forgetting silent hosts).
+   */
+  removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome>;
+  /** Removals recorded after `afterId`, oldest first (at most `limit`). */
+  removalsSince(afterId: number, limit: number): Promise<HostRemoval[]>;
   /** Row counts and sizes. */
   stats(): Promise<DbStats>;
   /** Closes the database. */

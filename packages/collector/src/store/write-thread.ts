@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { RowEncoder } from './ingest-rows.js';
 import { StorageError } from './sqlite-store.js';
 import type { SqliteStore } from './sqlite-store.js';
-import type { DbStats, GapRecord, IngestItem, IngestOutcome, Store, StoredSnapshot, TokenInfo } from './store.js';
+import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 import type { WriteReply, WriteRequestBody, WriteWorkerData } from './write-worker.js';
 
 /** The worker's compiled file; from the TypeScript sources (tests), the built one beside them. */
@@ -92,8 +92,8 @@ export class ThreadedStore implements Store {
     return this.#request({ kind: 'ingest', rows, recvTs }, [rows.bytes.buffer as ArrayBuffer]) as Promise<IngestOutcome[]>;
   }
 
-  async recordGap(gap: GapRecord): Promise<void> {
-    await this.#request({ kind: 'gap', gap });
+  async recordGap(gap: GapRecord, auth?: WriteAuth): Promise<void> {
+    await this.#request({ kind: 'gap', gap, auth });
   }
 
   latest(): Promise<StoredSnapshot[]> {
@@ -122,6 +122,23 @@ export class ThreadedStore implements Store {
 
   listTokens(): Promise<TokenInfo[]> {
     return this.#main.listTokens();
+  }
+
+  hostHasToken(host: string): Promise<boolean> {
+    return this.#main.hostHasToken(host);
+  }
+
+  liveTokens(): Promise<Map<string, string>> {
+    return this.#main.liveTokens();
+  }
+
+  /** On the main connection, like the other rare writes; the writer's caches follow (host_removals). */
+  removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome> {
+    return this.#main.removeHost(host, o);
+  }
+
+  removalsSince(afterId: number, limit: number): Promise<HostRemoval[]> {
+    return this.#main.removalsSince(afterId, limit);
   }
 
   stats(): Promise<DbStats> {

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore, StorageError } from './sqlite-store.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import type { IngestRows } from './ingest-rows.js';
-import type { GapRecord } from './store.js';
+import type { GapRecord, IngestOutcome, WriteAuth } from './store.js';
 import { RollupJob } from './rollups.js';
 import { createLogger } from '../log.js';
 
@@ -23,7 +23,7 @@ export interface WriteWorkerData {
 }
 
 /** What the main thread asks for. */
-export type WriteRequestBody = { kind: 'ingest'; rows: IngestRows; recvTs: number } | { kind: 'gap'; gap: GapRecord } | { kind: 'close' };
+export type WriteRequestBody = { kind: 'ingest'; rows: IngestRows; recvTs: number } | { kind: 'gap'; gap: GapRecord; auth?: WriteAuth | undefined } | { kind: 'close' };
 /** A request from the main thread: the body and the id its answer carries. */
 export type WriteRequest = WriteRequestBody & { id: number };
 
@@ -49,13 +49,13 @@ try {
 }
 
 /** Tells the rollup job which minutes got snapshots (late ones mark rolled minutes dirty). */
-function noteCommitted(rows: IngestRows): void {
+function noteCommitted(rows: IngestRows, outcomes: readonly IngestOutcome[]): void {
   if (rollups === null) return;
   let j = 0;
-  for (const item of rows.items) {
-    rollups.noteCommitted(item.host, rows.ts.slice(j, j + item.n));
+  rows.items.forEach((item, i) => {
+    if (outcomes[i]?.refused === undefined) rollups?.noteCommitted(item.host, rows.ts.slice(j, j + item.n));
     j += item.n;
-  }
+  });
 }
 
 function fail(id: number, err: unknown): WriteReply {
@@ -83,10 +83,11 @@ port.on('message', (m: WriteRequest) => {
   try {
     if (store === null) throw openError;
     if (m.kind === 'ingest') {
-      reply = { id: m.id, ok: true, result: store.ingestRows(m.rows, m.recvTs) };
-      noteCommitted(m.rows);
+      const outcomes = store.ingestRows(m.rows, m.recvTs);
+      reply = { id: m.id, ok: true, result: outcomes };
+      noteCommitted(m.rows, outcomes);
     } else {
-      store.recordGapSync(m.gap);
+      store.recordGapSync(m.gap, m.auth);
       reply = { id: m.id, ok: true, result: null };
     }
   } catch (err) {

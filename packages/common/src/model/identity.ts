@@ -14,12 +14,25 @@ export const HOST_ID_MESSAGE = 'host id: letters, digits and . _ : @ - only';
 /** Label keys are identifiers; values are printable text. */
 export const LABEL_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const LABEL_KEY_MESSAGE = 'label key: an identifier';
-export const LABEL_VALUE_PATTERN = /^[^\p{Cc}]*$/u;
-export const LABEL_VALUE_MESSAGE = 'label value: no control characters';
+/**
+ * Text from the network that people read (label values, the hello's agent string): no control
+ * characters (C0, DEL and C1, U+0080-U+009F) and no bidirectional overrides, embeddings,
+ * isolates or marks (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F), which would reorder what a
+ * terminal, a log viewer or the dashboard shows.
+ */
+export const DISPLAY_TEXT_PATTERN = /^[^\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]*$/u;
+export const LABEL_VALUE_PATTERN = DISPLAY_TEXT_PATTERN;
+export const LABEL_VALUE_MESSAGE = 'label value: no control characters or bidi overrides';
+/** The hello's `agent` (name and version of the agent software), checked like a label value. */
+export const AGENT_NAME_MAX = 64;
+export const AGENT_NAME_MESSAGE = 'agent: no control characters or bidi overrides';
 export const LABELS_COUNT_MESSAGE = `at most ${L.labels} labels`;
 
 /** The host id check (HostIdSchema without zod). */
 export const checkHostId: Check<string> = str({ min: 1, max: L.hostLength, pattern: [HOST_ID_PATTERN, HOST_ID_MESSAGE] });
+
+/** The hello's agent string check (the zod schema in protocol/messages.ts without zod). */
+export const checkAgentName: Check<string> = str({ max: AGENT_NAME_MAX, pattern: [DISPLAY_TEXT_PATTERN, AGENT_NAME_MESSAGE] });
 
 /** The labels check (LabelsSchema without zod). */
 export const checkLabels: Check<Record<string, string>> = record(

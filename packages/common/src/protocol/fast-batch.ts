@@ -7,6 +7,7 @@
  */
 import { TCP_STATES } from '../model/tcp-state.js';
 import { SNAPSHOT_LIMITS as L } from '../model/snapshot.js';
+import { LABEL_VALUE_PATTERN as LABEL_VALUE } from '../model/identity.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { BatchMessage } from './messages.js';
 import { MAX_BATCH } from './messages.js';
@@ -15,7 +16,6 @@ const MAX = Number.MAX_SAFE_INTEGER;
 const HOST = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
 const BOOT = /^[0-9a-f-]{8,64}$/;
 const LABEL_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const LABEL_VALUE = /^[^\p{Cc}]*$/u;
 const COUNTER = /^[A-Za-z0-9_]+$/;
 const ADDR = /^[0-9a-fA-F:.]+$/;
 const SUMMARY = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;

@@ -6,6 +6,7 @@
  */
 import * as z from 'zod';
 import { HostIdSchema, LabelsSchema, SnapshotSchema } from '../model/snapshot.js';
+import { AGENT_NAME_MAX, AGENT_NAME_MESSAGE, DISPLAY_TEXT_PATTERN } from '../model/identity.js';
 import type { Snapshot } from '../model/snapshot.js';
 
 // PROTOCOL_VERSION, MAX_FRAME_BYTES, MAX_BATCH live in limits.ts (zod-free, for the agent).
@@ -21,7 +22,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
     v: z.number().int(),
     host: HostIdSchema,
     boot: z.string().regex(/^[0-9a-f-]{8,64}$/),
-    agent: z.string().max(64),
+    agent: z.string().max(AGENT_NAME_MAX).regex(DISPLAY_TEXT_PATTERN, AGENT_NAME_MESSAGE),
     interval_ms: z.number().int().min(100).max(86_400_000),
     labels: LabelsSchema,
   }),
