@@ -2,7 +2,7 @@
  * What of a snapshot goes to the collector. The per-namespace part (snapshot `namespaces` and
  * `collect.namespaces`) stays in the agent until the wire encodings carry it (issue 10, part 4):
  * today's collector would drop it from JSON batches (its schema strips unknown keys), bin1 has no
- * place for it, and at up to 512 entries of about 1.3 KB of JSON each it would push a batch past
+ * place for it, and at up to 512 entries of about 1.2 KB of JSON each (1.4 KB with a named container) it would push a batch past
  * the 1 MiB frame limit (the collector then closes the connection, and the same batch is sent
  * again) and fill the outbox and the disk spool. Removing this function is the switch.
  */

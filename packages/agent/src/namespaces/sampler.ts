@@ -180,7 +180,9 @@ export class NamespaceSampler {
     }
 
     let toWalk: number[];
-    if (walkAll || this.#first) toWalk = candidates.map((c) => c.key);
+    // --once, the first interval (every start pays one full round) and --walk-budget 0 (walk
+    // every namespace every interval, as cAdvisor does) walk them all, moved or not.
+    if (walkAll || this.#first || this.#o.budget <= 0) toWalk = [...cheap.keys()];
     else {
       this.#planner.accrue(this.#lastTs === 0 ? this.#o.intervalMs : ts - this.#lastTs, hostCpuMs + cpuMs(process.cpuUsage(c0)));
       toWalk = this.#planner.plan(candidates);
