@@ -64,7 +64,6 @@ export interface NamespacesPart {
 
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
-const errText = (err: unknown): string => (err instanceof TcpfleetError || err instanceof Error ? err.message : String(err));
 
 export class NamespaceSampler {
   readonly #o: NamespaceSamplerOptions;

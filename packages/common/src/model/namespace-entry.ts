@@ -3,10 +3,7 @@
  * (snapshot field `namespaces`, issue 10). Field names are a contract; docs/namespaces.md says
  * what every number means. No zod here: the agent loads this file.
  */
-import type { StateCounts } from './tcp-state.js';
-import type { SsSummary } from './summary.js';
-import type { Sockstat } from '../proc/net-sockstat.js';
-import type { Counters } from '../proc/header-value-pairs.js';
+import type { Snapshot } from './snapshot.js';
 
 /** Container runtimes told apart by their cgroup names; `unknown` for the kubelet's cgroupfs driver. */
 export const CONTAINER_RUNTIMES = ['docker', 'containerd', 'cri-o', 'podman', 'unknown'] as const;
@@ -44,20 +41,16 @@ export interface NamespaceCollect {
   errors: string[];
 }
 
-/** One network namespace's counts. */
-export interface NamespaceEntry {
+/**
+ * One network namespace's counts: states, ipv4, ipv6, summary, sockstat and snmp as at the top
+ * level of a snapshot, of this namespace (snmp: its own Tcp counters).
+ */
+export interface NamespaceEntry extends Pick<Snapshot, 'states' | 'ipv4' | 'ipv6' | 'summary' | 'sockstat' | 'snmp'> {
   /** Inode number of the namespace (`stat -L /proc/PID/ns/net`), unique while it exists. */
   netns: number;
   /** The process through which it was read (kept while it lives in the namespace). */
   pid: number;
   container: ContainerIdentity | null;
-  states: StateCounts;
-  ipv4: StateCounts;
-  ipv6: StateCounts;
-  summary: SsSummary;
-  sockstat: Sockstat;
-  /** The namespace's own snmp Tcp counters. */
-  snmp: Counters;
   collect: NamespaceCollect;
 }
 
