@@ -8,7 +8,7 @@
  * overflow and not read), their state is dropped the interval they disappear, and the process
  * and name caches are bounded and pruned (discover.ts, name-sources.ts).
  */
-import { TcpfleetError, addStates, computeSsSummary, NAMESPACE_LIMITS } from '@tcpfleet/common/agent';
+import { NAMESPACE_LIMITS, addStates, computeSsSummary, emptyStates } from '@tcpfleet/common/agent';
 import type { ContainerIdentity, NamespaceEntry, NamespacesCollect, StateCounts } from '@tcpfleet/common/agent';
 import { join } from 'node:path';
 import { walkTcp } from '../sampler.js';
@@ -244,7 +244,7 @@ export class NamespaceSampler {
         netns: st.ino,
         pid: st.pid,
         container,
-        states: addStates(w.ipv4, w.ipv6),
+        states: addStates(addStates(emptyStates(), w.ipv4), w.ipv6),
         ipv4: w.ipv4,
         ipv6: w.ipv6,
         summary: computeSsSummary(c.sockstat, c.snmp),
