@@ -68,7 +68,7 @@ describe.skipIf(!root)('live kernel: the per-namespace sampler across intervals'
   it('representative exits (same entry, new pid); a namespace disappears (gone next interval); a new one appears (next interval)', async () => {
     const a = addNetns('a');
     const holder = await inNs(a, 'sleep', ['600']);
-    const aConns = await conns(a, { listen: 1, estab: 2 });
+    const aConns = await conns(a, { listen: 1, estab: 2, estab6: 1 });
     const b = addNetns('b');
     const bConns = await conns(b, { listen: 2, estab: 1, estab6: 1 });
     const inoA = inoOf(holder.pid);
@@ -85,6 +85,8 @@ describe.skipIf(!root)('live kernel: the per-namespace sampler across intervals'
     const p2 = s.sample(T + 10_000, 0);
     expect(must(p2, inoA).pid).toBe(aConns.pid);
     expect(must(p2, inoA).states).toEqual(ssCounts(a));
+    expect(must(p2, inoA).ipv4).toEqual(ssCounts(a, '-4'));
+    expect(must(p2, inoA).ipv6).toEqual(ssCounts(a, '-6'));
 
     await end(bConns);
     delNetns(b);
@@ -103,7 +105,7 @@ describe.skipIf(!root)('live kernel: the per-namespace sampler across intervals'
 
   it('quiet: counts kept without a walk, proven current; a small change: stale and said so; a jump: walked at once', async () => {
     const q = addNetns('q');
-    const first = await conns(q, { listen: 1, estab: 3, closewait: 1 });
+    const first = await conns(q, { listen: 1, estab: 3, estab6: 2, closewait: 1 });
     const ino = inoOf(first.pid);
     // A budget so small only new namespaces and jumps are walked.
     const s = sampler(1e-9);
@@ -111,12 +113,17 @@ describe.skipIf(!root)('live kernel: the per-namespace sampler across intervals'
     s.sample(T, 0);
     const quiet = must(s.sample(T + 10_000, 0), ino);
     expect(quiet.collect).toMatchObject({ states_age_ms: 10_000, states_unchanged: true });
-    expect(quiet.states).toEqual(ssCounts(q));
+    // Kept counts, interval after interval: IPv4, IPv6 and their sum as ss has them.
+    for (const e of [quiet, must(s.sample(T + 15_000, 0), ino)]) {
+      expect(e.states).toEqual(ssCounts(q));
+      expect(e.ipv4).toEqual(ssCounts(q, '-4'));
+      expect(e.ipv6).toEqual(ssCounts(q, '-6'));
+    }
 
     await conns(q, { listen: 1, estab: 1 });
-    const small = must(s.sample(T + 20_000, 0), ino);
-    expect(small.collect).toMatchObject({ states_age_ms: 20_000, states_unchanged: false });
-    // The counts are those of the walk 20 s ago; the cheap counters are fresh.
+    const small = must(s.sample(T + 25_000, 0), ino);
+    expect(small.collect).toMatchObject({ states_age_ms: 25_000, states_unchanged: false });
+    // The counts are those of the walk 25 s ago; the cheap counters are fresh.
     expect(small.states).toEqual(quiet.states);
     expect(small.states).not.toEqual(ssCounts(q));
     expect(small.sockstat.tcp_inuse).toBeGreaterThan(quiet.sockstat.tcp_inuse);
