@@ -1,10 +1,11 @@
 /**
  * Container names from cheap local sources, looked up by container id: the Kubernetes log
- * directory (file names only, listed again at most once per round and only when an id is not
- * found) and Docker's per-container config.v2.json (read once per id). Both caches are bounded
- * and pruned to the ids in use; a missing directory or file just means no name.
+ * directory (file names only, listed again only when an id is not found and the directory
+ * changed since, at most once per round) and Docker's per-container config.v2.json (read once
+ * per id). Both caches are bounded and pruned to the ids in use; a missing directory or file
+ * just means no name.
  */
-import { opendirSync } from 'node:fs';
+import { opendirSync, statSync } from 'node:fs';
 import { readProcFile } from '@tcpfleet/common/agent';
 import { parseKubeLogName } from './kube-log-names.js';
 import type { KubeLogName } from './kube-log-names.js';
@@ -23,6 +24,7 @@ export class NameSources {
   readonly #dockerDir: string;
   #round = 0;
   #listedRound = -1;
+  #listedMtime = -1;
   #kube = new Map<string, KubeLogName>();
   readonly #docker = new Map<string, { name: string | null; round: number }>();
 
@@ -41,6 +43,16 @@ export class NameSources {
     const hit = this.#kube.get(id);
     if (hit !== undefined || this.#listedRound === this.#round) return hit;
     this.#listedRound = this.#round;
+    // A pod's sandbox has no log file: its id is never found, and the listing is redone only
+    // when a file came or went (the directory's mtime changed).
+    let mtime = -2;
+    try {
+      mtime = statSync(this.#kubeLogDir).mtimeMs;
+    } catch {
+      // No such directory: nothing to list.
+    }
+    if (mtime === this.#listedMtime) return undefined;
+    this.#listedMtime = mtime;
     const next = new Map<string, KubeLogName>();
     try {
       const dir = opendirSync(this.#kubeLogDir);
