@@ -30,6 +30,10 @@ const REFERENCE = z.strictObject({
   spoolBytes: z.number().int().min(4096).default(64 * 1024 * 1024),
   ca: z.string().min(1).optional(),
   walkBudget: z.number().min(0).max(1).default(0.01),
+  namespaces: z.boolean().default(false),
+  maxNamespaces: z.number().int().min(1).max(65_536).default(512),
+  kubeLogDir: z.string().min(1).default('/var/log/containers'),
+  dockerDir: z.string().min(1).default('/var/lib/docker'),
   reconnectMin: z.number().min(0.01).default(0.5),
   reconnectMax: z.number().min(0.05).default(30),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -58,6 +62,8 @@ const CASES: unknown[] = [
   {}, { interval: 'fast' }, { interval: 0 }, { interval: 0.1 }, { interval: 86400 }, { interval: 86400.5 }, { interval: NaN }, { interval: Infinity }, { interval: null }, { interval: true }, { interval: [] }, { interval: {} },
   { top: 1.5 }, { top: -1 }, { top: -1.5 }, { top: 500 }, { top: 0 }, { top: 100 }, { top: 1e20 }, { top: -1e20 }, { top: -Infinity }, { queue: 0 }, { queue: 2e6 }, { queue: 1e20 },
   { spoolBytes: 10 }, { spoolBytes: 4096 }, { walkBudget: 2 }, { walkBudget: -1 }, { walkBudget: 0 }, { reconnectMin: 0 }, { reconnectMax: 0.01 }, { reconnectMin: 5, reconnectMax: 1 },
+  { namespaces: true }, { namespaces: 1 }, { namespaces: 'yes' }, { namespaces: null }, { maxNamespaces: 0 }, { maxNamespaces: 1 }, { maxNamespaces: 65_537 }, { maxNamespaces: 2.5 },
+  { kubeLogDir: '' }, { kubeLogDir: 3 }, { dockerDir: '' }, { dockerDir: '/d' },
   { logLevel: 'loud' }, { logLevel: 3 }, { logLevel: null }, { logLevel: 'debug' }, { logLevel: 'INFO' },
   { collector: 'http://x' }, { collector: 5 }, { collector: 'ws://x' }, { collector: 'wss://c:7070/path?q=1' }, { collector: 'ws:///x' }, { collector: 'ws://x y' }, { collector: 'ws://x\n' }, { collector: '' },
   { token: '' }, { token: 'x'.repeat(4096) }, { token: 'x'.repeat(4097) }, { token: '😀'.repeat(4000) }, { tokenFile: '' }, { procfs: '' }, { ca: '' }, { spoolDir: 3 }, { spoolDir: [] }, { token: ['a'] },
@@ -89,7 +95,7 @@ describe('agent config: hand-written check and the zod schema it replaced agree'
 
   it('fills in every default and keeps the key order of the schema', () => {
     const s = checkAgentSettings({ top: 3 }, [], []);
-    expect(Object.keys(s)).toEqual(['hostId', 'labels', 'interval', 'procfs', 'top', 'queue', 'spoolBytes', 'walkBudget', 'reconnectMin', 'reconnectMax', 'logLevel']);
-    expect(s).toMatchObject({ hostId: hostname(), labels: {}, interval: 10, procfs: '/proc', top: 3, queue: 1000, spoolBytes: 64 * 1024 * 1024, walkBudget: 0.01, reconnectMin: 0.5, reconnectMax: 30, logLevel: 'info' });
+    expect(Object.keys(s)).toEqual(['hostId', 'labels', 'interval', 'procfs', 'top', 'queue', 'spoolBytes', 'walkBudget', 'namespaces', 'maxNamespaces', 'kubeLogDir', 'dockerDir', 'reconnectMin', 'reconnectMax', 'logLevel']);
+    expect(s).toMatchObject({ hostId: hostname(), labels: {}, interval: 10, procfs: '/proc', top: 3, queue: 1000, spoolBytes: 64 * 1024 * 1024, walkBudget: 0.01, namespaces: false, maxNamespaces: 512, kubeLogDir: '/var/log/containers', dockerDir: '/var/lib/docker', reconnectMin: 0.5, reconnectMax: 30, logLevel: 'info' });
   });
 });

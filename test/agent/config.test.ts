@@ -32,6 +32,18 @@ describe('agent config precedence: flags > env > file > defaults', () => {
     expect(Object.isFrozen(cfg)).toBe(true);
   });
 
+  it('--namespaces from the config key, TCPFLEET_NAMESPACES=1 or the flag; its limits and directories with defaults', () => {
+    const d = dir();
+    expect(loadAgentConfig({}, {}, false)).toMatchObject({ namespaces: false, maxNamespaces: 512, kubeLogDir: '/var/log/containers', dockerDir: '/var/lib/docker' });
+    writeFileSync(`${d}/c.json`, JSON.stringify({ namespaces: true, maxNamespaces: 8, kubeLogDir: '/k', dockerDir: '/d' }));
+    expect(loadAgentConfig({ config: `${d}/c.json` }, {}, false)).toMatchObject({ namespaces: true, maxNamespaces: 8, kubeLogDir: '/k', dockerDir: '/d' });
+    expect(loadAgentConfig({ config: `${d}/c.json` }, { TCPFLEET_NAMESPACES: '0' }, false).namespaces).toBe(false);
+    for (const v of ['1', 'true', 'yes']) expect(loadAgentConfig({}, { TCPFLEET_NAMESPACES: v }, false).namespaces).toBe(true);
+    expect(loadAgentConfig({ namespaces: true }, { TCPFLEET_NAMESPACES: '0' }, false).namespaces).toBe(true);
+    expect(errorOf(() => loadAgentConfig({}, { TCPFLEET_NAMESPACES: 'maybe' }, false))).toMatch(/TCPFLEET_ERR_CONFIG: environment variable TCPFLEET_NAMESPACES: .*expected boolean/);
+    expect(errorOf(() => loadAgentConfig({ maxNamespaces: 0 }, {}, false))).toMatch(/flag --max-namespaces: .*>=1 \(got 0\)/);
+  });
+
   it('refuses an unknown key in the config file, naming it', () => {
     const d = dir();
     writeFileSync(`${d}/c.json`, JSON.stringify({ intervall: 3 }));

@@ -12,6 +12,11 @@ describe('agent command line without yargs (fastAgentArgs)', () => {
     });
     expect(fastAgentArgs(['--once', '--json', '--procfs', '/proc/1'])).toEqual({ once: true, json: true, flags: { procfs: '/proc/1' } });
     expect(fastAgentArgs([])).toEqual({ once: false, json: false, flags: {} });
+    expect(fastAgentArgs(['--once', '--namespaces', '--max-namespaces', '64', '--kube-log-dir', '/k', '--docker-dir=/d'])).toEqual({
+      once: true,
+      json: false,
+      flags: { namespaces: true, maxNamespaces: 64, kubeLogDir: '/k', dockerDir: '/d' },
+    });
   });
 
   it.each([
@@ -21,6 +26,8 @@ describe('agent command line without yargs (fastAgentArgs)', () => {
     ['--interval', '1', '--interval', '2'],
     ['--once', '--once'],
     ['--once=true'],
+    ['--namespaces=true'],
+    ['--namespaces', '--namespaces'],
     ['--interval', 'abc'],
     ['--interval', '1e3'],
     ['--interval', '010'],
@@ -38,6 +45,8 @@ describe('agent command line without yargs (fastAgentArgs)', () => {
     const help = agentOnce(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--walk-budget/);
+    expect(help.stdout).toMatch(/--namespaces/);
+    expect(help.stdout).toMatch(/--max-namespaces/);
     const bad = agentOnce(['--once', '--interval', 'abc']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);

@@ -45,3 +45,36 @@ export function parseSsSummary(text: string): SsSummary {
 export function ssSummary(ns: string): SsSummary {
   return parseSsSummary(nsExec(ns, 'ss', ['-s']));
 }
+
+/** ss's name of each state in the State column of `ss -tan` (ss.c sstate_name). */
+const SS_COLUMN: Record<string, string> = {
+  ESTAB: 'established',
+  'SYN-SENT': 'syn_sent',
+  'SYN-RECV': 'syn_recv',
+  'FIN-WAIT-1': 'fin_wait1',
+  'FIN-WAIT-2': 'fin_wait2',
+  'TIME-WAIT': 'time_wait',
+  UNCONN: 'close',
+  'CLOSE-WAIT': 'close_wait',
+  'LAST-ACK': 'last_ack',
+  LISTEN: 'listen',
+  CLOSING: 'closing',
+};
+
+/**
+ * The same counts as ssStates from one `ss -tanH [-4|-6]` call, by its State column: one process
+ * instead of twelve, for tests that compare many namespaces (ssStates stays the reference; a
+ * test checks the two agree).
+ */
+export function ssCounts(ns: string, family: '' | '-4' | '-6' = ''): StateCounts {
+  const out = {} as StateCounts;
+  for (const s of TCP_STATES) out[s] = 0;
+  for (const line of nsExec(ns, 'ss', ['-tanH', ...(family === '' ? [] : [family])]).split('\n')) {
+    const name = line.trim().split(/\s+/)[0] ?? '';
+    if (name === '') continue;
+    const s = SS_COLUMN[name];
+    if (s === undefined) throw new Error(`ss state column: unknown "${name}"`);
+    out[s as keyof StateCounts]++;
+  }
+  return out;
+}

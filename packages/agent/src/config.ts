@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
-import { BREAKDOWN_MAX_TOP, ConfigError, checkHostId, checkLabels, deepFreeze, defined, num, object, oneOf, parseLabels, readConfigFile, SettingSources, str } from '@tcpfleet/common/agent';
+import { BREAKDOWN_MAX_TOP, ConfigError, bool, checkHostId, checkLabels, deepFreeze, defined, num, object, oneOf, parseLabels, readConfigFile, SettingSources, str } from '@tcpfleet/common/agent';
 import type { Issue } from '@tcpfleet/common/agent';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -26,6 +26,10 @@ export interface AgentSettings {
   spoolBytes: number;
   ca?: string | undefined;
   walkBudget: number;
+  namespaces: boolean;
+  maxNamespaces: number;
+  kubeLogDir: string;
+  dockerDir: string;
   reconnectMin: number;
   reconnectMax: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -47,6 +51,10 @@ export const checkAgentSettings = object<AgentSettings>(
     spoolBytes: { check: num({ int: true, min: 4096 }), default: () => 64 * 1024 * 1024 },
     ca: { check: str({ min: 1 }), optional: true },
     walkBudget: { check: num({ min: 0, max: 1 }), default: () => 0.01 },
+    namespaces: { check: bool(), default: () => false },
+    maxNamespaces: { check: num({ int: true, min: 1, max: 65_536 }), default: () => 512 },
+    kubeLogDir: { check: str({ min: 1 }), default: () => '/var/log/containers' },
+    dockerDir: { check: str({ min: 1 }), default: () => '/var/lib/docker' },
     reconnectMin: { check: num({ min: 0.01 }), default: () => 0.5 },
     reconnectMax: { check: num({ min: 0.05 }), default: () => 30 },
     logLevel: { check: oneOf(LOG_LEVELS), default: () => 'info' as const },
@@ -72,12 +80,24 @@ export interface AgentFlags {
   spoolBytes?: number | undefined;
   ca?: string | undefined;
   walkBudget?: number | undefined;
+  namespaces?: boolean | undefined;
+  maxNamespaces?: number | undefined;
+  kubeLogDir?: string | undefined;
+  dockerDir?: string | undefined;
   reconnectMin?: number | undefined;
   reconnectMax?: number | undefined;
   logLevel?: string | undefined;
 }
 
 const envNum = (v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
+/** 1/true/yes and 0/false/no; anything else is passed on as text, for the check to refuse by name. */
+const envBool = (v: string | undefined): boolean | string | undefined => {
+  if (v === undefined || v === '') return undefined;
+  const t = v.trim().toLowerCase();
+  if (t === '1' || t === 'true' || t === 'yes') return true;
+  if (t === '0' || t === 'false' || t === 'no') return false;
+  return v;
+};
 
 /** Environment variables the agent reads, by config key. */
 export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
@@ -89,6 +109,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     labels: env['TCPFLEET_LABELS'] === undefined ? undefined : parseLabels(env['TCPFLEET_LABELS'].split(',').filter((s) => s !== ''), 'environment variable TCPFLEET_LABELS'),
     interval: envNum(env['TCPFLEET_INTERVAL']),
     procfs: env['TCPFLEET_PROCFS'],
+    namespaces: envBool(env['TCPFLEET_NAMESPACES']),
     spoolDir: env['TCPFLEET_SPOOL_DIR'],
     ca: env['TCPFLEET_CA'],
     logLevel: env['TCPFLEET_LOG_LEVEL'],
@@ -119,6 +140,10 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, needC
       spoolBytes: flags.spoolBytes,
       ca: flags.ca,
       walkBudget: flags.walkBudget,
+      namespaces: flags.namespaces,
+      maxNamespaces: flags.maxNamespaces,
+      kubeLogDir: flags.kubeLogDir,
+      dockerDir: flags.dockerDir,
       reconnectMin: flags.reconnectMin,
       reconnectMax: flags.reconnectMax,
       logLevel: flags.logLevel,

@@ -2,7 +2,7 @@
  * The agent's fast start: yargs is the largest thing the agent would load (about 5 MB of the
  * bundle's resident memory, 12 MB unbundled, held for the life of the daemon), so a plain
  * command line (known flags as `--flag value` or `--flag=value`, each at most once except
- * `--label`, numbers in plain decimal, `--once` and `--json` without a value) is parsed here.
+ * `--label`, numbers in plain decimal, `--once`, `--json` and `--namespaces` without a value) is parsed here.
  * Anything else (help, version, unknown or repeated flags, values starting with '-', a number
  * yargs would read differently, positionals) returns null and goes through the yargs definition
  * in main.ts, which stays the one source of truth for usage and errors.
@@ -18,6 +18,8 @@ export const STRINGS: Record<string, keyof AgentFlags> = {
   procfs: 'procfs',
   'spool-dir': 'spoolDir',
   ca: 'ca',
+  'kube-log-dir': 'kubeLogDir',
+  'docker-dir': 'dockerDir',
   config: 'config',
   'log-level': 'logLevel',
 };
@@ -29,6 +31,7 @@ export const NUMBERS: Record<string, keyof AgentFlags> = {
   queue: 'queue',
   'spool-bytes': 'spoolBytes',
   'walk-budget': 'walkBudget',
+  'max-namespaces': 'maxNamespaces',
   'reconnect-min': 'reconnectMin',
   'reconnect-max': 'reconnectMax',
 };
@@ -56,10 +59,11 @@ export function fastAgentArgs(args: readonly string[]): FastArgs | null {
     const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
     if (name !== 'label' && seen.has(name)) return null;
     seen.add(name);
-    if (name === 'once' || name === 'json') {
+    if (name === 'once' || name === 'json' || name === 'namespaces') {
       if (eq >= 0) return null;
       if (name === 'once') once = true;
-      else json = true;
+      else if (name === 'json') json = true;
+      else flags['namespaces'] = true;
       continue;
     }
     const value = eq >= 0 ? a.slice(eq + 1) : args[++i];

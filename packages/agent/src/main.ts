@@ -42,11 +42,16 @@ async function parseWithYargs(): Promise<FastArgs> {
       'reconnect-min': { type: 'number', describe: 'Smallest reconnect delay window in seconds (default 0.5)' },
       'reconnect-max': { type: 'number', describe: 'Largest reconnect delay window in seconds (default 30)' },
       'walk-budget': { type: 'number', describe: 'Share of one core the tcp/tcp6 walk may use, 0-1 (default 0.01; 0 = walk every interval)' },
+      namespaces: { type: 'boolean', describe: 'Also count every other network namespace (containers, pods), each with its container; needs root or CAP_SYS_PTRACE [env TCPFLEET_NAMESPACES=1]' },
+      'max-namespaces': { type: 'number', describe: 'With --namespaces: most namespaces reported, the rest counted as overflow (default 512)' },
+      'kube-log-dir': { type: 'string', describe: 'With --namespaces: Kubernetes container log links, for pod and container names (default /var/log/containers)' },
+      'docker-dir': { type: 'string', describe: 'With --namespaces: Docker data directory, for container names (default /var/lib/docker)' },
       config: { type: 'string', describe: 'JSON config file (keys as in the docs); flags and env override it' },
       'log-level': { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (default info) [env TCPFLEET_LOG_LEVEL]' },
     })
     .example('$0 --once', 'Print this host\'s counts as ss -s and netstat -st would')
     .example('$0 --once --json --procfs /proc/1234', 'Counts of the network namespace of process 1234, as JSON')
+    .example('$0 --once --json --namespaces', 'Also every container\'s network namespace, attributed to its container and pod')
     .example('$0 --collector ws://10.0.0.5:7070 --token-file /etc/tcpfleet/token --label env=prod', 'Report to a collector every 10 s')
     .version(VERSION)
     .strict()
@@ -72,6 +77,10 @@ async function parseWithYargs(): Promise<FastArgs> {
     spoolBytes: argv['spool-bytes'],
     ca: argv.ca,
     walkBudget: argv['walk-budget'],
+    namespaces: argv.namespaces,
+    maxNamespaces: argv['max-namespaces'],
+    kubeLogDir: argv['kube-log-dir'],
+    dockerDir: argv['docker-dir'],
     reconnectMin: argv['reconnect-min'],
     reconnectMax: argv['reconnect-max'],
     logLevel: argv['log-level'],
@@ -91,6 +100,13 @@ async function main(): Promise<void> {
     const { snapshot: snap, failed } = takeSnapshotChecked(cfg.procfs, { host: cfg.hostId, boot: randomUUID(), seq: 1, interval_ms: Math.round(cfg.interval * 1000), labels: { ...cfg.labels } }, cfg.top);
     if (failed) {
       fail(snap.collect.errors.join('; '), EXIT_RUNTIME);
+    }
+    if (cfg.namespaces) {
+      const { NamespaceSampler } = await import('./namespaces/sampler.js');
+      const ns = new NamespaceSampler({ ...cfg, budget: 0, intervalMs: snap.interval_ms, warn: (m) => process.stderr.write(`tcpfleet-agent: warning: ${m}\n`) });
+      const part = ns.sample(snap.ts, 0, true);
+      snap.collect.namespaces = part.collect;
+      if (part.entries !== undefined) snap.namespaces = part.entries;
     }
     if (json) process.stdout.write(JSON.stringify(snap, null, 2) + '\n');
     else {

@@ -45,7 +45,8 @@ const chunk = Buffer.allocUnsafe(256 * 1024);
 
 /** Walks net/tcp and net/tcp6 under `procfs`, reading fixed-size chunks into one reused buffer. */
 export function walkTcp(procfs: string, top: number): TcpWalk {
-  const breakdown = new BreakdownCollector();
+  // top 0 (no breakdown wanted): the scanner skips the per-socket address work.
+  const breakdown = top > 0 ? new BreakdownCollector() : null;
   const errors: string[] = [];
   let bytes = 0;
   let skipped = 0;
@@ -79,7 +80,7 @@ export function walkTcp(procfs: string, top: number): TcpWalk {
     if (r.firstError !== null) errors.push(r.skipped > 1 ? `${r.firstError} (and ${r.skipped - 1} more lines)` : r.firstError);
     out.push(statesFromArray(r.counts));
   }
-  return { ipv4: out[0] ?? emptyStates(), ipv6: out[1] ?? emptyStates(), breakdown: breakdown.result(top), bytes, skipped, errors, failed };
+  return { ipv4: out[0] ?? emptyStates(), ipv6: out[1] ?? emptyStates(), breakdown: (breakdown ?? new BreakdownCollector()).result(top), bytes, skipped, errors, failed };
 }
 
 /** Reads sockstat, sockstat6, snmp and netstat under `procfs`. */

@@ -10,6 +10,7 @@ export * from './model/summary.js';
 export * from './model/limits.js';
 export * from './model/identity.js';
 export type { CollectInfo, Snapshot } from './model/snapshot.js';
+export * from './model/namespace-entry.js';
 export * from './proc/hex.js';
 export * from './proc/breakdown.js';
 export * from './proc/net-tcp.js';

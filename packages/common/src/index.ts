@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './model/tcp-state.js';
 export * from './model/summary.js';
 export * from './model/snapshot.js';
+export * from './model/namespace-entry.js';
 export * from './model/identity.js';
 export * from './proc/hex.js';
 export * from './proc/breakdown.js';

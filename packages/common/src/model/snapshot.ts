@@ -9,6 +9,7 @@ import type { SsSummary } from './summary.js';
 import type { Sockstat } from '../proc/net-sockstat.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Breakdown } from '../proc/breakdown.js';
+import type { NamespaceEntry, NamespacesCollect } from './namespace-entry.js';
 import { SNAPSHOT_LIMITS } from './limits.js';
 import { HOST_ID_MESSAGE, HOST_ID_PATTERN, LABELS_COUNT_MESSAGE, LABEL_KEY_MESSAGE, LABEL_KEY_PATTERN, LABEL_VALUE_MESSAGE, LABEL_VALUE_PATTERN } from './identity.js';
 
@@ -24,6 +25,8 @@ export interface CollectInfo {
   errors: string[];
   /** Age in ms of the per-state counts: 0 when tcp/tcp6 were walked for this snapshot. */
   states_age_ms: number;
+  /** With --namespaces: what the per-namespace part found and cost. */
+  namespaces?: NamespacesCollect;
 }
 
 /** One measurement of one host. */
@@ -43,6 +46,8 @@ export interface Snapshot {
   netstat: Counters;
   collect: CollectInfo;
   breakdown?: Breakdown;
+  /** With --namespaces: every network namespace other than the host's (model/namespace-entry.ts). */
+  namespaces?: NamespaceEntry[];
 }
 
 export { SNAPSHOT_LIMITS } from './limits.js';

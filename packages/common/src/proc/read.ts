@@ -28,6 +28,9 @@ function openProc(path: string): number | null {
   }
 }
 
+/** One read buffer for every small file (reads are synchronous): the agent reads a few per namespace per interval. */
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
 /**
  * Reads `root/rel` whole, up to `maxBytes`; returns null when the file does not exist (IPv6 off,
  * for example). Throws TCPFLEET_ERR_PROC_READ on other errors or when the file is too large.
@@ -39,7 +42,7 @@ export function readProcFile(root: string, rel: string, maxBytes = MAX_SMALL_FIL
   try {
     const chunks: Buffer[] = [];
     let total = 0;
-    const buf = Buffer.allocUnsafe(64 * 1024);
+    const buf = scratch;
     for (;;) {
       const n = readChunk(fd, path, buf);
       if (n === 0) break;

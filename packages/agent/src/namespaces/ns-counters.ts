@@ -1,0 +1,87 @@
+/**
+ * A namespace's cheap counters (sockstat, sockstat6, snmp: about 2 KB of text, read every
+ * interval) and the proof that its per-state counts did not change: every TCP state transition
+ * sends or receives a segment (snmp InSegs/OutSegs, opens, resets), changes sockstat inuse or tw
+ * (a socket hashed or unhashed, a TIME_WAIT made or expired), or is a request socket (SYN_RECV)
+ * expiring after its last SYN-ACK, which only TcpExt TCPTimeouts shows. bench/namespaces-quiet.mjs
+ * tests that on the live kernel (result in docs/namespaces.md): with all snmp Tcp counters and
+ * sockstat alone, the request-socket expiry went unseen; with TCPTimeouts added, nothing did.
+ * TCPTimeouts lives in the larger net/netstat, so it is read only for namespaces whose last walk
+ * saw request sockets, and just before each walk.
+ */
+import { parseNetNetstat, parseNetSnmp, parseSockstat, readProcFile } from '@tcpfleet/common/agent';
+import type { Counters, Sockstat, StateCounts } from '@tcpfleet/common/agent';
+
+/** The cheap counters of one namespace. */
+export interface NsCounters {
+  sockstat: Sockstat;
+  snmp: Counters;
+  bytes: number;
+}
+
+/** Reads sockstat, sockstat6 and snmp under `root` (such as /proc/1234); throws when one is missing or bad. */
+export function readNsCounters(root: string): NsCounters {
+  const need = (rel: string): string => {
+    const t = readProcFile(root, rel);
+    if (t === null) throw new Error(`${root}/${rel}: not found`);
+    return t;
+  };
+  const sockstatText = need('net/sockstat');
+  const sockstat6Text = readProcFile(root, 'net/sockstat6');
+  const snmpText = need('net/snmp');
+  return {
+    sockstat: parseSockstat(sockstatText, sockstat6Text),
+    snmp: parseNetSnmp(snmpText),
+    bytes: sockstatText.length + (sockstat6Text?.length ?? 0) + snmpText.length,
+  };
+}
+
+/** TcpExt TCPTimeouts under `root`, or null when it cannot be read. */
+export function readTcpTimeouts(root: string): number | null {
+  try {
+    const t = readProcFile(root, 'net/netstat');
+    return t === null ? null : (parseNetNetstat(t)['TCPTimeouts'] ?? null);
+  } catch {
+    return null;
+  }
+}
+
+/** True when no snmp Tcp counter and none of sockstat's per-namespace figures moved. */
+export function sameCounters(a: NsCounters, b: NsCounters): boolean {
+  if (a.sockstat.tcp_inuse !== b.sockstat.tcp_inuse || a.sockstat.tcp6_inuse !== b.sockstat.tcp6_inuse || a.sockstat.tcp_tw !== b.sockstat.tcp_tw) return false;
+  const ka = Object.keys(a.snmp);
+  if (ka.length !== Object.keys(b.snmp).length) return false;
+  for (const k of ka) if (a.snmp[k] !== b.snmp[k]) return false;
+  return true;
+}
+
+const diff = (a: Counters, b: Counters, k: string): number => Math.abs((a[k] ?? 0) - (b[k] ?? 0));
+
+/** Transitions counted between two readings: opens, failures, resets and changes of inuse, tw and CurrEstab. */
+export function movement(now: NsCounters, then: NsCounters): number {
+  return (
+    Math.abs(now.sockstat.tcp_inuse - then.sockstat.tcp_inuse) +
+    Math.abs(now.sockstat.tcp6_inuse - then.sockstat.tcp6_inuse) +
+    Math.abs(now.sockstat.tcp_tw - then.sockstat.tcp_tw) +
+    diff(now.snmp, then.snmp, 'ActiveOpens') +
+    diff(now.snmp, then.snmp, 'PassiveOpens') +
+    diff(now.snmp, then.snmp, 'AttemptFails') +
+    diff(now.snmp, then.snmp, 'EstabResets') +
+    diff(now.snmp, then.snmp, 'CurrEstab')
+  );
+}
+
+/** A jump, as the host's adaptive sampler defines it: inuse, tw or CurrEstab moved by max(minDelta, fraction of the larger). */
+export function jumped(now: NsCounters, then: NsCounters, fraction: number, minDelta: number): boolean {
+  const moved = (a: number, b: number): boolean => Math.abs(a - b) >= Math.max(minDelta, fraction * Math.max(a, b));
+  return (
+    moved(now.sockstat.tcp_inuse + now.sockstat.tcp6_inuse, then.sockstat.tcp_inuse + then.sockstat.tcp6_inuse) ||
+    moved(now.sockstat.tcp_tw, then.sockstat.tcp_tw) ||
+    moved(now.snmp['CurrEstab'] ?? 0, then.snmp['CurrEstab'] ?? 0)
+  );
+}
+
+/** Request sockets in a walk's counts: their expiry is the one transition only TCPTimeouts shows. */
+export function hasRequestSockets(ipv4: StateCounts, ipv6: StateCounts): boolean {
+  return ipv4.syn_recv + ipv6.syn_recv + ipv4.new_syn_recv + ipv6.new_syn_recv > 0;
+}
