@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import * as z from 'zod';
 import { ConfigError, deepFreeze, defined, parseDuration, readConfigFile, validateConfig } from '@tcpfleet/common';
+import { readAccessConfig } from './read-access-config.js';
 
 const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
 
@@ -22,9 +23,14 @@ export const ServeConfigSchema = z.strictObject({
   heartbeat: duration.default('15s'),
   retention: duration.default('48h'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Read access (read-access-config.ts, http/read-access.ts).
+  readToken: z.string().min(1).optional(),
+  readTokenFile: z.string().min(1).optional(),
+  publicRead: z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1').default(false),
+  publicUrl: z.string().min(1).optional(),
 });
 
-export type ServeConfig = Readonly<z.infer<typeof ServeConfigSchema> & { tokenValue: string | null; host: string; port: number }>;
+export type ServeConfig = Readonly<Omit<z.infer<typeof ServeConfigSchema>, 'token' | 'readToken'> & { tokenValue: string | null; host: string; port: number; readTokenHashes: readonly string[]; publicHosts: readonly string[] }>;
 
 /** Flags of `serve` as yargs hands them over. */
 export type ServeFlags = Partial<Record<keyof z.infer<typeof ServeConfigSchema> | 'config', string | undefined>>;
@@ -39,6 +45,10 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, warn:
     tokenFile: env['TCPFLEET_TOKEN_FILE'],
     rules: env['TCPFLEET_RULES'],
     logLevel: env['TCPFLEET_LOG_LEVEL'],
+    readToken: env['TCPFLEET_READ_TOKEN'],
+    readTokenFile: env['TCPFLEET_READ_TOKEN_FILE'],
+    publicRead: env['TCPFLEET_PUBLIC_READ'],
+    publicUrl: env['TCPFLEET_PUBLIC_URL'],
   });
   const { config: _c, ...rest } = flags;
   const cfg = validateConfig(ServeConfigSchema, { ...file, ...envCfg, ...defined(rest) }, flags.config ?? 'serve config');
@@ -62,6 +72,7 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, warn:
   const host = cfg.listen.slice(0, colon).replace(/^\[|\]$/g, '');
   const port = Number(cfg.listen.slice(colon + 1));
   if (port > 65535) throw new ConfigError([`listen: port ${port} is above 65535`]);
-  const { token: _t, ...kept } = cfg;
-  return deepFreeze({ ...kept, tokenValue, host, port });
+  const read = readAccessConfig(cfg, tokenValue, warn);
+  const { token: _t, readToken: _r, ...kept } = cfg;
+  return deepFreeze({ ...kept, tokenValue, host, port, ...read });
 }

@@ -1,0 +1,261 @@
+/**
+ * The collector's composition root: builds its components in order, each with its stop, and
+ * stops them in reverse within a deadline (lifecycle.ts):
+ *
+ *   store        SQLite (writes on their own thread unless --write-thread off); fleet loaded from it
+ *   alerts       rules file, engine fed by commits, notifications (alerts/serve-alerts.ts)
+ *   rollups      1m and 1h rollups and pruning (here when writes are on the event loop; else on the write thread)
+ *   loop-delay   event-loop delay monitor for /healthz
+ *   ingest       group-commit writer and the server: WebSocket ingest and the HTTP route table
+ *                (stop: stop reading, commit and acknowledge what is queued, close sessions with 1001)
+ *   revocations  closes the session of a host whose token was revoked (polls every 2 s)
+ *
+ * Test-only behaviour (fault injection) comes in as an option from the caller; nothing here reads
+ * it from the environment.
+ */
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { CLOSE_CODES, ConfigError, parseDuration } from '@tcpfleet/common';
+import type { ServeConfig } from './config.js';
+import { createLogger } from './log.js';
+import { Lifecycle } from './lifecycle.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import { ThreadedStore } from './store/write-thread.js';
+import { RollupJob } from './store/rollups.js';
+import { RollupReader } from './store/rollup-history.js';
+import { ReadTokenStore, hasLiveReadTokens } from './store/read-tokens.js';
+import type { IngestItem, Store } from './store/store.js';
+import { startAlerts } from './alerts/serve-alerts.js';
+import { Fleet } from './api/fleet.js';
+import { apiHandlers } from './api/routes.js';
+import { historyHandlers } from './api/history-routes.js';
+import { healthHandler } from './api/health.js';
+import { IngestWriter } from './ingest/writer.js';
+import { Authenticator } from './ingest/auth.js';
+import { CollectorServer } from './ingest/server.js';
+import { Router } from './http/router.js';
+import { isLoopbackHost, readAccessGuard } from './http/read-access.js';
+import { routeTable } from './app-routes.js';
+import { viewHandlers } from './views/routes.js';
+import { IngestRate } from './views/metrics.js';
+import { firingAlerts } from './views/firing-alerts.js';
+import type { FiringAlertsProvider } from './views/firing-alerts.js';
+
+/** How long stop() waits for the components in all (the agent's stop has a deadline too). */
+export const STOP_DEADLINE_MS = 10_000;
+
+/**
+ * Fault injection, for the fault suite only (test/helpers/fault-collector.mjs passes it).
+ * dropAckEvery: every N-th committed batch cuts its connection instead of being acknowledged.
+ * commitDelayMs: each ingest transaction waits this long before its COMMIT.
+ */
+export interface FaultInjection {
+  dropAckEvery?: number | undefined;
+  commitDelayMs?: number | undefined;
+}
+
+/** What the caller can add to a collector's start. */
+export interface CollectorOptions {
+  log?: Logger;
+  /** Configuration warnings, logged once the collector is sure to start. */
+  warnings?: readonly string[];
+  /** The firing alerts the views show; default: the alert engine's (tests, embedding). */
+  firingAlerts?: FiringAlertsProvider;
+  faults?: FaultInjection;
+  stopDeadlineMs?: number;
+}
+
+/** A running collector. */
+export interface RunningCollector {
+  port: number;
+  /** Stops every component in reverse order within the deadline; resolves with those that missed it. */
+  stop(): Promise<string[]>;
+}
+
+type CommitListener = (items: readonly IngestItem[], recvTs: number) => void;
+
+/**
+ * Refuses (one line, before anything is created) to serve the fleet's data to the network
+ * without a read token, unless --public-read says so.
+ */
+export function checkReadPolicy(cfg: ServeConfig): void {
+  if (isLoopbackHost(cfg.host) || cfg.publicRead || cfg.readTokenHashes.length > 0) return;
+  let inDb = false;
+  try {
+    inDb = hasLiveReadTokens(cfg.db);
+  } catch {
+    // An unreadable database fails with its own message when the store opens.
+  }
+  if (inDb) return;
+  throw new ConfigError([
+    `--listen ${cfg.listen} is not a loopback address and no read token is set: give --read-token-file FILE or --read-token TOKEN (or create one with tcpfleet token create --read NAME) so only readers see the fleet, or --public-read to let anyone who reaches the port read it`,
+  ]);
+}
+
+/** Starts the collector and resolves once it listens. */
+export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = {}): Promise<RunningCollector> {
+  const log = opts.log ?? createLogger(cfg.logLevel);
+  checkReadPolicy(cfg);
+  for (const w of opts.warnings ?? []) log.warn(w);
+  const faults = opts.faults ?? {};
+  const faultsOn = Object.entries(faults).filter(([, v]) => typeof v === 'number' && v > 0);
+  if (faultsOn.length > 0) log.warn({ faults: Object.fromEntries(faultsOn) }, 'fault injection active: a test collector, not for production');
+  const deadlineMs = opts.stopDeadlineMs ?? STOP_DEADLINE_MS;
+  const app = new Lifecycle(log);
+  const started = Date.now();
+  const rawRetentionMs = parseDuration(cfg.retention) ?? 48 * 3_600_000;
+  const threaded = cfg.writeThread === 'on';
+  try {
+    const store = await app.start('store', () => {
+      // better-sqlite3 waits for a lock synchronously, freezing every session; keep that wait
+      // short and let a locked database become a retryable refusal instead.
+      const storeOpts = { path: cfg.db, durability: cfg.durability, busyTimeoutMs: 250, commitDelayMs: faults.commitDelayMs };
+      const main = new SqliteStore(storeOpts);
+      const s = threaded ? new ThreadedStore(main, { store: storeOpts, rollups: { rawRetentionMs, everyMs: 10_000 }, logLevel: cfg.logLevel }, log) : main;
+      for (const [t, c] of [['rollup_1m', 'bucket'], ['rollup_1h', 'bucket'], ['rollup_fleet_1m', 'bucket']] as const) s.registerTable(t, c);
+      return { value: s, stop: () => s.close() };
+    });
+    const fleet = new Fleet();
+    fleet.load(await store.latest());
+    const committed: CommitListener[] = [];
+
+    const alerts = await app.start('alerts', async () => {
+      const a = await startAlerts({ store, log, rulesFile: cfg.rules });
+      return { value: a, stop: a.stop };
+    });
+    committed.push(alerts.onCommitted);
+    const firing = (): ReturnType<typeof firingAlerts> => firingAlerts(opts.firingAlerts ?? alerts.firing);
+
+    if (!threaded) {
+      await app.start('rollups', () => {
+        const rollups = new RollupJob(store.db, { rawRetentionMs, log });
+        committed.push((items) => {
+          for (const item of items) rollups.noteCommitted(item.host, item.snapshots.map((s) => s.ts));
+        });
+        rollups.start(10_000);
+        return { value: rollups, stop: () => rollups.stop() };
+      });
+    }
+
+    // How long callbacks waited for the event loop (a commit, a GC pause, a slow handler): /healthz.
+    const loopDelay = await app.start('loop-delay', () => {
+      const h = monitorEventLoopDelay({ resolution: 10 });
+      h.enable();
+      return { value: h, stop: () => void h.disable() };
+    });
+
+    // Late-bound: the route table is built before the server it is served by.
+    let ingest: { writer: IngestWriter; server: CollectorServer } | null = null;
+    const ingestRate = new IngestRate();
+    committed.push((items) => ingestRate.add(items.reduce((n, i) => n + i.snapshots.length, 0), Date.now()));
+    const views = viewHandlers({
+      fleet,
+      store,
+      alerts: firing,
+      gauges: (now) => ({
+        agentsConnected: ingest?.server.connected ?? 0,
+        writeQueue: ingest?.writer.queued ?? 0,
+        snapshotsStored: ingest?.writer.stats.snapshots ?? 0,
+        commits: ingest?.writer.stats.commits ?? 0,
+        commitFailures: ingest?.writer.stats.failures ?? 0,
+        uptimeMs: now - started,
+        snapshotsPerSecond: ingestRate.perSecond(now),
+      }),
+    });
+    committed.push(views.onCommitted);
+    const health = (): Record<string, unknown> => {
+      const w = ingest?.writer.stats;
+      return {
+        status: 'ok',
+        uptime_ms: Date.now() - started,
+        agents_connected: ingest?.server.connected ?? 0,
+        hosts: fleet.size,
+        write_queue: ingest?.writer.queued ?? 0,
+        commits: w?.commits ?? 0,
+        snapshots_stored: w?.snapshots ?? 0,
+        commit_failures: w?.failures ?? 0,
+        commit_ms_max: Math.round(w?.maxCommitMs ?? 0),
+        slow_commits: w?.slowCommits ?? 0,
+        event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
+        batch_frames: { json: ingest?.server.frames.json ?? 0, bin1: ingest?.server.frames.bin1 ?? 0 },
+      };
+    };
+    const router = new Router(
+      routeTable({
+        health: healthHandler(health),
+        api: apiHandlers({ fleet, store }),
+        history: historyHandlers(fleet, new RollupReader(store.db, store, rawRetentionMs)),
+        views,
+        alerts: alerts.handlers,
+      }),
+      readAccessGuard({ tokenHashes: cfg.readTokenHashes, tokens: new ReadTokenStore(store.db), listenHost: cfg.host, publicHosts: cfg.publicHosts }),
+    );
+
+    const running = await app.start('ingest', async () => {
+      let server: CollectorServer | null = null;
+      const writer = new IngestWriter({
+        store,
+        log,
+        onCommitted: (items, recvTs) => {
+          fleet.apply(items, recvTs);
+          for (const h of committed) h(items, recvTs);
+        },
+        onPressure: (full) => server?.setPaused(full),
+      });
+      server = new CollectorServer({
+        host: cfg.host,
+        port: cfg.port,
+        log,
+        store,
+        writer,
+        auth: new Authenticator(store, cfg.tokenValue),
+        tls: cfg.tlsCert !== undefined && cfg.tlsKey !== undefined ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined,
+        heartbeatMs: parseDuration(cfg.heartbeat) ?? 15_000,
+        http: router.handle,
+        dropAckEvery: faults.dropAckEvery,
+      });
+      const s = server;
+      const port = await s.listen();
+      return {
+        value: { writer, server: s, port },
+        stop: async () => {
+          s.setPaused(true);
+          await writer.drain();
+          await s.close();
+        },
+      };
+    });
+    ingest = running;
+
+    await app.start('revocations', () => watchRevocations(store, running.server, log));
+
+    const readAccess = cfg.readTokenHashes.length > 0 ? 'token' : cfg.publicRead ? 'public' : 'open unless a read token is created';
+    log.info({ listen: `${cfg.host}:${running.port}`, port: running.port, db: cfg.db, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size, read: readAccess }, 'collector started');
+    return {
+      port: running.port,
+      stop: async () => {
+        const late = await app.stop(deadlineMs);
+        log.info(late.length > 0 ? { late } : {}, 'collector stopped');
+        return late;
+      },
+    };
+  } catch (err) {
+    await app.stop(deadlineMs);
+    throw err;
+  }
+}
+
+/** Revoked tokens close their host's live session within one poll. */
+async function watchRevocations(store: Store, server: CollectorServer, log: Logger): Promise<{ value: null; stop: () => void }> {
+  let revoked = new Set((await store.listTokens()).filter((t) => t.revoked !== null).map((t) => t.host));
+  const revokeTimer = setInterval(() => {
+    void store.listTokens().then((tokens) => {
+      const now = new Set(tokens.filter((t) => t.revoked !== null).map((t) => t.host));
+      for (const host of now) if (!revoked.has(host) && server.closeHost(host, CLOSE_CODES.REVOKED, 'token revoked')) log.warn({ host }, 'token revoked; session closed');
+      revoked = now;
+    });
+  }, 2000);
+  revokeTimer.unref();
+  return { value: null, stop: () => clearInterval(revokeTimer) };
+}
