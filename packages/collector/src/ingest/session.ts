@@ -170,7 +170,7 @@ export class Session {
         this.stored += o.stored;
         this.duplicates += o.duplicates;
         if (this.#ctx.dropAck?.() === true) {
-          this.#log.warn({ batch: msg.id, stored: o.stored }, 'test hook: committed, dropping the connection instead of acknowledging');
+          this.#log.warn({ batch: msg.id, stored: o.stored }, 'fault injection: committed, dropping the connection instead of acknowledging');
           this.ws.terminate();
           return;
         }
