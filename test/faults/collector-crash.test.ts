@@ -31,6 +31,7 @@ describe.skipIf(!root)('R2 collector killed with SIGKILL under load', () => {
   beforeAll(async () => {
     hub = makeHub();
     collector = await start();
+    expect(collector.logs().find((l) => String(l['msg']).startsWith('fault injection active'))?.['faults']).toEqual({ commitDelayMs: 20 });
     for (let i = 1; i <= 3; i++) {
       const leaf = addLeaf(hub, i);
       const host = `real-${i}`;
