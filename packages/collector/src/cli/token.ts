@@ -1,15 +1,17 @@
 /**
- * `tcpfleet token create|revoke|list`: per-host tokens, written straight into the database
- * (a running collector sees them at once; a revoked host's session closes within 2 s).
+ * `tcpfleet token create|revoke|list`: per-host write tokens and, with --read, per-person read
+ * tokens, written straight into the database (a running collector sees them at once; a revoked
+ * host's session closes within 2 s; a revoked read token is refused from the next request).
  * Only the SHA-256 of a token is stored; the token is printed once.
  */
 import { HostIdSchema, TcpfleetError, printable } from '@tcpfleet/common';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { ReadTokenStore } from '../store/read-tokens.js';
 import { hashToken, newToken } from '../ingest/auth.js';
 import { table } from './format.js';
 
-function checkHost(host: string): void {
-  if (!HostIdSchema.safeParse(host).success) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `host id ${JSON.stringify(printable(host))} is not valid: letters, digits and . _ : @ - only`);
+function checkHost(host: string, what = 'host id'): void {
+  if (!HostIdSchema.safeParse(host).success) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `${what} ${JSON.stringify(printable(host))} is not valid: letters, digits and . _ : @ - only`);
 }
 
 export async function tokenCreate(db: string, host: string): Promise<void> {
@@ -46,4 +48,35 @@ export async function tokenList(db: string, json: boolean): Promise<void> {
   } finally {
     await store.close();
   }
+}
+
+/** Runs `fn` on the read tokens of the database at `db`. */
+async function withReadTokens<T>(db: string, fn: (t: ReadTokenStore) => T): Promise<T> {
+  const store = new SqliteStore({ path: db });
+  try {
+    return fn(new ReadTokenStore(store.db));
+  } finally {
+    await store.close();
+  }
+}
+
+export async function readTokenCreate(db: string, name: string): Promise<void> {
+  checkHost(name, 'reader name');
+  const token = newToken();
+  await withReadTokens(db, (t) => t.put(name, hashToken(token), Date.now()));
+  process.stdout.write(`${token}\n`);
+  process.stderr.write(`read token for ${name} created; it is shown only this once. Readers send it as Authorization: Bearer (tcpfleet --read-token-file FILE).\n`);
+}
+
+export async function readTokenRevoke(db: string, name: string): Promise<void> {
+  checkHost(name, 'reader name');
+  if (!(await withReadTokens(db, (t) => t.revoke(name, Date.now())))) throw new TcpfleetError('TCPFLEET_ERR_NOT_FOUND', `no live read token for ${name}`);
+  process.stderr.write(`read token of ${name} revoked; the collector refuses it from the next request\n`);
+}
+
+export async function readTokenList(db: string, json: boolean): Promise<void> {
+  const rows = await withReadTokens(db, (t) => t.list());
+  if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  else if (rows.length === 0) process.stdout.write('no read tokens\n');
+  else process.stdout.write(table(['READER', 'CREATED', 'REVOKED'], rows.map((r) => [r.name, new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()])));
 }
