@@ -68,7 +68,7 @@ async function main(): Promise<void> {
             'public-read': { type: 'boolean', describe: 'Let anyone who reaches a non-loopback --listen read without a token [env TCPFLEET_PUBLIC_READ=1]' },
             'public-url': { type: 'string', describe: 'URL(s), comma-separated, by which browsers and clients reach this collector; their host names are accepted in the Host header [env TCPFLEET_PUBLIC_URL]' },
           })
-          .example('$0 serve --listen 0.0.0.0:7070 --token-file /etc/tcpfleet/token', 'Accept agents from the network'),
+          .example('$0 serve --listen 0.0.0.0:7070 --token-file /etc/tcpfleet/token --read-token-file /etc/tcpfleet/read.tokens', 'Accept agents from the network; readers need a read token'),
       async (a) => {
         const { loadServeConfig } = await import('./config.js');
         const { runServe } = await import('./cli/serve.js');
