@@ -26,7 +26,7 @@ export const ServeConfigSchema = z.strictObject({
   // Read access (read-access-config.ts, http/read-access.ts).
   readToken: z.string().min(1).optional(),
   readTokenFile: z.string().min(1).optional(),
-  publicRead: z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1').default(false),
+  publicRead: z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { error: 'true or false (or 1 or 0)' }).transform((v) => v === true || v === 'true' || v === '1').default(false),
   publicUrl: z.string().min(1).optional(),
 });
 
