@@ -181,6 +181,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         batch_frames: { json: ingest?.server.frames.json ?? 0, bin1: ingest?.server.frames.bin1 ?? 0 },
       };
     };
+    const readTokens = new ReadTokenStore(store.db);
     const router = new Router(
       routeTable({
         health: healthHandler(health),
@@ -189,7 +190,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         views,
         alerts: alerts.handlers,
       }),
-      readAccessGuard({ tokenHashes: cfg.readTokenHashes, tokens: new ReadTokenStore(store.db), listenHost: cfg.host, publicHosts: cfg.publicHosts }),
+      readAccessGuard({ tokenHashes: cfg.readTokenHashes, tokens: readTokens, listenHost: cfg.host, publicHosts: cfg.publicHosts }),
     );
 
     const running = await app.start('ingest', async () => {
@@ -230,7 +231,8 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
 
     await app.start('revocations', () => watchRevocations(store, running.server, log));
 
-    const readAccess = cfg.readTokenHashes.length > 0 ? 'token' : cfg.publicRead ? 'public' : 'open unless a read token is created';
+    // How reads are guarded now (a read token created later with the CLI protects them at once).
+    const readAccess = cfg.readTokenHashes.length > 0 || readTokens.anyLive() ? 'token' : cfg.publicRead ? 'public' : 'open';
     log.info({ listen: `${cfg.host}:${running.port}`, port: running.port, db: cfg.db, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size, read: readAccess }, 'collector started');
     return {
       port: running.port,
