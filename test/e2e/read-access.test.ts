@@ -253,7 +253,7 @@ describe('a --listen beyond loopback', () => {
     }
   });
 
-  it('starts with --public-read (open reads), with a read token file, or with a read token in the database', async () => {
+  it('starts with --public-read (open reads), or with a read token only in the database', async () => {
     const dir = join(tmp.dir, 'public');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
@@ -273,6 +273,7 @@ describe('a --listen beyond loopback', () => {
     expect(created.code, created.stderr).toBe(0);
     const dbOnly = await startCollector(dir, ['--public-url', 'https://collector.example:8443,http://tcpfleet.internal'], undefined, '0.0.0.0:0');
     try {
+      expect(dbOnly.logs().find((l) => l['msg'] === 'collector started')?.['read']).toBe('token');
       expect((await httpGet(`${dbOnly.url}/api/v1/hosts`)).status).toBe(401);
       expect((await httpGet(`${dbOnly.url}/api/v1/hosts`, 5000, { host: 'collector.example', ...bearer(created.stdout.trim()) })).status).toBe(200);
       expect((await httpGet(`${dbOnly.url}/api/v1/hosts`, 5000, { host: 'tcpfleet.internal:7070', ...bearer(created.stdout.trim()) })).status).toBe(200);
