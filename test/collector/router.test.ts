@@ -75,21 +75,39 @@ describe('route table', () => {
 });
 
 describe('lifecycle', () => {
-  it('stops in reverse order within the deadline, past a hung and a failing component', async () => {
-    const order: string[] = [];
+  const build = async (order: string[], hang: boolean): Promise<Lifecycle> => {
     const app = new Lifecycle(createLogger('silent'));
     await app.start('store', () => ({ value: 1, stop: () => void order.push('store') }));
     await app.start('failing', () => ({ value: 2, stop: () => { order.push('failing'); throw new Error('broken'); } }));
-    await app.start('hung', () => ({ value: 3, stop: () => { order.push('hung'); return new Promise<void>(() => {}); } }));
-    await app.start('server', () => ({ value: 4, stop: async () => { await new Promise((r) => setTimeout(r, 20)); order.push('server'); } }));
+    await app.start('maybe-hung', () => ({ value: 3, stop: () => { order.push('maybe-hung'); return hang ? new Promise<void>(() => {}) : undefined; } }));
+    await app.start('no-stop', () => ({ value: 4 }));
+    await app.start('server', () => ({ value: 5, stop: async () => { await new Promise((r) => setTimeout(r, 20)); order.push('server'); } }));
+    return app;
+  };
+
+  it('stops in reverse order, past a component that throws (not clean)', async () => {
+    const order: string[] = [];
+    const app = await build(order, false);
+    expect(app.names).toEqual(['store', 'failing', 'maybe-hung', 'server']);
+    expect(await app.stop(5000)).toBe(false);
+    expect(order).toEqual(['server', 'maybe-hung', 'failing', 'store']);
+    await expect(app.start('late', () => ({ value: 6 }))).rejects.toThrow('stopping');
+  });
+
+  it('gives up at the deadline on a hung component, without starting the stops after it', async () => {
+    const order: string[] = [];
+    const app = await build(order, true);
     const t0 = Date.now();
-    const late = await app.stop(300);
+    expect(await app.stop(300)).toBe(false);
     const took = Date.now() - t0;
-    expect(order).toEqual(['server', 'hung', 'failing', 'store']);
-    expect(late).toEqual(['hung']);
+    expect(order).toEqual(['server', 'maybe-hung']);
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(5000);
-    expect(await app.stop(300)).toBe(late);
-    await expect(app.start('late', () => ({ value: 5 }))).rejects.toThrow('stopping');
+  });
+
+  it('is clean when every component stops', async () => {
+    const app = new Lifecycle(createLogger('silent'));
+    await app.start('a', () => ({ value: 1, stop: () => {} }));
+    expect(await app.stop(1000)).toBe(true);
   });
 });

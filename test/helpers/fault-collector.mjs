@@ -48,7 +48,7 @@ const stop = (signal) => {
   if (stopping) process.exit(1);
   stopping = true;
   log.info({ signal }, 'stopping');
-  void running.stop().then(() => process.exit(0));
+  void running.stop().then((ok) => process.exit(ok ? 0 : 1));
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));

@@ -1,7 +1,9 @@
 /**
- * Components started in order and stopped in reverse, within a deadline: a component whose stop
- * has not finished when the time is up is logged and left behind, and the next one is stopped
- * (the store, stopped last, always gets its turn). The agent's stop works the same way.
+ * Components started in order and stopped in reverse, within a deadline (as the agent gives its
+ * in-flight batches a bounded time): a stop that throws is logged and the next one runs; when the
+ * deadline passes, the component still stopping and those not reached are named in one log line
+ * and the caller exits anyway. Stopping late is safe: nothing is acknowledged before it is
+ * committed, so agents resend whatever was cut short.
  */
 import type { Logger } from 'pino';
 
@@ -14,7 +16,7 @@ export interface Started<T> {
 export class Lifecycle {
   readonly #log: Logger;
   readonly #started: { name: string; stop: () => Promise<void> | void }[] = [];
-  #stopping: Promise<string[]> | null = null;
+  #stopping: Promise<boolean> | null = null;
 
   constructor(log: Logger) {
     this.#log = log;
@@ -28,39 +30,44 @@ export class Lifecycle {
     return s.value;
   }
 
-  /** Names of the started components, in start order. */
+  /** Names of the started components that have a stop, in start order. */
   get names(): string[] {
     return this.#started.map((c) => c.name);
   }
 
-  /** Stops every started component in reverse order; resolves with those that missed the deadline. */
-  stop(deadlineMs: number): Promise<string[]> {
+  /**
+   * Stops every started component in reverse order. Resolves true when each stopped without an
+   * error, false when one failed or the deadline passed first (the rest go on in the background).
+   */
+  stop(deadlineMs: number): Promise<boolean> {
     this.#stopping ??= (async () => {
-      const until = Date.now() + deadlineMs;
-      const late: string[] = [];
-      for (const c of [...this.#started].reverse()) {
-        let timer: NodeJS.Timeout | undefined;
-        const outcome = await Promise.race([
-          (async () => {
-            try {
-              await c.stop();
-              return 'done' as const;
-            } catch (err) {
-              this.#log.error({ err, component: c.name }, 'component failed to stop cleanly');
-              return 'failed' as const;
-            }
-          })(),
-          new Promise<'late'>((resolve) => {
-            timer = setTimeout(() => resolve('late'), Math.max(0, until - Date.now()));
-          }),
-        ]);
-        clearTimeout(timer);
-        if (outcome === 'late') {
-          late.push(c.name);
-          this.#log.warn({ component: c.name, deadlineMs }, 'stop deadline passed; not waiting for this component');
+      const order = [...this.#started].reverse();
+      let current = 0;
+      let clean = true;
+      const run = (async () => {
+        for (; current < order.length; current++) {
+          const c = order[current]!;
+          try {
+            await c.stop();
+          } catch (err) {
+            clean = false;
+            this.#log.error({ err, component: c.name }, 'component failed to stop; going on with the next');
+          }
         }
+        return clean;
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((resolve) => {
+        timer = setTimeout(() => {
+          this.#log.error({ deadline_ms: deadlineMs, waiting_for: order[current]?.name ?? null, not_started: order.slice(current + 1).map((c) => c.name) }, 'stop deadline passed; exiting anyway');
+          resolve(false);
+        }, deadlineMs);
+      });
+      try {
+        return await Promise.race([run, late]);
+      } finally {
+        clearTimeout(timer);
       }
-      return late;
     })();
     return this.#stopping;
   }

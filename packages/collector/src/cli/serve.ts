@@ -1,7 +1,8 @@
 /**
  * `tcpfleet serve`: starts the collector (app.ts) and stops it on SIGTERM/SIGINT: its components
  * in reverse order within a deadline (stop reading, commit and acknowledge what is queued, close
- * sessions with 1001, close the database). A second signal ends the process at once.
+ * sessions with 1001, close the database); exit code 1 when a component failed to stop or the
+ * deadline passed. A second signal ends the process at once.
  */
 import type { ServeConfig } from '../config.js';
 import { createLogger } from '../log.js';
@@ -19,7 +20,7 @@ export async function runServe(cfg: ServeConfig, warnings: readonly string[]): P
     }
     stopping = true;
     log.info({ signal }, 'stopping');
-    void running.stop().then(() => process.exit(0));
+    void running.stop().then((ok) => process.exit(ok ? 0 : 1));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

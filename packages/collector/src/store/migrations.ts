@@ -113,8 +113,8 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE latest;
   ALTER TABLE latest_v3 RENAME TO latest;
   `,
-  // 4: per-person read tokens (store/read-tokens.ts, `tcpfleet token create --read NAME`): only
-  // the SHA-256 of each token, like the per-host write tokens.
+  // Per-person read tokens (store/read-tokens.ts, `tcpfleet token create --read NAME`): only the
+  // SHA-256 of each token, like the per-host write tokens.
   `
   CREATE TABLE read_tokens (
     name TEXT PRIMARY KEY,

@@ -1,6 +1,6 @@
 /**
  * Per-person read tokens (`tcpfleet token create --read NAME`): like per-host write tokens, only
- * the SHA-256 of each is stored (table read_tokens, migration 4), listed and revoked by name. The
+ * the SHA-256 of each is stored (table read_tokens, store/migrations.ts), listed and revoked by name. The
  * collector asks this table on every guarded HTTP request, so a token created or revoked with the
  * CLI counts at once.
  */
