@@ -6,7 +6,8 @@
  */
 import { HostIdSchema, TcpfleetError, printable } from '@tcpfleet/common';
 import { SqliteStore } from '../store/sqlite-store.js';
-import { ReadTokenStore } from '../store/read-tokens.js';
+import { ReadTokenStore, hasReadTokenTable } from '../store/read-tokens.js';
+import type { ReadTokenInfo } from '../store/read-tokens.js';
 import { hashToken, newToken } from '../ingest/auth.js';
 import { table } from './format.js';
 
@@ -74,8 +75,15 @@ export async function readTokenRevoke(db: string, name: string): Promise<void> {
   process.stderr.write(`read token of ${name} revoked; the collector refuses it from the next request\n`);
 }
 
+/** Lists the read tokens; opens the database read-only (one older than read tokens has none). */
 export async function readTokenList(db: string, json: boolean): Promise<void> {
-  const rows = await withReadTokens(db, (t) => t.list());
+  const store = new SqliteStore({ path: db, readonly: true });
+  let rows: ReadTokenInfo[];
+  try {
+    rows = hasReadTokenTable(store.db) ? new ReadTokenStore(store.db).list() : [];
+  } finally {
+    await store.close();
+  }
   if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else if (rows.length === 0) process.stdout.write('no read tokens\n');
   else process.stdout.write(table(['READER', 'CREATED', 'REVOKED'], rows.map((r) => [r.name, new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()])));

@@ -55,6 +55,11 @@ export class ReadTokenStore {
   }
 }
 
+/** True when the database has the read_tokens table (a database of an older collector has not). */
+export function hasReadTokenTable(db: Db): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'read_tokens'").get() !== undefined;
+}
+
 /**
  * True when the database at `path` holds a live read token; looked at read-only, so a collector
  * that refuses to start creates nothing (no file, or a schema older than read tokens: false).
@@ -63,8 +68,7 @@ export function hasLiveReadTokens(path: string): boolean {
   if (!existsSync(path)) return false;
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'read_tokens'").get();
-    return table !== undefined && db.prepare('SELECT 1 FROM read_tokens WHERE revoked IS NULL LIMIT 1').get() !== undefined;
+    return hasReadTokenTable(db) && db.prepare('SELECT 1 FROM read_tokens WHERE revoked IS NULL LIMIT 1').get() !== undefined;
   } finally {
     db.close();
   }
