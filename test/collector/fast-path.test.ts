@@ -56,6 +56,9 @@ describe('the CLI with and without the fast path', () => {
     const a = startAgent(c, t.dir, ['--host-id', 'fp-host']);
     await waitFor(() => cli(['hosts', '--json', '--url', c.url]).stdout.includes('fp-host'), 'agent stored');
     await stopProc(a);
+    // Compare once the host is stale for good: a live host turning stale between the two calls
+    // (three 0.5 s intervals; a yargs start takes over a second on a loaded machine) would differ.
+    await waitFor(() => (JSON.parse(cli(['total', '--json', '--url', c.url]).stdout) as { stale: number }).stale === 1, 'the stopped host to be stale');
     // `--url=X` and `--json` take the fast path; `--json true` is yargs-only syntax.
     const fast = cli(['total', '--json', `--url=${c.url}`]);
     const slow = cli(['total', '--json', 'true', '--url', c.url]);

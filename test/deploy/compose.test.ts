@@ -41,6 +41,23 @@ describe.skipIf(!have)('docker-compose.yml', () => {
     expect(agent.command?.join(' ')).toContain('--procfs /host/proc');
     for (const s of [collector, agent]) expect(existsSync(join(REPO, s.build!.dockerfile))).toBe(true);
   });
+
+  it('gives the collector, which listens on 0.0.0.0 in its container, a read token file as a secret', () => {
+    const r = compose(['config'], { TCPFLEET_TOKEN: 'compose-test-token' });
+    expect(r.code, r.stderr).toBe(0);
+    const c = parse(r.stdout) as { services: Record<string, { command?: string[]; environment?: Record<string, string>; secrets?: { source: string }[] }>; secrets: Record<string, { file: string }> };
+    const collector = c.services['collector']!;
+    expect(collector.command?.join(' ')).toContain('--listen 0.0.0.0:7070');
+    // Compose mounts a secret at /run/secrets/<name>; the image's default points at the same file.
+    expect(collector.secrets?.map((s) => s.source)).toEqual(['tcpfleet-read-tokens']);
+    expect(collector.environment?.['TCPFLEET_READ_TOKEN_FILE']).toBe('/run/secrets/tcpfleet-read-tokens');
+    expect(c.secrets['tcpfleet-read-tokens']?.file).toBe(join(REPO, 'read.tokens'));
+    const dockerfile = readFileSync(join(REPO, 'deploy/docker/collector.Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^ENV .*TCPFLEET_LISTEN=0\.0\.0\.0:7070 .*TCPFLEET_READ_TOKEN_FILE=\/run\/secrets\/tcpfleet-read-tokens$/m);
+    // Neither the token file nor .env may end up in an image (the build copies the repository).
+    const ignored = readFileSync(join(REPO, '.dockerignore'), 'utf8').split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['.env', 'read.tokens']));
+  });
 });
 
 describe('Kubernetes DaemonSet', () => {

@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../helpers/fixtures.js';
-import { tempDir } from '../helpers/procs.js';
+import { COLLECTOR_BIN, cli, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import { httpGet } from '../helpers/http.js';
 import { haveTools } from '../helpers/tools.js';
 
 const have = haveTools(['systemd-analyze'], 'systemd');
@@ -49,6 +50,46 @@ describe.skipIf(!have)('systemd units', () => {
       for (const line of ['DynamicUser=yes', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadOnlyPaths=/proc', 'EnvironmentFile=/etc/tcpfleet/agent.env', 'CapabilityBoundingSet=']) expect(agent).toMatch(new RegExp(`^${line}$`, 'm'));
       expect(agent).not.toMatch(/^PrivateNetwork=/m);
       expect(agent).not.toMatch(/^User=root/m);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
+
+describe('the collector unit\'s settings', () => {
+  it('start a collector on every address whose reads need a read token, and would be refused without one', async () => {
+    const unit = readFileSync(join(REPO, 'deploy/systemd/tcpfleet-collector.service'), 'utf8');
+    const tmp = tempDir('unit-env');
+    try {
+      // systemd puts each LoadCredential= file in the credentials directory (%d) under its name.
+      const creds = new Map([...unit.matchAll(/^LoadCredential=([^:]+):(.+)$/gm)].map((m) => [m[1]!, m[2]!]));
+      expect(creds.get('read-tokens')).toBe('/etc/tcpfleet/read.tokens');
+      writeFileSync(join(tmp.dir, 'token'), 'unit-fleet-token-0123456789\n', { mode: 0o600 });
+      writeFileSync(join(tmp.dir, 'read-tokens'), 'unit-read-token-people-0001\nunit-read-token-prometheus-02\n', { mode: 0o600 });
+      const env: Record<string, string> = {};
+      for (const m of unit.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)) env[m[1]!] = m[2]!.replace('%d', tmp.dir);
+      expect(env['TCPFLEET_LISTEN']).toBe('0.0.0.0:7070');
+      // Same settings on a free port and a scratch database.
+      const run = { ...env, TCPFLEET_LISTEN: '0.0.0.0:0', TCPFLEET_DB: join(tmp.dir, 'c.db') };
+      const withoutRead = Object.fromEntries(Object.entries(run).filter(([k]) => k !== 'TCPFLEET_READ_TOKEN_FILE'));
+      const refused = cli(['serve'], withoutRead);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('--public-read');
+      const p = startProc(process.execPath, [COLLECTOR_BIN, 'serve'], { env: { ...process.env, ...run } });
+      try {
+        let port = 0;
+        await waitFor(() => {
+          if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
+          const line = p.logs().find((l) => l['msg'] === 'collector started');
+          port = Number(line?.['port'] ?? 0);
+          return port > 0;
+        }, 'the collector to start with the unit\'s settings');
+        expect(p.logs().find((l) => l['msg'] === 'collector started')?.['read']).toBe('token');
+        expect((await httpGet(`http://127.0.0.1:${port}/api/v1/hosts`)).status).toBe(401);
+        expect((await httpGet(`http://127.0.0.1:${port}/api/v1/hosts`, 5000, { authorization: 'Bearer unit-read-token-prometheus-02' })).status).toBe(200);
+      } finally {
+        await stopProc(p);
+      }
     } finally {
       tmp.cleanup();
     }

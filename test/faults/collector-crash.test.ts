@@ -1,8 +1,8 @@
 /**
  * R2: kill -9 of the collector at random moments under load, repeated. Real agents in their own
  * namespaces and a simulator with 100 sessions push snapshots to a collector in the hub
- * namespace; every commit sleeps 20 ms between its inserts and its COMMIT (test hook), so kills
- * land inside commits too. Afterwards: every acknowledged snapshot is in the database, no
+ * namespace; every commit sleeps 20 ms between its inserts and its COMMIT (fault injection through
+ * test/helpers/fault-collector.mjs), so kills land inside commits too. Afterwards: every acknowledged snapshot is in the database, no
  * duplicates, no holes in any real agent's seqs, integrity_check ok, everyone reconnected.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,12 +26,12 @@ describe.skipIf(!root)('R2 collector killed with SIGKILL under load', () => {
   let collector: NsCollector;
   const agents: { host: string; p: Proc }[] = [];
   let sim: ReturnType<typeof startSimulator>;
-  const env = { TCPFLEET_TEST_COMMIT_DELAY_MS: '20' };
-  const start = (): Promise<NsCollector> => startNsCollector(hub, tmp.dir, ['--heartbeat', '1s'], env);
+  const start = (): Promise<NsCollector> => startNsCollector(hub, tmp.dir, ['--heartbeat', '1s'], { commitDelayMs: 20 });
 
   beforeAll(async () => {
     hub = makeHub();
     collector = await start();
+    expect(collector.logs().find((l) => String(l['msg']).startsWith('fault injection active'))?.['faults']).toEqual({ commitDelayMs: 20 });
     for (let i = 1; i <= 3; i++) {
       const leaf = addLeaf(hub, i);
       const host = `real-${i}`;

@@ -1,6 +1,6 @@
 /**
- * R6: the acknowledgement is lost after the commit. With TCPFLEET_TEST_DROP_ACK_EVERY=7 the
- * collector commits every 7th batch and then cuts the connection instead of acknowledging it.
+ * R6: the acknowledgement is lost after the commit. With fault injection dropAckEvery 7 (the
+ * test-only collector entry, test/helpers/fault-collector.mjs) the collector commits every 7th batch and then cuts the connection instead of acknowledging it.
  * The senders resend; storage keeps one copy (the resends show up as duplicates in the
  * collector's per-session counts), and nothing acknowledged is missing.
  */
@@ -23,7 +23,7 @@ describe.skipIf(!root)('R6 acknowledgement lost after commit', () => {
 
   beforeAll(async () => {
     const hub = makeHub();
-    collector = await startNsCollector(hub, tmp.dir, ['--heartbeat', '1s'], { TCPFLEET_TEST_DROP_ACK_EVERY: '7' });
+    collector = await startNsCollector(hub, tmp.dir, ['--heartbeat', '1s'], { dropAckEvery: 7 });
     for (let i = 1; i <= 2; i++) {
       const host = `lostack-${i}`;
       agents.push({ host, p: startNsAgent(addLeaf(hub, i).ns, tmp.dir, host, ['--interval', '0.2', '--reconnect-min', '0.1', '--reconnect-max', '1']) });
@@ -38,7 +38,7 @@ describe.skipIf(!root)('R6 acknowledgement lost after commit', () => {
   });
 
   it('resends the batch and stores it once', async () => {
-    const drops = (): number => collector.logs().filter((l) => String(l['msg']).startsWith('test hook: committed')).length;
+    const drops = (): number => collector.logs().filter((l) => String(l['msg']).startsWith('fault injection: committed')).length;
     await waitFor(() => drops() >= 20 && (simStatus(sim.statusFile)?.acked ?? 0) > 500, 'twenty lost acknowledgements', 60_000);
     await waitFor(() => simStatus(sim.statusFile)?.ready === 20, 'simulated sessions back', 30_000);
     await stopProc(sim);

@@ -62,12 +62,29 @@ export interface NsCollector extends Proc {
 
 export const FLEET_TOKEN = 'fault-suite-fleet-token-7c1e2b9a4d';
 
-/** Starts `tcpfleet serve` inside `ns` on HUB_ADDR:HUB_PORT and waits until it listens. */
-export async function startNsCollector(ns: string, dir: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<NsCollector> {
+/** Fault injection for a collector of the fault suite (started through test/helpers/fault-collector.mjs). */
+export interface CollectorFaults {
+  /** Every N-th committed batch cuts its connection instead of being acknowledged. */
+  dropAckEvery?: number;
+  /** Each ingest transaction waits this long before its COMMIT. */
+  commitDelayMs?: number;
+}
+
+const FAULT_COLLECTOR = new URL('./fault-collector.mjs', import.meta.url).pathname;
+
+/**
+ * Starts `tcpfleet serve` inside `ns` on HUB_ADDR:HUB_PORT and waits until it listens. Reads stay
+ * open (--public-read: the address is not loopback, but only the test's namespaces reach it). With
+ * `faults`, the collector is the test-only entry that injects them.
+ */
+export async function startNsCollector(ns: string, dir: string, extra: readonly string[] = [], faults: CollectorFaults | null = null): Promise<NsCollector> {
   const tokenFile = join(dir, 'fleet.token');
   writeFileSync(tokenFile, FLEET_TOKEN + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
-  const p = startProc('ip', ['netns', 'exec', ns, process.execPath, COLLECTOR_BIN, 'serve', '--listen', `${HUB_ADDR}:${HUB_PORT}`, '--db', db, '--token-file', tokenFile, ...extra], { env: { ...process.env, ...env } });
+  const serveArgs = ['--listen', `${HUB_ADDR}:${HUB_PORT}`, '--db', db, '--token-file', tokenFile, '--public-read', ...extra];
+  const faultArgs = faults === null ? [] : Object.entries({ '--drop-ack-every': faults.dropAckEvery, '--commit-delay-ms': faults.commitDelayMs }).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
+  const cmd = faults === null ? [COLLECTOR_BIN, 'serve', ...serveArgs] : [FAULT_COLLECTOR, ...faultArgs, '--', ...serveArgs];
+  const p = startProc('ip', ['netns', 'exec', ns, process.execPath, ...cmd]);
   await waitFor(() => {
     if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
     return p.logs().some((l) => l['msg'] === 'collector started');

@@ -1,5 +1,5 @@
 /**
- * The firing-alerts provider hook (ServeHooks.firingAlerts), which the alert engine fills: a
+ * The firing-alerts provider (CollectorOptions.firingAlerts; by default the alert engine's): a
  * collector started with a provider shows its alerts in /metrics and /api/v1/overview (what the
  * dashboard and `tcpfleet watch` draw); without one, or with one that throws, none are firing
  * and both still answer. In process, because the hook is code, not a flag.
@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadServeConfig } from '../../packages/collector/src/config.js';
-import { startCollector } from '../../packages/collector/src/cli/serve.js';
+import { startCollector } from '../../packages/collector/src/app.js';
 import { createLogger } from '../../packages/collector/src/log.js';
 import type { FiringAlert } from '../../packages/collector/src/views/firing-alerts.js';
 import { openBrowser } from '../helpers/browser.js';
@@ -20,7 +20,7 @@ afterAll(() => tmp.cleanup());
 
 async function withCollector(name: string, provider: (() => readonly FiringAlert[]) | undefined, fn: (url: string) => Promise<void>): Promise<void> {
   const cfg = loadServeConfig({ listen: '127.0.0.1:0', db: join(tmp.dir, `${name}.db`), token: 'hook-test-token' }, {}, () => {});
-  const c = await startCollector(cfg, createLogger('silent'), provider === undefined ? {} : { firingAlerts: provider });
+  const c = await startCollector(cfg, { log: createLogger('silent'), ...(provider === undefined ? {} : { firingAlerts: provider }) });
   try {
     await fn(`http://127.0.0.1:${c.port}`);
   } finally {

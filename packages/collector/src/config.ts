@@ -5,8 +5,9 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import * as z from 'zod';
-import { STOP_DEADLINE_MS } from './stop-deadline.js';
+import { STOP_DEADLINE_MS } from './lifecycle.js';
 import { ConfigError, SettingSources, deepFreeze, defined, parseDuration, readConfigFile, zodIssues } from '@tcpfleet/common';
+import { readAccessConfig } from './read-access-config.js';
 
 const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
 
@@ -27,9 +28,14 @@ export const ServeConfigSchema = z.strictObject({
   forgetAfter: duration.default('30d'),
   maxPendingPerAddress: z.coerce.number().int().min(1).max(100_000).default(64),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Read access (read-access-config.ts, http/read-access.ts).
+  readToken: z.string().min(1).optional(),
+  readTokenFile: z.string().min(1).optional(),
+  publicRead: z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { error: 'true or false (or 1 or 0)' }).transform((v) => v === true || v === 'true' || v === '1').default(false),
+  publicUrl: z.string().min(1).optional(),
 });
 
-export type ServeConfig = Readonly<z.infer<typeof ServeConfigSchema> & { tokenValue: string | null; host: string; port: number }>;
+export type ServeConfig = Readonly<Omit<z.infer<typeof ServeConfigSchema>, 'token' | 'readToken'> & { tokenValue: string | null; host: string; port: number; readTokenHashes: readonly string[]; publicHosts: readonly string[] }>;
 
 /** Flags of `serve` as yargs hands them over. */
 export type ServeFlags = Partial<Record<keyof z.infer<typeof ServeConfigSchema> | 'config', string | undefined>>;
@@ -46,6 +52,10 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, warn:
       tokenFile: env['TCPFLEET_TOKEN_FILE'],
       rules: env['TCPFLEET_RULES'],
       logLevel: env['TCPFLEET_LOG_LEVEL'],
+      readToken: env['TCPFLEET_READ_TOKEN'],
+      readTokenFile: env['TCPFLEET_READ_TOKEN_FILE'],
+      publicRead: env['TCPFLEET_PUBLIC_READ'],
+      publicUrl: env['TCPFLEET_PUBLIC_URL'],
     }),
     env,
   );
@@ -78,6 +88,7 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, warn:
     if ((mode & 0o077) !== 0) warn(`token file ${cfg.tokenFile} has mode ${mode.toString(8)}: others can read it; chmod 600 it`);
   }
   if (tokenValue === null) warn('no fleet token: only agents with a per-host token (tcpfleet token create HOST) can connect');
-  const { token: _t, ...kept } = cfg;
-  return deepFreeze({ ...kept, tokenValue, host, port });
+  const read = readAccessConfig(cfg, tokenValue, warn, (k) => src.name([k]));
+  const { token: _t, readToken: _r, ...kept } = cfg;
+  return deepFreeze({ ...kept, tokenValue, host, port, ...read });
 }

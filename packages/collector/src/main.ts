@@ -23,6 +23,13 @@ const jsonOpt = { type: 'boolean', default: false, describe: 'Print JSON for scr
 const stateOpt = { type: 'string', describe: 'A state: established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv' } as const;
 const dbOpt = { type: 'string', default: './data/tcpfleet.db', describe: 'SQLite database file [env TCPFLEET_DB]' } as const;
 const url = (a: { url?: string | undefined }): string => collectorUrl(a.url, process.env, DEFAULT_URL);
+// The read token the query commands send (cli/read-token.ts).
+const readOpts = {
+  'read-token': { type: 'string', describe: 'Read token to send (visible in ps; prefer --read-token-file) [env TCPFLEET_READ_TOKEN]' },
+  'read-token-file': { type: 'string', describe: 'File whose first line is the read token to send [env TCPFLEET_READ_TOKEN_FILE]' },
+} as const;
+const readToken = async (a: { 'read-token'?: string | undefined; 'read-token-file'?: string | undefined }): Promise<string | null> =>
+  (await import('./cli/read-token.js')).cliReadToken({ readToken: a['read-token'], readTokenFile: a['read-token-file'] }, process.env);
 const dbGiven = (): boolean => process.argv.some((x) => x === '--db' || x.startsWith('--db='));
 
 async function main(): Promise<void> {
@@ -60,8 +67,12 @@ async function main(): Promise<void> {
             'max-pending-per-address': { type: 'string', describe: 'Connections from one address that have not said hello yet, beyond which its new ones get 429 (default 64)' },
             config: { type: 'string', describe: 'JSON config file; env and flags override it' },
             'log-level': { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (default info) [env TCPFLEET_LOG_LEVEL]' },
+            'read-token': { type: 'string', describe: 'Token readers must send to the API, /metrics and the dashboard (visible in ps; prefer --read-token-file) [env TCPFLEET_READ_TOKEN]' },
+            'read-token-file': { type: 'string', describe: 'File of read tokens, one a line [env TCPFLEET_READ_TOKEN_FILE]' },
+            'public-read': { type: 'boolean', describe: 'Let anyone who reaches a non-loopback --listen read without a token [env TCPFLEET_PUBLIC_READ=1]' },
+            'public-url': { type: 'string', describe: 'URL(s), comma-separated, by which browsers and clients reach this collector; their host names are accepted in the Host header [env TCPFLEET_PUBLIC_URL]' },
           })
-          .example('$0 serve --listen 0.0.0.0:7070 --token-file /etc/tcpfleet/token', 'Accept agents from the network'),
+          .example('$0 serve --listen 0.0.0.0:7070 --token-file /etc/tcpfleet/token --read-token-file /etc/tcpfleet/read.tokens', 'Accept agents from the network; readers need a read token'),
       async (a) => {
         const { loadServeConfig } = await import('./config.js');
         const { runServe } = await import('./cli/serve.js');
@@ -85,6 +96,10 @@ async function main(): Promise<void> {
             maxPendingPerAddress: a['max-pending-per-address'] as string | undefined,
             config: a['config'] as string | undefined,
             logLevel: a['log-level'] as string | undefined,
+            readToken: a['read-token'] as string | undefined,
+            readTokenFile: a['read-token-file'] as string | undefined,
+            publicRead: a['public-read'] === true ? 'true' : undefined,
+            publicUrl: a['public-url'] as string | undefined,
           },
           process.env,
           (w) => warnings.push(w),
@@ -95,14 +110,14 @@ async function main(): Promise<void> {
     .command(
       'hosts',
       'One row per host: latest counts by state, ss summary, last seen, stale or not',
-      (y) => y.options({ url: urlOpt, json: jsonOpt }).example('$0 hosts --json', 'Latest snapshot of every host'),
-      async (a) => (await import('./cli/query.js')).hostsCmd({ url: url(a), json: a.json }),
+      (y) => y.options({ url: urlOpt, json: jsonOpt, ...readOpts }).example('$0 hosts --json', 'Latest snapshot of every host'),
+      async (a) => (await import('./cli/query.js')).hostsCmd({ url: url(a), json: a.json, readToken: await readToken(a) }),
     )
     .command(
       'total',
       'Fleet sums over live hosts (stale hosts counted apart)',
-      (y) => y.options({ url: urlOpt, json: jsonOpt, state: stateOpt }).example('$0 total --state established', 'Established connections across the fleet'),
-      async (a) => (await import('./cli/query.js')).totalCmd({ url: url(a), json: a.json, state: a.state }),
+      (y) => y.options({ url: urlOpt, json: jsonOpt, state: stateOpt, ...readOpts }).example('$0 total --state established', 'Established connections across the fleet'),
+      async (a) => (await import('./cli/query.js')).totalCmd({ url: url(a), json: a.json, state: a.state, readToken: await readToken(a) }),
     )
     .command(
       'host <id> [target]',
@@ -111,11 +126,11 @@ async function main(): Promise<void> {
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id (or rm)' })
           .positional('target', { type: 'string', describe: 'With rm: the host id to remove' })
-          .options({ url: urlOpt, json: jsonOpt, db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups and gaps' } })
+          .options({ url: urlOpt, json: jsonOpt, ...readOpts, db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups and gaps' } })
           .example('$0 host web-7', 'What web-7 looks like now')
           .example('$0 host rm web-7 --purge', 'Remove web-7 and everything stored about it'),
       async (a) => {
-        if (a.target === undefined) return (await import('./cli/query.js')).hostCmd({ url: url(a), json: a.json, id: a.id });
+        if (a.target === undefined) return (await import('./cli/query.js')).hostCmd({ url: url(a), json: a.json, id: a.id, readToken: await readToken(a) });
         if (a.id !== 'rm') throw new TcpfleetError('TCPFLEET_ERR_USAGE', `unknown host action ${JSON.stringify(a.id.slice(0, 32))}: use tcpfleet host ID, or tcpfleet host rm ID`);
         const { dbFile, requireDatabase } = await import('./cli/db-file.js');
         const file = dbFile(a.db, dbGiven(), process.env);
@@ -129,9 +144,9 @@ async function main(): Promise<void> {
       (y) =>
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id' })
-          .options({ url: urlOpt, json: jsonOpt, state: stateOpt, since: { type: 'string', default: '1h', describe: 'How far back: a duration (30m, 1h, 2d) or a date' } })
+          .options({ url: urlOpt, json: jsonOpt, state: stateOpt, since: { type: 'string', default: '1h', describe: 'How far back: a duration (30m, 1h, 2d) or a date' }, ...readOpts })
           .example('$0 history web-7 --since 6h --state time_wait', 'TIME_WAIT on web-7 over six hours'),
-      async (a) => (await import('./cli/query.js')).historyCmd({ url: url(a), json: a.json, id: a.id, since: a.since, state: a.state }),
+      async (a) => (await import('./cli/query.js')).historyCmd({ url: url(a), json: a.json, id: a.id, since: a.since, state: a.state, readToken: await readToken(a) }),
     )
     .command(
       'top',
@@ -144,10 +159,11 @@ async function main(): Promise<void> {
             state: { ...stateOpt, default: 'established' },
             limit: { type: 'number', default: 10, describe: 'Rows to show' },
             by: { type: 'string', default: 'host', describe: 'host, port (local listening port) or peer (remote address:port)' },
+            ...readOpts,
           })
           .example('$0 top --state close_wait --limit 5', 'Five hosts with the most CLOSE_WAIT')
           .example('$0 top --by port', 'Listening ports with the most established connections, fleet-wide'),
-      async (a) => (await import('./cli/query.js')).topCmd({ url: url(a), json: a.json, state: a.state, limit: a.limit, by: a.by }),
+      async (a) => (await import('./cli/query.js')).topCmd({ url: url(a), json: a.json, state: a.state, limit: a.limit, by: a.by, readToken: await readToken(a) }),
     )
     .command(
       'watch',
@@ -161,28 +177,31 @@ async function main(): Promise<void> {
             count: { type: 'number', default: 0, describe: 'Stop after this many frames (0 = until Ctrl-C)' },
             limit: { type: 'number', describe: 'Host rows to show (default: what fits the terminal; all when not a terminal)' },
             window: { type: 'string', default: '1h', describe: 'Time the sparklines cover (1m to 24h)' },
+            ...readOpts,
           })
           .example('$0 watch --state time_wait', 'Hosts with the most TIME_WAIT, redrawn every 2 s')
           .example('$0 watch --count 1 > fleet.txt', 'One plain frame, for a script or a log'),
       async (a) => {
         const { watchCmd } = await import('./cli/watch.js');
-        process.exitCode = await watchCmd({ url: url(a), state: a.state, intervalS: a.interval, count: a.count, limit: a.limit, window: a.window });
+        process.exitCode = await watchCmd({ url: url(a), state: a.state, intervalS: a.interval, count: a.count, limit: a.limit, window: a.window, readToken: await readToken(a) });
       },
     )
-    .command('token <action> [host]', 'Per-host tokens: create HOST (prints it once), revoke HOST, list', (y) =>
+    .command('token <action> [host]', 'Per-host write tokens: create HOST (prints it once), revoke HOST, list; with --read, read tokens by person', (y) =>
       y
         .positional('action', { choices: ['create', 'revoke', 'list'] as const, demandOption: true })
-        .positional('host', { type: 'string', describe: 'Host id' })
-        .options({ db: dbOpt, json: jsonOpt })
-        .example('$0 token create web-7 > web-7.token', 'A token that lets only web-7 write'),
+        .positional('host', { type: 'string', describe: 'Host id (with --read: the reader\'s name)' })
+        .options({ db: dbOpt, json: jsonOpt, read: { type: 'boolean', default: false, describe: 'Read tokens (API, /metrics, dashboard) instead of per-host write tokens' } })
+        .example('$0 token create web-7 > web-7.token', 'A token that lets only web-7 write')
+        .example('$0 token create --read alice > alice.read-token', 'A read token for alice; revoke it alone with token revoke --read alice'),
       async (a) => {
         const t = await import('./cli/token.js');
         const { dbFile, requireDatabase } = await import('./cli/db-file.js');
         const file = dbFile(a.db, dbGiven(), process.env);
         // Only `create` may create the database; the others read or change what is there.
-        if (a.action !== 'create') requireDatabase(file, `token ${a.action}`);
-        if (a.action === 'list') return t.tokenList(file.path, a.json);
-        if (a.host === undefined) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `token ${a.action} needs a host id`);
+        if (a.action !== 'create') requireDatabase(file, `token ${a.action}${a.read ? ' --read' : ''}`);
+        if (a.action === 'list') return a.read ? t.readTokenList(file.path, a.json) : t.tokenList(file.path, a.json);
+        if (a.host === undefined) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `token ${a.action} needs ${a.read ? 'a reader name' : 'a host id'}`);
+        if (a.read) return a.action === 'create' ? t.readTokenCreate(file.path, a.host) : t.readTokenRevoke(file.path, a.host);
         return a.action === 'create' ? t.tokenCreate(file.path, a.host) : t.tokenRevoke(file.path, a.host);
       },
     )
@@ -191,9 +210,9 @@ async function main(): Promise<void> {
       'Alerts firing and pending now (with --all the history), with the evidence behind each',
       (y) =>
         y
-          .options({ url: urlOpt, json: jsonOpt, all: { type: 'boolean', default: false, describe: 'Include resolved alerts (history)' } })
+          .options({ url: urlOpt, json: jsonOpt, all: { type: 'boolean', default: false, describe: 'Include resolved alerts (history)' }, ...readOpts })
           .example('$0 alerts --json', 'Firing and pending alerts as the webhook payloads'),
-      async (a) => (await import('./cli/alerts.js')).alertsCmd({ url: url(a), json: a.json, all: a.all }),
+      async (a) => (await import('./cli/alerts.js')).alertsCmd({ url: url(a), json: a.json, all: a.all, readToken: await readToken(a) }),
     )
     .command(
       'rules <action> <file>',

@@ -1,14 +1,14 @@
 /**
  * Alerting inside `tcpfleet serve`: loads the rules file, feeds the engine from committed
  * batches and a periodic tick, runs the delivery pump, reloads the rules on SIGHUP (a bad file
- * leaves the running rules in place), and serves the read-only routes:
+ * leaves the running rules in place), and answers the read-only routes:
  *
  *   GET /api/v1/alerts[?all=1]   firing and pending alerts (with all=1 the history), as payloads
  *   GET /api/v1/rules            the rules in force: file, names, kinds, last reload outcome
  */
 import type { Logger } from 'pino';
-import { sendJson } from '../api/routes.js';
-import type { ServeHooks } from '../cli/serve.js';
+import { sendJson } from '../http/respond.js';
+import type { Handler } from '../http/router.js';
 import type { Database as Db } from 'better-sqlite3';
 import type { IngestItem, Store, StoredSnapshot } from '../store/store.js';
 import { SqliteAlertStore } from './alert-store.js';
@@ -29,8 +29,19 @@ export interface AlertsOptions {
   rulesFile?: string | undefined;
 }
 
-/** Wires alerting into a collector being started; throws RulesError for a bad rules file. */
-export async function attachAlerts(hooks: ServeHooks, o: AlertsOptions): Promise<void> {
+/** Alerting as a component of the collector (app.ts). */
+export interface Alerts {
+  /** Feeds committed batches to the engine (evaluated after the writer's turn). */
+  onCommitted: (items: readonly IngestItem[], recvTs: number) => void;
+  /** The alerts firing now (/metrics, the dashboard, `tcpfleet watch`). */
+  firing: () => ReturnType<AlertEngine['firing']>;
+  /** GET /api/v1/alerts and GET /api/v1/rules. */
+  handlers: { alerts: Handler; rules: Handler };
+  stop: () => Promise<void>;
+}
+
+/** Starts alerting; throws RulesError for a bad rules file. */
+export async function startAlerts(o: AlertsOptions): Promise<Alerts> {
   const log = o.log.child({ component: 'alerts' });
   const astore = new SqliteAlertStore(o.store.db);
   let engine: AlertEngine | null = null;
@@ -61,7 +72,7 @@ export async function attachAlerts(hooks: ServeHooks, o: AlertsOptions): Promise
   const queue: { items: readonly IngestItem[]; recv: number }[] = [];
   let scheduled = false;
   // Evaluated after the writer's turn, so acknowledging agents never waits on alerting.
-  hooks.onCommitted.push((items, recv) => {
+  const onCommitted = (items: readonly IngestItem[], recv: number): void => {
     if (stopped) return;
     queue.push({ items, recv });
     if (scheduled) return;
@@ -70,7 +81,7 @@ export async function attachAlerts(hooks: ServeHooks, o: AlertsOptions): Promise
       scheduled = false;
       for (const q of queue.splice(0)) if (!stopped) eng.ingest(q.items, q.recv);
     });
-  });
+  };
   const timer = setInterval(() => {
     if (!stopped) eng.tick();
   }, TICK_MS);
@@ -102,35 +113,29 @@ export async function attachAlerts(hooks: ServeHooks, o: AlertsOptions): Promise
   };
   if (o.rulesFile !== undefined) process.on('SIGHUP', onHup);
 
-  // The operator views (/metrics, the dashboard, `tcpfleet watch`) read the firing alerts through
-  // ServeHooks.firingAlerts; a provider set up front (tests) wins.
-  hooks.firingAlerts ??= () => eng.firing();
-
-  hooks.routes.push((url, req, res) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    if (url.pathname === '/api/v1/alerts') {
-      const all = url.searchParams.get('all');
-      sendJson(res, 200, eng.list(all === '1' || all === 'true'));
-      return true;
-    }
-    if (url.pathname === '/api/v1/rules') {
-      sendJson(res, 200, {
-        file: o.rulesFile ?? null,
-        reload: { at: reload.at, ok: reload.ok, problems: reload.problems },
-        rules: eng.rules.rules.map((r) => ({ name: r.name, kind: r.kind, scope: r.scope, metric: r.kind === 'absent' ? null : r.metric.text, severity: r.severity, notify: r.notify })),
-        notifiers: eng.rules.notifiers.map((n) => ({ name: n.name, type: n.type, format: n.format })),
-        deliveries_queued: astore.queued(),
-      });
-      return true;
-    }
-    return false;
-  });
-
-  hooks.onStop.push(async () => {
-    stopped = true;
-    clearInterval(timer);
-    clearInterval(pruneTimer);
-    process.off('SIGHUP', onHup);
-    await pump.stop();
-  });
+  return {
+    onCommitted,
+    firing: () => eng.firing(),
+    handlers: {
+      alerts: ({ res, query }) => {
+        const all = query.string('all');
+        sendJson(res, 200, eng.list(all === '1' || all === 'true'));
+      },
+      rules: ({ res }) =>
+        sendJson(res, 200, {
+          file: o.rulesFile ?? null,
+          reload: { at: reload.at, ok: reload.ok, problems: reload.problems },
+          rules: eng.rules.rules.map((r) => ({ name: r.name, kind: r.kind, scope: r.scope, metric: r.kind === 'absent' ? null : r.metric.text, severity: r.severity, notify: r.notify })),
+          notifiers: eng.rules.notifiers.map((n) => ({ name: n.name, type: n.type, format: n.format })),
+          deliveries_queued: astore.queued(),
+        }),
+    },
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      clearInterval(pruneTimer);
+      process.off('SIGHUP', onHup);
+      await pump.stop();
+    },
+  };
 }

@@ -24,8 +24,8 @@ function evidence(a: AlertDoc): string {
 }
 
 /** `tcpfleet alerts` */
-export async function alertsCmd(o: { url: string; json: boolean; all: boolean }): Promise<void> {
-  const list = await getJson<AlertDoc[]>(o.url, o.all ? 'api/v1/alerts?all=1' : 'api/v1/alerts');
+export async function alertsCmd(o: { url: string; json: boolean; all: boolean; readToken: string | null }): Promise<void> {
+  const list = await getJson<AlertDoc[]>(o.url, o.all ? 'api/v1/alerts?all=1' : 'api/v1/alerts', undefined, o.readToken);
   if (o.json) {
     process.stdout.write(JSON.stringify(list, null, 2) + '\n');
     return;

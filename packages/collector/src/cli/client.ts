@@ -5,8 +5,11 @@
 import { request as httpRequest } from 'node:http';
 import { TcpfleetError } from '@tcpfleet/common/light';
 
-/** GETs a JSON document from the collector (node:https is loaded only for https URLs). */
-export async function getJson<T>(base: string, path: string, timeoutMs = 10_000): Promise<T> {
+/**
+ * GETs a JSON document from the collector (node:https is loaded only for https URLs), sending the
+ * read token (cli/read-token.ts) as `Authorization: Bearer` when there is one.
+ */
+export async function getJson<T>(base: string, path: string, timeoutMs = 10_000, readToken: string | null = null): Promise<T> {
   let url: URL;
   try {
     url = new URL(path, base.endsWith('/') ? base : `${base}/`);
@@ -18,7 +21,9 @@ export async function getJson<T>(base: string, path: string, timeoutMs = 10_000)
   }
   const request = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (readToken !== null) headers['authorization'] = `Bearer ${readToken}`;
+    const req = request(url, { method: 'GET', timeout: timeoutMs, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -29,10 +34,14 @@ export async function getJson<T>(base: string, path: string, timeoutMs = 10_000)
         } catch {
           return reject(new TcpfleetError('TCPFLEET_ERR_UNREACHABLE', `${base} answered ${res.statusCode ?? '?'} with something that is not tcpfleet JSON`));
         }
+        if (res.statusCode === 401) {
+          const why = readToken === null ? 'needs a read token: give --read-token-file FILE, --read-token TOKEN or TCPFLEET_READ_TOKEN' : 'refused the read token (unknown or revoked)';
+          return reject(new TcpfleetError('TCPFLEET_ERR_AUTH', `the collector at ${url.origin} ${why}`));
+        }
         if ((res.statusCode ?? 500) >= 400) {
           const e = (body as { error?: { code?: string; message?: string } }).error;
           const status = res.statusCode ?? 500;
-          const code = status === 404 ? 'TCPFLEET_ERR_NOT_FOUND' : status === 400 ? 'TCPFLEET_ERR_USAGE' : status === 401 || status === 403 ? 'TCPFLEET_ERR_AUTH' : 'TCPFLEET_ERR_STORAGE';
+          const code = status === 404 ? 'TCPFLEET_ERR_NOT_FOUND' : status === 400 ? 'TCPFLEET_ERR_USAGE' : status === 401 || status === 403 || status === 421 ? 'TCPFLEET_ERR_AUTH' : 'TCPFLEET_ERR_STORAGE';
           return reject(new TcpfleetError(code, e?.message ?? `collector answered ${res.statusCode ?? '?'}`));
         }
         resolve(body as T);

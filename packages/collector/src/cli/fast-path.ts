@@ -10,12 +10,13 @@ import { collectorUrl } from './collector-url.js';
 
 type Flags = Record<string, string | true>;
 
+const READ = ['read-token', 'read-token-file'] as const;
 export const QUERY_FLAGS: Record<string, { positional: boolean; strings: readonly string[] }> = {
-  hosts: { positional: false, strings: ['url'] },
-  total: { positional: false, strings: ['url', 'state'] },
-  host: { positional: true, strings: ['url'] },
-  history: { positional: true, strings: ['url', 'state', 'since'] },
-  top: { positional: false, strings: ['url', 'state', 'limit', 'by'] },
+  hosts: { positional: false, strings: ['url', ...READ] },
+  total: { positional: false, strings: ['url', 'state', ...READ] },
+  host: { positional: true, strings: ['url', ...READ] },
+  history: { positional: true, strings: ['url', 'state', 'since', ...READ] },
+  top: { positional: false, strings: ['url', 'state', 'limit', 'by', ...READ] },
 };
 
 function parse(args: readonly string[], strings: readonly string[], positional: boolean): { flags: Flags; id: string | null } | null {
@@ -54,9 +55,10 @@ export function fastQuery(argv: readonly string[], env: NodeJS.ProcessEnv, defau
   if (p === null) return null;
   const f = p.flags;
   const str = (k: string): string | undefined => (typeof f[k] === 'string' ? f[k] : undefined);
-  const base = { url: collectorUrl(str('url'), env, defaultUrl), json: f['json'] === true };
   const id = p.id ?? '';
   return async () => {
+    const readToken = (await import('./read-token.js')).cliReadToken({ readToken: str('read-token'), readTokenFile: str('read-token-file') }, env);
+    const base = { url: collectorUrl(str('url'), env, defaultUrl), json: f['json'] === true, readToken };
     const q = await import('./query.js');
     switch (cmd) {
       case 'hosts':

@@ -11,6 +11,8 @@ import { ago, formatHosts, formatStates, formatTotal, labelText, table } from '.
 export interface QueryOpts {
   url: string;
   json: boolean;
+  /** Sent as the bearer token (cli/read-token.ts); null: none. */
+  readToken: string | null;
 }
 
 const out = (s: string): void => void process.stdout.write(s);
@@ -49,14 +51,14 @@ interface HostDoc {
 const enc = encodeURIComponent;
 
 export async function hostsCmd(o: QueryOpts): Promise<void> {
-  const hosts = await getJson<HostDoc[]>(o.url, 'api/v1/hosts');
+  const hosts = await getJson<HostDoc[]>(o.url, 'api/v1/hosts', undefined, o.readToken);
   if (o.json) printJson(hosts);
   else out(formatHosts(hosts, Date.now()));
 }
 
 export async function totalCmd(o: QueryOpts & { state?: string | undefined }): Promise<void> {
   const state = checkState(o.state);
-  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary }>(o.url, state === null ? 'api/v1/total' : `api/v1/total?state=${state}`);
+  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary }>(o.url, state === null ? 'api/v1/total' : `api/v1/total?state=${state}`, undefined, o.readToken);
   if (o.json) printJson(t);
   else out(formatTotal(t, state));
 }
@@ -64,7 +66,7 @@ export async function totalCmd(o: QueryOpts & { state?: string | undefined }): P
 const sumStates = (s: StateCounts): number => TCP_STATES.reduce((a, k) => a + s[k], 0);
 
 export async function hostCmd(o: QueryOpts & { id: string }): Promise<void> {
-  const h = await getJson<HostDoc>(o.url, `api/v1/hosts/${enc(o.id)}`);
+  const h = await getJson<HostDoc>(o.url, `api/v1/hosts/${enc(o.id)}`, undefined, o.readToken);
   if (o.json) return printJson(h);
   const now = Date.now();
   out(`host ${printable(h.host)}  ${h.stale ? 'STALE' : 'live'}  last seen ${ago(h.recv_ts, now)}  seq ${h.seq}  labels ${printable(labelText(h.labels)) || '-'}\n`);
@@ -100,7 +102,7 @@ export function parseSince(since: string, now: number): number {
 export async function historyCmd(o: QueryOpts & { id: string; since: string; state?: string | undefined }): Promise<void> {
   const state = checkState(o.state);
   const since = parseSince(o.since, Date.now());
-  const rows = await getJson<HostDoc[]>(o.url, `api/v1/hosts/${enc(o.id)}/history?since=${since}`);
+  const rows = await getJson<HostDoc[]>(o.url, `api/v1/hosts/${enc(o.id)}/history?since=${since}`, undefined, o.readToken);
   if (o.json) return printJson(rows);
   if (rows.length === 0) return out(`no snapshots of ${printable(o.id)} since ${new Date(since).toISOString()}\n`);
   if (state !== null) return out(table(['TIME', state.toUpperCase()], rows.map((r) => [new Date(r.ts).toISOString(), r.states[state]])));
@@ -111,7 +113,7 @@ export async function topCmd(o: QueryOpts & { state?: string | undefined; limit:
   const state = checkState(o.state) ?? 'established';
   if (!Number.isInteger(o.limit) || o.limit < 1 || o.limit > 10_000) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--limit must be a whole number from 1 to 10000`);
   if (!['host', 'port', 'peer'].includes(o.by)) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--by must be host, port or peer`);
-  const rows = await getJson<{ host?: string; addr?: string; port?: number; value: number; hosts?: number; labels?: Record<string, string> }[]>(o.url, `api/v1/top?state=${state}&limit=${o.limit}&by=${o.by}`);
+  const rows = await getJson<{ host?: string; addr?: string; port?: number; value: number; hosts?: number; labels?: Record<string, string> }[]>(o.url, `api/v1/top?state=${state}&limit=${o.limit}&by=${o.by}`, undefined, o.readToken);
   if (o.json) return printJson(rows);
   if (rows.length === 0) return out('no live hosts\n');
   const col = state.toUpperCase();

@@ -1,219 +1,27 @@
 /**
- * `tcpfleet serve`: storage, ingest server, query API, and the jobs around them; stopped in
- * reverse order on SIGTERM/SIGINT (stop reading, commit and acknowledge what is queued, close
- * sessions with 1001, close the database).
+ * `tcpfleet serve`: starts the collector (app.ts) and stops it on SIGTERM/SIGINT: its components
+ * in reverse order within a deadline (stop reading, commit and acknowledge what is queued, close
+ * sessions with 1001, close the database); exit code 1 when a component failed to stop or the
+ * deadline passed. A second signal ends the process at once.
  */
-import { readFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseDuration } from '@tcpfleet/common';
 import type { ServeConfig } from '../config.js';
 import { createLogger } from '../log.js';
-import { SqliteStore } from '../store/sqlite-store.js';
-import { ThreadedStore } from '../store/write-thread.js';
-import { attachAlerts } from '../alerts/serve-alerts.js';
-import { Fleet } from '../api/fleet.js';
-import { createApi } from '../api/routes.js';
-import type { RouteHandler } from '../api/routes.js';
-import { IngestWriter } from '../ingest/writer.js';
-import { Authenticator } from '../ingest/auth.js';
-import { CollectorServer } from '../ingest/server.js';
-import type { IngestItem } from '../store/store.js';
-import type { Logger } from 'pino';
-import { createViewRoutes } from '../views/routes.js';
-import { IngestRate } from '../views/metrics.js';
-import { firingAlerts } from '../views/firing-alerts.js';
-import type { FiringAlertsProvider } from '../views/firing-alerts.js';
-import { activeTestHooks } from '../ingest/test-hooks.js';
-
-import { RollupJob } from '../store/rollups.js';
-import { RollupReader } from '../store/rollup-history.js';
-import { historyRoutes } from '../api/history-routes.js';
-import { STOP_DEADLINE_MS, stopWithin } from '../stop-deadline.js';
-import { watchTokens } from '../ingest/token-watch.js';
-import { watchHostRemovals } from '../api/host-removals.js';
-
-/** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
-export interface ServeHooks {
-  routes: RouteHandler[];
-  onCommitted: ((items: readonly IngestItem[], recvTs: number) => void)[];
-  onStop: (() => Promise<void> | void)[];
-  /**
-   * The alerts firing now, shown by /metrics, the dashboard and `tcpfleet watch`; set by the
-   * alert engine. Unset: no alert is firing.
-   */
-  firingAlerts?: FiringAlertsProvider;
-}
-
-/** A running collector, for tests and `npm start`. */
-export interface RunningCollector {
-  port: number;
-  /** True when every stop step finished within `--stop-timeout`. */
-  stop(): Promise<boolean>;
-}
-
-/** Starts the collector and returns once it listens. `preset` fills hooks up front (tests, embedding). */
-export async function startCollector(cfg: ServeConfig, log: Logger = createLogger(cfg.logLevel), preset: Pick<ServeHooks, 'firingAlerts'> = {}): Promise<RunningCollector> {
-  // better-sqlite3 waits for a lock synchronously, freezing every session; keep that wait short
-  // and let a locked database become a retryable refusal instead (reliability, issue 4).
-  const storeOpts = { path: cfg.db, durability: cfg.durability, busyTimeoutMs: 250 };
-  const mainStore = new SqliteStore(storeOpts);
-  // Ingest transactions on their own thread (store/write-thread.ts) unless --write-thread off.
-  // With the write thread, the rollup and pruning job runs there too (one writing connection).
-  const rawRetentionMs = parseDuration(cfg.retention) ?? 48 * 3_600_000;
-  const threaded = cfg.writeThread === 'on';
-  const store = threaded ? new ThreadedStore(mainStore, { store: storeOpts, rollups: { rawRetentionMs, everyMs: 10_000 }, logLevel: cfg.logLevel }, log) : mainStore;
-  const fleet = new Fleet();
-  fleet.load(await store.latest());
-  const hooks: ServeHooks = { routes: [], onCommitted: [], onStop: [], ...preset };
-  let server: CollectorServer | null = null;
-  const writer = new IngestWriter({
-    store,
-    log,
-    onCommitted: (items, recvTs) => {
-      fleet.apply(items, recvTs);
-      for (const h of hooks.onCommitted) h(items, recvTs);
-    },
-    onPressure: (full) => server?.setPaused(full),
-  });
-  // --- alerting (issue 3): rules file, engine fed by onCommitted, notifications, /api/v1/alerts ---
-  await attachAlerts(hooks, { store, log, rulesFile: cfg.rules });
-  // --- end alerting ---
-
-  const started = Date.now();
-  // How long callbacks waited for the event loop (a commit, a GC pause, a slow handler): /healthz.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
-  hooks.onStop.push(() => {
-    loopDelay.disable();
-  });
-  const api = createApi({
-    fleet,
-    store,
-    extra: hooks.routes,
-    health: () => ({
-      status: 'ok',
-      uptime_ms: Date.now() - started,
-      agents_connected: server?.connected ?? 0,
-      hosts: fleet.size,
-      write_queue: writer.queued,
-      commits: writer.stats.commits,
-      snapshots_stored: writer.stats.snapshots,
-      commit_failures: writer.stats.failures,
-      commit_ms_max: Math.round(writer.stats.maxCommitMs),
-      slow_commits: writer.stats.slowCommits,
-      event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
-      batch_frames: { json: server?.frames.json ?? 0, bin1: server?.frames.bin1 ?? 0 },
-    }),
-  });
-  server = new CollectorServer({
-    host: cfg.host,
-    port: cfg.port,
-    log,
-    store,
-    writer,
-    auth: new Authenticator(store, cfg.tokenValue),
-    tls: cfg.tlsCert !== undefined && cfg.tlsKey !== undefined ? { cert: readFileSync(cfg.tlsCert), key: readFileSync(cfg.tlsKey) } : undefined,
-    heartbeatMs: parseDuration(cfg.heartbeat) ?? 15_000,
-    maxPendingPerAddress: cfg.maxPendingPerAddress,
-    hosts: { max: cfg.maxHosts, known: (h) => fleet.has(h), count: () => fleet.size },
-    http: api,
-  });
-
-  // --- operator views (issue 6): dashboard at /, /api/v1/overview, Prometheus /metrics ---
-  const ingestRate = new IngestRate();
-  hooks.onCommitted.push((items) => ingestRate.add(items.reduce((n, i) => n + i.snapshots.length, 0), Date.now()));
-  const views = createViewRoutes({
-    fleet,
-    store,
-    alerts: () => firingAlerts(hooks.firingAlerts),
-    gauges: (now) => ({
-      agentsConnected: server?.connected ?? 0,
-      writeQueue: writer.queued,
-      snapshotsStored: writer.stats.snapshots,
-      commits: writer.stats.commits,
-      commitFailures: writer.stats.failures,
-      uptimeMs: now - started,
-      snapshotsPerSecond: ingestRate.perSecond(now),
-    }),
-  });
-  hooks.routes.push(...views.routes);
-  hooks.onCommitted.push(views.onCommitted);
-  // --- end operator views ---
-
-  // --- retention and rollups (issue 5): raw kept for --retention, then 1m and 1h rollups;
-  // history answered at the resolution that covers the asked range.
-  {
-    const reader = new RollupReader(store.db, store, rawRetentionMs);
-    for (const [t, c] of [['rollup_1m', 'bucket'], ['rollup_1h', 'bucket'], ['rollup_fleet_1m', 'bucket']] as const) store.registerTable(t, c);
-    hooks.routes.push(historyRoutes(fleet, reader));
-    if (!threaded) {
-      const rollups = new RollupJob(store.db, { rawRetentionMs, log });
-      hooks.onCommitted.push((items) => {
-        for (const item of items) rollups.noteCommitted(item.host, item.snapshots.map((s) => s.ts));
-      });
-      hooks.onStop.push(() => rollups.stop());
-      rollups.start(10_000);
-    }
-  }
-  // --- end retention and rollups
-
-  const port = await server.listen();
-
-  // Sessions on a token no longer valid for their host are closed (issue 14; their batches are
-  // refused in the commit already); removed and long-silent hosts leave the fleet.
-  const stopTokenWatch = watchTokens(store, () => server, log);
-  const stopRemovals = await watchHostRemovals({ store, fleet, log, forgetAfterMs: parseDuration(cfg.forgetAfter) ?? 0 });
-
-  // --- reliability (issue 4): fault-injection hooks are loud when set ---
-  const hooksOn = activeTestHooks();
-  if (hooksOn.length > 0) log.warn({ hooks: hooksOn }, 'test hooks active: not for production');
-  // --- end reliability ---
-
-  log.info({ listen: `${cfg.host}:${port}`, port, db: cfg.db, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size }, 'collector started');
-  let stopping: Promise<boolean> | null = null;
-  return {
-    port,
-    stop: () => {
-      stopping ??= stopWithin(
-        [
-          {
-            name: 'stop reading from agents',
-            run: () => {
-              stopTokenWatch();
-              stopRemovals();
-              server?.setPaused(true);
-            },
-          },
-          { name: `commit the queued batches (${writer.queued} snapshots)`, run: () => writer.drain() },
-          {
-            name: 'stop the jobs (alert deliveries, rollups)',
-            run: async () => {
-              for (const h of hooks.onStop) await h();
-            },
-          },
-          { name: 'close agent sessions and HTTP connections', run: () => server?.close() },
-          { name: 'close the database', run: () => store.close() },
-        ],
-        parseDuration(cfg.stopTimeout) ?? STOP_DEADLINE_MS,
-        log,
-      ).then((ok) => {
-        if (ok) log.info('collector stopped');
-        return ok;
-      });
-      return stopping;
-    },
-  };
-}
+import { startCollector } from '../app.js';
 
 /** Runs `serve` until a signal. */
 export async function runServe(cfg: ServeConfig, warnings: readonly string[]): Promise<void> {
   const log = createLogger(cfg.logLevel);
-  for (const w of warnings) log.warn(w);
-  const running = await startCollector(cfg, log);
+  const running = await startCollector(cfg, { log, warnings });
+  let stopping = false;
   const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
     log.info({ signal }, 'stopping');
     void running.stop().then((ok) => process.exit(ok ? 0 : 1));
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }

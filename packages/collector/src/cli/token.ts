@@ -1,18 +1,21 @@
 /**
- * `tcpfleet token create|revoke|list`: per-host tokens, written straight into the database
- * (a running collector sees them at once: every batch is checked against them in its commit, so a
- * session on a revoked or replaced token, or on the fleet token for a host that now has its own,
- * stores nothing once the command returned, and is closed).
+ * `tcpfleet token create|revoke|list`: per-host write tokens and, with --read, per-person read
+ * tokens, written straight into the database. A running collector sees them at once: every batch
+ * is checked against the host tokens in its commit, so a session on a revoked or replaced token,
+ * or on the fleet token for a host that now has its own, stores nothing once the command returned,
+ * and is closed; a revoked read token is refused from the next request.
  * Only the SHA-256 of a token is stored; the token is printed once.
  */
 import { HostIdSchema, TcpfleetError, printable } from '@tcpfleet/common';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { ReadTokenStore, hasReadTokenTable } from '../store/read-tokens.js';
+import type { ReadTokenInfo } from '../store/read-tokens.js';
 import { hashToken, newToken } from '../ingest/auth.js';
 import { table } from './format.js';
 
-/** Refuses a host id that breaks the host id rule, with one line. */
-export function checkHost(host: string): void {
-  if (!HostIdSchema.safeParse(host).success) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `host id ${JSON.stringify(printable(host))} is not valid: letters, digits and . _ : @ - only`);
+/** Refuses a host id (or read token name) that breaks the host id rule, with one line. */
+export function checkHost(host: string, what = 'host id'): void {
+  if (!HostIdSchema.safeParse(host).success) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `${what} ${JSON.stringify(printable(host))} is not valid: letters, digits and . _ : @ - only`);
 }
 
 export async function tokenCreate(db: string, host: string): Promise<void> {
@@ -50,4 +53,42 @@ export async function tokenList(db: string, json: boolean): Promise<void> {
   } finally {
     await store.close();
   }
+}
+
+/** Runs `fn` on the read tokens of the database at `db`. */
+async function withReadTokens<T>(db: string, fn: (t: ReadTokenStore) => T): Promise<T> {
+  const store = new SqliteStore({ path: db });
+  try {
+    return fn(new ReadTokenStore(store.db));
+  } finally {
+    await store.close();
+  }
+}
+
+export async function readTokenCreate(db: string, name: string): Promise<void> {
+  checkHost(name, 'reader name');
+  const token = newToken();
+  await withReadTokens(db, (t) => t.put(name, hashToken(token), Date.now()));
+  process.stdout.write(`${token}\n`);
+  process.stderr.write(`read token for ${name} created; it is shown only this once. Readers send it as Authorization: Bearer (tcpfleet --read-token-file FILE).\n`);
+}
+
+export async function readTokenRevoke(db: string, name: string): Promise<void> {
+  checkHost(name, 'reader name');
+  if (!(await withReadTokens(db, (t) => t.revoke(name, Date.now())))) throw new TcpfleetError('TCPFLEET_ERR_NOT_FOUND', `no live read token for ${name}`);
+  process.stderr.write(`read token of ${name} revoked; the collector refuses it from the next request\n`);
+}
+
+/** Lists the read tokens; opens the database read-only (one older than read tokens has none). */
+export async function readTokenList(db: string, json: boolean): Promise<void> {
+  const store = new SqliteStore({ path: db, readonly: true });
+  let rows: ReadTokenInfo[];
+  try {
+    rows = hasReadTokenTable(store.db) ? new ReadTokenStore(store.db).list() : [];
+  } finally {
+    await store.close();
+  }
+  if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+  else if (rows.length === 0) process.stdout.write('no read tokens\n');
+  else process.stdout.write(table(['READER', 'CREATED', 'REVOKED'], rows.map((r) => [r.name, new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()])));
 }

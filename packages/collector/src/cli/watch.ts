@@ -17,6 +17,8 @@ export interface WatchOptions {
   limit: number | undefined;
   /** Sparkline window, e.g. 1h, 10m. */
   window: string;
+  /** Sent as the bearer token (cli/read-token.ts); null: none. */
+  readToken: string | null;
 }
 
 /** Runs until Ctrl-C, or `count` frames when count > 0. Resolves with the exit code. */
@@ -45,13 +47,14 @@ export async function watchCmd(o: WatchOptions): Promise<number> {
     for (let frame = 1; !stopped; frame++) {
       let lines: string[];
       try {
-        const doc = await getJson<OverviewDoc>(o.url, `api/v1/overview?state=${o.state}&window=${windowMs}`, Math.max(2000, o.intervalS * 1000));
+        const doc = await getJson<OverviewDoc>(o.url, `api/v1/overview?state=${o.state}&window=${windowMs}`, Math.max(2000, o.intervalS * 1000), o.readToken);
         const width = tty ? (out.columns ?? 100) : 120;
         const maxRows = o.limit ?? (tty ? Math.max(1, (out.rows ?? 30) - 8) : Number.MAX_SAFE_INTEGER);
         lines = formatWatchFrame(doc, { url: o.url, intervalS: o.intervalS, width, maxRows });
         failed = false;
       } catch (err) {
-        if (!(err instanceof TcpfleetError) || err.code === 'TCPFLEET_ERR_USAGE') throw err;
+        // Retrying cannot mend a bad argument or a missing read token.
+        if (!(err instanceof TcpfleetError) || err.code === 'TCPFLEET_ERR_USAGE' || err.code === 'TCPFLEET_ERR_AUTH') throw err;
         failed = true;
         lines = [`tcpfleet watch  ${o.url}`, '', `${err.message}; retrying every ${o.intervalS}s`];
         if (!tty) process.stderr.write(`tcpfleet: ${err.message}\n`);

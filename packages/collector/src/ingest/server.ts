@@ -40,6 +40,19 @@ export interface ServerOptions {
   hosts?: HostAdmission | undefined;
   /** Handles a plain HTTP request (the query API); false when not handled. */
   http: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * Fault injection for the fault suite only (test/helpers/fault-collector.mjs passes it; nothing
+   * in the product sets it): every N-th committed batch, across sessions, cuts its connection
+   * instead of acknowledging (a lost acknowledgement).
+   */
+  dropAckEvery?: number | undefined;
+}
+
+/** True on every n-th call (never when n is unset or 0). */
+function dropEvery(n: number | undefined): (() => boolean) | undefined {
+  if (n === undefined || n <= 0) return undefined;
+  let calls = 0;
+  return () => ++calls % n === 0;
 }
 
 /** What the server asks about hosts before admitting a new one. */
@@ -100,6 +113,7 @@ export class CollectorServer {
       },
       paused: () => this.#paused,
       frames: this.frames,
+      dropAck: dropEvery(o.dropAckEvery),
     };
     this.#server.on('upgrade', (req, socket, head) => void this.#onUpgrade(req, socket, head));
     // Sockets idle this long before their upgrade or request are closed (a socket that never

@@ -12,10 +12,6 @@ import type { AgentMessage, BatchMessage, CollectorMessage, GapMessage, HelloMes
 import type { IngestWriter } from './writer.js';
 import type { IngestRefusal, Store, WriteAuth } from '../store/store.js';
 import { StorageError } from '../store/sqlite-store.js';
-import { TEST_HOOKS } from './test-hooks.js';
-
-let batchesSeen = 0;
-
 
 /** Snapshots stamped further ahead of the collector's clock than this are refused for good. */
 export const MAX_FUTURE_MS = 5 * 60_000;
@@ -36,6 +32,8 @@ export interface SessionContext {
   paused(): boolean;
   /** Batch frames received, by encoding (the server's, for /healthz). */
   frames: { json: number; bin1: number };
+  /** Fault injection, set by tests only (ServerOptions.dropAckEvery): true when this commit's ack is to be lost. */
+  dropAck?: (() => boolean) | undefined;
 }
 
 let nextSessionId = 1;
@@ -218,8 +216,8 @@ export class Session {
         if (o.refused !== undefined) return this.#refused(msg.id, o.refused);
         this.stored += o.stored;
         this.duplicates += o.duplicates;
-        if (TEST_HOOKS.dropAckEvery > 0 && ++batchesSeen % TEST_HOOKS.dropAckEvery === 0) {
-          this.#log.warn({ batch: msg.id, stored: o.stored }, 'test hook: committed, dropping the connection instead of acknowledging');
+        if (this.#ctx.dropAck?.() === true) {
+          this.#log.warn({ batch: msg.id, stored: o.stored }, 'fault injection: committed, dropping the connection instead of acknowledging');
           this.ws.terminate();
           return;
         }

@@ -124,4 +124,14 @@ export const MIGRATIONS: readonly string[] = [
     purged INTEGER NOT NULL
   ) STRICT;
   `,
+  // Per-person read tokens (store/read-tokens.ts, `tcpfleet token create --read NAME`): only the
+  // SHA-256 of each token, like the per-host write tokens.
+  `
+  CREATE TABLE read_tokens (
+    name TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    revoked INTEGER
+  ) STRICT;
+  `,
 ];

@@ -12,7 +12,6 @@ import type { Breakdown, Layout } from '@tcpfleet/common';
 import { MIGRATIONS } from './migrations.js';
 import { RowEncoder } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
-import { TEST_HOOKS, sleepSync } from '../ingest/test-hooks.js';
 import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, IngestRefusal, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 
 /** Options of the SQLite store. */
@@ -21,6 +20,12 @@ export interface SqliteStoreOptions {
   durability?: 'full' | 'normal';
   busyTimeoutMs?: number;
   readonly?: boolean;
+  /**
+   * Fault injection for the fault suite only (test/helpers/fault-collector.mjs passes it; nothing
+   * in the product sets it): each ingest transaction waits this long between its inserts and its
+   * COMMIT, so a kill -9 often lands inside a commit.
+   */
+  commitDelayMs?: number | undefined;
 }
 
 /** A storage failure; `retryable` when trying again later can succeed (busy, disk full, I/O). */
@@ -87,8 +92,11 @@ export class SqliteStore implements Store {
   /** The last host removal this store's id caches know of (store/migrations.ts, host_removals). */
   #removalEpoch = -1;
 
+  readonly #commitDelayMs: number;
+
   constructor(opts: SqliteStoreOptions) {
     this.#path = opts.path;
+    this.#commitDelayMs = opts.commitDelayMs ?? 0;
     if (opts.readonly !== true) mkdirSync(dirname(opts.path), { recursive: true });
     try {
       this.#db = new Database(opts.path, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true });
@@ -312,9 +320,10 @@ export class SqliteStore implements Store {
       }
       return outcomes;
     });
-    const delayed = TEST_HOOKS.commitDelayMs > 0 ? this.#db.transaction((): IngestOutcome[] => {
+    const delayMs = this.#commitDelayMs;
+    const delayed = delayMs > 0 ? this.#db.transaction((): IngestOutcome[] => {
       const out = run();
-      sleepSync(TEST_HOOKS.commitDelayMs);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
       return out;
     }) : run;
     try {

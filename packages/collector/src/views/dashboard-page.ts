@@ -5,6 +5,11 @@
  *
  * Everything that came from an agent (host names, labels) is set through textContent, never as
  * HTML.
+ *
+ * The page itself holds no fleet data. When the collector protects reads (a read token is set),
+ * /api/v1/overview answers 401: the page then asks for the read token once, keeps it for the tab
+ * (sessionStorage, gone when the tab closes) and sends it as `Authorization: Bearer` on every
+ * fetch; a token refused later is forgotten and asked for again.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -45,12 +50,17 @@ svg.spark{display:block}
 #empty code{color:var(--fg)}
 #error{color:var(--bad);margin-left:8px}
 select{background:var(--panel);color:var(--fg);border:1px solid var(--line);border-radius:4px;padding:2px 6px}
+#login{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:20px;margin:16px 0;max-width:520px}
+#login input{background:var(--bg);color:var(--fg);border:1px solid var(--line);border-radius:4px;padding:4px 8px;width:320px}
+#login button{background:var(--accent);color:var(--bg);border:0;border-radius:4px;padding:5px 12px;margin-left:6px;cursor:pointer}
+#login .dim{color:var(--dim);font-size:12px}
 </style>
 </head>
 <body>
 <header><h1>tcpfleet</h1><span><span id="live"></span><span id="status">connecting</span><span id="error"></span></span>
 <span class="meta">rank by <select id="state"></select> &nbsp; updated <span id="updated">never</span></span></header>
 <main>
+<form id="login" hidden><p><strong>This collector needs a read token.</strong> <span id="login-why"></span></p><p><input id="login-token" type="password" autocomplete="off" placeholder="read token" aria-label="read token"><button type="submit">Show the fleet</button></p><p class="dim">Kept for this tab only (sessionStorage). tcpfleet token create --read NAME makes one.</p></form>
 <h2>Fleet <span id="fleet-hosts"></span></h2>
 <div class="cards" id="totals"></div>
 <div class="summary" id="ss"></div>
@@ -116,12 +126,28 @@ function render(o){
   $("updated").textContent=new Date(o.now).toLocaleTimeString();
   document.body.dataset.updated=String(o.now);
 }
-var timer=null;
+var TOKEN_KEY="tcpfleet.readToken";
+function readToken(){try{return sessionStorage.getItem(TOKEN_KEY)}catch(e){return null}}
+function askToken(why){
+  $("login-why").textContent=why;$("login").hidden=false;$("live").className="off";$("status").textContent="read token needed";$("error").textContent="";$("login-token").focus();
+}
+$("login").onsubmit=function(ev){
+  ev.preventDefault();var t=$("login-token").value.trim();if(!t)return;
+  try{sessionStorage.setItem(TOKEN_KEY,t)}catch(e){}
+  $("login-token").value="";$("login").hidden=true;poll();
+};
+var timer=null,NEEDS_TOKEN={};
 function poll(){
   clearTimeout(timer);
-  fetch("api/v1/overview?state="+encodeURIComponent(state)+(windowMs?"&window="+windowMs:""),{cache:"no-store"}).then(function(r){if(!r.ok)throw new Error("collector answered "+r.status);return r.json()}).then(function(o){
+  var t=readToken(),h={};if(t)h.Authorization="Bearer "+t;
+  fetch("api/v1/overview?state="+encodeURIComponent(state)+(windowMs?"&window="+windowMs:""),{cache:"no-store",headers:h}).then(function(r){
+    if(r.status===401){try{sessionStorage.removeItem(TOKEN_KEY)}catch(e){}askToken(t?"That token was refused.":"");throw NEEDS_TOKEN}
+    if(!r.ok)throw new Error("collector answered "+r.status);return r.json()}).then(function(o){
     render(o);$("live").className="on";$("status").textContent="live";$("error").textContent="";
-  }).catch(function(e){$("live").className="off";$("status").textContent="disconnected";$("error").textContent=String(e.message||e)}).then(function(){timer=setTimeout(poll,POLL_MS)});
+  }).then(function(){timer=setTimeout(poll,POLL_MS)},function(e){
+    if(e===NEEDS_TOKEN)return;
+    $("live").className="off";$("status").textContent="disconnected";$("error").textContent=String(e.message||e);timer=setTimeout(poll,POLL_MS);
+  });
 }
 poll();
 })();

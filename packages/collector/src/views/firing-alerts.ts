@@ -1,6 +1,6 @@
 /**
  * The hook through which /metrics, the dashboard and `tcpfleet watch` learn which alerts are
- * firing. The alert engine registers a provider (ServeHooks.firingAlerts); without one, no
+ * firing. The alert engine is the provider (app.ts; tests may pass their own); without one, no
  * alert is firing and every view says so.
  */
 

@@ -1,15 +1,13 @@
 /**
- * The operator views' HTTP routes, added to the API through ServeHooks.routes:
+ * The operator views' handlers (paths in the route table, app-routes.ts):
  *
- *   GET /                     the fleet dashboard (HTML)
+ *   GET /                     the fleet dashboard (HTML; a static page holding no fleet data)
  *   GET /api/v1/overview      what the dashboard and `tcpfleet watch` show (JSON, see overview.ts)
  *   GET /metrics              Prometheus text format (see metrics.ts)
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Fleet } from '../api/fleet.js';
-import { parseStateName } from '../api/fleet.js';
-import type { RouteHandler } from '../api/routes.js';
-import { sendError, sendJson } from '../api/routes.js';
+import type { Handler } from '../http/router.js';
+import { sendJson, sendText } from '../http/respond.js';
 import type { IngestItem, Store } from '../store/store.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import type { FiringAlert } from './firing-alerts.js';
@@ -28,52 +26,21 @@ export interface ViewContext {
   alerts: () => readonly FiringAlert[];
 }
 
-function sendText(req: IncomingMessage, res: ServerResponse, type: string, body: string): void {
-  res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-function boundedInt(raw: string | null, def: number, min: number, max: number, name: string): number | string {
-  if (raw === null || raw === '') return def;
-  if (!/^\d+$/.test(raw)) return `${name} must be an integer, got ${JSON.stringify(raw.slice(0, 40))}`;
-  const n = Number(raw);
-  return n < min || n > max ? `${name} must be between ${min} and ${max}` : n;
-}
-
-/** The routes of the dashboard, the overview and /metrics, and the commit hook that feeds the sparklines. */
-export function createViewRoutes(ctx: ViewContext): { routes: RouteHandler[]; onCommitted: (items: readonly IngestItem[]) => void } {
+/** The handlers of the dashboard, the overview and /metrics, and the commit hook that feeds the sparklines. */
+export function viewHandlers(ctx: ViewContext): { dashboard: Handler; metrics: Handler; overview: Handler; onCommitted: (items: readonly IngestItem[]) => void } {
   const sparklines = new Sparklines(ctx.store);
-  const routes: RouteHandler[] = [
-    async (url, req, res) => {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-      const path = url.pathname;
-      if (path === '/' || path === '/index.html') {
-        sendText(req, res, 'text/html; charset=utf-8', DASHBOARD_HTML);
-        return true;
-      }
-      if (path === '/metrics') {
-        const now = Date.now();
-        sendText(req, res, PROMETHEUS_CONTENT_TYPE, renderMetrics(ctx.fleet, ctx.gauges(now), ctx.alerts(), VERSION, now));
-        return true;
-      }
-      if (path === '/api/v1/overview') {
-        const rawState = url.searchParams.get('state') ?? 'established';
-        const state = parseStateName(rawState);
-        if (state === null) {
-          sendError(res, 400, 'TCPFLEET_ERR_USAGE', `unknown state ${JSON.stringify(rawState.slice(0, 40))}`);
-          return true;
-        }
-        const windowMs = boundedInt(url.searchParams.get('window'), 3_600_000, 60_000, 86_400_000, 'window');
-        const points = boundedInt(url.searchParams.get('points'), 60, 2, 600, 'points');
-        if (typeof windowMs === 'string' || typeof points === 'string') {
-          sendError(res, 400, 'TCPFLEET_ERR_USAGE', typeof windowMs === 'string' ? windowMs : String(points));
-          return true;
-        }
-        sendJson(res, 200, await buildOverview(ctx.fleet, sparklines, ctx.alerts(), state, Date.now(), windowMs, points));
-        return true;
-      }
-      return false;
+  return {
+    dashboard: ({ req, res }) => sendText(req, res, 'text/html; charset=utf-8', DASHBOARD_HTML),
+    metrics: ({ req, res }) => {
+      const now = Date.now();
+      sendText(req, res, PROMETHEUS_CONTENT_TYPE, renderMetrics(ctx.fleet, ctx.gauges(now), ctx.alerts(), VERSION, now));
     },
-  ];
-  return { routes, onCommitted: (items) => sparklines.observe(items) };
+    overview: async ({ res, query }) => {
+      const state = query.state();
+      const windowMs = query.int('window', 3_600_000, 60_000, 86_400_000);
+      const points = query.int('points', 60, 2, 600);
+      sendJson(res, 200, await buildOverview(ctx.fleet, sparklines, ctx.alerts(), state, Date.now(), windowMs, points));
+    },
+    onCommitted: (items) => sparklines.observe(items),
+  };
 }

@@ -40,7 +40,7 @@ export class Sparklines {
     this.#store = store;
   }
 
-  /** Records committed snapshots (ServeHooks.onCommitted). */
+  /** Records committed snapshots (called after each commit, app.ts). */
   observe(items: readonly IngestItem[]): void {
     for (const item of items) for (const s of item.snapshots) this.#record(item.host, s.ts, s.states);
   }
