@@ -3,7 +3,10 @@
  * (snapshot field `namespaces`, issue 10). Field names are a contract; docs/namespaces.md says
  * what every number means. No zod here: the agent loads this file.
  */
-import type { Snapshot } from './snapshot.js';
+import type { StateCounts } from './tcp-state.js';
+import type { SsSummary } from './summary.js';
+import type { Sockstat } from '../proc/net-sockstat.js';
+import type { Counters } from '../proc/header-value-pairs.js';
 
 /** Container runtimes told apart by their cgroup names; `unknown` for the kubelet's cgroupfs driver. */
 export const CONTAINER_RUNTIMES = ['docker', 'containerd', 'cri-o', 'podman', 'unknown'] as const;
@@ -45,7 +48,14 @@ export interface NamespaceCollect {
  * One network namespace's counts: states, ipv4, ipv6, summary, sockstat and snmp as at the top
  * level of a snapshot, of this namespace (snmp: its own Tcp counters).
  */
-export interface NamespaceEntry extends Pick<Snapshot, 'states' | 'ipv4' | 'ipv6' | 'summary' | 'sockstat' | 'snmp'> {
+export interface NamespaceEntry {
+  /** Counts by state over tcp and tcp6 of this namespace, as at a snapshot's top level. */
+  states: StateCounts;
+  ipv4: StateCounts;
+  ipv6: StateCounts;
+  summary: SsSummary;
+  sockstat: Sockstat;
+  snmp: Counters;
   /** Inode number of the namespace (`stat -L /proc/PID/ns/net`), unique while it exists. */
   netns: number;
   /** The process through which it was read (kept while it lives in the namespace). */
