@@ -12,8 +12,7 @@
  */
 import type { CollectInfo, Snapshot } from '../model/snapshot.js';
 import type { StateCounts } from '../model/tcp-state.js';
-import type { SsSummary } from '../model/summary.js';
-import type { Sockstat } from '../proc/net-sockstat.js';
+import type { Sockstat, SsSummary } from '../model/fields.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Breakdown } from '../proc/breakdown.js';
 import { decodeBreakdown } from '../codec/breakdown-bytes.js';
