@@ -19,7 +19,7 @@ export interface Slot {
   /** JSON key of its section; null: a key of the snapshot itself. */
   readonly section: string | null;
   readonly name: string;
-  /** "sockstat.tcp_inuse", "interval_ms". */
+  /** "summary.total", "interval_ms". */
   readonly path: string;
   /** What an error message names: the section for a state section ("ipv4"), else the path. */
   readonly what: string;

@@ -151,6 +151,13 @@ export const SOCKSTAT_READS: readonly (FieldDef & { readonly name: keyof Socksta
 /** The keys of the sockstat object, in table order. */
 export const SOCKSTAT_KEYS: readonly (keyof Sockstat)[] = SOCKSTAT_FIELDS.map((f) => f.name);
 
+/** A sockstat object with every figure 0 (sockstat could not be read). */
+export function emptySockstat(): Sockstat {
+  const out = {} as Sockstat;
+  for (const k of SOCKSTAT_KEYS) out[k] = 0;
+  return out;
+}
+
 /** The TCP line of `ss -s`, computed as iproute2's ss.c print_summary() does (iproute2 6.x). */
 const SUMMARY_FIELDS = [
   { name: 'total', kind: 'count', source: 'sockstat TCP alloc + tw', derive: (c) => c.sockstat.tcp_alloc + c.sockstat.tcp_tw, scope: 'mixed', doc: 'ss -s "TCP: N": every TCP socket, time-wait included. alloc counts the whole host, tw this namespace.' },
