@@ -152,6 +152,9 @@ export function planOf(sections: readonly SectionDef[]): FieldPlan {
 /** The plan of the field table. */
 export const PLAN: FieldPlan = planOf(SECTIONS);
 
+/** The keys of a snapshot in JSON order: identity, the table's own fields, labels, the table's sections, the breakdown. */
+export const SNAPSHOT_KEYS: readonly string[] = ['host', 'ts', 'seq', 'boot', ...(PLAN.byKey.get(null)?.names ?? []), 'labels', ...PLAN.sections.flatMap((p) => (p.key === null ? [] : [p.key])), 'breakdown'];
+
 /** A section's plan by JSON key; throws on a key the table does not have (a programming error). */
 export function sectionPlan(key: string | null, plan: FieldPlan = PLAN): SectionPlan {
   const p = plan.byKey.get(key);

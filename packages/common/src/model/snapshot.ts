@@ -8,7 +8,7 @@ import type { StateCounts } from './tcp-state.js';
 import type { CollectInfo, Sockstat, SsSummary } from './fields.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Breakdown } from '../proc/breakdown.js';
-import { PLAN, sectionPlan } from './field-plan.js';
+import { PLAN, SNAPSHOT_KEYS, sectionPlan } from './field-plan.js';
 import type { SectionPlan, Slot } from './field-plan.js';
 import { SNAPSHOT_LIMITS } from './limits.js';
 import { BOOT_ID_MESSAGE, BOOT_ID_PATTERN, COUNTER_NAME_PATTERN, HOST_ID_MESSAGE, HOST_ID_PATTERN, LABELS_COUNT_MESSAGE, LABEL_KEY_MESSAGE, LABEL_KEY_PATTERN, LABEL_VALUE_MESSAGE, LABEL_VALUE_PATTERN, PEER_ADDR_PATTERN } from './identity.js';
@@ -83,17 +83,23 @@ const BreakdownSchema = z.strictObject({
   other: z.strictObject({ inbound: StatesSchema, outbound: StatesSchema }),
 });
 
-/** The snapshot's shape: identity, then the field table's sections in its order, then the breakdown. */
-const shape: Record<string, z.ZodType> = {
+/** The snapshot's shape, in SNAPSHOT_KEYS order: identity, the field table's fields and sections, the breakdown. */
+const IDENTITY: Record<string, z.ZodType> = {
   host: HostIdSchema,
   ts: z.number().int().min(0).max(MAX),
   seq: z.number().int().min(1).max(MAX),
   boot: z.string().regex(BOOT_ID_PATTERN, BOOT_ID_MESSAGE),
+  labels: LabelsSchema,
+  breakdown: BreakdownSchema.optional(),
 };
-for (const x of sectionPlan(null).numbers) shape[x.name] = numberSchema(x);
-shape['labels'] = LabelsSchema;
-for (const p of PLAN.sections) if (p.key !== null) shape[p.key] = sectionSchema(p);
-shape['breakdown'] = BreakdownSchema.optional();
+const ROOT = new Map(sectionPlan(null).numbers.map((x) => [x.name, numberSchema(x)]));
+const shape: Record<string, z.ZodType> = {};
+for (const k of SNAPSHOT_KEYS) {
+  const section = PLAN.byKey.get(k);
+  const schema = IDENTITY[k] ?? ROOT.get(k) ?? (section !== undefined ? sectionSchema(section) : undefined);
+  if (schema === undefined) throw new Error(`snapshot key ${k} has no schema`);
+  shape[k] = schema;
+}
 
 /** Runtime schema of a snapshot as it arrives from the network. */
 export const SnapshotSchema = z.object(shape) as unknown as z.ZodType<Snapshot>;
