@@ -2,7 +2,7 @@
  * Old agents and old databases keep working: the samples under test/fixtures/compat/<release>/
  * were written by that release (test/fixtures/compat/generate.mjs run on it, never on newer
  * code). The current code must read each to exactly what that release read, and write the same
- * bytes again from what it read.
+ * bytes again from what it read; /metrics keeps its families as that release wrote them.
  */
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,8 @@ import type { Snapshot } from '@tcpfleet/common';
 import { SqliteStore } from '../../packages/collector/src/store/sqlite-store.js';
 import { RollupReader } from '../../packages/collector/src/store/rollup-history.js';
 import { decodeAgg, encodeAgg } from '../../packages/collector/src/store/rollup-codec.js';
+import { renderMetrics } from '../../packages/collector/src/views/metrics.js';
+import type { Fleet } from '../../packages/collector/src/api/fleet.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/procs.js';
 
@@ -115,5 +117,11 @@ describe.each(RELEASES)('samples of %s', (release) => {
     const latest = await store.latest();
     expect(latest.map((s) => s.seq)).toEqual(last.map((s) => s.seq + 1000));
     expect(same(latest.map(({ recv_ts: _r, ...s }) => ({ ...s, seq: s.seq - 1000, ts: s.ts - 60_000 })))).toBe(same(last));
+  });
+
+  it('its /metrics exposition of a fleet is written again byte for byte (family names, help, labels, order)', () => {
+    const input = expected<{ hosts: unknown[]; total: unknown; gauges: Parameters<typeof renderMetrics>[1]; alerts: Parameters<typeof renderMetrics>[2]; version: string; now: number }>(release, 'metrics.input.json');
+    const fleet = { hosts: () => input.hosts, total: () => input.total } as unknown as Fleet;
+    expect(renderMetrics(fleet, input.gauges, input.alerts, input.version, input.now)).toBe(text(release, 'metrics.prom'));
   });
 });
