@@ -206,7 +206,7 @@ export const SECTIONS = [
   { key: 'ipv6', doc: 'IPv6 TCP sockets by state (zeros when net/tcp6 is absent).', fields: stateFields('net/tcp6'), states: true, stored: true, rollup: 'none', alert: true, strict: true },
   {
     key: 'summary',
-    doc: 'The TCP line of `ss -s`, computed from sockstat and snmp as iproute2 does.',
+    doc: 'The TCP line of `ss -s`, computed from sockstat and snmp as iproute2 does (ss.c print_summary); the source is the formula.',
     fields: SUMMARY_FIELDS,
     stored: true,
     rollup: 'aggregate',

@@ -32,8 +32,8 @@ import type { FieldPlan } from '../model/field-plan.js';
 import { MAX_BATCH } from './limits.js';
 import { VarintWriter } from '../codec/varint.js';
 import { WireReader } from '../codec/wire-reader.js';
-import { encodeValues, layoutOf, sectionsBuilder } from '../codec/snapshot-values.js';
-import type { SectionsBuilder } from '../codec/snapshot-values.js';
+import { VALUES, layoutOf, sectionsBuilder } from '../codec/snapshot-values.js';
+import type { SectionsBuilder, ValuesCodec } from '../codec/snapshot-values.js';
 import { checkBreakdown, encodeBreakdown } from '../codec/breakdown-bytes.js';
 import { PackedSnapshot, packedLayout } from './packed-snapshot.js';
 import type { PackedLayout } from './packed-snapshot.js';
@@ -61,6 +61,12 @@ const nameByte = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <
 export class Bin1Encoder {
   readonly #ids = new Map<string, number>();
   readonly #w = new VarintWriter();
+  readonly #values: ValuesCodec;
+
+  /** `values`: the stored encoding of the field table in use (tests pass another). */
+  constructor(values: ValuesCodec = VALUES) {
+    this.#values = values;
+  }
 
   /** The frame for a batch, or null when it cannot be encoded as bin1 (then send JSON). */
   encode(id: number, snaps: readonly Snapshot[]): Buffer | null {
@@ -95,7 +101,7 @@ export class Bin1Encoder {
       w.putU(s.ts);
       w.putU(s.seq);
       w.putText(s.boot);
-      const vals = encodeValues(s);
+      const vals = this.#values.encode(s);
       w.putU(vals.length);
       w.putBytes(vals);
       w.putU(s.collect.errors.length);

@@ -94,10 +94,6 @@ function complete(c: SectionCheck, v: Obj): Obj {
 
 const STATES = checkOf(sectionPlan('states'));
 const states = (v: unknown): boolean => strictSection(STATES, v);
-/** Every section of the field table but the snapshot's own fields, in table (output) order. */
-const SECTIONS = PLAN.sections.filter((p) => p.key !== null).map(checkOf);
-/** The snapshot's own fields of the table (interval_ms). */
-const ROOT = sectionPlan(null).numbers;
 
 function labels(v: unknown): boolean {
   if (!isObj(v)) return false;
@@ -152,6 +148,23 @@ function looseSection(c: SectionCheck, v: unknown): Obj | null {
   return out;
 }
 
+/**
+ * The check of one section of the field table: the section as output (unknown keys of a loose
+ * section dropped, later fields an older agent lacks filled in), or null when unsure. It takes a
+ * section, not a snapshot, so a nested object made of the same sections reuses it.
+ */
+export function sectionCheck(p: SectionPlan): (v: unknown) => Obj | null {
+  const c = checkOf(p);
+  if (c.open) return (v) => (counters(v) ? (v as Obj) : null);
+  if (c.strict) return (v) => (strictSection(c, v) ? complete(c, v as Obj) : null);
+  return (v) => looseSection(c, v);
+}
+
+/** Every section of the field table but the snapshot's own fields, in table (output) order. */
+const SECTIONS = PLAN.sections.filter((p) => p.key !== null).map((p) => ({ key: p.key!, check: sectionCheck(p) }));
+/** The snapshot's own fields of the table (interval_ms). */
+const ROOT = sectionPlan(null).numbers;
+
 /** The checked snapshot with only its known keys, or null when unsure. */
 function snapshot(v: unknown): Snapshot | null {
   if (!isObj(v)) return null;
@@ -168,18 +181,9 @@ function snapshot(v: unknown): Snapshot | null {
   for (const x of ROOT) out[x.name] = v[x.name];
   out['labels'] = v['labels'];
   for (const c of SECTIONS) {
-    const x = v[c.key];
-    if (c.open) {
-      if (!counters(x)) return null;
-      out[c.key] = x;
-    } else if (c.strict) {
-      if (!strictSection(c, x)) return null;
-      out[c.key] = complete(c, x as Obj);
-    } else {
-      const loose = looseSection(c, x);
-      if (loose === null) return null;
-      out[c.key] = loose;
-    }
+    const x = c.check(v[c.key]);
+    if (x === null) return null;
+    out[c.key] = x;
   }
   if (b !== undefined) out['breakdown'] = b;
   return out as unknown as Snapshot;
