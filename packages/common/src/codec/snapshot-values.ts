@@ -133,22 +133,22 @@ export class ValuesCodec {
     return w.bytes();
   }
 
-  /** The fixed numbers of a blob (by latest stored index; fields the blob's version lacks are 0) and a reader at its counters. */
+  /**
+   * The fixed numbers of a blob (by latest stored index; fields the blob's version lacks are 0)
+   * and a reader at its counters. The blob's version is told from how many numbers it holds; a
+   * blob of a newer table (more numbers than this one writes) is refused, never misread.
+   */
   readFixed(blob: Uint8Array, counters: number): { nums: Float64Array; r: VarintReader } {
     const plan = this.plan;
-    let slots = plan.latest;
-    if (plan.version > 1) {
-      const n = countNumbers(blob);
-      const v = storedVersion(n, counters, plan);
-      if (v === undefined) {
-        if (n < counters + (plan.stored[0]?.length ?? 0)) throw new Error('stored values blob is truncated');
-        throw new Error(`stored values blob holds ${n} numbers: no field table version has ${n - counters} fixed fields`);
-      }
-      slots = plan.stored[v - 1]!;
+    const n = countNumbers(blob);
+    const v = storedVersion(n, counters, plan);
+    if (v === undefined) {
+      if (n < counters + plan.stored[0]!.length) throw new Error('stored values blob is truncated');
+      throw new Error(`stored values blob holds ${n} numbers, not the fixed fields of any field table version this collector knows (up to ${plan.version}) plus ${counters} counters: written by a newer tcpfleet?`);
     }
     const r = new VarintReader(blob, 'values');
     const nums = new Float64Array(plan.latest.length);
-    for (const x of slots) nums[x.index] = r.get() / x.scale;
+    for (const x of plan.stored[v - 1]!) nums[x.index] = r.get() / x.scale;
     return { nums, r };
   }
 

@@ -173,13 +173,13 @@ function readNames(r: WireReader, section: string): string[] {
  * version the blob's length says), failing with the field's name; leaves `v` at the counters.
  */
 function readFixed(v: WireReader, plan: FieldPlan, counters: number, nums: number[]): void {
-  let slots = plan.latest;
-  if (plan.version > 1) {
-    const n = countNumbers(v.buf, v.pos, v.end);
-    const version = storedVersion(n, counters, plan);
-    if (version === undefined) v.fail(`values: ${n} numbers, not the fixed fields of any version plus ${counters} counters`);
-    slots = plan.stored[version - 1]!;
+  const n = countNumbers(v.buf, v.pos, v.end);
+  const version = storedVersion(n, counters, plan);
+  if (version === undefined) {
+    const fixed = plan.stored.map((x) => x.length).join(' or ');
+    v.fail(`values: ${n} numbers, not ${fixed} fixed fields plus ${counters} counters (a newer agent? upgrade the collector first)`);
   }
+  const slots = plan.stored[version - 1]!;
   if (slots.length < plan.latest.length) nums.fill(0);
   for (let i = 0; i < slots.length; i++) {
     const x = slots[i]!;
