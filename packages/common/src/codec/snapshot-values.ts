@@ -39,6 +39,14 @@ export function parseLayout(text: string): Layout {
 
 /** The numeric part of a snapshot as decoded from storage. */
 export type DecodedValues = Pick<Snapshot, 'states' | 'ipv4' | 'ipv6' | 'summary' | 'sockstat' | 'snmp' | 'netstat' | 'collect' | 'interval_ms'>;
+/** The fixed numbers of a snapshot (no kernel counters). */
+export type DecodedFixed = Omit<DecodedValues, 'snmp' | 'netstat'>;
+
+/** How many counters (snmp and netstat names) a layout text lists. */
+export function layoutCounters(text: string): number {
+  const l = parseLayout(text);
+  return l.snmp.length + l.netstat.length;
+}
 
 type Obj = Record<string, unknown>;
 type Nums = Record<string, number>;
@@ -165,6 +173,11 @@ export class ValuesCodec {
     };
     return this.#build(nums, read, {}) as unknown as DecodedValues;
   }
+
+  /** The fixed numbers of a blob holding `counters` counters (layoutCounters), without building the counters. */
+  decodeFixed(blob: Uint8Array, counters: number): DecodedFixed {
+    return this.#build(this.readFixed(blob, counters).nums, null, {}) as unknown as DecodedFixed;
+  }
 }
 
 /** The codec of the field table in use. */
@@ -178,4 +191,9 @@ export function encodeValues(s: Snapshot): Buffer {
 /** Decodes a blob written by encodeValues with the same layout. */
 export function decodeValues(blob: Uint8Array, layout: Layout): DecodedValues {
   return VALUES.decode(blob, layout);
+}
+
+/** The fixed numbers of a blob written by encodeValues with a layout of `counters` counters. */
+export function decodeFixedValues(blob: Uint8Array, counters: number): DecodedFixed {
+  return VALUES.decodeFixed(blob, counters);
 }
