@@ -14,6 +14,10 @@
  * nothing is renamed, reordered or removed. Data written before a field existed reads it as 0
  * (readers tell the version from how many numbers a blob holds). docs/fields.md shows an example.
  *
+ * A nested object made of some of these sections (per-namespace entries, say) reuses them: the
+ * plan of planOf(SECTIONS.filter(...)) gives its stored encoding (new ValuesCodec(plan)), and
+ * sectionSchema() (model/snapshot.ts) and sectionCheck() (protocol/fast-batch.ts) check a section.
+ *
  * Zod-free and tiny: the agent loads it.
  */
 import type { Counters } from '../proc/header-value-pairs.js';
