@@ -19,6 +19,7 @@ import type { FieldPlan, SectionPlan, Slot } from '../model/field-plan.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { VarintReader, VarintWriter } from './varint.js';
+import { compile, key } from '../util/compile.js';
 
 /** The layout text of a snapshot: "Key,Key|Key,Key", snmp then netstat counter names (fixed fields implied). */
 export function layoutOf(s: Pick<Snapshot, 'snmp' | 'netstat'>): string {
@@ -80,14 +81,12 @@ const builders = new WeakMap<FieldPlan, SectionsBuilder>();
 
 /**
  * The sections builder of a plan, compiled once from the table into one function of object
- * literals: building objects key by key from name lists costs about ten times as much, and this
- * runs for every snapshot the collector decodes. Keys are written as JSON strings, so no name
- * can be anything but a property name.
+ * literals (util/compile.ts): it runs for every snapshot the collector decodes.
  */
 export function sectionsBuilder(plan: FieldPlan): SectionsBuilder {
   let b = builders.get(plan);
   if (b !== undefined) return b;
-  const q = (name: string): string => JSON.stringify(name);
+  const q = key;
   const value = (p: SectionPlan, i: number): string => (p.indexes[i]! < 0 ? '[]' : `nums[${p.indexes[i]!}]`);
   const local = (key: string): string => `s${plan.sections.findIndex((x) => x.key === key)}`;
   const lines: string[] = [];
@@ -105,8 +104,7 @@ export function sectionsBuilder(plan: FieldPlan): SectionsBuilder {
     else if (p.key === null) p.names.forEach((name, i) => lines.push(`into[${q(name)}] = ${value(p, i)};`));
     else if (p.def.stored || p.def.sumOf !== undefined) lines.push(`into[${q(p.key)}] = s${k};`);
   });
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiled once from the field table, keys quoted
-  const make = new Function('plans', 'nums', 'counters', 'into', [...lines, 'return into;'].join('\n')) as (plans: readonly SectionPlan[], ...rest: Parameters<SectionsBuilder>) => Obj;
+  const make = compile<(plans: readonly SectionPlan[], ...rest: Parameters<SectionsBuilder>) => Obj>(['plans', 'nums', 'counters', 'into'], [...lines, 'return into;']);
   const plans = plan.sections;
   b = (nums, counters, into) => make(plans, nums, counters, into);
   builders.set(plan, b);

@@ -7,7 +7,8 @@
  */
 import { SNAPSHOT_LIMITS as L } from '../model/snapshot.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { PLAN, sectionPlan } from '../model/field-plan.js';
+import { PLAN, SNAPSHOT_KEYS, sectionPlan } from '../model/field-plan.js';
+import { compile, key } from '../util/compile.js';
 import type { SectionPlan, Slot } from '../model/field-plan.js';
 import { BOOT_ID_PATTERN, COUNTER_NAME_PATTERN, HOST_ID_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, PEER_ADDR_PATTERN } from '../model/identity.js';
 import type { BatchMessage } from './messages.js';
@@ -86,7 +87,10 @@ function strictSection(c: SectionCheck, v: unknown): boolean {
 
 /** The section's object as output: the input itself, or a copy with later fields filled in (0) and in table order. */
 function complete(c: SectionCheck, v: Obj): Obj {
-  if (c.optional.every((x) => Object.hasOwn(v, x.name))) return v;
+  if (c.optional.length === 0) return v;
+  let all = true;
+  for (const x of c.optional) all &&= Object.hasOwn(v, x.name);
+  if (all) return v;
   const out: Obj = {};
   for (const name of c.plan.names) out[name] = v[name] ?? 0;
   return out;
@@ -164,6 +168,22 @@ export function sectionCheck(p: SectionPlan): (v: unknown) => Obj | null {
 const SECTIONS = PLAN.sections.filter((p) => p.key !== null).map((p) => ({ key: p.key!, check: sectionCheck(p) }));
 /** The snapshot's own fields of the table (interval_ms). */
 const ROOT = sectionPlan(null).numbers;
+/** The checked sections of the snapshot being checked, by SECTIONS index (reused: read at once). */
+const PARTS: unknown[] = new Array<unknown>(SECTIONS.length).fill(null);
+/** The output snapshot from the input and PARTS, in SNAPSHOT_KEYS order: one compiled object literal (util/compile.ts). */
+const output = compile<(v: Obj, parts: readonly unknown[]) => Obj>(
+  ['v', 'parts'],
+  [
+    `const o = {${SNAPSHOT_KEYS.filter((k) => k !== 'breakdown')
+      .map((k) => {
+        const i = SECTIONS.findIndex((c) => c.key === k);
+        return `${key(k)}: ${i >= 0 ? `parts[${i}]` : `v[${key(k)}]`}`;
+      })
+      .join(', ')}};`,
+    'if (v["breakdown"] !== undefined) o["breakdown"] = v["breakdown"];',
+    'return o;',
+  ],
+);
 
 /** The checked snapshot with only its known keys, or null when unsure. */
 function snapshot(v: unknown): Snapshot | null {
@@ -176,17 +196,14 @@ function snapshot(v: unknown): Snapshot | null {
   if (!labels(v['labels'])) return null;
   const b = v['breakdown'];
   if (b !== undefined && !breakdown(b)) return null;
-  // The output in the schema's key order: identity, the table's sections, the breakdown.
-  const out: Obj = { host, ts: v['ts'], seq: v['seq'], boot };
-  for (const x of ROOT) out[x.name] = v[x.name];
-  out['labels'] = v['labels'];
-  for (const c of SECTIONS) {
+  for (let i = 0; i < SECTIONS.length; i++) {
+    const c = SECTIONS[i]!;
     const x = c.check(v[c.key]);
     if (x === null) return null;
-    out[c.key] = x;
+    PARTS[i] = x;
   }
-  if (b !== undefined) out['breakdown'] = b;
-  return out as unknown as Snapshot;
+  // The output in the schema's key order: identity, the table's own fields and sections, the breakdown.
+  return output(v, PARTS) as unknown as Snapshot;
 }
 
 /** A checked batch message, or null when the value is not certainly a valid batch. */
