@@ -115,13 +115,16 @@ export function sectionsBuilder(plan: FieldPlan): SectionsBuilder {
 export class ValuesCodec {
   readonly plan: FieldPlan;
   readonly #groups: readonly Group[];
-  readonly #build: SectionsBuilder;
   readonly #w = new VarintWriter();
 
   constructor(plan: FieldPlan) {
     this.plan = plan;
     this.#groups = groupsOf(plan.latest);
-    this.#build = sectionsBuilder(plan);
+  }
+
+  /** The decoders' builder, compiled on first use (an agent only encodes). */
+  get #build(): SectionsBuilder {
+    return sectionsBuilder(this.plan);
   }
 
   /** Encodes a snapshot's numbers: the fixed fields, then the counters in the snapshot's own order. */
