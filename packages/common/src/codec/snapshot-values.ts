@@ -86,23 +86,22 @@ const builders = new WeakMap<FieldPlan, SectionsBuilder>();
 export function sectionsBuilder(plan: FieldPlan): SectionsBuilder {
   let b = builders.get(plan);
   if (b !== undefined) return b;
-  const q = key;
   const value = (p: SectionPlan, i: number): string => (p.indexes[i]! < 0 ? '[]' : `nums[${p.indexes[i]!}]`);
-  const local = (key: string): string => `s${plan.sections.findIndex((x) => x.key === key)}`;
+  const local = (section: string): string => `s${plan.sections.findIndex((x) => x.key === section)}`;
   const lines: string[] = [];
   // The stored sections' objects, then the sums of them (states = ipv4 + ipv6).
   plan.sections.forEach((p, k) => {
-    if (p.key !== null && p.def.stored && p.def.open === undefined) lines.push(`const s${k} = {${p.names.map((name, i) => `${q(name)}: ${value(p, i)}`).join(', ')}};`);
+    if (p.key !== null && p.def.stored && p.def.open === undefined) lines.push(`const s${k} = {${p.names.map((name, i) => `${key(name)}: ${value(p, i)}`).join(', ')}};`);
   });
   plan.sections.forEach((p, k) => {
     const sum = p.def.sumOf;
-    if (sum !== undefined) lines.push(`const s${k} = {${p.names.map((name) => `${q(name)}: ${local(sum[0])}[${q(name)}] + ${local(sum[1])}[${q(name)}]`).join(', ')}};`);
+    if (sum !== undefined) lines.push(`const s${k} = {${p.names.map((name) => `${key(name)}: ${local(sum[0])}[${key(name)}] + ${local(sum[1])}[${key(name)}]`).join(', ')}};`);
   });
   // Then every section into the snapshot, in table order.
   plan.sections.forEach((p, k) => {
-    if (p.def.open !== undefined) lines.push(`if (counters !== null) into[${q(p.key!)}] = counters(plans[${k}]);`);
-    else if (p.key === null) p.names.forEach((name, i) => lines.push(`into[${q(name)}] = ${value(p, i)};`));
-    else if (p.def.stored || p.def.sumOf !== undefined) lines.push(`into[${q(p.key)}] = s${k};`);
+    if (p.def.open !== undefined) lines.push(`if (counters !== null) into[${key(p.key!)}] = counters(plans[${k}]);`);
+    else if (p.key === null) p.names.forEach((name, i) => lines.push(`into[${key(name)}] = ${value(p, i)};`));
+    else if (p.def.stored || p.def.sumOf !== undefined) lines.push(`into[${key(p.key)}] = s${k};`);
   });
   const make = compile<(plans: readonly SectionPlan[], ...rest: Parameters<SectionsBuilder>) => Obj>(['plans', 'nums', 'counters', 'into'], [...lines, 'return into;']);
   const plans = plan.sections;
