@@ -6,9 +6,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PLAN, SECTIONS, SOCKSTAT_KEYS, SOCKSTAT_READS, SUMMARY_KEYS, TCP_STATES, WALK_SIGNALS, computeSsSummary, parseSockstat } from '@tcpfleet/common';
+import { PLAN, SECTIONS, planOf, SOCKSTAT_KEYS, SOCKSTAT_READS, SUMMARY_KEYS, TCP_STATES, WALK_SIGNALS, computeSsSummary, parseSockstat } from '@tcpfleet/common';
 import type { FieldDef, SectionDef } from '@tcpfleet/common';
 import { parseMetric } from '../../packages/collector/src/alerts/metric.js';
+import { EXAMPLE_FIELD } from '../../packages/common/src/model/fields-doc.js';
 import { FIXTURES, REPO, readCase } from '../helpers/fixtures.js';
 
 const sections = SECTIONS as readonly SectionDef[];
@@ -50,6 +51,11 @@ describe('the field table', () => {
       if (s.sumOf !== undefined) for (const part of s.sumOf) expect(sections.find((x) => x.key === part)?.fields.map((f) => f.name)).toEqual(names);
       if (s.states === true) expect(names).toEqual([...TCP_STATES]);
     }
+  });
+
+  it('refuses a table whose versions skip one (a blob\'s count could no longer name its version)', () => {
+    const skip = sections.map((s) => (s.key === 'sockstat' ? { ...s, fields: [...s.fields, { ...EXAMPLE_FIELD, since: 3 }] } : s));
+    expect(() => planOf(skip)).toThrow('field table: no field has since 2 (versions must follow one another)');
   });
 
   it('reads each sockstat figure from the line and key it names (checked against the fixture text read by a regex)', () => {

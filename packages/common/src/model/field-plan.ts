@@ -77,7 +77,7 @@ export interface FieldPlan {
 
 const sinceOf = (f: FieldDef): number => f.since ?? 1;
 
-function slotOf(section: SectionDef, f: FieldDef & { kind: Exclude<FieldKind, 'texts'> }, index: number): Slot {
+function slotOf(section: SectionDef, f: FieldDef & { readonly kind: Exclude<FieldKind, 'texts'> }, index: number): Slot {
   const path = section.key === null ? f.name : `${section.key}.${f.name}`;
   const lo = f.kind === 'signed' ? -MAX : 0;
   return {
@@ -94,15 +94,24 @@ function slotOf(section: SectionDef, f: FieldDef & { kind: Exclude<FieldKind, 't
   };
 }
 
-/** Builds the plan of a field table. */
+type NumericField = FieldDef & { kind: Exclude<FieldKind, 'texts'> };
+const isNumeric = (f: FieldDef): f is NumericField => f.kind !== 'texts';
+
+/** Builds the plan of a field table; throws on a table that breaks its own rules (a programming error). */
 export function planOf(sections: readonly SectionDef[]): FieldPlan {
   const version = Math.max(1, ...sections.flatMap((s) => s.fields.map(sinceOf)));
+  for (let v = 1; v <= version; v++) if (!sections.some((s) => s.fields.some((f) => sinceOf(f) === v))) throw new Error(`field table: no field has since ${v} (versions must follow one another)`);
   // Stored order: by version, then table order.
-  const storedFields: { s: SectionDef; f: FieldDef }[] = [];
-  for (let v = 1; v <= version; v++) for (const s of sections) if (s.stored) for (const f of s.fields) if (f.kind !== 'texts' && sinceOf(f) === v) storedFields.push({ s, f });
-  const indexOf = new Map(storedFields.map((x, i) => [x.f, i]));
+  const storedFields: NumericField[] = [];
+  for (let v = 1; v <= version; v++) for (const s of sections) if (s.stored) for (const f of s.fields) if (isNumeric(f) && sinceOf(f) === v) storedFields.push(f);
+  const indexOf = new Map<FieldDef, number>(storedFields.map((f, i) => [f, i]));
+  const slotOfField = new Map<FieldDef, Slot>();
   const plans: SectionPlan[] = sections.map((s) => {
-    const numbers = s.fields.filter((f): f is FieldDef & { kind: Exclude<FieldKind, 'texts'> } => f.kind !== 'texts').map((f) => slotOf(s, f, indexOf.get(f) ?? -1));
+    const numbers = s.fields.filter(isNumeric).map((f) => {
+      const x = slotOf(s, f, indexOf.get(f) ?? -1);
+      slotOfField.set(f, x);
+      return x;
+    });
     return {
       def: s,
       key: s.key,
@@ -114,12 +123,7 @@ export function planOf(sections: readonly SectionDef[]): FieldPlan {
       optional: s.fields.filter((f) => sinceOf(f) > 1).map((f) => f.name),
     };
   });
-  const slotByField = new Map<FieldDef, Slot>();
-  plans.forEach((p, i) => {
-    const numeric = (sections[i]?.fields ?? []).filter((f) => f.kind !== 'texts');
-    numeric.forEach((f, k) => slotByField.set(f, p.numbers[k]!));
-  });
-  const latest = storedFields.map((x) => slotByField.get(x.f)!);
+  const latest = storedFields.map((f) => slotOfField.get(f)!);
   const stored = Array.from({ length: version }, (_, v) => latest.filter((x) => x.since <= v + 1));
   const inVersionOrder = (group: 'aggregate' | 'last'): Slot[] => {
     const out: Slot[] = [];
