@@ -237,9 +237,6 @@ export const SECTIONS = [
   },
 ] as const satisfies readonly SectionDef[];
 
-/** The JSON key of a section. */
-export type SectionKey = NonNullable<(typeof SECTIONS)[number]['key']>;
-
 /** The summary's formulas, for computeSsSummary (model/summary.ts). */
 export const SUMMARY_FORMULAS: readonly (DerivedFieldDef & { readonly name: keyof SsSummary })[] = SUMMARY_FIELDS;
 
