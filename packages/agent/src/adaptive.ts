@@ -3,11 +3,13 @@
  * so they are read every interval. The walk of net/tcp and net/tcp6 costs about 3 µs per socket
  * in the kernel alone; it runs every interval while its measured cost stays within the budget
  * (a fraction of one core), otherwise only as often as the budget allows. A sudden change in the
- * cheap counters (TCP inuse, tw, CurrEstab) triggers a walk at once, so a spike is never missed,
- * and every snapshot says how old its per-state counts are (collect.states_age_ms).
+ * cheap counters (the field table's WALK_SIGNALS: TCP inuse, tw, CurrEstab) triggers a walk at
+ * once, so a spike is never missed, and every snapshot says how old its per-state counts are
+ * (collect.states_age_ms).
  */
 import { assembleSnapshot, readCheapCounters, walkTcp } from './sampler.js';
 import type { CheapCounters, SnapshotMeta, TcpWalk } from './sampler.js';
+import { WALK_SIGNALS } from '@tcpfleet/common/agent';
 import type { Snapshot } from '@tcpfleet/common/agent';
 
 /** Options of the adaptive sampler. */
@@ -77,10 +79,6 @@ export class AdaptiveSampler {
     const frac = o.changeFraction ?? 0.2;
     const minDelta = o.minDelta ?? 50;
     const moved = (a: number, b: number): boolean => Math.abs(a - b) >= Math.max(minDelta, frac * Math.max(a, b));
-    return (
-      moved(cheap.sockstat.tcp_inuse + cheap.sockstat.tcp6_inuse, prev.sockstat.tcp_inuse + prev.sockstat.tcp6_inuse) ||
-      moved(cheap.sockstat.tcp_tw, prev.sockstat.tcp_tw) ||
-      moved(cheap.snmp['CurrEstab'] ?? 0, prev.snmp['CurrEstab'] ?? 0)
-    );
+    return WALK_SIGNALS.some((sig) => moved(sig.of(cheap), sig.of(prev)));
   }
 }

@@ -10,6 +10,7 @@ import {
   TcpfleetError,
   addStates,
   computeSsSummary,
+  emptySockstat,
   emptyStates,
   parseNetNetstat,
   parseNetSnmp,
@@ -101,7 +102,7 @@ export function readCheapCounters(procfs: string): CheapCounters {
   const sockstat6Text = read('net/sockstat6');
   const snmpText = read('net/snmp');
   const netstatText = read('net/netstat');
-  let sockstat: Sockstat = { sockets_used: 0, tcp_inuse: 0, tcp_orphan: 0, tcp_tw: 0, tcp_alloc: 0, tcp_mem: 0, tcp6_inuse: 0 };
+  let sockstat: Sockstat = emptySockstat();
   let snmp: Counters = {};
   let netstat: Counters = {};
   if (sockstatText === null) errors.push(`net/sockstat: not found under ${procfs}`);

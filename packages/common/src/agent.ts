@@ -7,6 +7,7 @@
 export * from './errors.js';
 export * from './model/tcp-state.js';
 export * from './model/summary.js';
+export * from './model/fields.js';
 export * from './model/limits.js';
 export * from './model/identity.js';
 export type { CollectInfo, Snapshot } from './model/snapshot.js';

@@ -1,6 +1,9 @@
 export * from './errors.js';
 export * from './model/tcp-state.js';
 export * from './model/summary.js';
+export * from './model/fields.js';
+export { PLAN, planOf, sectionPlan } from './model/field-plan.js';
+export type { FieldPlan, RollupStep, SectionPlan, Slot } from './model/field-plan.js';
 export * from './model/snapshot.js';
 export * from './model/namespace-entry.js';
 export * from './model/identity.js';

@@ -4,6 +4,7 @@
  */
 export * from './model/tcp-state.js';
 export * from './model/summary.js';
+export * from './model/fields.js';
 export * from './util/duration.js';
 export * from './util/sanitize.js';
 export * from './errors.js';

@@ -1,26 +1,33 @@
 /**
- * Metric paths of alert rules: where a number comes from in a snapshot.
+ * Metric paths of alert rules: where a number comes from in a snapshot. The sections and their
+ * fields are the field table's (model/fields.ts, sections with `alert`; docs/fields.md):
  *
  *   states.X, ipv4.X, ipv6.X   a TCP state count (X one of the twelve state names)
- *   summary.X                  total, estab, closed, orphaned, timewait (the ss -s TCP line)
- *   sockstat.X                 sockets_used, tcp_inuse, tcp_orphan, tcp_tw, tcp_alloc, tcp_mem, tcp6_inuse
+ *   summary.X                  a number of the ss -s TCP line (total, estab, ...)
+ *   sockstat.X                 a figure of /proc/net/sockstat (docs/fields.md lists them)
  *   snmp.X, netstat.X          a Tcp: / TcpExt: counter by its kernel name
  *   rate(snmp.X), rate(netstat.X)   a counter's per-second rate between consecutive samples
  */
-import { TCP_STATES, isStateName } from '@tcpfleet/common';
+import { PLAN, SECTIONS } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
+
+/** A section alert rules may read. */
+type AlertSection = NonNullable<Extract<(typeof SECTIONS)[number], { alert: true }>['key']>;
 
 /** A parsed metric path. */
 export interface Metric {
   /** The path as written in the rules file. */
   text: string;
-  section: 'states' | 'ipv4' | 'ipv6' | 'summary' | 'sockstat' | 'snmp' | 'netstat';
+  section: AlertSection;
   key: string;
   rate: boolean;
 }
 
-const SUMMARY = ['total', 'estab', 'closed', 'orphaned', 'timewait'];
-const SOCKSTAT = ['sockets_used', 'tcp_inuse', 'tcp_orphan', 'tcp_tw', 'tcp_alloc', 'tcp_mem', 'tcp6_inuse'];
+/** The sections rules may read, in table order, with their field names (empty: any kernel counter name). */
+const ALERT = PLAN.sections.filter((p) => p.def.alert && p.key !== null).map((p) => ({ key: p.key as AlertSection, open: p.def.open !== undefined, states: p.def.states === true, names: p.names }));
+const OPEN = ALERT.filter((a) => a.open).map((a) => `${a.key}.X`);
+const ANY = `${ALERT.map((a) => `${a.key}.X`).join(', ')} or rate(${OPEN[0] ?? ''})`;
+const RATE_OF = `(${OPEN.join(' or ')})`;
 
 /** Parses a metric path; returns a reason string when it is not one. */
 export function parseMetric(text: string): Metric | string {
@@ -29,31 +36,21 @@ export function parseMetric(text: string): Metric | string {
   const path = rm !== null ? (rm[1] ?? '') : t;
   const rate = rm !== null;
   const dot = path.indexOf('.');
-  const section = dot < 0 ? path : path.slice(0, dot);
+  const name = dot < 0 ? path : path.slice(0, dot);
   const key = dot < 0 ? '' : path.slice(dot + 1);
-  const bad = `unknown metric ${JSON.stringify(text)}: use states.X, ipv4.X, ipv6.X, summary.X, sockstat.X, snmp.X, netstat.X or rate(snmp.X)`;
-  switch (section) {
-    case 'states':
-    case 'ipv4':
-    case 'ipv6':
-      if (rate) return `rate() takes a counter (snmp.X or netstat.X), not ${JSON.stringify(path)}`;
-      if (!isStateName(key)) return `unknown state ${JSON.stringify(key)} in ${JSON.stringify(text)}: use one of ${TCP_STATES.join(', ')}`;
-      return { text: t, section, key, rate };
-    case 'summary':
-      if (rate) return `rate() takes a counter (snmp.X or netstat.X), not ${JSON.stringify(path)}`;
-      if (!SUMMARY.includes(key)) return `unknown summary field ${JSON.stringify(key)}: use one of ${SUMMARY.join(', ')}`;
-      return { text: t, section, key, rate };
-    case 'sockstat':
-      if (rate) return `rate() takes a counter (snmp.X or netstat.X), not ${JSON.stringify(path)}`;
-      if (!SOCKSTAT.includes(key)) return `unknown sockstat field ${JSON.stringify(key)}: use one of ${SOCKSTAT.join(', ')}`;
-      return { text: t, section, key, rate };
-    case 'snmp':
-    case 'netstat':
-      if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(key)) return `bad counter name ${JSON.stringify(key)} in ${JSON.stringify(text)}: a kernel name such as RetransSegs or ListenOverflows`;
-      return { text: t, section, key, rate };
-    default:
-      return bad;
+  const section = ALERT.find((a) => a.key === name);
+  if (section === undefined) return `unknown metric ${JSON.stringify(text)}: use ${ANY}`;
+  if (section.open) {
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(key)) return `bad counter name ${JSON.stringify(key)} in ${JSON.stringify(text)}: a kernel name such as RetransSegs or ListenOverflows`;
+    return { text: t, section: section.key, key, rate };
   }
+  if (rate) return `rate() takes a counter ${RATE_OF}, not ${JSON.stringify(path)}`;
+  if (!section.names.includes(key)) {
+    return section.states
+      ? `unknown state ${JSON.stringify(key)} in ${JSON.stringify(text)}: use one of ${section.names.join(', ')}`
+      : `unknown ${section.key} field ${JSON.stringify(key)}: use one of ${section.names.join(', ')}`;
+  }
+  return { text: t, section: section.key, key, rate };
 }
 
 /** The sections of a snapshot a metric can read: what the engine keeps per sample. */
@@ -64,7 +61,7 @@ export type SampleKeys = Readonly<Record<Metric['section'], readonly string[]>>;
 
 /** The keys the given metrics read, by section. */
 export function sampleKeys(metrics: Iterable<Metric>): SampleKeys {
-  const out: Record<Metric['section'], string[]> = { states: [], ipv4: [], ipv6: [], summary: [], sockstat: [], snmp: [], netstat: [] };
+  const out = Object.fromEntries(ALERT.map((a) => [a.key, [] as string[]])) as Record<Metric['section'], string[]>;
   for (const m of metrics) if (!out[m.section].includes(m.key)) out[m.section].push(m.key);
   return out;
 }

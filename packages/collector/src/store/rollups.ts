@@ -12,7 +12,7 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { decodeValues } from '@tcpfleet/common';
+import { decodeFixedValues, layoutCounters } from '@tcpfleet/common';
 import { AGG_METRICS, addAgg, addSample, aggOf, decodeAgg, encodeAgg, encodeInts } from './rollup-codec.js';
 import type { Agg } from './rollup-codec.js';
 
@@ -66,6 +66,7 @@ export class RollupJob {
   readonly #s: Record<string, Statement>;
   readonly #dirty = new Map<number, Set<number>>();
   readonly #hostIds = new Map<string, number>();
+  readonly #layoutCounters = new Map<number, number>();
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
@@ -97,7 +98,8 @@ export class RollupJob {
       oldest1m: p('SELECT min(bucket) AS t FROM rollup_1m'),
       hostIds: p('SELECT id FROM hosts ORDER BY id'),
       hostId: p('SELECT id FROM hosts WHERE name = ?'),
-      raw: p('SELECT ts, vals FROM snapshots WHERE host_id = ? AND ts >= ? AND ts < ? ORDER BY ts'),
+      raw: p('SELECT ts, vals, layout_id FROM snapshots WHERE host_id = ? AND ts >= ? AND ts < ? ORDER BY ts'),
+      layout: p('SELECT fields FROM layouts WHERE id = ?'),
       put1m: p('INSERT OR REPLACE INTO rollup_1m (host_id, bucket, last_ts, vals) VALUES (?, ?, ?, ?)'),
       del1m: p('DELETE FROM rollup_1m WHERE host_id = ? AND bucket = ?'),
       get1m: p('SELECT bucket, last_ts, vals FROM rollup_1m WHERE host_id = ? AND bucket >= ? AND bucket < ? ORDER BY bucket'),
@@ -216,13 +218,22 @@ export class RollupJob {
     return to < target;
   }
 
+  /** How many counters a layout has: where a values blob's fixed numbers end (codec/snapshot-values.ts). */
+  #counters(layoutId: number): number {
+    let n = this.#layoutCounters.get(layoutId);
+    if (n === undefined) {
+      const row = this.#s['layout']!.get(layoutId) as { fields: string } | undefined;
+      n = layoutCounters(row?.fields ?? '');
+      this.#layoutCounters.set(layoutId, n);
+    }
+    return n;
+  }
+
   /** Aggregates one host's raw snapshots in [from, to) by minute and stores them. */
   #rollHost(id: number, from: number, to: number): Map<number, Agg> {
     const out = new Map<number, Agg>();
-    const empty = { snmp: [], netstat: [] };
-    for (const r of this.#s['raw']!.iterate(id, from, to) as Iterable<{ ts: number; vals: Buffer }>) {
-      const v = decodeValues(r.vals, empty);
-      const sample = { ts: r.ts, interval_ms: v.interval_ms, states: v.states, ipv4: v.ipv4, summary: v.summary, sockstat: v.sockstat };
+    for (const r of this.#s['raw']!.iterate(id, from, to) as Iterable<{ ts: number; vals: Buffer; layout_id: number }>) {
+      const sample = { ts: r.ts, ...decodeFixedValues(r.vals, this.#counters(r.layout_id)) };
       const bucket = floorTo(r.ts, MINUTE);
       const a = out.get(bucket);
       if (a === undefined) out.set(bucket, aggOf(sample));

@@ -4,6 +4,8 @@
  *
  *   tcpfleet_host_connections{host,state}       latest count of each state, every known host
  *   tcpfleet_host_ss{host,field}                 the ss -s summary of each host
+ *                                                (these two and the fleet ones: the field table's
+ *                                                sections with `prometheus`, docs/fields.md)
  *   tcpfleet_host_stale{host}                    1 when the host stopped reporting
  *   tcpfleet_host_last_seen_seconds{host}        collector clock of the host's last snapshot
  *   tcpfleet_fleet_connections{state}            sums over live hosts (as /api/v1/total)
@@ -18,7 +20,7 @@
  *   tcpfleet_alert_firing{rule,host,severity}    1 per firing alert (host "" for fleet rules)
  *   tcpfleet_collector_uptime_seconds, tcpfleet_build_info{version}
  */
-import { TCP_STATES } from '@tcpfleet/common';
+import { PLAN } from '@tcpfleet/common';
 import type { Fleet } from '../api/fleet.js';
 import type { FiringAlert } from './firing-alerts.js';
 import { PrometheusText } from './prometheus-text.js';
@@ -34,19 +36,19 @@ export interface CollectorGauges {
   snapshotsPerSecond: number;
 }
 
-const SS_FIELDS = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
+type Numbers = Readonly<Record<string, number>>;
+/** The sections exported as a host family and a fleet family (states, summary), with their fields. */
+const FAMILIES = PLAN.sections.flatMap((p) => (p.def.prometheus !== undefined && p.key !== null ? [{ key: p.key as 'states' | 'summary', names: p.names, ...p.def.prometheus }] : []));
 
 /** Renders the exposition. */
 export function renderMetrics(fleet: Fleet, gauges: CollectorGauges, alerts: readonly FiringAlert[], version: string, now: number): string {
   const hosts = fleet.hosts(now);
   const total = fleet.total(now);
   const t = new PrometheusText();
-  t.family('tcpfleet_host_connections', 'gauge', 'TCP sockets of the host in each state, from its latest snapshot (lines of /proc/net/tcp and tcp6).', hosts.flatMap((h) => TCP_STATES.map((s) => [{ host: h.host, state: s }, h.states[s]] as const)));
-  t.family('tcpfleet_host_ss', 'gauge', 'The ss -s TCP summary of the host (total, estab, closed, orphaned, timewait).', hosts.flatMap((h) => SS_FIELDS.map((f) => [{ host: h.host, field: f }, h.summary[f]] as const)));
+  for (const f of FAMILIES) t.family(f.host.name, 'gauge', f.host.help, hosts.flatMap((h) => f.names.map((n) => [{ host: h.host, [f.label]: n }, (h[f.key] as Numbers)[n] ?? 0] as const)));
   t.family('tcpfleet_host_stale', 'gauge', '1 when nothing arrived from the host for three of its intervals.', hosts.map((h) => [{ host: h.host }, h.stale ? 1 : 0] as const));
   t.family('tcpfleet_host_last_seen_seconds', 'gauge', 'Collector time the host\'s latest snapshot arrived, seconds since the epoch.', hosts.map((h) => [{ host: h.host }, h.recv_ts / 1000] as const));
-  t.family('tcpfleet_fleet_connections', 'gauge', 'TCP sockets in each state summed over live hosts.', TCP_STATES.map((s) => [{ state: s }, total.states[s]] as const));
-  t.family('tcpfleet_fleet_ss', 'gauge', 'The ss -s TCP summary summed over live hosts.', SS_FIELDS.map((f) => [{ field: f }, total.summary[f]] as const));
+  for (const f of FAMILIES) t.family(f.fleet.name, 'gauge', f.fleet.help, f.names.map((n) => [{ [f.label]: n }, (total[f.key] as Numbers)[n] ?? 0] as const));
   t.family('tcpfleet_fleet_hosts', 'gauge', 'Hosts known to the collector, live or stale.', [
     [{ status: 'live' }, total.hosts],
     [{ status: 'stale' }, total.stale],

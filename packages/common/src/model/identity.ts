@@ -27,6 +27,13 @@ export const LABEL_VALUE_MESSAGE = 'label value: no control characters or bidi o
 export const AGENT_NAME_MAX = 64;
 export const AGENT_NAME_MESSAGE = 'agent: no control characters or bidi overrides';
 export const LABELS_COUNT_MESSAGE = `at most ${L.labels} labels`;
+/** Boot ids: the agent's random id per start (a UUID; any 8..64 of hex digits and -). */
+export const BOOT_ID_PATTERN = /^[0-9a-f-]{8,64}$/;
+export const BOOT_ID_MESSAGE = 'boot: a hex id';
+/** Kernel counter names (snmp, netstat): letters, digits and _. */
+export const COUNTER_NAME_PATTERN = /^[A-Za-z0-9_]+$/;
+/** Peer addresses of the breakdown: hex digits, ':' and '.'. */
+export const PEER_ADDR_PATTERN = /^[0-9a-fA-F:.]+$/;
 
 /** The host id check (HostIdSchema without zod). */
 export const checkHostId: Check<string> = str({ min: 1, max: L.hostLength, pattern: [HOST_ID_PATTERN, HOST_ID_MESSAGE] });

@@ -4,8 +4,7 @@
  * what every number means. No zod here: the agent loads this file.
  */
 import type { StateCounts } from './tcp-state.js';
-import type { SsSummary } from './summary.js';
-import type { Sockstat } from '../proc/net-sockstat.js';
+import type { Sockstat, SsSummary } from './fields.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 
 /** Container runtimes told apart by their cgroup names; `unknown` for the kubelet's cgroupfs driver. */

@@ -1,33 +1,22 @@
 /**
  * The snapshot: what an agent measured at one moment, as sent on the wire, stored by the
- * collector and printed by `tcpfleet-agent --once --json`. Field names are a contract.
+ * collector and printed by `tcpfleet-agent --once --json`. Field names are a contract; the
+ * numbers and their rules come from the field table (model/fields.ts).
  */
 import * as z from 'zod';
-import { TCP_STATES } from './tcp-state.js';
 import type { StateCounts } from './tcp-state.js';
-import type { SsSummary } from './summary.js';
-import type { Sockstat } from '../proc/net-sockstat.js';
+import type { CollectFields, Sockstat, SsSummary } from './fields.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Breakdown } from '../proc/breakdown.js';
 import type { NamespaceEntry, NamespacesCollect } from './namespace-entry.js';
+import { PLAN, SNAPSHOT_KEYS, sectionPlan } from './field-plan.js';
+import type { SectionPlan, Slot } from './field-plan.js';
 import { SNAPSHOT_LIMITS } from './limits.js';
-import { HOST_ID_MESSAGE, HOST_ID_PATTERN, LABELS_COUNT_MESSAGE, LABEL_KEY_MESSAGE, LABEL_KEY_PATTERN, LABEL_VALUE_MESSAGE, LABEL_VALUE_PATTERN } from './identity.js';
+import { BOOT_ID_MESSAGE, BOOT_ID_PATTERN, COUNTER_NAME_PATTERN, HOST_ID_MESSAGE, HOST_ID_PATTERN, LABELS_COUNT_MESSAGE, LABEL_KEY_MESSAGE, LABEL_KEY_PATTERN, LABEL_VALUE_MESSAGE, LABEL_VALUE_PATTERN, PEER_ADDR_PATTERN } from './identity.js';
 
-/** What taking the snapshot cost and what went wrong, per the agent. */
-export interface CollectInfo {
-  /** Wall-clock milliseconds spent reading and parsing every file. */
-  ms: number;
-  /** Bytes read from /proc. */
-  bytes: number;
-  /** Lines of net/tcp and net/tcp6 that did not parse. */
-  skipped: number;
-  /** One line per problem (first bad line of a file, a file that failed). */
-  errors: string[];
-  /** Age in ms of the per-state counts: 0 when tcp/tcp6 were walked for this snapshot. */
-  states_age_ms: number;
-  /** With --namespaces: what the per-namespace part found and cost. */
-  namespaces?: NamespacesCollect;
-}
+
+/** What taking the snapshot cost and what went wrong, per the agent (the table's `collect` section), and with --namespaces what the per-namespace part found and cost. */
+export type CollectInfo = CollectFields & { namespaces?: NamespacesCollect };
 
 /** One measurement of one host. */
 export interface Snapshot {
@@ -53,8 +42,7 @@ export interface Snapshot {
 export { SNAPSHOT_LIMITS } from './limits.js';
 
 const L = SNAPSHOT_LIMITS;
-const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const signed = z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
+const MAX = Number.MAX_SAFE_INTEGER;
 
 /** Host ids: printable, no spaces or control characters; also safe in URLs and file names. */
 export const HostIdSchema = z
@@ -68,52 +56,55 @@ export const LabelsSchema = z
   .record(z.string().regex(LABEL_KEY_PATTERN, LABEL_KEY_MESSAGE).max(L.labelKeyLength), z.string().max(L.labelValueLength).regex(LABEL_VALUE_PATTERN, LABEL_VALUE_MESSAGE))
   .refine((r) => Object.keys(r).length <= L.labels, LABELS_COUNT_MESSAGE);
 
-const stateShape: Record<string, typeof count> = {};
-for (const s of TCP_STATES) stateShape[s] = count;
-/** A state object: all twelve keys, non-negative integers. */
-export const StatesSchema = z.strictObject(stateShape) as unknown as z.ZodType<StateCounts>;
+/** The schema of one number of the field table. */
+function numberSchema(x: Slot): z.ZodType {
+  const n = x.kind === 'ms' ? z.number().min(x.min).max(x.max) : z.number().int().min(x.min).max(x.max);
+  return x.since > 1 ? n.default(0) : n;
+}
 
-const CountersSchema = z
-  .record(z.string().regex(/^[A-Za-z0-9_]+$/).max(L.counterNameLength), signed)
-  .refine((r) => Object.keys(r).length <= L.counters, `at most ${L.counters} counters`);
+/** The schema of a section of the field table (its own fields; an open section's counters). */
+export function sectionSchema(p: SectionPlan): z.ZodType {
+  if (p.def.open !== undefined) {
+    return z
+      .record(z.string().regex(COUNTER_NAME_PATTERN).max(L.counterNameLength), z.number().int().min(-MAX).max(MAX))
+      .refine((r) => Object.keys(r).length <= L.counters, `at most ${L.counters} counters`);
+  }
+  const shape: Record<string, z.ZodType> = {};
+  for (const name of p.names) {
+    const x = p.numbers.find((s) => s.name === name);
+    shape[name] = x !== undefined ? numberSchema(x) : z.array(z.string().max(L.errorLength)).max(L.errors);
+  }
+  return p.def.strict ? z.strictObject(shape) : z.object(shape);
+}
+
+/** A state object: all twelve keys, non-negative integers. */
+export const StatesSchema = sectionSchema(sectionPlan('states')) as z.ZodType<StateCounts>;
 
 const BreakdownSchema = z.strictObject({
   inbound: z.array(z.strictObject({ port: z.number().int().min(0).max(65535), states: StatesSchema })).max(L.breakdownEntries),
   outbound: z
-    .array(z.strictObject({ addr: z.string().max(45).regex(/^[0-9a-fA-F:.]+$/), port: z.number().int().min(0).max(65535), states: StatesSchema }))
+    .array(z.strictObject({ addr: z.string().max(45).regex(PEER_ADDR_PATTERN), port: z.number().int().min(0).max(65535), states: StatesSchema }))
     .max(L.breakdownEntries),
   other: z.strictObject({ inbound: StatesSchema, outbound: StatesSchema }),
 });
 
-/** Runtime schema of a snapshot as it arrives from the network. */
-export const SnapshotSchema = z.object({
+/** The snapshot's shape, in SNAPSHOT_KEYS order: identity, the field table's fields and sections, the breakdown. */
+const IDENTITY: Record<string, z.ZodType> = {
   host: HostIdSchema,
-  ts: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  boot: z.string().regex(/^[0-9a-f-]{8,64}$/, 'boot: a hex id'),
-  interval_ms: z.number().int().min(100).max(86_400_000),
+  ts: z.number().int().min(0).max(MAX),
+  seq: z.number().int().min(1).max(MAX),
+  boot: z.string().regex(BOOT_ID_PATTERN, BOOT_ID_MESSAGE),
   labels: LabelsSchema,
-  states: StatesSchema,
-  ipv4: StatesSchema,
-  ipv6: StatesSchema,
-  summary: z.strictObject({ total: count, estab: count, closed: signed, orphaned: count, timewait: count }),
-  sockstat: z.strictObject({
-    sockets_used: count,
-    tcp_inuse: count,
-    tcp_orphan: count,
-    tcp_tw: count,
-    tcp_alloc: count,
-    tcp_mem: count,
-    tcp6_inuse: count,
-  }),
-  snmp: CountersSchema,
-  netstat: CountersSchema,
-  collect: z.object({
-    ms: z.number().min(0).max(3_600_000),
-    bytes: count,
-    skipped: count,
-    errors: z.array(z.string().max(L.errorLength)).max(L.errors),
-    states_age_ms: count,
-  }),
   breakdown: BreakdownSchema.optional(),
-}) as unknown as z.ZodType<Snapshot>;
+};
+const ROOT = new Map(sectionPlan(null).numbers.map((x) => [x.name, numberSchema(x)]));
+const shape: Record<string, z.ZodType> = {};
+for (const k of SNAPSHOT_KEYS) {
+  const section = PLAN.byKey.get(k);
+  const schema = IDENTITY[k] ?? ROOT.get(k) ?? (section !== undefined ? sectionSchema(section) : undefined);
+  if (schema === undefined) throw new Error(`snapshot key ${k} has no schema`);
+  shape[k] = schema;
+}
+
+/** Runtime schema of a snapshot as it arrives from the network. */
+export const SnapshotSchema = z.object(shape) as unknown as z.ZodType<Snapshot>;

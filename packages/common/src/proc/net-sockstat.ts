@@ -7,24 +7,12 @@
  *   TCP: inuse 27 orphan 0 tw 1 alloc 48 mem 16
  *   TCP6: inuse 10                         (sockstat6)
  *
- * Namespaces: `sockets used`, TCP `inuse`, `tw` and TCP6 `inuse` count the reader's network
- * namespace; `alloc` (sockets allocated), `orphan` and `mem` (pages) are kernel-wide.
+ * Which numbers are read, from which line and key, is the field table's (model/fields.ts,
+ * SOCKSTAT_READS); so is which of them count the reader's network namespace and which the host.
  */
 import { ProcParseError } from '../errors.js';
-
-/** The keys of the sockstat object, in storage order. */
-export const SOCKSTAT_KEYS = ['sockets_used', 'tcp_inuse', 'tcp_orphan', 'tcp_tw', 'tcp_alloc', 'tcp_mem', 'tcp6_inuse'] as const;
-
-/** The sockstat figures tcpfleet keeps, snake_case names of "<line> <key>". */
-export interface Sockstat {
-  sockets_used: number;
-  tcp_inuse: number;
-  tcp_orphan: number;
-  tcp_tw: number;
-  tcp_alloc: number;
-  tcp_mem: number;
-  tcp6_inuse: number;
-}
+import { SOCKSTAT_READS } from '../model/fields.js';
+import type { FieldDef, KernelSource, Sockstat } from '../model/fields.js';
 
 function keyValues(text: string, prefix: string, source: string): Map<string, number> | null {
   const lines = text.split('\n');
@@ -44,27 +32,46 @@ function keyValues(text: string, prefix: string, source: string): Map<string, nu
   return null;
 }
 
-function need(map: Map<string, number> | null, key: string, line: string, source: string): number {
-  const v = map?.get(key);
-  if (v === undefined) throw new ProcParseError(source, 0, '', `"${line}" ${key} missing`);
-  return v;
+/** Where a figure is read: a field of the table with its kernel source. */
+export type SockstatRead = Pick<FieldDef, 'name'> & { readonly kernel: KernelSource };
+
+/** A parser of sockstat and sockstat6 for the given fields (SOCKSTAT_READS: the table's). */
+export function sockstatReader(fields: readonly SockstatRead[]): (text: string, text6: string | null, source?: string, source6?: string) => Record<string, number> {
+  // The lines each file's fields are on, in table order (`sockets:`, `TCP:`; `TCP6:`).
+  const linesOf = (file: KernelSource['file']): string[] => [...new Set(fields.filter((f) => f.kernel.file === file).map((f) => `${f.kernel.line}:`))];
+  const main = linesOf('net/sockstat');
+  const six = linesOf('net/sockstat6');
+  return (text, text6, source = 'net/sockstat', source6 = 'net/sockstat6') => {
+    const lines = new Map<string, Map<string, number> | null>();
+    for (const prefix of main) lines.set(`net/sockstat ${prefix}`, keyValues(text, prefix, source));
+    if (text6 !== null) {
+      for (const prefix of six) {
+        const kv = keyValues(text6, prefix, source6);
+        if (kv === null) throw new ProcParseError(source6, 1, text6.split('\n')[0] ?? '', `no "${prefix}" line`);
+        lines.set(`net/sockstat6 ${prefix}`, kv);
+      }
+    }
+    const out: Record<string, number> = {};
+    for (const f of fields) {
+      const { file, line, key } = f.kernel;
+      if (file === 'net/sockstat6' && text6 === null) {
+        out[f.name] = 0;
+        continue;
+      }
+      const v = lines.get(`${file} ${line}:`)?.get(key);
+      if (v === undefined) throw new ProcParseError(file === 'net/sockstat' ? source : source6, 0, '', `"${line}:" ${key} missing`);
+      out[f.name] = v;
+    }
+    return out;
+  };
 }
 
+const parseTable = sockstatReader(SOCKSTAT_READS);
+
 /**
- * Parses /proc/net/sockstat and, when given (null when IPv6 is off), /proc/net/sockstat6.
+ * Parses /proc/net/sockstat and, when given (null when IPv6 is off: its fields are then 0),
+ * /proc/net/sockstat6.
  */
 export function parseSockstat(text: string, text6: string | null, source = 'net/sockstat', source6 = 'net/sockstat6'): Sockstat {
-  const sockets = keyValues(text, 'sockets:', source);
-  const tcp = keyValues(text, 'TCP:', source);
-  const tcp6 = text6 === null ? null : keyValues(text6, 'TCP6:', source6);
-  if (text6 !== null && tcp6 === null) throw new ProcParseError(source6, 1, text6.split('\n')[0] ?? '', 'no "TCP6:" line');
-  return {
-    sockets_used: need(sockets, 'used', 'sockets:', source),
-    tcp_inuse: need(tcp, 'inuse', 'TCP:', source),
-    tcp_orphan: need(tcp, 'orphan', 'TCP:', source),
-    tcp_tw: need(tcp, 'tw', 'TCP:', source),
-    tcp_alloc: need(tcp, 'alloc', 'TCP:', source),
-    tcp_mem: need(tcp, 'mem', 'TCP:', source),
-    tcp6_inuse: tcp6 === null ? 0 : need(tcp6, 'inuse', 'TCP6:', source6),
-  };
+  return parseTable(text, text6, source, source6) as Sockstat;
 }

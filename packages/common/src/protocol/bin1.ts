@@ -11,9 +11,10 @@
  *   u(snapshots)                     1..64, each:
  *     u(layout id)                   declared earlier in this session (or in this frame)
  *     u(ts) u(seq) text(boot)
- *     bytes(values)                  the stored encoding (codec/snapshot-values.ts): zig-zag varints
- *                                    ipv4 x12, ipv6 x12, summary, sockstat, collect, interval_ms,
- *                                    then the layout's snmp and netstat counters
+ *     bytes(values)                  the stored encoding (codec/snapshot-values.ts): zig-zag varints,
+ *                                    the field table's stored fields (ipv4 x12, ipv6 x12, summary,
+ *                                    sockstat, collect, interval_ms), then the layout's snmp and
+ *                                    netstat counters
  *     u(error count) then text(error) each
  *     bytes(breakdown)               empty: none; else codec/breakdown-bytes.ts
  *
@@ -26,12 +27,13 @@
  */
 import { SNAPSHOT_LIMITS as L } from '../model/limits.js';
 import type { Snapshot } from '../model/snapshot.js';
-import { addStates } from '../model/tcp-state.js';
-import type { StateCounts } from '../model/tcp-state.js';
+import { PLAN, countNumbers, storedVersion } from '../model/field-plan.js';
+import type { FieldPlan } from '../model/field-plan.js';
 import { MAX_BATCH } from './limits.js';
 import { VarintWriter } from '../codec/varint.js';
 import { WireReader } from '../codec/wire-reader.js';
-import { encodeValues, layoutOf } from '../codec/snapshot-values.js';
+import { VALUES, layoutOf, sectionsBuilder } from '../codec/snapshot-values.js';
+import type { SectionsBuilder, ValuesCodec } from '../codec/snapshot-values.js';
 import { checkBreakdown, encodeBreakdown } from '../codec/breakdown-bytes.js';
 import { PackedSnapshot, packedLayout } from './packed-snapshot.js';
 import type { PackedLayout } from './packed-snapshot.js';
@@ -59,6 +61,12 @@ const nameByte = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <
 export class Bin1Encoder {
   readonly #ids = new Map<string, number>();
   readonly #w = new VarintWriter();
+  readonly #values: ValuesCodec;
+
+  /** `values`: the stored encoding of the field table in use (tests pass another). */
+  constructor(values: ValuesCodec = VALUES) {
+    this.#values = values;
+  }
 
   /** The frame for a batch, or null when it cannot be encoded as bin1 (then send JSON). */
   encode(id: number, snaps: readonly Snapshot[]): Buffer | null {
@@ -93,7 +101,7 @@ export class Bin1Encoder {
       w.putU(s.ts);
       w.putU(s.seq);
       w.putText(s.boot);
-      const vals = encodeValues(s);
+      const vals = this.#values.encode(s);
       w.putU(vals.length);
       w.putBytes(vals);
       w.putU(s.collect.errors.length);
@@ -160,22 +168,37 @@ function readNames(r: WireReader, section: string): string[] {
   return names;
 }
 
-function readStates(r: WireReader, what: string): StateCounts {
-  return {
-    established: r.count(what),
-    syn_sent: r.count(what),
-    syn_recv: r.count(what),
-    fin_wait1: r.count(what),
-    fin_wait2: r.count(what),
-    time_wait: r.count(what),
-    close: r.count(what),
-    close_wait: r.count(what),
-    last_ack: r.count(what),
-    listen: r.count(what),
-    closing: r.count(what),
-    new_syn_recv: r.count(what),
-  };
+/**
+ * Reads and checks the fixed numbers of a values blob (the field table's stored fields, of the
+ * version the blob's length says), failing with the field's name; leaves `v` at the counters.
+ */
+function readFixed(v: WireReader, plan: FieldPlan, counters: number, nums: number[]): void {
+  const n = countNumbers(v.buf, v.pos, v.end);
+  const version = storedVersion(n, counters, plan);
+  if (version === undefined) {
+    const fixed = plan.stored.map((x) => x.length).join(' or ');
+    v.fail(`values: ${n} numbers, not ${fixed} fixed fields plus ${counters} counters (a newer agent? upgrade the collector first)`);
+  }
+  const slots = plan.stored[version - 1]!;
+  if (slots.length < plan.latest.length) nums.fill(0);
+  for (let i = 0; i < slots.length; i++) {
+    const x = slots[i]!;
+    let n: number;
+    if (x.kind === 'signed') n = v.z(x.what);
+    else if (x.kind === 'ms') {
+      n = v.count(x.what);
+      if (n > x.max * 1000) v.fail(`${x.what}: above ${x.max}`);
+      n /= 1000;
+    } else {
+      n = v.count(x.what);
+      if (n < x.min || n > x.max) v.fail(`${x.what}: ${n} is outside ${x.min}..${x.max}`);
+    }
+    nums[x.index] = n;
+  }
 }
+
+/** The plain fields of a packed snapshot, as buildSections makes them. */
+type Head = ConstructorParameters<typeof PackedSnapshot>[0];
 
 /** A large socket read holding this frame is not kept alive by the snapshots' views of it. */
 const KEEP_VIEW_LIMIT = 16 * 1024;
@@ -183,6 +206,17 @@ const KEEP_VIEW_LIMIT = 16 * 1024;
 /** One session's decoder on the collector: remembers the layouts this agent declared. */
 export class Bin1Decoder {
   readonly #layouts = new Map<number, PackedLayout>();
+  readonly #plan: FieldPlan;
+  readonly #build: SectionsBuilder;
+  /** The fixed numbers of the snapshot being decoded (reused: read into objects at once). */
+  readonly #nums: number[];
+
+  /** `plan`: the field table the values follow (tests pass another). */
+  constructor(plan: FieldPlan = PLAN) {
+    this.#plan = plan;
+    this.#build = sectionsBuilder(plan);
+    this.#nums = new Array<number>(plan.latest.length).fill(0);
+  }
 
   /** Number of layouts this session declared. */
   get layouts(): number {
@@ -195,6 +229,7 @@ export class Bin1Decoder {
    */
   decode(frame: Uint8Array, host: string, labels: Record<string, string>): { type: 'batch'; id: number; snapshots: Snapshot[] } {
     const r = new WireReader(frame);
+    const plan = this.#plan;
     if (frame.length === 0 || frame[0] !== BIN1_BATCH) r.fail(`unknown frame type ${frame[0] ?? '(empty frame)'}`);
     r.pos = 1;
     const id = r.u('id');
@@ -221,27 +256,10 @@ export class Bin1Decoder {
       let values = r.bytes('values', BIN1_LIMITS.valuesBytes);
       const v = new WireReader(values);
       v.snapshot = i + 1;
-      const ipv4 = readStates(v, 'ipv4');
-      const ipv6 = readStates(v, 'ipv6');
-      const summary = { total: v.count('summary.total'), estab: v.count('summary.estab'), closed: v.z('summary.closed'), orphaned: v.count('summary.orphaned'), timewait: v.count('summary.timewait') };
-      const sockstat = {
-        sockets_used: v.count('sockstat'),
-        tcp_inuse: v.count('sockstat'),
-        tcp_orphan: v.count('sockstat'),
-        tcp_tw: v.count('sockstat'),
-        tcp_alloc: v.count('sockstat'),
-        tcp_mem: v.count('sockstat'),
-        tcp6_inuse: v.count('sockstat'),
-      };
-      const us = v.count('collect.ms');
-      if (us > 3_600_000_000) v.fail('collect.ms: above 3600000');
-      const collectBytes = v.count('collect.bytes');
-      const skipped = v.count('collect.skipped');
-      const ageMs = v.count('collect.states_age_ms');
-      const intervalMs = v.count('interval_ms');
-      if (intervalMs < 100 || intervalMs > 86_400_000) v.fail(`interval_ms: ${intervalMs} is outside 100..86400000`);
-      const countersAt = v.pos;
       const nCounters = layout.snmp.length + layout.netstat.length;
+      const nums = this.#nums;
+      readFixed(v, plan, nCounters, nums);
+      const countersAt = v.pos;
       for (let k = 0; k < nCounters; k++) v.z('counter');
       v.expectEnd('values');
       const nErrors = r.u('error count', L.errors);
@@ -262,9 +280,9 @@ export class Bin1Decoder {
         values = Buffer.from(values);
         if (breakdown !== null) breakdown = Buffer.from(breakdown);
       }
-      const states = addStates({ ...ipv4 }, ipv6);
-      const collect = { ms: us / 1000, bytes: collectBytes, skipped, errors, states_age_ms: ageMs };
-      const snap = new PackedSnapshot({ host, ts, seq, boot, interval_ms: intervalMs, labels, states, ipv4, ipv6, summary, sockstat, collect }, { layout, values, countersAt, breakdown });
+      const head = this.#build(nums, null, { host, ts, seq, boot, labels }) as unknown as Head;
+      head.collect.errors = errors;
+      const snap = new PackedSnapshot(head, { layout, values, countersAt, breakdown });
       snapshots.push(snap as unknown as Snapshot);
     }
     r.snapshot = 0;

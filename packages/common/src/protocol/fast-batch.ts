@@ -5,21 +5,16 @@
  * anything it is not sure of it returns null and the caller falls back to the zod schema, which
  * then decides and words the error. test/common/protocol/fast-batch.test.ts keeps the two in step.
  */
-import { TCP_STATES } from '../model/tcp-state.js';
 import { SNAPSHOT_LIMITS as L } from '../model/snapshot.js';
-import { LABEL_VALUE_PATTERN as LABEL_VALUE } from '../model/identity.js';
 import type { Snapshot } from '../model/snapshot.js';
+import { PLAN, SNAPSHOT_KEYS, sectionPlan } from '../model/field-plan.js';
+import { compile, key } from '../util/compile.js';
+import type { SectionPlan, Slot } from '../model/field-plan.js';
+import { BOOT_ID_PATTERN, COUNTER_NAME_PATTERN, HOST_ID_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, PEER_ADDR_PATTERN } from '../model/identity.js';
 import type { BatchMessage } from './messages.js';
 import { MAX_BATCH } from './messages.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
-const HOST = /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/;
-const BOOT = /^[0-9a-f-]{8,64}$/;
-const LABEL_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const COUNTER = /^[A-Za-z0-9_]+$/;
-const ADDR = /^[0-9a-fA-F:.]+$/;
-const SUMMARY = ['total', 'estab', 'closed', 'orphaned', 'timewait'] as const;
-const SOCKSTAT = ['sockets_used', 'tcp_inuse', 'tcp_orphan', 'tcp_tw', 'tcp_alloc', 'tcp_mem', 'tcp6_inuse'] as const;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
@@ -41,7 +36,68 @@ function exact(v: unknown, keys: readonly string[], ok: (x: unknown) => boolean)
   return true;
 }
 
-const states = (v: unknown): boolean => exact(v, TCP_STATES, isCount);
+/** A number of the field table within its kind and range. */
+function fits(x: Slot, v: unknown): boolean {
+  if (typeof v !== 'number') return false;
+  if (x.kind === 'ms') return v >= x.min && v <= x.max;
+  return Number.isInteger(v) && v >= x.min && v <= x.max;
+}
+
+/** A fixed section of the field table, checked once per snapshot from arrays built at load. */
+interface SectionCheck {
+  readonly key: string;
+  readonly plan: SectionPlan;
+  /** snmp, netstat: counters by kernel name. */
+  readonly open: boolean;
+  /** Unknown keys refused (strictObject) or dropped (object). */
+  readonly strict: boolean;
+  /** Required (since 1) numbers and their rules; later (optional) ones. */
+  readonly required: readonly Slot[];
+  readonly optional: readonly Slot[];
+  readonly texts: readonly string[];
+}
+
+const checkOf = (p: SectionPlan): SectionCheck => ({
+  key: p.key!,
+  plan: p,
+  open: p.def.open !== undefined,
+  strict: p.def.strict,
+  required: p.numbers.filter((x) => x.since === 1),
+  optional: p.numbers.filter((x) => x.since > 1),
+  texts: p.texts,
+});
+
+/** The fields of a strict section: exactly the required ones (plus later ones, which may be missing). */
+function strictSection(c: SectionCheck, v: unknown): boolean {
+  if (!isObj(v)) return false;
+  let n = 0;
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) return false;
+    n++;
+  }
+  for (const x of c.required) if (!Object.hasOwn(v, x.name) || !fits(x, v[x.name])) return false;
+  let present = c.required.length;
+  for (const x of c.optional) {
+    if (!Object.hasOwn(v, x.name)) continue;
+    if (!fits(x, v[x.name])) return false;
+    present++;
+  }
+  return n === present;
+}
+
+/** The section's object as output: the input itself, or a copy with later fields filled in (0) and in table order. */
+function complete(c: SectionCheck, v: Obj): Obj {
+  if (c.optional.length === 0) return v;
+  let all = true;
+  for (const x of c.optional) all &&= Object.hasOwn(v, x.name);
+  if (all) return v;
+  const out: Obj = {};
+  for (const name of c.plan.names) out[name] = v[name] ?? 0;
+  return out;
+}
+
+const STATES = checkOf(sectionPlan('states'));
+const states = (v: unknown): boolean => strictSection(STATES, v);
 
 function labels(v: unknown): boolean {
   if (!isObj(v)) return false;
@@ -49,18 +105,19 @@ function labels(v: unknown): boolean {
   for (const k in v) {
     if (!Object.hasOwn(v, k) || !safeKey(k)) return false;
     const x = v[k];
-    if (k.length > L.labelKeyLength || !LABEL_KEY.test(k) || typeof x !== 'string' || x.length > L.labelValueLength || !LABEL_VALUE.test(x)) return false;
+    if (k.length > L.labelKeyLength || !LABEL_KEY_PATTERN.test(k) || typeof x !== 'string' || x.length > L.labelValueLength || !LABEL_VALUE_PATTERN.test(x)) return false;
     n++;
   }
   return n <= L.labels;
 }
 
+/** An open section: counters by kernel name. */
 function counters(v: unknown): boolean {
   if (!isObj(v)) return false;
   let n = 0;
   for (const k in v) {
     if (!Object.hasOwn(v, k) || !safeKey(k)) return false;
-    if (k.length > L.counterNameLength || !COUNTER.test(k) || !isSigned(v[k])) return false;
+    if (k.length > L.counterNameLength || !COUNTER_NAME_PATTERN.test(k) || !isSigned(v[k])) return false;
     n++;
   }
   return n <= L.counters;
@@ -76,48 +133,77 @@ function breakdown(v: unknown): boolean {
   for (const e of outbound as unknown[]) {
     if (!exact(e, ['addr', 'port', 'states'], () => true)) return false;
     const a = (e as Obj)['addr'];
-    if (typeof a !== 'string' || a.length > 45 || !ADDR.test(a) || !isInt((e as Obj)['port'], 0, 65535) || !states((e as Obj)['states'])) return false;
+    if (typeof a !== 'string' || a.length > 45 || !PEER_ADDR_PATTERN.test(a) || !isInt((e as Obj)['port'], 0, 65535) || !states((e as Obj)['states'])) return false;
   }
   return exact(v['other'], ['inbound', 'outbound'], states);
 }
+
+/** A loose section (collect) with only its known keys (z.object drops the others), or null when unsure. */
+function looseSection(c: SectionCheck, v: unknown): Obj | null {
+  if (!isObj(v)) return null;
+  for (const x of c.required) if (!fits(x, v[x.name])) return null;
+  for (const x of c.optional) if (v[x.name] !== undefined && !fits(x, v[x.name])) return null;
+  for (const t of c.texts) {
+    const list = v[t];
+    if (!Array.isArray(list) || list.length > L.errors || !list.every((e) => typeof e === 'string' && e.length <= L.errorLength)) return null;
+  }
+  const out: Obj = {};
+  for (const name of c.plan.names) out[name] = v[name] ?? 0;
+  return out;
+}
+
+/**
+ * The check of one section of the field table: the section as output (unknown keys of a loose
+ * section dropped, later fields an older agent lacks filled in), or null when unsure. It takes a
+ * section, not a snapshot, so a nested object made of the same sections reuses it.
+ */
+export function sectionCheck(p: SectionPlan): (v: unknown) => Obj | null {
+  const c = checkOf(p);
+  if (c.open) return (v) => (counters(v) ? (v as Obj) : null);
+  if (c.strict) return (v) => (strictSection(c, v) ? complete(c, v as Obj) : null);
+  return (v) => looseSection(c, v);
+}
+
+/** Every section of the field table but the snapshot's own fields, in table (output) order. */
+const SECTIONS = PLAN.sections.filter((p) => p.key !== null).map((p) => ({ key: p.key!, check: sectionCheck(p) }));
+/** The snapshot's own fields of the table (interval_ms). */
+const ROOT = sectionPlan(null).numbers;
+/** The checked sections of the snapshot being checked, by SECTIONS index (reused: read at once). */
+const PARTS: unknown[] = new Array<unknown>(SECTIONS.length).fill(null);
+/** The output snapshot from the input and PARTS, in SNAPSHOT_KEYS order: one compiled object literal (util/compile.ts). */
+const output = compile<(v: Obj, parts: readonly unknown[]) => Obj>(
+  ['v', 'parts'],
+  [
+    `const o = {${SNAPSHOT_KEYS.filter((k) => k !== 'breakdown')
+      .map((k) => {
+        const i = SECTIONS.findIndex((c) => c.key === k);
+        return `${key(k)}: ${i >= 0 ? `parts[${i}]` : `v[${key(k)}]`}`;
+      })
+      .join(', ')}};`,
+    'if (v["breakdown"] !== undefined) o["breakdown"] = v["breakdown"];',
+    'return o;',
+  ],
+);
 
 /** The checked snapshot with only its known keys, or null when unsure. */
 function snapshot(v: unknown): Snapshot | null {
   if (!isObj(v)) return null;
   const host = v['host'];
   const boot = v['boot'];
-  if (typeof host !== 'string' || host.length < 1 || host.length > L.hostLength || !HOST.test(host)) return null;
-  if (!isCount(v['ts']) || !isInt(v['seq'], 1, MAX) || typeof boot !== 'string' || !BOOT.test(boot) || !isInt(v['interval_ms'], 100, 86_400_000)) return null;
-  if (!labels(v['labels']) || !states(v['states']) || !states(v['ipv4']) || !states(v['ipv6'])) return null;
-  const summary = v['summary'];
-  if (!exact(summary, SUMMARY, isSigned) || !SUMMARY.every((k) => k === 'closed' || isCount((summary as Obj)[k]))) return null;
-  if (!exact(v['sockstat'], SOCKSTAT, isCount) || !counters(v['snmp']) || !counters(v['netstat'])) return null;
-  const c = v['collect'];
-  if (!isObj(c)) return null;
-  const ms = c['ms'];
-  const errors = c['errors'];
-  if (typeof ms !== 'number' || !(ms >= 0 && ms <= 3_600_000) || !isCount(c['bytes']) || !isCount(c['skipped']) || !isCount(c['states_age_ms'])) return null;
-  if (!Array.isArray(errors) || errors.length > L.errors || !errors.every((e) => typeof e === 'string' && e.length <= L.errorLength)) return null;
+  if (typeof host !== 'string' || host.length < 1 || host.length > L.hostLength || !HOST_ID_PATTERN.test(host)) return null;
+  if (!isCount(v['ts']) || !isInt(v['seq'], 1, MAX) || typeof boot !== 'string' || !BOOT_ID_PATTERN.test(boot)) return null;
+  for (const x of ROOT) if (!fits(x, v[x.name])) return null;
+  if (!labels(v['labels'])) return null;
   const b = v['breakdown'];
   if (b !== undefined && !breakdown(b)) return null;
-  const out = {
-    host,
-    ts: v['ts'],
-    seq: v['seq'],
-    boot,
-    interval_ms: v['interval_ms'],
-    labels: v['labels'],
-    states: v['states'],
-    ipv4: v['ipv4'],
-    ipv6: v['ipv6'],
-    summary,
-    sockstat: v['sockstat'],
-    snmp: v['snmp'],
-    netstat: v['netstat'],
-    collect: { ms, bytes: c['bytes'], skipped: c['skipped'], errors, states_age_ms: c['states_age_ms'] },
-  } as Snapshot;
-  if (b !== undefined) out.breakdown = b as Snapshot['breakdown'] & object;
-  return out;
+  for (let i = 0; i < SECTIONS.length; i++) {
+    const c = SECTIONS[i]!;
+    const x = c.check(v[c.key]);
+    if (x === null) return null;
+    PARTS[i] = x;
+  }
+  // The output in the schema's key order: identity, the table's own fields and sections, the breakdown.
+  return output(v, PARTS) as unknown as Snapshot;
 }
 
 /** A checked batch message, or null when the value is not certainly a valid batch. */

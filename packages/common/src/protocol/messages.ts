@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { HostIdSchema, LabelsSchema, SnapshotSchema } from '../model/snapshot.js';
 import { AGENT_NAME_MAX, AGENT_NAME_MESSAGE, DISPLAY_TEXT_PATTERN } from '../model/identity.js';
 import type { Snapshot } from '../model/snapshot.js';
+import { BOOT_ID_PATTERN } from '../model/identity.js';
 
 // PROTOCOL_VERSION, MAX_FRAME_BYTES, MAX_BATCH live in limits.ts (zod-free, for the agent).
 import { MAX_BATCH, MAX_ENCODINGS, MAX_ENCODING_NAME } from './limits.js';
@@ -21,7 +22,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
     type: z.literal('hello'),
     v: z.number().int(),
     host: HostIdSchema,
-    boot: z.string().regex(/^[0-9a-f-]{8,64}$/),
+    boot: z.string().regex(BOOT_ID_PATTERN),
     agent: z.string().max(AGENT_NAME_MAX).regex(DISPLAY_TEXT_PATTERN, AGENT_NAME_MESSAGE),
     interval_ms: z.number().int().min(100).max(86_400_000),
     labels: LabelsSchema,
@@ -30,7 +31,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('gap'),
     id,
-    boot: z.string().regex(/^[0-9a-f-]{8,64}$/),
+    boot: z.string().regex(BOOT_ID_PATTERN),
     from_seq: z.number().int().min(1),
     to_seq: z.number().int().min(1),
     count: z.number().int().min(1),

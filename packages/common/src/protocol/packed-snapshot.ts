@@ -12,12 +12,12 @@
  */
 import type { CollectInfo, Snapshot } from '../model/snapshot.js';
 import type { StateCounts } from '../model/tcp-state.js';
-import type { SsSummary } from '../model/summary.js';
-import type { Sockstat } from '../proc/net-sockstat.js';
+import type { Sockstat, SsSummary } from '../model/fields.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Breakdown } from '../proc/breakdown.js';
 import { decodeBreakdown } from '../codec/breakdown-bytes.js';
 import { WireReader } from '../codec/wire-reader.js';
+import { SNAPSHOT_KEYS } from '../model/field-plan.js';
 
 /** The counter names of a kernel, in the order its values are encoded; shared by every snapshot that uses it. */
 export interface PackedLayout {
@@ -143,29 +143,17 @@ export class PackedSnapshot {
     return readCounters(self.#p.values, self.#p.countersAt, [name], i)[name];
   }
 
-  /** A plain object with every field (what spreading a plain snapshot gives). */
+  /** A plain object with every field (what spreading a plain snapshot gives), in the snapshot's key order. */
   toObject(): Snapshot & { recv_ts?: number; stale?: boolean } {
-    const o: Snapshot & { recv_ts?: number; stale?: boolean } = {
-      host: this.host,
-      ts: this.ts,
-      seq: this.seq,
-      boot: this.boot,
-      interval_ms: this.interval_ms,
-      labels: this.labels,
-      states: this.states,
-      ipv4: this.ipv4,
-      ipv6: this.ipv6,
-      summary: this.summary,
-      sockstat: this.sockstat,
-      snmp: this.snmp,
-      netstat: this.netstat,
-      collect: this.collect,
-    };
-    const b = this.breakdown;
-    if (b !== undefined) o.breakdown = b;
-    if (this.recv_ts !== undefined) o.recv_ts = this.recv_ts;
-    if (this.stale !== undefined) o.stale = this.stale;
-    return o;
+    const o: Record<string, unknown> = {};
+    const self = this as unknown as Record<string, unknown>;
+    for (const k of SNAPSHOT_KEYS) {
+      const v = self[k];
+      if (v !== undefined) o[k] = v;
+    }
+    if (this.recv_ts !== undefined) o['recv_ts'] = this.recv_ts;
+    if (this.stale !== undefined) o['stale'] = this.stale;
+    return o as unknown as Snapshot & { recv_ts?: number; stale?: boolean };
   }
 
   toJSON(): object {
