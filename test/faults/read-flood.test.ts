@@ -1,0 +1,161 @@
+/**
+ * Issue 14, finding 1: a flood of history reads must not stall ingest nor exhaust memory.
+ *
+ * One host holds 20,000 stored snapshots (a default 10 s agent stores 17,280 within the 48 h
+ * retention); a real agent is connected, sending every 0.1 s. Twelve clients at once pull that
+ * host's whole history, each with the largest page the API allows (following the next-page
+ * cursor, and waiting as told by Retry-After when refused with 429/503), over and over for 20 s.
+ * During the flood the agent's acknowledgement round trip (its own debug log) keeps a p99 under
+ * 250 ms and the collector's peak RSS (VmHWM) stays under 500 MB.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
+import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import type { Collector, Proc } from '../helpers/procs.js';
+import { memKb, pct, query, report } from '../helpers/checker.js';
+import { seedHistory } from '../helpers/seed.js';
+
+const SEEDED = 20_000;
+const CLIENTS = 12;
+const FLOOD_MS = 20_000;
+const ACK_P99_MS = 250;
+const COLLECTOR_CEILING_KB = 500 * 1024;
+/** The page size to ask for: today's API takes up to 1,000,000; a bounded one refuses that with 400. */
+const HUGE_LIMIT = 1_000_000;
+const PAGE_LIMIT = 10_000;
+
+interface Answer {
+  status: number;
+  bytes: number;
+  next: string | null;
+  retryAfterS: number | null;
+  body: string;
+}
+
+/** GETs a URL, counting the body's bytes (kept only when small: error answers). */
+function get(url: string, timeoutMs = 180_000): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: timeoutMs, agent: false }, (res) => {
+      let bytes = 0;
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        bytes += d.length;
+        if (body.length < 4096) body += d.toString('utf8', 0, Math.min(d.length, 4096));
+      });
+      res.on('end', () => {
+        const ra = res.headers['retry-after'];
+        const next = res.headers['x-tcpfleet-next-cursor'];
+        resolve({ status: res.statusCode ?? 0, bytes, next: typeof next === 'string' ? next : null, retryAfterS: ra === undefined ? null : Number(ra), body });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('issue 14 (1): twelve clients pulling the largest history while a real agent sends', () => {
+  const tmp = tempDir('readflood');
+  let c: Collector;
+  let agent: Proc;
+  let oldest = 0;
+  const stored = (host: string): number => query<{ n: number }>(c.db, 'SELECT count(*) AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name = ?', host)[0]?.n ?? 0;
+
+  beforeAll(async () => {
+    oldest = await seedHistory(`${tmp.dir}/tcpfleet.db`, 'seeded', SEEDED, Date.now() - 10_000, 5_000);
+    c = await startCollector(tmp.dir, ['--heartbeat', '2s']);
+    agent = startAgent(c, tmp.dir, ['--host-id', 'flood-agent', '--interval', '0.1', '--log-level', 'debug']);
+    await waitFor(() => stored('flood-agent') >= 20, 'the agent stored 20 snapshots', 30_000);
+  });
+
+  afterAll(() => {
+    killAll();
+    tmp.cleanup();
+  });
+
+  it('keeps the agent acknowledged within 250 ms (p99) and the collector under 500 MB', async () => {
+    const base = `${c.url}/api/v1/hosts/seeded/history?since=${oldest}`;
+    // The largest page this API allows: 1,000,000 where it takes it, else the documented maximum.
+    const probe = await get(`${base}&limit=${HUGE_LIMIT}`);
+    const limit = probe.status === 200 ? HUGE_LIMIT : PAGE_LIMIT;
+    if (probe.status !== 200) {
+      expect(probe.status).toBe(400);
+      expect(probe.body).toContain(String(PAGE_LIMIT));
+    }
+
+    const floodStart = Date.now();
+    const floodEnd = floodStart + FLOOD_MS;
+    let hwm = memKb(c.pid);
+    let rssMax = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      for (let i = 0; sampling && i < 10_000; i++) {
+        rssMax = Math.max(rssMax, memKb(c.pid, 'VmRSS'));
+        await sleep(100);
+      }
+    })();
+    const tally = { walks: 0, pages: 0, bytes: 0, refused: 0, statuses: {} as Record<string, number> };
+    const client = async (): Promise<void> => {
+      // Whole walks, over and over, until the flood's time is up (the last one is finished).
+      for (let w = 0; Date.now() < floodEnd && w < 1000; w++) {
+        let cursor: string | null = null;
+        for (let p = 0; p < 1000; p++) {
+          const a = await get(`${base}&limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+          tally.statuses[a.status] = (tally.statuses[a.status] ?? 0) + 1;
+          if (a.status === 429 || a.status === 503) {
+            tally.refused++;
+            expect(a.retryAfterS).toBeGreaterThan(0);
+            await sleep(Math.min(5, a.retryAfterS ?? 1) * 1000);
+            p--;
+            continue;
+          }
+          expect(a.status).toBe(200);
+          tally.pages++;
+          tally.bytes += a.bytes;
+          cursor = a.next;
+          if (cursor === null) break;
+        }
+        tally.walks++;
+      }
+    };
+    await Promise.all(Array.from({ length: CLIENTS }, () => client()));
+    const floodDone = Date.now();
+    sampling = false;
+    await sampler;
+    hwm = Math.max(hwm, memKb(c.pid));
+
+    const acks = agent.logs().filter((l) => l['msg'] === 'batch acknowledged' && Number(l['time']) >= floodStart && Number(l['time']) <= floodDone).map((l) => Number(l['ms']));
+    const reconnects = agent.logs().filter((l) => l['msg'] === 'collector unresponsive; reconnecting' && Number(l['time']) >= floodStart).length;
+    const health = (await get(`${c.url}/healthz`)).body;
+    await stopProc(agent);
+    await stopProc(c);
+    report('issue 14 read flood', {
+      seeded: SEEDED,
+      clients: CLIENTS,
+      page_limit: limit,
+      flood_ms: floodDone - floodStart,
+      walks: tally.walks,
+      pages: tally.pages,
+      mb_served: Math.round(tally.bytes / 1e5) / 10,
+      refused: tally.refused,
+      statuses: tally.statuses,
+      acks: acks.length,
+      ack_ms: { p50: pct(acks, 50), p99: pct(acks, 99), max: Math.max(...acks) },
+      agent_reconnects: reconnects,
+      collector_hwm_kb: hwm,
+      collector_rss_max_kb: rssMax,
+      health: JSON.parse(health) as unknown,
+    });
+    // The flood happened: every client walked the whole history at least once.
+    expect(tally.walks).toBeGreaterThanOrEqual(CLIENTS);
+    expect(tally.bytes).toBeGreaterThan(CLIENTS * SEEDED * 1000);
+    // Ingest went on: an ack for about every snapshot the agent took, each soon.
+    expect(acks.length).toBeGreaterThan((floodDone - floodStart) / 100 / 4);
+    expect(pct(acks, 99)).toBeLessThan(ACK_P99_MS);
+    expect(reconnects).toBe(0);
+    expect(hwm).toBeLessThan(COLLECTOR_CEILING_KB);
+  });
+});
