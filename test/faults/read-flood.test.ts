@@ -10,7 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
-import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import { writeFileSync } from 'node:fs';
+import { AGENT_BIN, killAll, startCollector, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Collector, Proc } from '../helpers/procs.js';
 import { memKb, pct, query, report } from '../helpers/checker.js';
 import { seedHistory } from '../helpers/seed.js';
@@ -67,7 +68,9 @@ describe('issue 14 (1): twelve clients pulling the largest history while a real 
   beforeAll(async () => {
     oldest = await seedHistory(`${tmp.dir}/tcpfleet.db`, 'seeded', SEEDED, Date.now() - 10_000, 5_000);
     c = await startCollector(tmp.dir, ['--heartbeat', '2s']);
-    agent = startAgent(c, tmp.dir, ['--host-id', 'flood-agent', '--interval', '0.1', '--log-level', 'debug']);
+    // A real agent sending every 0.1 s, logging each acknowledgement's round trip (debug).
+    writeFileSync(`${tmp.dir}/agent.token`, c.token + '\n', { mode: 0o600 });
+    agent = startProc(process.execPath, [AGENT_BIN, '--collector', c.wsUrl, '--token-file', `${tmp.dir}/agent.token`, '--host-id', 'flood-agent', '--interval', '0.1', '--log-level', 'debug']);
     await waitFor(() => stored('flood-agent') >= 20, 'the agent stored 20 snapshots', 30_000);
   });
 
