@@ -2,44 +2,28 @@
  * History routes that pick their resolution (store/rollup-history.ts). They take precedence over
  * the raw-only history route of api/routes.ts, with the same parameters and array shape:
  *
- *   GET /api/v1/hosts/:id/history?since=&until=&limit=   header X-Tcpfleet-Resolution: raw|1m|1h
- *   GET /api/v1/total/history?since=&until=              the fleet's one-minute sums, oldest first
+ *   GET /api/v1/hosts/:id/history?since=&until=&limit=&cursor=   header X-Tcpfleet-Resolution: raw|1m|1h
+ *   GET /api/v1/total/history?since=&until=&limit=&cursor=       the fleet's one-minute sums, oldest first
+ *
+ * Both answer in pages with a next-page cursor (api/history-page.ts).
  */
 import type { Fleet } from './fleet.js';
 import type { RouteHandler } from './routes.js';
-import { sendError, sendJson } from './routes.js';
+import { sendError } from './routes.js';
 import type { RollupReader } from '../store/rollup-history.js';
-
-function intParam(url: URL, name: string, def: number, min: number, max: number): number | string {
-  const raw = url.searchParams.get(name);
-  if (raw === null || raw === '') return def;
-  if (!/^-?\d+$/.test(raw)) return `${name} must be an integer, got ${JSON.stringify(raw.slice(0, 40))}`;
-  const n = Number(raw);
-  if (n < min || n > max) return `${name} must be between ${min} and ${max}`;
-  return n;
-}
+import { answerFleetHistory, answerHostHistory, parseWalk } from './history-page.js';
+import type { ReadLimiter } from './read-limiter.js';
 
 /** The route handler; `now` is injectable for tests. */
-export function historyRoutes(fleet: Fleet, reader: RollupReader, now: () => number = Date.now): RouteHandler {
+export function historyRoutes(fleet: Fleet, reader: RollupReader, reads: ReadLimiter, now: () => number = Date.now): RouteHandler {
   return async (url, req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const path = url.pathname;
     const t = now();
-    const params = (sinceDef: number): [number, number, number] | null => {
-      const since = intParam(url, 'since', sinceDef, 0, Number.MAX_SAFE_INTEGER);
-      const until = intParam(url, 'until', t + 86_400_000, 0, Number.MAX_SAFE_INTEGER);
-      const limit = intParam(url, 'limit', 100_000, 1, 1_000_000);
-      for (const v of [since, until, limit]) if (typeof v === 'string') {
-        sendError(res, 400, 'TCPFLEET_ERR_USAGE', v);
-        return null;
-      }
-      return [since as number, until as number, limit as number];
-    };
     if (path === '/api/v1/total/history') {
-      const p = params(t - 3_600_000);
-      if (p === null) return true;
-      res.setHeader('x-tcpfleet-resolution', '1m');
-      sendJson(res, 200, reader.fleetHistory(p[0], p[1]).slice(0, p[2]));
+      const walk = parseWalk(url, t, 'f');
+      if (typeof walk === 'string') sendError(res, 400, 'TCPFLEET_ERR_USAGE', walk);
+      else await answerFleetHistory(req, res, url, reads, reader, walk);
       return true;
     }
     const m = /^\/api\/v1\/hosts\/([^/]+)\/history$/.exec(path);
@@ -55,11 +39,9 @@ export function historyRoutes(fleet: Fleet, reader: RollupReader, now: () => num
       sendError(res, 404, 'TCPFLEET_ERR_NOT_FOUND', `unknown host ${JSON.stringify(host.slice(0, 80))}`);
       return true;
     }
-    const p = params(t - 3_600_000);
-    if (p === null) return true;
-    const answer = await reader.history(host, p[0], p[1], p[2], t);
-    res.setHeader('x-tcpfleet-resolution', answer.resolution);
-    sendJson(res, 200, answer.rows);
+    const walk = parseWalk(url, t, 'h');
+    if (typeof walk === 'string') sendError(res, 400, 'TCPFLEET_ERR_USAGE', walk);
+    else await answerHostHistory(req, res, url, reads, reader, host, walk, t);
     return true;
   };
 }

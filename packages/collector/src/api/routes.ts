@@ -13,6 +13,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Fleet } from './fleet.js';
 import { parseStateName } from './fleet.js';
 import type { Store } from '../store/store.js';
+import { HISTORY_PAGE } from './history-page.js';
+import { streamJsonArray } from './json-stream.js';
+import type { ReadLimiter } from './read-limiter.js';
 
 /** Extra routes other modules add (alerts, metrics, dashboard). */
 export type RouteHandler = (url: URL, req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
@@ -21,6 +24,8 @@ export type RouteHandler = (url: URL, req: IncomingMessage, res: ServerResponse)
 export interface ApiContext {
   fleet: Fleet;
   store: Store;
+  /** The budget of expensive reads (api/read-limiter.ts). */
+  reads: ReadLimiter;
   health: () => Record<string, unknown>;
   extra: RouteHandler[];
 }
@@ -38,6 +43,9 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
 }
 
 class BadRequest extends Error {}
+
+/** Fleet size from which /api/v1/hosts is an expensive read. */
+export const HOSTS_STREAMED_FROM = 1_000;
 
 function intParam(url: URL, name: string, def: number, min: number, max: number): number {
   const raw = url.searchParams.get(name);
@@ -72,7 +80,14 @@ async function handle(ctx: ApiContext, req: IncomingMessage, res: ServerResponse
   const now = Date.now();
   const path = url.pathname;
   if (path === '/healthz') return sendJson(res, 200, ctx.health());
-  if (path === '/api/v1/hosts') return sendJson(res, 200, ctx.fleet.hosts(now));
+  if (path === '/api/v1/hosts') {
+    // At scale the list is megabytes: a read permit, and slices (issue 14).
+    if (ctx.fleet.size < HOSTS_STREAMED_FROM) return sendJson(res, 200, ctx.fleet.hosts(now));
+    const hosts = ctx.fleet.hosts(now);
+    let i = 0;
+    await ctx.reads.run(res, 'hosts', (permit) => streamJsonArray(req, res, permit, {}, (n) => hosts.slice(i, (i += n))));
+    return;
+  }
   if (path === '/api/v1/total') {
     const total = ctx.fleet.total(now);
     if (url.searchParams.has('state')) {
@@ -107,7 +122,7 @@ async function handle(ctx: ApiContext, req: IncomingMessage, res: ServerResponse
     if (m[2] === undefined) return sendJson(res, 200, { ...view, gaps: await ctx.store.gaps(host, 0) });
     const since = intParam(url, 'since', now - 3_600_000, 0, Number.MAX_SAFE_INTEGER);
     const until = intParam(url, 'until', now + 86_400_000, 0, Number.MAX_SAFE_INTEGER);
-    const limit = intParam(url, 'limit', 100_000, 1, 1_000_000);
+    const limit = intParam(url, 'limit', HISTORY_PAGE.defaultRows, 1, HISTORY_PAGE.maxRows);
     return sendJson(res, 200, await ctx.store.history(host, since, until, limit));
   }
   sendError(res, 404, 'TCPFLEET_ERR_NOT_FOUND', `no route ${path.slice(0, 80)}`);

@@ -28,6 +28,7 @@ import { activeTestHooks } from '../ingest/test-hooks.js';
 import { RollupJob } from '../store/rollups.js';
 import { RollupReader } from '../store/rollup-history.js';
 import { historyRoutes } from '../api/history-routes.js';
+import { ReadLimiter } from '../api/read-limiter.js';
 
 /** Hooks other modules (alerts, metrics, dashboard) plug into the running collector. */
 export interface ServeHooks {
@@ -82,9 +83,12 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
   hooks.onStop.push(() => {
     loopDelay.disable();
   });
+  // Expensive reads (history, an uncached overview, the hosts list at scale) share one budget (issue 14).
+  const reads = new ReadLimiter();
   const api = createApi({
     fleet,
     store,
+    reads,
     extra: hooks.routes,
     health: () => ({
       status: 'ok',
@@ -99,6 +103,7 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
       slow_commits: writer.stats.slowCommits,
       event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
       batch_frames: { json: server?.frames.json ?? 0, bin1: server?.frames.bin1 ?? 0 },
+      reads: reads.stats(),
     }),
   });
   server = new CollectorServer({
@@ -119,6 +124,7 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
   const views = createViewRoutes({
     fleet,
     store,
+    reads,
     alerts: () => firingAlerts(hooks.firingAlerts),
     gauges: (now) => ({
       agentsConnected: server?.connected ?? 0,
@@ -139,7 +145,7 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
   {
     const reader = new RollupReader(store.db, store, rawRetentionMs);
     for (const [t, c] of [['rollup_1m', 'bucket'], ['rollup_1h', 'bucket'], ['rollup_fleet_1m', 'bucket']] as const) store.registerTable(t, c);
-    hooks.routes.push(historyRoutes(fleet, reader));
+    hooks.routes.push(historyRoutes(fleet, reader, reads));
     if (!threaded) {
       const rollups = new RollupJob(store.db, { rawRetentionMs, log });
       hooks.onCommitted.push((items) => {

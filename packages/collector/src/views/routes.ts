@@ -9,7 +9,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Fleet } from '../api/fleet.js';
 import { parseStateName } from '../api/fleet.js';
 import type { RouteHandler } from '../api/routes.js';
-import { sendError, sendJson } from '../api/routes.js';
+import { sendError } from '../api/routes.js';
+import type { ReadLimiter } from '../api/read-limiter.js';
+import { OVERVIEW_CACHE, TtlLru } from './overview-cache.js';
 import type { IngestItem, Store } from '../store/store.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import type { FiringAlert } from './firing-alerts.js';
@@ -26,7 +28,11 @@ export interface ViewContext {
   store: Store;
   gauges: (now: number) => CollectorGauges;
   alerts: () => readonly FiringAlert[];
+  /** The budget of expensive reads (api/read-limiter.ts). */
+  reads: ReadLimiter;
 }
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
 function sendText(req: IncomingMessage, res: ServerResponse, type: string, body: string): void {
   res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
@@ -43,6 +49,7 @@ function boundedInt(raw: string | null, def: number, min: number, max: number, n
 /** The routes of the dashboard, the overview and /metrics, and the commit hook that feeds the sparklines. */
 export function createViewRoutes(ctx: ViewContext): { routes: RouteHandler[]; onCommitted: (items: readonly IngestItem[]) => void } {
   const sparklines = new Sparklines(ctx.store);
+  const overviews = new TtlLru<Promise<Buffer>>(OVERVIEW_CACHE.entries, OVERVIEW_CACHE.ttlMs);
   const routes: RouteHandler[] = [
     async (url, req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') return false;
@@ -69,7 +76,26 @@ export function createViewRoutes(ctx: ViewContext): { routes: RouteHandler[]; on
           sendError(res, 400, 'TCPFLEET_ERR_USAGE', typeof windowMs === 'string' ? windowMs : String(points));
           return true;
         }
-        sendJson(res, 200, await buildOverview(ctx.fleet, sparklines, ctx.alerts(), state, Date.now(), windowMs, points));
+        // Cached per (state, window, points) as bytes (views/overview-cache.ts); a computation
+        // in progress is shared; a new one needs a read permit (api/read-limiter.ts).
+        const key = `${state}|${windowMs}|${points}`;
+        const body = overviews.get(key, Date.now());
+        if (body === undefined) {
+          await ctx.reads.run(res, 'overview', async (permit) => {
+            const computing = buildOverview(ctx.fleet, sparklines, ctx.alerts(), state, Date.now(), windowMs, points).then((o) => Buffer.from(JSON.stringify(o)));
+            overviews.set(key, computing, Date.now());
+            try {
+              await permit.send(res, 200, JSON_HEADERS, await computing);
+            } catch (err) {
+              overviews.drop(key, computing);
+              throw err;
+            }
+          });
+          return true;
+        }
+        const bytes = await body;
+        res.writeHead(200, { ...JSON_HEADERS, 'content-length': String(bytes.length) });
+        res.end(bytes);
         return true;
       }
       return false;
