@@ -12,13 +12,14 @@
  * with a cursor, `since` and `until` are taken from it and those given beside it are ignored.
  * A walk that follows cursors sees every row of its range exactly once.
  *
- * Each answer takes a read permit (api/read-limiter.ts) and is streamed in slices
- * (api/json-stream.ts).
+ * Each answer takes a read permit (api/read-limiter.ts); its page is planned and its JSON built
+ * on the read thread (store/read-thread.ts) and written a slice at a time (api/json-stream.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RollupReader, HistoryPosition } from '../store/rollup-history.js';
+import type { HistoryPosition } from '../store/rollup-history.js';
+import type { ReadThread } from '../store/read-thread.js';
 import type { Resolution } from '../store/store.js';
-import { streamJsonArray } from './json-stream.js';
+import { streamAnswer } from './json-stream.js';
 import type { ReadLimiter } from './read-limiter.js';
 
 /** Rows a page holds at most, and by default. */
@@ -100,20 +101,21 @@ function nextHeaders(url: URL, cursor: string | null): Record<string, string> {
   return { 'x-tcpfleet-next-cursor': cursor, link: `<${url.pathname}?${q.toString()}>; rel="next"` };
 }
 
-/** Answers one page of a host's history (the host is known to exist). */
-export async function answerHostHistory(req: IncomingMessage, res: ServerResponse, url: URL, reads: ReadLimiter, reader: RollupReader, host: string, walk: Walk, now: number): Promise<void> {
+/** Answers one page of a host's history (the host is known to exist), built on the read thread. */
+export async function answerHostHistory(req: IncomingMessage, res: ServerResponse, url: URL, reads: ReadLimiter, thread: ReadThread, host: string, walk: Walk, now: number): Promise<void> {
   await reads.run(res, 'history', async (permit) => {
-    const { resolution, page } = reader.historyPage(host, walk.since, walk.until, walk.limit, now, walk.host);
+    const page = await thread.hostPage(host, walk.since, walk.until, walk.limit, now, walk.host);
+    const resolution = page.resolution as Resolution;
     const next = page.next === null ? null : encodeCursor(walk, { kind: 'h', pos: { resolution, stage: page.next.stage as HistoryPosition['stage'], key: page.next.key } });
-    await streamJsonArray(req, res, permit, { 'x-tcpfleet-resolution': resolution, ...nextHeaders(url, next) }, (n) => page.read(n));
+    await streamAnswer(req, res, permit, { 'x-tcpfleet-resolution': resolution, ...nextHeaders(url, next) }, () => page.pull(), () => page.drop());
   });
 }
 
-/** Answers one page of the fleet's one-minute sums. */
-export async function answerFleetHistory(req: IncomingMessage, res: ServerResponse, url: URL, reads: ReadLimiter, reader: RollupReader, walk: Walk): Promise<void> {
+/** Answers one page of the fleet's one-minute sums, built on the read thread. */
+export async function answerFleetHistory(req: IncomingMessage, res: ServerResponse, url: URL, reads: ReadLimiter, thread: ReadThread, walk: Walk): Promise<void> {
   await reads.run(res, 'total history', async (permit) => {
-    const page = reader.fleetPage(walk.since, walk.until, walk.limit, walk.fleet);
+    const page = await thread.fleetPage(walk.since, walk.until, walk.limit, walk.fleet);
     const next = page.next === null ? null : encodeCursor(walk, { kind: 'f', bucket: page.next.key[0] ?? 0 });
-    await streamJsonArray(req, res, permit, { 'x-tcpfleet-resolution': '1m', ...nextHeaders(url, next) }, (n) => page.read(n));
+    await streamAnswer(req, res, permit, { 'x-tcpfleet-resolution': '1m', ...nextHeaders(url, next) }, () => page.pull(), () => page.drop());
   });
 }

@@ -1,5 +1,6 @@
 /**
- * History routes that pick their resolution (store/rollup-history.ts). They take precedence over
+ * History routes that pick their resolution (store/rollup-history.ts, run on the read thread:
+ * store/read-thread.ts). They take precedence over
  * the raw-only history route of api/routes.ts, with the same parameters and array shape:
  *
  *   GET /api/v1/hosts/:id/history?since=&until=&limit=&cursor=   header X-Tcpfleet-Resolution: raw|1m|1h
@@ -10,12 +11,12 @@
 import type { Fleet } from './fleet.js';
 import type { RouteHandler } from './routes.js';
 import { sendError } from './routes.js';
-import type { RollupReader } from '../store/rollup-history.js';
+import type { ReadThread } from '../store/read-thread.js';
 import { answerFleetHistory, answerHostHistory, parseWalk } from './history-page.js';
 import type { ReadLimiter } from './read-limiter.js';
 
 /** The route handler; `now` is injectable for tests. */
-export function historyRoutes(fleet: Fleet, reader: RollupReader, reads: ReadLimiter, now: () => number = Date.now): RouteHandler {
+export function historyRoutes(fleet: Fleet, reader: ReadThread, reads: ReadLimiter, now: () => number = Date.now): RouteHandler {
   return async (url, req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const path = url.pathname;

@@ -6,11 +6,14 @@
  * - the answer bytes built but not yet handed to the kernel, summed over every permit, stay
  *   under `bytes`; a new read while they are over it gets 503 with Retry-After, and a running
  *   one waits for its own bytes to leave before it builds more;
- * - a client that stops reading for `stallMs` has its answer cut (the permit is not held hostage).
+ * - a client that stops reading for `stallMs` has its answer cut (the permit is not held hostage);
+ * - their work runs in slices of a few ms that together take at most `duty` of the event loop
+ *   (measured over windows of `windowMs`), so ingest always has the rest.
  *
  * Cheap reads (a host, the total, top, health, a cached overview) need none.
  */
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { sendError } from './routes.js';
 
 /** The limits; documented in docs/security.md, "Bounded reads". */
@@ -19,9 +22,15 @@ export interface ReadLimits {
   bytes: number;
   retryAfterS: number;
   stallMs: number;
+  /** Share of the event loop all reads' slices may take together, over windows of windowMs. */
+  duty: number;
+  windowMs: number;
 }
 
-export const READ_LIMITS: Readonly<ReadLimits> = Object.freeze({ concurrent: 4, bytes: 32 * 1024 * 1024, retryAfterS: 1, stallMs: 30_000 });
+export const READ_LIMITS: Readonly<ReadLimits> = Object.freeze({ concurrent: 4, bytes: 32 * 1024 * 1024, retryAfterS: 1, stallMs: 30_000, duty: 0.5, windowMs: 20 });
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Counters for /healthz. */
 export interface ReadStats {
@@ -36,6 +45,9 @@ export class ReadLimiter {
   readonly limits: Readonly<ReadLimits>;
   #active = 0;
   #held = 0;
+  /** The pacing window: when it began, and the slice time spent in it. */
+  #windowAt = 0;
+  #spentMs = 0;
   readonly #stats = { refused_busy: 0, refused_memory: 0, stalled: 0 };
 
   constructor(limits: Partial<ReadLimits> = {}) {
@@ -64,6 +76,7 @@ export class ReadLimiter {
       },
       heldBytes: () => this.#held,
       limits: l,
+      slice: (work) => this.slice(work),
     });
   }
 
@@ -74,6 +87,31 @@ export class ReadLimiter {
 
   stats(): ReadStats {
     return { active: this.#active, held_bytes: this.#held, ...this.#stats };
+  }
+
+  /**
+   * Runs one slice of a read (synchronous work of at most a few ms) when the reads' share of
+   * the event loop allows: a turn of the loop first, and when the slices of this window already
+   * took `duty` of it, a wait until the next window. Agents' frames and acks run meanwhile.
+   */
+  async slice<T>(work: () => T): Promise<T> {
+    await nextTurn();
+    const l = this.limits;
+    for (let i = 0; i < 1000; i++) {
+      const now = performance.now();
+      if (now - this.#windowAt >= l.windowMs) {
+        this.#windowAt = now;
+        this.#spentMs = 0;
+      }
+      if (this.#spentMs < l.duty * l.windowMs) break;
+      await sleep(Math.max(1, Math.ceil(this.#windowAt + l.windowMs - now)));
+    }
+    const t0 = performance.now();
+    try {
+      return work();
+    } finally {
+      this.#spentMs += performance.now() - t0;
+    }
   }
 
   /** Runs `read` under a permit (released however it ends); false when refused (answered). */
@@ -100,6 +138,7 @@ interface PermitLedger {
   end(stalled: boolean): void;
   heldBytes(): number;
   limits: Readonly<ReadLimits>;
+  slice<T>(work: () => T): Promise<T>;
 }
 
 /** One admitted read: writes its answer with the bytes counted until they leave; release() once done. */
@@ -131,12 +170,17 @@ export class ReadPermit {
    * once while the socket takes more and the budget has room, else when this answer's bytes
    * have left (or the client went away, or stopped reading for stallMs: then it is cut).
    */
-  async write(res: ServerResponse, chunk: string): Promise<void> {
+  async write(res: ServerResponse, chunk: string | Uint8Array): Promise<void> {
     const n = Buffer.byteLength(chunk);
     this.#hold(n);
     const ok = res.write(chunk, () => this.#free(n));
     if (ok && this.#limiter.heldBytes() <= this.#limiter.limits.bytes) return;
     await this.#untilFlushed(res);
+  }
+
+  /** Runs one slice of this read's work, paced with every other read's (ReadLimiter.slice). */
+  slice<T>(work: () => T): Promise<T> {
+    return this.#limiter.slice(work);
   }
 
   /** Sends a whole (already built) answer; resolves when its bytes have left (or it was cut). */

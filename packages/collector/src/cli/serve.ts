@@ -26,7 +26,7 @@ import type { FiringAlertsProvider } from '../views/firing-alerts.js';
 import { activeTestHooks } from '../ingest/test-hooks.js';
 
 import { RollupJob } from '../store/rollups.js';
-import { RollupReader } from '../store/rollup-history.js';
+import { ReadThread } from '../store/read-thread.js';
 import { historyRoutes } from '../api/history-routes.js';
 import { ReadLimiter } from '../api/read-limiter.js';
 
@@ -143,8 +143,10 @@ export async function startCollector(cfg: ServeConfig, log: Logger = createLogge
   // --- retention and rollups (issue 5): raw kept for --retention, then 1m and 1h rollups;
   // history answered at the resolution that covers the asked range.
   {
-    const reader = new RollupReader(store.db, store, rawRetentionMs);
     for (const [t, c] of [['rollup_1m', 'bucket'], ['rollup_1h', 'bucket'], ['rollup_fleet_1m', 'bucket']] as const) store.registerTable(t, c);
+    // History pages are planned and built on their own thread (issue 14: store/read-thread.ts).
+    const reader = new ReadThread({ path: cfg.db, rawRetentionMs }, log);
+    hooks.onStop.push(() => reader.close());
     hooks.routes.push(historyRoutes(fleet, reader, reads));
     if (!threaded) {
       const rollups = new RollupJob(store.db, { rawRetentionMs, log });

@@ -30,7 +30,7 @@ const CACHE_MS = 2_000;
 const CACHE_ENTRIES = 4;
 const MAX_ROWS_PER_HOST = 20_000;
 /** Rows read from the store at a time, with a turn of the event loop between reads (issue 14). */
-const CHUNK_ROWS = 250;
+const CHUNK_ROWS = 64;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const STATE_INDEX = new Map<TcpStateName, number>(TCP_STATES.map((s, i) => [s, i]));
 
