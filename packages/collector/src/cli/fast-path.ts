@@ -12,7 +12,7 @@ const QUERY_FLAGS: Record<string, { positional: boolean; strings: readonly strin
   hosts: { positional: false, strings: ['url'] },
   total: { positional: false, strings: ['url', 'state'] },
   host: { positional: true, strings: ['url'] },
-  history: { positional: true, strings: ['url', 'state', 'since'] },
+  history: { positional: true, strings: ['url', 'state', 'since', 'limit'] },
   top: { positional: false, strings: ['url', 'state', 'limit', 'by'] },
 };
 
@@ -64,7 +64,7 @@ export function fastQuery(argv: readonly string[], env: NodeJS.ProcessEnv, defau
       case 'host':
         return q.hostCmd({ ...base, id });
       case 'history':
-        return q.historyCmd({ ...base, id, since: str('since') ?? '1h', state: str('state') });
+        return q.historyCmd({ ...base, id, since: str('since') ?? '1h', state: str('state'), limit: str('limit') === undefined ? undefined : Number(str('limit')) });
       default:
         return q.topCmd({ ...base, state: str('state') ?? 'established', limit: str('limit') === undefined ? 10 : Number(str('limit')), by: str('by') ?? 'host' });
     }
