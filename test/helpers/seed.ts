@@ -24,3 +24,14 @@ export async function seedHistory(db: string, host: string, n: number, newestTs:
   }
   return oldest;
 }
+
+/** Stores one snapshot (at `ts`) of each of `hosts`, in one session. */
+export async function seedHosts(db: string, hosts: readonly string[], ts: number): Promise<void> {
+  const store = new SqliteStore({ path: db, durability: 'normal' });
+  try {
+    const base = fixtureSnapshot({ seq: 1 });
+    await store.ingest(hosts.map((host) => ({ host, labels: { role: 'seeded' }, snapshots: [{ ...base, host, ts }] })), ts);
+  } finally {
+    await store.close();
+  }
+}

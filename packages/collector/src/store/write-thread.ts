@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { RowEncoder } from './ingest-rows.js';
 import { StorageError } from './sqlite-store.js';
 import type { SqliteStore } from './sqlite-store.js';
-import type { DbStats, GapRecord, IngestItem, IngestOutcome, RawHistory, RawKey, Store, StoredSnapshot, TokenInfo } from './store.js';
+import type { DbStats, GapRecord, IngestItem, IngestOutcome, Store, StoredSnapshot, TokenInfo } from './store.js';
 import type { WriteReply, WriteRequestBody, WriteWorkerData } from './write-worker.js';
 
 /** The worker's compiled file; from the TypeScript sources (tests), the built one beside them. */
@@ -26,7 +26,7 @@ interface Waiting {
   reject: (e: unknown) => void;
 }
 
-export class ThreadedStore implements Store, RawHistory {
+export class ThreadedStore implements Store {
   readonly #main: SqliteStore;
   readonly #data: WriteWorkerData;
   readonly #log: Logger;
@@ -102,18 +102,6 @@ export class ThreadedStore implements Store, RawHistory {
 
   history(host: string, since: number, until: number, limit: number): Promise<StoredSnapshot[]> {
     return this.#main.history(host, since, until, limit);
-  }
-
-  rawSeek(host: string, after: RawKey, until: number, n: number): { count: number; last: RawKey | null } {
-    return this.#main.rawSeek(host, after, until, n);
-  }
-
-  rawAny(host: string, after: RawKey, until: number): boolean {
-    return this.#main.rawAny(host, after, until);
-  }
-
-  rawSlice(host: string, after: RawKey, end: RawKey, n: number): { rows: StoredSnapshot[]; last: RawKey | null } {
-    return this.#main.rawSlice(host, after, end, n);
   }
 
   gaps(host: string | null, since: number): Promise<GapRecord[]> {
