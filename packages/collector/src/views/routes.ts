@@ -85,7 +85,10 @@ export function createViewRoutes(ctx: ViewContext): { routes: RouteHandler[]; on
             const computing = buildOverview(ctx.fleet, sparklines, ctx.alerts(), state, Date.now(), windowMs, points).then((o) => Buffer.from(JSON.stringify(o)));
             overviews.set(key, computing, Date.now());
             try {
-              await permit.send(res, 200, JSON_HEADERS, await computing);
+              const bytes = await computing;
+              // Served for ttlMs from now that it is done (a slow computation is not stale at birth).
+              overviews.set(key, computing, Date.now());
+              await permit.send(res, 200, JSON_HEADERS, bytes);
             } catch (err) {
               overviews.drop(key, computing);
               throw err;
