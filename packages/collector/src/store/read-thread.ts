@@ -8,10 +8,10 @@
  * If the worker dies, the reads in progress fail (their answers are cut) and the next read starts
  * a new one.
  */
-import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { HistoryPosition } from './rollup-history.js';
-import type { PageSlice, PlannedPage, ReadReply, ReadRequestBody, ReadWorkerData } from './read-worker.js';
+import type { PageSlice, PlannedPage, ReadRequestBody, ReadWorkerData } from './read-worker.js';
+import { WorkerCalls } from './worker-calls.js';
 
 const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/store/read-worker.js', import.meta.url) : new URL('./read-worker.js', import.meta.url);
 
@@ -23,66 +23,34 @@ export interface PageStream {
   drop(): void;
 }
 
-interface Waiting {
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
-
 export class ReadThread {
-  readonly #data: ReadWorkerData;
-  readonly #log: Logger;
-  #worker: Worker | null = null;
-  readonly #waiting = new Map<number, Waiting>();
-  #nextId = 1;
+  readonly #calls: WorkerCalls<ReadRequestBody, { error: string }>;
   #closing = false;
 
   constructor(data: ReadWorkerData, log: Logger) {
-    this.#data = data;
-    this.#log = log.child({ component: 'read-thread' });
-  }
-
-  #start(): Worker {
-    const w = new Worker(WORKER_URL, { workerData: this.#data });
-    w.on('message', (r: ReadReply) => {
-      const p = this.#waiting.get(r.id);
-      if (p === undefined) return;
-      this.#waiting.delete(r.id);
-      if (r.ok) p.resolve(r.result);
-      else p.reject(new Error(r.error));
-    });
-    const lost = (why: string): void => {
-      if (this.#worker !== w) return;
-      this.#worker = null;
-      if (!this.#closing) this.#log.error({ reason: why, inFlight: this.#waiting.size }, 'read thread stopped; reads in progress cut');
-      for (const p of this.#waiting.values()) p.reject(new Error(`read thread stopped: ${why}`));
-      this.#waiting.clear();
-    };
-    w.on('error', (err) => lost(err.message));
-    w.on('exit', (code) => lost(`exit code ${code}`));
-    w.unref();
-    this.#worker = w;
-    return w;
-  }
-
-  #request(body: ReadRequestBody, id = this.#nextId++): Promise<unknown> {
-    const w = this.#worker ?? this.#start();
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      w.postMessage({ id, ...body });
+    const rlog = log.child({ component: 'read-thread' });
+    this.#calls = new WorkerCalls({
+      url: WORKER_URL,
+      data,
+      failure: (r) => new Error(r.error),
+      lost: (why, inFlight) => {
+        if (!this.#closing) rlog.error({ reason: why, inFlight }, 'read thread stopped; reads in progress cut');
+        return new Error(`read thread stopped: ${why}`);
+      },
     });
   }
 
   async #page(body: ReadRequestBody): Promise<PageStream> {
-    const id = this.#nextId++;
-    const planned = (await this.#request(body, id)) as PlannedPage;
-    const worker = this.#worker;
+    const id = this.#calls.nextId();
+    const planned = (await this.#calls.call(body, [], id)) as PlannedPage;
     // A page lives in the worker that planned it; a new worker knows none.
-    const alive = (): boolean => worker !== null && this.#worker === worker;
+    const worker = this.#calls.worker;
+    const alive = (): boolean => worker !== null && this.#calls.worker === worker;
     return {
       ...planned,
-      pull: () => (alive() ? (this.#request({ op: 'pull', page: id }) as Promise<PageSlice>) : Promise.reject(new Error('read thread restarted'))),
+      pull: () => (alive() ? (this.#calls.call({ op: 'pull', page: id }) as Promise<PageSlice>) : Promise.reject(new Error('read thread restarted'))),
       drop: () => {
-        if (alive()) void this.#request({ op: 'drop', page: id }).catch(() => undefined);
+        if (alive()) void this.#calls.call({ op: 'drop', page: id }).catch(() => undefined);
       },
     };
   }
@@ -100,6 +68,6 @@ export class ReadThread {
   /** Stops the worker. */
   async close(): Promise<void> {
     this.#closing = true;
-    await this.#worker?.terminate();
+    await this.#calls.worker?.terminate();
   }
 }
