@@ -6,6 +6,7 @@
  *   alerts       rules file, engine fed by commits, notifications (alerts/serve-alerts.ts)
  *   rollups      1m and 1h rollups and pruning (here when writes are on the event loop; else on the write thread)
  *   loop-delay   event-loop delay monitor for /healthz
+ *   read-thread  history pages planned and built on their own read-only connection
  *   ingest       group-commit writer and the server: WebSocket ingest and the HTTP route table
  *                (stop: stop reading, commit and acknowledge what is queued, close sessions with 1001)
  *   tokens       closes sessions on a token no longer valid for their host (their batches are
@@ -26,7 +27,8 @@ import { Lifecycle, STOP_DEADLINE_MS } from './lifecycle.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { ThreadedStore } from './store/write-thread.js';
 import { RollupJob } from './store/rollups.js';
-import { RollupReader } from './store/rollup-history.js';
+import { ReadThread } from './store/read-thread.js';
+import { ReadLimiter } from './api/read-limiter.js';
 import { ReadTokenStore, hasLiveReadTokens } from './store/read-tokens.js';
 import type { IngestItem } from './store/store.js';
 import { startAlerts } from './alerts/serve-alerts.js';
@@ -148,6 +150,14 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       return { value: h, stop: () => void h.disable() };
     });
 
+    // Expensive reads (history, an uncached overview, the hosts list at scale) share one budget,
+    // and history pages are planned and built on their own thread (issue 14).
+    const reads = new ReadLimiter();
+    const reader = await app.start('read-thread', () => {
+      const r = new ReadThread({ path: cfg.db, rawRetentionMs }, log);
+      return { value: r, stop: () => r.close() };
+    });
+
     // Late-bound: the route table is built before the server it is served by.
     let ingest: { writer: IngestWriter; server: CollectorServer } | null = null;
     const ingestRate = new IngestRate();
@@ -155,6 +165,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     const views = viewHandlers({
       fleet,
       store,
+      reads,
       alerts: firing,
       gauges: (now) => ({
         agentsConnected: ingest?.server.connected ?? 0,
@@ -182,14 +193,15 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         slow_commits: w?.slowCommits ?? 0,
         event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
         batch_frames: { json: ingest?.server.frames.json ?? 0, bin1: ingest?.server.frames.bin1 ?? 0 },
+        reads: reads.stats(),
       };
     };
     const readTokens = new ReadTokenStore(store.db);
     const router = new Router(
       routeTable({
         health: healthHandler(health),
-        api: apiHandlers({ fleet, store }),
-        history: historyHandlers(fleet, new RollupReader(store.db, store, rawRetentionMs)),
+        api: apiHandlers({ fleet, store, reads }),
+        history: historyHandlers(fleet, reader, reads),
         views,
         alerts: alerts.handlers,
       }),

@@ -144,9 +144,16 @@ async function main(): Promise<void> {
       (y) =>
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id' })
-          .options({ url: urlOpt, json: jsonOpt, state: stateOpt, since: { type: 'string', default: '1h', describe: 'How far back: a duration (30m, 1h, 2d) or a date' }, ...readOpts })
+          .options({
+            url: urlOpt,
+            json: jsonOpt,
+            state: stateOpt,
+            since: { type: 'string', default: '1h', describe: 'How far back: a duration (30m, 1h, 2d) or a date' },
+            limit: { type: 'number', default: 100_000, describe: 'Rows at most (fetched in pages of 10,000)' },
+            ...readOpts,
+          })
           .example('$0 history web-7 --since 6h --state time_wait', 'TIME_WAIT on web-7 over six hours'),
-      async (a) => (await import('./cli/query.js')).historyCmd({ url: url(a), json: a.json, id: a.id, since: a.since, state: a.state, readToken: await readToken(a) }),
+      async (a) => (await import('./cli/query.js')).historyCmd({ url: url(a), json: a.json, id: a.id, since: a.since, state: a.state, limit: a.limit, readToken: await readToken(a) }),
     )
     .command(
       'top',

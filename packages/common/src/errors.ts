@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'TCPFLEET_ERR_STORAGE',
   'TCPFLEET_ERR_RULES',
   'TCPFLEET_ERR_SPOOL',
+  'TCPFLEET_ERR_BUSY',
 ] as const;
 
 /** A stable error code; see docs/errors.md. */

@@ -239,7 +239,10 @@ export class Uplink {
         this.pump();
         return;
       case 'ack': {
+        const sentAt = this.#sentAt.get(msg.id);
         this.#sentAt.delete(msg.id);
+        // The round trip from send to ack (debug): what the fault suite's read-flood test measures.
+        if (sentAt !== undefined) this.#log.debug({ id: msg.id, ms: Date.now() - sentAt }, 'batch acknowledged');
         const gap = this.#gapIds.get(msg.id);
         if (gap !== undefined) {
           this.#gapIds.delete(msg.id);

@@ -1,37 +1,32 @@
 /**
- * History handlers that pick their resolution (store/rollup-history.ts), with the same parameters
- * and array shape as the raw history:
+ * History handlers that pick their resolution (store/rollup-history.ts, run on the read thread:
+ * store/read-thread.ts), in pages with a next-page cursor (api/history-page.ts):
  *
- *   GET /api/v1/hosts/:id/history?since=&until=&limit=   header X-Tcpfleet-Resolution: raw|1m|1h
- *   GET /api/v1/total/history?since=&until=              the fleet's one-minute sums, oldest first
+ *   GET /api/v1/hosts/:id/history?since=&until=&limit=&cursor=   header X-Tcpfleet-Resolution: raw|1m|1h
+ *   GET /api/v1/total/history?since=&until=&limit=&cursor=       the fleet's one-minute sums, oldest first
  */
 import type { Fleet } from './fleet.js';
-import type { Handler, Query } from '../http/router.js';
-import { sendError, sendJson } from '../http/respond.js';
-import type { RollupReader } from '../store/rollup-history.js';
+import type { Handler } from '../http/router.js';
+import { sendError } from '../http/respond.js';
+import type { ReadThread } from '../store/read-thread.js';
+import { answerFleetHistory, answerHostHistory, parseWalk } from './history-page.js';
+import type { ReadLimiter } from './read-limiter.js';
 
 /** The handlers; `now` is injectable for tests. */
-export function historyHandlers(fleet: Fleet, reader: RollupReader, now: () => number = Date.now): { host: Handler; fleet: Handler } {
-  const params = (query: Query, t: number, sinceDef: number): [number, number, number] => [
-    query.int('since', sinceDef, 0, Number.MAX_SAFE_INTEGER),
-    query.int('until', t + 86_400_000, 0, Number.MAX_SAFE_INTEGER),
-    query.int('limit', 100_000, 1, 1_000_000),
-  ];
+export function historyHandlers(fleet: Fleet, reader: ReadThread, reads: ReadLimiter, now: () => number = Date.now): { host: Handler; fleet: Handler } {
   return {
-    fleet: ({ res, query }) => {
-      const t = now();
-      const p = params(query, t, t - 3_600_000);
-      res.setHeader('x-tcpfleet-resolution', '1m');
-      sendJson(res, 200, reader.fleetHistory(p[0], p[1]).slice(0, p[2]));
+    fleet: async ({ req, res, url }) => {
+      const walk = parseWalk(url, now(), 'f');
+      if (typeof walk === 'string') return sendError(res, 400, 'TCPFLEET_ERR_USAGE', walk);
+      await answerFleetHistory(req, res, url, reads, reader, walk);
     },
-    host: async ({ res, query, params: path }) => {
+    host: async ({ req, res, url, params }) => {
       const t = now();
-      const host = path['id'] ?? '';
+      const host = params['id'] ?? '';
       if (fleet.host(host, t) === null) return sendError(res, 404, 'TCPFLEET_ERR_NOT_FOUND', `unknown host ${JSON.stringify(host.slice(0, 80))}`);
-      const p = params(query, t, t - 3_600_000);
-      const answer = await reader.history(host, p[0], p[1], p[2], t);
-      res.setHeader('x-tcpfleet-resolution', answer.resolution);
-      sendJson(res, 200, answer.rows);
+      const walk = parseWalk(url, t, 'h');
+      if (typeof walk === 'string') return sendError(res, 400, 'TCPFLEET_ERR_USAGE', walk);
+      await answerHostHistory(req, res, url, reads, reader, host, walk, t);
     },
   };
 }

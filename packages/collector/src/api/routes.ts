@@ -14,17 +14,30 @@ import type { Fleet } from './fleet.js';
 import type { Store } from '../store/store.js';
 import type { Handler } from '../http/router.js';
 import { sendError, sendJson } from '../http/respond.js';
+import { streamJsonArray } from './json-stream.js';
+import type { ReadLimiter } from './read-limiter.js';
 
 /** What the API needs. */
 export interface ApiContext {
   fleet: Fleet;
   store: Store;
+  /** The budget of expensive reads (api/read-limiter.ts). */
+  reads: ReadLimiter;
 }
+
+/** Fleet size from which /api/v1/hosts is an expensive read. */
+export const HOSTS_STREAMED_FROM = 1_000;
 
 /** The API's handlers, by route. */
 export function apiHandlers(ctx: ApiContext): { hosts: Handler; host: Handler; total: Handler; top: Handler; gaps: Handler } {
   return {
-    hosts: ({ res }) => sendJson(res, 200, ctx.fleet.hosts(Date.now())),
+    hosts: async ({ req, res }) => {
+      // At scale the list is megabytes: a read permit, and slices (issue 14).
+      const hosts = ctx.fleet.hosts(Date.now());
+      if (ctx.fleet.size < HOSTS_STREAMED_FROM) return sendJson(res, 200, hosts);
+      let i = 0;
+      await ctx.reads.run(res, 'hosts', (permit) => streamJsonArray(req, res, permit, {}, (n) => hosts.slice(i, (i += n))));
+    },
     host: async ({ res, params }) => {
       const host = params['id'] ?? '';
       const view = ctx.fleet.host(host, Date.now());

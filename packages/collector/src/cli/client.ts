@@ -3,13 +3,15 @@
  * a timeout, and one clear error for each way a request can fail.
  */
 import { request as httpRequest } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { TcpfleetError } from '@tcpfleet/common/light';
 
 /**
  * GETs a JSON document from the collector (node:https is loaded only for https URLs), sending the
- * read token (cli/read-token.ts) as `Authorization: Bearer` when there is one.
+ * read token (cli/read-token.ts) as `Authorization: Bearer` when there is one; `onResponse` sees
+ * the status and headers.
  */
-export async function getJson<T>(base: string, path: string, timeoutMs = 10_000, readToken: string | null = null): Promise<T> {
+export async function getJson<T>(base: string, path: string, timeoutMs = 10_000, readToken: string | null = null, onResponse?: (status: number, headers: IncomingHttpHeaders) => void): Promise<T> {
   let url: URL;
   try {
     url = new URL(path, base.endsWith('/') ? base : `${base}/`);
@@ -27,6 +29,7 @@ export async function getJson<T>(base: string, path: string, timeoutMs = 10_000,
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
+        onResponse?.(res.statusCode ?? 0, res.headers);
         const text = Buffer.concat(chunks).toString('utf8');
         let body: unknown;
         try {

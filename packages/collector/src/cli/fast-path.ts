@@ -15,7 +15,7 @@ export const QUERY_FLAGS: Record<string, { positional: boolean; strings: readonl
   hosts: { positional: false, strings: ['url', ...READ] },
   total: { positional: false, strings: ['url', 'state', ...READ] },
   host: { positional: true, strings: ['url', ...READ] },
-  history: { positional: true, strings: ['url', 'state', 'since', ...READ] },
+  history: { positional: true, strings: ['url', 'state', 'since', 'limit', ...READ] },
   top: { positional: false, strings: ['url', 'state', 'limit', 'by', ...READ] },
 };
 
@@ -68,7 +68,7 @@ export function fastQuery(argv: readonly string[], env: NodeJS.ProcessEnv, defau
       case 'host':
         return q.hostCmd({ ...base, id });
       case 'history':
-        return q.historyCmd({ ...base, id, since: str('since') ?? '1h', state: str('state') });
+        return q.historyCmd({ ...base, id, since: str('since') ?? '1h', state: str('state'), limit: str('limit') === undefined ? undefined : Number(str('limit')) });
       default:
         return q.topCmd({ ...base, state: str('state') ?? 'established', limit: str('limit') === undefined ? 10 : Number(str('limit')), by: str('by') ?? 'host' });
     }

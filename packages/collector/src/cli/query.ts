@@ -5,6 +5,7 @@
 import { TCP_STATES, TcpfleetError, isStateName, formatSsTcpLine, parseDuration, printable } from '@tcpfleet/common/light';
 import type { SsSummary, StateCounts, TcpStateName } from '@tcpfleet/common/light';
 import { getJson } from './client.js';
+import { walkHistory } from './history-walk.js';
 import { ago, formatHosts, formatStates, formatTotal, labelText, table } from './format.js';
 
 /** Options every query command takes. */
@@ -99,14 +100,32 @@ export function parseSince(since: string, now: number): number {
   return t;
 }
 
-export async function historyCmd(o: QueryOpts & { id: string; since: string; state?: string | undefined }): Promise<void> {
+/** Rows `tcpfleet history` shows by default (its --limit). */
+export const HISTORY_MAX_ROWS = 100_000;
+
+export async function historyCmd(o: QueryOpts & { id: string; since: string; state?: string | undefined; limit?: number | undefined }): Promise<void> {
   const state = checkState(o.state);
+  const max = o.limit ?? HISTORY_MAX_ROWS;
+  if (!Number.isInteger(max) || max < 1 || max > 10_000_000) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--limit must be a whole number from 1 to 10000000`);
   const since = parseSince(o.since, Date.now());
-  const rows = await getJson<HostDoc[]>(o.url, `api/v1/hosts/${enc(o.id)}/history?since=${since}`, undefined, o.readToken);
-  if (o.json) return printJson(rows);
-  if (rows.length === 0) return out(`no snapshots of ${printable(o.id)} since ${new Date(since).toISOString()}\n`);
-  if (state !== null) return out(table(['TIME', state.toUpperCase()], rows.map((r) => [new Date(r.ts).toISOString(), r.states[state]])));
-  out(table(['TIME', 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB'], rows.map((r) => [new Date(r.ts).toISOString(), r.states.established, r.states.syn_recv, r.states.time_wait, r.states.close_wait, r.states.listen, r.summary.total, r.summary.estab])));
+  if (o.json) {
+    // Printed page by page, the same text as JSON.stringify(rows, null, 2).
+    let n = 0;
+    await walkHistory<HostDoc>(o.url, o.id, since, max, o.readToken, (rows) => {
+      for (const r of rows) out(`${n++ === 0 ? '[\n' : ',\n'}  ${JSON.stringify(r, null, 2).replace(/\n/g, '\n  ')}`);
+    });
+    return out(n === 0 ? '[]\n' : '\n]\n');
+  }
+  const lines: (string | number)[][] = [];
+  await walkHistory<HostDoc>(o.url, o.id, since, max, o.readToken, (rows) => {
+    for (const r of rows) {
+      const t = new Date(r.ts).toISOString();
+      lines.push(state !== null ? [t, r.states[state]] : [t, r.states.established, r.states.syn_recv, r.states.time_wait, r.states.close_wait, r.states.listen, r.summary.total, r.summary.estab]);
+    }
+  });
+  if (lines.length === 0) return out(`no snapshots of ${printable(o.id)} since ${new Date(since).toISOString()}\n`);
+  if (state !== null) return out(table(['TIME', state.toUpperCase()], lines));
+  out(table(['TIME', 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB'], lines));
 }
 
 export async function topCmd(o: QueryOpts & { state?: string | undefined; limit: number; by: string }): Promise<void> {

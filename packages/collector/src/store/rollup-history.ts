@@ -7,11 +7,17 @@
  * ones, then raw snapshots up to now. Rows from rollups have the snapshot shape with the last
  * value of the bucket in states/ipv4/ipv6/summary/sockstat, `interval_ms` = the bucket width,
  * empty snmp/netstat, plus `resolution` ("1m" or "1h") and `rollup` {n, last_ts, min, max, mean}.
+ *
+ * Answers come in pages (store/keyset-pages.ts): the stages 1h, 1m, raw in that order, each read
+ * by key (bucket; or ts, boot, seq), so a walk through a long history is a series of bounded
+ * pages whose rows are read in slices.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { Resolution, Store, StoredSnapshot } from './store.js';
+import type { RawHistory, RawKey, Resolution, Store, StoredSnapshot } from './store.js';
 import { decodeAgg, decodeInts, lastOnlyParts, statesAndSummary, AGG_METRICS } from './rollup-codec.js';
 import { DAY, HOUR, MINUTE } from './rollups.js';
+import { planPage } from './keyset-pages.js';
+import type { Key, KeyedSource, Page, Position, Stage } from './keyset-pages.js';
 
 /** Which resolution answers a range starting at `since`. */
 export function pickResolution(since: number, now: number, rawRetentionMs: number, minuteRetentionMs = 30 * DAY): Resolution {
@@ -29,12 +35,12 @@ type MetricSet = ReturnType<typeof statesAndSummary>;
 
 export class RollupReader {
   readonly #db: Db;
-  readonly #store: Store;
+  readonly #store: Store & RawHistory;
   readonly #s: Record<string, Statement>;
   readonly #rawRetentionMs: number;
   readonly #minuteRetentionMs: number;
 
-  constructor(db: Db, store: Store, rawRetentionMs: number, minuteRetentionMs = 30 * DAY) {
+  constructor(db: Db, store: Store & RawHistory, rawRetentionMs: number, minuteRetentionMs = 30 * DAY) {
     this.#db = db;
     this.#store = store;
     this.#rawRetentionMs = rawRetentionMs;
@@ -43,9 +49,10 @@ export class RollupReader {
     this.#s = {
       state: p('SELECT done_until FROM rollup_state WHERE resolution = ?'),
       host: p('SELECT id, labels FROM hosts WHERE name = ?'),
-      r1m: p('SELECT bucket, last_ts, vals FROM rollup_1m WHERE host_id = ? AND bucket >= ? AND bucket < ? ORDER BY bucket LIMIT ?'),
-      r1h: p('SELECT bucket, last_ts, vals FROM rollup_1h WHERE host_id = ? AND bucket >= ? AND bucket < ? ORDER BY bucket LIMIT ?'),
       fleet: p('SELECT bucket, hosts, vals FROM rollup_fleet_1m WHERE bucket >= ? AND bucket < ? ORDER BY bucket'),
+      ...bucketStatements(p, 'rollup_1m', '1m', true),
+      ...bucketStatements(p, 'rollup_1h', '1h', true),
+      ...bucketStatements(p, 'rollup_fleet_1m', 'fleet', false),
     };
   }
 
@@ -53,47 +60,137 @@ export class RollupReader {
     return (this.#s['state']!.get(res) as { done_until: number } | undefined)?.done_until ?? -Infinity;
   }
 
-  /** A host's history over [since, until), at most `limit` rows, with the resolution used. */
-  async history(host: string, since: number, until: number, limit: number, now: number): Promise<{ resolution: Resolution; rows: StoredSnapshot[] }> {
-    const resolution = pickResolution(since, now, this.#rawRetentionMs, this.#minuteRetentionMs);
-    if (resolution === 'raw') return { resolution, rows: await this.#store.history(host, since, until, limit) };
-    const h = this.#s['host']!.get(host) as { id: number; labels: string } | undefined;
-    if (h === undefined) return { resolution, rows: [] };
-    const labels = JSON.parse(h.labels) as Record<string, string>;
+  /** A host's history over [since, until), at most `limit` rows, with the resolution used (one page, read at once). */
+  history(host: string, since: number, until: number, limit: number, now: number): Promise<{ resolution: Resolution; rows: StoredSnapshot[] }> {
+    const { resolution, page } = this.historyPage(host, since, until, limit, now, null);
     const rows: StoredSnapshot[] = [];
-    const done1m = this.#done('1m');
-    const done1h = this.#done('1h');
-    let from = since;
-    const take = (stmt: '1m' | '1h', end: number): void => {
-      const width = stmt === '1m' ? MINUTE : HOUR;
-      const first = Math.floor(from / width) * width; // the bucket that holds `from`
-      const hi = Math.min(until, end);
-      if (hi <= first || rows.length >= limit) return;
-      const got = this.#s[stmt === '1m' ? 'r1m' : 'r1h']!.all(h.id, first, hi, limit - rows.length) as { bucket: number; last_ts: number; vals: Buffer }[];
-      for (const r of got) rows.push(toRow(host, labels, stmt, width, r));
-      from = Math.max(from, hi);
+    for (let got = page.read(1000); got.length > 0; got = page.read(1000)) rows.push(...got);
+    return Promise.resolve({ resolution, rows });
+  }
+
+  /**
+   * The page of a host's history over [since, until) that follows `from` (null: the first page),
+   * at most `limit` rows. A walk keeps the resolution of its first page (`from.resolution`).
+   */
+  historyPage(host: string, since: number, until: number, limit: number, now: number, from: HistoryPosition | null): { resolution: Resolution; page: Page<StoredSnapshot> } {
+    const resolution = from?.resolution ?? pickResolution(since, now, this.#rawRetentionMs, this.#minuteRetentionMs);
+    const h = this.#s['host']!.get(host) as { id: number; labels: string } | undefined;
+    if (h === undefined) return { resolution, page: planPage([], null, limit) };
+    const labels = JSON.parse(h.labels) as Record<string, string>;
+    const stages: Stage<StoredSnapshot>[] = [];
+    let lo = since;
+    const rollStage = (res: '1m' | '1h', rank: number): void => {
+      const width = res === '1m' ? MINUTE : HOUR;
+      const first = Math.floor(lo / width) * width; // the bucket that holds `lo`
+      const hi = Math.min(until, this.#done(res));
+      if (hi <= first) return;
+      stages.push({ name: res, rank, start: [first - 1], source: this.#bucketSource(res, h.id, hi, (r) => toRow(host, labels, res, width, r)) });
+      lo = Math.max(lo, hi);
     };
-    if (resolution === '1h') take('1h', done1h);
-    take('1m', done1m);
-    if (from < until && rows.length < limit) rows.push(...(await this.#store.history(host, from, until, limit - rows.length)));
-    return { resolution, rows };
+    if (resolution === '1h') rollStage('1h', 0);
+    if (resolution !== 'raw') rollStage('1m', 1);
+    if (lo < until) stages.push({ name: 'raw', rank: 2, start: [lo - 1, Infinity, Infinity], source: rawSource(this.#store, host, until) });
+    return { resolution, page: planPage(stages, from === null ? null : { stage: from.stage, rank: STAGE_RANK[from.stage] ?? 0, key: from.key }, limit) };
+  }
+
+  /** The page of the fleet's one-minute sums over [since, until) after bucket `after` (null: the first page). */
+  fleetPage(since: number, until: number, limit: number, after: number | null): Page<FleetMinute> {
+    const stage: Stage<FleetMinute> = { name: 'fleet', rank: 0, start: [since - 1], source: this.#bucketSource('fleet', null, until, fleetRow) };
+    return planPage([stage], after === null ? null : { stage: 'fleet', rank: 0, key: [after] }, limit);
+  }
+
+  /** Rows of one bucketed table (1m, 1h: of one host; fleet) before `hi`, keyed by bucket. */
+  #bucketSource<T>(table: '1m' | '1h' | 'fleet', hostId: number | null, hi: number, toT: (r: BucketRow) => T): KeyedSource<T> {
+    const s = this.#s;
+    const args = (...rest: number[]): number[] => (hostId === null ? rest : [hostId, ...rest]);
+    return {
+      seek: (after, n) => {
+        const at = s[`${table}KeyAt`]!.get(...args(after[0]!, hi, n - 1)) as { bucket: number } | undefined;
+        if (at !== undefined) return { count: n, last: [at.bucket] };
+        const { count } = s[`${table}Count`]!.get(...args(after[0]!, hi, n)) as { count: number };
+        const last = count === 0 ? undefined : (s[`${table}LastKey`]!.get(...args(after[0]!, hi)) as { bucket: number } | undefined);
+        return { count, last: last === undefined ? null : [last.bucket] };
+      },
+      any: (after) => s[`${table}KeyAt`]!.get(...args(after[0]!, hi, 0)) !== undefined,
+      slice: (after, end, n) => {
+        const rows: T[] = [];
+        let last: number | null = null;
+        for (const r of s[`${table}Slice`]!.iterate(...args(after[0]!, end[0]!, n)) as IterableIterator<BucketRow>) {
+          rows.push(toT(r));
+          last = r.bucket;
+        }
+        return { rows, last: last === null ? null : [last] };
+      },
+    };
   }
 
   /** The fleet's one-minute sums over [since, until): sum over hosts of each host's last, min, max, mean. */
-  fleetHistory(since: number, until: number): { ts: number; hosts: number; resolution: '1m'; states: MetricSet['states']; summary: MetricSet['summary']; min: MetricSet; max: MetricSet; mean: MetricSet }[] {
-    const rows = this.#s['fleet']!.all(since, until) as { bucket: number; hosts: number; vals: Buffer }[];
-    return rows.map((r) => {
-      const v = decodeInts(r.vals);
-      const pick = (k: number, scale = 1): number[] => Array.from({ length: AGG_METRICS }, (_, i) => (v[i * 4 + k] ?? 0) / scale);
-      const last = statesAndSummary(pick(0));
-      return { ts: r.bucket, hosts: r.hosts, resolution: '1m' as const, states: last.states, summary: last.summary, min: statesAndSummary(pick(1)), max: statesAndSummary(pick(2)), mean: statesAndSummary(pick(3, 1000), true) };
-    });
+  fleetHistory(since: number, until: number): FleetMinute[] {
+    return (this.#s['fleet']!.all(since, until) as BucketRow[]).map(fleetRow);
   }
 
   /** The underlying connection (tests). */
   get db(): Db {
     return this.#db;
   }
+}
+
+/** Where a walk through a host's history stands (the API's cursor holds it). */
+export interface HistoryPosition {
+  resolution: Resolution;
+  stage: '1h' | '1m' | 'raw';
+  key: Key;
+}
+
+const STAGE_RANK: Record<string, number> = { '1h': 0, '1m': 1, raw: 2 };
+
+/** A minute of the fleet's sums, as /api/v1/total/history answers it. */
+export interface FleetMinute {
+  ts: number;
+  hosts: number;
+  resolution: '1m';
+  states: MetricSet['states'];
+  summary: MetricSet['summary'];
+  min: MetricSet;
+  max: MetricSet;
+  mean: MetricSet;
+}
+
+/** A row of a bucketed table (rollup_1m, rollup_1h: last_ts; rollup_fleet_1m: hosts). */
+interface BucketRow {
+  bucket: number;
+  last_ts: number;
+  hosts: number;
+  vals: Buffer;
+}
+
+/** The keyset statements of a bucketed table: `${name}KeyAt`, `Count`, `LastKey`, `Slice`. */
+function bucketStatements(p: (sql: string) => Statement, table: string, name: string, perHost: boolean): Record<string, Statement> {
+  const host = perHost ? 'host_id = ? AND ' : '';
+  const cols = perHost ? 'bucket, last_ts, vals' : 'bucket, hosts, vals';
+  return {
+    [`${name}KeyAt`]: p(`SELECT bucket FROM ${table} WHERE ${host}bucket > ? AND bucket < ? ORDER BY bucket LIMIT 1 OFFSET ?`),
+    [`${name}Count`]: p(`SELECT count(*) AS count FROM (SELECT 1 FROM ${table} WHERE ${host}bucket > ? AND bucket < ? LIMIT ?)`),
+    [`${name}LastKey`]: p(`SELECT bucket FROM ${table} WHERE ${host}bucket > ? AND bucket < ? ORDER BY bucket DESC LIMIT 1`),
+    [`${name}Slice`]: p(`SELECT ${cols} FROM ${table} WHERE ${host}bucket > ? AND bucket <= ? ORDER BY bucket LIMIT ?`),
+  };
+}
+
+/** The raw stage of a host's history before `until`, read through the store. */
+function rawSource(store: RawHistory, host: string, until: number): KeyedSource<StoredSnapshot> {
+  const key = (k: Key): RawKey => [k[0] ?? -Infinity, k[1] ?? -Infinity, k[2] ?? -Infinity];
+  return {
+    seek: (after, n) => store.rawSeek(host, key(after), until, n),
+    any: (after) => store.rawAny(host, key(after), until),
+    slice: (after, end, n) => store.rawSlice(host, key(after), key(end), n),
+  };
+}
+
+function fleetRow(r: BucketRow): FleetMinute {
+  const v = decodeInts(r.vals);
+  const pick = (k: number, scale = 1): number[] => Array.from({ length: AGG_METRICS }, (_, i) => (v[i * 4 + k] ?? 0) / scale);
+  const last = statesAndSummary(pick(0));
+  return { ts: r.bucket, hosts: r.hosts, resolution: '1m' as const, states: last.states, summary: last.summary, min: statesAndSummary(pick(1)), max: statesAndSummary(pick(2)), mean: statesAndSummary(pick(3, 1000), true) };
 }
 
 function toRow(host: string, labels: Record<string, string>, res: '1m' | '1h', width: number, r: { bucket: number; last_ts: number; vals: Buffer }): RollupSnapshot {

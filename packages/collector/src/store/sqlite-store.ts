@@ -12,7 +12,7 @@ import type { Breakdown, Layout } from '@tcpfleet/common';
 import { MIGRATIONS } from './migrations.js';
 import { RowEncoder } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
-import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, IngestRefusal, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
+import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, IngestRefusal, RawHistory, RawKey, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
@@ -75,7 +75,28 @@ interface SnapRow {
   boot: string;
 }
 
-export class SqliteStore implements Store {
+/** A raw snapshot's key columns. */
+interface KeyRow {
+  ts: number;
+  boot_id: number;
+  seq: number;
+}
+
+/** The statements of RawHistory; rows ordered by (ts, boot_id, seq), an index-only walk but for rawSlice. */
+function rawHistoryStatements(p: (sql: string) => Statement): Record<string, Statement> {
+  const host = 's.host_id = (SELECT id FROM hosts WHERE name = ?)';
+  const after = '(s.ts, s.boot_id, s.seq) > (?, ?, ?)';
+  const order = 'ORDER BY s.ts, s.boot_id, s.seq';
+  return {
+    rawKeyAt: p(`SELECT s.ts, s.boot_id, s.seq FROM snapshots s WHERE ${host} AND ${after} AND s.ts < ? ${order} LIMIT 1 OFFSET ?`),
+    rawCount: p(`SELECT count(*) AS count FROM (SELECT 1 FROM snapshots s WHERE ${host} AND ${after} AND s.ts < ? LIMIT ?)`),
+    rawLastKey: p(`SELECT s.ts, s.boot_id, s.seq FROM snapshots s WHERE ${host} AND ${after} AND s.ts < ? ORDER BY s.ts DESC, s.boot_id DESC, s.seq DESC LIMIT 1`),
+    rawSlice: p(`SELECT s.seq, s.ts, s.recv_ts, s.layout_id, s.vals, s.errors, s.boot_id, b.boot FROM snapshots s JOIN boots b ON b.id = s.boot_id
+                 WHERE ${host} AND ${after} AND (s.ts, s.boot_id, s.seq) <= (?, ?, ?) ${order} LIMIT ?`),
+  };
+}
+
+export class SqliteStore implements Store, RawHistory {
   readonly #db: Db;
   readonly #path: string;
   readonly #hostIds = new Map<string, number>();
@@ -170,6 +191,8 @@ export class SqliteStore implements Store {
       history: p(`SELECT s.seq, s.ts, s.recv_ts, s.layout_id, s.vals, s.errors, b.boot FROM snapshots s JOIN boots b ON b.id = s.boot_id
                   WHERE s.host_id = (SELECT id FROM hosts WHERE name = ?) AND s.ts >= ? AND s.ts < ? ORDER BY s.ts, s.seq LIMIT ?`),
       hostLabels: p('SELECT labels FROM hosts WHERE name = ?'),
+      // Keyset reads of raw history (RawHistory): the (host_id, ts) index holds (boot_id, seq) too.
+      ...rawHistoryStatements(p),
       layout: p('SELECT fields FROM layouts WHERE id = ?'),
       gapsAll: p(`SELECT h.name AS host, b.boot, g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts FROM gaps g
                   JOIN hosts h ON h.id = g.host_id JOIN boots b ON b.id = g.boot_id WHERE g.recv_ts >= ? ORDER BY g.recv_ts`),
@@ -419,6 +442,31 @@ export class SqliteStore implements Store {
     const labels = JSON.parse(labelsRow.labels) as Record<string, string>;
     const rows = this.#s['history']!.all(host, since, until, limit) as SnapRow[];
     return Promise.resolve(rows.map((r) => this.#toSnapshot(host, labels, r, null)));
+  }
+
+  rawSeek(host: string, after: RawKey, until: number, n: number): { count: number; last: RawKey | null } {
+    const at = this.#s['rawKeyAt']!.get(host, ...after, until, n - 1) as KeyRow | undefined;
+    if (at !== undefined) return { count: n, last: [at.ts, at.boot_id, at.seq] };
+    const { count } = this.#s['rawCount']!.get(host, ...after, until, n) as { count: number };
+    const last = count === 0 ? undefined : (this.#s['rawLastKey']!.get(host, ...after, until) as KeyRow | undefined);
+    return { count, last: last === undefined ? null : [last.ts, last.boot_id, last.seq] };
+  }
+
+  rawAny(host: string, after: RawKey, until: number): boolean {
+    return this.#s['rawKeyAt']!.get(host, ...after, until, 0) !== undefined;
+  }
+
+  rawSlice(host: string, after: RawKey, end: RawKey, n: number): { rows: StoredSnapshot[]; last: RawKey | null } {
+    const labelsRow = this.#s['hostLabels']!.get(host) as { labels: string } | undefined;
+    if (labelsRow === undefined) return { rows: [], last: null };
+    const labels = JSON.parse(labelsRow.labels) as Record<string, string>;
+    const rows: StoredSnapshot[] = [];
+    let last: KeyRow | null = null;
+    for (const r of this.#s['rawSlice']!.iterate(host, ...after, ...end, n) as IterableIterator<SnapRow & KeyRow>) {
+      rows.push(this.#toSnapshot(host, labels, r, null));
+      last = r;
+    }
+    return { rows, last: last === null ? null : [last.ts, last.boot_id, last.seq] };
   }
 
   gaps(host: string | null, since: number): Promise<GapRecord[]> {

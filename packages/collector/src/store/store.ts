@@ -123,3 +123,23 @@ export interface Store {
   /** Closes the database. */
   close(): Promise<void>;
 }
+
+/**
+ * The position of a raw snapshot in a host's history, in the order history is answered:
+ * [ts, boot number, seq]. The boot number is the store's own (opaque to clients).
+ */
+export type RawKey = readonly [number, number, number];
+
+/**
+ * Keyset reads of one host's raw history in bounded slices (issue 14: every read bounded). Each
+ * call is one short statement; nothing stays open between calls, so a reader may yield to the
+ * event loop between slices. Rows after `after` and before `until` (ts) or up to `end` (key).
+ */
+export interface RawHistory {
+  /** How many rows (at most `n`) follow `after` before `until`, and the key of the last of them. */
+  rawSeek(host: string, after: RawKey, until: number, n: number): { count: number; last: RawKey | null };
+  /** True when a row follows `after` before `until`. */
+  rawAny(host: string, after: RawKey, until: number): boolean;
+  /** At most `n` snapshots with after < key <= end, oldest first, and the key of the last one. */
+  rawSlice(host: string, after: RawKey, end: RawKey, n: number): { rows: StoredSnapshot[]; last: RawKey | null };
+}

@@ -9,73 +9,44 @@
  * their rare writes wait for its lock (busy timeout). If the worker dies, batches in flight are
  * refused as retryable and the next one starts a new worker.
  */
-import { Worker } from 'node:worker_threads';
 import type { Database as Db } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { RowEncoder } from './ingest-rows.js';
 import { StorageError } from './sqlite-store.js';
 import type { SqliteStore } from './sqlite-store.js';
 import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
-import type { WriteReply, WriteRequestBody, WriteWorkerData } from './write-worker.js';
+import type { WriteRequestBody, WriteWorkerData } from './write-worker.js';
+import { WorkerCalls } from './worker-calls.js';
 
 /** The worker's compiled file; from the TypeScript sources (tests), the built one beside them. */
 const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/store/write-worker.js', import.meta.url) : new URL('./write-worker.js', import.meta.url);
 
-interface Waiting {
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
-
 export class ThreadedStore implements Store {
   readonly #main: SqliteStore;
-  readonly #data: WriteWorkerData;
-  readonly #log: Logger;
-  #worker: Worker | null = null;
+  readonly #calls: WorkerCalls<WriteRequestBody, { error: { message: string; sqliteCode: string; retryable: boolean } }>;
   #encoder = new RowEncoder();
-  readonly #waiting = new Map<number, Waiting>();
-  #nextId = 1;
   #closing = false;
 
   /** `main` is the main thread's connection (already open and migrated); `data` opens the writer's. */
   constructor(main: SqliteStore, data: WriteWorkerData, log: Logger) {
     this.#main = main;
-    this.#data = data;
-    this.#log = log.child({ component: 'write-thread' });
-    this.#start();
-  }
-
-  #start(): Worker {
-    const w = new Worker(WORKER_URL, { workerData: this.#data });
-    w.on('message', (r: WriteReply) => {
-      const p = this.#waiting.get(r.id);
-      if (p === undefined) return;
-      this.#waiting.delete(r.id);
-      if (r.ok) p.resolve(r.result);
-      else p.reject(new StorageError(r.error.message, r.error.sqliteCode, r.error.retryable));
+    const wlog = log.child({ component: 'write-thread' });
+    this.#calls = new WorkerCalls({
+      url: WORKER_URL,
+      data,
+      failure: (r) => new StorageError(r.error.message, r.error.sqliteCode, r.error.retryable),
+      lost: (why, inFlight) => {
+        // A new worker knows none of the layouts this encoder sent.
+        this.#encoder = new RowEncoder();
+        if (!this.#closing) wlog.error({ reason: why, inFlight }, 'write thread stopped; batches in flight refused as retryable');
+        return new StorageError(`write thread stopped: ${why}`, 'WRITE_THREAD', true);
+      },
     });
-    const lost = (why: string): void => {
-      if (this.#worker !== w) return;
-      this.#worker = null;
-      // A new worker knows none of the layouts this encoder sent.
-      this.#encoder = new RowEncoder();
-      if (!this.#closing) this.#log.error({ reason: why, inFlight: this.#waiting.size }, 'write thread stopped; batches in flight refused as retryable');
-      for (const p of this.#waiting.values()) p.reject(new StorageError(`write thread stopped: ${why}`, 'WRITE_THREAD', true));
-      this.#waiting.clear();
-    };
-    w.on('error', (err) => lost(err.message));
-    w.on('exit', (code) => lost(`exit code ${code}`));
-    w.unref();
-    this.#worker = w;
-    return w;
+    this.#calls.start();
   }
 
   #request(body: WriteRequestBody, transfer: ArrayBuffer[] = []): Promise<unknown> {
-    const w = this.#worker ?? this.#start();
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      w.postMessage({ id, ...body }, transfer);
-    });
+    return this.#calls.call(body, transfer);
   }
 
   /** The main thread's connection, for the modules that extend the schema (alerts, rollups). */
@@ -148,7 +119,7 @@ export class ThreadedStore implements Store {
   /** Closes the writer's connection (after what was sent to it), then the main one. */
   async close(): Promise<void> {
     this.#closing = true;
-    const w = this.#worker;
+    const w = this.#calls.worker;
     if (w !== null) {
       try {
         await Promise.race([this.#request({ kind: 'close' }), new Promise((r) => setTimeout(r, 5000))]);

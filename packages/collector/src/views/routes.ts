@@ -8,6 +8,8 @@
 import type { Fleet } from '../api/fleet.js';
 import type { Handler } from '../http/router.js';
 import { sendJson, sendText } from '../http/respond.js';
+import type { ReadLimiter } from '../api/read-limiter.js';
+import { OVERVIEW_CACHE, TtlLru } from './overview-cache.js';
 import type { IngestItem, Store } from '../store/store.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import type { FiringAlert } from './firing-alerts.js';
@@ -24,11 +26,16 @@ export interface ViewContext {
   store: Store;
   gauges: (now: number) => CollectorGauges;
   alerts: () => readonly FiringAlert[];
+  /** The budget of expensive reads (api/read-limiter.ts). */
+  reads: ReadLimiter;
 }
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
 /** The handlers of the dashboard, the overview and /metrics, and the commit hook that feeds the sparklines. */
 export function viewHandlers(ctx: ViewContext): { dashboard: Handler; metrics: Handler; overview: Handler; onCommitted: (items: readonly IngestItem[]) => void } {
   const sparklines = new Sparklines(ctx.store);
+  const overviews = new TtlLru<Promise<Buffer>>(OVERVIEW_CACHE.entries, OVERVIEW_CACHE.ttlMs);
   return {
     dashboard: ({ req, res }) => sendText(req, res, 'text/html; charset=utf-8', DASHBOARD_HTML),
     metrics: ({ req, res }) => {
@@ -39,7 +46,29 @@ export function viewHandlers(ctx: ViewContext): { dashboard: Handler; metrics: H
       const state = query.state();
       const windowMs = query.int('window', 3_600_000, 60_000, 86_400_000);
       const points = query.int('points', 60, 2, 600);
-      sendJson(res, 200, await buildOverview(ctx.fleet, sparklines, ctx.alerts(), state, Date.now(), windowMs, points));
+      // Cached per (state, window, points) as bytes (views/overview-cache.ts); a computation
+      // in progress is shared; a new one needs a read permit (api/read-limiter.ts).
+      const key = `${state}|${windowMs}|${points}`;
+      const body = overviews.get(key, Date.now());
+      if (body === undefined) {
+        await ctx.reads.run(res, 'overview', async (permit) => {
+          const computing = buildOverview(ctx.fleet, sparklines, ctx.alerts(), state, Date.now(), windowMs, points).then((o) => Buffer.from(JSON.stringify(o)));
+          overviews.set(key, computing, Date.now());
+          try {
+            const bytes = await computing;
+            // Served for ttlMs from now that it is done (a slow computation is not stale at birth).
+            overviews.set(key, computing, Date.now());
+            await permit.send(res, 200, JSON_HEADERS, bytes);
+          } catch (err) {
+            overviews.drop(key, computing);
+            throw err;
+          }
+        });
+        return;
+      }
+      const bytes = await body;
+      res.writeHead(200, { ...JSON_HEADERS, 'content-length': String(bytes.length) });
+      res.end(bytes);
     },
     onCommitted: (items) => sparklines.observe(items),
   };

@@ -6,11 +6,13 @@
  * The default view (the last hour, one point a minute) is answered from memory: every committed
  * snapshot updates its host's per-minute maxima of all twelve states (about 9 KB a host for an
  * hour), and a host's earlier hour is read from the store once, the first time it is asked for.
- * Other windows are read from the store's history, cached for two seconds.
+ * Other windows are read from the store's history, cached for two seconds (a few windows at once).
+ * Reads from the store come in small chunks with a turn of the event loop between them, so a
+ * thousand hosts' series never hold the loop for more than a few milliseconds at a time.
  */
 import { TCP_STATES } from '@tcpfleet/common';
 import type { TcpStateName } from '@tcpfleet/common';
-import type { IngestItem, Store } from '../store/store.js';
+import type { IngestItem, Store, StoredSnapshot } from '../store/store.js';
 
 /** Series of every host for one state. */
 export interface SparklineSet {
@@ -25,7 +27,11 @@ export interface SparklineSet {
 const MINUTE = 60_000;
 const KEEP_MINUTES = 61;
 const CACHE_MS = 2_000;
+const CACHE_ENTRIES = 4;
 const MAX_ROWS_PER_HOST = 20_000;
+/** Rows read from the store at a time, with a turn of the event loop between reads (issue 14). */
+const CHUNK_ROWS = 64;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const STATE_INDEX = new Map<TcpStateName, number>(TCP_STATES.map((s, i) => [s, i]));
 
 type Minutes = Map<number, Int32Array>;
@@ -51,9 +57,11 @@ export class Sparklines {
     const key = `${state}|${windowMs}|${points}|${hosts.join('\u0000')}`;
     const hit = this.#cache.get(key);
     if (hit !== undefined && now - hit.at < CACHE_MS) return hit.value;
+    this.#cache.delete(key);
     const value = this.#fromStore(hosts, state, now, windowMs, points);
-    this.#cache.clear();
     this.#cache.set(key, { at: now, value });
+    // A few entries (alternating windows hit), never more.
+    for (const k of this.#cache.keys()) if (this.#cache.size > CACHE_ENTRIES) this.#cache.delete(k);
     return value;
   }
 
@@ -83,10 +91,7 @@ export class Sparklines {
     for (const host of hosts) {
       if (this.#seeded.has(host)) continue;
       this.#seeded.add(host);
-      const rows = await this.#store.history(host, (last - KEEP_MINUTES) * MINUTE, now + 1, MAX_ROWS_PER_HOST);
-      for (const r of rows) this.#record(host, r.ts, r.states);
-      // The store answers synchronously: let ingest and other requests run between hosts.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.#eachRow(host, (last - KEEP_MINUTES) * MINUTE, now + 1, (r) => this.#record(host, r.ts, r.states));
     }
     const si = STATE_INDEX.get(state) ?? 0;
     const out: Record<string, (number | null)[]> = {};
@@ -102,6 +107,25 @@ export class Sparklines {
     return { state, since: first * MINUTE, step_ms: MINUTE, hosts: out };
   }
 
+  /**
+   * Calls `each` on a host's rows over [since, until), at most MAX_ROWS_PER_HOST, read
+   * CHUNK_ROWS at a time with a turn of the event loop after each read (the store answers
+   * synchronously). A read starts at the previous one's last ts, so rows of that instant may be
+   * seen twice: bucket maxima do not mind.
+   */
+  async #eachRow(host: string, since: number, until: number, each: (r: StoredSnapshot) => void): Promise<void> {
+    let from = since;
+    for (let seen = 0; seen < MAX_ROWS_PER_HOST; ) {
+      const rows = await this.#store.history(host, from, until, Math.min(CHUNK_ROWS, MAX_ROWS_PER_HOST - seen));
+      for (const r of rows) each(r);
+      seen += rows.length;
+      await nextTurn();
+      const lastTs = rows[rows.length - 1]?.ts;
+      if (rows.length < CHUNK_ROWS || lastTs === undefined) return;
+      from = lastTs > from ? lastTs : from + 1;
+    }
+  }
+
   async #fromStore(hosts: readonly string[], state: TcpStateName, now: number, windowMs: number, points: number): Promise<SparklineSet> {
     const step = Math.max(1, Math.floor(windowMs / points));
     const since = now - step * points;
@@ -109,14 +133,13 @@ export class Sparklines {
     for (const host of hosts) {
       const series: (number | null)[] = new Array<number | null>(points).fill(null);
       // Capped at 20 000 rows a host (one snapshot every 0.18 s over an hour); beyond, the latest buckets stay empty.
-      const rows = await this.#store.history(host, since, now + 1, MAX_ROWS_PER_HOST);
-      for (const r of rows) {
+      await this.#eachRow(host, since, now + 1, (r) => {
         const i = Math.min(points - 1, Math.floor((r.ts - since) / step));
-        if (i < 0) continue;
+        if (i < 0) return;
         const v = r.states[state];
         const cur = series[i];
         series[i] = cur === null || cur === undefined || v > cur ? v : cur;
-      }
+      });
       out[host] = series;
     }
     return { state, since, step_ms: step, hosts: out };
