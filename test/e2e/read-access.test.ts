@@ -286,11 +286,11 @@ describe('a --listen beyond loopback', () => {
   it('refuses contradictory or weak read settings in one line each', () => {
     const db = join(tmp.dir, 'bad-read.db');
     const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
-      [['--read-token', 'short'], {}, /^tcpfleet: --read-token\b[^:]*: a read token needs at least 16 characters/],
-      [['--public-read', '--read-token', READ_A], {}, /^tcpfleet: --public-read\b.* lets anyone read; give it or read tokens, not both$/],
+      [['--read-token', 'short'], {}, /^tcpfleet: (flag )?--read-token\b[^:]*: a read token needs at least 16 characters/],
+      [['--public-read', '--read-token', READ_A], {}, /^tcpfleet: (flag )?--public-read\b.* lets anyone read; give it or read tokens, not both$/],
       [['--read-token', 'fleet-token-0123456789'], {}, /^tcpfleet: a read token must differ from the fleet token: write tokens never read$/],
       [[], { TCPFLEET_READ_TOKEN_FILE: join(tmp.dir, 'missing.tokens') }, /^tcpfleet: read token file .*missing\.tokens: ENOENT$/],
-      [['--public-url', 'not a url'], {}, /^tcpfleet: --public-url\b[^:]*: "not a url" is not a URL/],
+      [['--public-url', 'not a url'], {}, /^tcpfleet: (flag )?--public-url\b[^:]*: "not a url" is not a URL/],
     ];
     for (const [extra, env, want] of cases) {
       const r = cli(['serve', '--listen', '127.0.0.1:0', '--db', db, '--token', 'fleet-token-0123456789', ...extra], env);

@@ -29,6 +29,8 @@ const OFFENDING: Record<string, Offending | null> = {
   'counter-name-injection.json': { at: "snapshots.0.snmp.x'); DROP TABLE hosts;--" },
   'empty-batch.json': { at: 'snapshots' },
   'fractional-count.json': { at: 'snapshots.0.states.listen' },
+  'hello-agent-c1-control.json': { at: 'agent' },
+  'hello-label-bidi-override.json': { at: 'labels.owner' },
   'hello-without-host.json': { at: 'host' },
   'host-too-long.json': { at: 'snapshots.0.host' },
   'host-with-escape.json': { at: 'snapshots.0.host' },

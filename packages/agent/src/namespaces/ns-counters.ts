@@ -9,7 +9,7 @@
  * TCPTimeouts lives in the larger net/netstat, so it is read only for namespaces whose last walk
  * saw request sockets, and just before each walk.
  */
-import { parseNetNetstat, parseNetSnmp, parseSockstat, readProcFile } from '@tcpfleet/common/agent';
+import { SOCKSTAT_READS, WALK_SIGNALS, parseNetNetstat, parseNetSnmp, parseSockstat, readProcFile } from '@tcpfleet/common/agent';
 import type { Counters, Sockstat, StateCounts } from '@tcpfleet/common/agent';
 
 /** The cheap counters of one namespace. */
@@ -46,9 +46,12 @@ export function readTcpTimeouts(root: string): number | null {
   }
 }
 
-/** True when no snmp Tcp counter and none of sockstat's per-namespace figures moved. */
+/** sockstat's per-namespace TCP figures (the field table's netns-scoped TCP and TCP6 lines: inuse, tw, inuse6). */
+const NS_TCP_SOCKSTAT: readonly (keyof Sockstat)[] = SOCKSTAT_READS.filter((f) => f.scope === 'netns' && f.kernel.line.startsWith('TCP')).map((f) => f.name);
+
+/** True when no snmp Tcp counter and none of sockstat's per-namespace TCP figures moved. */
 export function sameCounters(a: NsCounters, b: NsCounters): boolean {
-  if (a.sockstat.tcp_inuse !== b.sockstat.tcp_inuse || a.sockstat.tcp6_inuse !== b.sockstat.tcp6_inuse || a.sockstat.tcp_tw !== b.sockstat.tcp_tw) return false;
+  for (const k of NS_TCP_SOCKSTAT) if (a.sockstat[k] !== b.sockstat[k]) return false;
   const ka = Object.keys(a.snmp);
   if (ka.length !== Object.keys(b.snmp).length) return false;
   for (const k of ka) if (a.snmp[k] !== b.snmp[k]) return false;
@@ -59,26 +62,16 @@ const diff = (a: Counters, b: Counters, k: string): number => Math.abs((a[k] ?? 
 
 /** Transitions counted between two readings: opens, failures, resets and changes of inuse, tw and CurrEstab. */
 export function movement(now: NsCounters, then: NsCounters): number {
-  return (
-    Math.abs(now.sockstat.tcp_inuse - then.sockstat.tcp_inuse) +
-    Math.abs(now.sockstat.tcp6_inuse - then.sockstat.tcp6_inuse) +
-    Math.abs(now.sockstat.tcp_tw - then.sockstat.tcp_tw) +
-    diff(now.snmp, then.snmp, 'ActiveOpens') +
-    diff(now.snmp, then.snmp, 'PassiveOpens') +
-    diff(now.snmp, then.snmp, 'AttemptFails') +
-    diff(now.snmp, then.snmp, 'EstabResets') +
-    diff(now.snmp, then.snmp, 'CurrEstab')
-  );
+  let n = 0;
+  for (const k of NS_TCP_SOCKSTAT) n += Math.abs(now.sockstat[k] - then.sockstat[k]);
+  for (const k of ['ActiveOpens', 'PassiveOpens', 'AttemptFails', 'EstabResets', 'CurrEstab']) n += diff(now.snmp, then.snmp, k);
+  return n;
 }
 
-/** A jump, as the host's adaptive sampler defines it: inuse, tw or CurrEstab moved by max(minDelta, fraction of the larger). */
+/** A jump, as the host's adaptive sampler defines it (the field table's WALK_SIGNALS): one moved by max(minDelta, fraction of the larger). */
 export function jumped(now: NsCounters, then: NsCounters, fraction: number, minDelta: number): boolean {
   const moved = (a: number, b: number): boolean => Math.abs(a - b) >= Math.max(minDelta, fraction * Math.max(a, b));
-  return (
-    moved(now.sockstat.tcp_inuse + now.sockstat.tcp6_inuse, then.sockstat.tcp_inuse + then.sockstat.tcp6_inuse) ||
-    moved(now.sockstat.tcp_tw, then.sockstat.tcp_tw) ||
-    moved(now.snmp['CurrEstab'] ?? 0, then.snmp['CurrEstab'] ?? 0)
-  );
+  return WALK_SIGNALS.some((sig) => moved(sig.of(now), sig.of(then)));
 }
 
 /** Request sockets in a walk's counts: their expiry is the one transition only TCPTimeouts shows. */
