@@ -29,7 +29,18 @@ async function withConnections(n, tag, fn) {
     const procs = [];
     const t0 = performance.now();
     for (let i = 0; i < workers; i++) {
-      const a = ['--estab', share(m.estab, i), '--estab6', share(m.estab6, i), '--closewait', share(m.closewait, i), '--timewait', share(m.timewait, i), '--addr', `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}`].map(String);
+      const a = [
+        '--estab',
+        share(m.estab, i),
+        '--estab6',
+        share(m.estab6, i),
+        '--closewait',
+        share(m.closewait, i),
+        '--timewait',
+        share(m.timewait, i),
+        '--addr',
+        `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+      ].map(String);
       procs.push(startTracked('ip', ['netns', 'exec', ns, process.execPath, WORKER, ...a]));
     }
     await Promise.all(procs.map((p, i) => firstLine(p, `conns worker ${i}`, 300_000)));
@@ -77,8 +88,16 @@ export async function run() {
     if (r.adaptive !== null) adaptive = r.adaptive;
     results.push(r);
     const cat = median(r.times.cat);
-    const rows = Object.entries(r.times).map(([tool, xs]) => [tool, fmt(median(xs), 2), fmt(median(xs) / cat, 2), r.rss_kb[tool === 'walk' || tool === 'sample' || tool === 'read' ? 'sampler_process' : tool] ?? '-']);
-    console.log(`\n${n} connections = ${r.sockets.total} sockets (tcp ${r.sockets.tcp}, tcp6 ${r.sockets.tcp6}), ${r.workers} holder processes\n` + table(['tool', 'ms/sample (median)', 'x cat', 'peak RSS KiB'], rows));
+    const rows = Object.entries(r.times).map(([tool, xs]) => [
+      tool,
+      fmt(median(xs), 2),
+      fmt(median(xs) / cat, 2),
+      r.rss_kb[tool === 'walk' || tool === 'sample' || tool === 'read' ? 'sampler_process' : tool] ?? '-',
+    ]);
+    console.log(
+      `\n${n} connections = ${r.sockets.total} sockets (tcp ${r.sockets.tcp}, tcp6 ${r.sockets.tcp6}), ${r.workers} holder processes\n` +
+        table(['tool', 'ms/sample (median)', 'x cat', 'peak RSS KiB'], rows),
+    );
   }
   writeJson('agent', { results, adaptive });
 
@@ -99,11 +118,19 @@ export async function run() {
     md += `\n### ${r.n.toLocaleString('en-US')} connections: ${r.sockets.total.toLocaleString('en-US')} sockets (tcp ${r.sockets.tcp}, tcp6 ${r.sockets.tcp6}); ${(r.bytes / 1e6).toFixed(1)} MB of text; states ${JSON.stringify(r.states)}\n\n`;
     md += mdTable(
       ['tool', 'ms per sample (median)', 'min', 'max', 'ratio to cat', 'peak RSS'],
-      Object.entries(r.times).map(([tool, xs]) => [label[tool] ?? tool, fmt(median(xs), 2), fmt(Math.min(...xs), 2), fmt(Math.max(...xs), 2), fmt(median(xs) / cat, 2), `${fmt(((tool === 'walk' || tool === 'sample' || tool === 'read' ? r.rss_kb.sampler_process : r.rss_kb[tool]) ?? NaN) / 1024, 1)} MB`]),
+      Object.entries(r.times).map(([tool, xs]) => [
+        label[tool] ?? tool,
+        fmt(median(xs), 2),
+        fmt(Math.min(...xs), 2),
+        fmt(Math.max(...xs), 2),
+        fmt(median(xs) / cat, 2),
+        `${fmt(((tool === 'walk' || tool === 'sample' || tool === 'read' ? r.rss_kb.sampler_process : r.rss_kb[tool]) ?? NaN) / 1024, 1)} MB`,
+      ]),
     );
     const kb = (x) => (x === null || x === undefined ? 'n/a' : `${fmt(x / 1024, 1)} MB`);
     md += `\nThe agent as a whole process, run with \`--max-semi-space-size=1\` as deploy/ and the shebangs run it: \`tcpfleet-agent --once --json\` peak RSS ${kb(r.rss_kb.agent_once)} (bundle \`dist/tcpfleet-agent.mjs\`: ${kb(r.rss_kb.agent_once_bundle)}; without the flag: ${kb(r.rss_kb.agent_once_default_flags)}); as a daemon walking every 2 s for 12 s (no collector reachable)${runsNote(r.daemons?.bin)}: peak ${kb(r.daemons?.bin?.hwm_kb)}, then ${kb(r.daemons?.bin?.rss_kb)} (bundle${runsNote(r.daemons?.bundle)}: peak ${kb(r.daemons?.bundle?.hwm_kb)}, then ${kb(r.daemons?.bundle?.rss_kb)}). Connections set up in ${fmt(r.setupS, 1)} s by ${r.workers} processes.`;
-    if (r.daemons?.baseline_bin) md += ` Before, in the same namespace and run (${process.env['BENCH_AGENT_BASELINE_LABEL'] || 'the build at BENCH_AGENT_BASELINE'}): daemon${runsNote(r.daemons.baseline_bin)} peak ${kb(r.daemons.baseline_bin.hwm_kb)}, then ${kb(r.daemons.baseline_bin.rss_kb)} (bundle${runsNote(r.daemons.baseline_bundle)}: peak ${kb(r.daemons.baseline_bundle?.hwm_kb)}, then ${kb(r.daemons.baseline_bundle?.rss_kb)}).`;
+    if (r.daemons?.baseline_bin)
+      md += ` Before, in the same namespace and run (${process.env['BENCH_AGENT_BASELINE_LABEL'] || 'the build at BENCH_AGENT_BASELINE'}): daemon${runsNote(r.daemons.baseline_bin)} peak ${kb(r.daemons.baseline_bin.hwm_kb)}, then ${kb(r.daemons.baseline_bin.rss_kb)} (bundle${runsNote(r.daemons.baseline_bundle)}: peak ${kb(r.daemons.baseline_bundle?.hwm_kb)}, then ${kb(r.daemons.baseline_bundle?.rss_kb)}).`;
     if (r.node_exporter === null) md += ' node_exporter: not installed, row skipped (`apt-get install prometheus-node-exporter`).';
     md += '\n';
   }
@@ -112,17 +139,40 @@ export async function run() {
     const walkRatio = median(big.times.walk) / median(big.times.cat);
     const floorRatio = median(big.times.walk) / median(big.times.read);
     const rssMb = big.rss_kb.sampler_process / 1024;
-    const agentParts = [['`tcpfleet-agent --once --json`', big.rss_kb.agent_once], ['bundle --once', big.rss_kb.agent_once_bundle], ['daemon', big.daemons?.bin?.hwm_kb], ['bundle daemon', big.daemons?.bundle?.hwm_kb]].filter(([, v]) => typeof v === 'number' && Number.isFinite(v));
+    const agentParts = [
+      ['`tcpfleet-agent --once --json`', big.rss_kb.agent_once],
+      ['bundle --once', big.rss_kb.agent_once_bundle],
+      ['daemon', big.daemons?.bin?.hwm_kb],
+      ['bundle daemon', big.daemons?.bundle?.hwm_kb],
+    ].filter(([, v]) => typeof v === 'number' && Number.isFinite(v));
     const agentMb = Math.max(...agentParts.map(([, v]) => v)) / 1024;
     const agentText = agentParts.map(([k, v]) => `${k} ${fmt(v / 1024, 1)} MB`).join(', ');
     md += `\n### Targets at ${big.n.toLocaleString('en-US')} connections\n\n`;
-    md += mdTable(['target', 'measured', 'verdict'], [
-      ['full walk <= 1.1 x cat of the same files', `${fmt(median(big.times.walk), 1)} ms vs ${fmt(median(big.times.cat), 1)} ms (${fmt(floorRatio, 2)} x the in-process read floor)`, verdict(walkRatio <= 1.1, `${fmt(walkRatio, 2)} x cat`)],
-      ['agent peak RSS < 64 MB', `sampler process ${fmt(rssMb, 1)} MB; the agent as a process (peak, with the deployed --max-semi-space-size=1): ${agentText}`, verdict(Math.max(rssMb, agentMb) < 64, `${fmt(Math.max(rssMb, agentMb) / 64, 2)} x the limit, by the largest: ${rssMb >= agentMb ? 'sampler process' : agentParts.reduce((a, b) => (b[1] > a[1] ? b : a))[0]}`)],
-      adaptive === null
-        ? ['cost-adaptive sampling <= 1% of one core at 10 s', 'not measured (BENCH_ADAPTIVE_S=0)', 'not measured']
-        : ['cost-adaptive sampling <= 1% of one core at 10 s', `${fmt(adaptive.cpuPctSteady, 2)}% after the start-up walk (${fmt(adaptive.cpuPct, 2)}% counting it) over ${fmt(adaptive.seconds, 0)} s: ${adaptive.samples} snapshots, ${adaptive.walks} full walks (last ${fmt(adaptive.walkCostMs, 0)} ms), ${adaptive.skips} cheap-only; per-state counts at most ${fmt(adaptive.maxStatesAgeMs / 1000, 0)} s old`, verdict(adaptive.cpuPctSteady <= 1, `${fmt(adaptive.cpuPctSteady / 1, 2)} x the budget`)],
-    ]);
+    md += mdTable(
+      ['target', 'measured', 'verdict'],
+      [
+        [
+          'full walk <= 1.1 x cat of the same files',
+          `${fmt(median(big.times.walk), 1)} ms vs ${fmt(median(big.times.cat), 1)} ms (${fmt(floorRatio, 2)} x the in-process read floor)`,
+          verdict(walkRatio <= 1.1, `${fmt(walkRatio, 2)} x cat`),
+        ],
+        [
+          'agent peak RSS < 64 MB',
+          `sampler process ${fmt(rssMb, 1)} MB; the agent as a process (peak, with the deployed --max-semi-space-size=1): ${agentText}`,
+          verdict(
+            Math.max(rssMb, agentMb) < 64,
+            `${fmt(Math.max(rssMb, agentMb) / 64, 2)} x the limit, by the largest: ${rssMb >= agentMb ? 'sampler process' : agentParts.reduce((a, b) => (b[1] > a[1] ? b : a))[0]}`,
+          ),
+        ],
+        adaptive === null
+          ? ['cost-adaptive sampling <= 1% of one core at 10 s', 'not measured (BENCH_ADAPTIVE_S=0)', 'not measured']
+          : [
+              'cost-adaptive sampling <= 1% of one core at 10 s',
+              `${fmt(adaptive.cpuPctSteady, 2)}% after the start-up walk (${fmt(adaptive.cpuPct, 2)}% counting it) over ${fmt(adaptive.seconds, 0)} s: ${adaptive.samples} snapshots, ${adaptive.walks} full walks (last ${fmt(adaptive.walkCostMs, 0)} ms), ${adaptive.skips} cheap-only; per-state counts at most ${fmt(adaptive.maxStatesAgeMs / 1000, 0)} s old`,
+              verdict(adaptive.cpuPctSteady <= 1, `${fmt(adaptive.cpuPctSteady / 1, 2)} x the budget`),
+            ],
+      ],
+    );
     md += `\nThe adaptive loop is the agent's AdaptiveSampler (default budget 0.01) at a 10 s interval in its own process; CPU is that whole process's user + system time. The first figure leaves out the first snapshot (every agent start walks once); both include every walk forced by a jump in the cheap counters (the TIME_WAIT sockets of the mix expire together after 60 s, which is such a jump), as a long-running agent would see them.\n`;
   }
   writeSection('agent', md);

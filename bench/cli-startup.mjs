@@ -55,9 +55,15 @@ export async function run() {
     writeJson('cli', res);
     const ratio = median(res['tcpfleet total --json']) / base;
     let md = `## CLI start-up\n\nCommand: \`node bench/run.mjs cli\`. Whole-process wall time (spawn to exit), ${runs} runs each, round-robin, against a collector on loopback; \`total\` includes its HTTP request.\n\n`;
-    md += mdTable(['command', 'median', 'min', 'ratio to node -e 0'], rows.map((r) => [r[0], `${r[1]} ms`, `${r[2]} ms`, r[3]]));
+    md += mdTable(
+      ['command', 'median', 'min', 'ratio to node -e 0'],
+      rows.map((r) => [r[0], `${r[1]} ms`, `${r[2]} ms`, r[3]]),
+    );
     md += `\n### Target: CLI start-up within 1.5 x \`node -e 0\`\n\n`;
-    md += mdTable(['target', 'measured', 'verdict'], [['`tcpfleet total --json` <= 1.5 x `node -e 0`', `${fmt(median(res['tcpfleet total --json']), 1)} ms vs ${fmt(base, 1)} ms`, verdict(ratio <= 1.5, `${fmt(ratio, 2)} x node -e 0`)]]);
+    md += mdTable(
+      ['target', 'measured', 'verdict'],
+      [['`tcpfleet total --json` <= 1.5 x `node -e 0`', `${fmt(median(res['tcpfleet total --json']), 1)} ms vs ${fmt(base, 1)} ms`, verdict(ratio <= 1.5, `${fmt(ratio, 2)} x node -e 0`)]],
+    );
     writeSection('cli', md + (process.env['BENCH_CLI_NOTE'] ?? ''));
   } finally {
     await stopTracked(col);

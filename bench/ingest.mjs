@@ -47,10 +47,25 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
   writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
   const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const col = startTracked(process.execPath, [...nodeArgs, COLLECTOR, 'serve', '--listen', `127.0.0.1:${port}`, '--db', db, '--token-file', join(dir, 'token'), '--log-level', 'warn', '--write-thread', writeThread,
+  const col = startTracked(process.execPath, [
+    ...nodeArgs,
+    COLLECTOR,
+    'serve',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--db',
+    db,
+    '--token-file',
+    join(dir, 'token'),
+    '--log-level',
+    'warn',
+    '--write-thread',
+    writeThread,
     // Every load generator connects from 127.0.0.1, up to 200 at a time (50 lanes a process);
     // a real fleet connects from one address per host.
-    '--max-pending-per-address', '100000']);
+    '--max-pending-per-address',
+    '100000',
+  ]);
   let colErr = '';
   col.stderr.on('data', (d) => (colErr += d.toString()));
   const gens = [];
@@ -66,7 +81,11 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
     const procs = Math.ceil(agents / PER_PROC);
     for (let p = 0; p < procs; p++) {
       const n = Math.floor(agents / procs) + (p < agents % procs ? 1 : 0);
-      const g = startTracked(process.execPath, [LOADGEN, '--url', `ws://127.0.0.1:${port}`, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const g = startTracked(
+        process.execPath,
+        [LOADGEN, '--url', `ws://127.0.0.1:${port}`, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding],
+        { stdio: ['pipe', 'pipe', 'pipe'] },
+      );
       gens.push(g);
     }
     const ready = await Promise.all(gens.map((g, i) => firstLine(g, `loadgen ${i}`, 300_000)));
@@ -147,7 +166,10 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
       hwmMb: mem.hwm,
       commits: health.commits,
       snapshotsPerCommit: health.snapshots_stored / Math.max(1, health.commits),
-      collectorErrors: colErr.split('\n').filter((l) => l.includes('"level":50') || l.includes('"level":40')).slice(0, 3),
+      collectorErrors: colErr
+        .split('\n')
+        .filter((l) => l.includes('"level":50') || l.includes('"level":40'))
+        .slice(0, 3),
     };
   } finally {
     for (const g of gens) await stopTracked(g);
@@ -190,8 +212,15 @@ export async function run() {
       console.log(`ingest: ${n} agents (${encoding}, write thread ${writeThread}) for ${warmup} + ${seconds} s...`);
       const r = await level(n, seconds, template, Number(process.env['BENCH_PORT'] ?? 20200), encoding, warmup, writeThread);
       results.push(r);
-      console.log(`  commits ${r.commits}, ${fmt(r.snapshotsPerCommit, 0)} snapshots each, longest ${r.commitMsMax} ms, ${r.slowCommits} of 100 ms or more; warm-up (first ${r.warmup} s): p50 ${fmt(r.latencyFirst.p50, 1)} ms p99 ${fmt(r.latencyFirst.p99, 1)} ms; all batches p99 ${fmt(r.latencyAll.p99, 1)} ms; collector event-loop delay ${JSON.stringify(r.loopDelay)}, generators ${JSON.stringify(r.genLoopDelay)}`);
-      console.log(table(['agents', 'encoding', 'write thread', 'snapshots/s', 'ack p50 ms', 'ack p99 ms', 'CPU %', 'gen CPU %', 'RSS MB', 'lost'], [[r.connected, encoding, writeThread, fmt(r.perSecond, 0), fmt(r.latency.p50, 1), fmt(r.latency.p99, 1), fmt(r.cpuPct, 0), fmt(r.genCpuPct, 0), fmt(r.rssMb, 0), r.lost]]));
+      console.log(
+        `  commits ${r.commits}, ${fmt(r.snapshotsPerCommit, 0)} snapshots each, longest ${r.commitMsMax} ms, ${r.slowCommits} of 100 ms or more; warm-up (first ${r.warmup} s): p50 ${fmt(r.latencyFirst.p50, 1)} ms p99 ${fmt(r.latencyFirst.p99, 1)} ms; all batches p99 ${fmt(r.latencyAll.p99, 1)} ms; collector event-loop delay ${JSON.stringify(r.loopDelay)}, generators ${JSON.stringify(r.genLoopDelay)}`,
+      );
+      console.log(
+        table(
+          ['agents', 'encoding', 'write thread', 'snapshots/s', 'ack p50 ms', 'ack p99 ms', 'CPU %', 'gen CPU %', 'RSS MB', 'lost'],
+          [[r.connected, encoding, writeThread, fmt(r.perSecond, 0), fmt(r.latency.p50, 1), fmt(r.latency.p99, 1), fmt(r.cpuPct, 0), fmt(r.genCpuPct, 0), fmt(r.rssMb, 0), r.lost]],
+        ),
+      );
     }
   } finally {
     rmSync(tdir, { recursive: true, force: true });
@@ -199,17 +228,56 @@ export async function run() {
   writeJson('ingest', { frameBytes, binBytes, binFirst, results });
   let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, steady window BENCH_INGEST_S=${seconds}, warm-up BENCH_WARMUP_S=${warmup}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${warmup} s of warm-up and then ${seconds} s of steady state. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine${process.env['BENCH_TEMPLATE'] !== undefined ? ' saved earlier (BENCH_TEMPLATE)' : ''} with its own host and counts, sent as a bin1 binary batch frame (${binBytes} bytes; the first frame of a session also declares the counter names: ${binFirst} bytes), as agents send it to a collector that offers bin1, and as the JSON batch message (${frameBytes} bytes per frame), as older agents send it (\`encoding\`). \`write thread\`: SQLite transactions on the collector's write thread (the default) or on its event loop (\`--write-thread off\`).\n\nLatency: from send to ack at the generator, for the batches sent in the steady window; the warm-up (every agent new to the collector in the same second: host and boot rows, counter names, 10,000 sockets starting at once) is reported apart. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window; simulated agents do not retry: a real agent keeps unacknowledged snapshots and resends them). CPU: the collector process (all its threads, utime + stime) over the steady window, and all generator processes together over their sending time; 100% = one core.\n\n`;
   md += mdTable(
-    ['agents', 'encoding', 'write thread', 'snapshots/s stored (offered)', 'ack p50', 'ack p99', 'warm-up ack p50 / p99', 'collector CPU', 'generators CPU', 'collector RSS (peak)', 'longest commit', 'nacks', 'lost'],
-    results.map((r) => [r.connected.toLocaleString('en-US'), r.encoding, r.writeThread, `${fmt(r.perSecond, 0)} (${fmt(r.offeredPerSecond, 0)})`, `${fmt(r.latency.p50, 1)} ms`, `${fmt(r.latency.p99, 1)} ms`, `${fmt(r.latencyFirst.p50, 0)} / ${fmt(r.latencyFirst.p99, 0)} ms`, `${fmt(r.cpuPct, 0)}%`, `${fmt(r.genCpuPct, 0)}%`, `${fmt(r.rssMb, 0)} MB (${fmt(r.hwmMb, 0)})`, `${r.commitMsMax} ms`, r.nacks, r.lost]),
+    [
+      'agents',
+      'encoding',
+      'write thread',
+      'snapshots/s stored (offered)',
+      'ack p50',
+      'ack p99',
+      'warm-up ack p50 / p99',
+      'collector CPU',
+      'generators CPU',
+      'collector RSS (peak)',
+      'longest commit',
+      'nacks',
+      'lost',
+    ],
+    results.map((r) => [
+      r.connected.toLocaleString('en-US'),
+      r.encoding,
+      r.writeThread,
+      `${fmt(r.perSecond, 0)} (${fmt(r.offeredPerSecond, 0)})`,
+      `${fmt(r.latency.p50, 1)} ms`,
+      `${fmt(r.latency.p99, 1)} ms`,
+      `${fmt(r.latencyFirst.p50, 0)} / ${fmt(r.latencyFirst.p99, 0)} ms`,
+      `${fmt(r.cpuPct, 0)}%`,
+      `${fmt(r.genCpuPct, 0)}%`,
+      `${fmt(r.rssMb, 0)} MB (${fmt(r.hwmMb, 0)})`,
+      `${r.commitMsMax} ms`,
+      r.nacks,
+      r.lost,
+    ]),
   );
   const top = results.find((r) => r.agents === 10_000 && r.encoding === 'bin1' && r.writeThread === 'on') ?? results.find((r) => r.agents === 10_000) ?? results.at(-1);
   if (top !== undefined) {
     md += `\n### Target: 10,000 agents at one snapshot per second, ack p99 < 250 ms, zero loss\n\n`;
-    md += mdTable(['target', 'measured', 'verdict'], [
-      ['10,000 snapshots/s sustained', `${fmt(top.perSecond, 0)}/s from ${top.connected} agents (${top.encoding}, write thread ${top.writeThread})`, verdict(top.perSecond >= 0.99 * top.agents, `${fmt(top.perSecond / top.agents, 2)} x the offered rate`)],
-      ['ack p99 < 250 ms (steady state)', `${fmt(top.latency.p99, 1)} ms (p50 ${fmt(top.latency.p50, 1)} ms); warm-up, every agent new at once: p50 ${fmt(top.latencyFirst.p50, 0)} ms, p99 ${fmt(top.latencyFirst.p99, 0)} ms`, verdict(top.latency.p99 < 250, `${fmt(top.latency.p99 / 250, 2)} x the limit`)],
-      ['zero loss', `${top.sent} sent, ${top.rowsInDb} stored, ${top.outstanding} unacknowledged at the end`, verdict(top.lost === 0, `${top.lost} lost`)],
-    ]);
+    md += mdTable(
+      ['target', 'measured', 'verdict'],
+      [
+        [
+          '10,000 snapshots/s sustained',
+          `${fmt(top.perSecond, 0)}/s from ${top.connected} agents (${top.encoding}, write thread ${top.writeThread})`,
+          verdict(top.perSecond >= 0.99 * top.agents, `${fmt(top.perSecond / top.agents, 2)} x the offered rate`),
+        ],
+        [
+          'ack p99 < 250 ms (steady state)',
+          `${fmt(top.latency.p99, 1)} ms (p50 ${fmt(top.latency.p50, 1)} ms); warm-up, every agent new at once: p50 ${fmt(top.latencyFirst.p50, 0)} ms, p99 ${fmt(top.latencyFirst.p99, 0)} ms`,
+          verdict(top.latency.p99 < 250, `${fmt(top.latency.p99 / 250, 2)} x the limit`),
+        ],
+        ['zero loss', `${top.sent} sent, ${top.rowsInDb} stored, ${top.outstanding} unacknowledged at the end`, verdict(top.lost === 0, `${top.lost} lost`)],
+      ],
+    );
   }
   writeSection('ingest', md);
 }

@@ -42,7 +42,10 @@ async function main() {
     }
   }
   const result = { namespaces_made: N, conns: CONNS, rounds: ROUNDS, modes: {} };
-  for (const [mode, budget] of [['walk every namespace every interval', 0], ['budgeted, 1% of a core', 0.01]]) {
+  for (const [mode, budget] of [
+    ['walk every namespace every interval', 0],
+    ['budgeted, 1% of a core', 0.01],
+  ]) {
     const s = new NamespaceSampler({ procfs: '/proc', maxNamespaces: 512, kubeLogDir: '/nonexistent', dockerDir: '/nonexistent', budget, intervalMs: 10_000, warn: () => {} });
     let ts = Date.now();
     const first = s.sample(ts, 0);

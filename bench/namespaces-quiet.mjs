@@ -55,7 +55,9 @@ function walk(pid) {
       counts[parseInt(l.trim().split(/\s+/)[3], 16)]++;
     }
   }
-  return STATES.map((s, i) => `${s}=${counts[i + 1]}`).filter((s) => !s.endsWith('=0')).join(' ');
+  return STATES.map((s, i) => `${s}=${counts[i + 1]}`)
+    .filter((s) => !s.endsWith('=0'))
+    .join(' ');
 }
 
 function cheap(pid) {
@@ -135,7 +137,10 @@ class Observer {
       samples: this.samples,
       samples_where_states_changed: this.changes,
       fingerprints: Object.fromEntries(
-        Object.entries(this.fp).map(([k, s]) => [k, { walks_needed: s.walks, quiet_samples_checked: s.checked, quiet_samples_skipped_racy: s.racy, longest_quiet_ms: s.longestQuietMs, violations: s.violations, examples: s.examples }]),
+        Object.entries(this.fp).map(([k, s]) => [
+          k,
+          { walks_needed: s.walks, quiet_samples_checked: s.checked, quiet_samples_skipped_racy: s.racy, longest_quiet_ms: s.longestQuietMs, violations: s.violations, examples: s.examples },
+        ]),
       ),
     };
   }
@@ -210,7 +215,23 @@ async function scenarioPart() {
   // Every client connects at the same moment, once all are observed.
   const at = Date.now() + 4000;
   for (const { kind, a, peer, spid } of pairs) {
-    const cli = startTracked('ip', ['netns', 'exec', a, process.execPath, here('./lib/quiet-scenario.mjs'), '--role', 'client', '--kind', kind, '--peer', peer, '--at', String(at), '--hold', String(SCENARIO_SECONDS + 10)]);
+    const cli = startTracked('ip', [
+      'netns',
+      'exec',
+      a,
+      process.execPath,
+      here('./lib/quiet-scenario.mjs'),
+      '--role',
+      'client',
+      '--kind',
+      kind,
+      '--peer',
+      peer,
+      '--at',
+      String(at),
+      '--hold',
+      String(SCENARIO_SECONDS + 10),
+    ]);
     const { pid: cpid } = await firstLine(cli, `${kind} client`);
     procs.push(cli);
     observers.push(new Observer(`${kind}: client side`, cpid), new Observer(`${kind}: server side`, spid));

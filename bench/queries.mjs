@@ -165,18 +165,40 @@ export async function run() {
     col = null;
     const res = { hosts, built, loadMs, inproc, http, cli, info, live: { hosts: live.hosts, stale: live.stale } };
     writeJson('queries', res);
-    const names = { total: 'fleet total', hosts: 'hosts (every host\'s latest snapshot)', top: 'top 10 hosts by established', history24h: 'one host\'s 24 h history', fleetHour: 'the fleet\'s last hour at one-minute steps' };
-    const rows = Object.keys(names).map((k) => [names[k], fmt(median(inproc[k]), 3), fmt(median(http[k]), 2), cli[k] ? fmt(median(cli[k]), 1) : 'no CLI command', info[k] ? `${fmt(info[k].bytes / 1024, 0)} KiB${info[k].resolution ? `, ${info[k].resolution}` : ''}` : '']);
+    const names = {
+      total: 'fleet total',
+      hosts: "hosts (every host's latest snapshot)",
+      top: 'top 10 hosts by established',
+      history24h: "one host's 24 h history",
+      fleetHour: "the fleet's last hour at one-minute steps",
+    };
+    const rows = Object.keys(names).map((k) => [
+      names[k],
+      fmt(median(inproc[k]), 3),
+      fmt(median(http[k]), 2),
+      cli[k] ? fmt(median(cli[k]), 1) : 'no CLI command',
+      info[k] ? `${fmt(info[k].bytes / 1024, 0)} KiB${info[k].resolution ? `, ${info[k].resolution}` : ''}` : '',
+    ]);
     console.log(table(['query', 'in collector ms', 'HTTP ms', 'CLI ms', 'answer'], rows));
     let md = `## Queries at 10,000 hosts\n\nCommand: \`node bench/run.mjs queries\` (BENCH_QUERY_HOSTS=${hosts}). ${hosts.toLocaleString('en-US')} hosts, each with 24 h of history at one snapshot per minute (${built.rows.toLocaleString('en-US')} raw snapshots, stored through the collector's SqliteStore in ${fmt(built.genS, 0)} s), the last two hours rolled into one-minute rows by the collector's RollupJob (${fmt(built.rollS, 1)} s). "In collector": the computation the route runs (Fleet in memory, the store's history query, the rollup reader), timed in process on the same database, median of 20-50 runs; "HTTP": GET on the real \`tcpfleet serve\` over a keep-alive loopback connection (includes JSON encoding and transfer); "CLI": the whole \`tcpfleet ... --json\` process, output to /dev/null. Loading 10,000 hosts into the Fleet at start-up: ${fmt(loadMs, 0)} ms. Live hosts when queried: ${live.hosts} (stale ${live.stale}).\n\n`;
-    md += mdTable(['query', 'in collector (median)', 'HTTP (median)', 'CLI (median)', 'answer size, resolution'], rows.map((r) => [r[0], `${r[1]} ms`, `${r[2]} ms`, r[3] === 'no CLI command' ? r[3] : `${r[3]} ms`, r[4]]));
+    md += mdTable(
+      ['query', 'in collector (median)', 'HTTP (median)', 'CLI (median)', 'answer size, resolution'],
+      rows.map((r) => [r[0], `${r[1]} ms`, `${r[2]} ms`, r[3] === 'no CLI command' ? r[3] : `${r[3]} ms`, r[4]]),
+    );
     const tot = median(inproc.total);
     const hst = median(inproc.hosts);
     md += `\n### Target: fleet total and hosts under 2 ms in the collector\n\n`;
-    md += mdTable(['target', 'measured', 'verdict'], [
-      ['fleet total < 2 ms', `${fmt(tot, 3)} ms in the collector, ${fmt(median(http.total), 2)} ms over HTTP`, verdict(tot < 2, `${fmt(tot / 2, 2)} x the limit`)],
-      ['hosts < 2 ms', `${fmt(hst, 3)} ms in the collector to build the list; ${fmt(median(http.hosts), 0)} ms over HTTP for the ${fmt(info.hosts.bytes / 1e6, 1)} MB JSON answer`, verdict(hst < 2, `${fmt(hst / 2, 2)} x the limit (in collector)`)],
-    ]);
+    md += mdTable(
+      ['target', 'measured', 'verdict'],
+      [
+        ['fleet total < 2 ms', `${fmt(tot, 3)} ms in the collector, ${fmt(median(http.total), 2)} ms over HTTP`, verdict(tot < 2, `${fmt(tot / 2, 2)} x the limit`)],
+        [
+          'hosts < 2 ms',
+          `${fmt(hst, 3)} ms in the collector to build the list; ${fmt(median(http.hosts), 0)} ms over HTTP for the ${fmt(info.hosts.bytes / 1e6, 1)} MB JSON answer`,
+          verdict(hst < 2, `${fmt(hst / 2, 2)} x the limit (in collector)`),
+        ],
+      ],
+    );
     writeSection('queries', md);
   } finally {
     if (col !== null) await stopTracked(col);

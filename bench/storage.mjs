@@ -12,7 +12,13 @@ import { fmt, mdTable, table, verdict, writeJson, writeSection } from './lib/rep
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const pages = (db) => new Map(db.prepare('SELECT name, sum(pgsize) AS b FROM dbstat GROUP BY name').all().map((r) => [r.name, r.b]));
+const pages = (db) =>
+  new Map(
+    db
+      .prepare('SELECT name, sum(pgsize) AS b FROM dbstat GROUP BY name')
+      .all()
+      .map((r) => [r.name, r.b]),
+  );
 const count = (db, t) => db.prepare(`SELECT count(*) AS n FROM ${t}`).get().n;
 
 export async function run() {
@@ -71,25 +77,42 @@ export async function run() {
   const perHostWeek = sizeAfter / hosts;
   const res = { hosts, days, intervalMs, stored, numbers, jsonBytes, peakRaw, perSnap, perSample, tables: t, sizeBefore, sizeAfter, perHostWeek, genS };
   writeJson('storage', res);
-  console.log(table(['measure', 'value'], [
-    ['bytes per snapshot (raw table + index)', fmt(perSnap, 1)],
-    ['numbers per snapshot', numbers],
-    ['bytes per sample', fmt(perSample, 2)],
-    [`DB after ${days} days, ${hosts} hosts`, `${fmt(sizeAfter / 1e6, 1)} MB`],
-  ]));
+  console.log(
+    table(
+      ['measure', 'value'],
+      [
+        ['bytes per snapshot (raw table + index)', fmt(perSnap, 1)],
+        ['numbers per snapshot', numbers],
+        ['bytes per sample', fmt(perSample, 2)],
+        [`DB after ${days} days, ${hosts} hosts`, `${fmt(sizeAfter / 1e6, 1)} MB`],
+      ],
+    ),
+  );
   let md = `## Storage\n\nCommand: \`node bench/run.mjs storage\` (BENCH_STORAGE_HOSTS=${hosts}, BENCH_STORAGE_DAYS=${days}). ${hosts} simulated hosts send a snapshot every 10 s for ${days} simulated days (${stored.toLocaleString('en-US')} snapshots, built from a real \`tcpfleet-agent --once --json\` of this machine: ${numbers} numbers each, ${jsonBytes} bytes as JSON; states wander, kernel counters grow). Stored through the collector's own SqliteStore.ingest, with the collector's RollupJob run after every simulated hour (raw kept 48 h, then one-minute rows 30 days, one-hour rows a year). Sizes from SQLite's dbstat (pages of each table and its indexes) and the file size.\n\n`;
-  md += mdTable(['measure', 'value'], [
-    ['raw bytes per snapshot (table + time index, at a full 48 h window)', `${fmt(perSnap, 1)} B (table ${fmt(peakRaw.table / peakRaw.rows, 1)} + index ${fmt(peakRaw.index / peakRaw.rows, 1)}); JSON would be ${jsonBytes} B`],
-    ['raw bytes per sample (per stored number)', `${fmt(perSample, 2)} B`],
-    ['one-minute rollup row (per host)', `${fmt(t.m1.bytes / Math.max(1, t.m1.rows), 1)} B`],
-    ['one-hour rollup row (per host)', `${fmt(t.h1.bytes / Math.max(1, t.h1.rows), 1)} B`],
-    [`rows after ${days} days`, `raw ${t.raw.rows.toLocaleString('en-US')}, 1m ${t.m1.rows.toLocaleString('en-US')}, 1h ${t.h1.rows.toLocaleString('en-US')}, fleet 1m ${t.fleet.rows.toLocaleString('en-US')}`],
-    [`database after ${days} days (${hosts} hosts)`, `${fmt(sizeBefore / 1e6, 1)} MB file (${fmt(sizeAfter / 1e6, 1)} MB after VACUUM): ${fmt(perHostWeek / 1e6, 2)} MB per host`],
-    ['the same for 10,000 hosts (linear: every table is per host)', `${fmt((perHostWeek * 10_000) / 1e9, 1)} GB`],
-    ['without retention (raw for the whole week, 10,000 hosts)', `${fmt((perSnap * 10_000 * days * 8640) / 1e9, 1)} GB`],
-  ]);
+  md += mdTable(
+    ['measure', 'value'],
+    [
+      [
+        'raw bytes per snapshot (table + time index, at a full 48 h window)',
+        `${fmt(perSnap, 1)} B (table ${fmt(peakRaw.table / peakRaw.rows, 1)} + index ${fmt(peakRaw.index / peakRaw.rows, 1)}); JSON would be ${jsonBytes} B`,
+      ],
+      ['raw bytes per sample (per stored number)', `${fmt(perSample, 2)} B`],
+      ['one-minute rollup row (per host)', `${fmt(t.m1.bytes / Math.max(1, t.m1.rows), 1)} B`],
+      ['one-hour rollup row (per host)', `${fmt(t.h1.bytes / Math.max(1, t.h1.rows), 1)} B`],
+      [
+        `rows after ${days} days`,
+        `raw ${t.raw.rows.toLocaleString('en-US')}, 1m ${t.m1.rows.toLocaleString('en-US')}, 1h ${t.h1.rows.toLocaleString('en-US')}, fleet 1m ${t.fleet.rows.toLocaleString('en-US')}`,
+      ],
+      [`database after ${days} days (${hosts} hosts)`, `${fmt(sizeBefore / 1e6, 1)} MB file (${fmt(sizeAfter / 1e6, 1)} MB after VACUUM): ${fmt(perHostWeek / 1e6, 2)} MB per host`],
+      ['the same for 10,000 hosts (linear: every table is per host)', `${fmt((perHostWeek * 10_000) / 1e9, 1)} GB`],
+      ['without retention (raw for the whole week, 10,000 hosts)', `${fmt((perSnap * 10_000 * days * 8640) / 1e9, 1)} GB`],
+    ],
+  );
   md += `\n### Target: at most 4 bytes per sample for raw data\n\n`;
-  md += mdTable(['target', 'measured', 'verdict'], [['raw <= 4 bytes per sample', `${fmt(perSample, 2)} B per number (${fmt(perSnap, 0)} B per snapshot of ${numbers} numbers)`, verdict(perSample <= 4, `${fmt(perSample / 4, 2)} x the limit`)]]);
+  md += mdTable(
+    ['target', 'measured', 'verdict'],
+    [['raw <= 4 bytes per sample', `${fmt(perSample, 2)} B per number (${fmt(perSnap, 0)} B per snapshot of ${numbers} numbers)`, verdict(perSample <= 4, `${fmt(perSample / 4, 2)} x the limit`)]],
+  );
   writeSection('storage', md);
 }
 

@@ -81,7 +81,10 @@ function tick() {
     renameSync(join(h.proc, 'net/tcp.tmp'), join(h.proc, 'net/tcp'));
     // sockstat and snmp to match, so the ss -s line agrees with the state counts.
     const inuse = 2 + c.estIn + c.estOut + c.cw;
-    writeFileSync(join(h.proc, 'net/sockstat'), `sockets: used ${inuse + 10}\nTCP: inuse ${inuse} orphan 0 tw ${c.tw} alloc ${inuse + 1} mem ${Math.ceil(inuse / 20)}\nUDP: inuse 0 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n`);
+    writeFileSync(
+      join(h.proc, 'net/sockstat'),
+      `sockets: used ${inuse + 10}\nTCP: inuse ${inuse} orphan 0 tw ${c.tw} alloc ${inuse + 1} mem ${Math.ceil(inuse / 20)}\nUDP: inuse 0 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n`,
+    );
     writeFileSync(join(h.proc, 'net/sockstat6'), 'TCP6: inuse 0\nUDP6: inuse 0\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n');
     writeFileSync(join(h.proc, 'net/snmp'), snmp.replace(/^(Tcp: (?:\S+ ){8})\d+/m, `$1${c.estIn + c.estOut + c.cw}`));
   }
@@ -100,7 +103,23 @@ try {
   tick();
   const timer = setInterval(tick, 1000);
   for (const h of hosts) {
-    h.agent = start([join(root, 'dist/tcpfleet-agent.mjs'), '--collector', `ws://127.0.0.1:${port}`, '--token-file', join(dir, 'token'), '--host-id', h.id, ...h.labels.flatMap((l) => ['--label', l]), '--procfs', h.proc, '--interval', '1'], h.id);
+    h.agent = start(
+      [
+        join(root, 'dist/tcpfleet-agent.mjs'),
+        '--collector',
+        `ws://127.0.0.1:${port}`,
+        '--token-file',
+        join(dir, 'token'),
+        '--host-id',
+        h.id,
+        ...h.labels.flatMap((l) => ['--label', l]),
+        '--procfs',
+        h.proc,
+        '--interval',
+        '1',
+      ],
+      h.id,
+    );
   }
   process.stdout.write(`collecting for ${seconds} s ...\n`);
   await sleep((seconds - 8) * 1000);
@@ -115,7 +134,15 @@ try {
 
   // tcpfleet watch on a real terminal (tmux), captured and rendered as a PNG.
   const tmux = (a) => spawnSync('tmux', ['-L', tmuxSock, ...a], { encoding: 'utf8' }).stdout;
-  tmux(['new-session', '-d', '-x', '132', '-y', '16', `${process.execPath} ${join(root, 'packages/collector/bin/tcpfleet.js')} watch --url ${url} --window ${Math.ceil(window / 60000)}m --interval 1`]);
+  tmux([
+    'new-session',
+    '-d',
+    '-x',
+    '132',
+    '-y',
+    '16',
+    `${process.execPath} ${join(root, 'packages/collector/bin/tcpfleet.js')} watch --url ${url} --window ${Math.ceil(window / 60000)}m --interval 1`,
+  ]);
   await sleep(3000);
   const screen = tmux(['capture-pane', '-p']).replace(/\s+$/, '');
   writeFileSync(join(dir, 'watch.txt'), screen);

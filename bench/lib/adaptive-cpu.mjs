@@ -35,12 +35,28 @@ const finish = () => {
   const wall = performance.now() - t0;
   // The window runs to the end of the last interval, as a long-running agent's would.
   const windowMs = Math.max(wall, seq * intervalMs);
-  setTimeout(() => {
-    const c = cpu();
-    const used = c - c0;
-    // Steady state: from the end of the first snapshot (the start-up walk) to the end of the window.
-    const steadyMs = t0 + windowMs - t1;
-    process.stdout.write(JSON.stringify({ cpuPctSteady: (100 * (c - c1)) / steadyMs, steadySeconds: steadyMs / 1000, seconds: windowMs / 1000, samples: seq, walks: s.walks, skips: s.skips, walkCostMs: s.walkCostMs, cpuMs: used, cpuPct: (100 * used) / windowMs, maxStatesAgeMs: Math.max(...ages) }) + '\n');
-  }, Math.max(0, windowMs - wall));
+  setTimeout(
+    () => {
+      const c = cpu();
+      const used = c - c0;
+      // Steady state: from the end of the first snapshot (the start-up walk) to the end of the window.
+      const steadyMs = t0 + windowMs - t1;
+      process.stdout.write(
+        JSON.stringify({
+          cpuPctSteady: (100 * (c - c1)) / steadyMs,
+          steadySeconds: steadyMs / 1000,
+          seconds: windowMs / 1000,
+          samples: seq,
+          walks: s.walks,
+          skips: s.skips,
+          walkCostMs: s.walkCostMs,
+          cpuMs: used,
+          cpuPct: (100 * used) / windowMs,
+          maxStatesAgeMs: Math.max(...ages),
+        }) + '\n',
+      );
+    },
+    Math.max(0, windowMs - wall),
+  );
 };
 tick();

@@ -57,10 +57,11 @@ async function main() {
   const half = C > 0 ? await listen(addr4, true) : null;
   await connectMany(addr4, srv4.address().port, E);
   if (srv6) await connectMany('::1', srv6.address().port, E6);
-  if (half) await connectMany(addr4, half.address().port, C, (c, done) => {
-    c.end();
-    done();
-  });
+  if (half)
+    await connectMany(addr4, half.address().port, C, (c, done) => {
+      c.end();
+      done();
+    });
   // TIME_WAIT: the client closes first and both sides finish; the client side lingers 60 s.
   await connectMany(addr4, srv4.address().port, W, (c, done) => {
     c.on('close', done);

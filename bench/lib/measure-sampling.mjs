@@ -24,7 +24,7 @@ const AGENT_BUNDLE = fileURLToPath(new URL('../../dist/tcpfleet-agent.mjs', impo
 const BASELINE = process.env['BENCH_AGENT_BASELINE'] || null;
 // How the deploy files run the agent (deploy/systemd, deploy/docker, the bin and bundle shebangs).
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
-const AWK = "FNR>1 {count[$4]++} END{for (s in count) print s, count[s]}";
+const AWK = 'FNR>1 {count[$4]++} END{for (s in count) print s, count[s]}';
 const NE_BIN = ['/usr/bin/prometheus-node-exporter', '/usr/bin/node_exporter', '/usr/local/bin/node_exporter'].find((p) => existsSync(p)) ?? null;
 
 const timeSpawn = (cmd, argv) => {
@@ -130,7 +130,9 @@ async function main() {
   // resting RSS. No collector listens on the port (this namespace's own loopback): the snapshots
   // wait in its outbox, as during a collector outage.
   const daemon = async (file) => {
-    const p = spawn(process.execPath, [...AGENT_NODE_FLAGS, file, '--collector', 'ws://127.0.0.1:23999', '--token', 'bench', '--interval', '2', '--walk-budget', '0', '--log-level', 'silent'], { stdio: 'ignore' });
+    const p = spawn(process.execPath, [...AGENT_NODE_FLAGS, file, '--collector', 'ws://127.0.0.1:23999', '--token', 'bench', '--interval', '2', '--walk-budget', '0', '--log-level', 'silent'], {
+      stdio: 'ignore',
+    });
     await new Promise((r) => setTimeout(r, 12_000));
     const st = readFileSync(`/proc/${p.pid}/status`, 'utf8');
     p.kill('SIGTERM');
@@ -150,15 +152,16 @@ async function main() {
   for (let i = 0; i < Number(opt('daemon-runs', 1)); i++) {
     for (const [k, file] of Object.entries(builds)) if (file !== null) daemonRuns[k].push(await daemon(file));
   }
-  const daemons = Object.fromEntries(
-    Object.entries(daemonRuns).map(([k, rs]) => [k, rs.length === 0 ? null : { ...rs.reduce((a, b) => (b.hwm_kb > a.hwm_kb ? b : a)), runs: rs }]),
-  );
+  const daemons = Object.fromEntries(Object.entries(daemonRuns).map(([k, rs]) => [k, rs.length === 0 ? null : { ...rs.reduce((a, b) => (b.hwm_kb > a.hwm_kb ? b : a)), runs: rs }]));
   let neInfo = null;
   if (ne !== null) {
     const status = readFileSync(`/proc/${ne.pid}/status`, 'utf8');
     rss.node_exporter = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
     const { body } = await get(nePort);
-    neInfo = body.split('\n').filter((l) => l.startsWith('node_tcp_connection_states')).slice(0, 12);
+    neInfo = body
+      .split('\n')
+      .filter((l) => l.startsWith('node_tcp_connection_states'))
+      .slice(0, 12);
     ne.kill('SIGTERM');
   }
   const lines4 = Math.max(0, readFileSync('/proc/net/tcp', 'latin1').split('\n').length - 2);
@@ -167,7 +170,14 @@ async function main() {
   process.stdout.write(
     JSON.stringify({
       sockets: { tcp: lines4, tcp6: lines6, total: lines4 + lines6 },
-      states: w === null ? null : Object.fromEntries(Object.keys(w.ipv4).map((k) => [k, w.ipv4[k] + w.ipv6[k]]).filter(([, v]) => v > 0)),
+      states:
+        w === null
+          ? null
+          : Object.fromEntries(
+              Object.keys(w.ipv4)
+                .map((k) => [k, w.ipv4[k] + w.ipv6[k]])
+                .filter(([, v]) => v > 0),
+            ),
       bytes: w?.bytes ?? null,
       times,
       rss_kb: rss,

@@ -13,7 +13,16 @@ const RESULTS_DIR = `${BENCH}results/`;
 export function table(head, rows) {
   const cells = [head, ...rows].map((r) => r.map((c) => String(c)));
   const w = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    cells
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(w[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function mdTable(head, rows) {
@@ -33,7 +42,10 @@ export function machine() {
   } catch {}
   let sqlite = '';
   try {
-    sqlite = execFileSync(process.execPath, ['-e', "const D=require('better-sqlite3');console.log(new D(':memory:').prepare('select sqlite_version() v').get().v)"], { cwd: `${REPO}packages/collector`, encoding: 'utf8' }).trim();
+    sqlite = execFileSync(process.execPath, ['-e', "const D=require('better-sqlite3');console.log(new D(':memory:').prepare('select sqlite_version() v').get().v)"], {
+      cwd: `${REPO}packages/collector`,
+      encoding: 'utf8',
+    }).trim();
   } catch {}
   return { cpu: `${c.length} x ${c[0]?.model ?? '?'}`, memGiB: (totalmem() / 2 ** 30).toFixed(1), kernel, node: process.version, sqlite, load };
 }
@@ -56,15 +68,21 @@ export function assemble() {
   const m = machine();
   const parts = [];
   parts.push('# tcpfleet benchmark results\n');
-  parts.push('Written by `npm run bench` (bench/run.mjs); every figure below comes from a real run on the machine described. Targets are reported as met or short, never as a build failure. Re-run one part with `node bench/run.mjs agent|ingest|queries|storage|cli`.\n');
-  parts.push(`Assembled ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}. Machine: ${m.cpu}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, SQLite ${m.sqlite}; load average when assembled ${m.load}. The box is shared with other engineers' builds and tests, so expect noise of tens of percent between runs.\n`);
+  parts.push(
+    'Written by `npm run bench` (bench/run.mjs); every figure below comes from a real run on the machine described. Targets are reported as met or short, never as a build failure. Re-run one part with `node bench/run.mjs agent|ingest|queries|storage|cli`.\n',
+  );
+  parts.push(
+    `Assembled ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}. Machine: ${m.cpu}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, SQLite ${m.sqlite}; load average when assembled ${m.load}. The box is shared with other engineers' builds and tests, so expect noise of tens of percent between runs.\n`,
+  );
   const files = existsSync(RESULTS_DIR) ? readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.md')) : [];
   const names = files.map((f) => f.slice(0, -3)).sort((a, b) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
   for (const n of names) {
     // Each section says when it was run (sections can be re-run one at a time); writeSection
     // records it, older sections fall back to the file's time.
     const text = readFileSync(`${RESULTS_DIR}${n}.md`, 'utf8');
-    const when = statSync(`${RESULTS_DIR}${n}.md`).mtime.toISOString().replace(/:\d\d\.\d+Z$/, 'Z');
+    const when = statSync(`${RESULTS_DIR}${n}.md`)
+      .mtime.toISOString()
+      .replace(/:\d\d\.\d+Z$/, 'Z');
     parts.push(/^## [^\n]*\n\nRun \d{4}-/.test(text) ? text : text.replace(/^(## [^\n]*)\n/, `$1\n\nRun ${when}.\n`));
   }
   if (existsSync(`${BENCH}NOTES.md`)) parts.push(readFileSync(`${BENCH}NOTES.md`, 'utf8'));

@@ -13,7 +13,7 @@ export function agentTemplate() {
 
 /** A generator of one host's snapshots. */
 export function hostSeries(template, host, seed, intervalMs) {
-  let x = seed * 2654435761 % 4294967296;
+  let x = (seed * 2654435761) % 4294967296;
   const rnd = () => {
     x = (x * 1664525 + 1013904223) % 4294967296;
     return x / 4294967296;

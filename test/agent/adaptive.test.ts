@@ -32,7 +32,10 @@ function writeTcp(estab: number, tw = 0): void {
 
 /** Writes sockstat with the given inuse and tw. */
 function writeSockstat(inuse: number, tw: number): void {
-  writeFileSync(join(procfs, 'net/sockstat'), `sockets: used ${inuse + 10}\nTCP: inuse ${inuse} orphan 0 tw ${tw} alloc ${inuse + 5} mem 1\nUDP: inuse 0 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n`);
+  writeFileSync(
+    join(procfs, 'net/sockstat'),
+    `sockets: used ${inuse + 10}\nTCP: inuse ${inuse} orphan 0 tw ${tw} alloc ${inuse + 5} mem 1\nUDP: inuse 0 mem 0\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n`,
+  );
 }
 
 /** Rewrites CurrEstab in snmp. */

@@ -4,7 +4,23 @@ import { agentOnce } from '../helpers/procs.js';
 
 describe('agent command line without yargs (fastAgentArgs)', () => {
   it('parses a plain daemon command line into the same flags main.ts builds from yargs', () => {
-    const r = fastAgentArgs(['--collector', 'ws://10.0.0.5:7070', '--token-file=/etc/t', '--label', 'env=prod', '--label', 'dc=x', '--interval', '2.5', '--top', '0', '--walk-budget', '0.01', '--log-level', 'warn']);
+    const r = fastAgentArgs([
+      '--collector',
+      'ws://10.0.0.5:7070',
+      '--token-file=/etc/t',
+      '--label',
+      'env=prod',
+      '--label',
+      'dc=x',
+      '--interval',
+      '2.5',
+      '--top',
+      '0',
+      '--walk-budget',
+      '0.01',
+      '--log-level',
+      'warn',
+    ]);
     expect(r).toEqual({
       once: false,
       json: false,

@@ -44,7 +44,7 @@ function walk(reader: RollupReader, host: string, since: number, until: number, 
   const resolutions = new Set<Resolution>();
   let from: HistoryPosition | null = null;
   let pages = 0;
-  for (; pages < 100_000; ) {
+  for (; pages < 100_000;) {
     const { resolution, page } = reader.historyPage(host, since, until, limit, NOW, from);
     resolutions.add(resolution);
     pages++;

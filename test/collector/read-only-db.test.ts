@@ -26,7 +26,9 @@ describe('read-only commands never create a database', () => {
       const r = cli([...args, '--db', db]);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
-      expect(r.stderr).toBe(`tcpfleet: ${name}: no database at ${db} (flag --db); nothing was created. \`tcpfleet serve --db ${db}\` creates it, or give --db PATH (or TCPFLEET_DB) of an existing one\n`);
+      expect(r.stderr).toBe(
+        `tcpfleet: ${name}: no database at ${db} (flag --db); nothing was created. \`tcpfleet serve --db ${db}\` creates it, or give --db PATH (or TCPFLEET_DB) of an existing one\n`,
+      );
       expect(existsSync(db)).toBe(false);
       expect(existsSync(join(t.dir, args.join('-'))), 'not even its directory').toBe(false);
     });

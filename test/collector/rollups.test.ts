@@ -47,7 +47,7 @@ async function fill(store: SqliteStore, hosts: string[], start: number, end: num
 const countRaw = (store: SqliteStore): number => (store.db.prepare('SELECT count(*) AS n FROM snapshots').get() as { n: number }).n;
 
 describe('rollups', () => {
-  it('keeps a host\'s history continuous across the raw -> rollup boundary and prunes only rolled raw data', async () => {
+  it("keeps a host's history continuous across the raw -> rollup boundary and prunes only rolled raw data", async () => {
     const { store } = setup();
     const start = NOW - 3 * HOUR;
     const data = await fill(store, ['web-1', 'web-22'], start, NOW);

@@ -14,25 +14,59 @@ import { Lifecycle } from '../../packages/collector/src/lifecycle.js';
 import { createLogger } from '../../packages/collector/src/log.js';
 import { httpGet } from '../helpers/http.js';
 
-const echo = (name: string): Route['handle'] => ({ res, params, query }) => sendJson(res, 200, { name, params, n: query.int('n', 1, 1, 10), state: query.has('state') ? query.state() : null });
+const echo =
+  (name: string): Route['handle'] =>
+  ({ res, params, query }) =>
+    sendJson(res, 200, { name, params, n: query.int('n', 1, 1, 10), state: query.has('state') ? query.state() : null });
 const open: Guard = () => ({ ok: true, reader: true });
 
 describe('route table', () => {
   it('refuses two routes that can match the same path', () => {
-    expect(() => new Router([{ path: '/a/:x', access: 'read', handle: echo('x') }, { path: '/a/b', access: 'read', handle: echo('b') }], open)).toThrow('routes /a/:x and /a/b match the same paths');
-    expect(() => new Router([{ path: '/a/:x', access: 'read', handle: echo('x') }, { path: '/a/:y', access: 'read', handle: echo('y') }], open)).toThrow('match the same paths');
-    expect(new Router([{ path: '/a/:x', access: 'read', handle: echo('x') }, { path: '/a/:x/h', access: 'read', handle: echo('h') }, { path: '/b/h', access: 'read', handle: echo('b') }], open).paths).toEqual(['/a/:x', '/a/:x/h', '/b/h']);
+    expect(
+      () =>
+        new Router(
+          [
+            { path: '/a/:x', access: 'read', handle: echo('x') },
+            { path: '/a/b', access: 'read', handle: echo('b') },
+          ],
+          open,
+        ),
+    ).toThrow('routes /a/:x and /a/b match the same paths');
+    expect(
+      () =>
+        new Router(
+          [
+            { path: '/a/:x', access: 'read', handle: echo('x') },
+            { path: '/a/:y', access: 'read', handle: echo('y') },
+          ],
+          open,
+        ),
+    ).toThrow('match the same paths');
+    expect(
+      new Router(
+        [
+          { path: '/a/:x', access: 'read', handle: echo('x') },
+          { path: '/a/:x/h', access: 'read', handle: echo('h') },
+          { path: '/b/h', access: 'read', handle: echo('b') },
+        ],
+        open,
+      ).paths,
+    ).toEqual(['/a/:x', '/a/:x/h', '/b/h']);
   });
 
   let server: Server;
   let base = '';
   beforeAll(async () => {
-    const guard: Guard = (req, access) => (access === 'read' && req.headers['x-reader'] === undefined ? { ok: false, status: 401, code: 'TCPFLEET_ERR_AUTH', message: 'no' } : { ok: true, reader: true });
-    const router = new Router([
-      { path: '/open', access: 'open', handle: echo('open') },
-      { path: '/hosts/:id', access: 'read', handle: echo('host') },
-      { path: '/hosts/:id/history', access: 'read', handle: echo('history') },
-    ], guard);
+    const guard: Guard = (req, access) =>
+      access === 'read' && req.headers['x-reader'] === undefined ? { ok: false, status: 401, code: 'TCPFLEET_ERR_AUTH', message: 'no' } : { ok: true, reader: true };
+    const router = new Router(
+      [
+        { path: '/open', access: 'open', handle: echo('open') },
+        { path: '/hosts/:id', access: 'read', handle: echo('host') },
+        { path: '/hosts/:id/history', access: 'read', handle: echo('history') },
+      ],
+      guard,
+    );
     server = createServer(router.handle);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const a = server.address();
@@ -78,10 +112,28 @@ describe('lifecycle', () => {
   const build = async (order: string[], hang: boolean): Promise<Lifecycle> => {
     const app = new Lifecycle(createLogger('silent'));
     await app.start('store', () => ({ value: 1, stop: () => void order.push('store') }));
-    await app.start('failing', () => ({ value: 2, stop: () => { order.push('failing'); throw new Error('broken'); } }));
-    await app.start('maybe-hung', () => ({ value: 3, stop: () => { order.push('maybe-hung'); return hang ? new Promise<void>(() => {}) : undefined; } }));
+    await app.start('failing', () => ({
+      value: 2,
+      stop: () => {
+        order.push('failing');
+        throw new Error('broken');
+      },
+    }));
+    await app.start('maybe-hung', () => ({
+      value: 3,
+      stop: () => {
+        order.push('maybe-hung');
+        return hang ? new Promise<void>(() => {}) : undefined;
+      },
+    }));
     await app.start('no-stop', () => ({ value: 4 }));
-    await app.start('server', () => ({ value: 5, stop: async () => { await new Promise((r) => setTimeout(r, 20)); order.push('server'); } }));
+    await app.start('server', () => ({
+      value: 5,
+      stop: async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        order.push('server');
+      },
+    }));
     return app;
   };
 

@@ -95,7 +95,7 @@ describe('SqliteStore', () => {
     const path = freshDb();
     const s = new SqliteStore({ path });
     const evil = "x');DROP_TABLE_snapshots;--";
-    await s.ingest([{ host: evil, labels: { note: "a'b\"c; DROP TABLE hosts" }, snapshots: [fixtureSnapshot({ seq: 1 })] }], 1);
+    await s.ingest([{ host: evil, labels: { note: 'a\'b"c; DROP TABLE hosts' }, snapshots: [fixtureSnapshot({ seq: 1 })] }], 1);
     expect((await s.latest()).map((h) => h.host)).toEqual([evil]);
     expect((await s.history(evil, 0, Number.MAX_SAFE_INTEGER, 10)).length).toBe(1);
     expect(await s.history("x' OR 1=1 --", 0, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);

@@ -24,7 +24,10 @@ function open(name: string): { path: string; threaded: ThreadedStore; main: Sqli
   const opts = { path, busyTimeoutMs: 200 };
   const main = new SqliteStore(opts);
   const threaded = new ThreadedStore(main, { store: opts, logLevel: 'silent' }, pino({ level: 'silent' }));
-  cleanups.push(() => t.cleanup(), () => threaded.close());
+  cleanups.push(
+    () => t.cleanup(),
+    () => threaded.close(),
+  );
   return { path, threaded, main };
 }
 
@@ -43,18 +46,33 @@ describe('write thread', () => {
     const direct = new SqliteStore({ path: `${t2.dir}/direct.db` });
     cleanups.push(() => direct.close());
     const base = 1_795_000_000_000;
-    const json = [1, 2, 3].map((seq) => ({ ...fixtureSnapshot({ seq }), host: 'h-json', ts: base + seq * 1000, collect: { ms: 1.5, bytes: 10, skipped: 0, errors: seq === 2 ? ['net/tcp:2: bad'] : [], states_age_ms: 0 } }));
-    const bin = packed('h-bin', { env: 'test' }, [1, 2, 3].map((seq) => ({ ...fixtureSnapshot({ seq }), host: 'h-bin', ts: base + seq * 1000, collect: { ms: 1.5, bytes: 10, skipped: 0, errors: [], states_age_ms: 0 } })));
+    const json = [1, 2, 3].map((seq) => ({
+      ...fixtureSnapshot({ seq }),
+      host: 'h-json',
+      ts: base + seq * 1000,
+      collect: { ms: 1.5, bytes: 10, skipped: 0, errors: seq === 2 ? ['net/tcp:2: bad'] : [], states_age_ms: 0 },
+    }));
+    const bin = packed(
+      'h-bin',
+      { env: 'test' },
+      [1, 2, 3].map((seq) => ({ ...fixtureSnapshot({ seq }), host: 'h-bin', ts: base + seq * 1000, collect: { ms: 1.5, bytes: 10, skipped: 0, errors: [], states_age_ms: 0 } })),
+    );
     const items = [
       { host: 'h-json', labels: { env: 'test' }, snapshots: json },
       { host: 'h-bin', labels: { env: 'test' }, snapshots: bin },
     ];
     const outT = await a.threaded.ingest(items, base + 5000);
     const outD = await direct.ingest(items, base + 5000);
-    expect(outT).toEqual([{ stored: 3, duplicates: 0 }, { stored: 3, duplicates: 0 }]);
+    expect(outT).toEqual([
+      { stored: 3, duplicates: 0 },
+      { stored: 3, duplicates: 0 },
+    ]);
     expect(outD).toEqual(outT);
     // Again: duplicates, nothing stored twice.
-    expect(await a.threaded.ingest(items, base + 6000)).toEqual([{ stored: 0, duplicates: 3 }, { stored: 0, duplicates: 3 }]);
+    expect(await a.threaded.ingest(items, base + 6000)).toEqual([
+      { stored: 0, duplicates: 3 },
+      { stored: 0, duplicates: 3 },
+    ]);
     await direct.ingest(items, base + 6000);
     expect(strip(await a.threaded.latest())).toEqual(strip(await direct.latest()));
     for (const h of ['h-json', 'h-bin']) expect(strip(await a.threaded.history(h, 0, base + 10_000, 100))).toEqual(strip(await direct.history(h, 0, base + 10_000, 100)));

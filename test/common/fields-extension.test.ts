@@ -33,7 +33,9 @@ function storedRows(): { values: { vals: Buffer; layout: string }[]; rollups: { 
   copyFileSync(`${SAMPLES}store.db`, path);
   const db = new Database(path, { readonly: true });
   try {
-    const values = db.prepare('SELECT s.vals, l.fields AS layout FROM snapshots s JOIN layouts l ON l.id = s.layout_id UNION ALL SELECT t.vals, l.fields FROM latest t JOIN layouts l ON l.id = t.layout_id').all() as { vals: Buffer; layout: string }[];
+    const values = db
+      .prepare('SELECT s.vals, l.fields AS layout FROM snapshots s JOIN layouts l ON l.id = s.layout_id UNION ALL SELECT t.vals, l.fields FROM latest t JOIN layouts l ON l.id = t.layout_id')
+      .all() as { vals: Buffer; layout: string }[];
     const rollups = db.prepare('SELECT vals, last_ts FROM rollup_1m UNION ALL SELECT vals, last_ts FROM rollup_1h').all() as { vals: Buffer; last_ts: number }[];
     return { values, rollups };
   } finally {
@@ -81,8 +83,11 @@ describe('a table with one more field (the docs/fields.md example)', () => {
     expect(() => VALUES.decode(blob, layout)).toThrow(/written by a newer tcpfleet/);
   });
 
-  it('decodes the bin1 frames of a 0.1.0 agent, with udp_inuse 0; a new agent\'s frames carry it, and the current decoder refuses them', () => {
-    const frames = readFileSync(`${SAMPLES}bin1-frames.hex`, 'utf8').trim().split('\n').map((h) => Buffer.from(h, 'hex'));
+  it("decodes the bin1 frames of a 0.1.0 agent, with udp_inuse 0; a new agent's frames carry it, and the current decoder refuses them", () => {
+    const frames = readFileSync(`${SAMPLES}bin1-frames.hex`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((h) => Buffer.from(h, 'hex'));
     const want = JSON.parse(readFileSync(`${SAMPLES}bin1-frames.expected.json`, 'utf8')) as { host: string; labels: Record<string, string>; batches: { id: number; snapshots: Snapshot[] }[] };
     const dec = new Bin1Decoder(V2);
     frames.forEach((f, i) => {
@@ -102,8 +107,11 @@ describe('a table with one more field (the docs/fields.md example)', () => {
     expect((refused as Error).message).toMatch(/^binary batch: snapshot 1: values: \d+ numbers, not 41 fixed fields plus \d+ counters \(a newer agent\? upgrade the collector first\)$/);
   });
 
-  it('accepts the sockstat of a 0.1.0 agent\'s JSON batch (zod and the fast check), filling in 0; checks a new one\'s', () => {
-    const batches = readFileSync(`${SAMPLES}json-batches.ndjson`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { snapshots: Snapshot[] });
+  it("accepts the sockstat of a 0.1.0 agent's JSON batch (zod and the fast check), filling in 0; checks a new one's", () => {
+    const batches = readFileSync(`${SAMPLES}json-batches.ndjson`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { snapshots: Snapshot[] });
     const sockstat = sectionPlan('sockstat', V2);
     const fast = sectionCheck(sockstat);
     const zod = sectionSchema(sockstat);
@@ -113,14 +121,18 @@ describe('a table with one more field (the docs/fields.md example)', () => {
       const next = { ...s.sockstat, udp_inuse: 7 };
       expect(fast(next)).toEqual(next);
       expect(zod.parse(next)).toEqual(next);
-      for (const bad of [{ ...s.sockstat, udp_inuse: -1 }, { ...s.sockstat, udp_inuse: 1.5 }, { ...s.sockstat, udp_inuse: 1, extra: 1 }]) {
+      for (const bad of [
+        { ...s.sockstat, udp_inuse: -1 },
+        { ...s.sockstat, udp_inuse: 1.5 },
+        { ...s.sockstat, udp_inuse: 1, extra: 1 },
+      ]) {
         expect(fast(bad)).toBeNull();
         expect(zod.safeParse(bad).success).toBe(false);
       }
     }
   });
 
-  it('reads the rollups of a 0.1.0 database with udp_inuse 0, and keeps a new one\'s last value', () => {
+  it("reads the rollups of a 0.1.0 database with udp_inuse 0, and keeps a new one's last value", () => {
     const { rollups } = storedRows();
     expect(rollups.length).toBeGreaterThan(20);
     for (const r of rollups) {

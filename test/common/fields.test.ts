@@ -15,15 +15,28 @@ import { FIXTURES, REPO, readCase } from '../helpers/fixtures.js';
 const sections = SECTIONS as readonly SectionDef[];
 
 describe('the field table', () => {
-  it('stores release 0.1.0\'s numbers in this order (the values blob and bin1 frame depend on it)', () => {
+  it("stores release 0.1.0's numbers in this order (the values blob and bin1 frame depend on it)", () => {
     const states = (s: string): string[] => TCP_STATES.map((st) => `${s}.${st}`);
     expect(PLAN.version).toBe(1);
     expect(PLAN.latest.map((x) => x.path)).toEqual([
       ...states('ipv4'),
       ...states('ipv6'),
-      'summary.total', 'summary.estab', 'summary.closed', 'summary.orphaned', 'summary.timewait',
-      'sockstat.sockets_used', 'sockstat.tcp_inuse', 'sockstat.tcp_orphan', 'sockstat.tcp_tw', 'sockstat.tcp_alloc', 'sockstat.tcp_mem', 'sockstat.tcp6_inuse',
-      'collect.ms', 'collect.bytes', 'collect.skipped', 'collect.states_age_ms',
+      'summary.total',
+      'summary.estab',
+      'summary.closed',
+      'summary.orphaned',
+      'summary.timewait',
+      'sockstat.sockets_used',
+      'sockstat.tcp_inuse',
+      'sockstat.tcp_orphan',
+      'sockstat.tcp_tw',
+      'sockstat.tcp_alloc',
+      'sockstat.tcp_mem',
+      'sockstat.tcp6_inuse',
+      'collect.ms',
+      'collect.bytes',
+      'collect.skipped',
+      'collect.states_age_ms',
       'interval_ms',
     ]);
     expect(PLAN.open.map((p) => p.key)).toEqual(['snmp', 'netstat']);
@@ -41,7 +54,7 @@ describe('the field table', () => {
       const names = s.fields.map((f) => f.name);
       expect(new Set(names).size, String(s.key)).toBe(names.length);
       let since = 1;
-      for (const f of s.fields as readonly FieldDef[]) {
+      for (const f of s.fields) {
         expect(f.name).toMatch(/^[a-z][a-z0-9_]*$/);
         expect(f.doc.length, f.name).toBeGreaterThan(10);
         expect(f.since ?? 1).toBeGreaterThanOrEqual(since);
@@ -53,7 +66,7 @@ describe('the field table', () => {
     }
   });
 
-  it('refuses a table whose versions skip one (a blob\'s count could no longer name its version)', () => {
+  it("refuses a table whose versions skip one (a blob's count could no longer name its version)", () => {
     const skip = sections.map((s) => (s.key === 'sockstat' ? { ...s, fields: [...s.fields, { ...EXAMPLE_FIELD, since: 3 }] } : s));
     expect(() => planOf(skip)).toThrow('field table: no field has since 2 (versions must follow one another)');
   });
@@ -68,7 +81,10 @@ describe('the field table', () => {
     const seedFiles: Record<string, string> = { 'net/sockstat': readCase('net-sockstat', 'seed.txt').toString(), 'net/sockstat6': readCase('net-sockstat', 'seed6.txt').toString() };
     expect(Object.keys(parsed)).toEqual([...SOCKSTAT_KEYS]);
     for (const f of SOCKSTAT_READS) {
-      for (const [got, text] of [[parsed, files], [seed, seedFiles]] as const) {
+      for (const [got, text] of [
+        [parsed, files],
+        [seed, seedFiles],
+      ] as const) {
         const m = new RegExp(`^${f.kernel.line}:(?: \\S+ \\d+)*? ${f.kernel.key} (\\d+)`, 'm').exec(text[f.kernel.file]!);
         expect(m, `${f.kernel.file} ${f.kernel.line}: ${f.kernel.key}`).not.toBeNull();
         expect(got[f.name]).toBe(Number(m![1]));

@@ -91,7 +91,7 @@ describe.each(RELEASES)('samples of %s', (release) => {
     expect(rows.length).toBeGreaterThan(20);
     for (const r of rows) {
       const v = decodeValues(r.vals, parseLayout(layouts.get(r.layout_id) ?? ''));
-      const again = encodeValues({ ...v, host: 'h', ts: 0, seq: 1, boot: '00000000', labels: {} } as Snapshot);
+      const again = encodeValues({ ...v, host: 'h', ts: 0, seq: 1, boot: '00000000', labels: {} });
       expect(again.toString('hex')).toBe(r.vals.toString('hex'));
     }
     const aggs = db.prepare('SELECT last_ts, vals FROM rollup_1m UNION ALL SELECT last_ts, vals FROM rollup_1h').all() as { last_ts: number; vals: Buffer }[];
@@ -120,7 +120,10 @@ describe.each(RELEASES)('samples of %s', (release) => {
   });
 
   it('its /metrics exposition of a fleet is written again byte for byte (family names, help, labels, order)', () => {
-    const input = expected<{ hosts: unknown[]; total: unknown; gauges: Parameters<typeof renderMetrics>[1]; alerts: Parameters<typeof renderMetrics>[2]; version: string; now: number }>(release, 'metrics.input.json');
+    const input = expected<{ hosts: unknown[]; total: unknown; gauges: Parameters<typeof renderMetrics>[1]; alerts: Parameters<typeof renderMetrics>[2]; version: string; now: number }>(
+      release,
+      'metrics.input.json',
+    );
     const fleet = { hosts: () => input.hosts, total: () => input.total } as unknown as Fleet;
     expect(renderMetrics(fleet, input.gauges, input.alerts, input.version, input.now)).toBe(text(release, 'metrics.prom'));
   });

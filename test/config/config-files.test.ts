@@ -72,7 +72,11 @@ describe('precedence: flags > environment > config file > defaults', () => {
     expect(host([]).interval_ms).toBe(10_000);
     expect(host(['--config', cfg])).toMatchObject({ host: 'from-file', interval_ms: 7000, labels: { src: 'file', keep: 'yes' } });
     expect(host(['--config', cfg], { TCPFLEET_HOST_ID: 'from-env', TCPFLEET_LABELS: 'src=env' })).toMatchObject({ host: 'from-env', interval_ms: 7000, labels: { src: 'env', keep: 'yes' } });
-    expect(host(['--config', cfg, '--host-id', 'from-flag', '--interval', '3', '--label', 'src=flag'], { TCPFLEET_HOST_ID: 'from-env', TCPFLEET_INTERVAL: '5' })).toMatchObject({ host: 'from-flag', interval_ms: 3000, labels: { src: 'flag', keep: 'yes' } });
+    expect(host(['--config', cfg, '--host-id', 'from-flag', '--interval', '3', '--label', 'src=flag'], { TCPFLEET_HOST_ID: 'from-env', TCPFLEET_INTERVAL: '5' })).toMatchObject({
+      host: 'from-flag',
+      interval_ms: 3000,
+      labels: { src: 'flag', keep: 'yes' },
+    });
   });
 
   it('collector', async () => {

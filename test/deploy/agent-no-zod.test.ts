@@ -65,9 +65,12 @@ describe.skipIf(!haveStrace)('the agent process loads no zod', () => {
     tmp.cleanup();
   });
 
-  it('the watch sees zod where it is loaded (a process importing common\'s full index)', () => {
+  it("the watch sees zod where it is loaded (a process importing common's full index)", () => {
     const trace = join(tmp.dir, 'index.trace');
-    const r = spawnSync('strace', [...TRACE, trace, process.execPath, '--input-type=module', '-e', `await import(${JSON.stringify(join(REPO, 'packages/common/dist/index.js'))});`], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('strace', [...TRACE, trace, process.execPath, '--input-type=module', '-e', `await import(${JSON.stringify(join(REPO, 'packages/common/dist/index.js'))});`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(zodFiles(opened(trace)).length).toBeGreaterThan(0);
   });
@@ -91,11 +94,16 @@ describe.skipIf(!haveStrace)('the agent process loads no zod', () => {
     await waitFor(() => (agentPid = tracee(traced?.pid ?? 0)) > 0, 'strace to start the agent', 20_000);
     let seq = 0;
     const url = collector.url;
-    await waitFor(() => {
-      const r = cli(['host', 'nozod-1', '--json', '--url', url]);
-      if (r.code === 0) seq = (JSON.parse(r.stdout) as { seq: number }).seq;
-      return seq >= 3;
-    }, 'the traced agent to report three snapshots', 60_000, 250);
+    await waitFor(
+      () => {
+        const r = cli(['host', 'nozod-1', '--json', '--url', url]);
+        if (r.code === 0) seq = (JSON.parse(r.stdout) as { seq: number }).seq;
+        return seq >= 3;
+      },
+      'the traced agent to report three snapshots',
+      60_000,
+      250,
+    );
     // Stored snapshots are acked: the agent saw the welcome and the acks (it logs "connected to collector" once the welcome is decoded).
     await waitFor(() => traced?.logs().some((l) => l['msg'] === 'connected to collector') === true, 'the agent to log that it is connected', 20_000);
     process.kill(agentPid, 'SIGTERM');

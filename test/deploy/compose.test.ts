@@ -15,7 +15,12 @@ import { haveTools } from '../helpers/tools.js';
 const have = haveTools(['docker-compose'], 'docker-compose');
 
 function compose(args: readonly string[], env: NodeJS.ProcessEnv): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('docker-compose', ['-f', join(REPO, 'docker-compose.yml'), ...args], { encoding: 'utf8', timeout: 60_000, cwd: REPO, env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env } });
+  const r = spawnSync('docker-compose', ['-f', join(REPO, 'docker-compose.yml'), ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    cwd: REPO,
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -64,7 +69,20 @@ describe('Kubernetes DaemonSet', () => {
   it('runs the agent unprivileged in the host network with the host /proc read-only and --procfs /host/proc', () => {
     const ds = parse(readFileSync(join(REPO, 'deploy/kubernetes/tcpfleet-agent-daemonset.yaml'), 'utf8')) as {
       kind: string;
-      spec: { template: { spec: { hostNetwork: boolean; securityContext: { runAsNonRoot: boolean }; containers: { args: string[]; securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean }; volumeMounts: { name: string; mountPath: string; readOnly: boolean }[] }[]; volumes: { name: string; hostPath?: { path: string } }[] } } };
+      spec: {
+        template: {
+          spec: {
+            hostNetwork: boolean;
+            securityContext: { runAsNonRoot: boolean };
+            containers: {
+              args: string[];
+              securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
+              volumeMounts: { name: string; mountPath: string; readOnly: boolean }[];
+            }[];
+            volumes: { name: string; hostPath?: { path: string } }[];
+          };
+        };
+      };
     };
     expect(ds.kind).toBe('DaemonSet');
     const pod = ds.spec.template.spec;

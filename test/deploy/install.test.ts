@@ -100,7 +100,12 @@ describe('deploy/install.sh', () => {
     expect(readFileSync(join(root, 'usr/local/lib/tcpfleet/tcpfleet-agent.mjs'))).toEqual(readFileSync(agentBundle()));
     expect(readFileSync(join(root, 'etc/tcpfleet/agent.token'), 'utf8')).toBe(`${collector.token}\n`);
     const env = parseEnvFile(readFileSync(join(root, 'etc/tcpfleet/agent.env'), 'utf8'));
-    expect(env).toMatchObject({ TCPFLEET_COLLECTOR: collector.wsUrl, TCPFLEET_HOST_ID: 'installed-1', TCPFLEET_LABELS: 'env=test,role=web', TCPFLEET_TOKEN_FILE: '/run/credentials/tcpfleet-agent.service/token' });
+    expect(env).toMatchObject({
+      TCPFLEET_COLLECTOR: collector.wsUrl,
+      TCPFLEET_HOST_ID: 'installed-1',
+      TCPFLEET_LABELS: 'env=test,role=web',
+      TCPFLEET_TOKEN_FILE: '/run/credentials/tcpfleet-agent.service/token',
+    });
     const unit = readFileSync(join(root, 'etc/systemd/system/tcpfleet-agent.service'), 'utf8');
     expect(unit).toMatch(/^ExecStart=\/\S+\/node --max-semi-space-size=1 \/usr\/local\/lib\/tcpfleet\/tcpfleet-agent\.mjs$/m);
     expect(unit).not.toMatch(/@NODE@|@AGENT@/);

@@ -16,7 +16,9 @@ import { haveTools } from '../helpers/tools.js';
 const have = haveTools(['systemd-analyze'], 'systemd');
 
 function units(dir: string): string[] {
-  const agent = readFileSync(join(REPO, 'deploy/systemd/tcpfleet-agent.service'), 'utf8').replace(/@NODE@/g, process.execPath).replace(/@AGENT@/g, '/usr/local/lib/tcpfleet/tcpfleet-agent.mjs');
+  const agent = readFileSync(join(REPO, 'deploy/systemd/tcpfleet-agent.service'), 'utf8')
+    .replace(/@NODE@/g, process.execPath)
+    .replace(/@AGENT@/g, '/usr/local/lib/tcpfleet/tcpfleet-agent.mjs');
   const a = join(dir, 'tcpfleet-agent.service');
   writeFileSync(a, agent);
   const c = join(dir, 'tcpfleet-collector.service');
@@ -47,7 +49,8 @@ describe.skipIf(!have)('systemd units', () => {
         expect(Number(m![1])).toBeLessThan(3);
       }
       const agent = readFileSync(join(REPO, 'deploy/systemd/tcpfleet-agent.service'), 'utf8');
-      for (const line of ['DynamicUser=yes', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadOnlyPaths=/proc', 'EnvironmentFile=/etc/tcpfleet/agent.env', 'CapabilityBoundingSet=']) expect(agent).toMatch(new RegExp(`^${line}$`, 'm'));
+      for (const line of ['DynamicUser=yes', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadOnlyPaths=/proc', 'EnvironmentFile=/etc/tcpfleet/agent.env', 'CapabilityBoundingSet='])
+        expect(agent).toMatch(new RegExp(`^${line}$`, 'm'));
       expect(agent).not.toMatch(/^PrivateNetwork=/m);
       expect(agent).not.toMatch(/^User=root/m);
     } finally {
@@ -56,7 +59,7 @@ describe.skipIf(!have)('systemd units', () => {
   });
 });
 
-describe('the collector unit\'s settings', () => {
+describe("the collector unit's settings", () => {
   it('start a collector on every address whose reads need a read token, and would be refused without one', async () => {
     const unit = readFileSync(join(REPO, 'deploy/systemd/tcpfleet-collector.service'), 'utf8');
     const tmp = tempDir('unit-env');
@@ -83,7 +86,7 @@ describe('the collector unit\'s settings', () => {
           const line = p.logs().find((l) => l['msg'] === 'collector started');
           port = Number(line?.['port'] ?? 0);
           return port > 0;
-        }, 'the collector to start with the unit\'s settings');
+        }, "the collector to start with the unit's settings");
         expect(p.logs().find((l) => l['msg'] === 'collector started')?.['read']).toBe('token');
         expect((await httpGet(`http://127.0.0.1:${port}/api/v1/hosts`)).status).toBe(401);
         expect((await httpGet(`http://127.0.0.1:${port}/api/v1/hosts`, 5000, { authorization: 'Bearer unit-read-token-prometheus-02' })).status).toBe(200);

@@ -66,7 +66,11 @@ describe('alerting: delivery that hangs or fails, and SIGHUP reloads', () => {
     const gaveUpAt = Number(logs('notification failed; giving up')[0]!['time']);
     expect(hang.received).toHaveLength(3);
     expect(new Set(hang.received.map((r) => r.body)).size).toBe(1);
-    expect(logs('notification failed; will retry').filter((l) => l['notifier'] === 'hang').map((l) => l['attempts'])).toEqual([1, 2]);
+    expect(
+      logs('notification failed; will retry')
+        .filter((l) => l['notifier'] === 'hang')
+        .map((l) => l['attempts']),
+    ).toEqual([1, 2]);
 
     // Ingest went on at its normal pace while deliveries hung: snapshots kept arriving every interval.
     const hist = JSON.parse(cli(['history', 'self', '--json', '--since', '5m', '--url', col.url]).stdout) as (Snapshot & { recv_ts: number })[];
@@ -90,7 +94,10 @@ describe('alerting: delivery that hangs or fails, and SIGHUP reloads', () => {
 
   it('SIGHUP with a bad rules file keeps the running rules and logs why; with a good one, adds rules and keeps alert state', async () => {
     const before = (JSON.parse(cli(['alerts', '--json', '--url', col.url]).stdout) as Payload[])[0]!;
-    writeFileSync(rules, `defaults: { for: 1s, grace: 1s, repeat: 1h }\n${notifiers()}rules:\n${r1}  - name: broken\n    kind: spike\n    metric: states.established\n    window: ten minutes\n    factor: 3\n`);
+    writeFileSync(
+      rules,
+      `defaults: { for: 1s, grace: 1s, repeat: 1h }\n${notifiers()}rules:\n${r1}  - name: broken\n    kind: spike\n    metric: states.established\n    window: ten minutes\n    factor: 3\n`,
+    );
     col.proc.kill('SIGHUP');
     await waitFor(() => logs('rules reload failed; keeping the previous rules').length === 1, 'the failed reload to be logged');
     const failed = logs('rules reload failed; keeping the previous rules')[0]!;
@@ -100,7 +107,10 @@ describe('alerting: delivery that hangs or fails, and SIGHUP reloads', () => {
     expect(kept.reload.ok).toBe(false);
     expect(col.proc.exitCode).toBeNull();
 
-    writeFileSync(rules, `defaults: { for: 1s, grace: 1s, repeat: 1h }\n${notifiers()}rules:\n${r1}  - { name: listening-too, kind: threshold, metric: states.listen, op: ">", value: 0, notify: [flaky] }\n`);
+    writeFileSync(
+      rules,
+      `defaults: { for: 1s, grace: 1s, repeat: 1h }\n${notifiers()}rules:\n${r1}  - { name: listening-too, kind: threshold, metric: states.listen, op: ">", value: 0, notify: [flaky] }\n`,
+    );
     col.proc.kill('SIGHUP');
     await waitFor(() => logs('rules reloaded').length === 1, 'the good reload');
     const now = JSON.parse(await fetch(`${col.url}/api/v1/rules`).then((r) => r.text())) as { rules: { name: string }[]; reload: { ok: boolean } };

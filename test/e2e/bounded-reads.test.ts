@@ -61,7 +61,11 @@ describe('issue 14: bounded reads on a real collector', () => {
     oldest = await seedHistory(`${tmp.dir}/tcpfleet.db`, 'paged', PER_BOOT, newest, 5_000, 'boot-one');
     await seedHistory(`${tmp.dir}/tcpfleet.db`, 'paged', PER_BOOT, newest, 5_000, 'boot-two');
     // A fleet of 1,000 more hosts: the hosts list becomes an expensive read.
-    await seedHosts(`${tmp.dir}/tcpfleet.db`, Array.from({ length: FLEET }, (_, i) => `fleet-${String(i).padStart(4, '0')}`), newest);
+    await seedHosts(
+      `${tmp.dir}/tcpfleet.db`,
+      Array.from({ length: FLEET }, (_, i) => `fleet-${String(i).padStart(4, '0')}`),
+      newest,
+    );
     c = await startCollector(tmp.dir);
   });
 
@@ -93,7 +97,10 @@ describe('issue 14: bounded reads on a real collector', () => {
   };
 
   it('a walk following the cursor (or the Link header) gives every row exactly once, in order', async () => {
-    for (const [limit, follow] of [[MAX_PAGE, 'cursor'], [6_001, 'link']] as const) {
+    for (const [limit, follow] of [
+      [MAX_PAGE, 'cursor'],
+      [6_001, 'link'],
+    ] as const) {
       const { keys, pages } = await walk(limit, follow);
       expect(pages).toEqual([...Array.from({ length: Math.floor(ROWS / limit) }, () => limit), ...(ROWS % limit === 0 ? [] : [ROWS % limit])]);
       expect(keys).toHaveLength(ROWS);

@@ -29,7 +29,9 @@ function parts(s: Snapshot): StateCounts {
 
 /** Lines of `ss -tanH [family] state X <filter>` in a namespace. */
 function ssCount(ns: string, state: string, filter: readonly string[], family = '-4'): number {
-  return nsExec(ns, 'ss', ['-tanH', family, 'state', state, ...filter]).split('\n').filter((l) => l.trim() !== '').length;
+  return nsExec(ns, 'ss', ['-tanH', family, 'state', state, ...filter])
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
 }
 
 describe.skipIf(!root)('live kernel: the breakdown adds up and matches ss', () => {

@@ -101,7 +101,19 @@ describe('bad frames close only the sender', () => {
     { name: 'a binary frame before hello', frame: Buffer.from([1, 2, 3]), code: CLOSE_CODES.HELLO_EXPECTED, reason: /hello expected/ },
     { name: 'a binary frame of an unknown type', frame: [encodeMessage(hello), Buffer.from([1, 2, 3])], code: CLOSE_CODES.BAD_MESSAGE, reason: /^binary batch: unknown frame type 1$/ },
     { name: 'a bin1 batch cut short', frame: [encodeMessage(hello), binFrame().subarray(0, 200)], code: CLOSE_CODES.BAD_MESSAGE, reason: /^binary batch: .*ends inside/ },
-    { name: 'a bin1 batch naming an undeclared layout', frame: [encodeMessage(hello), (() => { const e = new Bin1Encoder(); e.encode(1, [fixtureSnapshot({ seq: 1 })]); return e.encode(2, [fixtureSnapshot({ seq: 2 })])!; })()], code: CLOSE_CODES.BAD_MESSAGE, reason: /^binary batch: snapshot 1: layout 1 was not declared in this session$/ },
+    {
+      name: 'a bin1 batch naming an undeclared layout',
+      frame: [
+        encodeMessage(hello),
+        (() => {
+          const e = new Bin1Encoder();
+          e.encode(1, [fixtureSnapshot({ seq: 1 })]);
+          return e.encode(2, [fixtureSnapshot({ seq: 2 })])!;
+        })(),
+      ],
+      code: CLOSE_CODES.BAD_MESSAGE,
+      reason: /^binary batch: snapshot 1: layout 1 was not declared in this session$/,
+    },
     { name: 'an unsupported protocol version', frame: JSON.stringify({ ...hello, v: 99 }), code: CLOSE_CODES.UNSUPPORTED_VERSION, reason: /version 99/ },
     { name: 'an oversized frame', frame: 'x'.repeat(2 * 1024 * 1024), code: CLOSE_CODES.TOO_BIG, reason: /./ },
   ])('$name', async ({ frame, code, reason }) => {
@@ -174,7 +186,20 @@ describe('bad frames close only the sender', () => {
     const stored = JSON.parse(cli(['history', 'raw-bin', '--since', '1h', '--json', '--url', col.url]).stdout) as Record<string, unknown>[];
     const labels = hello.labels;
     for (const got of [live, stored[0]!]) {
-      expect(got).toMatchObject({ host: 'raw-bin', labels, seq: 5, ts: sent.ts, boot: sent.boot, states: sent.states, ipv4: sent.ipv4, ipv6: sent.ipv6, summary: sent.summary, sockstat: sent.sockstat, snmp: sent.snmp, netstat: sent.netstat });
+      expect(got).toMatchObject({
+        host: 'raw-bin',
+        labels,
+        seq: 5,
+        ts: sent.ts,
+        boot: sent.boot,
+        states: sent.states,
+        ipv4: sent.ipv4,
+        ipv6: sent.ipv6,
+        summary: sent.summary,
+        sockstat: sent.sockstat,
+        snmp: sent.snmp,
+        netstat: sent.netstat,
+      });
     }
     expect(live['breakdown']).toEqual(sent.breakdown);
     const health = (await (await fetch(`${col.url}/healthz`)).json()) as { batch_frames: { bin1: number } };

@@ -162,49 +162,53 @@ describe.skipIf(!root)('live kernel: the per-namespace sampler across intervals'
     expect(s.trackedProcesses).toBeLessThanOrEqual(65_536);
   });
 
-  it.skipIf(!iptables)('a request socket expiring after its last SYN-ACK is not taken for "unchanged" (TcpExt TCPTimeouts)', async () => {
-    // Server namespace D and client namespace E on a veth; E drops D's SYN-ACKs, so D holds a
-    // request socket (SYN_RECV) that outlives the client and expires with no segment and no
-    // change of sockstat: only TCPTimeouts moves (bench/namespaces-quiet.mjs, docs/namespaces.md).
-    const d = addNetns('d');
-    const e = addNetns('e');
-    execFileSync('ip', ['-n', d, 'link', 'add', 'vd', 'type', 'veth', 'peer', 'name', 've', 'netns', e]);
-    execFileSync('ip', ['-n', d, 'addr', 'add', '10.99.7.2/24', 'dev', 'vd']);
-    execFileSync('ip', ['-n', e, 'addr', 'add', '10.99.7.1/24', 'dev', 've']);
-    execFileSync('ip', ['-n', d, 'link', 'set', 'vd', 'up']);
-    execFileSync('ip', ['-n', e, 'link', 'set', 've', 'up']);
-    execFileSync('ip', ['netns', 'exec', d, 'sysctl', '-qw', 'net.ipv4.tcp_synack_retries=2']);
-    execFileSync('ip', ['netns', 'exec', e, 'sysctl', '-qw', 'net.ipv4.tcp_syn_retries=1']);
-    ipt(e, '-A', 'INPUT', '-p', 'tcp', '--sport', '5000', '--tcp-flags', 'SYN,ACK', 'SYN,ACK', '-j', 'DROP');
-    const server = await inNs(d, process.execPath, ['-e', "require('net').createServer().listen(5000, '10.99.7.2'); setTimeout(() => {}, 120000)"]);
-    const ino = inoOf(server.pid);
-    await waitUntil(() => ssCounts(d).listen === 1, 'the listener');
-    const s = sampler(1);
-    let T = Date.now();
-    s.sample(T, 0);
-    await inNs(e, process.execPath, ['-e', "require('net').connect(5000, '10.99.7.2').on('error', () => {}); setTimeout(() => {}, 60000)"]);
+  it.skipIf(!iptables)(
+    'a request socket expiring after its last SYN-ACK is not taken for "unchanged" (TcpExt TCPTimeouts)',
+    async () => {
+      // Server namespace D and client namespace E on a veth; E drops D's SYN-ACKs, so D holds a
+      // request socket (SYN_RECV) that outlives the client and expires with no segment and no
+      // change of sockstat: only TCPTimeouts moves (bench/namespaces-quiet.mjs, docs/namespaces.md).
+      const d = addNetns('d');
+      const e = addNetns('e');
+      execFileSync('ip', ['-n', d, 'link', 'add', 'vd', 'type', 'veth', 'peer', 'name', 've', 'netns', e]);
+      execFileSync('ip', ['-n', d, 'addr', 'add', '10.99.7.2/24', 'dev', 'vd']);
+      execFileSync('ip', ['-n', e, 'addr', 'add', '10.99.7.1/24', 'dev', 've']);
+      execFileSync('ip', ['-n', d, 'link', 'set', 'vd', 'up']);
+      execFileSync('ip', ['-n', e, 'link', 'set', 've', 'up']);
+      execFileSync('ip', ['netns', 'exec', d, 'sysctl', '-qw', 'net.ipv4.tcp_synack_retries=2']);
+      execFileSync('ip', ['netns', 'exec', e, 'sysctl', '-qw', 'net.ipv4.tcp_syn_retries=1']);
+      ipt(e, '-A', 'INPUT', '-p', 'tcp', '--sport', '5000', '--tcp-flags', 'SYN,ACK', 'SYN,ACK', '-j', 'DROP');
+      const server = await inNs(d, process.execPath, ['-e', "require('net').createServer().listen(5000, '10.99.7.2'); setTimeout(() => {}, 120000)"]);
+      const ino = inoOf(server.pid);
+      await waitUntil(() => ssCounts(d).listen === 1, 'the listener');
+      const s = sampler(1);
+      let T = Date.now();
+      s.sample(T, 0);
+      await inNs(e, process.execPath, ['-e', "require('net').connect(5000, '10.99.7.2').on('error', () => {}); setTimeout(() => {}, 60000)"]);
 
-    // Sample every 200 ms (snapshot times 10 s apart) until the request socket is gone.
-    let provenWithRequest = 0;
-    let last: NamespaceEntry | undefined;
-    const until = Date.now() + 30_000;
-    while (Date.now() < until) {
+      // Sample every 200 ms (snapshot times 10 s apart) until the request socket is gone.
+      let provenWithRequest = 0;
+      let last: NamespaceEntry | undefined;
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        T += 10_000;
+        last = must(s.sample(T, 0), ino);
+        if (last.states.syn_recv > 0 && last.collect.states_unchanged && last.collect.states_age_ms > 0) provenWithRequest++;
+        if (ssCounts(d).syn_recv === 0 && provenWithRequest > 0) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // The quiet stretch before the expiry was seen as quiet (the proof path ran) ...
+      expect(provenWithRequest).toBeGreaterThan(0);
+      // ... and after the expiry the entry does not claim the old count as current.
       T += 10_000;
       last = must(s.sample(T, 0), ino);
-      if (last.states.syn_recv > 0 && last.collect.states_unchanged && last.collect.states_age_ms > 0) provenWithRequest++;
-      if (ssCounts(d).syn_recv === 0 && provenWithRequest > 0) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    // The quiet stretch before the expiry was seen as quiet (the proof path ran) ...
-    expect(provenWithRequest).toBeGreaterThan(0);
-    // ... and after the expiry the entry does not claim the old count as current.
-    T += 10_000;
-    last = must(s.sample(T, 0), ino);
-    const now = ssCounts(d);
-    expect(now.syn_recv).toBe(0);
-    if (last.collect.states_unchanged) expect(last.states).toEqual(now);
-    expect(last.states.syn_recv).toBe(0);
-  }, 60_000);
+      const now = ssCounts(d);
+      expect(now.syn_recv).toBe(0);
+      if (last.collect.states_unchanged) expect(last.states).toEqual(now);
+      expect(last.states.syn_recv).toBe(0);
+    },
+    60_000,
+  );
 });
 
 async function waitUntil(check: () => boolean, what: string): Promise<void> {

@@ -205,7 +205,7 @@ describe.skipIf(!root || mount === null)('live kernel: --namespaces, one entry p
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('top-level numbers are the agent namespace\'s, equal to ss there and to a run without --namespaces', () => {
+  it("top-level numbers are the agent namespace's, equal to ss there and to a run without --namespaces", () => {
     const plain = runAgent([]).snap;
     const { snap } = runAgent(withNs);
     const want = ssCounts(host);
@@ -243,7 +243,10 @@ describe.skipIf(!root || mount === null)('live kernel: --namespaces, one entry p
 
   it('as nobody without capabilities: one clear warning, host numbers still reported', () => {
     const { snap, stderr } = runAgent(withNs, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all']);
-    const lines = stderr.trim().split('\n').filter((l) => l !== '');
+    const lines = stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^tcpfleet-agent: warning: without CAP_SYS_PTRACE .*cannot see other users' processes' network namespaces/);
     expect(snap.states).toEqual(ssCounts(host));

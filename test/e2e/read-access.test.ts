@@ -67,9 +67,17 @@ describe('a collector with read tokens', () => {
 
   it('answers 401 on every read route without a token and with a write token, 200 with each read token', async () => {
     const paths = readPaths('ra-web-1');
-    expect(paths).toEqual(expect.arrayContaining(['/metrics', '/api/v1/overview', '/api/v1/hosts', '/api/v1/hosts/ra-web-1', '/api/v1/hosts/ra-web-1/history', '/api/v1/total', '/api/v1/top', '/api/v1/alerts']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['/metrics', '/api/v1/overview', '/api/v1/hosts', '/api/v1/hosts/ra-web-1', '/api/v1/hosts/ra-web-1/history', '/api/v1/total', '/api/v1/top', '/api/v1/alerts']),
+    );
     for (const path of paths) {
-      for (const [who, headers] of [['no token', {}], ['the fleet token', bearer(col.token)], ['a per-host token', bearer(hostToken)], ['a wrong token', bearer('x'.repeat(40))], ['Basic', { authorization: `Basic ${Buffer.from(`u:${READ_A}`).toString('base64')}` }]] as const) {
+      for (const [who, headers] of [
+        ['no token', {}],
+        ['the fleet token', bearer(col.token)],
+        ['a per-host token', bearer(hostToken)],
+        ['a wrong token', bearer('x'.repeat(40))],
+        ['Basic', { authorization: `Basic ${Buffer.from(`u:${READ_A}`).toString('base64')}` }],
+      ] as const) {
         const r = await httpGet(`${col.url}${path}`, 5000, headers);
         expect(r.status, `${path} with ${who}`).toBe(401);
         expect(r.headers['www-authenticate']).toBe('Bearer realm="tcpfleet"');
@@ -237,7 +245,8 @@ describe('a loopback collector without read tokens', () => {
 });
 
 describe('a --listen beyond loopback', () => {
-  const refusal = /^tcpfleet: --listen 0\.0\.0\.0:0 is not a loopback address and no read token is set: give --read-token-file FILE or --read-token TOKEN .* or --public-read to let anyone who reaches the port read it$/;
+  const refusal =
+    /^tcpfleet: --listen 0\.0\.0\.0:0 is not a loopback address and no read token is set: give --read-token-file FILE or --read-token TOKEN .* or --public-read to let anyone who reaches the port read it$/;
 
   it('is refused without a read token: exit 2, one line naming --read-token and --public-read, nothing created', () => {
     const dir = join(tmp.dir, 'wide');

@@ -32,23 +32,33 @@ describe('S6-S11 bad input', () => {
     tmp.cleanup();
   });
 
-  const afterHello = (send: (ws: import('ws').WebSocket) => void) => (ws: import('ws').WebSocket): void => {
-    ws.send(hello('bad-host'));
-    ws.once('message', () => send(ws));
-  };
+  const afterHello =
+    (send: (ws: import('ws').WebSocket) => void) =>
+    (ws: import('ws').WebSocket): void => {
+      ws.send(hello('bad-host'));
+      ws.once('message', () => send(ws));
+    };
 
   it.each([
     ['truncated JSON', (ws: import('ws').WebSocket) => ws.send('{"type":"batch","id":1,"snapshots":[{'), 4000],
     ['invalid UTF-8 in a text frame', (ws: import('ws').WebSocket) => ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }), 1007],
     ['a binary frame before hello', (ws: import('ws').WebSocket) => ws.send(Buffer.from('{"type":"hello"}'), { binary: true }), 4004],
-    ['JSON text in a binary frame after hello', (ws: import('ws').WebSocket) => {
-      ws.send(hello('bad-host'));
-      ws.send(Buffer.from('{"type":"batch","id":1,"snapshots":[]}'), { binary: true });
-    }, 4000],
-    ['a bin1 batch with a varint that never ends', (ws: import('ws').WebSocket) => {
-      ws.send(hello('bad-host'));
-      ws.send(Buffer.from([0xb1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), { binary: true });
-    }, 4000],
+    [
+      'JSON text in a binary frame after hello',
+      (ws: import('ws').WebSocket) => {
+        ws.send(hello('bad-host'));
+        ws.send(Buffer.from('{"type":"batch","id":1,"snapshots":[]}'), { binary: true });
+      },
+      4000,
+    ],
+    [
+      'a bin1 batch with a varint that never ends',
+      (ws: import('ws').WebSocket) => {
+        ws.send(hello('bad-host'));
+        ws.send(Buffer.from([0xb1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), { binary: true });
+      },
+      4000,
+    ],
     ['NaN and 1e400', (ws: import('ws').WebSocket) => ws.send('{"type":"batch","id":NaN,"snapshots":[1e400]}'), 4000],
     ['200,000-deep nesting', (ws: import('ws').WebSocket) => ws.send('['.repeat(200_000) + ']'.repeat(200_000)), 4000],
     ['a batch before hello', (ws: import('ws').WebSocket) => ws.send(JSON.stringify({ type: 'batch', id: 1, snapshots: [snapshot('bad-host', 1)] })), 4004],
@@ -69,7 +79,11 @@ describe('S6-S11 bad input', () => {
     ['a 1 MB host name', { host: 'h'.repeat(1_000_000) }],
     ['10,000 breakdown entries', { breakdown: { inbound: Array.from({ length: 10_000 }, (_, i) => ({ port: i, states: {} })), outbound: [], other: { inbound: {}, outbound: {} } } }],
   ])('wrong schema (%s): refused, nothing half-stored', async (name, over) => {
-    const o = await wsSession(c.wsUrl, c.token, afterHello((ws) => ws.send(JSON.stringify({ type: 'batch', id: 1, snapshots: [snapshot('bad-host', 1, undefined, over), snapshot('bad-host', 2)] }))));
+    const o = await wsSession(
+      c.wsUrl,
+      c.token,
+      afterHello((ws) => ws.send(JSON.stringify({ type: 'batch', id: 1, snapshots: [snapshot('bad-host', 1, undefined, over), snapshot('bad-host', 2)] }))),
+    );
     outcomes[`schema: ${name}`] = o.code;
     expect([4000, 1009]).toContain(o.code);
     expect(query(c.db, "SELECT * FROM hosts WHERE name = 'bad-host'")).toEqual([]);
@@ -77,13 +91,17 @@ describe('S6-S11 bad input', () => {
 
   it('a snapshot 10 min ahead of the collector clock: permanent nack CLOCK_SKEW, nothing stored', async () => {
     let reply = '';
-    const o = await wsSession(c.wsUrl, c.token, afterHello((ws) => {
-      ws.send(JSON.stringify({ type: 'batch', id: 3, snapshots: [snapshot('bad-host', 1, undefined, { ts: Date.now() + 600_000 })] }));
-      ws.once('message', (m) => {
-        reply = m.toString();
-        ws.close(1000);
-      });
-    }));
+    const o = await wsSession(
+      c.wsUrl,
+      c.token,
+      afterHello((ws) => {
+        ws.send(JSON.stringify({ type: 'batch', id: 3, snapshots: [snapshot('bad-host', 1, undefined, { ts: Date.now() + 600_000 })] }));
+        ws.once('message', (m) => {
+          reply = m.toString();
+          ws.close(1000);
+        });
+      }),
+    );
     outcomes['clock 10 min ahead'] = reply;
     expect(o.code).toBe(1000);
     expect(JSON.parse(reply)).toMatchObject({ type: 'nack', id: 3, code: 'CLOCK_SKEW', retryable: false });
@@ -91,11 +109,19 @@ describe('S6-S11 bad input', () => {
   });
 
   it('oversized message: 1009; too many fragments: 1008; a deflate offer is declined', async () => {
-    const big = await wsSession(c.wsUrl, c.token, afterHello((ws) => ws.send('x'.repeat(1024 * 1024 + 1))));
-    const frags = await wsSession(c.wsUrl, c.token, afterHello((ws) => {
-      for (let i = 0; i < 5000; i++) ws.send('', { fin: false });
-      ws.send(' ', { fin: true });
-    }));
+    const big = await wsSession(
+      c.wsUrl,
+      c.token,
+      afterHello((ws) => ws.send('x'.repeat(1024 * 1024 + 1))),
+    );
+    const frags = await wsSession(
+      c.wsUrl,
+      c.token,
+      afterHello((ws) => {
+        for (let i = 0; i < 5000; i++) ws.send('', { fin: false });
+        ws.send(' ', { fin: true });
+      }),
+    );
     const deflate = await wsSession(c.wsUrl, c.token, (ws) => ws.close(1000), { perMessageDeflate: true });
     outcomes['oversized'] = big.code;
     outcomes['5000 fragments'] = frags.code;
@@ -148,10 +174,7 @@ describe('S6-S11 bad input', () => {
   });
 
   it('a session that never says hello is closed (4004); one that never answers pings is terminated', async () => {
-    const [noHello, noPong] = await Promise.all([
-      wsSession(c.wsUrl, c.token, () => {}, {}, 30_000),
-      wsSession(c.wsUrl, c.token, (ws) => ws.send(hello('no-pong')), { autoPong: false }, 30_000),
-    ]);
+    const [noHello, noPong] = await Promise.all([wsSession(c.wsUrl, c.token, () => {}, {}, 30_000), wsSession(c.wsUrl, c.token, (ws) => ws.send(hello('no-pong')), { autoPong: false }, 30_000)]);
     outcomes['no hello'] = `${noHello.code} after ${noHello.ms} ms`;
     outcomes['no pong'] = `${noPong.code} after ${noPong.ms} ms`;
     expect(noHello.code).toBe(4004);
@@ -166,7 +189,13 @@ describe('S6-S11 bad input', () => {
     await stopProc(agent);
     await stopProc(c);
     const hosts = query<{ name: string }>(c.db, 'SELECT name FROM hosts ORDER BY name').map((h) => h.name);
-    report('S6-S11 bad input', { outcomes, collector_hwm_kb: hwm, hosts, good_agent_disconnects: agent.logs().filter((l) => l['msg'] === 'disconnected from collector').length, integrity: integrity(c.db) });
+    report('S6-S11 bad input', {
+      outcomes,
+      collector_hwm_kb: hwm,
+      hosts,
+      good_agent_disconnects: agent.logs().filter((l) => l['msg'] === 'disconnected from collector').length,
+      integrity: integrity(c.db),
+    });
     expect(hosts).toEqual(['good']);
     expect(hwm).toBeLessThan(COLLECTOR_CEILING_KB);
     expect(agent.logs().filter((l) => l['msg'] === 'disconnected from collector')).toEqual([]);

@@ -63,10 +63,14 @@ describe.skipIf(!root)('R2 collector killed with SIGKILL under load', () => {
       await waitFor(() => (simStatus(sim.statusFile)?.acked ?? 0) > before, `acks after restart ${cycle + 1}`, 30_000);
     }
     const lastUp = ups[ups.length - 1] ?? 0;
-    await waitFor(() => {
-      const st = simStatus(sim.statusFile);
-      return st !== null && st.ready === SESSIONS && st.queued <= SESSIONS * 2;
-    }, 'all simulated sessions back and drained', 60_000);
+    await waitFor(
+      () => {
+        const st = simStatus(sim.statusFile);
+        return st !== null && st.ready === SESSIONS && st.queued <= SESSIONS * 2;
+      },
+      'all simulated sessions back and drained',
+      60_000,
+    );
     for (const a of agents) {
       await waitFor(() => a.p.logs().some((l) => l['msg'] === 'connected to collector' && Number(l['time']) >= lastUp), `${a.host} reconnected`, 30_000);
     }

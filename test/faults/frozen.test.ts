@@ -57,11 +57,26 @@ describe.skipIf(!root)('R10 frozen collector and frozen agent', () => {
     const contAt = Date.now();
     const recovered: number[] = [];
     for (const a of agents) {
-      await waitFor(() => seqHoles(collector.db, a.host).every((b) => b.holes.length === 0) && a.p.logs().some((l) => l['msg'] === 'connected to collector' && Number(l['time']) >= contAt), `${a.host} caught up`, 60_000);
+      await waitFor(
+        () => seqHoles(collector.db, a.host).every((b) => b.holes.length === 0) && a.p.logs().some((l) => l['msg'] === 'connected to collector' && Number(l['time']) >= contAt),
+        `${a.host} caught up`,
+        60_000,
+      );
       recovered.push(Date.now() - contAt);
     }
     await waitFor(() => simStatus(sim.statusFile)?.ready === 50, 'simulated sessions back', 60_000);
-    if (unresponsive.some((l) => l === undefined)) console.log(agents.map((a) => a.p.logs().filter((l) => Number(l['time']) >= stoppedAt - 1000).map((l) => JSON.stringify(l)).join('\n')).join('\n----\n'));
+    if (unresponsive.some((l) => l === undefined))
+      console.log(
+        agents
+          .map((a) =>
+            a.p
+              .logs()
+              .filter((l) => Number(l['time']) >= stoppedAt - 1000)
+              .map((l) => JSON.stringify(l))
+              .join('\n'),
+          )
+          .join('\n----\n'),
+      );
     const detect = unresponsive.map((l) => (l === undefined ? NaN : Number(l['time']) - stoppedAt));
     report('R10a frozen collector', { frozen_ms: contAt - stoppedAt, agent_detect_ms: detect, caught_up_ms: recovered, agent_hwm_kb: agentHwm, collector_hwm_kb: memKb(collector.pid) });
     expect(unresponsive.every((l) => l !== undefined)).toBe(true);
@@ -74,7 +89,19 @@ describe.skipIf(!root)('R10 frozen collector and frozen agent', () => {
     const stoppedAt = Date.now();
     const others = agents.slice(1).map((a) => ({ a, before: rows(a.host) }));
     const simBefore = simStatus(sim.statusFile)?.acked ?? 0;
-    await waitFor(() => collector.logs().some((l) => l["msg"] === "agent did not answer ping; closing" && Number(l["time"]) >= stoppedAt), "collector to drop the frozen session", 20_000).catch((e: unknown) => { console.log(collector.logs().filter((l) => Number(l["time"]) >= stoppedAt - 3000 && JSON.stringify(l).includes("frozen-1\"")).map((l) => JSON.stringify(l)).join("\n").slice(0, 6000)); throw e; });
+    await waitFor(() => collector.logs().some((l) => l['msg'] === 'agent did not answer ping; closing' && Number(l['time']) >= stoppedAt), 'collector to drop the frozen session', 20_000).catch(
+      (e: unknown) => {
+        console.log(
+          collector
+            .logs()
+            .filter((l) => Number(l['time']) >= stoppedAt - 3000 && JSON.stringify(l).includes('frozen-1"'))
+            .map((l) => JSON.stringify(l))
+            .join('\n')
+            .slice(0, 6000),
+        );
+        throw e;
+      },
+    );
     const closedAt = Number(collector.logs().find((l) => l['msg'] === 'agent did not answer ping; closing' && Number(l['time']) >= stoppedAt)?.['time']);
     // The others go on while the frozen one stays stopped (bounded wait on their progress, not a fixed sleep).
     await waitFor(
@@ -91,7 +118,14 @@ describe.skipIf(!root)('R10 frozen collector and frozen agent', () => {
     for (const a of agents) await stopProc(a.p);
     await stopProc(collector);
     const f = checkAcked(sim.sideLog, collector.db);
-    report('R10b frozen agent', { detect_ms: closedAt - stoppedAt, others_rows_during_freeze: progress, sim_acked_during_freeze: simProgress, collector_hwm_kb: collectorHwm, lost_acked: f.lostAcked, dups: f.dups });
+    report('R10b frozen agent', {
+      detect_ms: closedAt - stoppedAt,
+      others_rows_during_freeze: progress,
+      sim_acked_during_freeze: simProgress,
+      collector_hwm_kb: collectorHwm,
+      lost_acked: f.lostAcked,
+      dups: f.dups,
+    });
     expect(closedAt - stoppedAt).toBeLessThanOrEqual(2 * 1000 + 1500);
     for (const p of progress) expect(p).toBeGreaterThan(20);
     expect(simProgress).toBeGreaterThan(100);

@@ -68,7 +68,15 @@ describe.skipIf(!root || !iptables)('R8 half-open connection', () => {
     await stopProc(b);
     await stopProc(collector);
     const bDisconnects = b.logs().filter((l) => l['msg'] === 'disconnected from collector').length;
-    report('R8 half-open', { agent_detect_ms: agentMs, collector_detect_ms: collectorMs, reconnect_after_heal_ms: reconnectMs, other_agent_rows_during: bDuring, other_agent_disconnects: bDisconnects, holes: 0, integrity: integrity(collector.db) });
+    report('R8 half-open', {
+      agent_detect_ms: agentMs,
+      collector_detect_ms: collectorMs,
+      reconnect_after_heal_ms: reconnectMs,
+      other_agent_rows_during: bDuring,
+      other_agent_disconnects: bDisconnects,
+      holes: 0,
+      integrity: integrity(collector.db),
+    });
     expect(agentMs).toBeLessThanOrEqual(2 * 1000 + 1000);
     expect(collectorMs).toBeLessThanOrEqual(2 * 1000 + 1000);
     expect(bDuring).toBeGreaterThan(10);

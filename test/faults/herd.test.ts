@@ -35,8 +35,13 @@ describe.skipIf(!root)('R9 thundering herd after a collector restart', () => {
       agents.push({ host, p: startNsAgent(addLeaf(hub, i).ns, tmp.dir, host, ['--interval', '1', '--reconnect-min', '0.5', '--reconnect-max', String(MAX_BACKOFF_MS / 1000)]) });
     }
     // Two simulator processes in two namespaces, 250 sessions each.
-    for (const [i, tag] of [[10, 'herd-a'], [11, 'herd-b']] as const) {
-      sims.push(startSimulator(addLeaf(hub, i).ns, tmp.dir, tag, SESSIONS / 2, ['--interval-ms', '2000', '--reconnect-min-ms', '500', '--reconnect-max-ms', String(MAX_BACKOFF_MS), '--heartbeat-ms', '3000']));
+    for (const [i, tag] of [
+      [10, 'herd-a'],
+      [11, 'herd-b'],
+    ] as const) {
+      sims.push(
+        startSimulator(addLeaf(hub, i).ns, tmp.dir, tag, SESSIONS / 2, ['--interval-ms', '2000', '--reconnect-min-ms', '500', '--reconnect-max-ms', String(MAX_BACKOFF_MS), '--heartbeat-ms', '3000']),
+      );
     }
     await waitFor(() => sims.every((s) => simStatus(s.statusFile)?.ready === SESSIONS / 2), 'all 500 sessions connected', 60_000);
   });
@@ -55,10 +60,15 @@ describe.skipIf(!root)('R9 thundering herd after a collector restart', () => {
     collector = await startNsCollector(hub, tmp.dir, ['--heartbeat', '2s']);
     const upAt = collector.startedAt;
     let hwm = 0;
-    await waitFor(() => {
-      hwm = Math.max(hwm, memKb(collector.pid));
-      return sims.every((s) => simStatus(s.statusFile)?.ready === SESSIONS / 2);
-    }, 'all 500 sessions back', 90_000, 200);
+    await waitFor(
+      () => {
+        hwm = Math.max(hwm, memKb(collector.pid));
+        return sims.every((s) => simStatus(s.statusFile)?.ready === SESSIONS / 2);
+      },
+      'all 500 sessions back',
+      90_000,
+      200,
+    );
     const allBackMs = Date.now() - upAt;
     for (const a of agents) await waitFor(() => a.p.logs().some((l) => l['msg'] === 'connected to collector' && Number(l['time']) >= upAt), `${a.host} back`, 30_000);
     await sleep(3000);
@@ -72,7 +82,10 @@ describe.skipIf(!root)('R9 thundering herd after a collector restart', () => {
     const perSecond = new Map<number, number>();
     for (const t of opens) perSecond.set(Math.floor((t - upAt) / 1000), (perSecond.get(Math.floor((t - upAt) / 1000)) ?? 0) + 1);
     const peak = Math.max(...perSecond.values());
-    const rec = statuses.flatMap((s) => s.recoveries).filter((r) => r.first_ack_at >= upAt).map((r) => r.first_ack_at - upAt);
+    const rec = statuses
+      .flatMap((s) => s.recoveries)
+      .filter((r) => r.first_ack_at >= upAt)
+      .map((r) => r.first_ack_at - upAt);
     const figures = sims.map((s) => checkAcked(s.sideLog, collector.db));
     const holes = agents.map((a) => seqHoles(collector.db, a.host).reduce((n, b) => n + b.holes.length, 0));
     report('R9 herd', {

@@ -87,7 +87,7 @@ describe('--max-hosts and tcpfleet host rm', () => {
     await waitFor(() => count(c.db, "SELECT count(*) AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name = 'm3' AND s.seq > ?", seqAtPurge) >= 2, 'm3 stores again after its purge');
     expect(count(c.db, "SELECT count(*) AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name = 'm3' AND s.seq <= ?", seqAtPurge)).toBe(0);
     expect(count(c.db, 'SELECT count(*) AS n FROM snapshots s LEFT JOIN boots b ON b.id = s.boot_id WHERE b.id IS NULL')).toBe(0);
-    expect(c.logs().filter((l) => typeof l['msg'] === 'string' && (l['msg'] as string).startsWith('commit failed'))).toEqual([]);
+    expect(c.logs().filter((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('commit failed'))).toEqual([]);
     await waitFor(async () => (await listed(c)).includes('m3'), 'm3 listed again');
   });
 

@@ -21,7 +21,10 @@ describe('S1-S5, S13-S16, S18 identity and injection', () => {
   const agents: Proc[] = [];
   const cliOutputs: string[] = [];
   const figures: Record<string, unknown> = {};
-  const schemaHash = (): string => createHash('sha256').update(JSON.stringify(query(c.db, 'SELECT type, name, sql FROM sqlite_schema ORDER BY name'))).digest('hex');
+  const schemaHash = (): string =>
+    createHash('sha256')
+      .update(JSON.stringify(query(c.db, 'SELECT type, name, sql FROM sqlite_schema ORDER BY name')))
+      .digest('hex');
   const rowsOf = (host: string): number => query<{ n: number }>(c.db, 'SELECT count(*) AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name = ?', host)[0]?.n ?? 0;
   const run = (args: string[]): ReturnType<typeof cli> => {
     const r = cli(args);
@@ -86,7 +89,9 @@ describe('S1-S5, S13-S16, S18 identity and injection', () => {
     expect(msgs[2]).toMatchObject({ type: 'ack', id: 2, stored: 3, duplicates: 0 });
     expect(rowsOf('alice')).toBe(3);
     // bob's rows grew only by bob's own agent, never with the impersonator's boot.
-    expect(query(c.db, "SELECT count(*) AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id WHERE h.name = 'bob' AND b.boot = '00000000-0000-4000-8000-00000000beef'")).toEqual([{ n: 0 }]);
+    expect(
+      query(c.db, "SELECT count(*) AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id WHERE h.name = 'bob' AND b.boot = '00000000-0000-4000-8000-00000000beef'"),
+    ).toEqual([{ n: 0 }]);
     expect(rowsOf('bob')).toBeGreaterThanOrEqual(bobBefore);
     figures['rows attributed to bob by alice'] = 0;
   });
@@ -94,16 +99,18 @@ describe('S1-S5, S13-S16, S18 identity and injection', () => {
   it('a captured batch replayed: under the same token stores nothing new, under another token is refused for good', async () => {
     const batch = JSON.stringify({ type: 'batch', id: 7, snapshots: [1, 2, 3].map((s) => snapshot('alice', s)) });
     const answers: string[] = [];
-    const send = (host: string) => (ws: import('ws').WebSocket): void => {
-      ws.send(hello(host));
-      ws.once('message', () => {
-        ws.send(batch);
-        ws.once('message', (m) => {
-          answers.push(m.toString());
-          ws.close(1000);
+    const send =
+      (host: string) =>
+      (ws: import('ws').WebSocket): void => {
+        ws.send(hello(host));
+        ws.once('message', () => {
+          ws.send(batch);
+          ws.once('message', (m) => {
+            answers.push(m.toString());
+            ws.close(1000);
+          });
         });
-      });
-    };
+      };
     await wsSession(c.wsUrl, tokens['alice'] ?? '', send('alice'));
     await wsSession(c.wsUrl, tokens['carol'] ?? '', send('carol'));
     figures['replay same identity'] = answers[0];
@@ -215,5 +222,4 @@ describe('S1-S5, S13-S16, S18 identity and injection', () => {
     report('S1-S5/S13-S16/S18 identity', { ...figures, token_hits: hits.length, schema_unchanged: schemaHash() === schemaBefore });
     expect(hits).toEqual([]);
   });
-
 });

@@ -12,7 +12,7 @@ import { query, report } from '../helpers/checker.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('fair lockouts: a prober on an agent\'s address cannot keep the agent out', () => {
+describe("fair lockouts: a prober on an agent's address cannot keep the agent out", () => {
   const tmp = tempDir('lockout');
   let c: Collector;
   let ownToken = '';
@@ -47,7 +47,15 @@ describe('fair lockouts: a prober on an agent\'s address cannot keep the agent o
       { host: 'lock-own', token: ownToken, procs: [] },
       { host: 'lock-fleet', token: c.token, procs: [] },
     ];
-    const refusals = (): string[] => agents.flatMap((a) => a.procs.flatMap((p) => p.logs().filter((l) => l['msg'] === 'collector refused the connection' || l['msg'] === 'collector refused the token').map((l) => `${a.host}: ${String(l['status'])}`)));
+    const refusals = (): string[] =>
+      agents.flatMap((a) =>
+        a.procs.flatMap((p) =>
+          p
+            .logs()
+            .filter((l) => l['msg'] === 'collector refused the connection' || l['msg'] === 'collector refused the token')
+            .map((l) => `${a.host}: ${String(l['status'])}`),
+        ),
+      );
     const stored: Record<string, number[]> = {};
     // Three starts of each agent while the prober runs: each connects and stores, none is refused.
     for (let round = 0; round < 3; round++) {

@@ -68,7 +68,12 @@ describe.skipIf(!root || !iptables)('R7 packet loss (20% each way)', () => {
 
     const reconnects = lossy.map((l) => l.agent.logs().filter((x) => x['msg'] === 'connected to collector').length - 1);
     const lastSeq = lossy.map((l) => Number(l.agent.logs().find((x) => x['msg'] === 'agent stopped')?.['lastSeq'] ?? 0));
-    const latency = query<{ d: number }>(collector.db, "SELECT s.recv_ts - s.ts AS d FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name LIKE 'lossy-%' AND s.ts BETWEEN ? AND ? ORDER BY d", t0, healedAt).map((r) => r.d);
+    const latency = query<{ d: number }>(
+      collector.db,
+      "SELECT s.recv_ts - s.ts AS d FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name LIKE 'lossy-%' AND s.ts BETWEEN ? AND ? ORDER BY d",
+      t0,
+      healedAt,
+    ).map((r) => r.d);
     const p = (q: number): number => latency[Math.min(latency.length - 1, Math.floor(q * latency.length))] ?? 0;
     const cleanDisconnects = clean.logs().filter((x) => x['msg'] === 'disconnected from collector').length;
     const holes = lossy.map((l) => seqHoles(collector.db, l.host).reduce((n, x) => n + x.holes.length, 0));
@@ -90,6 +95,10 @@ describe.skipIf(!root || !iptables)('R7 packet loss (20% each way)', () => {
     expect(integrity(collector.db)).toBe('ok');
     // Every snapshot is stored once: the key (host, boot, seq) is the primary key, and rows
     // equal distinct seqs.
-    for (const l of lossy) expect(rows(l.host)).toBe(query<{ n: number }>(collector.db, 'SELECT count(DISTINCT b.boot || s.seq) AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id WHERE h.name = ?', l.host)[0]?.n);
+    for (const l of lossy)
+      expect(rows(l.host)).toBe(
+        query<{ n: number }>(collector.db, 'SELECT count(DISTINCT b.boot || s.seq) AS n FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id WHERE h.name = ?', l.host)[0]
+          ?.n,
+      );
   });
 });

@@ -48,7 +48,16 @@ describe.skipIf(!root)('R6 acknowledgement lost after commit', () => {
     const resentStoredOnce = sessions.reduce((n, l) => n + Number(l['duplicates'] ?? 0), 0);
     const f = checkAcked(sim.sideLog, collector.db);
     const holes = agents.map((a) => seqHoles(collector.db, a.host).reduce((n, b) => n + b.holes.length, 0));
-    report('R6 lost ack', { lost_acks: drops(), resent_snapshots_deduplicated: resentStoredOnce, acked: f.acked, stored: f.stored, lost_acked: f.lostAcked, dups: f.dups, real_agent_holes: holes, integrity: integrity(collector.db) });
+    report('R6 lost ack', {
+      lost_acks: drops(),
+      resent_snapshots_deduplicated: resentStoredOnce,
+      acked: f.acked,
+      stored: f.stored,
+      lost_acked: f.lostAcked,
+      dups: f.dups,
+      real_agent_holes: holes,
+      integrity: integrity(collector.db),
+    });
     expect(f.lostAcked).toBe(0);
     expect(f.dups).toBe(0);
     expect(holes).toEqual([0, 0]);

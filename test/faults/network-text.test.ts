@@ -14,7 +14,6 @@ import type { Collector, Proc } from '../helpers/procs.js';
 import { hello, wsSession } from '../helpers/wire.js';
 import { query, report } from '../helpers/checker.js';
 
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0080-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 describe('text from the network, and sessions without a hello', () => {
@@ -35,10 +34,12 @@ describe('text from the network, and sessions without a hello', () => {
     tmp.cleanup();
   });
 
-  const withHello = (over: Record<string, unknown>) => (ws: WebSocket): void => {
-    ws.send(JSON.stringify({ ...(JSON.parse(hello('text-host')) as object), ...over }));
-    ws.once('message', () => ws.close(1000));
-  };
+  const withHello =
+    (over: Record<string, unknown>) =>
+    (ws: WebSocket): void => {
+      ws.send(JSON.stringify({ ...(JSON.parse(hello('text-host')) as object), ...over }));
+      ws.once('message', () => ws.close(1000));
+    };
 
   it.each([
     ['agent string with a C1 CSI (U+009B)', { agent: 'tcpfleet-agent/1 \u009b31m' }],
@@ -106,10 +107,22 @@ describe('text from the network, and sessions without a hello', () => {
     const openNow = held.filter((ws) => ws.readyState === ws.OPEN).length;
     for (const ws of held) ws.terminate();
     // Once they are gone, 127.0.0.2 may connect again.
-    await waitFor(async () => (await wsSession(c.wsUrl, c.token, (ws) => {
-      ws.send(hello('after-flood'));
-      ws.once('message', () => ws.close(1000));
-    }, { localAddress: '127.0.0.2' })).code === 1000, 'a session from 127.0.0.2 after the flood', 10_000);
+    await waitFor(
+      async () =>
+        (
+          await wsSession(
+            c.wsUrl,
+            c.token,
+            (ws) => {
+              ws.send(hello('after-flood'));
+              ws.once('message', () => ws.close(1000));
+            },
+            { localAddress: '127.0.0.2' },
+          )
+        ).code === 1000,
+      'a session from 127.0.0.2 after the flood',
+      10_000,
+    );
     figures['pre-hello flood'] = { statuses, peak_open: peak, open_at_end: openNow, flood_ms: floodMs, fresh_from_other_address: fresh.code };
     report('issue 14 network text and pre-hello cap', figures);
     // Sessions closed by the hello timeout (10 s) free places, so a slow run may admit more than

@@ -109,11 +109,15 @@ describe.skipIf(!root)('R3/R4/R5/R14 partitions with disk spools', () => {
     const upAt = Date.now();
     const reconnectMs: Record<string, number> = {};
     for (const a of Object.values(agents)) {
-      await waitFor(() => {
-        const l = a.p.logs().find((x) => x['msg'] === 'connected to collector' && Number(x['time']) >= upAt);
-        if (l !== undefined) reconnectMs[a.host] = Number(l['time']) - upAt;
-        return l !== undefined;
-      }, `${a.host} reconnected`, 30_000);
+      await waitFor(
+        () => {
+          const l = a.p.logs().find((x) => x['msg'] === 'connected to collector' && Number(x['time']) >= upAt);
+          if (l !== undefined) reconnectMs[a.host] = Number(l['time']) - upAt;
+          return l !== undefined;
+        },
+        `${a.host} reconnected`,
+        30_000,
+      );
     }
     const gapsOf = (host: string): { boot: string; from_seq: number; to_seq: number; count: number }[] =>
       query(collector.db, 'SELECT b.boot, g.from_seq, g.to_seq, g.count FROM gaps g JOIN hosts h ON h.id = g.host_id JOIN boots b ON b.id = g.boot_id WHERE h.name = ?', host);
@@ -127,13 +131,17 @@ describe.skipIf(!root)('R3/R4/R5/R14 partitions with disk spools', () => {
     // over-declaration, bounded by what was in flight; silent loss would be an undeclared hole.
     let undeclared: number[] = [];
     let overDeclared: number[] = [];
-    await waitFor(() => {
-      const holes = seqHoles(collector.db, 'part-b')[0]?.holes ?? [];
-      const d = new Set(declared());
-      undeclared = holes.filter((h) => !d.has(h));
-      overDeclared = [...d].filter((x) => !holes.includes(x));
-      return holes.length > 0 && undeclared.length === 0 && agents['part-b']!.p.logs().some((l) => l['msg'] === 'connected to collector' && Number(l['time']) >= upAt);
-    }, 'every part-b hole declared', 30_000).catch((e: unknown) => {
+    await waitFor(
+      () => {
+        const holes = seqHoles(collector.db, 'part-b')[0]?.holes ?? [];
+        const d = new Set(declared());
+        undeclared = holes.filter((h) => !d.has(h));
+        overDeclared = [...d].filter((x) => !holes.includes(x));
+        return holes.length > 0 && undeclared.length === 0 && agents['part-b']!.p.logs().some((l) => l['msg'] === 'connected to collector' && Number(l['time']) >= upAt);
+      },
+      'every part-b hole declared',
+      30_000,
+    ).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}: undeclared ${JSON.stringify(undeclared)}, declared ${JSON.stringify(declared())}`);
     });
     sample();

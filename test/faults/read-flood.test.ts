@@ -111,7 +111,10 @@ describe('issue 14 (1): twelve clients pulling the largest history while a real 
       expect(probe.body).toContain(String(PAGE_LIMIT));
     }
 
-    const baseline = agent.logs().filter((l) => l['msg'] === 'batch acknowledged').map((l) => Number(l['ms']));
+    const baseline = agent
+      .logs()
+      .filter((l) => l['msg'] === 'batch acknowledged')
+      .map((l) => Number(l['ms']));
     // The clients stand in for machines elsewhere: on this box they run at nice 10 (this thread
     // only; the collector and the agent were started before, at the test's own priority), so
     // that their own parsing does not take from the collector a CPU no remote client could.
@@ -137,7 +140,13 @@ describe('issue 14 (1): twelve clients pulling the largest history while a real 
       for (let w = 0; Date.now() < floodEnd && w < 1000; w++) {
         let cursor: string | null = null;
         for (; requests < 3000; requests++) {
-          const a: Answer = await get(`${base}&limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`).catch((): Answer => ({ status: 0, bytes: 0, next: null, retryAfterS: null, body: '' }));
+          const a: Answer = await get(`${base}&limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`).catch((): Answer => ({
+            status: 0,
+            bytes: 0,
+            next: null,
+            retryAfterS: null,
+            body: '',
+          }));
           tally.statuses[a.status] = (tally.statuses[a.status] ?? 0) + 1;
           if (a.status === 429 || a.status === 503) {
             tally.refused++;
@@ -175,7 +184,10 @@ describe('issue 14 (1): twelve clients pulling the largest history while a real 
     await sampler;
     hwm = Math.max(hwm, memKb(c.pid));
 
-    const acks = agent.logs().filter((l) => l['msg'] === 'batch acknowledged' && Number(l['time']) >= floodStart && Number(l['time']) <= floodDone).map((l) => Number(l['ms']));
+    const acks = agent
+      .logs()
+      .filter((l) => l['msg'] === 'batch acknowledged' && Number(l['time']) >= floodStart && Number(l['time']) <= floodDone)
+      .map((l) => Number(l['ms']));
     const reconnects = agent.logs().filter((l) => l['msg'] === 'collector unresponsive; reconnecting' && Number(l['time']) >= floodStart).length;
     const health = (await get(`${c.url}/healthz`)).body;
     const collectorCpu = threadCpuS(c.pid);
@@ -184,7 +196,12 @@ describe('issue 14 (1): twelve clients pulling the largest history while a real 
     // From the collector's side: how long each snapshot the agent took during the flood waited
     // before its commit began (recv_ts - ts). Unlike acks, a snapshot stuck behind a stall or a
     // reconnect cannot drop out of this measure.
-    const waits = query<{ w: number }>(c.db, "SELECT s.recv_ts - s.ts AS w FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name = 'flood-agent' AND s.ts >= ? AND s.ts < ?", floodStart, floodDone - 1000).map((r) => r.w);
+    const waits = query<{ w: number }>(
+      c.db,
+      "SELECT s.recv_ts - s.ts AS w FROM snapshots s JOIN hosts h ON h.id = s.host_id WHERE h.name = 'flood-agent' AND s.ts >= ? AND s.ts < ?",
+      floodStart,
+      floodDone - 1000,
+    ).map((r) => r.w);
     report('issue 14 read flood', {
       seeded: SEEDED,
       clients: CLIENTS,

@@ -36,18 +36,32 @@ describe('replay after reconnect', () => {
   it('stores live snapshots while the backlog drains at its capped rate', async () => {
     const a = startAgent(c, tmp.dir, ['--host-id', 'replay', '--spool-dir', join(tmp.dir, 'spool')]);
     const oldRows = (): { n: number; first: number | null; last: number | null } =>
-      query<{ n: number; first: number | null; last: number | null }>(c.db, `SELECT count(*) AS n, min(s.recv_ts) AS first, max(s.recv_ts) AS last FROM snapshots s JOIN boots b ON b.id = s.boot_id WHERE b.boot = ?`, OLD_BOOT)[0]!;
+      query<{ n: number; first: number | null; last: number | null }>(
+        c.db,
+        `SELECT count(*) AS n, min(s.recv_ts) AS first, max(s.recv_ts) AS last FROM snapshots s JOIN boots b ON b.id = s.boot_id WHERE b.boot = ?`,
+        OLD_BOOT,
+      )[0]!;
     await waitFor(() => oldRows().n === BACKLOG, 'backlog drained', 60_000).catch((e: unknown) => {
       console.log(JSON.stringify(oldRows()), a.stderr().slice(0, 3000), c.stderr().slice(-3000));
       throw e;
     });
-    const live = query<{ first: number }>(c.db, `SELECT min(s.recv_ts) AS first FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id WHERE h.name = 'replay' AND b.boot <> ?`, OLD_BOOT)[0]!;
+    const live = query<{ first: number }>(
+      c.db,
+      `SELECT min(s.recv_ts) AS first FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id WHERE h.name = 'replay' AND b.boot <> ?`,
+      OLD_BOOT,
+    )[0]!;
     const o = oldRows();
     const drainMs = (o.last ?? 0) - (o.first ?? 0);
     await stopProc(a);
     await stopProc(c);
     const holes = seqHoles(c.db, 'replay');
-    report('replay rate', { backlog: BACKLOG, drain_ms: drainMs, rate_per_s: Math.round((BACKLOG / Math.max(1, drainMs)) * 1000), first_live_before_backlog_end_ms: (o.last ?? 0) - live.first, integrity: integrity(c.db) });
+    report('replay rate', {
+      backlog: BACKLOG,
+      drain_ms: drainMs,
+      rate_per_s: Math.round((BACKLOG / Math.max(1, drainMs)) * 1000),
+      first_live_before_backlog_end_ms: (o.last ?? 0) - live.first,
+      integrity: integrity(c.db),
+    });
     // The first live snapshot was stored before the backlog finished.
     expect(live.first).toBeLessThan(o.last ?? 0);
     // No faster than 500/s (plus the first bucket of 500): 2,000 take at least about 3 s.

@@ -72,10 +72,12 @@ describe.skipIf(!root)('R21/R19 graceful stops', () => {
     await sleep(1500);
     await stopProc(agent);
     stopped.push(agent);
-    const last = new Map(stopped.map((p) => {
-      const l = p.logs().find((x) => x['msg'] === 'agent stopped') ?? {};
-      return [String(l['boot']), Number(l['lastSeq'])] as const;
-    }));
+    const last = new Map(
+      stopped.map((p) => {
+        const l = p.logs().find((x) => x['msg'] === 'agent stopped') ?? {};
+        return [String(l['boot']), Number(l['lastSeq'])] as const;
+      }),
+    );
     // What the last run left unsent is still in the spool: one more start delivers it.
     agent = startNsAgent(leaf.ns, tmp.dir, 'restart-real', args);
     await waitFor(() => [...last].every(([boot, seq]) => (seqHoles(collector.db, 'restart-real').find((b) => b.boot === boot)?.max ?? 0) >= seq), 'every boot complete', 30_000);
@@ -91,7 +93,7 @@ describe.skipIf(!root)('R21/R19 graceful stops', () => {
       expect(b.holes).toBe(0);
       expect(b.stored).toBe(b.lastSeq);
     }
-    expect(query<{ n: number }>(collector.db, "SELECT count(*) AS n FROM gaps")[0]?.n).toBe(0);
+    expect(query<{ n: number }>(collector.db, 'SELECT count(*) AS n FROM gaps')[0]?.n).toBe(0);
     expect(f.lostAcked).toBe(0);
     expect(f.dups).toBe(0);
     expect(integrity(collector.db)).toBe('ok');

@@ -53,7 +53,7 @@ describe.skipIf(!root)('R11/R13 busy and full database', () => {
 
   it('(a) a write lock held for 8 s: retryable refusals, then everything arrives', async () => {
     const holder = spawn('sqlite3', [collector.db], { stdio: ['pipe', 'ignore', 'ignore'] });
-    holder.stdin.write('BEGIN IMMEDIATE;\nINSERT INTO layouts (fields) VALUES (\'lock-holder\');\n');
+    holder.stdin.write("BEGIN IMMEDIATE;\nINSERT INTO layouts (fields) VALUES ('lock-holder');\n");
     await sleep(8000);
     holder.stdin.end('ROLLBACK;\n');
     await new Promise((r) => holder.on('exit', r));
@@ -92,7 +92,16 @@ describe.skipIf(!root)('R11/R13 busy and full database', () => {
     await stopProc(collector);
     const f = checkAcked(sim.sideLog, collector.db);
     const holes = seqHoles(collector.db, 'store-real').reduce((n, b) => n + b.holes.length, 0);
-    report('R13 disk full', { full_commit_failures: nacks('SQLITE_FULL'), full_for_ms: freedAt - fullAt, recover_ms: recoverMs, collector_exit_while_full: health, lost_acked: f.lostAcked, dups: f.dups, real_agent_holes: holes, integrity: integrity(collector.db) });
+    report('R13 disk full', {
+      full_commit_failures: nacks('SQLITE_FULL'),
+      full_for_ms: freedAt - fullAt,
+      recover_ms: recoverMs,
+      collector_exit_while_full: health,
+      lost_acked: f.lostAcked,
+      dups: f.dups,
+      real_agent_holes: holes,
+      integrity: integrity(collector.db),
+    });
     expect(health).toBeNull();
     expect(f.lostAcked).toBe(0);
     expect(f.dups).toBe(0);

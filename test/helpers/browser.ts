@@ -7,7 +7,16 @@ import type { BrowserContext } from 'playwright-core';
 import { tempDir } from './procs.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+];
 
 /** A browser context with its own profile; close() also removes the profile. */
 export async function openBrowser(viewport = { width: 1280, height: 800 }): Promise<{ ctx: BrowserContext; close: () => Promise<void> }> {

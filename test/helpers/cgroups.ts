@@ -68,7 +68,9 @@ export function removeAllCgroups(): void {
     }
     for (const dir of [...below(parent), parent]) {
       try {
-        for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter((s) => s !== '')) {
+        for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .filter((s) => s !== '')) {
           try {
             writeFileSync(join(mount, 'cgroup.procs'), `${pid}\n`);
           } catch {

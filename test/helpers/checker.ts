@@ -11,7 +11,11 @@ export function storedKeys(db: string): { keys: Set<string>; rows: number } {
   const d = new Database(db, { readonly: true, fileMustExist: true });
   try {
     d.pragma('busy_timeout = 5000');
-    const rows = d.prepare('SELECT h.name AS host, b.boot, s.seq FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id').all() as { host: string; boot: string; seq: number }[];
+    const rows = d.prepare('SELECT h.name AS host, b.boot, s.seq FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id').all() as {
+      host: string;
+      boot: string;
+      seq: number;
+    }[];
     return { keys: new Set(rows.map((r) => `${r.host} ${r.boot} ${r.seq}`)), rows: rows.length };
   } finally {
     d.close();
@@ -49,7 +53,11 @@ export interface Figures {
 
 /** Compares a side log of acknowledged keys with the database. */
 export function checkAcked(sideLog: string, db: string): Figures & { missing: string[] } {
-  const acked = new Set(readFileSync(sideLog, 'utf8').split('\n').filter((l) => l !== ''));
+  const acked = new Set(
+    readFileSync(sideLog, 'utf8')
+      .split('\n')
+      .filter((l) => l !== ''),
+  );
   const { keys, rows } = storedKeys(db);
   const missing = [...acked].filter((k) => !keys.has(k));
   return { acked: acked.size, lostAcked: missing.length, stored: keys.size, dups: rows - keys.size, missing: missing.slice(0, 10) };
@@ -57,7 +65,11 @@ export function checkAcked(sideLog: string, db: string): Figures & { missing: st
 
 /** Per boot of a host: stored seqs, and the seqs missing between 1 and the largest. */
 export function seqHoles(db: string, host: string): { boot: string; count: number; max: number; holes: number[] }[] {
-  const rows = query<{ boot: string; seq: number }>(db, 'SELECT b.boot, s.seq FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id WHERE h.name = ? ORDER BY b.boot, s.seq', host);
+  const rows = query<{ boot: string; seq: number }>(
+    db,
+    'SELECT b.boot, s.seq FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id WHERE h.name = ? ORDER BY b.boot, s.seq',
+    host,
+  );
   const byBoot = new Map<string, number[]>();
   for (const r of rows) byBoot.set(r.boot, [...(byBoot.get(r.boot) ?? []), r.seq]);
   return [...byBoot].map(([boot, seqs]) => {

@@ -33,7 +33,9 @@ export function addNetns(tag: string): string {
 /** Deletes a namespace after ending the processes still in it (all started by this test). */
 export function delNetns(name: string): void {
   try {
-    const pids = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).split('\n').filter((s) => s !== '');
+    const pids = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8' })
+      .split('\n')
+      .filter((s) => s !== '');
     for (const pid of pids) {
       try {
         process.kill(Number(pid), 'SIGKILL');
@@ -76,7 +78,10 @@ export interface ConnsReady {
 }
 
 /** Starts the socket generator in a namespace; resolves once its sockets exist. */
-export function startConns(ns: string, opts: { listen?: number; estab?: number; estab6?: number; timewait?: number; closewait?: number; port?: number }): Promise<{ proc: ChildProcess; ready: ConnsReady }> {
+export function startConns(
+  ns: string,
+  opts: { listen?: number; estab?: number; estab6?: number; timewait?: number; closewait?: number; port?: number },
+): Promise<{ proc: ChildProcess; ready: ConnsReady }> {
   const args = ['netns', 'exec', ns, process.execPath, MKCONNS];
   for (const [k, v] of Object.entries(opts)) args.push(`--${k}`, String(v));
   args.push('--hold', '300');

@@ -8,7 +8,8 @@ import type { Check, Issue } from '../../packages/common/src/util/check.js';
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; issues: { path: string; message: string }[] };
 
-const flat = (issues: readonly { path: readonly PropertyKey[]; message: string }[]): { path: string; message: string }[] => issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+const flat = (issues: readonly { path: readonly PropertyKey[]; message: string }[]): { path: string; message: string }[] =>
+  issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
 
 /** What zod makes of `value`; unknown keys come out as "unknown key(s) ..." as the config loaders word them. */
 export function viaZod(schema: z.ZodType, value: unknown): Outcome {

@@ -30,7 +30,10 @@ export async function seedHosts(db: string, hosts: readonly string[], ts: number
   const store = new SqliteStore({ path: db, durability: 'normal' });
   try {
     const base = fixtureSnapshot({ seq: 1 });
-    await store.ingest(hosts.map((host) => ({ host, labels: { role: 'seeded' }, snapshots: [{ ...base, host, ts }] })), ts);
+    await store.ingest(
+      hosts.map((host) => ({ host, labels: { role: 'seeded' }, snapshots: [{ ...base, host, ts }] })),
+      ts,
+    );
   } finally {
     await store.close();
   }

@@ -29,7 +29,9 @@ export function ssStates(ns: string, family: '' | '-4' | '-6' = ''): StateCounts
       continue;
     }
     const args = ['-tanH', ...(family === '' ? [] : [family]), 'state', name];
-    out[s] = nsExec(ns, 'ss', args).split('\n').filter((l) => l.trim() !== '').length;
+    out[s] = nsExec(ns, 'ss', args)
+      .split('\n')
+      .filter((l) => l.trim() !== '').length;
   }
   return out;
 }

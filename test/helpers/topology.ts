@@ -82,13 +82,18 @@ export async function startNsCollector(ns: string, dir: string, extra: readonly 
   writeFileSync(tokenFile, FLEET_TOKEN + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
   const serveArgs = ['--listen', `${HUB_ADDR}:${HUB_PORT}`, '--db', db, '--token-file', tokenFile, '--public-read', ...extra];
-  const faultArgs = faults === null ? [] : Object.entries({ '--drop-ack-every': faults.dropAckEvery, '--commit-delay-ms': faults.commitDelayMs }).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
+  const faultArgs =
+    faults === null ? [] : Object.entries({ '--drop-ack-every': faults.dropAckEvery, '--commit-delay-ms': faults.commitDelayMs }).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
   const cmd = faults === null ? [COLLECTOR_BIN, 'serve', ...serveArgs] : [FAULT_COLLECTOR, ...faultArgs, '--', ...serveArgs];
   const p = startProc('ip', ['netns', 'exec', ns, process.execPath, ...cmd]);
-  await waitFor(() => {
-    if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
-    return p.logs().some((l) => l['msg'] === 'collector started');
-  }, 'collector to listen', 30_000);
+  await waitFor(
+    () => {
+      if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
+      return p.logs().some((l) => l['msg'] === 'collector started');
+    },
+    'collector to listen',
+    30_000,
+  );
   const startedAt = Number(p.logs().find((l) => l['msg'] === 'collector started')?.['time']);
   return { ...p, db, token: FLEET_TOKEN, wsUrl: `ws://${HUB_ADDR}:${HUB_PORT}`, startedAt };
 }
@@ -107,7 +112,26 @@ export function startSimulator(ns: string, dir: string, tag: string, sessions: n
   const sideLog = join(dir, `${tag}.side.log`);
   const statusFile = join(dir, `${tag}.status.json`);
   const bin = new URL('./simulator.mjs', import.meta.url).pathname;
-  const p = startProc('ip', ['netns', 'exec', ns, process.execPath, bin, '--url', `ws://${HUB_ADDR}:${HUB_PORT}`, '--token-file', tokenFile, '--sessions', String(sessions), '--prefix', tag, '--side-log', sideLog, '--status-file', statusFile, ...extra]);
+  const p = startProc('ip', [
+    'netns',
+    'exec',
+    ns,
+    process.execPath,
+    bin,
+    '--url',
+    `ws://${HUB_ADDR}:${HUB_PORT}`,
+    '--token-file',
+    tokenFile,
+    '--sessions',
+    String(sessions),
+    '--prefix',
+    tag,
+    '--side-log',
+    sideLog,
+    '--status-file',
+    statusFile,
+    ...extra,
+  ]);
   return { ...p, sideLog, statusFile };
 }
 

@@ -101,10 +101,20 @@ const STATES = ['established', 'syn_sent', 'syn_recv', 'fin_wait1', 'fin_wait2',
 export function snapshot(host: string, seq: number, boot = '00000000-0000-4000-8000-00000000beef', over: Record<string, unknown> = {}): Record<string, unknown> {
   const z = Object.fromEntries(STATES.map((s) => [s, 0]));
   return {
-    host, ts: Date.now(), seq, boot, interval_ms: 1000, labels: {}, states: { ...z, established: seq }, ipv4: z, ipv6: z,
+    host,
+    ts: Date.now(),
+    seq,
+    boot,
+    interval_ms: 1000,
+    labels: {},
+    states: { ...z, established: seq },
+    ipv4: z,
+    ipv6: z,
     summary: { total: 0, estab: 0, closed: 0, orphaned: 0, timewait: 0 },
     sockstat: { sockets_used: 0, tcp_inuse: 0, tcp_orphan: 0, tcp_tw: 0, tcp_alloc: 0, tcp_mem: 0, tcp6_inuse: 0 },
-    snmp: {}, netstat: {}, collect: { ms: 0, bytes: 0, skipped: 0, errors: [], states_age_ms: 0 },
+    snmp: {},
+    netstat: {},
+    collect: { ms: 0, bytes: 0, skipped: 0, errors: [], states_age_ms: 0 },
     ...over,
   };
 }

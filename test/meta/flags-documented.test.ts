@@ -44,7 +44,10 @@ function docSections(): Map<string, DocSection> {
     const section: DocSection = { heading: lines[i]!, flags: [], configKeys: null };
     let keyCol = -1;
     for (let j = i + 1; j < lines.length && !/^#/.test(lines[j] ?? ''); j++) {
-      const cells = (lines[j] ?? '').split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
+      const cells = (lines[j] ?? '')
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((c) => c.trim());
       if (cells.length === 0) continue;
       if (cells[0] === 'flag') {
         keyCol = cells.indexOf('config key');
@@ -107,7 +110,8 @@ describe(`${DOC} documents every flag and only flags that exist`, () => {
     for (const [name, flags] of codeFlags) {
       const s = sections.get(name);
       if (s === undefined) continue;
-      for (const f of flags) if (!s.flags.includes(f)) problems.push(`${name}: flag ${f} is in the code (${name} --help) but not in ${DOC}: add a row "| \`${f} ...\` | ... |" to the table under "${s.heading}"`);
+      for (const f of flags)
+        if (!s.flags.includes(f)) problems.push(`${name}: flag ${f} is in the code (${name} --help) but not in ${DOC}: add a row "| \`${f} ...\` | ... |" to the table under "${s.heading}"`);
       for (const f of s.flags) if (!flags.includes(f)) problems.push(`${name}: ${DOC} documents ${f} under "${s.heading}" but ${name} --help has no such flag: remove the row, or add the flag`);
       const dup = s.flags.filter((f, i) => s.flags.indexOf(f) !== i);
       for (const f of dup) problems.push(`${name}: ${DOC} documents ${f} twice under "${s.heading}"`);
@@ -119,10 +123,12 @@ describe(`${DOC} documents every flag and only flags that exist`, () => {
     const problems: string[] = [];
     for (const [cmd, spec] of Object.entries(QUERY_FLAGS)) {
       const flags = codeFlags.get(`tcpfleet ${cmd}`) ?? [];
-      for (const f of [...spec.strings, 'json']) if (!flags.includes(`--${f}`)) problems.push(`packages/collector/src/cli/fast-path.ts accepts --${f} for tcpfleet ${cmd}, but tcpfleet ${cmd} --help has no such flag`);
+      for (const f of [...spec.strings, 'json'])
+        if (!flags.includes(`--${f}`)) problems.push(`packages/collector/src/cli/fast-path.ts accepts --${f} for tcpfleet ${cmd}, but tcpfleet ${cmd} --help has no such flag`);
     }
     const agent = codeFlags.get('tcpfleet-agent') ?? [];
-    for (const f of [...Object.keys(STRINGS), ...Object.keys(NUMBERS), 'once', 'json', 'label']) if (!agent.includes(`--${f}`)) problems.push(`packages/agent/src/fast-argv.ts accepts --${f}, but tcpfleet-agent --help has no such flag`);
+    for (const f of [...Object.keys(STRINGS), ...Object.keys(NUMBERS), 'once', 'json', 'label'])
+      if (!agent.includes(`--${f}`)) problems.push(`packages/agent/src/fast-argv.ts accepts --${f}, but tcpfleet-agent --help has no such flag`);
     expect(problems).toEqual([]);
   });
 

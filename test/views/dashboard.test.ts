@@ -60,7 +60,7 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
     expect(await page.textContent('#status')).toBe('live');
   });
 
-  it('shows a new host live, without a reload, with the API\'s numbers', async () => {
+  it("shows a new host live, without a reload, with the API's numbers", async () => {
     await page.evaluate(() => ((globalThis as unknown as { __noReload: number }).__noReload = 42));
     agents.push(startAgent(collector, tmp.dir, ['--procfs', PROC, '--host-id', 'dash-web-1', '--label', 'role=web']));
     await page.waitForSelector('tr[data-host="dash-web-1"]', { timeout: 30_000 });
@@ -71,7 +71,9 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
     const hosts = await getJson<{ host: string; states: Record<string, number>; summary: { total: number } }[]>(`${collector.url}/api/v1/hosts`);
     // Wait for a refresh after the API read, then compare (fixture counts do not move).
     const seen = Number(await page.getAttribute('body', 'data-updated'));
-    await page.waitForFunction((s) => Number((globalThis as unknown as { document: { body: { dataset: Record<string, string | undefined> } } }).document.body.dataset['updated']) > s, seen, { timeout: 20_000 });
+    await page.waitForFunction((s) => Number((globalThis as unknown as { document: { body: { dataset: Record<string, string | undefined> } } }).document.body.dataset['updated']) > s, seen, {
+      timeout: 20_000,
+    });
     for (const [state, n] of Object.entries(total.states)) expect(await page.textContent(`.card[data-state="${state}"] .n`), state).toBe(String(n));
     expect(await page.getAttribute('#fleet-hosts', 'data-live')).toBe(String(total.hosts));
     const h = hosts.find((x) => x.host === 'dash-web-1')!;

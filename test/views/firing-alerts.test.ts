@@ -29,24 +29,36 @@ async function withCollector(name: string, provider: (() => readonly FiringAlert
 }
 
 describe('firing alerts provider hook', () => {
-  it('shows the provider\'s alerts in /metrics and the overview', async () => {
+  it("shows the provider's alerts in /metrics and the overview", async () => {
     const since = Date.now() - 90_000;
     const alerts: FiringAlert[] = [
       { rule: 'conn_spike', host: 'web-1', since, value: 900, severity: 'critical', summary: 'established 900 > 500' },
       { rule: 'fleet_time_wait', host: null, since },
     ];
-    await withCollector('with', () => alerts, async (url) => {
-      const m = (await httpGet(`${url}/metrics`)).body;
-      expect(m).toContain('tcpfleet_alerts_firing 2\n');
-      expect(m).toContain('tcpfleet_alert_firing{rule="conn_spike",host="web-1",severity="critical"} 1\n');
-      expect(m).toContain('tcpfleet_alert_firing{rule="fleet_time_wait",host="",severity=""} 1\n');
-      const o = await getJson<{ alerts: FiringAlert[] }>(`${url}/api/v1/overview`);
-      expect(o.alerts).toEqual(alerts);
-    });
+    await withCollector(
+      'with',
+      () => alerts,
+      async (url) => {
+        const m = (await httpGet(`${url}/metrics`)).body;
+        expect(m).toContain('tcpfleet_alerts_firing 2\n');
+        expect(m).toContain('tcpfleet_alert_firing{rule="conn_spike",host="web-1",severity="critical"} 1\n');
+        expect(m).toContain('tcpfleet_alert_firing{rule="fleet_time_wait",host="",severity=""} 1\n');
+        const o = await getJson<{ alerts: FiringAlert[] }>(`${url}/api/v1/overview`);
+        expect(o.alerts).toEqual(alerts);
+      },
+    );
   });
 
   it('without a provider, or with one that throws, nothing is firing and the views still answer', async () => {
-    for (const [name, provider] of [['none', undefined], ['throws', () => { throw new Error('engine broke'); }]] as const) {
+    for (const [name, provider] of [
+      ['none', undefined],
+      [
+        'throws',
+        () => {
+          throw new Error('engine broke');
+        },
+      ],
+    ] as const) {
       await withCollector(name, provider, async (url) => {
         const r = await httpGet(`${url}/metrics`);
         expect(r.status).toBe(200);
@@ -58,21 +70,25 @@ describe('firing alerts provider hook', () => {
 
   it.skipIf(!haveTools(['chromium'], 'chromium'))('draws them on the dashboard in Chromium', async () => {
     const alerts: FiringAlert[] = [{ rule: 'conn_spike', host: 'web-1', since: Date.now() - 120_000, value: 900, severity: 'critical', summary: 'established 900 > 500' }];
-    await withCollector('page', () => alerts, async (url) => {
-      const b = await openBrowser();
-      try {
-        const page = await b.ctx.newPage();
-        await page.goto(`${url}/`);
-        await page.waitForSelector('#alerts .alert', { timeout: 20_000 });
-        const text = await page.textContent('#alerts .alert');
-        expect(text).toContain('conn_spike');
-        expect(text).toContain('web-1');
-        expect(text).toContain('critical');
-        expect(text).toContain('value 900');
-        expect(text).toContain('established 900 > 500');
-      } finally {
-        await b.close();
-      }
-    });
+    await withCollector(
+      'page',
+      () => alerts,
+      async (url) => {
+        const b = await openBrowser();
+        try {
+          const page = await b.ctx.newPage();
+          await page.goto(`${url}/`);
+          await page.waitForSelector('#alerts .alert', { timeout: 20_000 });
+          const text = await page.textContent('#alerts .alert');
+          expect(text).toContain('conn_spike');
+          expect(text).toContain('web-1');
+          expect(text).toContain('critical');
+          expect(text).toContain('value 900');
+          expect(text).toContain('established 900 > 500');
+        } finally {
+          await b.close();
+        }
+      },
+    );
   });
 });

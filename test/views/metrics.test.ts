@@ -89,7 +89,9 @@ describe.skipIf(!have)('/metrics', () => {
     expect(promCheck.status, promCheck.stdout + promCheck.stderr).toBe(0);
     prom = startProc('prometheus', [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { cwd: dir });
     const q = async (expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
-      const r = await getJson<{ status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }>(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const r = await getJson<{ status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }>(
+        `http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`,
+      );
       return r.data.result;
     };
     await waitFor(

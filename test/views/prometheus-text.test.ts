@@ -12,7 +12,18 @@ describe('PrometheusText', () => {
       .family('x_total', 'counter', 'Counts.', [[{}, Infinity]])
       .family('x_empty', 'gauge', 'None yet.', []);
     expect(t.toString()).toBe(
-      ['# HELP x_gauge A help\\nline', '# TYPE x_gauge gauge', 'x_gauge{host="a\\"b\\\\c\\nd"} 1', 'x_gauge 2.5', '# HELP x_total Counts.', '# TYPE x_total counter', 'x_total +Inf', '# HELP x_empty None yet.', '# TYPE x_empty gauge', ''].join('\n'),
+      [
+        '# HELP x_gauge A help\\nline',
+        '# TYPE x_gauge gauge',
+        'x_gauge{host="a\\"b\\\\c\\nd"} 1',
+        'x_gauge 2.5',
+        '# HELP x_total Counts.',
+        '# TYPE x_total counter',
+        'x_total +Inf',
+        '# HELP x_empty None yet.',
+        '# TYPE x_empty gauge',
+        '',
+      ].join('\n'),
     );
   });
 });

@@ -25,8 +25,26 @@ describe('formatWatchFrame', () => {
     window_ms: 3_600_000,
     total: { hosts: 1, stale: 1, states: { ...zero, established: 7, time_wait: 40 }, summary: { total: 50, estab: 7, closed: 40, orphaned: 0, timewait: 40 } },
     hosts: [
-      { host: 'web-1', labels: {}, states: { ...zero, established: 7, time_wait: 40 }, summary: { total: 50, estab: 7, closed: 40, orphaned: 0, timewait: 40 }, recv_ts: Date.UTC(2026, 10, 25, 12, 0, 0), stale: false, value: 40, spark: [1, 2, 3] },
-      { host: 'evil\x1b[2J', labels: {}, states: zero, summary: { total: 0, estab: 0, closed: 0, orphaned: 0, timewait: 0 }, recv_ts: Date.UTC(2026, 10, 25, 11, 59, 0), stale: true, value: 0, spark: [] },
+      {
+        host: 'web-1',
+        labels: {},
+        states: { ...zero, established: 7, time_wait: 40 },
+        summary: { total: 50, estab: 7, closed: 40, orphaned: 0, timewait: 40 },
+        recv_ts: Date.UTC(2026, 10, 25, 12, 0, 0),
+        stale: false,
+        value: 40,
+        spark: [1, 2, 3],
+      },
+      {
+        host: 'evil\x1b[2J',
+        labels: {},
+        states: zero,
+        summary: { total: 0, estab: 0, closed: 0, orphaned: 0, timewait: 0 },
+        recv_ts: Date.UTC(2026, 10, 25, 11, 59, 0),
+        stale: true,
+        value: 0,
+        spark: [],
+      },
     ],
     alerts: [{ rule: 'tw_spike', host: 'web-1', since: 0, value: 40 }],
   };

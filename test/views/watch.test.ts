@@ -44,7 +44,7 @@ describe('tcpfleet watch', () => {
     tmp.cleanup();
   });
 
-  it('prints plain frames when stdout is not a terminal, ranked by --state, with the API\'s total', async () => {
+  it("prints plain frames when stdout is not a terminal, ranked by --state, with the API's total", async () => {
     const r = cli(['watch', '--url', collector.url, '--state', 'established', '--count', '2', '--interval', '0.5']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('\x1b');

@@ -106,7 +106,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     token: env['TCPFLEET_TOKEN'],
     tokenFile: env['TCPFLEET_TOKEN_FILE'],
     hostId: env['TCPFLEET_HOST_ID'],
-    labels: env['TCPFLEET_LABELS'] === undefined ? undefined : parseLabels(env['TCPFLEET_LABELS'].split(',').filter((s) => s !== ''), 'environment variable TCPFLEET_LABELS'),
+    labels:
+      env['TCPFLEET_LABELS'] === undefined
+        ? undefined
+        : parseLabels(
+            env['TCPFLEET_LABELS'].split(',').filter((s) => s !== ''),
+            'environment variable TCPFLEET_LABELS',
+          ),
     interval: envNum(env['TCPFLEET_INTERVAL']),
     procfs: env['TCPFLEET_PROCFS'],
     namespaces: envBool(env['TCPFLEET_NAMESPACES']),
@@ -156,7 +162,8 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, needC
   if (problems.length === 0) {
     if (needCollector && cfg.collector === undefined) problems.push('no collector: give --collector ws://HOST:PORT, set TCPFLEET_COLLECTOR, or "collector" in a config file');
     if (cfg.token !== undefined && cfg.tokenFile !== undefined) problems.push(`${src.name(['token'])} and ${src.name(['tokenFile'])}: give a token or a token file, not both`);
-    if (cfg.reconnectMax < cfg.reconnectMin) problems.push(`${src.name(['reconnectMax'])} (${cfg.reconnectMax}) is below ${src.name(['reconnectMin'])} (${cfg.reconnectMin}): the largest reconnect delay must be at least the smallest`);
+    if (cfg.reconnectMax < cfg.reconnectMin)
+      problems.push(`${src.name(['reconnectMax'])} (${cfg.reconnectMax}) is below ${src.name(['reconnectMin'])} (${cfg.reconnectMin}): the largest reconnect delay must be at least the smallest`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   let tokenValue: string | null = cfg.token ?? null;

@@ -82,5 +82,5 @@ export function fastAgentArgs(args: readonly string[]): FastArgs | null {
     flags[n] = Number(value);
   }
   if (labels.length > 0) flags['label'] = labels;
-  return { once, json, flags: flags as AgentFlags };
+  return { once, json, flags: flags };
 }

@@ -49,10 +49,17 @@ export function formatSnapshotText(s: Snapshot): string {
 
 /** One line per namespace: inode, pid, container, the main states and the total. */
 function formatNamespaces(entries: readonly NamespaceEntry[]): string[] {
-  const out = [`${'NETNS'.padEnd(11)} ${'PID'.padStart(8)} ${'RUNTIME'.padEnd(10)} ${'CONTAINER'.padEnd(40)} ${'ESTAB'.padStart(7)} ${'LISTEN'.padStart(7)} ${'TW'.padStart(7)} ${'CLOSE_WAIT'.padStart(10)} ${'TOTAL'.padStart(7)}`];
+  const out = [
+    `${'NETNS'.padEnd(11)} ${'PID'.padStart(8)} ${'RUNTIME'.padEnd(10)} ${'CONTAINER'.padEnd(40)} ${'ESTAB'.padStart(7)} ${'LISTEN'.padStart(7)} ${'TW'.padStart(7)} ${'CLOSE_WAIT'.padStart(10)} ${'TOTAL'.padStart(7)}`,
+  ];
   for (const e of entries) {
     const c = e.container;
-    const who = c === null ? '-' : [c.namespace !== undefined && c.pod !== undefined ? `${c.namespace}/${c.pod}` : undefined, c.name, c.name === undefined ? c.id.slice(0, 12) : undefined].filter((x) => x !== undefined).join(' ');
+    const who =
+      c === null
+        ? '-'
+        : [c.namespace !== undefined && c.pod !== undefined ? `${c.namespace}/${c.pod}` : undefined, c.name, c.name === undefined ? c.id.slice(0, 12) : undefined]
+            .filter((x) => x !== undefined)
+            .join(' ');
     const total = Object.values(e.states).reduce((a, b) => a + b, 0);
     out.push(
       `${String(e.netns).padEnd(11)} ${String(e.pid).padStart(8)} ${(c?.runtime ?? '-').padEnd(10)} ${printable(who).slice(0, 40).padEnd(40)} ${String(e.states.established).padStart(7)} ${String(e.states.listen).padStart(7)} ${String(e.states.time_wait).padStart(7)} ${String(e.states.close_wait).padStart(10)} ${String(total).padStart(7)}`,

@@ -23,7 +23,7 @@ async function parseWithYargs(): Promise<FastArgs> {
   const { hideBin } = await import('yargs/helpers');
   const argv = await yargs(hideBin(process.argv))
     .scriptName('tcpfleet-agent')
-    .usage('$0 [options]\n\nCounts this host\'s TCP connections by state from /proc/net, as ss does, and sends a snapshot to a tcpfleet collector every interval.')
+    .usage("$0 [options]\n\nCounts this host's TCP connections by state from /proc/net, as ss does, and sends a snapshot to a tcpfleet collector every interval.")
     .options({
       once: { type: 'boolean', describe: 'Take one snapshot, print it and exit' },
       json: { type: 'boolean', describe: 'With --once: print the snapshot as JSON' },
@@ -33,12 +33,12 @@ async function parseWithYargs(): Promise<FastArgs> {
       'host-id': { type: 'string', describe: 'Name of this host in the fleet (default: hostname) [env TCPFLEET_HOST_ID]' },
       label: { type: 'string', array: true, describe: 'key=value label, repeatable [env TCPFLEET_LABELS=k=v,k2=v2]' },
       interval: { type: 'number', describe: 'Seconds between snapshots (default 10) [env TCPFLEET_INTERVAL]' },
-      procfs: { type: 'string', describe: 'procfs root: /proc, /proc/PID (that process\'s network namespace), /host/proc (default /proc) [env TCPFLEET_PROCFS]' },
+      procfs: { type: 'string', describe: "procfs root: /proc, /proc/PID (that process's network namespace), /host/proc (default /proc) [env TCPFLEET_PROCFS]" },
       top: { type: 'number', describe: 'Ports and peers kept in the breakdown, 0-100 (default 10)' },
       queue: { type: 'number', describe: 'Unacknowledged snapshots kept in memory (default 1000)' },
       'spool-dir': { type: 'string', describe: 'Directory of the disk spool that survives restarts [env TCPFLEET_SPOOL_DIR]' },
       'spool-bytes': { type: 'number', describe: 'Size cap of the disk spool in bytes (default 64 MiB)' },
-      ca: { type: 'string', describe: 'CA certificate (PEM) that signed the collector\'s certificate, for wss:// [env TCPFLEET_CA]' },
+      ca: { type: 'string', describe: "CA certificate (PEM) that signed the collector's certificate, for wss:// [env TCPFLEET_CA]" },
       'reconnect-min': { type: 'number', describe: 'Smallest reconnect delay window in seconds (default 0.5)' },
       'reconnect-max': { type: 'number', describe: 'Largest reconnect delay window in seconds (default 30)' },
       'walk-budget': { type: 'number', describe: 'Share of one core the tcp/tcp6 walk may use, 0-1 (default 0.01; 0 = walk every interval)' },
@@ -49,9 +49,9 @@ async function parseWithYargs(): Promise<FastArgs> {
       config: { type: 'string', describe: 'JSON config file (keys as in the docs); flags and env override it' },
       'log-level': { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (default info) [env TCPFLEET_LOG_LEVEL]' },
     })
-    .example('$0 --once', 'Print this host\'s counts as ss -s and netstat -st would')
+    .example('$0 --once', "Print this host's counts as ss -s and netstat -st would")
     .example('$0 --once --json --procfs /proc/1234', 'Counts of the network namespace of process 1234, as JSON')
-    .example('$0 --once --json --namespaces', 'Also every container\'s network namespace, attributed to its container and pod')
+    .example('$0 --once --json --namespaces', "Also every container's network namespace, attributed to its container and pod")
     .example('$0 --collector ws://10.0.0.5:7070 --token-file /etc/tcpfleet/token --label env=prod', 'Report to a collector every 10 s')
     .version(VERSION)
     .strict()
@@ -97,7 +97,11 @@ async function main(): Promise<void> {
   if (once) {
     const { takeSnapshotChecked } = await import('./sampler.js');
     const { randomUUID } = await import('node:crypto');
-    const { snapshot: snap, failed } = takeSnapshotChecked(cfg.procfs, { host: cfg.hostId, boot: randomUUID(), seq: 1, interval_ms: Math.round(cfg.interval * 1000), labels: { ...cfg.labels } }, cfg.top);
+    const { snapshot: snap, failed } = takeSnapshotChecked(
+      cfg.procfs,
+      { host: cfg.hostId, boot: randomUUID(), seq: 1, interval_ms: Math.round(cfg.interval * 1000), labels: { ...cfg.labels } },
+      cfg.top,
+    );
     if (failed) {
       fail(snap.collect.errors.join('; '), EXIT_RUNTIME);
     }

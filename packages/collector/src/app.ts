@@ -118,7 +118,12 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       const storeOpts = { path: cfg.db, durability: cfg.durability, busyTimeoutMs: 250, commitDelayMs: faults.commitDelayMs };
       const main = new SqliteStore(storeOpts);
       const s = threaded ? new ThreadedStore(main, { store: storeOpts, rollups: { rawRetentionMs, everyMs: 10_000 }, logLevel: cfg.logLevel }, log) : main;
-      for (const [t, c] of [['rollup_1m', 'bucket'], ['rollup_1h', 'bucket'], ['rollup_fleet_1m', 'bucket']] as const) s.registerTable(t, c);
+      for (const [t, c] of [
+        ['rollup_1m', 'bucket'],
+        ['rollup_1h', 'bucket'],
+        ['rollup_fleet_1m', 'bucket'],
+      ] as const)
+        s.registerTable(t, c);
       return { value: s, stop: () => s.close() };
     });
     const fleet = new Fleet();
@@ -136,7 +141,11 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       await app.start('rollups', () => {
         const rollups = new RollupJob(store.db, { rawRetentionMs, log });
         committed.push((items) => {
-          for (const item of items) rollups.noteCommitted(item.host, item.snapshots.map((s) => s.ts));
+          for (const item of items)
+            rollups.noteCommitted(
+              item.host,
+              item.snapshots.map((s) => s.ts),
+            );
         });
         rollups.start(10_000);
         return { value: rollups, stop: () => rollups.stop() };
@@ -161,7 +170,12 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     // Late-bound: the route table is built before the server it is served by.
     let ingest: { writer: IngestWriter; server: CollectorServer } | null = null;
     const ingestRate = new IngestRate();
-    committed.push((items) => ingestRate.add(items.reduce((n, i) => n + i.snapshots.length, 0), Date.now()));
+    committed.push((items) =>
+      ingestRate.add(
+        items.reduce((n, i) => n + i.snapshots.length, 0),
+        Date.now(),
+      ),
+    );
     const views = viewHandlers({
       fleet,
       store,
@@ -251,7 +265,10 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
 
     // How reads are guarded now (a read token created later with the CLI protects them at once).
     const readAccess = cfg.readTokenHashes.length > 0 || readTokens.anyLive() ? 'token' : cfg.publicRead ? 'public' : 'open';
-    log.info({ listen: `${cfg.host}:${running.port}`, port: running.port, db: cfg.db, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size, read: readAccess }, 'collector started');
+    log.info(
+      { listen: `${cfg.host}:${running.port}`, port: running.port, db: cfg.db, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size, read: readAccess },
+      'collector started',
+    );
     return {
       port: running.port,
       stop: async () => {

@@ -12,7 +12,10 @@ import { readAccessConfig } from './read-access-config.js';
 const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
 
 export const ServeConfigSchema = z.strictObject({
-  listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT such as 127.0.0.1:7070 or 0.0.0.0:7070').default('127.0.0.1:7070'),
+  listen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT such as 127.0.0.1:7070 or 0.0.0.0:7070')
+    .default('127.0.0.1:7070'),
   db: z.string().min(1).default('./data/tcpfleet.db'),
   token: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
@@ -31,11 +34,16 @@ export const ServeConfigSchema = z.strictObject({
   // Read access (read-access-config.ts, http/read-access.ts).
   readToken: z.string().min(1).optional(),
   readTokenFile: z.string().min(1).optional(),
-  publicRead: z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { error: 'true or false (or 1 or 0)' }).transform((v) => v === true || v === 'true' || v === '1').default(false),
+  publicRead: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { error: 'true or false (or 1 or 0)' })
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .default(false),
   publicUrl: z.string().min(1).optional(),
 });
 
-export type ServeConfig = Readonly<Omit<z.infer<typeof ServeConfigSchema>, 'token' | 'readToken'> & { tokenValue: string | null; host: string; port: number; readTokenHashes: readonly string[]; publicHosts: readonly string[] }>;
+export type ServeConfig = Readonly<
+  Omit<z.infer<typeof ServeConfigSchema>, 'token' | 'readToken'> & { tokenValue: string | null; host: string; port: number; readTokenHashes: readonly string[]; publicHosts: readonly string[] }
+>;
 
 /** Flags of `serve` as yargs hands them over. */
 export type ServeFlags = Partial<Record<keyof z.infer<typeof ServeConfigSchema> | 'config', string | undefined>>;
@@ -68,7 +76,9 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, warn:
   if (cfg.token !== undefined && cfg.tokenFile !== undefined) problems.push(`${src.name(['token'])} and ${src.name(['tokenFile'])}: give a token or a token file, not both`);
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
     const given = cfg.tlsCert !== undefined ? 'tlsCert' : 'tlsKey';
-    problems.push(`${src.name([given])} without ${given === 'tlsCert' ? '--tls-key' : '--tls-cert'}: a TLS certificate and its key go together (--tls-cert and --tls-key, or tlsCert and tlsKey in a config file)`);
+    problems.push(
+      `${src.name([given])} without ${given === 'tlsCert' ? '--tls-key' : '--tls-cert'}: a TLS certificate and its key go together (--tls-cert and --tls-key, or tlsCert and tlsKey in a config file)`,
+    );
   }
   const colon = cfg.listen.lastIndexOf(':');
   const host = cfg.listen.slice(0, colon).replace(/^\[|\]$/g, '');

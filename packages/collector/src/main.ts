@@ -70,7 +70,10 @@ async function main(): Promise<void> {
             'read-token': { type: 'string', describe: 'Token readers must send to the API, /metrics and the dashboard (visible in ps; prefer --read-token-file) [env TCPFLEET_READ_TOKEN]' },
             'read-token-file': { type: 'string', describe: 'File of read tokens, one a line [env TCPFLEET_READ_TOKEN_FILE]' },
             'public-read': { type: 'boolean', describe: 'Let anyone who reaches a non-loopback --listen read without a token [env TCPFLEET_PUBLIC_READ=1]' },
-            'public-url': { type: 'string', describe: 'URL(s), comma-separated, by which browsers and clients reach this collector; their host names are accepted in the Host header [env TCPFLEET_PUBLIC_URL]' },
+            'public-url': {
+              type: 'string',
+              describe: 'URL(s), comma-separated, by which browsers and clients reach this collector; their host names are accepted in the Host header [env TCPFLEET_PUBLIC_URL]',
+            },
           })
           .example('$0 serve --listen 0.0.0.0:7070 --token-file /etc/tcpfleet/token --read-token-file /etc/tcpfleet/read.tokens', 'Accept agents from the network; readers need a read token'),
       async (a) => {
@@ -79,27 +82,27 @@ async function main(): Promise<void> {
         const warnings: string[] = [];
         const cfg = loadServeConfig(
           {
-            listen: a['listen'] as string | undefined,
-            db: a['db'] as string | undefined,
-            token: a['token'] as string | undefined,
-            tokenFile: a['token-file'] as string | undefined,
-            durability: a['durability'] as string | undefined,
-            writeThread: a['write-thread'] as string | undefined,
-            tlsCert: a['tls-cert'] as string | undefined,
-            tlsKey: a['tls-key'] as string | undefined,
-            rules: a['rules'] as string | undefined,
-            heartbeat: a['heartbeat'] as string | undefined,
-            retention: a['retention'] as string | undefined,
-            stopTimeout: a['stop-timeout'] as string | undefined,
-            maxHosts: a['max-hosts'] as string | undefined,
-            forgetAfter: a['forget-after'] as string | undefined,
-            maxPendingPerAddress: a['max-pending-per-address'] as string | undefined,
-            config: a['config'] as string | undefined,
-            logLevel: a['log-level'] as string | undefined,
-            readToken: a['read-token'] as string | undefined,
-            readTokenFile: a['read-token-file'] as string | undefined,
+            listen: a['listen'],
+            db: a['db'],
+            token: a['token'],
+            tokenFile: a['token-file'],
+            durability: a['durability'],
+            writeThread: a['write-thread'],
+            tlsCert: a['tls-cert'],
+            tlsKey: a['tls-key'],
+            rules: a['rules'],
+            heartbeat: a['heartbeat'],
+            retention: a['retention'],
+            stopTimeout: a['stop-timeout'],
+            maxHosts: a['max-hosts'],
+            forgetAfter: a['forget-after'],
+            maxPendingPerAddress: a['max-pending-per-address'],
+            config: a['config'],
+            logLevel: a['log-level'],
+            readToken: a['read-token'],
+            readTokenFile: a['read-token-file'],
             publicRead: a['public-read'] === true ? 'true' : undefined,
-            publicUrl: a['public-url'] as string | undefined,
+            publicUrl: a['public-url'],
           },
           process.env,
           (w) => warnings.push(w),
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
     )
     .command(
       'history <id>',
-      'A host\'s snapshots over time, oldest first',
+      "A host's snapshots over time, oldest first",
       (y) =>
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id' })
@@ -193,13 +196,16 @@ async function main(): Promise<void> {
         process.exitCode = await watchCmd({ url: url(a), state: a.state, intervalS: a.interval, count: a.count, limit: a.limit, window: a.window, readToken: await readToken(a) });
       },
     )
-    .command('token <action> [host]', 'Per-host write tokens: create HOST (prints it once), revoke HOST, list; with --read, read tokens by person', (y) =>
-      y
-        .positional('action', { choices: ['create', 'revoke', 'list'] as const, demandOption: true })
-        .positional('host', { type: 'string', describe: 'Host id (with --read: the reader\'s name)' })
-        .options({ db: dbOpt, json: jsonOpt, read: { type: 'boolean', default: false, describe: 'Read tokens (API, /metrics, dashboard) instead of per-host write tokens' } })
-        .example('$0 token create web-7 > web-7.token', 'A token that lets only web-7 write')
-        .example('$0 token create --read alice > alice.read-token', 'A read token for alice; revoke it alone with token revoke --read alice'),
+    .command(
+      'token <action> [host]',
+      'Per-host write tokens: create HOST (prints it once), revoke HOST, list; with --read, read tokens by person',
+      (y) =>
+        y
+          .positional('action', { choices: ['create', 'revoke', 'list'] as const, demandOption: true })
+          .positional('host', { type: 'string', describe: "Host id (with --read: the reader's name)" })
+          .options({ db: dbOpt, json: jsonOpt, read: { type: 'boolean', default: false, describe: 'Read tokens (API, /metrics, dashboard) instead of per-host write tokens' } })
+          .example('$0 token create web-7 > web-7.token', 'A token that lets only web-7 write')
+          .example('$0 token create --read alice > alice.read-token', 'A read token for alice; revoke it alone with token revoke --read alice'),
       async (a) => {
         const t = await import('./cli/token.js');
         const { dbFile, requireDatabase } = await import('./cli/db-file.js');
@@ -237,11 +243,14 @@ async function main(): Promise<void> {
         }
       },
     )
-    .command('db <action>', 'Database: stats (row counts, size and oldest data at each resolution)', (y) =>
-      y
-        .positional('action', { choices: ['stats'] as const, demandOption: true })
-        .options({ db: dbOpt, json: jsonOpt })
-        .example('$0 db stats --db /var/lib/tcpfleet/tcpfleet.db', 'Rows, bytes and time span of raw data and rollups'),
+    .command(
+      'db <action>',
+      'Database: stats (row counts, size and oldest data at each resolution)',
+      (y) =>
+        y
+          .positional('action', { choices: ['stats'] as const, demandOption: true })
+          .options({ db: dbOpt, json: jsonOpt })
+          .example('$0 db stats --db /var/lib/tcpfleet/tcpfleet.db', 'Rows, bytes and time span of raw data and rollups'),
       async (a) => {
         const { dbFile, requireDatabase } = await import('./cli/db-file.js');
         const file = dbFile(a.db, dbGiven(), process.env);

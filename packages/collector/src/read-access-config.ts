@@ -53,7 +53,10 @@ export function readAccessConfig(
   if (cfg.publicRead && (cfg.readToken !== undefined || cfg.readTokenFile !== undefined)) problems.push(`${name('publicRead')} lets anyone read; give it or read tokens, not both`);
   if (fleetToken !== null && tokens.includes(fleetToken)) problems.push('a read token must differ from the fleet token: write tokens never read');
   const publicHosts: string[] = [];
-  for (const u of (cfg.publicUrl ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+  for (const u of (cfg.publicUrl ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')) {
     let url: URL | null = null;
     try {
       url = new URL(u);

@@ -16,7 +16,11 @@ describe('containerFromCgroupPath', () => {
     ['docker, systemd driver', `/system.slice/docker-${ID}.scope`, { runtime: 'docker', id: ID }],
     ['docker, cgroupfs driver', `/docker/${ID}`, { runtime: 'docker', id: ID }],
     ['docker with systemd inside the container', `/system.slice/docker-${ID}.scope/init.scope`, { runtime: 'docker', id: ID }],
-    ['containerd, kubernetes systemd driver', `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/cri-containerd-${ID}.scope`, { runtime: 'containerd', id: ID, pod_uid: UID }],
+    [
+      'containerd, kubernetes systemd driver',
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_}.slice/cri-containerd-${ID}.scope`,
+      { runtime: 'containerd', id: ID, pod_uid: UID },
+    ],
     ['containerd, guaranteed pod', `/kubepods.slice/kubepods-pod${UID_}.slice/cri-containerd-${ID}.scope`, { runtime: 'containerd', id: ID, pod_uid: UID }],
     ['kubernetes cgroupfs driver', `/kubepods/burstable/pod${UID}/${ID}`, { runtime: 'unknown', id: ID, pod_uid: UID }],
     ['kubernetes cgroupfs driver, guaranteed', `/kubepods/pod${UID}/${ID}`, { runtime: 'unknown', id: ID, pod_uid: UID }],
@@ -28,7 +32,11 @@ describe('containerFromCgroupPath', () => {
     ['podman, cgroupfs', `/libpod_parent/libpod-${ID}`, { runtime: 'podman', id: ID }],
     ['kubernetes in docker (kind): the inner container wins', `/docker/${ID2}/kubepods/burstable/pod${UID}/${ID}`, { runtime: 'unknown', id: ID, pod_uid: UID }],
     ['nested in a test-owned parent', `/tcpfleet-test-1.slice/system.slice/docker-${ID}.scope`, { runtime: 'docker', id: ID }],
-    ['static pod uid (32 hex)', `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${'c'.repeat(32)}.slice/cri-containerd-${ID}.scope`, { runtime: 'containerd', id: ID, pod_uid: 'c'.repeat(32) }],
+    [
+      'static pod uid (32 hex)',
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${'c'.repeat(32)}.slice/cri-containerd-${ID}.scope`,
+      { runtime: 'containerd', id: ID, pod_uid: 'c'.repeat(32) },
+    ],
   ])('%s', (_name, path, want) => {
     expect(containerFromCgroupPath(path)).toEqual(want);
   });

@@ -12,7 +12,7 @@ const ID = '0123456789abcdef'.repeat(4);
 
 describe('parseKubeLogName', () => {
   it('splits <pod>_<namespace>_<container>-<id>.log', () => {
-    expect(parseKubeLogName(`web-7d9f8c6b5-x2k4q_shop_nginx-${ID}.log`)).toEqual({ id: ID, pod: 'web-7d9f8c6b5-x2k4q', namespace: 'shop', container: 'nginx', });
+    expect(parseKubeLogName(`web-7d9f8c6b5-x2k4q_shop_nginx-${ID}.log`)).toEqual({ id: ID, pod: 'web-7d9f8c6b5-x2k4q', namespace: 'shop', container: 'nginx' });
     expect(parseKubeLogName(`coredns-5d78c9869d-abcde_kube-system_coredns-${ID}.log`)).toEqual({ id: ID, pod: 'coredns-5d78c9869d-abcde', namespace: 'kube-system', container: 'coredns' });
     // A container name with dashes: the id is the last 64 hex digits.
     expect(parseKubeLogName(`p_ns_my-side-car-${ID}.log`)).toEqual({ id: ID, pod: 'p', namespace: 'ns', container: 'my-side-car' });

@@ -24,7 +24,11 @@ describe('withoutNamespaces', () => {
   it('removes namespaces and collect.namespaces, leaving the snapshot itself untouched', () => {
     const snap = fixtureSnapshot({ seq: 1 });
     expect(withoutNamespaces(snap)).toBe(snap);
-    const withNs = { ...snap, namespaces: [], collect: { ...snap.collect, namespaces: { found: 0, reported: 0, overflow: 0, pending: 0, walked: 0, unchanged: 0, stale: 0, ms: 0, cpu_ms: 0, errors: [] } } };
+    const withNs = {
+      ...snap,
+      namespaces: [],
+      collect: { ...snap.collect, namespaces: { found: 0, reported: 0, overflow: 0, pending: 0, walked: 0, unchanged: 0, stale: 0, ms: 0, cpu_ms: 0, errors: [] } },
+    };
     const out = withoutNamespaces(withNs);
     expect(out).not.toHaveProperty('namespaces');
     expect(out.collect).not.toHaveProperty('namespaces');

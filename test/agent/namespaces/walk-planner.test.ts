@@ -21,11 +21,7 @@ describe('WalkPlanner', () => {
     const p = new WalkPlanner({ budget: 0.01, intervalMs: 10_000 });
     p.accrue(10_000, 0);
     expect(p.tokens).toBeCloseTo(100);
-    const cands = [
-      ...Array.from({ length: 20 }, (_, i) => cand(100 + i, { movement: 0, ageMs: 10_000 * (i + 1) })),
-      cand(1, { movement: 500, ageMs: 10_000 }),
-      cand(2, { moved: false, ageMs: 1e9 }),
-    ];
+    const cands = [...Array.from({ length: 20 }, (_, i) => cand(100 + i, { movement: 0, ageMs: 10_000 * (i + 1) })), cand(1, { movement: 500, ageMs: 10_000 }), cand(2, { moved: false, ageMs: 1e9 })];
     const out = p.plan(cands);
     expect(out).toHaveLength(10);
     expect(out[0]).toBe(1);

@@ -20,8 +20,20 @@ function open(): { store: SqliteAlertStore; db: Database.Database; file: string 
 }
 
 const base: Omit<AlertRecord, 'id'> = {
-  rule: 'r', key: 'h', status: 'firing', severity: 'warning', host: 'h', labels: {}, metric: 'states.listen', value: 1, baseline: null,
-  pendingSince: 1, startsAt: 2, endsAt: null, lastNotified: 2, evidence: null,
+  rule: 'r',
+  key: 'h',
+  status: 'firing',
+  severity: 'warning',
+  host: 'h',
+  labels: {},
+  metric: 'states.listen',
+  value: 1,
+  baseline: null,
+  pendingSince: 1,
+  startsAt: 2,
+  endsAt: null,
+  lastNotified: 2,
+  evidence: null,
 };
 
 describe('SqliteAlertStore', () => {
@@ -62,7 +74,12 @@ describe('SqliteAlertStore', () => {
     store.enqueue(stuck.id, 'hook', '{}', 900); // still queued: kept
     store.insert({ ...base, rule: 'open' });
     expect(store.prune(5000)).toBe(1);
-    expect(store.all(10).map((a) => a.rule).sort()).toEqual(['open', 'stuck']);
+    expect(
+      store
+        .all(10)
+        .map((a) => a.rule)
+        .sort(),
+    ).toEqual(['open', 'stuck']);
     expect(store.queued()).toBe(1);
   });
 

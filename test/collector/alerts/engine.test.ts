@@ -59,7 +59,10 @@ function setup(rulesYaml: string, file?: string) {
   const engine = new AlertEngine({ store, log: pino({ level: 'silent' }), onQueued: () => {}, now: () => clock.now });
   engine.setRules(parseRules(rulesYaml, 'r.yml'));
   const deliveries = (): { notifier: string; body: Record<string, unknown> }[] =>
-    (db.prepare('SELECT notifier, body FROM alert_deliveries ORDER BY id').all() as { notifier: string; body: string }[]).map((r) => ({ notifier: r.notifier, body: JSON.parse(r.body) as Record<string, unknown> }));
+    (db.prepare('SELECT notifier, body FROM alert_deliveries ORDER BY id').all() as { notifier: string; body: string }[]).map((r) => ({
+      notifier: r.notifier,
+      body: JSON.parse(r.body) as Record<string, unknown>,
+    }));
   /** Sends one sample per call, received at the sample's time (unless `recv` says otherwise). */
   const feed = (s: Snapshot | Snapshot[], recv?: number): void => {
     const list = Array.isArray(s) ? s : [s];
@@ -213,16 +216,35 @@ describe('alert engine', () => {
   });
 
   it('an alert ends when its host stops matching the rule, and when a reload removes its rule', () => {
-    const yaml = (extra: string): string => `${HOOK}rules:\n  - { name: a, kind: threshold, metric: states.established, op: ">", value: 5, for: 0s, grace: 0s, match: { env: test }, notify: [hook] }\n${extra}`;
+    const yaml = (extra: string): string =>
+      `${HOOK}rules:\n  - { name: a, kind: threshold, metric: states.established, op: ">", value: 5, for: 0s, grace: 0s, match: { env: test }, notify: [hook] }\n${extra}`;
     const t = setup(yaml(`  - { name: b, kind: threshold, metric: states.established, op: ">", value: 5, for: 0s, grace: 0s, notify: [hook] }\n`));
     t.feed(snap('h', T0, 1, { established: 9 }));
-    expect(t.engine.list(false).map((x) => x.rule).sort()).toEqual(['a', 'b']);
+    expect(
+      t.engine
+        .list(false)
+        .map((x) => x.rule)
+        .sort(),
+    ).toEqual(['a', 'b']);
     const moved = { ...snap('h', T0 + 1000, 2, { established: 9 }), labels: { env: 'prod' } };
     t.engine.ingest([{ host: 'h', labels: { env: 'prod' }, snapshots: [moved] }], T0 + 1000);
     expect(t.engine.list(false).map((x) => x.rule)).toEqual(['b']);
-    expect(t.deliveries().filter((d) => d.body['rule'] === 'a').map((d) => d.body['status'])).toEqual(['firing', 'resolved']);
+    expect(
+      t
+        .deliveries()
+        .filter((d) => d.body['rule'] === 'a')
+        .map((d) => d.body['status']),
+    ).toEqual(['firing', 'resolved']);
     t.engine.setRules(parseRules(yaml(''), 'r.yml'));
     expect(t.engine.list(false)).toEqual([]);
-    expect(t.engine.list(true).map((x) => [x.rule, x.status]).sort()).toEqual([['a', 'resolved'], ['b', 'resolved']]);
+    expect(
+      t.engine
+        .list(true)
+        .map((x) => [x.rule, x.status])
+        .sort(),
+    ).toEqual([
+      ['a', 'resolved'],
+      ['b', 'resolved'],
+    ]);
   });
 });

@@ -21,14 +21,29 @@ const rec: AlertRecord = {
   lastNotified: 2000,
   evidence: {
     inbound: [{ port: 443, states: { ...emptyStates(), established: 1702 } }],
-    outbound: [{ addr: '10.0.0.9', port: 5432, states: { ...emptyStates(), established: 96 } }, { addr: 'fd00::9', port: 6379, states: { ...emptyStates(), established: 12 } }],
+    outbound: [
+      { addr: '10.0.0.9', port: 5432, states: { ...emptyStates(), established: 96 } },
+      { addr: 'fd00::9', port: 6379, states: { ...emptyStates(), established: 12 } },
+    ],
     other: { inbound: emptyStates(), outbound: emptyStates() },
   },
 };
 
 describe('notification bodies', () => {
   it('json: the documented keys in order; baseline only for spikes; host absent for the fleet', () => {
-    expect(Object.keys(JSON.parse(webhookBody(toPayload(rec, 'spike'), 'json')) as object)).toEqual(['status', 'rule', 'severity', 'host', 'labels', 'metric', 'value', 'baseline', 'startsAt', 'endsAt', 'evidence']);
+    expect(Object.keys(JSON.parse(webhookBody(toPayload(rec, 'spike'), 'json')) as object)).toEqual([
+      'status',
+      'rule',
+      'severity',
+      'host',
+      'labels',
+      'metric',
+      'value',
+      'baseline',
+      'startsAt',
+      'endsAt',
+      'evidence',
+    ]);
     const threshold = toPayload({ ...rec, baseline: null }, 'threshold');
     expect(threshold).not.toHaveProperty('baseline');
     const fleet = toPayload({ ...rec, host: null, key: '', evidence: null }, 'threshold', 'resolved');

@@ -52,7 +52,18 @@ rules:
     );
     expect(set.notifiers).toEqual([{ name: 'ops', type: 'webhook', url: 'http://alerts.example:9000/hook', format: 'slack', timeoutMs: 5000, retries: 3, backoffMs: 1000 }]);
     const [spike, leak, retrans, down] = set.rules;
-    expect(spike).toMatchObject({ kind: 'spike', forMs: 45_000, graceMs: 120_000, repeatMs: 3_600_000, windowMs: 600_000, factor: 3, minDelta: 100, resolveFactor: 2, match: { env: 'prod' }, notify: ['ops'] });
+    expect(spike).toMatchObject({
+      kind: 'spike',
+      forMs: 45_000,
+      graceMs: 120_000,
+      repeatMs: 3_600_000,
+      windowMs: 600_000,
+      factor: 3,
+      minDelta: 100,
+      resolveFactor: 2,
+      match: { env: 'prod' },
+      notify: ['ops'],
+    });
     expect(spike).toMatchObject({ metric: { section: 'states', key: 'established', rate: false } });
     expect(leak).toMatchObject({ kind: 'threshold', op: '>', value: 500, resolveValue: 500, forMs: 600_000, scope: 'host', severity: 'warning' });
     expect(retrans).toMatchObject({ scope: 'fleet', resolveValue: 5, metric: { section: 'snmp', key: 'RetransSegs', rate: true } });
@@ -65,15 +76,39 @@ describe('rules file: every problem names the line, the rule and the field', () 
   it.each([
     { name: 'unknown field in a rule', rule: `  - name: a\n    kind: absent\n    colour: red\n`, want: 'r.yml:6: rule "a": field "colour": unknown field' },
     { name: 'bad duration', rule: `  - name: a\n    kind: absent\n    for: 5 minutes\n`, want: 'r.yml:6: rule "a": field "for": a duration such as 30s, 10m, 1h (got "5 minutes")' },
-    { name: 'unknown metric path', rule: `  - name: a\n    kind: threshold\n    metric: states.estab\n    op: ">"\n    value: 1\n`, want: 'r.yml:6: rule "a": field "metric": unknown state "estab" in "states.estab": use one of established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv' },
-    { name: 'unknown metric section', rule: `  - { name: a, kind: threshold, metric: tcp.x, op: ">", value: 1 }\n`, want: 'r.yml:4: rule "a": field "metric": unknown metric "tcp.x": use states.X, ipv4.X, ipv6.X, summary.X, sockstat.X, snmp.X, netstat.X or rate(snmp.X)' },
-    { name: 'rate of a gauge', rule: `  - { name: a, kind: threshold, metric: rate(states.listen), op: ">", value: 1 }\n`, want: 'r.yml:4: rule "a": field "metric": rate() takes a counter (snmp.X or netstat.X), not "states.listen"' },
+    {
+      name: 'unknown metric path',
+      rule: `  - name: a\n    kind: threshold\n    metric: states.estab\n    op: ">"\n    value: 1\n`,
+      want: 'r.yml:6: rule "a": field "metric": unknown state "estab" in "states.estab": use one of established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv',
+    },
+    {
+      name: 'unknown metric section',
+      rule: `  - { name: a, kind: threshold, metric: tcp.x, op: ">", value: 1 }\n`,
+      want: 'r.yml:4: rule "a": field "metric": unknown metric "tcp.x": use states.X, ipv4.X, ipv6.X, summary.X, sockstat.X, snmp.X, netstat.X or rate(snmp.X)',
+    },
+    {
+      name: 'rate of a gauge',
+      rule: `  - { name: a, kind: threshold, metric: rate(states.listen), op: ">", value: 1 }\n`,
+      want: 'r.yml:4: rule "a": field "metric": rate() takes a counter (snmp.X or netstat.X), not "states.listen"',
+    },
     { name: 'unknown notifier', rule: `  - name: a\n    kind: absent\n    notify: [ops, pager]\n`, want: 'r.yml:6: rule "a": field "notify": unknown notifier "pager" (defined: ops)' },
     { name: 'missing field for the kind', rule: `  - name: a\n    kind: spike\n    metric: states.established\n    factor: 3\n`, want: 'r.yml:4: rule "a": field "window": required for kind spike' },
-    { name: 'field of another kind', rule: `  - name: a\n    kind: threshold\n    metric: states.listen\n    op: ">"\n    value: 1\n    factor: 2\n`, want: 'r.yml:9: rule "a": field "factor": does not apply to kind threshold' },
+    {
+      name: 'field of another kind',
+      rule: `  - name: a\n    kind: threshold\n    metric: states.listen\n    op: ">"\n    value: 1\n    factor: 2\n`,
+      want: 'r.yml:9: rule "a": field "factor": does not apply to kind threshold',
+    },
     { name: 'unknown kind', rule: `  - name: a\n    kind: trend\n`, want: 'r.yml:5: rule "a": field "kind": Invalid option: expected one of "threshold"|"spike"|"absent" (got "trend")' },
-    { name: 'resolve_value on the wrong side', rule: `  - { name: a, kind: threshold, metric: states.close_wait, op: ">", value: 100, resolve_value: 200 }\n`, want: 'r.yml:4: rule "a": field "resolve_value": must be on the resolved side of value (<= 100) for op >' },
-    { name: 'resolve_factor not below factor', rule: `  - { name: a, kind: spike, metric: states.established, window: 1m, factor: 2, resolve_factor: 3 }\n`, want: 'r.yml:4: rule "a": field "resolve_factor": must be below factor (2)' },
+    {
+      name: 'resolve_value on the wrong side',
+      rule: `  - { name: a, kind: threshold, metric: states.close_wait, op: ">", value: 100, resolve_value: 200 }\n`,
+      want: 'r.yml:4: rule "a": field "resolve_value": must be on the resolved side of value (<= 100) for op >',
+    },
+    {
+      name: 'resolve_factor not below factor',
+      rule: `  - { name: a, kind: spike, metric: states.established, window: 1m, factor: 2, resolve_factor: 3 }\n`,
+      want: 'r.yml:4: rule "a": field "resolve_factor": must be below factor (2)',
+    },
     { name: 'factor not above 1', rule: `  - { name: a, kind: spike, metric: states.established, window: 1m, factor: 1 }\n`, want: 'r.yml:4: rule "a": field "factor": a number above 1 (got 1)' },
     { name: 'duplicate rule name', rule: `  - { name: a, kind: absent }\n  - { name: a, kind: absent }\n`, want: 'r.yml:5: rule "a": field "name": duplicate rule name (names must be unique)' },
     { name: 'a rule without a name', rule: `  - { kind: absent }\n`, want: 'r.yml:4: rule #1: field "name": required' },
@@ -100,7 +135,11 @@ describe('rules file: every problem names the line, the rule and the field', () 
 
   it.each([
     { name: 'notifier with a bad URL', text: `notifiers:\n  - { name: ops, type: webhook, url: "ftp://x/" }\nrules: []\n`, want: 'r.yml:2: notifier "ops": field "url": an http:// or https:// URL' },
-    { name: 'notifier with a bad timeout', text: `notifiers:\n  - name: ops\n    type: webhook\n    url: "http://127.0.0.1:9/"\n    timeout: soon\nrules: []\n`, want: 'r.yml:5: notifier "ops": field "timeout": a duration such as 30s, 10m, 1h (got "soon")' },
+    {
+      name: 'notifier with a bad timeout',
+      text: `notifiers:\n  - name: ops\n    type: webhook\n    url: "http://127.0.0.1:9/"\n    timeout: soon\nrules: []\n`,
+      want: 'r.yml:5: notifier "ops": field "timeout": a duration such as 30s, 10m, 1h (got "soon")',
+    },
     { name: 'unknown top-level field', text: `rules: []\nroutes: []\n`, want: 'r.yml:2: field "routes": unknown field (the file has defaults, notifiers and rules)' },
     { name: 'bad default duration', text: `defaults:\n  for: forever\nrules: []\n`, want: 'r.yml:2: defaults: field "for": a duration such as 30s, 10m, 1h (got "forever")' },
     { name: 'unknown field in defaults', text: `defaults: { for: 1m, wait: 2m }\nrules: []\n`, want: 'r.yml:1: defaults: field "wait": unknown field' },

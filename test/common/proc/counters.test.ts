@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ProcParseError, parseNetNetstat, parseNetSnmp, parseSockstat } from '@tcpfleet/common';
+import type { ProcParseError } from '@tcpfleet/common';
+import { parseNetNetstat, parseNetSnmp, parseSockstat } from '@tcpfleet/common';
 
 const code = (fn: () => unknown): string => {
   try {

@@ -5,7 +5,10 @@ import { BreakdownCollector, computeSsSummary, countNetTcp, parseNetNetstat, par
 import { FIXTURES, goldenPath, listCases, readCase, stableJson } from '../../helpers/fixtures.js';
 
 // Golden files change only through `npm run test:update`; review their diff like code.
-for (const [parser, family] of [['net-tcp', 4], ['net-tcp6', 6]] as const) {
+for (const [parser, family] of [
+  ['net-tcp', 4],
+  ['net-tcp6', 6],
+] as const) {
   describe.each(listCases(parser))(`${parser} golden: %s`, (file) => {
     it('matches its golden output', async () => {
       const b = new BreakdownCollector();
@@ -104,7 +107,7 @@ describe('goldens against an independent count (awk over the fixture)', () => {
 });
 
 describe('the seed document, end to end', () => {
-  it('gives the seed\'s awk counts of net/tcp (08 1, 01 12, 0A 15, 06 3)', () => {
+  it("gives the seed's awk counts of net/tcp (08 1, 01 12, 0A 15, 06 3)", () => {
     const r = countNetTcp(readCase('net-tcp', 'seed-states.txt'), 'net/tcp', 4);
     expect(r.counts[0x08]).toBe(1);
     expect(r.counts[0x01]).toBe(12);
@@ -114,14 +117,14 @@ describe('the seed document, end to end', () => {
     expect(r.skipped).toBe(0);
   });
 
-  it('computes the seed\'s ss -s line from its sockstat: total 49, closed 48-(27+10-1)=12', () => {
+  it("computes the seed's ss -s line from its sockstat: total 49, closed 48-(27+10-1)=12", () => {
     const ss = parseSockstat(readCase('net-sockstat', 'seed.txt').toString(), readCase('net-sockstat', 'seed6.txt').toString());
     expect(ss).toEqual({ sockets_used: 1783, tcp_inuse: 27, tcp_orphan: 0, tcp_tw: 1, tcp_alloc: 48, tcp_mem: 16, tcp6_inuse: 10 });
     const snmp = parseNetSnmp(readCase('net-snmp', 'seed.txt').toString());
     expect(computeSsSummary(ss, snmp)).toEqual({ total: 49, estab: 11, closed: 12, orphaned: 0, timewait: 1 });
   });
 
-  it('reads CurrEstab by name, as the seed\'s awk $10 does (11)', () => {
+  it("reads CurrEstab by name, as the seed's awk $10 does (11)", () => {
     expect(parseNetSnmp(readCase('net-snmp', 'seed.txt').toString())['CurrEstab']).toBe(11);
   });
 });

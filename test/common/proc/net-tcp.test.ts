@@ -146,7 +146,11 @@ describe('breakdown', () => {
   });
 
   it.each([0, 1, 3, 10, 100])('adds up to the state totals with K=%d on every fixture', (k) => {
-    for (const [file, fam] of [['live-namespace.txt', 4], ['seed-states.txt', 4], ['all-states.txt', 4]] as const) {
+    for (const [file, fam] of [
+      ['live-namespace.txt', 4],
+      ['seed-states.txt', 4],
+      ['all-states.txt', 4],
+    ] as const) {
       const b = new BreakdownCollector();
       const r = countNetTcp(readCase('net-tcp', file), 'net/tcp', fam, b);
       const res = b.result(k);
@@ -203,7 +207,14 @@ describe('breakdown with many distinct peers', () => {
       // the remote port varies independently of the address, so it must be part of the key
       lines.push({ lport, raddr, rport: 1000 + rnd(3), st: st === 10 ? 1 : st });
     }
-    const text = HEADER + lines.map((l, i) => `${String(i).padStart(4)}: ${family === 4 ? '0100007F' : '0'.repeat(31) + '1'}:${hex(l.lport, 4)} ${l.raddr}:${hex(l.rport, 4)} ${hex(l.st, 2)} 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n`).join('');
+    const text =
+      HEADER +
+      lines
+        .map(
+          (l, i) =>
+            `${String(i).padStart(4)}: ${family === 4 ? '0100007F' : '0'.repeat(31) + '1'}:${hex(l.lport, 4)} ${l.raddr}:${hex(l.rport, 4)} ${hex(l.st, 2)} 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n`,
+        )
+        .join('');
     const b = new BreakdownCollector();
     const r = countNetTcp(text, 'net/tcp', family, b);
     expect(r.sockets).toBe(lines.length);
@@ -226,7 +237,11 @@ describe('breakdown with many distinct peers', () => {
     // the ranking is the reference's: totals descending
     const totals = res.outbound.map((e) => totalOfStates(e.states));
     expect([...totals].sort((a, b2) => b2 - a)).toEqual(totals);
-    const refTop = [...ref].filter(([k]) => k.startsWith('out:')).map(([, c]) => c.reduce((a, v) => a + v, 0)).sort((a, b2) => b2 - a).slice(0, 100);
+    const refTop = [...ref]
+      .filter(([k]) => k.startsWith('out:'))
+      .map(([, c]) => c.reduce((a, v) => a + v, 0))
+      .sort((a, b2) => b2 - a)
+      .slice(0, 100);
     expect(totals).toEqual(refTop);
   });
 });

@@ -1,6 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BIN1_BATCH, Bin1Decoder, Bin1Encoder, CLOSE_CODES, MAX_BATCH, BIN1_LIMITS, PackedSnapshot, ProtocolError, VarintWriter, decodeAgentMessage, encodeMessage, encodeValues } from '@tcpfleet/common';
+import {
+  BIN1_BATCH,
+  Bin1Decoder,
+  Bin1Encoder,
+  CLOSE_CODES,
+  MAX_BATCH,
+  BIN1_LIMITS,
+  PackedSnapshot,
+  ProtocolError,
+  VarintWriter,
+  decodeAgentMessage,
+  encodeMessage,
+  encodeValues,
+} from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
 import { FIXTURES } from '../../helpers/fixtures.js';
 import { fixtureSnapshot, synthSnapshot } from '../../helpers/snapshots.js';
@@ -89,7 +102,14 @@ describe('bin1 batch frames', () => {
   });
 
   it('matches the golden frame (the format is a contract: docs/protocol.md)', () => {
-    const s = { ...synthSnapshot('golden', 1_795_000_000_000, 9, 5), breakdown: { inbound: [{ port: 443, states: { ...synthSnapshot('x', 0, 1, 1).ipv4 } }], outbound: [{ addr: '10.0.0.1', port: 5432, states: synthSnapshot('x', 0, 1, 2).ipv6 }], other: { inbound: synthSnapshot('x', 0, 1, 3).ipv4, outbound: synthSnapshot('x', 0, 1, 4).ipv4 } } };
+    const s = {
+      ...synthSnapshot('golden', 1_795_000_000_000, 9, 5),
+      breakdown: {
+        inbound: [{ port: 443, states: { ...synthSnapshot('x', 0, 1, 1).ipv4 } }],
+        outbound: [{ addr: '10.0.0.1', port: 5432, states: synthSnapshot('x', 0, 1, 2).ipv6 }],
+        other: { inbound: synthSnapshot('x', 0, 1, 3).ipv4, outbound: synthSnapshot('x', 0, 1, 4).ipv4 },
+      },
+    };
     const frame = new Bin1Encoder().encode(3, [s])!;
     const golden = readFileSync(`${FIXTURES}protocol/bin1/batch.hex`, 'utf8').replace(/\s+/g, '');
     expect(frame.toString('hex')).toBe(golden);
@@ -136,8 +156,16 @@ describe('bin1 batch frames', () => {
     ['17 errors', { collect: { ms: 1, bytes: 1, skipped: 0, errors: Array.from({ length: 17 }, () => 'e'), states_age_ms: 0 } }, 'binary batch: snapshot 1: error count: 17 is above the limit 16'],
     ['an error of 513 characters', { collect: { ms: 1, bytes: 1, skipped: 0, errors: ['x'.repeat(513)], states_age_ms: 0 } }, 'binary batch: snapshot 1: error: longer than 512 characters'],
     ['collect.ms above an hour', { collect: { ms: 3_600_001, bytes: 1, skipped: 0, errors: [], states_age_ms: 0 } }, 'binary batch: snapshot 1: collect.ms: above 3600000'],
-    ['a port above 65535 in the breakdown', { breakdown: { inbound: [{ port: 70000, states: real(1).ipv4 }], outbound: [], other: { inbound: real(1).ipv4, outbound: real(1).ipv4 } } }, 'binary batch: snapshot 1: breakdown.inbound port: 70000 is above the limit 65535'],
-    ['a peer address with a slash', { breakdown: { inbound: [], outbound: [{ addr: '10.0.0.1/8', port: 1, states: real(1).ipv4 }], other: { inbound: real(1).ipv4, outbound: real(1).ipv4 } } }, 'binary batch: snapshot 1: breakdown.outbound addr: hex digits, ":" and "." only'],
+    [
+      'a port above 65535 in the breakdown',
+      { breakdown: { inbound: [{ port: 70000, states: real(1).ipv4 }], outbound: [], other: { inbound: real(1).ipv4, outbound: real(1).ipv4 } } },
+      'binary batch: snapshot 1: breakdown.inbound port: 70000 is above the limit 65535',
+    ],
+    [
+      'a peer address with a slash',
+      { breakdown: { inbound: [], outbound: [{ addr: '10.0.0.1/8', port: 1, states: real(1).ipv4 }], other: { inbound: real(1).ipv4, outbound: real(1).ipv4 } } },
+      'binary batch: snapshot 1: breakdown.outbound addr: hex digits, ":" and "." only',
+    ],
     ['a counter name with a dash', { snmp: { 'Bad-Name': 1 } }, 'binary batch: layout snmp name: letters, digits and _ only'],
   ] as const)('refuses %s, naming it', (_what, over, message) => {
     const s = { ...real(1), ...over } as Snapshot;

@@ -31,13 +31,38 @@ function refusal(raw: Buffer | string, decode: (raw: Buffer | string) => unknown
 
 const welcome = { type: 'welcome', v: 1, host: 'h', heartbeat_ms: 15000, max_batch: 64 };
 const CASES: unknown[] = [
-  welcome, { ...welcome, encodings: ['json', 'bin1'] }, { ...welcome, encodings: [] }, { ...welcome, encodings: Array(8).fill('json') }, { ...welcome, encodings: Array(9).fill('json') },
-  { ...welcome, encodings: ['x'.repeat(32)] }, { ...welcome, encodings: ['x'.repeat(33)] }, { ...welcome, encodings: ['json', 7] }, { ...welcome, encodings: 'json' }, { ...welcome, encodings: null },
-  { ...welcome, encodings: [1, 2, 3, 4, 5, 6, 7, 8, 9] }, { ...welcome, encodings: ['😀'.repeat(20)] }, { ...welcome, future: { a: 1 } },
-  null, [], 'x', 5, {}, { type: 'x' }, { type: 5 }, { type: 'hello' }, { type: 'toString' }, { type: 'welcome' },
-  { type: 'welcome', v: 1.5, host: 3, heartbeat_ms: -1, max_batch: 0 }, { ...welcome, v: 2 ** 60 }, { ...welcome, heartbeat_ms: NaN },
-  { type: 'ack', id: 3, stored: 2, duplicates: 1 }, { type: 'ack', id: -1, stored: 1.5, duplicates: 'x' }, { type: 'ack', id: 2 ** 60, stored: 0, duplicates: 0 }, { type: 'ack', id: 1, stored: 0 },
-  { type: 'nack', id: 4, code: 'CLOCK_SKEW', retryable: false, message: 'ahead' }, { type: 'nack', id: 1, code: 'x'.repeat(65), retryable: 'no', message: 'm'.repeat(1025) },
+  welcome,
+  { ...welcome, encodings: ['json', 'bin1'] },
+  { ...welcome, encodings: [] },
+  { ...welcome, encodings: Array(8).fill('json') },
+  { ...welcome, encodings: Array(9).fill('json') },
+  { ...welcome, encodings: ['x'.repeat(32)] },
+  { ...welcome, encodings: ['x'.repeat(33)] },
+  { ...welcome, encodings: ['json', 7] },
+  { ...welcome, encodings: 'json' },
+  { ...welcome, encodings: null },
+  { ...welcome, encodings: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
+  { ...welcome, encodings: ['😀'.repeat(20)] },
+  { ...welcome, future: { a: 1 } },
+  null,
+  [],
+  'x',
+  5,
+  {},
+  { type: 'x' },
+  { type: 5 },
+  { type: 'hello' },
+  { type: 'toString' },
+  { type: 'welcome' },
+  { type: 'welcome', v: 1.5, host: 3, heartbeat_ms: -1, max_batch: 0 },
+  { ...welcome, v: 2 ** 60 },
+  { ...welcome, heartbeat_ms: NaN },
+  { type: 'ack', id: 3, stored: 2, duplicates: 1 },
+  { type: 'ack', id: -1, stored: 1.5, duplicates: 'x' },
+  { type: 'ack', id: 2 ** 60, stored: 0, duplicates: 0 },
+  { type: 'ack', id: 1, stored: 0 },
+  { type: 'nack', id: 4, code: 'CLOCK_SKEW', retryable: false, message: 'ahead' },
+  { type: 'nack', id: 1, code: 'x'.repeat(65), retryable: 'no', message: 'm'.repeat(1025) },
   { type: 'nack', id: 1, code: 'C', retryable: true, message: '' },
 ];
 
@@ -85,7 +110,14 @@ describe('decodeCollectorMessage', () => {
   });
 
   it('refuses bad frames with the same close code and words as the collector-side decoder', () => {
-    const frames: (Buffer | string)[] = [Buffer.alloc(2 * 1024 * 1024, 32), 'x'.repeat(2 * 1024 * 1024), Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), '{"type":', '{"type":"ack","id":NaN}', '['.repeat(100_000) + ']'.repeat(100_000)];
+    const frames: (Buffer | string)[] = [
+      Buffer.alloc(2 * 1024 * 1024, 32),
+      'x'.repeat(2 * 1024 * 1024),
+      Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+      '{"type":',
+      '{"type":"ack","id":NaN}',
+      '['.repeat(100_000) + ']'.repeat(100_000),
+    ];
     for (const f of frames) {
       const mine = refusal(f, decodeCollectorMessage);
       const theirs = refusal(f, decodeAgentMessage);

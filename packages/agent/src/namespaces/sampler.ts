@@ -123,9 +123,21 @@ export class NamespaceSampler {
     try {
       const d = this.#finder.find();
       found = d.namespaces;
-      if (!this.#privileged) this.#warnOnce('unprivileged', `without CAP_SYS_PTRACE (root has it) the agent cannot see other users' processes' network namespaces (${d.denied} of ${d.processes} processes hidden): per-namespace counts cover only its own processes; the host's numbers are complete`);
-      else if (d.denied > 0) this.#warnOnce('denied', `the network namespace of ${d.denied} of ${d.processes} processes is hidden even with CAP_SYS_PTRACE (pid ${d.deniedPids.join(', ')}${d.denied > d.deniedPids.length ? ', ...' : ''}; a security module?): namespaces held only by them are missing`);
-      if (this.#finder.hostNamespaceDiffers) this.#warnOnce('own-netns', `the agent runs in a network namespace of its own: the top-level numbers are that namespace's (${this.#o.procfs}/net), and the host's (PID 1's) is one of the entries; run the agent in the host's network namespace (hostNetwork: true, --network host)`);
+      if (!this.#privileged)
+        this.#warnOnce(
+          'unprivileged',
+          `without CAP_SYS_PTRACE (root has it) the agent cannot see other users' processes' network namespaces (${d.denied} of ${d.processes} processes hidden): per-namespace counts cover only its own processes; the host's numbers are complete`,
+        );
+      else if (d.denied > 0)
+        this.#warnOnce(
+          'denied',
+          `the network namespace of ${d.denied} of ${d.processes} processes is hidden even with CAP_SYS_PTRACE (pid ${d.deniedPids.join(', ')}${d.denied > d.deniedPids.length ? ', ...' : ''}; a security module?): namespaces held only by them are missing`,
+        );
+      if (this.#finder.hostNamespaceDiffers)
+        this.#warnOnce(
+          'own-netns',
+          `the agent runs in a network namespace of its own: the top-level numbers are that namespace's (${this.#o.procfs}/net), and the host's (PID 1's) is one of the entries; run the agent in the host's network namespace (hostNetwork: true, --network host)`,
+        );
     } catch (err) {
       if (!(err instanceof DiscoveryError)) throw err;
       const msg = `${err.message}: --namespaces needs --procfs to be a proc mount such as /proc or /host/proc; reporting the top-level namespace only`;

@@ -137,10 +137,13 @@ export class Uplink {
       this.#sendBatch(ws, id, snaps);
     }
     if (this.#o.outbox.unsent > 0 && this.#replayTokens < 1 && this.#replayTimer === null) {
-      this.#replayTimer = setTimeout(() => {
-        this.#replayTimer = null;
-        this.pump();
-      }, Math.ceil(1000 / rate) + 5);
+      this.#replayTimer = setTimeout(
+        () => {
+          this.#replayTimer = null;
+          this.pump();
+        },
+        Math.ceil(1000 / rate) + 5,
+      );
       this.#replayTimer.unref();
     }
   }
@@ -190,7 +193,7 @@ export class Uplink {
       if (isBinary) return this.#protocolError(ws, 'binary frame from collector');
       let msg: CollectorMessage;
       try {
-        msg = decodeCollectorMessage(data as Buffer);
+        msg = decodeCollectorMessage(data);
       } catch (err) {
         return this.#protocolError(ws, (err as Error).message);
       }
@@ -198,7 +201,8 @@ export class Uplink {
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
       // Certificate and TLS failures need a person: say why, not only "cannot reach".
-      if (/CERT|TLS|SSL|SELF_SIGNED|ALTNAME|UNABLE_TO|SIGNATURE|ISSUER|HOSTNAME/i.test(err.code ?? '')) this.#log.error({ err: { message: err.message, code: err.code } }, 'tls handshake with collector failed');
+      if (/CERT|TLS|SSL|SELF_SIGNED|ALTNAME|UNABLE_TO|SIGNATURE|ISSUER|HOSTNAME/i.test(err.code ?? ''))
+        this.#log.error({ err: { message: err.message, code: err.code } }, 'tls handshake with collector failed');
       else this.#log.debug({ err: { message: err.message } }, 'link error');
     });
     ws.on('close', (code, reason) => {
@@ -228,7 +232,7 @@ export class Uplink {
     switch (msg.type) {
       case 'welcome':
         if (msg.host !== this.#o.hello.host && msg.host !== this.#boundHost) {
-          this.#log.warn({ configured: this.#o.hello.host, bound: msg.host }, 'the collector binds this agent\'s token to another host id; reporting as that host');
+          this.#log.warn({ configured: this.#o.hello.host, bound: msg.host }, "the collector binds this agent's token to another host id; reporting as that host");
         }
         this.#boundHost = msg.host;
         this.#ready = true;

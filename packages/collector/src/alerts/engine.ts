@@ -328,7 +328,10 @@ export class AlertEngine {
   }
 
   #logAlert(p: AlertPayload, msg: string): void {
-    const fields = { alert: { rule: p.rule, host: p.host, severity: p.severity, metric: p.metric, value: p.value, baseline: p.baseline, startsAt: p.startsAt, endsAt: p.endsAt }, text: summaryText(p) };
+    const fields = {
+      alert: { rule: p.rule, host: p.host, severity: p.severity, metric: p.metric, value: p.value, baseline: p.baseline, startsAt: p.startsAt, endsAt: p.endsAt },
+      text: summaryText(p),
+    };
     if (p.status === 'firing') this.#log.warn(fields, msg);
     else this.#log.info(fields, msg);
   }
@@ -365,8 +368,6 @@ export class AlertEngine {
     const rank = { firing: 0, pending: 1, resolved: 2 } as const;
     const open = [...this.#open.values()];
     const recs = all ? this.#o.store.all(limit).map((r) => open.find((o) => o.id === r.id) ?? r) : open;
-    return recs
-      .sort((x, y) => rank[x.status] - rank[y.status] || (y.startsAt ?? y.pendingSince) - (x.startsAt ?? x.pendingSince))
-      .map((r) => toPayload(r, kinds.get(r.rule) ?? null));
+    return recs.sort((x, y) => rank[x.status] - rank[y.status] || (y.startsAt ?? y.pendingSince) - (x.startsAt ?? x.pendingSince)).map((r) => toPayload(r, kinds.get(r.rule) ?? null));
   }
 }

@@ -42,9 +42,10 @@ export class HostSeries {
    * host keeps up to keepMs of samples, and a whole snapshot is about 10 KB of heap.
    */
   add(s: Snapshot, keepMs: number, keys?: SampleKeys): number {
-    const sample: Sample = keys === undefined
-      ? { ts: s.ts, boot: s.boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat }
-      : projectSample(s, keys);
+    const sample: Sample =
+      keys === undefined
+        ? { ts: s.ts, boot: s.boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat }
+        : projectSample(s, keys);
     let i = this.samples.length;
     while (i > 0 && (this.samples[i - 1]?.ts ?? 0) > s.ts) i--;
     const prev = this.samples[i - 1];

@@ -8,8 +8,8 @@
  *   snmp.X, netstat.X          a Tcp: / TcpExt: counter by its kernel name
  *   rate(snmp.X), rate(netstat.X)   a counter's per-second rate between consecutive samples
  */
-import { PLAN, SECTIONS } from '@tcpfleet/common';
-import type { Snapshot } from '@tcpfleet/common';
+import { PLAN } from '@tcpfleet/common';
+import type { Snapshot, SECTIONS } from '@tcpfleet/common';
 
 /** A section alert rules may read. */
 type AlertSection = NonNullable<Extract<(typeof SECTIONS)[number], { alert: true }>['key']>;

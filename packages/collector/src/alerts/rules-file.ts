@@ -124,7 +124,10 @@ const RuleSchema = z.strictObject({
   for: duration.optional(),
   grace: duration.optional(),
   repeat: duration.optional(),
-  severity: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a short lowercase word such as info, warning, critical').optional(),
+  severity: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a short lowercase word such as info, warning, critical')
+    .optional(),
   notify: z.array(z.string()).optional(),
 });
 
@@ -218,7 +221,7 @@ function reportIssues(p: Problems, issues: readonly z.core.$ZodIssue[], base: Pa
     }
     const field = i.path.length === 0 ? null : i.path.map(String).join('.');
     let v: unknown = value;
-    for (const seg of i.path) v = (v as Record<PropertyKey, unknown> | undefined)?.[seg as PropertyKey];
+    for (const seg of i.path) v = (v as Record<PropertyKey, unknown> | undefined)?.[seg];
     // A webhook URL can be a secret (Slack's are): never echoed into logs.
     const secret = i.path[i.path.length - 1] === 'url';
     p.add(path, who, field, v === undefined ? 'required' : secret ? i.message : `${i.message} (${got(v)})`);
@@ -304,7 +307,12 @@ export function parseRules(text: string, file: string): RuleSet {
   return deepFreeze({ file, rules, notifiers });
 }
 
-function buildRule(r: RawRule, defaults: { for?: string | undefined; grace?: string | undefined; repeat?: string | undefined }, notifiers: ReadonlySet<string>, bad: (field: string, text: string) => void): Rule | null {
+function buildRule(
+  r: RawRule,
+  defaults: { for?: string | undefined; grace?: string | undefined; repeat?: string | undefined },
+  notifiers: ReadonlySet<string>,
+  bad: (field: string, text: string) => void,
+): Rule | null {
   let ok = true;
   const fail = (field: string, text: string): void => {
     ok = false;
@@ -324,7 +332,8 @@ function buildRule(r: RawRule, defaults: { for?: string | undefined; grace?: str
     if (typeof m === 'string') fail('metric', m);
     else metric = m;
   }
-  for (const n of r.notify ?? []) if (!notifiers.has(n)) fail('notify', `unknown notifier ${JSON.stringify(n)}${notifiers.size > 0 ? ` (defined: ${[...notifiers].join(', ')})` : ' (no notifiers are defined)'}`);
+  for (const n of r.notify ?? [])
+    if (!notifiers.has(n)) fail('notify', `unknown notifier ${JSON.stringify(n)}${notifiers.size > 0 ? ` (defined: ${[...notifiers].join(', ')})` : ' (no notifiers are defined)'}`);
   if (r.kind === 'spike' && r.factor !== undefined && r.resolve_factor !== undefined && r.resolve_factor >= r.factor) fail('resolve_factor', `must be below factor (${r.factor})`);
   if (r.kind === 'threshold' && r.op !== undefined && r.value !== undefined && r.resolve_value !== undefined) {
     const above = r.op === '>' || r.op === '>=';

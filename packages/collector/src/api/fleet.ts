@@ -228,7 +228,10 @@ export class Fleet {
         if (best.length > limit) best.pop();
       }
     } else {
-      best = [...this.#entries.values()].filter((s) => now <= s.deadline).sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0)).slice(0, limit);
+      best = [...this.#entries.values()]
+        .filter((s) => now <= s.deadline)
+        .sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0))
+        .slice(0, limit);
     }
     return best.map(({ view: s }) => ({ host: s.host, labels: s.labels, value: s.states[state], states: s.states, ts: s.ts }));
   }
@@ -239,7 +242,9 @@ export class Fleet {
     for (const s of this.#latest.values()) {
       if (isStale(s, now) || s.breakdown === undefined) continue;
       const entries: { key: string; addr?: string; port: number; states: StateCounts }[] =
-        by === 'port' ? s.breakdown.inbound.map((e) => ({ key: String(e.port), port: e.port, states: e.states })) : s.breakdown.outbound.map((e) => ({ key: `${e.addr}|${e.port}`, addr: e.addr, port: e.port, states: e.states }));
+        by === 'port'
+          ? s.breakdown.inbound.map((e) => ({ key: String(e.port), port: e.port, states: e.states }))
+          : s.breakdown.outbound.map((e) => ({ key: `${e.addr}|${e.port}`, addr: e.addr, port: e.port, states: e.states }));
       for (const e of entries) {
         let g = groups.get(e.key);
         if (g === undefined) {

@@ -64,7 +64,7 @@ function decodeCursor(raw: string, kind: 'h' | 'f'): Omit<Walk, 'limit'> | strin
   const stageOk = STAGES.find((s) => s === stage);
   const resOk = RESOLUTIONS.find((r) => r === resolution);
   if (stageOk === undefined || resOk === undefined || key.length !== (stageOk === 'raw' ? 3 : 1) || !key.every(isInt)) return bad;
-  return { since, until, host: { resolution: resOk, stage: stageOk, key: key as number[] }, fleet: null };
+  return { since, until, host: { resolution: resOk, stage: stageOk, key: key }, fleet: null };
 }
 
 function intParam(url: URL, name: string, def: number, min: number, max: number): number | string {
@@ -107,7 +107,14 @@ export async function answerHostHistory(req: IncomingMessage, res: ServerRespons
     const page = await thread.hostPage(host, walk.since, walk.until, walk.limit, now, walk.host);
     const resolution = page.resolution as Resolution;
     const next = page.next === null ? null : encodeCursor(walk, { kind: 'h', pos: { resolution, stage: page.next.stage as HistoryPosition['stage'], key: page.next.key } });
-    await streamAnswer(req, res, permit, { 'x-tcpfleet-resolution': resolution, ...nextHeaders(url, next) }, () => page.pull(), () => page.drop());
+    await streamAnswer(
+      req,
+      res,
+      permit,
+      { 'x-tcpfleet-resolution': resolution, ...nextHeaders(url, next) },
+      () => page.pull(),
+      () => page.drop(),
+    );
   });
 }
 
@@ -116,6 +123,13 @@ export async function answerFleetHistory(req: IncomingMessage, res: ServerRespon
   await reads.run(res, 'total history', async (permit) => {
     const page = await thread.fleetPage(walk.since, walk.until, walk.limit, walk.fleet);
     const next = page.next === null ? null : encodeCursor(walk, { kind: 'f', bucket: page.next.key[0] ?? 0 });
-    await streamAnswer(req, res, permit, { 'x-tcpfleet-resolution': '1m', ...nextHeaders(url, next) }, () => page.pull(), () => page.drop());
+    await streamAnswer(
+      req,
+      res,
+      permit,
+      { 'x-tcpfleet-resolution': '1m', ...nextHeaders(url, next) },
+      () => page.pull(),
+      () => page.drop(),
+    );
   });
 }

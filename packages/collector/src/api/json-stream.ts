@@ -53,7 +53,14 @@ export function jsonArraySlices(read: (n: number) => readonly unknown[], sliceMs
  * Answers 200 with the slices `next` gives, each written before the next is asked for.
  * Resolves when the answer is sent, cut or abandoned (then `abandon` is called).
  */
-export async function streamAnswer(req: IncomingMessage, res: ServerResponse, permit: ReadPermit, headers: Record<string, string>, next: () => Promise<Slice>, abandon: () => void = () => undefined): Promise<void> {
+export async function streamAnswer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  permit: ReadPermit,
+  headers: Record<string, string>,
+  next: () => Promise<Slice>,
+  abandon: () => void = () => undefined,
+): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
   if (req.method === 'HEAD') {
     abandon();

@@ -59,7 +59,9 @@ export async function rulesCheck(file: string): Promise<string[]> {
   const { RulesError, loadRulesFile } = await import('../alerts/rules-file.js');
   try {
     const set = loadRulesFile(file);
-    process.stdout.write(`${file}: ok: ${set.rules.length} rule${set.rules.length === 1 ? '' : 's'} (${set.rules.map((r) => r.name).join(', ')}), ${set.notifiers.length} notifier${set.notifiers.length === 1 ? '' : 's'}\n`);
+    process.stdout.write(
+      `${file}: ok: ${set.rules.length} rule${set.rules.length === 1 ? '' : 's'} (${set.rules.map((r) => r.name).join(', ')}), ${set.notifiers.length} notifier${set.notifiers.length === 1 ? '' : 's'}\n`,
+    );
     return [];
   } catch (err) {
     if (err instanceof RulesError) return [...err.problems];

@@ -44,7 +44,8 @@ export async function getJson<T>(base: string, path: string, timeoutMs = 10_000,
         if ((res.statusCode ?? 500) >= 400) {
           const e = (body as { error?: { code?: string; message?: string } }).error;
           const status = res.statusCode ?? 500;
-          const code = status === 404 ? 'TCPFLEET_ERR_NOT_FOUND' : status === 400 ? 'TCPFLEET_ERR_USAGE' : status === 401 || status === 403 || status === 421 ? 'TCPFLEET_ERR_AUTH' : 'TCPFLEET_ERR_STORAGE';
+          const code =
+            status === 404 ? 'TCPFLEET_ERR_NOT_FOUND' : status === 400 ? 'TCPFLEET_ERR_USAGE' : status === 401 || status === 403 || status === 421 ? 'TCPFLEET_ERR_AUTH' : 'TCPFLEET_ERR_STORAGE';
           return reject(new TcpfleetError(code, e?.message ?? `collector answered ${res.statusCode ?? '?'}`));
         }
         resolve(body as T);

@@ -51,7 +51,9 @@ export function collectDbStats(path: string): DbStatsDoc {
     } catch {
       // dbstat not compiled in: bytes per table unknown
     }
-    const state = has('rollup_state') ? new Map((db.prepare('SELECT resolution, done_until FROM rollup_state').all() as { resolution: string; done_until: number }[]).map((r) => [r.resolution, r.done_until])) : new Map<string, number>();
+    const state = has('rollup_state')
+      ? new Map((db.prepare('SELECT resolution, done_until FROM rollup_state').all() as { resolution: string; done_until: number }[]).map((r) => [r.resolution, r.done_until]))
+      : new Map<string, number>();
     const resolutions: ResolutionStats[] = [];
     for (const [resolution, t, col] of RES) {
       if (!has(t)) continue;

@@ -48,7 +48,19 @@ export function formatHosts(hosts: readonly HostRow[], now: number): string {
   if (hosts.length === 0) return 'no hosts have reported yet\n';
   return table(
     ['HOST', 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB', 'LAST_SEEN', 'STATUS', 'LABELS'],
-    hosts.map((h) => [h.host, h.states.established, h.states.syn_recv, h.states.time_wait, h.states.close_wait, h.states.listen, h.summary.total, h.summary.estab, ago(h.recv_ts, now), h.stale ? 'STALE' : 'live', labelText(h.labels)]),
+    hosts.map((h) => [
+      h.host,
+      h.states.established,
+      h.states.syn_recv,
+      h.states.time_wait,
+      h.states.close_wait,
+      h.states.listen,
+      h.summary.total,
+      h.summary.estab,
+      ago(h.recv_ts, now),
+      h.stale ? 'STALE' : 'live',
+      labelText(h.labels),
+    ]),
   );
 }
 
@@ -56,7 +68,10 @@ export function formatHosts(hosts: readonly HostRow[], now: number): string {
 export function formatTotal(t: { hosts: number; stale: number; states: StateCounts; summary: SsSummary }, state: TcpStateName | null): string {
   const head = `fleet: ${t.hosts} live host${t.hosts === 1 ? '' : 's'}, ${t.stale} stale (left out)\n`;
   if (state !== null) return `${head}${state} ${t.states[state]}\n`;
-  return `${head}${formatSsTcpLine(t.summary)}\n\n${table(['STATE', 'COUNT'], TCP_STATES.map((s) => [s, t.states[s]]))}`;
+  return `${head}${formatSsTcpLine(t.summary)}\n\n${table(
+    ['STATE', 'COUNT'],
+    TCP_STATES.map((s) => [s, t.states[s]]),
+  )}`;
 }
 
 /** The per-state table of one snapshot (IPv4, IPv6, total). */

@@ -45,7 +45,11 @@ export async function walkHistory<T>(base: string, host: string, since: number, 
   // Bounded: each page brings at least one row or ends the walk.
   while (got < max) {
     const limit = Math.min(PAGE_ROWS, max - got);
-    const p: { rows: T[]; next: string | null } = await page<T>(base, cursor === null ? `${path}?since=${since}&limit=${limit}` : `${path}?cursor=${encodeURIComponent(cursor)}&limit=${limit}`, readToken);
+    const p: { rows: T[]; next: string | null } = await page<T>(
+      base,
+      cursor === null ? `${path}?since=${since}&limit=${limit}` : `${path}?cursor=${encodeURIComponent(cursor)}&limit=${limit}`,
+      readToken,
+    );
     const rows = p.rows.length > max - got ? p.rows.slice(0, max - got) : p.rows;
     got += rows.length;
     onPage(rows);

@@ -15,7 +15,12 @@ export async function hostRmCmd(db: string, host: string, purge: boolean, json: 
     const r = await store.removeHost(host, { purge, now: Date.now() });
     if (!r.found) throw new TcpfleetError('TCPFLEET_ERR_NOT_FOUND', `no host ${printable(host)} in ${db}`);
     if (json) process.stdout.write(JSON.stringify({ host, purged: purge, deleted: { latest: r.latest, snapshots: r.snapshots, rollups: r.rollups, gaps: r.gaps } }) + '\n');
-    else process.stderr.write(purge ? `host ${host} purged: ${r.snapshots} snapshots, ${r.rollups} rollup rows and ${r.gaps} gaps deleted\n` : `host ${host} removed from the fleet; its history stays until retention (--purge deletes it)\n`);
+    else
+      process.stderr.write(
+        purge
+          ? `host ${host} purged: ${r.snapshots} snapshots, ${r.rollups} rollup rows and ${r.gaps} gaps deleted\n`
+          : `host ${host} removed from the fleet; its history stays until retention (--purge deletes it)\n`,
+      );
   } finally {
     await store.close();
   }

@@ -86,7 +86,12 @@ export async function hostCmd(o: QueryOpts & { id: string }): Promise<void> {
   }
   if (h.gaps !== undefined && h.gaps.length > 0) {
     out('\nGAPS (snapshots the agent had to drop)\n');
-    out(table(['BOOT', 'FROM_SEQ', 'TO_SEQ', 'COUNT', 'DECLARED'], h.gaps.map((g) => [g.boot.slice(0, 8), g.from_seq, g.to_seq, g.count, new Date(g.recv_ts).toISOString()])));
+    out(
+      table(
+        ['BOOT', 'FROM_SEQ', 'TO_SEQ', 'COUNT', 'DECLARED'],
+        h.gaps.map((g) => [g.boot.slice(0, 8), g.from_seq, g.to_seq, g.count, new Date(g.recv_ts).toISOString()]),
+      ),
+    );
   }
   if (h.collect.errors.length > 0) out(`\nagent reported: ${h.collect.errors.map(printable).join('; ')}\n`);
 }
@@ -132,11 +137,34 @@ export async function topCmd(o: QueryOpts & { state?: string | undefined; limit:
   const state = checkState(o.state) ?? 'established';
   if (!Number.isInteger(o.limit) || o.limit < 1 || o.limit > 10_000) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--limit must be a whole number from 1 to 10000`);
   if (!['host', 'port', 'peer'].includes(o.by)) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--by must be host, port or peer`);
-  const rows = await getJson<{ host?: string; addr?: string; port?: number; value: number; hosts?: number; labels?: Record<string, string> }[]>(o.url, `api/v1/top?state=${state}&limit=${o.limit}&by=${o.by}`, undefined, o.readToken);
+  const rows = await getJson<{ host?: string; addr?: string; port?: number; value: number; hosts?: number; labels?: Record<string, string> }[]>(
+    o.url,
+    `api/v1/top?state=${state}&limit=${o.limit}&by=${o.by}`,
+    undefined,
+    o.readToken,
+  );
   if (o.json) return printJson(rows);
   if (rows.length === 0) return out('no live hosts\n');
   const col = state.toUpperCase();
-  if (o.by === 'host') out(table(['RANK', 'HOST', col, 'LABELS'], rows.map((r, i) => [i + 1, r.host ?? '', r.value, labelText(r.labels ?? {})])));
-  else if (o.by === 'port') out(table(['RANK', 'PORT', col, 'HOSTS'], rows.map((r, i) => [i + 1, r.port ?? 0, r.value, r.hosts ?? 0])));
-  else out(table(['RANK', 'PEER', col, 'HOSTS'], rows.map((r, i) => [i + 1, `${r.addr ?? ''}:${r.port ?? 0}`, r.value, r.hosts ?? 0])));
+  if (o.by === 'host')
+    out(
+      table(
+        ['RANK', 'HOST', col, 'LABELS'],
+        rows.map((r, i) => [i + 1, r.host ?? '', r.value, labelText(r.labels ?? {})]),
+      ),
+    );
+  else if (o.by === 'port')
+    out(
+      table(
+        ['RANK', 'PORT', col, 'HOSTS'],
+        rows.map((r, i) => [i + 1, r.port ?? 0, r.value, r.hosts ?? 0]),
+      ),
+    );
+  else
+    out(
+      table(
+        ['RANK', 'PEER', col, 'HOSTS'],
+        rows.map((r, i) => [i + 1, `${r.addr ?? ''}:${r.port ?? 0}`, r.value, r.hosts ?? 0]),
+      ),
+    );
 }

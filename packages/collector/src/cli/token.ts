@@ -25,7 +25,9 @@ export async function tokenCreate(db: string, host: string): Promise<void> {
     const token = newToken();
     await store.putToken(host, hashToken(token), Date.now());
     process.stdout.write(`${token}\n`);
-    process.stderr.write(`token for ${host} created; it is shown only this once. Put it in the agent's token file (mode 0600). A session on an older token of ${host}, or on the fleet token as ${host}, stores nothing more.\n`);
+    process.stderr.write(
+      `token for ${host} created; it is shown only this once. Put it in the agent's token file (mode 0600). A session on an older token of ${host}, or on the fleet token as ${host}, stores nothing more.\n`,
+    );
   } finally {
     await store.close();
   }
@@ -49,7 +51,13 @@ export async function tokenList(db: string, json: boolean): Promise<void> {
     const rows = await store.listTokens();
     if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     else if (rows.length === 0) process.stdout.write('no per-host tokens\n');
-    else process.stdout.write(table(['HOST', 'CREATED', 'REVOKED'], rows.map((r) => [r.host, new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()])));
+    else
+      process.stdout.write(
+        table(
+          ['HOST', 'CREATED', 'REVOKED'],
+          rows.map((r) => [r.host, new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()]),
+        ),
+      );
   } finally {
     await store.close();
   }
@@ -90,5 +98,11 @@ export async function readTokenList(db: string, json: boolean): Promise<void> {
   }
   if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
   else if (rows.length === 0) process.stdout.write('no read tokens\n');
-  else process.stdout.write(table(['READER', 'CREATED', 'REVOKED'], rows.map((r) => [r.name, new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()])));
+  else
+    process.stdout.write(
+      table(
+        ['READER', 'CREATED', 'REVOKED'],
+        rows.map((r) => [r.name, new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()]),
+      ),
+    );
 }

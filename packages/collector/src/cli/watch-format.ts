@@ -68,9 +68,7 @@ export function formatWatchFrame(o: OverviewDoc, opts: { url: string; intervalS:
   const fixed = hostW + valW + 9 + 10 + 6 + 8 + 12 + 2 * 7;
   const sparkW = Math.max(10, Math.min(60, opts.width - fixed));
   const hours = formatDuration(o.window_ms);
-  lines.push(
-    [cut('HOST', hostW), o.state.toUpperCase().padStart(valW), cut(`LAST ${hours}`, sparkW), 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'STATUS'].join('  '),
-  );
+  lines.push([cut('HOST', hostW), o.state.toUpperCase().padStart(valW), cut(`LAST ${hours}`, sparkW), 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'STATUS'].join('  '));
   const shown = o.hosts.slice(0, Math.max(1, opts.maxRows));
   for (const h of shown) {
     lines.push(

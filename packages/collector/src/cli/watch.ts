@@ -27,9 +27,10 @@ export async function watchCmd(o: WatchOptions): Promise<number> {
   if (!Number.isFinite(o.intervalS) || o.intervalS < 0.2 || o.intervalS > 3600) throw new TcpfleetError('TCPFLEET_ERR_USAGE', '--interval must be between 0.2 and 3600 seconds');
   if (!Number.isInteger(o.count) || o.count < 0) throw new TcpfleetError('TCPFLEET_ERR_USAGE', '--count must be a whole number (0 = until Ctrl-C)');
   const windowMs = parseDuration(o.window);
-  if (windowMs === null || windowMs < 60_000 || windowMs > 86_400_000) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--window must be a duration from 1m to 24h such as 10m or 1h, got ${JSON.stringify(o.window)}`);
+  if (windowMs === null || windowMs < 60_000 || windowMs > 86_400_000)
+    throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--window must be a duration from 1m to 24h such as 10m or 1h, got ${JSON.stringify(o.window)}`);
   const out = process.stdout;
-  const tty = out.isTTY === true;
+  const tty = out.isTTY;
   let failed = false;
   let stopped = false;
   let wake: (() => void) | null = null;

@@ -73,7 +73,12 @@ export function readAccessGuard(o: ReadAccessOptions): Guard {
     if (hostHeader !== undefined) {
       const h = hostPart(hostHeader);
       if (h === null || !(allowed.has(h) || (anyIp && ipLiteral(h)))) {
-        return { ok: false, status: 421, code: 'TCPFLEET_ERR_AUTH', message: `Host ${JSON.stringify(hostHeader.slice(0, 80))} is not this collector: use its address, localhost, or a name given with serve --public-url` };
+        return {
+          ok: false,
+          status: 421,
+          code: 'TCPFLEET_ERR_AUTH',
+          message: `Host ${JSON.stringify(hostHeader.slice(0, 80))} is not this collector: use its address, localhost, or a name given with serve --public-url`,
+        };
       }
     }
     if (hashes.size === 0 && o.tokens?.anyLive() !== true) return { ok: true, reader: true };
@@ -83,6 +88,10 @@ export function readAccessGuard(o: ReadAccessOptions): Guard {
       if (hashes.has(hash) || o.tokens?.nameFor(hash) != null) return { ok: true, reader: true };
     }
     if (access === 'open') return { ok: true, reader: false };
-    return unauthorized(token === null ? 'this collector needs a read token: send Authorization: Bearer <read token> (tcpfleet: --read-token-file FILE or TCPFLEET_READ_TOKEN)' : 'read token refused: unknown or revoked (write tokens cannot read)');
+    return unauthorized(
+      token === null
+        ? 'this collector needs a read token: send Authorization: Bearer <read token> (tcpfleet: --read-token-file FILE or TCPFLEET_READ_TOKEN)'
+        : 'read token refused: unknown or revoked (write tokens cannot read)',
+    );
   };
 }

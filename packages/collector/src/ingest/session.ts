@@ -153,7 +153,7 @@ export class Session {
     clearTimeout(this.#timer);
     const host = this.#boundHost ?? msg.host;
     if (this.#boundHost !== null && msg.host !== this.#boundHost) {
-      this.#log.warn({ claimed: printable(msg.host), bound: this.#boundHost }, 'hello names another host than the token; using the token\'s host');
+      this.#log.warn({ claimed: printable(msg.host), bound: this.#boundHost }, "hello names another host than the token; using the token's host");
     }
     if (this.auth.kind === 'host') return this.#welcome(msg, host);
     // The fleet token writes only as hosts without a token of their own: else any holder of it
@@ -207,7 +207,13 @@ export class Session {
     const foreign = msg.snapshots.find((s) => s.host !== host);
     if (foreign !== undefined) {
       this.#log.warn({ claimed: printable(foreign.host), seq: foreign.seq }, 'batch refused: snapshot of another host');
-      this.#send({ type: 'nack', id: msg.id, code: 'HOST_MISMATCH', retryable: false, message: `snapshot ${foreign.seq} names host ${JSON.stringify(foreign.host.slice(0, 64))}, this session writes as ${JSON.stringify(host)}` });
+      this.#send({
+        type: 'nack',
+        id: msg.id,
+        code: 'HOST_MISMATCH',
+        retryable: false,
+        message: `snapshot ${foreign.seq} names host ${JSON.stringify(foreign.host.slice(0, 64))}, this session writes as ${JSON.stringify(host)}`,
+      });
       return;
     }
     const snapshots = msg.snapshots;
@@ -232,7 +238,8 @@ export class Session {
 
   /** The session's token stopped being valid for its host (found inside the commit): nothing stored; closed. */
   #refused(id: number, why: IngestRefusal): void {
-    const [code, message] = why === 'REVOKED' ? [CLOSE_CODES.REVOKED, 'token revoked or replaced'] : [CLOSE_CODES.HOST_HAS_TOKEN, `host ${this.#host ?? ''} has its own token now; the fleet token cannot write as it`];
+    const [code, message] =
+      why === 'REVOKED' ? [CLOSE_CODES.REVOKED, 'token revoked or replaced'] : [CLOSE_CODES.HOST_HAS_TOKEN, `host ${this.#host ?? ''} has its own token now; the fleet token cannot write as it`];
     if (!this.#closed) this.#log.warn({ reason: message }, 'batch refused: token no longer valid for this host; closing');
     this.#send({ type: 'nack', id, code: why === 'REVOKED' ? 'TOKEN_REVOKED' : 'HOST_HAS_TOKEN', retryable: false, message });
     this.close(code, message);

@@ -69,7 +69,10 @@ function open(): RollupReader {
 }
 
 function plan(id: number, page: Page<unknown>, resolution: string): PlannedPage {
-  pages.set(id, jsonArraySlices((n) => page.read(n), SLICE_MS, SLICE_BYTES));
+  pages.set(
+    id,
+    jsonArraySlices((n) => page.read(n), SLICE_MS, SLICE_BYTES),
+  );
   return { resolution, next: page.next === null ? null : { stage: page.next.stage, key: [...page.next.key] } };
 }
 

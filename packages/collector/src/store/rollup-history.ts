@@ -190,7 +190,16 @@ function fleetRow(r: BucketRow): FleetMinute {
   const v = decodeInts(r.vals);
   const pick = (k: number, scale = 1): number[] => Array.from({ length: AGG_METRICS }, (_, i) => (v[i * 4 + k] ?? 0) / scale);
   const last = statesAndSummary(pick(0));
-  return { ts: r.bucket, hosts: r.hosts, resolution: '1m' as const, states: last.states, summary: last.summary, min: statesAndSummary(pick(1)), max: statesAndSummary(pick(2)), mean: statesAndSummary(pick(3, 1000), true) };
+  return {
+    ts: r.bucket,
+    hosts: r.hosts,
+    resolution: '1m' as const,
+    states: last.states,
+    summary: last.summary,
+    min: statesAndSummary(pick(1)),
+    max: statesAndSummary(pick(2)),
+    mean: statesAndSummary(pick(3, 1000), true),
+  };
 }
 
 function toRow(host: string, labels: Record<string, string>, res: '1m' | '1h', width: number, r: { bucket: number; last_ts: number; vals: Buffer }): RollupSnapshot {
@@ -219,7 +228,10 @@ function toRow(host: string, labels: Record<string, string>, res: '1m' | '1h', w
       last_ts: r.last_ts,
       min: statesAndSummary(a.min),
       max: statesAndSummary(a.max),
-      mean: statesAndSummary(a.sum.map((s) => s / Math.max(1, a.n)), true),
+      mean: statesAndSummary(
+        a.sum.map((s) => s / Math.max(1, a.n)),
+        true,
+      ),
     },
   };
 }

@@ -199,21 +199,26 @@ export class RollupJob {
     const hosts = this.#hosts();
     for (let i = 0; i < hosts.length; i += this.#o.hostsPerSlice) {
       const slice = hosts.slice(i, i + this.#o.hostsPerSlice);
-      this.#db.transaction(() => {
-        for (const id of slice) for (const [bucket, agg] of this.#rollHost(id, from, to)) {
-          let list = fleet.get(bucket);
-          if (list === undefined) fleet.set(bucket, (list = []));
-          list.push(agg);
-        }
-      }).immediate();
+      this.#db
+        .transaction(() => {
+          for (const id of slice)
+            for (const [bucket, agg] of this.#rollHost(id, from, to)) {
+              let list = fleet.get(bucket);
+              if (list === undefined) fleet.set(bucket, (list = []));
+              list.push(agg);
+            }
+        })
+        .immediate();
       this.stats.slices++;
       await yieldNow();
     }
-    this.#db.transaction(() => {
-      for (const [bucket, aggs] of fleet) this.#s['putFleet']!.run(bucket, aggs.length, encodeFleet(aggs));
-      this.#s['setState']!.run('1m', to);
-      this.#done1m = to;
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        for (const [bucket, aggs] of fleet) this.#s['putFleet']!.run(bucket, aggs.length, encodeFleet(aggs));
+        this.#s['setState']!.run('1m', to);
+        this.#done1m = to;
+      })
+      .immediate();
     this.stats.minutesRolled += (to - from) / MINUTE;
     return to < target;
   }
@@ -249,32 +254,38 @@ export class RollupJob {
     this.#dirty.clear();
     const buckets = new Set<number>();
     for (const [id, minutes] of dirty) {
-      this.#db.transaction(() => {
-        for (const m of minutes) {
-          this.#s['del1m']!.run(id, m);
-          this.#rollHost(id, m, m + MINUTE);
-          buckets.add(m);
-          this.stats.dirtyRerolled++;
-        }
-      }).immediate();
+      this.#db
+        .transaction(() => {
+          for (const m of minutes) {
+            this.#s['del1m']!.run(id, m);
+            this.#rollHost(id, m, m + MINUTE);
+            buckets.add(m);
+            this.stats.dirtyRerolled++;
+          }
+        })
+        .immediate();
       await yieldNow();
     }
     const doneH = this.doneUntil('1h');
     const hours = new Map<number, Set<number>>();
-    this.#db.transaction(() => {
-      for (const b of buckets) {
-        const rows = this.#s['bucket1m']!.all(b) as { last_ts: number; vals: Buffer }[];
-        if (rows.length === 0) this.#s['delFleet']!.run(b);
-        else this.#s['putFleet']!.run(b, rows.length, encodeFleet(rows.map((r) => decodeAgg(r.vals, r.last_ts))));
-      }
-      // Hours already rolled that contain a dirty minute are rolled again from rollup_1m.
-      for (const [id, minutes] of dirty) for (const m of minutes) if (doneH !== null && m < doneH) {
-        const set = hours.get(id) ?? new Set<number>();
-        set.add(floorTo(m, HOUR));
-        hours.set(id, set);
-      }
-      for (const [id, hs] of hours) for (const h of hs) this.#rollHostHours(id, h, h + HOUR);
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        for (const b of buckets) {
+          const rows = this.#s['bucket1m']!.all(b) as { last_ts: number; vals: Buffer }[];
+          if (rows.length === 0) this.#s['delFleet']!.run(b);
+          else this.#s['putFleet']!.run(b, rows.length, encodeFleet(rows.map((r) => decodeAgg(r.vals, r.last_ts))));
+        }
+        // Hours already rolled that contain a dirty minute are rolled again from rollup_1m.
+        for (const [id, minutes] of dirty)
+          for (const m of minutes)
+            if (doneH !== null && m < doneH) {
+              const set = hours.get(id) ?? new Set<number>();
+              set.add(floorTo(m, HOUR));
+              hours.set(id, set);
+            }
+        for (const [id, hs] of hours) for (const h of hs) this.#rollHostHours(id, h, h + HOUR);
+      })
+      .immediate();
   }
 
   /** Rolls closed hours of rollup_1m into rollup_1h. */
@@ -294,9 +305,11 @@ export class RollupJob {
       for (let i = 0; i < hosts.length; i += this.#o.hostsPerSlice) {
         const slice = hosts.slice(i, i + this.#o.hostsPerSlice);
         const f = from;
-        this.#db.transaction(() => {
-          for (const id of slice) this.#rollHostHours(id, f, to);
-        }).immediate();
+        this.#db
+          .transaction(() => {
+            for (const id of slice) this.#rollHostHours(id, f, to);
+          })
+          .immediate();
         this.stats.slices++;
         await yieldNow();
       }

@@ -144,44 +144,45 @@ export class SqliteStore implements Store, RawHistory {
     }
     const db = this.#db;
     const p = (sql: string): Statement => db.prepare(sql);
-    this.#s = opts.readonly === true
-      ? this.#readStatements(p)
-      : {
-          ...this.#readStatements(p),
-          upsertHost: p(`INSERT INTO hosts (name, labels, interval_ms, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+    this.#s =
+      opts.readonly === true
+        ? this.#readStatements(p)
+        : {
+            ...this.#readStatements(p),
+            upsertHost: p(`INSERT INTO hosts (name, labels, interval_ms, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
                          ON CONFLICT (name) DO UPDATE SET labels = excluded.labels, interval_ms = excluded.interval_ms,
                          last_seen = max(last_seen, excluded.last_seen) RETURNING id`),
-          findHostId: p('SELECT id FROM hosts WHERE name = ?'),
-          touchHosts: p('UPDATE hosts SET last_seen = max(last_seen, ?) WHERE id IN (SELECT value FROM json_each(?))'),
-          insertBoot: p('INSERT INTO boots (host_id, boot) VALUES (?, ?) ON CONFLICT DO NOTHING'),
-          findBoot: p('SELECT id FROM boots WHERE host_id = ? AND boot = ?'),
-          insertLayout: p('INSERT INTO layouts (fields) VALUES (?) ON CONFLICT DO NOTHING'),
-          findLayout: p('SELECT id FROM layouts WHERE fields = ?'),
-          insertSnap: p(`INSERT INTO snapshots (host_id, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
+            findHostId: p('SELECT id FROM hosts WHERE name = ?'),
+            touchHosts: p('UPDATE hosts SET last_seen = max(last_seen, ?) WHERE id IN (SELECT value FROM json_each(?))'),
+            insertBoot: p('INSERT INTO boots (host_id, boot) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+            findBoot: p('SELECT id FROM boots WHERE host_id = ? AND boot = ?'),
+            insertLayout: p('INSERT INTO layouts (fields) VALUES (?) ON CONFLICT DO NOTHING'),
+            findLayout: p('SELECT id FROM layouts WHERE fields = ?'),
+            insertSnap: p(`INSERT INTO snapshots (host_id, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
                          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-          upsertLatest: p(`INSERT INTO latest (host_id, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown)
+            upsertLatest: p(`INSERT INTO latest (host_id, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown)
                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                            ON CONFLICT (host_id) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts,
                            recv_ts = excluded.recv_ts, layout_id = excluded.layout_id, vals = excluded.vals,
                            errors = excluded.errors, breakdown = excluded.breakdown
                            WHERE excluded.ts >= latest.ts`),
-          insertGap: p(`INSERT INTO gaps (host_id, boot_id, from_seq, to_seq, count, ts, recv_ts) VALUES (?, ?, ?, ?, ?, ?, ?)
+            insertGap: p(`INSERT INTO gaps (host_id, boot_id, from_seq, to_seq, count, ts, recv_ts) VALUES (?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT DO UPDATE SET to_seq = max(to_seq, excluded.to_seq), count = max(count, excluded.count)`),
-          putToken: p(`INSERT INTO tokens (host, hash, created, revoked) VALUES (?, ?, ?, NULL)
+            putToken: p(`INSERT INTO tokens (host, hash, created, revoked) VALUES (?, ?, ?, NULL)
                        ON CONFLICT (host) DO UPDATE SET hash = excluded.hash, created = excluded.created, revoked = NULL`),
-          revokeToken: p('UPDATE tokens SET revoked = ? WHERE host = ? AND revoked IS NULL'),
-          removalEpoch: p('SELECT coalesce(max(id), 0) AS id FROM host_removals'),
-          hostSilentSince: p('SELECT id FROM hosts WHERE name = ? AND last_seen < ?'),
-          delLatest: p('DELETE FROM latest WHERE host_id = ?'),
-          delSnapshots: p('DELETE FROM snapshots WHERE host_id = ?'),
-          delRollup1m: p('DELETE FROM rollup_1m WHERE host_id = ?'),
-          delRollup1h: p('DELETE FROM rollup_1h WHERE host_id = ?'),
-          delGaps: p('DELETE FROM gaps WHERE host_id = ?'),
-          delBoots: p('DELETE FROM boots WHERE host_id = ?'),
-          delHost: p('DELETE FROM hosts WHERE id = ?'),
-          addRemoval: p('INSERT INTO host_removals (host, at, purged) VALUES (?, ?, ?)'),
-          pruneRemovals: p('DELETE FROM host_removals WHERE at < ?'),
-        };
+            revokeToken: p('UPDATE tokens SET revoked = ? WHERE host = ? AND revoked IS NULL'),
+            removalEpoch: p('SELECT coalesce(max(id), 0) AS id FROM host_removals'),
+            hostSilentSince: p('SELECT id FROM hosts WHERE name = ? AND last_seen < ?'),
+            delLatest: p('DELETE FROM latest WHERE host_id = ?'),
+            delSnapshots: p('DELETE FROM snapshots WHERE host_id = ?'),
+            delRollup1m: p('DELETE FROM rollup_1m WHERE host_id = ?'),
+            delRollup1h: p('DELETE FROM rollup_1h WHERE host_id = ?'),
+            delGaps: p('DELETE FROM gaps WHERE host_id = ?'),
+            delBoots: p('DELETE FROM boots WHERE host_id = ?'),
+            delHost: p('DELETE FROM hosts WHERE id = ?'),
+            addRemoval: p('INSERT INTO host_removals (host, at, purged) VALUES (?, ?, ?)'),
+            pruneRemovals: p('DELETE FROM host_removals WHERE at < ?'),
+          };
   }
 
   #readStatements(p: (sql: string) => Statement): Record<string, Statement> {
@@ -338,17 +339,20 @@ export class SqliteStore implements Store, RawHistory {
       if (seen.length > 0) s['touchHosts']!.run(recvTs, JSON.stringify(seen));
       for (const [hostId, n] of newestOf) {
         const bdLen = rows.bdLen[n.j]!;
-        const breakdown = bdLen >= 0 ? rows.bytes.subarray(rows.bdAt[n.j]!, rows.bdAt[n.j]! + bdLen) : (rows.bdJson[n.j] ?? null);
+        const breakdown = bdLen >= 0 ? rows.bytes.subarray(rows.bdAt[n.j], rows.bdAt[n.j]! + bdLen) : (rows.bdJson[n.j] ?? null);
         s['upsertLatest']!.run(hostId, n.bootId, rows.seq[n.j]!, n.ts, recvTs, n.layoutId, n.vals, rows.errors[n.j] ?? null, breakdown);
       }
       return outcomes;
     });
     const delayMs = this.#commitDelayMs;
-    const delayed = delayMs > 0 ? this.#db.transaction((): IngestOutcome[] => {
-      const out = run();
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
-      return out;
-    }) : run;
+    const delayed =
+      delayMs > 0
+        ? this.#db.transaction((): IngestOutcome[] => {
+            const out = run();
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delayMs);
+            return out;
+          })
+        : run;
     try {
       return delayed.immediate();
     } catch (err) {
@@ -373,13 +377,15 @@ export class SqliteStore implements Store, RawHistory {
   /** recordGap for the write thread; throws StorageError. */
   recordGapSync(g: GapRecord, auth?: WriteAuth): void {
     try {
-      this.#db.transaction(() => {
-        this.#checkRemovals();
-        if (this.#refusal(g.host, auth) !== null) return;
-        const hostId = this.#hostIds.get(g.host) ?? (this.#s['findHostId']!.get(g.host) as { id: number } | undefined)?.id;
-        if (hostId === undefined) return;
-        this.#s['insertGap']!.run(hostId, this.#bootId(hostId, g.boot), g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts);
-      }).immediate();
+      this.#db
+        .transaction(() => {
+          this.#checkRemovals();
+          if (this.#refusal(g.host, auth) !== null) return;
+          const hostId = this.#hostIds.get(g.host) ?? (this.#s['findHostId']!.get(g.host) as { id: number } | undefined)?.id;
+          if (hostId === undefined) return;
+          this.#s['insertGap']!.run(hostId, this.#bootId(hostId, g.boot), g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts);
+        })
+        .immediate();
     } catch (err) {
       this.#bootIds.clear();
       throw wrap(err, 'cannot store gap');
@@ -504,23 +510,25 @@ export class SqliteStore implements Store, RawHistory {
   removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome> {
     const s = this.#s;
     try {
-      const out = this.#db.transaction((): RemoveOutcome => {
-        const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0 };
-        const row = (o.silentBefore === undefined ? s['findHostId']!.get(host) : s['hostSilentSince']!.get(host, o.silentBefore)) as { id: number } | undefined;
-        if (row === undefined) return none;
-        const id = row.id;
-        const result = { found: true, latest: s['delLatest']!.run(id).changes, snapshots: 0, rollups: 0, gaps: 0 };
-        if (o.purge) {
-          result.gaps = s['delGaps']!.run(id).changes;
-          result.snapshots = s['delSnapshots']!.run(id).changes;
-          result.rollups = s['delRollup1m']!.run(id).changes + s['delRollup1h']!.run(id).changes;
-          s['delBoots']!.run(id);
-          s['delHost']!.run(id);
-        }
-        s['pruneRemovals']!.run(o.now - 7 * 86_400_000);
-        s['addRemoval']!.run(host, o.now, o.purge ? 1 : 0);
-        return result;
-      }).immediate();
+      const out = this.#db
+        .transaction((): RemoveOutcome => {
+          const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0 };
+          const row = (o.silentBefore === undefined ? s['findHostId']!.get(host) : s['hostSilentSince']!.get(host, o.silentBefore)) as { id: number } | undefined;
+          if (row === undefined) return none;
+          const id = row.id;
+          const result = { found: true, latest: s['delLatest']!.run(id).changes, snapshots: 0, rollups: 0, gaps: 0 };
+          if (o.purge) {
+            result.gaps = s['delGaps']!.run(id).changes;
+            result.snapshots = s['delSnapshots']!.run(id).changes;
+            result.rollups = s['delRollup1m']!.run(id).changes + s['delRollup1h']!.run(id).changes;
+            s['delBoots']!.run(id);
+            s['delHost']!.run(id);
+          }
+          s['pruneRemovals']!.run(o.now - 7 * 86_400_000);
+          s['addRemoval']!.run(host, o.now, o.purge ? 1 : 0);
+          return result;
+        })
+        .immediate();
       return Promise.resolve(out);
     } catch (err) {
       return Promise.reject(wrap(err, `cannot remove host ${host}`));
@@ -542,7 +550,11 @@ export class SqliteStore implements Store, RawHistory {
     };
     const tables: DbStats['tables'] = [];
     const count = (name: string, tsCol: string | null): void => {
-      const row = this.#db.prepare(`SELECT count(*) AS n${tsCol === null ? '' : `, min(${tsCol}) AS lo, max(${tsCol}) AS hi`} FROM ${name}`).get() as { n: number; lo?: number | null; hi?: number | null };
+      const row = this.#db.prepare(`SELECT count(*) AS n${tsCol === null ? '' : `, min(${tsCol}) AS lo, max(${tsCol}) AS hi`} FROM ${name}`).get() as {
+        n: number;
+        lo?: number | null;
+        hi?: number | null;
+      };
       tables.push({ name, rows: row.n, oldest: row.lo ?? null, newest: row.hi ?? null });
     };
     count('snapshots', 'ts');

@@ -45,10 +45,32 @@ export function renderMetrics(fleet: Fleet, gauges: CollectorGauges, alerts: rea
   const hosts = fleet.hosts(now);
   const total = fleet.total(now);
   const t = new PrometheusText();
-  for (const f of FAMILIES) t.family(f.host.name, 'gauge', f.host.help, hosts.flatMap((h) => f.names.map((n) => [{ host: h.host, [f.label]: n }, (h[f.key] as Numbers)[n] ?? 0] as const)));
-  t.family('tcpfleet_host_stale', 'gauge', '1 when nothing arrived from the host for three of its intervals.', hosts.map((h) => [{ host: h.host }, h.stale ? 1 : 0] as const));
-  t.family('tcpfleet_host_last_seen_seconds', 'gauge', 'Collector time the host\'s latest snapshot arrived, seconds since the epoch.', hosts.map((h) => [{ host: h.host }, h.recv_ts / 1000] as const));
-  for (const f of FAMILIES) t.family(f.fleet.name, 'gauge', f.fleet.help, f.names.map((n) => [{ [f.label]: n }, (total[f.key] as Numbers)[n] ?? 0] as const));
+  for (const f of FAMILIES)
+    t.family(
+      f.host.name,
+      'gauge',
+      f.host.help,
+      hosts.flatMap((h) => f.names.map((n) => [{ host: h.host, [f.label]: n }, (h[f.key] as Numbers)[n] ?? 0] as const)),
+    );
+  t.family(
+    'tcpfleet_host_stale',
+    'gauge',
+    '1 when nothing arrived from the host for three of its intervals.',
+    hosts.map((h) => [{ host: h.host }, h.stale ? 1 : 0] as const),
+  );
+  t.family(
+    'tcpfleet_host_last_seen_seconds',
+    'gauge',
+    "Collector time the host's latest snapshot arrived, seconds since the epoch.",
+    hosts.map((h) => [{ host: h.host }, h.recv_ts / 1000] as const),
+  );
+  for (const f of FAMILIES)
+    t.family(
+      f.fleet.name,
+      'gauge',
+      f.fleet.help,
+      f.names.map((n) => [{ [f.label]: n }, (total[f.key] as Numbers)[n] ?? 0] as const),
+    );
   t.family('tcpfleet_fleet_hosts', 'gauge', 'Hosts known to the collector, live or stale.', [
     [{ status: 'live' }, total.hosts],
     [{ status: 'stale' }, total.stale],
@@ -60,7 +82,12 @@ export function renderMetrics(fleet: Fleet, gauges: CollectorGauges, alerts: rea
   t.family('tcpfleet_ingest_commit_failures_total', 'counter', 'Failed database commits since the collector started.', [[{}, gauges.commitFailures]]);
   t.family('tcpfleet_write_queue_depth', 'gauge', 'Batches received and waiting to be committed.', [[{}, gauges.writeQueue]]);
   t.family('tcpfleet_alerts_firing', 'gauge', 'Alerts firing now.', [[{}, alerts.length]]);
-  t.family('tcpfleet_alert_firing', 'gauge', 'One sample per firing alert (host is empty for fleet-wide rules).', alerts.map((a) => [{ rule: a.rule, host: a.host ?? '', severity: a.severity ?? '' }, 1] as const));
+  t.family(
+    'tcpfleet_alert_firing',
+    'gauge',
+    'One sample per firing alert (host is empty for fleet-wide rules).',
+    alerts.map((a) => [{ rule: a.rule, host: a.host ?? '', severity: a.severity ?? '' }, 1] as const),
+  );
   t.family('tcpfleet_collector_uptime_seconds', 'gauge', 'Seconds since the collector started.', [[{}, Math.round(gauges.uptimeMs / 100) / 10]]);
   t.family('tcpfleet_build_info', 'gauge', 'Always 1; the version is a label.', [[{ version }, 1]]);
   return t.toString();

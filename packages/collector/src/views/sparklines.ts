@@ -115,7 +115,7 @@ export class Sparklines {
    */
   async #eachRow(host: string, since: number, until: number, each: (r: StoredSnapshot) => void): Promise<void> {
     let from = since;
-    for (let seen = 0; seen < MAX_ROWS_PER_HOST; ) {
+    for (let seen = 0; seen < MAX_ROWS_PER_HOST;) {
       const rows = await this.#store.history(host, from, until, Math.min(CHUNK_ROWS, MAX_ROWS_PER_HOST - seen));
       for (const r of rows) each(r);
       seen += rows.length;

@@ -152,7 +152,9 @@ export class ValuesCodec {
     const v = storedVersion(n, counters, plan);
     if (v === undefined) {
       if (n < counters + plan.stored[0]!.length) throw new Error('stored values blob is truncated');
-      throw new Error(`stored values blob holds ${n} numbers, not the fixed fields of any field table version this collector knows (up to ${plan.version}) plus ${counters} counters: written by a newer tcpfleet?`);
+      throw new Error(
+        `stored values blob holds ${n} numbers, not the fixed fields of any field table version this collector knows (up to ${plan.version}) plus ${counters} counters: written by a newer tcpfleet?`,
+      );
     }
     const r = new VarintReader(blob, 'values');
     const nums = new Float64Array(plan.latest.length);

@@ -157,7 +157,16 @@ export function planOf(sections: readonly SectionDef[]): FieldPlan {
 export const PLAN: FieldPlan = planOf(SECTIONS);
 
 /** The keys of a snapshot in JSON order: identity, the table's own fields, labels, the table's sections, the breakdown. */
-export const SNAPSHOT_KEYS: readonly string[] = ['host', 'ts', 'seq', 'boot', ...(PLAN.byKey.get(null)?.names ?? []), 'labels', ...PLAN.sections.flatMap((p) => (p.key === null ? [] : [p.key])), 'breakdown'];
+export const SNAPSHOT_KEYS: readonly string[] = [
+  'host',
+  'ts',
+  'seq',
+  'boot',
+  ...(PLAN.byKey.get(null)?.names ?? []),
+  'labels',
+  ...PLAN.sections.flatMap((p) => (p.key === null ? [] : [p.key])),
+  'breakdown',
+];
 
 /** A section's plan by JSON key; throws on a key the table does not have (a programming error). */
 export function sectionPlan(key: string | null, plan: FieldPlan = PLAN): SectionPlan {

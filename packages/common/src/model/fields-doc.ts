@@ -18,7 +18,7 @@ export const EXAMPLE_FIELD: FieldDef = {
 };
 
 const SCOPES: Readonly<Record<Scope, string>> = {
-  netns: 'the agent\'s network namespace',
+  netns: "the agent's network namespace",
   host: 'the whole host (kernel-wide, every namespace)',
   mixed: 'mixes a host-wide and a per-namespace number',
   agent: 'the agent itself',
@@ -56,7 +56,9 @@ function rollupText(s: SectionDef): string {
 function tsLiteral(v: unknown): string {
   if (typeof v === 'string') return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   if (typeof v !== 'object' || v === null) return String(v);
-  return `{ ${Object.entries(v).map(([k, x]) => `${k}: ${tsLiteral(x)}`).join(', ')} }`;
+  return `{ ${Object.entries(v)
+    .map(([k, x]) => `${k}: ${tsLiteral(x)}`)
+    .join(', ')} }`;
 }
 
 /** The document. */
@@ -75,7 +77,7 @@ export function renderFieldsDoc(): string {
   line('parser and this page are derived from it.');
   line();
   line('**Scope** says whose sockets a number counts. `/proc/net` is the network namespace of the *reading*');
-  line('process, so an agent in a container counts that container\'s sockets, except for the numbers the');
+  line("process, so an agent in a container counts that container's sockets, except for the numbers the");
   line('kernel keeps for the whole host:');
   line();
   for (const [k, v] of Object.entries(SCOPES)) line(`- \`${k}\`: ${v}`);
@@ -101,7 +103,7 @@ export function renderFieldsDoc(): string {
   line(`### ${stateSections.map((s) => `\`${s.key ?? ''}\``).join(', ')}: the twelve TCP states`);
   line();
   line(`Integers ≥ 0; scope \`netns\`. A state is the \`st\` column of a line of \`/proc/net/tcp\` (\`ipv4\`),`);
-  line('`/proc/net/tcp6` (`ipv6`) or either (`states`), as the seed\'s awk count reads it.');
+  line("`/proc/net/tcp6` (`ipv6`) or either (`states`), as the seed's awk count reads it.");
   line();
   line('| field | kernel state | meaning |');
   line('| --- | --- | --- |');
@@ -112,7 +114,7 @@ export function renderFieldsDoc(): string {
   for (const s of SECTIONS as readonly SectionDef[]) {
     if (s.states === true) continue;
     line();
-    line(`### ${s.key === null ? 'The snapshot\'s own fields' : `\`${s.key}\``}`);
+    line(`### ${s.key === null ? "The snapshot's own fields" : `\`${s.key}\``}`);
     line();
     line(s.doc);
     line();
@@ -147,7 +149,7 @@ export function renderFieldsDoc(): string {
   line('```');
   line();
   line('1. Append it to the `sockstat` fields in `packages/common/src/model/fields.ts`, with `since` one above');
-  line('   the highest in the table (release 0.1.0\'s fields are version 1):');
+  line("   the highest in the table (release 0.1.0's fields are version 1):");
   line();
   line('   ```ts');
   line(`   ${tsLiteral(EXAMPLE_FIELD)},`);
@@ -161,8 +163,8 @@ export function renderFieldsDoc(): string {
   line('Nothing else changes. The sockstat parser reads the new key from its line; the JSON checks require');
   line('it of new agents and fill in 0 for older ones; the stored values and the bin1 frame carry one more');
   line('number, after the numbers of version 1; rollups keep its last value (`sockstat` is a `last` section);');
-  line('alert rules can use `sockstat.udp_inuse`. Data written before it (old databases, old agents\' frames)');
-  line('reads it as 0: a reader tells a blob\'s version from how many numbers it holds.');
+  line("alert rules can use `sockstat.udp_inuse`. Data written before it (old databases, old agents' frames)");
+  line("reads it as 0: a reader tells a blob's version from how many numbers it holds.");
   line('`test/common/fields-extension.test.ts` makes exactly this change to a copy of the table and checks it');
   line('against the samples of release 0.1.0.');
   line();
@@ -172,7 +174,7 @@ export function renderFieldsDoc(): string {
   line();
   line('A counter of `/proc/net/snmp` (`Tcp:`) or `/proc/net/netstat` (`TcpExt:`) needs no change at all: those');
   line('sections keep every counter the kernel prints. A section made of the same fields elsewhere (a');
-  line('snapshot\'s per-namespace entries, say) reuses the table\'s sections: `sectionSchema()` in');
+  line("snapshot's per-namespace entries, say) reuses the table's sections: `sectionSchema()` in");
   line('`model/snapshot.ts`, the section checks of `protocol/fast-batch.ts` and the plan of `model/field-plan.ts`');
   line('take a section, not a snapshot.');
   return out.join('\n') + '\n';

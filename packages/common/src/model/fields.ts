@@ -138,13 +138,55 @@ function stateFields(files: string): readonly FieldDef[] {
 
 /** sockstat: read by proc/net-sockstat.ts, by file, line and key. */
 const SOCKSTAT_FIELDS = [
-  { name: 'sockets_used', kind: 'count', kernel: { file: 'net/sockstat', line: 'sockets', key: 'used' }, source: 'net/sockstat "sockets: used"', scope: 'netns', doc: 'Sockets of every protocol in use.' },
-  { name: 'tcp_inuse', kind: 'count', kernel: { file: 'net/sockstat', line: 'TCP', key: 'inuse' }, source: 'net/sockstat "TCP: inuse"', scope: 'netns', doc: 'IPv4 TCP sockets in use (bound or connected; not time-wait).' },
-  { name: 'tcp_orphan', kind: 'count', kernel: { file: 'net/sockstat', line: 'TCP', key: 'orphan' }, source: 'net/sockstat "TCP: orphan"', scope: 'host', doc: 'TCP sockets no longer attached to a process (closed by the application, still finishing).' },
+  {
+    name: 'sockets_used',
+    kind: 'count',
+    kernel: { file: 'net/sockstat', line: 'sockets', key: 'used' },
+    source: 'net/sockstat "sockets: used"',
+    scope: 'netns',
+    doc: 'Sockets of every protocol in use.',
+  },
+  {
+    name: 'tcp_inuse',
+    kind: 'count',
+    kernel: { file: 'net/sockstat', line: 'TCP', key: 'inuse' },
+    source: 'net/sockstat "TCP: inuse"',
+    scope: 'netns',
+    doc: 'IPv4 TCP sockets in use (bound or connected; not time-wait).',
+  },
+  {
+    name: 'tcp_orphan',
+    kind: 'count',
+    kernel: { file: 'net/sockstat', line: 'TCP', key: 'orphan' },
+    source: 'net/sockstat "TCP: orphan"',
+    scope: 'host',
+    doc: 'TCP sockets no longer attached to a process (closed by the application, still finishing).',
+  },
   { name: 'tcp_tw', kind: 'count', kernel: { file: 'net/sockstat', line: 'TCP', key: 'tw' }, source: 'net/sockstat "TCP: tw"', scope: 'netns', doc: 'TCP sockets in time-wait, IPv4 and IPv6.' },
-  { name: 'tcp_alloc', kind: 'count', kernel: { file: 'net/sockstat', line: 'TCP', key: 'alloc' }, source: 'net/sockstat "TCP: alloc"', scope: 'host', doc: 'TCP sockets allocated, IPv4 and IPv6, in every state but time-wait.' },
-  { name: 'tcp_mem', kind: 'count', kernel: { file: 'net/sockstat', line: 'TCP', key: 'mem' }, source: 'net/sockstat "TCP: mem"', scope: 'host', doc: 'Memory pages TCP buffers take (compare with net.ipv4.tcp_mem).' },
-  { name: 'tcp6_inuse', kind: 'count', kernel: { file: 'net/sockstat6', line: 'TCP6', key: 'inuse' }, source: 'net/sockstat6 "TCP6: inuse"', scope: 'netns', doc: 'IPv6 TCP sockets in use; 0 when sockstat6 is absent (IPv6 off).' },
+  {
+    name: 'tcp_alloc',
+    kind: 'count',
+    kernel: { file: 'net/sockstat', line: 'TCP', key: 'alloc' },
+    source: 'net/sockstat "TCP: alloc"',
+    scope: 'host',
+    doc: 'TCP sockets allocated, IPv4 and IPv6, in every state but time-wait.',
+  },
+  {
+    name: 'tcp_mem',
+    kind: 'count',
+    kernel: { file: 'net/sockstat', line: 'TCP', key: 'mem' },
+    source: 'net/sockstat "TCP: mem"',
+    scope: 'host',
+    doc: 'Memory pages TCP buffers take (compare with net.ipv4.tcp_mem).',
+  },
+  {
+    name: 'tcp6_inuse',
+    kind: 'count',
+    kernel: { file: 'net/sockstat6', line: 'TCP6', key: 'inuse' },
+    source: 'net/sockstat6 "TCP6: inuse"',
+    scope: 'netns',
+    doc: 'IPv6 TCP sockets in use; 0 when sockstat6 is absent (IPv6 off).',
+  },
 ] as const satisfies readonly FieldDef[];
 
 /** The sockstat figures tcpfleet keeps, snake_case names of "<line> <key>". */
@@ -164,9 +206,30 @@ export function emptySockstat(): Sockstat {
 
 /** The TCP line of `ss -s`, computed as iproute2's ss.c print_summary() does (iproute2 6.x). */
 const SUMMARY_FIELDS = [
-  { name: 'total', kind: 'count', source: 'sockstat TCP alloc + tw', derive: (c) => c.sockstat.tcp_alloc + c.sockstat.tcp_tw, scope: 'mixed', doc: 'ss -s "TCP: N": every TCP socket, time-wait included. alloc counts the whole host, tw this namespace.' },
-  { name: 'estab', kind: 'count', source: 'net/snmp "Tcp: CurrEstab"', derive: (c) => c.snmp['CurrEstab'] ?? 0, scope: 'netns', doc: 'ss -s "estab": ESTABLISHED and CLOSE_WAIT sockets (RFC 1213 tcpCurrEstab), so not states.established.' },
-  { name: 'closed', kind: 'signed', source: 'alloc - (TCP inuse + TCP6 inuse - tw)', derive: (c) => c.sockstat.tcp_alloc - (c.sockstat.tcp_inuse + c.sockstat.tcp6_inuse - c.sockstat.tcp_tw), scope: 'mixed', doc: 'ss -s "closed": allocated sockets not in use. Host-wide alloc minus this namespace\'s inuse, so inside a namespace it includes other namespaces\' sockets; can be negative.' },
+  {
+    name: 'total',
+    kind: 'count',
+    source: 'sockstat TCP alloc + tw',
+    derive: (c) => c.sockstat.tcp_alloc + c.sockstat.tcp_tw,
+    scope: 'mixed',
+    doc: 'ss -s "TCP: N": every TCP socket, time-wait included. alloc counts the whole host, tw this namespace.',
+  },
+  {
+    name: 'estab',
+    kind: 'count',
+    source: 'net/snmp "Tcp: CurrEstab"',
+    derive: (c) => c.snmp['CurrEstab'] ?? 0,
+    scope: 'netns',
+    doc: 'ss -s "estab": ESTABLISHED and CLOSE_WAIT sockets (RFC 1213 tcpCurrEstab), so not states.established.',
+  },
+  {
+    name: 'closed',
+    kind: 'signed',
+    source: 'alloc - (TCP inuse + TCP6 inuse - tw)',
+    derive: (c) => c.sockstat.tcp_alloc - (c.sockstat.tcp_inuse + c.sockstat.tcp6_inuse - c.sockstat.tcp_tw),
+    scope: 'mixed',
+    doc: 'ss -s "closed": allocated sockets not in use. Host-wide alloc minus this namespace\'s inuse, so inside a namespace it includes other namespaces\' sockets; can be negative.',
+  },
   { name: 'orphaned', kind: 'count', source: 'net/sockstat "TCP: orphan"', derive: (c) => c.sockstat.tcp_orphan, scope: 'host', doc: 'ss -s "orphaned": sockstat.tcp_orphan.' },
   { name: 'timewait', kind: 'count', source: 'net/sockstat "TCP: tw"', derive: (c) => c.sockstat.tcp_tw, scope: 'netns', doc: 'ss -s "timewait": sockstat.tcp_tw.' },
 ] as const satisfies readonly DerivedFieldDef[];
@@ -192,7 +255,7 @@ export type CollectFields = Record<Exclude<(typeof COLLECT_FIELDS)[number]['name
 export const SECTIONS = [
   {
     key: 'states',
-    doc: 'TCP sockets by state, IPv4 and IPv6 together (the seed\'s awk count of net/tcp and net/tcp6).',
+    doc: "TCP sockets by state, IPv4 and IPv6 together (the seed's awk count of net/tcp and net/tcp6).",
     fields: stateFields('net/tcp + net/tcp6'),
     states: true,
     sumOf: ['ipv4', 'ipv6'],
@@ -223,13 +286,41 @@ export const SECTIONS = [
     },
   },
   { key: 'sockstat', doc: 'The TCP figures of /proc/net/sockstat and sockstat6.', fields: SOCKSTAT_FIELDS, stored: true, rollup: 'last', alert: true, strict: true },
-  { key: 'snmp', doc: 'Every `Tcp:` counter of /proc/net/snmp, by the kernel\'s name (RFC 1213 tcp group: ActiveOpens, CurrEstab, RetransSegs, ...).', fields: [], open: { file: 'net/snmp', line: 'Tcp' }, stored: true, rollup: 'none', alert: true, strict: false },
-  { key: 'netstat', doc: 'Every `TcpExt:` counter of /proc/net/netstat, by the kernel\'s name (ListenOverflows, TCPTimeouts, ...).', fields: [], open: { file: 'net/netstat', line: 'TcpExt' }, stored: true, rollup: 'none', alert: true, strict: false },
+  {
+    key: 'snmp',
+    doc: "Every `Tcp:` counter of /proc/net/snmp, by the kernel's name (RFC 1213 tcp group: ActiveOpens, CurrEstab, RetransSegs, ...).",
+    fields: [],
+    open: { file: 'net/snmp', line: 'Tcp' },
+    stored: true,
+    rollup: 'none',
+    alert: true,
+    strict: false,
+  },
+  {
+    key: 'netstat',
+    doc: "Every `TcpExt:` counter of /proc/net/netstat, by the kernel's name (ListenOverflows, TCPTimeouts, ...).",
+    fields: [],
+    open: { file: 'net/netstat', line: 'TcpExt' },
+    stored: true,
+    rollup: 'none',
+    alert: true,
+    strict: false,
+  },
   { key: 'collect', doc: 'What taking the snapshot cost and what went wrong.', fields: COLLECT_FIELDS, stored: true, rollup: 'none', alert: false, strict: false },
   {
     key: null,
     doc: 'Fields of the snapshot itself.',
-    fields: [{ name: 'interval_ms', kind: 'count', min: 100, max: 86_400_000, source: 'agent --interval', scope: 'agent', doc: 'The agent\'s sampling interval; a host is stale after three of them without a snapshot.' }],
+    fields: [
+      {
+        name: 'interval_ms',
+        kind: 'count',
+        min: 100,
+        max: 86_400_000,
+        source: 'agent --interval',
+        scope: 'agent',
+        doc: "The agent's sampling interval; a host is stale after three of them without a snapshot.",
+      },
+    ],
     stored: true,
     rollup: 'none',
     alert: false,
@@ -252,4 +343,3 @@ export const WALK_SIGNALS: readonly WalkSignal[] = [
   { name: 'TCP tw', of: (c) => c.sockstat.tcp_tw },
   { name: 'Tcp CurrEstab', of: (c) => c.snmp['CurrEstab'] ?? 0 },
 ];
-

@@ -12,8 +12,19 @@ import type { NamespaceEntry, NamespacesCollect } from './namespace-entry.js';
 import { PLAN, SNAPSHOT_KEYS, sectionPlan } from './field-plan.js';
 import type { SectionPlan, Slot } from './field-plan.js';
 import { SNAPSHOT_LIMITS } from './limits.js';
-import { BOOT_ID_MESSAGE, BOOT_ID_PATTERN, COUNTER_NAME_PATTERN, HOST_ID_MESSAGE, HOST_ID_PATTERN, LABELS_COUNT_MESSAGE, LABEL_KEY_MESSAGE, LABEL_KEY_PATTERN, LABEL_VALUE_MESSAGE, LABEL_VALUE_PATTERN, PEER_ADDR_PATTERN } from './identity.js';
-
+import {
+  BOOT_ID_MESSAGE,
+  BOOT_ID_PATTERN,
+  COUNTER_NAME_PATTERN,
+  HOST_ID_MESSAGE,
+  HOST_ID_PATTERN,
+  LABELS_COUNT_MESSAGE,
+  LABEL_KEY_MESSAGE,
+  LABEL_KEY_PATTERN,
+  LABEL_VALUE_MESSAGE,
+  LABEL_VALUE_PATTERN,
+  PEER_ADDR_PATTERN,
+} from './identity.js';
 
 /** What taking the snapshot cost and what went wrong, per the agent (the table's `collect` section), and with --namespaces what the per-namespace part found and cost. */
 export type CollectInfo = CollectFields & { namespaces?: NamespacesCollect };
@@ -45,11 +56,7 @@ const L = SNAPSHOT_LIMITS;
 const MAX = Number.MAX_SAFE_INTEGER;
 
 /** Host ids: printable, no spaces or control characters; also safe in URLs and file names. */
-export const HostIdSchema = z
-  .string()
-  .min(1)
-  .max(L.hostLength)
-  .regex(HOST_ID_PATTERN, HOST_ID_MESSAGE);
+export const HostIdSchema = z.string().min(1).max(L.hostLength).regex(HOST_ID_PATTERN, HOST_ID_MESSAGE);
 
 /** Label keys are identifiers; values are printable text. */
 export const LabelsSchema = z
@@ -82,9 +89,7 @@ export const StatesSchema = sectionSchema(sectionPlan('states')) as z.ZodType<St
 
 const BreakdownSchema = z.strictObject({
   inbound: z.array(z.strictObject({ port: z.number().int().min(0).max(65535), states: StatesSchema })).max(L.breakdownEntries),
-  outbound: z
-    .array(z.strictObject({ addr: z.string().max(45).regex(PEER_ADDR_PATTERN), port: z.number().int().min(0).max(65535), states: StatesSchema }))
-    .max(L.breakdownEntries),
+  outbound: z.array(z.strictObject({ addr: z.string().max(45).regex(PEER_ADDR_PATTERN), port: z.number().int().min(0).max(65535), states: StatesSchema })).max(L.breakdownEntries),
   other: z.strictObject({ inbound: StatesSchema, outbound: StatesSchema }),
 });
 

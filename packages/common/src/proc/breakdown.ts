@@ -183,7 +183,12 @@ function addArray(into: StateCounts, c: Int32Array): void {
 
 function ipv6FromWords(words: Int32Array): string {
   const bytes: number[] = [];
-  for (let w = 0; w < 4; w++) bytes.push(...ipv4FromWord(words[w]! >>> 0).split('.').map(Number));
+  for (let w = 0; w < 4; w++)
+    bytes.push(
+      ...ipv4FromWord(words[w]! >>> 0)
+        .split('.')
+        .map(Number),
+    );
   return formatIPv6(bytes);
 }
 

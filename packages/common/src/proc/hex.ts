@@ -40,9 +40,7 @@ const HOST_IS_LE = endianness() === 'LE';
 
 /** The four bytes of an IPv4 address from the kernel's u32 word, in network order. */
 function wordBytes(word: number, littleEndian: boolean): [number, number, number, number] {
-  return littleEndian
-    ? [word & 255, (word >>> 8) & 255, (word >>> 16) & 255, word >>> 24]
-    : [word >>> 24, (word >>> 16) & 255, (word >>> 8) & 255, word & 255];
+  return littleEndian ? [word & 255, (word >>> 8) & 255, (word >>> 16) & 255, word >>> 24] : [word >>> 24, (word >>> 16) & 255, (word >>> 8) & 255, word & 255];
 }
 
 /** Formats the kernel's 8-hex-digit IPv4 word as dotted quad text. */
@@ -80,7 +78,7 @@ export function formatIPv6(bytes: readonly number[]): string {
   // Longest run of two or more zero groups becomes "::" (first one on a tie).
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -15,7 +15,10 @@ import type { Check, Issue } from '../util/check.js';
 
 const id = num({ int: true, min: 0, max: Number.MAX_SAFE_INTEGER });
 
-const literal = <T extends string>(t: T): Check<T> => () => t;
+const literal =
+  <T extends string>(t: T): Check<T> =>
+  () =>
+    t;
 
 const BY_TYPE: Record<string, Check<CollectorMessage>> = {
   welcome: object({

@@ -62,7 +62,14 @@ export type CollectorMessage = WelcomeMessage | AckMessage | NackMessage;
 
 /** Runtime schema of every message a collector may send (the agent checks them too). */
 export const CollectorMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('welcome'), v: z.number().int(), host: z.string(), heartbeat_ms: z.number().int().min(0), max_batch: z.number().int().min(1), encodings: z.array(z.string().max(MAX_ENCODING_NAME)).max(MAX_ENCODINGS).optional() }),
+  z.object({
+    type: z.literal('welcome'),
+    v: z.number().int(),
+    host: z.string(),
+    heartbeat_ms: z.number().int().min(0),
+    max_batch: z.number().int().min(1),
+    encodings: z.array(z.string().max(MAX_ENCODING_NAME)).max(MAX_ENCODINGS).optional(),
+  }),
   z.object({ type: z.literal('ack'), id, stored: z.number().int().min(0), duplicates: z.number().int().min(0) }),
   z.object({ type: z.literal('nack'), id, code: z.string().max(64), retryable: z.boolean(), message: z.string().max(1024) }),
 ]);

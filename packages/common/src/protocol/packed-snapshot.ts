@@ -81,10 +81,7 @@ export class PackedSnapshot {
   #netstat: Counters | undefined;
   #breakdown: Breakdown | undefined;
 
-  constructor(
-    head: Pick<Snapshot, 'host' | 'ts' | 'seq' | 'boot' | 'interval_ms' | 'labels' | 'ipv4' | 'ipv6' | 'states' | 'summary' | 'sockstat' | 'collect'>,
-    packed: Packed,
-  ) {
+  constructor(head: Pick<Snapshot, 'host' | 'ts' | 'seq' | 'boot' | 'interval_ms' | 'labels' | 'ipv4' | 'ipv6' | 'states' | 'summary' | 'sockstat' | 'collect'>, packed: Packed) {
     this.host = head.host;
     this.ts = head.ts;
     this.seq = head.seq;

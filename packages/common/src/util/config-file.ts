@@ -23,7 +23,8 @@ export function readConfigFile(path: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError([`config file ${path} (flag --config): not valid JSON (${(err as Error).message})`]);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError([`config file ${path} (flag --config): must hold a JSON object of settings, such as {"logLevel": "debug"}`]);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError([`config file ${path} (flag --config): must hold a JSON object of settings, such as {"logLevel": "debug"}`]);
   return value as Record<string, unknown>;
 }
 

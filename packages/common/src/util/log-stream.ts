@@ -5,7 +5,7 @@
 const LEVELS: Record<string, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
 /** A minimal writable for pino: pretty on a TTY, raw JSON otherwise. */
-export function logStream(pretty = process.stderr.isTTY === true): { write(line: string): boolean } {
+export function logStream(pretty = process.stderr.isTTY): { write(line: string): boolean } {
   if (!pretty) return { write: (line: string) => process.stderr.write(line) };
   return {
     write(line: string): boolean {

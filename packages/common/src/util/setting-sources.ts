@@ -10,11 +10,7 @@
 import type { Issue } from './check.js';
 
 /** The source of one setting. */
-export type SettingOrigin =
-  | { readonly kind: 'default' }
-  | { readonly kind: 'flag' }
-  | { readonly kind: 'env'; readonly raw: string | undefined }
-  | { readonly kind: 'file'; readonly path: string };
+export type SettingOrigin = { readonly kind: 'default' } | { readonly kind: 'flag' } | { readonly kind: 'env'; readonly raw: string | undefined } | { readonly kind: 'file'; readonly path: string };
 
 /** The command-line flag of a config key: `tokenFile` -> `--token-file`, `labels` -> `--label`. */
 export function flagName(key: string): string {
