@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PLAN, SECTIONS, planOf, SOCKSTAT_KEYS, SOCKSTAT_READS, SUMMARY_KEYS, TCP_STATES, WALK_SIGNALS, computeSsSummary, parseSockstat } from '@tcpfleet/common';
-import type { FieldDef, SectionDef } from '@tcpfleet/common';
+import type { SectionDef } from '@tcpfleet/common';
 import { parseMetric } from '../../packages/collector/src/alerts/metric.js';
 import { EXAMPLE_FIELD } from '../../packages/common/src/model/fields-doc.js';
 import { FIXTURES, REPO, readCase } from '../helpers/fixtures.js';

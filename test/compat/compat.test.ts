@@ -68,10 +68,12 @@ describe.each(RELEASES)('samples of %s', (release) => {
   });
 
   it('its database reads back as it did: latest, raw history, rollups, fleet sums, gaps', async () => {
-    const want = expected<{ rawRetentionMs: number; reads: { call: string; args: any[]; result: unknown }[] }>(release, 'store.expected.json');
+    const want = expected<{ rawRetentionMs: number; reads: { call: string; args: unknown[]; result: unknown }[] }>(release, 'store.expected.json');
     const store = new SqliteStore({ path: copyOfDb(release) });
     cleanups.push(() => store.close());
     const reader = new RollupReader(store.db, store, want.rawRetentionMs);
+    // Store methods of different signatures, called by name with the recorded arguments.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const calls: Record<string, (...a: any[]) => unknown> = {
       latest: () => store.latest(),
       history: (host: string, since: number, until: number, limit: number) => store.history(host, since, until, limit),

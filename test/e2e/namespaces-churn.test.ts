@@ -7,7 +7,7 @@
  * (and says so) until the budget allows a walk, a jump walks at once; a request socket that
  * expires silently is not taken for "unchanged" (TcpExt TCPTimeouts); state is bounded.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';

@@ -147,7 +147,7 @@ describe.skipIf(!root || mount === null)('live kernel: --namespaces, one entry p
 
   afterAll(async () => {
     for (const p of procs) p.kill('SIGKILL');
-    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => p.once('exit', r)))));
+    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
     removeAllNetns();
     removeAllCgroups();
     tmp.cleanup();

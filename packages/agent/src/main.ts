@@ -57,6 +57,7 @@ async function parseWithYargs(): Promise<FastArgs> {
     .strict()
     .help()
     .fail((msg, err) => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- yargs passes no error (undefined) for a usage problem, whatever its types say
       if (err !== undefined && err !== null) throw err;
       fail(`${msg} (see --help)`, EXIT_USAGE);
     })

@@ -123,7 +123,7 @@ function attempt<T>(fn: () => T, fallback: T, errors: string[]): T {
 }
 
 function errText(err: unknown): string {
-  return err instanceof TcpfleetError ? err.message : String((err as Error).message ?? err);
+  return err instanceof TcpfleetError ? err.message : err instanceof Error ? err.message : String(err);
 }
 
 /** Identity and scheduling fields stamped on every snapshot. */

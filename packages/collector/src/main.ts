@@ -263,6 +263,7 @@ async function main(): Promise<void> {
     .help()
     .version(VERSION)
     .fail((msg, err) => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- yargs passes no error (undefined) for a usage problem, whatever its types say
       if (err !== undefined && err !== null) throw err;
       fail(`${msg} (see tcpfleet --help)`, EXIT_USAGE);
     });

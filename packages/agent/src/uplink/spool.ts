@@ -437,8 +437,9 @@ export class DiskSpool implements OutboxStore {
     try {
       const v = JSON.parse(text) as unknown;
       const ok = (g: unknown): g is Gap => {
+        if (typeof g !== 'object' || g === null) return false;
         const o = g as Record<string, unknown>;
-        return typeof o === 'object' && o !== null && typeof o['boot'] === 'string' && ['from_seq', 'to_seq', 'count', 'ts'].every((k) => Number.isInteger(o[k]) && (o[k] as number) >= 0);
+        return typeof o['boot'] === 'string' && ['from_seq', 'to_seq', 'count', 'ts'].every((k) => Number.isInteger(o[k]) && (o[k] as number) >= 0);
       };
       if (!Array.isArray(v) || !v.every(ok)) throw new Error('not a list of gaps');
       return v.map((g) => ({ boot: g.boot, from_seq: g.from_seq, to_seq: g.to_seq, count: g.count, ts: g.ts }));

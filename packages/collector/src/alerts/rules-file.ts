@@ -197,8 +197,9 @@ class Problems {
 
 function got(v: unknown): string {
   if (v === undefined) return 'missing';
-  const s = JSON.stringify(v);
-  return `got ${s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s}`;
+  // JSON.stringify gives undefined (typed string) for functions and symbols.
+  const s = JSON.stringify(v) as string | undefined;
+  return `got ${s === undefined ? typeof v : s.length > 60 ? s.slice(0, 57) + '...' : s}`;
 }
 
 function ruleWho(raw: unknown, index: number): string {
@@ -339,6 +340,7 @@ function buildRule(
     const above = r.op === '>' || r.op === '>=';
     if (above ? r.resolve_value > r.value : r.resolve_value < r.value) fail('resolve_value', `must be on the resolved side of value (${above ? '<=' : '>='} ${r.value}) for op ${r.op}`);
   }
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- fail(), a closure, clears ok
   if (!ok) return null;
   const common: RuleBase = {
     name: r.name,

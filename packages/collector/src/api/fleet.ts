@@ -180,7 +180,7 @@ export class Fleet {
     let hosts = 0;
     let stale = 0;
     for (const s of this.#latest.values()) {
-      if (match !== undefined && !match(s)) continue;
+      if (!match(s)) continue;
       if (isStale(s, now)) {
         stale++;
         continue;

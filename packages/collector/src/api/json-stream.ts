@@ -76,6 +76,7 @@ export async function streamAnswer(
         res.end();
         return;
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the socket can close while the write above was awaited
       if (res.destroyed) return abandon();
     }
   } catch (err) {

@@ -45,12 +45,14 @@ export async function watchCmd(o: WatchOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
   if (tty) out.write('\x1b[?1049h\x1b[?25l');
   try {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a signal handler sets stopped
     for (let frame = 1; !stopped; frame++) {
       let lines: string[];
       try {
         const doc = await getJson<OverviewDoc>(o.url, `api/v1/overview?state=${o.state}&window=${windowMs}`, Math.max(2000, o.intervalS * 1000), o.readToken);
-        const width = tty ? (out.columns ?? 100) : 120;
-        const maxRows = o.limit ?? (tty ? Math.max(1, (out.rows ?? 30) - 8) : Number.MAX_SAFE_INTEGER);
+        // A terminal that reports no size leaves columns and rows undefined, whatever the types say.
+        const width = tty ? ((out.columns as number | undefined) ?? 100) : 120;
+        const maxRows = o.limit ?? (tty ? Math.max(1, ((out.rows as number | undefined) ?? 30) - 8) : Number.MAX_SAFE_INTEGER);
         lines = formatWatchFrame(doc, { url: o.url, intervalS: o.intervalS, width, maxRows });
         failed = false;
       } catch (err) {
@@ -61,7 +63,7 @@ export async function watchCmd(o: WatchOptions): Promise<number> {
         if (!tty) process.stderr.write(`tcpfleet: ${err.message}\n`);
       }
       if (tty) {
-        const w = out.columns ?? 100;
+        const w = (out.columns as number | undefined) ?? 100;
         out.write('\x1b[H' + lines.map((l) => (l.length > w ? l.slice(0, w) : l) + '\x1b[K').join('\n') + '\x1b[J');
       } else {
         out.write((failed ? '' : lines.join('\n') + '\n') + (o.count === 1 ? '' : '\n'));

@@ -182,7 +182,8 @@ export class Router {
     // Unknown paths are guarded like read routes: a caller without a token learns nothing of the table.
     const verdict = await this.#guard(req, m?.route.access ?? 'read');
     if (!verdict.ok) return sendError(res, verdict.status, verdict.code, verdict.message, verdict.headers);
-    if (bad !== null) throw bad;
+    // What match() threw: a BadRequest (an Error); rethrown once the guard has let the request through.
+    if (bad !== null) throw bad as Error;
     if (m === null) return sendError(res, 404, 'TCPFLEET_ERR_NOT_FOUND', `no route ${url.pathname.slice(0, 80)}`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'TCPFLEET_ERR_USAGE', 'read-only API: GET only', { allow: 'GET, HEAD' });
     await m.route.handle({ req, res, url, params: m.params, query: new Query(url.searchParams), reader: verdict.reader });

@@ -17,7 +17,7 @@ import type { RawHistory, RawKey, Resolution, Store, StoredSnapshot } from './st
 import { decodeAgg, decodeInts, lastOnlyParts, statesAndSummary, AGG_METRICS } from './rollup-codec.js';
 import { DAY, HOUR, MINUTE } from './rollups.js';
 import { planPage } from './keyset-pages.js';
-import type { Key, KeyedSource, Page, Position, Stage } from './keyset-pages.js';
+import type { Key, KeyedSource, Page, Stage } from './keyset-pages.js';
 
 /** Which resolution answers a range starting at `since`. */
 export function pickResolution(since: number, now: number, rawRetentionMs: number, minuteRetentionMs = 30 * DAY): Resolution {

@@ -43,7 +43,8 @@ export class StorageError extends TcpfleetError {
 const RETRYABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/;
 
 function wrap(err: unknown, what: string): StorageError {
-  const code = String((err as { code?: unknown }).code ?? 'UNKNOWN');
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : 'UNKNOWN';
   return new StorageError(`${what}: ${(err as Error).message}`, code, RETRYABLE.test(code), { cause: err });
 }
 
@@ -284,6 +285,7 @@ export class SqliteStore implements Store, RawHistory {
     try {
       return Promise.resolve(this.ingestRows(this.#encoder.encode(items), recvTs));
     } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the synchronous store threw (an Error), passed on as is
       return Promise.reject(err);
     }
   }
@@ -370,6 +372,7 @@ export class SqliteStore implements Store, RawHistory {
       this.recordGapSync(g, auth);
       return Promise.resolve();
     } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the synchronous store threw (an Error), passed on as is
       return Promise.reject(err);
     }
   }

@@ -53,7 +53,7 @@ function noteCommitted(rows: IngestRows, outcomes: readonly IngestOutcome[]): vo
   if (rollups === null) return;
   let j = 0;
   rows.items.forEach((item, i) => {
-    if (outcomes[i]?.refused === undefined) rollups?.noteCommitted(item.host, rows.ts.slice(j, j + item.n));
+    if (outcomes[i]?.refused === undefined) rollups.noteCommitted(item.host, rows.ts.slice(j, j + item.n));
     j += item.n;
   });
 }

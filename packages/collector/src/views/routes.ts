@@ -7,7 +7,7 @@
  */
 import type { Fleet } from '../api/fleet.js';
 import type { Handler } from '../http/router.js';
-import { sendJson, sendText } from '../http/respond.js';
+import { sendText } from '../http/respond.js';
 import type { ReadLimiter } from '../api/read-limiter.js';
 import { OVERVIEW_CACHE, TtlLru } from './overview-cache.js';
 import type { IngestItem, Store } from '../store/store.js';

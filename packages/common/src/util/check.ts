@@ -198,7 +198,7 @@ export function object<S extends object>(shape: FieldsOf<S>, strict = false): Ch
       return out as S;
     }
     const input = v as Record<string, unknown>;
-    for (const [k, f] of Object.entries(shape) as [string, Field<unknown>][]) {
+    for (const [k, f] of Object.entries<Field<unknown>>(shape)) {
       const x = input[k];
       if (x === undefined) {
         if (f.default !== undefined) out[k] = f.default();

@@ -24,7 +24,7 @@ export function envName(key: string): string {
 
 /** A value as shown in a message: JSON (control characters escaped), at most 60 characters. */
 function shown(v: unknown): string {
-  const s = typeof v === 'number' ? String(v) : String(JSON.stringify(v));
+  const s = typeof v === 'number' ? String(v) : ((JSON.stringify(v) as string | undefined) ?? 'undefined');
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
