@@ -43,18 +43,24 @@ export interface NamespaceCollect {
   errors: string[];
 }
 
+/** What one network namespace's files give: the top level of a snapshot, and each namespace entry. */
+export interface NamespaceCounts {
+  /** Counts by state over tcp and tcp6 (all twelve states), and by family. */
+  states: StateCounts;
+  ipv4: StateCounts;
+  ipv6: StateCounts;
+  /** The TCP line of `ss -s`. */
+  summary: SsSummary;
+  sockstat: Sockstat;
+  /** The Tcp counters of net/snmp. */
+  snmp: Counters;
+}
+
 /**
  * One network namespace's counts: states, ipv4, ipv6, summary, sockstat and snmp as at the top
  * level of a snapshot, of this namespace (snmp: its own Tcp counters).
  */
-export interface NamespaceEntry {
-  /** Counts by state over tcp and tcp6 of this namespace, as at a snapshot's top level. */
-  states: StateCounts;
-  ipv4: StateCounts;
-  ipv6: StateCounts;
-  summary: SsSummary;
-  sockstat: Sockstat;
-  snmp: Counters;
+export interface NamespaceEntry extends NamespaceCounts {
   /** Inode number of the namespace (`stat -L /proc/PID/ns/net`), unique while it exists. */
   netns: number;
   /** The process through which it was read (kept while it lives in the namespace). */

@@ -5,10 +5,10 @@
  */
 import * as z from 'zod';
 import type { StateCounts } from './tcp-state.js';
-import type { CollectFields, Sockstat, SsSummary } from './fields.js';
+import type { CollectFields } from './fields.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Breakdown } from '../proc/breakdown.js';
-import type { NamespaceEntry, NamespacesCollect } from './namespace-entry.js';
+import type { NamespaceCounts, NamespaceEntry, NamespacesCollect } from './namespace-entry.js';
 import { PLAN, SNAPSHOT_KEYS, sectionPlan } from './field-plan.js';
 import type { SectionPlan, Slot } from './field-plan.js';
 import { SNAPSHOT_LIMITS } from './limits.js';
@@ -29,20 +29,14 @@ import {
 /** What taking the snapshot cost and what went wrong, per the agent (the table's `collect` section), and with --namespaces what the per-namespace part found and cost. */
 export type CollectInfo = CollectFields & { namespaces?: NamespacesCollect };
 
-/** One measurement of one host. */
-export interface Snapshot {
+/** One measurement of one host: its own network namespace's counts (NamespaceCounts) and more. */
+export interface Snapshot extends NamespaceCounts {
   host: string;
   ts: number;
   seq: number;
   boot: string;
   interval_ms: number;
   labels: Record<string, string>;
-  states: StateCounts;
-  ipv4: StateCounts;
-  ipv6: StateCounts;
-  summary: SsSummary;
-  sockstat: Sockstat;
-  snmp: Counters;
   netstat: Counters;
   collect: CollectInfo;
   breakdown?: Breakdown;
