@@ -213,7 +213,7 @@ async function main() {
     setup_s: setupS,
     intervals: INTERVALS,
     interval_ms: INTERVAL_MS,
-    real_s_per_interval: { mean: mean(realMs), max: Math.max(...realMs) },
+    real_ms_per_interval: { mean: mean(realMs), max: Math.max(...realMs) },
     ticks_real_s: ticksS,
     load: { start: loadStart, ticks_start: loadTicks, end: loadEnd },
     spikes: spikes.map((s) => ({ kind: s.kind, conns: s.conns, after_interval: s.after })),
