@@ -12,13 +12,14 @@
 //   node bench/run.mjs namespaces                       (root, after tsc -b; writes RESULTS.md)
 //   node bench/namespaces-cost.mjs [--conns 10000] [--layouts 10] [--intervals 20] [--churn 10]
 //        [--pace-ms 2000] [--settle-s 65]   (the same, sizes from flags; BENCH_NS_* env vars work for both)
+//   node bench/namespaces-cost.mjs --report-only   (rewrites the section from results/namespaces.json)
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installCleanup, isRoot, startTracked } from './lib/netns.mjs';
-import { assemble, fmt, mdTable, table, verdict, writeJson, writeSection } from './lib/report.mjs';
+import { BENCH, REPO, assemble, fmt, machine, mdTable, table, verdict, writeJson, writeSection } from './lib/report.mjs';
 
 const SCENARIO = fileURLToPath(new URL('./lib/ns-cost-scenario.mjs', import.meta.url));
 const BUDGETS = [0, 0.01, 0.02, 0.05];
@@ -84,7 +85,18 @@ export async function run() {
     console.log(`namespaces: ${o.conns} connections over ${k} namespaces...`);
     layouts.push(await scenario(k, o));
   }
-  writeJson('namespaces', { options: o, budgets: BUDGETS, layouts });
+  let commit = null;
+  try {
+    commit = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {}
+  const data = { options: o, budgets: BUDGETS, machine: machine(), commit, layouts };
+  writeJson('namespaces', data);
+  report(data);
+}
+
+/** The table on stdout and the RESULTS.md section, from a run's data (results/namespaces.json). */
+function report(data) {
+  const { options: o, layouts } = data;
 
   const rows = [];
   for (const l of layouts)
@@ -118,6 +130,8 @@ export async function run() {
   md += `**Simulated intervals.** The samplers are given a clock that advances 10 s per snapshot (${o.intervals} intervals after the first), while the real time between snapshots is at least ${fmt(o.paceMs / 1000, 0)} s and as long as the four samplers take (here ${layouts.map((l) => `${fmt(l.real_ms_per_interval.mean / 1000, 1)} s on average with ${l.namespaces} namespaces`).join(', ')}): ages and the walk budget follow the simulated 10 s interval; **CPU is real**: user + system CPU time of the sampler's process (process.cpuUsage()) around each snapshot's namespace part (discovery of the namespaces, their cheap counters and walks), averaged over the intervals after the first, as a share of one core at a 10 s interval. The first interval after a start walks every namespace once (its own column). The host's own sample is not included (in the agent it shares the budget: its CPU is taken from the namespaces' share, down to half of it). `;
   md += `Busy namespaces churn in real time, so between two snapshots fewer connections move than in 10 real seconds; every busy namespace still moves between any two snapshots. `;
   md += `**Spikes**: after interval ${first.spikes[0].after_interval}, +50% connections in one quiet namespace (a jump of its cheap counters: ${layouts.map((l) => `${l.spikes[0].conns} connections with ${l.namespaces}`).join(', ')}); after interval ${first.spikes[1].after_interval}, a small one (+5%, at least 50: ${layouts.map((l) => `${l.spikes[1].conns}`).join(', ')}; not a jump) in another. "Snapshots until shown": 1 = the first snapshot after the spike shows it (its \`states\` count the new connections), i.e. within one interval.\n\n`;
+  const mach = data.machine;
+  if (mach !== undefined) md += `Machine: ${mach.cpu}, ${mach.memGiB} GiB RAM, Linux ${mach.kernel}, Node ${mach.node}${data.commit ? `; code at commit ${data.commit}` : ''}. `;
   md += `Quiet: "exact at end" = entries whose \`states\` equal the connections the namespace holds (also checked with \`ss\` in three of them: ${layouts.every((l) => l.ss_checked.every((c) => c.ok)) ? 'equal' : 'NOT equal'}); "proven" = share of quiet entries with \`states_unchanged: true\`; "walks after start" = walks of quiet namespaces after the first interval. Ages are \`collect.states_age_ms\` of every entry of the kind, over all intervals after the first. Load average during the run: ${loads} (2 cores, shared with other engineers' work: CPU figures are noisy).\n\n`;
   md += mdTable(head, rows);
   md += `\nJSON per entry (the snapshot's \`namespaces\` field, \`JSON.stringify\` of one entry, averaged at the last interval): ${fmt(json?.plain ?? NaN, 0)} bytes with \`container: null\` (as in this bench), ${fmt(json?.named ?? NaN, 0)} bytes with a named containerd pod's identity. bin1 has no per-namespace encoding yet: its bytes per namespace are not measured.\n`;
@@ -133,6 +147,7 @@ export async function run() {
       ['at most 120 bytes of bin1 frame per namespace', `not measured yet: bin1 does not carry namespaces (JSON: ${fmt(json?.plain ?? NaN, 0)} B per entry, ${fmt(json?.named ?? NaN, 0)} B named)`, '**not measured**'],
     ],
   );
+  if (data.note) md += `\n${data.note}\n`;
   console.log(md);
   writeSection('namespaces', md);
 }
@@ -150,7 +165,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const i = args.indexOf(`--${flag}`);
     if (i >= 0) process.env[key] = args[i + 1];
   }
-  run()
+  const go = args.includes('--report-only') ? async () => report(JSON.parse(readFileSync(`${BENCH}results/namespaces.json`, 'utf8'))) : run;
+  go()
     .then(() => assemble())
     .catch((err) => {
       console.error(err);
