@@ -80,6 +80,7 @@ export async function run() {
     paceMs: Number(env('BENCH_NS_PACE_MS', 2000)),
     settleS: Number(env('BENCH_NS_SETTLE_S', 65)),
   };
+  const started = new Date();
   const layouts = [];
   for (const k of o.layouts) {
     console.log(`namespaces: ${o.conns} connections over ${k} namespaces...`);
@@ -89,7 +90,7 @@ export async function run() {
   try {
     commit = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
   } catch {}
-  const data = { options: o, budgets: BUDGETS, machine: machine(), commit, layouts };
+  const data = { options: o, budgets: BUDGETS, ran: started.toISOString(), machine: machine(), commit, layouts };
   writeJson('namespaces', data);
   report(data);
 }
@@ -149,7 +150,7 @@ function report(data) {
   );
   if (data.note) md += `\n${data.note}\n`;
   console.log(md);
-  writeSection('namespaces', md);
+  writeSection('namespaces', md, data.ran === undefined ? new Date() : new Date(data.ran));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

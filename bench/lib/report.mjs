@@ -38,10 +38,10 @@ export function machine() {
   return { cpu: `${c.length} x ${c[0]?.model ?? '?'}`, memGiB: (totalmem() / 2 ** 30).toFixed(1), kernel, node: process.version, sqlite, load };
 }
 
-export function writeSection(name, markdown) {
+export function writeSection(name, markdown, ran = new Date()) {
   mkdirSync(RESULTS_DIR, { recursive: true });
   // The run time goes into the section itself: file times do not survive a git checkout.
-  const when = new Date().toISOString().replace(/:\d\d\.\d+Z$/, 'Z');
+  const when = ran.toISOString().replace(/:\d\d\.\d+Z$/, 'Z');
   writeFileSync(`${RESULTS_DIR}${name}.md`, markdown.replace(/^(## [^\n]*)\n/, `$1\n\nRun ${when}.\n`));
 }
 
