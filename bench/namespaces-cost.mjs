@@ -13,7 +13,7 @@
 //   node bench/namespaces-cost.mjs [--conns 10000] [--layouts 10] [--intervals 20] [--churn 10]
 //        [--pace-ms 2000] [--settle-s 65]   (the same, sizes from flags; BENCH_NS_* env vars work for both)
 //   node bench/namespaces-cost.mjs --report-only   (rewrites the section from results/namespaces.json)
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +43,32 @@ function scenario(k, o) {
   const dir = mkdtempSync(join(tmpdir(), 'tcpfleet-bench-ns-'));
   const out = join(dir, 'result.json');
   const tag = `${process.pid}-${k}`;
-  const a = ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, SCENARIO, '--conns', String(o.conns), '--namespaces', String(k), '--intervals', String(o.intervals), '--churn', String(o.churn), '--pace-ms', String(o.paceMs), '--settle-s', String(o.settleS), '--budgets', BUDGETS.join(','), '--tag', tag, '--out', out];
+  const a = [
+    '--pid',
+    '--fork',
+    '--mount-proc',
+    '--kill-child',
+    process.execPath,
+    SCENARIO,
+    '--conns',
+    String(o.conns),
+    '--namespaces',
+    String(k),
+    '--intervals',
+    String(o.intervals),
+    '--churn',
+    String(o.churn),
+    '--pace-ms',
+    String(o.paceMs),
+    '--settle-s',
+    String(o.settleS),
+    '--budgets',
+    BUDGETS.join(','),
+    '--tag',
+    tag,
+    '--out',
+    out,
+  ];
   const p = startTracked('unshare', a, { stdio: ['ignore', 'inherit', 'inherit'] });
   return new Promise((resolve, reject) => {
     p.on('exit', (code, signal) => {
@@ -113,7 +138,17 @@ function report(data) {
         `${sec(m.busy.age_ms.p50)} / ${sec(m.busy.age_ms.max)}`,
         m.spikes.map((s) => s.snapshots_until_shown ?? 'not seen').join(' / '),
       ]);
-  const head = ['namespaces', 'mode', 'CPU per interval, % of a core at 10 s', 'first interval', 'walks per interval', 'quiet: age p50 / max', 'quiet: exact at end, proven, walks after start', 'busy: age p50 / max', 'spike big / small: snapshots until shown'];
+  const head = [
+    'namespaces',
+    'mode',
+    'CPU per interval, % of a core at 10 s',
+    'first interval',
+    'walks per interval',
+    'quiet: age p50 / max',
+    'quiet: exact at end, proven, walks after start',
+    'busy: age p50 / max',
+    'spike big / small: snapshots until shown',
+  ];
   console.log(table(head, rows));
 
   const l100 = layouts.find((l) => l.namespaces === 100) ?? layouts.at(-1);
@@ -141,11 +176,31 @@ function report(data) {
   md += mdTable(
     ['target', 'measured', 'verdict'],
     [
-      ['CPU at most 2% of a core (10 s interval)', `${fmt(m2.cpu_share_of_a_core_at_10s * 100, 2)}% (${fmt(m2.cpu_ms_per_interval.mean, 0)} ms per interval; walking every namespace: ${fmt(mAll.cpu_share_of_a_core_at_10s * 100, 1)}%)`, verdict(m2.cpu_share_of_a_core_at_10s <= 0.02, `${fmt(m2.cpu_share_of_a_core_at_10s / 0.02, 2)} x the budget`)],
-      ['a spike seen within one interval', big.snapshots_until_shown === null ? 'never shown' : `shown by snapshot ${big.snapshots_until_shown} after it`, verdict(big.snapshots_until_shown === 1, big.snapshots_until_shown === 1 ? 'the next snapshot' : 'later')],
-      ['quiet namespaces exact without walks', `${m2.quiet.exact_at_end} of ${m2.quiet.of} exact at the end, ${fmt(m2.quiet.proven_share * 100, 0)}% proven unchanged, ${m2.quiet.walks_after_start} walks after the start`, verdict(quietOk, quietOk ? 'all' : 'not all')],
-      ['busy namespaces at most 60 s old', `max ${sec(m2.busy.age_ms.max)} (p50 ${sec(m2.busy.age_ms.p50)})`, verdict(m2.busy.age_ms.max <= 60_000, `${fmt(m2.busy.age_ms.max / 60_000, 2)} x the limit`)],
-      ['at most 120 bytes of bin1 frame per namespace', `not measured yet: bin1 does not carry namespaces (JSON: ${fmt(json?.plain ?? NaN, 0)} B per entry, ${fmt(json?.named ?? NaN, 0)} B named)`, '**not measured**'],
+      [
+        'CPU at most 2% of a core (10 s interval)',
+        `${fmt(m2.cpu_share_of_a_core_at_10s * 100, 2)}% (${fmt(m2.cpu_ms_per_interval.mean, 0)} ms per interval; walking every namespace: ${fmt(mAll.cpu_share_of_a_core_at_10s * 100, 1)}%)`,
+        verdict(m2.cpu_share_of_a_core_at_10s <= 0.02, `${fmt(m2.cpu_share_of_a_core_at_10s / 0.02, 2)} x the budget`),
+      ],
+      [
+        'a spike seen within one interval',
+        big.snapshots_until_shown === null ? 'never shown' : `shown by snapshot ${big.snapshots_until_shown} after it`,
+        verdict(big.snapshots_until_shown === 1, big.snapshots_until_shown === 1 ? 'the next snapshot' : 'later'),
+      ],
+      [
+        'quiet namespaces exact without walks',
+        `${m2.quiet.exact_at_end} of ${m2.quiet.of} exact at the end, ${fmt(m2.quiet.proven_share * 100, 0)}% proven unchanged, ${m2.quiet.walks_after_start} walks after the start`,
+        verdict(quietOk, quietOk ? 'all' : 'not all'),
+      ],
+      [
+        'busy namespaces at most 60 s old',
+        `max ${sec(m2.busy.age_ms.max)} (p50 ${sec(m2.busy.age_ms.p50)})`,
+        verdict(m2.busy.age_ms.max <= 60_000, `${fmt(m2.busy.age_ms.max / 60_000, 2)} x the limit`),
+      ],
+      [
+        'at most 120 bytes of bin1 frame per namespace',
+        `not measured yet: bin1 does not carry namespaces (JSON: ${fmt(json?.plain ?? NaN, 0)} B per entry, ${fmt(json?.named ?? NaN, 0)} B named)`,
+        '**not measured**',
+      ],
     ],
   );
   if (data.note) md += `\n${data.note}\n`;

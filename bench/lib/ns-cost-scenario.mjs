@@ -147,7 +147,9 @@ async function main() {
 
   const modes = [];
   for (const budget of BUDGETS) {
-    const proc = track(spawn(process.execPath, ['--max-semi-space-size=1', SAMPLER, '--budget', String(budget), '--interval-ms', String(INTERVAL_MS)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const proc = track(
+      spawn(process.execPath, ['--max-semi-space-size=1', SAMPLER, '--budget', String(budget), '--interval-ms', String(INTERVAL_MS)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
     await ask(proc, null);
     modes.push({ budget, proc, ticks: [], warnings: [] });
   }
@@ -196,10 +198,19 @@ async function main() {
   const quiet = nss.filter((n) => n.kind === 'quiet');
   const truth = (n) => ({ established: 2 * n.conns, listen: n.workers.length });
   const ssChecked = quiet.slice(0, 3).map((n) => {
-    const lines = execFileSync('ip', ['netns', 'exec', n.name, 'ss', '-tanH'], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter((l) => l.trim() !== '');
+    const lines = execFileSync('ip', ['netns', 'exec', n.name, 'ss', '-tanH'], { encoding: 'utf8', maxBuffer: 64 << 20 })
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const est = lines.filter((l) => l.startsWith('ESTAB')).length;
     const listen = lines.filter((l) => l.startsWith('LISTEN')).length;
-    return { ns: n.i, ss_total: lines.length, ss_established: est, ss_listen: listen, expected: truth(n), ok: est === truth(n).established && listen === truth(n).listen && lines.length === est + listen };
+    return {
+      ns: n.i,
+      ss_total: lines.length,
+      ss_established: est,
+      ss_listen: listen,
+      expected: truth(n),
+      ok: est === truth(n).established && listen === truth(n).listen && lines.length === est + listen,
+    };
   });
 
   const kindOf = new Map(nss.map((n) => [n.ino, n]));

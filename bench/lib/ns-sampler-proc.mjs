@@ -27,7 +27,14 @@ process.on('message', (m) => {
   const part = s.sample(m.ts, 0);
   const cpu = cpuMs(process.cpuUsage(c0));
   const wall = performance.now() - t0;
-  const entries = (part.entries ?? []).map((e) => [e.netns, e.collect.states_age_ms, e.collect.states_unchanged, e.states.established, e.states.listen, Object.values(e.states).reduce((a, b) => a + b, 0)]);
+  const entries = (part.entries ?? []).map((e) => [
+    e.netns,
+    e.collect.states_age_ms,
+    e.collect.states_unchanged,
+    e.states.established,
+    e.states.listen,
+    Object.values(e.states).reduce((a, b) => a + b, 0),
+  ]);
   let jsonBytes = null;
   if (m.bytes && part.entries !== undefined && part.entries.length > 0) {
     const plain = part.entries.reduce((a, e) => a + Buffer.byteLength(JSON.stringify(e)), 0) / part.entries.length;

@@ -30,7 +30,17 @@ interface Container {
   volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface DaemonSet {
-  spec: { template: { spec: { hostNetwork: boolean; hostPID?: boolean; securityContext: { runAsUser: number; runAsGroup: number; runAsNonRoot: boolean }; containers: Container[]; volumes: { name: string; hostPath?: { path: string; type?: string } }[] } } };
+  spec: {
+    template: {
+      spec: {
+        hostNetwork: boolean;
+        hostPID?: boolean;
+        securityContext: { runAsUser: number; runAsGroup: number; runAsNonRoot: boolean };
+        containers: Container[];
+        volumes: { name: string; hostPath?: { path: string; type?: string } }[];
+      };
+    };
+  };
 }
 
 const daemonSet = (): DaemonSet => parse(readFileSync(join(REPO, 'deploy/kubernetes/tcpfleet-agent-daemonset.yaml'), 'utf8')) as DaemonSet;
@@ -68,7 +78,16 @@ function capabilities(values: readonly string[] | undefined): string[] {
 /** setpriv arguments giving exactly `caps` (CAP_X or X) to a process of `uid`, as the runtime would. */
 function privileges(uid: number, gid: number, caps: readonly string[], ambient: boolean, noNewPrivs: boolean): string[] {
   const list = caps.map((c) => `,+${c.toLowerCase().replace(/^cap_/, '')}`).join('');
-  return ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', `--inh-caps=-all${list}`, `--bounding-set=-all${list}`, ...(ambient ? [`--ambient-caps=-all${list}`] : []), ...(noNewPrivs ? ['--no-new-privs'] : [])];
+  return [
+    'setpriv',
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    '--clear-groups',
+    `--inh-caps=-all${list}`,
+    `--bounding-set=-all${list}`,
+    ...(ambient ? [`--ambient-caps=-all${list}`] : []),
+    ...(noNewPrivs ? ['--no-new-privs'] : []),
+  ];
 }
 
 describe('the DaemonSet runs --namespaces with CAP_SYS_PTRACE alone and the kubelet log directories read-only', () => {
@@ -110,7 +129,9 @@ describe('the systemd unit runs --namespaces with CAP_SYS_PTRACE alone; the Dock
     const base = serviceSettings([UNIT]);
     expect(base.get('Environment')).toContain('TCPFLEET_NAMESPACES=1');
     // agent.env comes after, so TCPFLEET_NAMESPACES=0 there turns it off.
-    const keys = readFileSync(UNIT, 'utf8').split('\n').map((l) => l.split('=')[0]);
+    const keys = readFileSync(UNIT, 'utf8')
+      .split('\n')
+      .map((l) => l.split('=')[0]);
     expect(keys.indexOf('Environment')).toBeLessThan(keys.indexOf('EnvironmentFile'));
     expect(capabilities(base.get('CapabilityBoundingSet'))).toEqual(['CAP_SYS_PTRACE']);
     expect(capabilities(base.get('AmbientCapabilities'))).toEqual(['CAP_SYS_PTRACE']);
@@ -127,7 +148,12 @@ describe('the systemd unit runs --namespaces with CAP_SYS_PTRACE alone; the Dock
       const tmp = tempDir('units-dropin');
       try {
         const unit = join(tmp.dir, 'tcpfleet-agent.service');
-        writeFileSync(unit, readFileSync(UNIT, 'utf8').replace(/@NODE@/g, process.execPath).replace(/@AGENT@/g, '/usr/local/lib/tcpfleet/tcpfleet-agent.mjs'));
+        writeFileSync(
+          unit,
+          readFileSync(UNIT, 'utf8')
+            .replace(/@NODE@/g, process.execPath)
+            .replace(/@AGENT@/g, '/usr/local/lib/tcpfleet/tcpfleet-agent.mjs'),
+        );
         mkdirSync(join(tmp.dir, 'tcpfleet-agent.service.d'));
         writeFileSync(join(tmp.dir, 'tcpfleet-agent.service.d/docker-names.conf'), readFileSync(DROPIN));
         const v = spawnSync('systemd-analyze', ['verify', '--man=no', unit], { encoding: 'utf8', timeout: 60_000 });
@@ -150,7 +176,8 @@ describe('the systemd unit runs --namespaces with CAP_SYS_PTRACE alone; the Dock
 const root = canNetns();
 const mount = cgroup2Mount();
 const haveSetpriv = haveTools(['setpriv'], 'util-linux');
-if ((!root || mount === null || !haveSetpriv) && process.env['CI'] === 'true') throw new Error('CI must run as root with iproute2, util-linux and cgroup v2: the deploy privilege tests cannot be skipped there');
+if ((!root || mount === null || !haveSetpriv) && process.env['CI'] === 'true')
+  throw new Error('CI must run as root with iproute2, util-linux and cgroup v2: the deploy privilege tests cannot be skipped there');
 
 describe.skipIf(!root || mount === null || !haveSetpriv)('live kernel: the privileges the files grant are the ones --namespaces needs', () => {
   const DOCKER_ID = 'd0c4e7'.padEnd(64, '5');
@@ -177,7 +204,7 @@ describe.skipIf(!root || mount === null || !haveSetpriv)('live kernel: the privi
 
   afterAll(async () => {
     for (const p of procs) p.kill('SIGKILL');
-    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? null : new Promise((r) => p.once('exit', r)))));
+    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
     removeAllNetns();
     removeAllCgroups();
     tmp.cleanup();
@@ -185,7 +212,11 @@ describe.skipIf(!root || mount === null || !haveSetpriv)('live kernel: the privi
 
   /** The agent --once --json in the test's host namespace, under `wrap`, with `args` and `env`. */
   const runAgent = (wrap: readonly string[], args: readonly string[], env: Record<string, string> = {}): { snap: Snapshot; warnings: string[] } => {
-    const r = spawnSync('ip', ['netns', 'exec', host, ...wrap, process.execPath, AGENT_BIN, '--once', '--json', ...args], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env['PATH'], ...env } });
+    const r = spawnSync('ip', ['netns', 'exec', host, ...wrap, process.execPath, AGENT_BIN, '--once', '--json', ...args], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { PATH: process.env['PATH'], ...env },
+    });
     expect(r.status, r.stderr).toBe(0);
     return { snap: JSON.parse(r.stdout) as Snapshot, warnings: r.stderr.split('\n').filter((l) => l.trim() !== '') };
   };
@@ -203,7 +234,16 @@ describe.skipIf(!root || mount === null || !haveSetpriv)('live kernel: the privi
     expect(podEntry(granted.snap)?.states).toEqual(ssCounts(pod));
     expect(granted.snap.states).toEqual(ssCounts(host));
     // uid 0 alone is not enough: the kernel refuses ptrace access to processes holding capabilities the agent lacks.
-    const without = runAgent(privileges(ds.securityContext.runAsUser, ds.securityContext.runAsGroup, caps.filter((x) => x !== 'SYS_PTRACE'), false, true), args);
+    const without = runAgent(
+      privileges(
+        ds.securityContext.runAsUser,
+        ds.securityContext.runAsGroup,
+        caps.filter((x) => x !== 'SYS_PTRACE'),
+        false,
+        true,
+      ),
+      args,
+    );
     expect(without.warnings).toHaveLength(1);
     expect(without.warnings[0]).toMatch(/warning: without CAP_SYS_PTRACE/);
     expect(podEntry(without.snap)).toBeUndefined();
