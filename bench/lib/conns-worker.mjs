@@ -5,6 +5,10 @@
 //   --estab N (IPv4, two ESTABLISHED sockets each)  --estab6 N (IPv6)
 //   --closewait N (one CLOSE_WAIT + one FIN_WAIT2)   --timewait N (one TIME_WAIT, client side)
 //   --addr 127.0.0.X (IPv4 address to listen on, so ports never run out across workers)
+//   --churn N (after ready, every second: open N IPv4 connections and close the N oldest of
+//              them, client side first: a namespace with ongoing churn, each close a TIME_WAIT)
+//   --commands (read lines from stdin: `spike N` opens N more IPv4 connections and answers
+//              {"spiked":N} on stdout once they are established)
 import net from 'node:net';
 
 const args = process.argv.slice(2);
@@ -18,6 +22,7 @@ const C = Number(opt('closewait', 0));
 const W = Number(opt('timewait', 0));
 const addr4 = opt('addr', '127.0.0.1');
 const hold = Number(opt('hold', 900));
+const churn = Number(opt('churn', 0));
 const keep = [];
 
 const listen = (host, allowHalfOpen) =>
@@ -71,6 +76,39 @@ async function main() {
   await new Promise((r) => setTimeout(r, 300));
   process.stdout.write(JSON.stringify({ ready: true, pid: process.pid }) + '\n');
   setTimeout(() => process.exit(0), hold * 1000);
+  if (churn > 0) startChurn(srv4.address().port);
+  if (args.includes('--commands')) readCommands(srv4.address().port);
+}
+
+/** Every second: N new connections, and the N oldest churned ones closed (client first). */
+function startChurn(port) {
+  const open = [];
+  setInterval(() => {
+    for (let i = 0; i < churn; i++) {
+      const c = net.connect({ host: addr4, port });
+      c.on('error', () => {});
+      c.on('end', () => c.destroy());
+      open.push(c);
+    }
+    for (const c of open.splice(0, Math.max(0, open.length - churn))) c.end();
+  }, 1000);
+}
+
+function readCommands(port) {
+  let buf = '';
+  process.stdin.on('data', (d) => {
+    buf += d.toString();
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const [cmd, n] = buf.slice(0, nl).trim().split(/\s+/);
+      buf = buf.slice(nl + 1);
+      if (cmd === 'spike') {
+        connectMany(addr4, port, Number(n)).then(
+          () => process.stdout.write(JSON.stringify({ spiked: Number(n) }) + '\n'),
+          (err) => process.stdout.write(JSON.stringify({ error: err.message }) + '\n'),
+        );
+      }
+    }
+  });
 }
 process.on('SIGTERM', () => process.exit(0));
 main().catch((err) => {

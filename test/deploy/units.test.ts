@@ -49,7 +49,8 @@ describe.skipIf(!have)('systemd units', () => {
         expect(Number(m![1])).toBeLessThan(3);
       }
       const agent = readFileSync(join(REPO, 'deploy/systemd/tcpfleet-agent.service'), 'utf8');
-      for (const line of ['DynamicUser=yes', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadOnlyPaths=/proc', 'EnvironmentFile=/etc/tcpfleet/agent.env', 'CapabilityBoundingSet='])
+      // One capability, CAP_SYS_PTRACE, for --namespaces (test/deploy/namespaces-deploy.test.ts).
+      for (const line of ['DynamicUser=yes', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadOnlyPaths=/proc', 'EnvironmentFile=/etc/tcpfleet/agent.env', 'CapabilityBoundingSet=CAP_SYS_PTRACE'])
         expect(agent).toMatch(new RegExp(`^${line}$`, 'm'));
       expect(agent).not.toMatch(/^PrivateNetwork=/m);
       expect(agent).not.toMatch(/^User=root/m);

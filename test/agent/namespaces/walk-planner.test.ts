@@ -1,6 +1,7 @@
 /**
  * The walk planner's rules, on plain numbers: never-walked and jumped namespaces first (into
- * debt, bounded), moved ones by movement x age while the bucket has room, unmoved ones never;
+ * debt, bounded), moved ones by age x log2(2 + movement) while the bucket has room (no moved
+ * namespace waits for ever), unmoved ones never;
  * the bucket fills by budget x time less what else the interval spent, never below half, and
  * holds at most six intervals' worth; budget 0 walks everything.
  */
@@ -16,19 +17,45 @@ describe('WalkPlanner', () => {
     expect(p.plan([cand(1), cand(2, { moved: false }), cand(3)])).toEqual([1, 2, 3]);
   });
 
-  it('walks moved namespaces by (movement + 1) x age while the bucket has room, and never an unmoved one', () => {
+  it('walks moved namespaces oldest first, weighted by log2(2 + movement), while the bucket has room, and never an unmoved one', () => {
     // 1% of a core at 10 s: 100 ms per interval; walks cost 10 ms each.
     const p = new WalkPlanner({ budget: 0.01, intervalMs: 10_000 });
     p.accrue(10_000, 0);
     expect(p.tokens).toBeCloseTo(100);
-    const cands = [...Array.from({ length: 20 }, (_, i) => cand(100 + i, { movement: 0, ageMs: 10_000 * (i + 1) })), cand(1, { movement: 500, ageMs: 10_000 }), cand(2, { moved: false, ageMs: 1e9 })];
+    const cands = [
+      ...Array.from({ length: 20 }, (_, i) => cand(100 + i, { movement: 0, ageMs: 10_000 * (i + 1) })),
+      // 500 transitions weigh log2(502) ~ 9: 30 s old beats 200 s barely moved...
+      cand(1, { movement: 500, ageMs: 30_000 }),
+      // ... but 10 s old does not beat 100 s barely moved: age dominates.
+      cand(3, { movement: 500, ageMs: 10_000 }),
+      cand(2, { moved: false, ageMs: 1e9 }),
+    ];
     const out = p.plan(cands);
-    expect(out).toHaveLength(10);
-    expect(out[0]).toBe(1);
-    // Then the oldest of the barely moved ones.
-    expect(out.slice(1)).toEqual([119, 118, 117, 116, 115, 114, 113, 112, 111]);
-    expect(out).not.toContain(2);
+    expect(out).toEqual([1, 119, 118, 117, 116, 115, 114, 113, 112, 111]);
     expect(p.tokens).toBeCloseTo(0);
+  });
+
+  it("keeps every moved namespace's wait bounded: one that moved a little is walked in turn with steadily churning ones", () => {
+    // Two walks per interval (1% at 10 s, 50 ms each) for six namespaces that churn 100
+    // transitions per interval and one that moved by 20 once. With movement x age the churners'
+    // priority grows with the square of their age and the seventh waited more than 40 intervals.
+    const p = new WalkPlanner({ budget: 0.01, intervalMs: 10_000 });
+    const walkedAt = new Map(Array.from({ length: 7 }, (_, k) => [k, 0]));
+    let littleWalkedAt: number | null = null;
+    let churnMaxAge = 0;
+    for (let t = 1; t <= 20; t++) {
+      p.accrue(10_000, 0);
+      const cands = [...walkedAt].map(([key, at]) => cand(key, { costMs: 50, ageMs: (t - at) * 10_000, movement: key === 6 ? 20 : 100 * (t - at) }));
+      for (const c of cands) if (c.key !== 6) churnMaxAge = Math.max(churnMaxAge, c.ageMs);
+      const out = p.plan(cands);
+      expect(out).toHaveLength(2);
+      for (const key of out) walkedAt.set(key, t);
+      if (littleWalkedAt === null && out.includes(6)) littleWalkedAt = t;
+    }
+    expect(littleWalkedAt).not.toBeNull();
+    expect(littleWalkedAt).toBeLessThanOrEqual(8);
+    // The churners still go round: none waits more than 4 intervals.
+    expect(churnMaxAge).toBeLessThanOrEqual(40_000);
   });
 
   it('walks never-walked and jumped namespaces at once, into debt down to one bucket', () => {

@@ -7,8 +7,11 @@
  * - a namespace never walked, or whose cheap counters jumped (inuse, tw or CurrEstab moved by
  *   at least max(minDelta, changeFraction of the larger value) since its walk), walks at once;
  *   these may run the budget into debt, down to one bucket's worth;
- * - a namespace whose cheap counters moved walks when the budget has room, the one whose
- *   counters moved most (transitions counted since its walk) times the age of its counts first;
+ * - a namespace whose cheap counters moved walks when the budget has room, oldest counts first,
+ *   weighted by how much they moved: age x log2(2 + transitions counted since its walk). The
+ *   logarithm keeps every moved namespace's wait bounded: with age x transitions, a namespace
+ *   that churns steadily gains priority with the square of its age (its count grows with it) and
+ *   one that moved a little waited for ever behind a few busy ones (bench/namespaces-cost.mjs);
  * - a namespace whose counters did not move keeps its counts: they are proven current.
  *
  * The budget is a token bucket in CPU milliseconds: each interval adds budget x elapsed time,
@@ -75,7 +78,7 @@ export class WalkPlanner {
       this.#tokens -= c.costMs;
       out.push(c.key);
     }
-    const score = (c: WalkCandidate): number => (1 + c.movement) * (1 + c.ageMs);
+    const score = (c: WalkCandidate): number => (1 + c.ageMs) * Math.log2(2 + c.movement);
     const rest = cands.filter((c) => !c.neverWalked && !c.jumped && c.moved).sort((a, b) => score(b) - score(a));
     for (const c of rest) {
       if (this.#tokens < c.costMs) break;
