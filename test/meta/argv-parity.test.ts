@@ -5,10 +5,51 @@
 import { describe, expect, it } from 'vitest';
 import { fastAgentArgs } from '../../packages/agent/src/fast-argv.js';
 import { yargsAgentArgs } from '../../packages/agent/src/yargs-argv.js';
+import { fastQueryArgs } from '../../packages/collector/src/cli/fast-path.js';
+import { QUERY_OPTIONS, queryArgsFrom, queryYargsOptions } from '../../packages/collector/src/cli/query-options.js';
+import type { QueryArgs, QueryCommand } from '../../packages/collector/src/cli/query-options.js';
 
 const usageError = (m: string): never => {
   throw new Error(`usage error: ${m}`);
 };
+
+/** A query command line through yargs with the options main.ts gives it (the table's), as main.ts reads the result. */
+async function yargsQueryArgs(argv: readonly string[]): Promise<QueryArgs> {
+  const { default: yargs } = await import('yargs');
+  const cmd = argv[0] as QueryCommand;
+  const a = await yargs(argv.slice(1))
+    .options(queryYargsOptions(cmd))
+    .positional('id', { type: 'string' })
+    .strict(false)
+    .fail((m) => usageError(m))
+    .parseAsync();
+  const positional = a._.map(String);
+  return queryArgsFrom(cmd, QUERY_OPTIONS[cmd].positional ? positional[0] : undefined, (n) => a[n]);
+}
+
+describe('tcpfleet query commands: fast path and yargs agree', () => {
+  it.each([
+    [['hosts']],
+    [['hosts', '--json', '--url=http://127.0.0.1:9']],
+    [['total']],
+    [['total', '--state', 'time_wait', '--url', 'http://x:1', '--read-token', 't']],
+    [['host', 'web-7', '--read-token-file', '/r']],
+    [['history', 'web-7']],
+    [['history', 'web-7', '--since', '6h', '--json', '--limit', '50', '--state', 'listen']],
+    [['top']],
+    [['top', '--limit=5', '--by', 'port', '--state', 'close_wait']],
+  ])('%j', async (argv: string[]) => {
+    const fast = fastQueryArgs(argv);
+    expect(fast, 'the fast path takes it').not.toBeNull();
+    expect(fast?.cmd).toBe(argv[0]);
+    expect(await yargsQueryArgs(argv)).toEqual(fast?.args);
+  });
+
+  it('defaults come from the table (top: established, 10, host; history: 1h)', () => {
+    expect(fastQueryArgs(['top'])?.args.values).toMatchObject({ state: 'established', limit: 10, by: 'host', json: false });
+    expect(fastQueryArgs(['history', 'h'])?.args.values).toMatchObject({ since: '1h', limit: 100_000, state: undefined });
+  });
+});
 
 describe('tcpfleet-agent: fast path and yargs agree', () => {
   it.each([

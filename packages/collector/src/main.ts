@@ -7,11 +7,12 @@ import type { Argv } from 'yargs';
 import { TcpfleetError } from '@tcpfleet/common/light';
 import { VERSION } from './version.js';
 import { fastQuery } from './cli/fast-path.js';
+import { DEFAULT_URL, queryArgsFrom, queryYargsOptions, runQuery } from './cli/query-options.js';
+import type { QueryCommand } from './cli/query-options.js';
 import { collectorUrl } from './cli/collector-url.js';
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
-const DEFAULT_URL = 'http://127.0.0.1:7070';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`tcpfleet: ${message.replace(/\s+/g, ' ').trim()}\n`);
@@ -20,6 +21,13 @@ function fail(message: string, code: number): never {
 
 const urlOpt = { type: 'string', describe: `Collector URL [env TCPFLEET_URL] (default ${DEFAULT_URL})` } as const;
 const jsonOpt = { type: 'boolean', default: false, describe: 'Print JSON for scripts' } as const;
+/** Runs a query command (hosts, total, host, history, top) parsed by yargs, as the fast path would. */
+const query = (cmd: QueryCommand, a: Record<string, unknown>): Promise<void> =>
+  runQuery(
+    cmd,
+    queryArgsFrom(cmd, typeof a['id'] === 'string' ? a['id'] : undefined, (n) => a[n]),
+    process.env,
+  );
 const stateOpt = { type: 'string', describe: 'A state: established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv' } as const;
 const dbOpt = { type: 'string', default: './data/tcpfleet.db', describe: 'SQLite database file [env TCPFLEET_DB]' } as const;
 const url = (a: { url?: string | undefined }): string => collectorUrl(a.url, process.env, DEFAULT_URL);
@@ -34,7 +42,7 @@ const dbGiven = (): boolean => process.argv.some((x) => x === '--db' || x.starts
 
 async function main(): Promise<void> {
   // Plain query invocations skip loading yargs (cli/fast-path.ts); everything else parses below.
-  const fast = fastQuery(process.argv.slice(2), process.env, DEFAULT_URL);
+  const fast = fastQuery(process.argv.slice(2), process.env);
   if (fast !== null) return fast();
   const { default: yargs } = await import('yargs');
   const { hideBin } = await import('yargs/helpers');
@@ -113,14 +121,14 @@ async function main(): Promise<void> {
     .command(
       'hosts',
       'One row per host: latest counts by state, ss summary, last seen, stale or not',
-      (y) => y.options({ url: urlOpt, json: jsonOpt, ...readOpts }).example('$0 hosts --json', 'Latest snapshot of every host'),
-      async (a) => (await import('./cli/query.js')).hostsCmd({ url: url(a), json: a.json, readToken: await readToken(a) }),
+      (y) => y.options(queryYargsOptions('hosts')).example('$0 hosts --json', 'Latest snapshot of every host'),
+      (a) => query('hosts', a),
     )
     .command(
       'total',
       'Fleet sums over live hosts (stale hosts counted apart)',
-      (y) => y.options({ url: urlOpt, json: jsonOpt, state: stateOpt, ...readOpts }).example('$0 total --state established', 'Established connections across the fleet'),
-      async (a) => (await import('./cli/query.js')).totalCmd({ url: url(a), json: a.json, state: a.state, readToken: await readToken(a) }),
+      (y) => y.options(queryYargsOptions('total')).example('$0 total --state established', 'Established connections across the fleet'),
+      (a) => query('total', a),
     )
     .command(
       'host <id> [target]',
@@ -129,16 +137,16 @@ async function main(): Promise<void> {
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id (or rm)' })
           .positional('target', { type: 'string', describe: 'With rm: the host id to remove' })
-          .options({ url: urlOpt, json: jsonOpt, ...readOpts, db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups and gaps' } })
+          .options({ ...queryYargsOptions('host'), db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups and gaps' } })
           .example('$0 host web-7', 'What web-7 looks like now')
           .example('$0 host rm web-7 --purge', 'Remove web-7 and everything stored about it'),
       async (a) => {
-        if (a.target === undefined) return (await import('./cli/query.js')).hostCmd({ url: url(a), json: a.json, id: a.id, readToken: await readToken(a) });
+        if (a.target === undefined) return query('host', a);
         if (a.id !== 'rm') throw new TcpfleetError('TCPFLEET_ERR_USAGE', `unknown host action ${JSON.stringify(a.id.slice(0, 32))}: use tcpfleet host ID, or tcpfleet host rm ID`);
         const { dbFile, requireDatabase } = await import('./cli/db-file.js');
         const file = dbFile(a.db, dbGiven(), process.env);
         requireDatabase(file, 'host rm');
-        return (await import('./cli/host-rm.js')).hostRmCmd(file.path, a.target, a.purge, a.json);
+        return (await import('./cli/host-rm.js')).hostRmCmd(file.path, a.target, a.purge, a['json'] === true);
       },
     )
     .command(
@@ -147,33 +155,19 @@ async function main(): Promise<void> {
       (y) =>
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id' })
-          .options({
-            url: urlOpt,
-            json: jsonOpt,
-            state: stateOpt,
-            since: { type: 'string', default: '1h', describe: 'How far back: a duration (30m, 1h, 2d) or a date' },
-            limit: { type: 'number', default: 100_000, describe: 'Rows at most (fetched in pages of 10,000)' },
-            ...readOpts,
-          })
+          .options(queryYargsOptions('history'))
           .example('$0 history web-7 --since 6h --state time_wait', 'TIME_WAIT on web-7 over six hours'),
-      async (a) => (await import('./cli/query.js')).historyCmd({ url: url(a), json: a.json, id: a.id, since: a.since, state: a.state, limit: a.limit, readToken: await readToken(a) }),
+      (a) => query('history', a),
     )
     .command(
       'top',
       'Hosts (or listening ports, or peers) with the most connections in a state',
       (y) =>
         y
-          .options({
-            url: urlOpt,
-            json: jsonOpt,
-            state: { ...stateOpt, default: 'established' },
-            limit: { type: 'number', default: 10, describe: 'Rows to show' },
-            by: { type: 'string', default: 'host', describe: 'host, port (local listening port) or peer (remote address:port)' },
-            ...readOpts,
-          })
+          .options(queryYargsOptions('top'))
           .example('$0 top --state close_wait --limit 5', 'Five hosts with the most CLOSE_WAIT')
           .example('$0 top --by port', 'Listening ports with the most established connections, fleet-wide'),
-      async (a) => (await import('./cli/query.js')).topCmd({ url: url(a), json: a.json, state: a.state, limit: a.limit, by: a.by, readToken: await readToken(a) }),
+      (a) => query('top', a),
     )
     .command(
       'watch',
@@ -263,7 +257,7 @@ async function main(): Promise<void> {
     .help()
     .version(VERSION)
     .fail((msg, err) => {
-      if (err !== undefined && err !== null) throw err;
+      if (err instanceof Error) throw err;
       fail(`${msg} (see tcpfleet --help)`, EXIT_USAGE);
     });
   await cli.parseAsync();
