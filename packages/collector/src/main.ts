@@ -9,6 +9,7 @@ import { VERSION } from './version.js';
 import { fastQuery } from './cli/fast-path.js';
 import { DEFAULT_URL, queryArgsFrom, queryYargsOptions, runQuery } from './cli/query-options.js';
 import type { QueryCommand } from './cli/query-options.js';
+import { serveFlagsFrom, serveYargsOptions } from './cli/serve-options.js';
 import { collectorUrl } from './cli/collector-url.js';
 
 const EXIT_RUNTIME = 1;
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
   if (fast !== null) return fast();
   const { default: yargs } = await import('yargs');
   const { hideBin } = await import('yargs/helpers');
+  // The defaults `serve --help` shows, from the config schema; zod is loaded only when serve can run.
+  const serveDefaults: Record<string, unknown> = process.argv.includes('serve') ? (await import('./config.js')).ServeConfigSchema.parse({}) : {};
   const cli: Argv = yargs(hideBin(process.argv))
     .scriptName('tcpfleet')
     .usage('$0 <command> [options]\n\nThe tcpfleet collector and fleet queries.')
@@ -57,61 +60,14 @@ async function main(): Promise<void> {
       'Run the collector: WebSocket ingest and HTTP query API on one port, SQLite storage',
       (y) =>
         y
-          .options({
-            listen: { type: 'string', describe: 'HOST:PORT to listen on (default 127.0.0.1:7070) [env TCPFLEET_LISTEN]' },
-            db: { type: 'string', describe: 'SQLite database file (default ./data/tcpfleet.db) [env TCPFLEET_DB]' },
-            token: { type: 'string', describe: 'Shared fleet token (visible in ps; prefer --token-file) [env TCPFLEET_TOKEN]' },
-            'token-file': { type: 'string', describe: 'File holding the shared fleet token [env TCPFLEET_TOKEN_FILE]' },
-            durability: { type: 'string', describe: 'full (default: acknowledged = survives power loss) or normal (faster; last commits at risk on power loss)' },
-            'write-thread': { type: 'string', describe: 'on (default): SQLite writes on their own thread, off: on the event loop' },
-            'tls-cert': { type: 'string', describe: 'TLS certificate (PEM): serve wss:// and https://' },
-            'tls-key': { type: 'string', describe: 'TLS private key (PEM)' },
-            rules: { type: 'string', describe: 'Alert rules file (YAML); reloaded on SIGHUP [env TCPFLEET_RULES]' },
-            heartbeat: { type: 'string', describe: 'Ping interval to agents (default 15s)' },
-            retention: { type: 'string', describe: 'How long raw snapshots are kept (default 48h)' },
-            'stop-timeout': { type: 'string', describe: 'On SIGTERM/SIGINT, exit (code 1, naming what it waited for) if stopping takes longer (default 10s)' },
-            'max-hosts': { type: 'string', describe: 'Most hosts kept; a new host beyond it is refused (close 4008) (default 100000)' },
-            'forget-after': { type: 'string', describe: 'Forget hosts silent for longer: latest row removed, history kept until --retention (default 30d; 0s: never)' },
-            'max-pending-per-address': { type: 'string', describe: 'Connections from one address that have not said hello yet, beyond which its new ones get 429 (default 64)' },
-            config: { type: 'string', describe: 'JSON config file; env and flags override it' },
-            'log-level': { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (default info) [env TCPFLEET_LOG_LEVEL]' },
-            'read-token': { type: 'string', describe: 'Token readers must send to the API, /metrics and the dashboard (visible in ps; prefer --read-token-file) [env TCPFLEET_READ_TOKEN]' },
-            'read-token-file': { type: 'string', describe: 'File of read tokens, one a line [env TCPFLEET_READ_TOKEN_FILE]' },
-            'public-read': { type: 'boolean', describe: 'Let anyone who reaches a non-loopback --listen read without a token [env TCPFLEET_PUBLIC_READ=1]' },
-            'public-url': {
-              type: 'string',
-              describe: 'URL(s), comma-separated, by which browsers and clients reach this collector; their host names are accepted in the Host header [env TCPFLEET_PUBLIC_URL]',
-            },
-          })
+          .options(serveYargsOptions(serveDefaults))
           .example('$0 serve --listen 0.0.0.0:7070 --token-file /etc/tcpfleet/token --read-token-file /etc/tcpfleet/read.tokens', 'Accept agents from the network; readers need a read token'),
       async (a) => {
         const { loadServeConfig } = await import('./config.js');
         const { runServe } = await import('./cli/serve.js');
         const warnings: string[] = [];
         const cfg = loadServeConfig(
-          {
-            listen: a['listen'],
-            db: a['db'],
-            token: a['token'],
-            tokenFile: a['token-file'],
-            durability: a['durability'],
-            writeThread: a['write-thread'],
-            tlsCert: a['tls-cert'],
-            tlsKey: a['tls-key'],
-            rules: a['rules'],
-            heartbeat: a['heartbeat'],
-            retention: a['retention'],
-            stopTimeout: a['stop-timeout'],
-            maxHosts: a['max-hosts'],
-            forgetAfter: a['forget-after'],
-            maxPendingPerAddress: a['max-pending-per-address'],
-            config: a['config'],
-            logLevel: a['log-level'],
-            readToken: a['read-token'],
-            readTokenFile: a['read-token-file'],
-            publicRead: a['public-read'] === true ? 'true' : undefined,
-            publicUrl: a['public-url'],
-          },
+          serveFlagsFrom((n) => a[n]),
           process.env,
           (w) => warnings.push(w),
         );
