@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { fastAgentArgs } from '../../packages/agent/src/fast-argv.js';
 import { yargsAgentArgs } from '../../packages/agent/src/yargs-argv.js';
+import { AGENT_OPTIONS } from '../../packages/agent/src/options.js';
+import { configFromEnv } from '../../packages/agent/src/config.js';
 import { fastQueryArgs } from '../../packages/collector/src/cli/fast-path.js';
 import { QUERY_OPTIONS, queryArgsFrom, queryYargsOptions } from '../../packages/collector/src/cli/query-options.js';
 import type { QueryArgs, QueryCommand } from '../../packages/collector/src/cli/query-options.js';
@@ -64,5 +66,14 @@ describe('tcpfleet-agent: fast path and yargs agree', () => {
     const fast = fastAgentArgs(args);
     expect(fast, 'the fast path takes it').not.toBeNull();
     expect(await yargsAgentArgs(args, 'test', usageError)).toEqual(fast);
+  });
+});
+
+describe('tcpfleet-agent: the environment variable the option table names', () => {
+  const sample = { string: '/x', number: '5', boolean: '1', strings: 'a=b' } as const;
+  it.each(AGENT_OPTIONS.filter((o) => o.env !== undefined).map((o) => [o.name, o] as const))('--%s: is the one the config reads for the same setting', (_name, o) => {
+    const variable = (o.env ?? '').split('=')[0] ?? '';
+    const key = o.to === 'label' ? 'labels' : o.to;
+    expect(Object.keys(configFromEnv({ [variable]: sample[o.type] }))).toEqual([key]);
   });
 });
