@@ -7,7 +7,7 @@ import type { Argv } from 'yargs';
 import { TcpfleetError } from '@tcpfleet/common/light';
 import { VERSION } from './version.js';
 import { fastQuery } from './cli/fast-path.js';
-import { DEFAULT_URL, queryArgsFrom, queryYargsOptions, runQuery } from './cli/query-options.js';
+import { DEFAULT_URL, jsonOption as jsonOpt, queryArgsFrom, queryYargsOptions, readOptions as readOpts, runQuery, stateOption as stateOpt, urlOption as urlOpt } from './cli/query-options.js';
 import type { QueryCommand } from './cli/query-options.js';
 import { serveFlagsFrom, serveYargsOptions } from './cli/serve-options.js';
 import { collectorUrl } from './cli/collector-url.js';
@@ -20,8 +20,6 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-const urlOpt = { type: 'string', describe: `Collector URL [env TCPFLEET_URL] (default ${DEFAULT_URL})` } as const;
-const jsonOpt = { type: 'boolean', default: false, describe: 'Print JSON for scripts' } as const;
 /** Runs a query command (hosts, total, host, history, top) parsed by yargs, as the fast path would. */
 const query = (cmd: QueryCommand, a: Record<string, unknown>): Promise<void> =>
   runQuery(
@@ -29,14 +27,8 @@ const query = (cmd: QueryCommand, a: Record<string, unknown>): Promise<void> =>
     queryArgsFrom(cmd, typeof a['id'] === 'string' ? a['id'] : undefined, (n) => a[n]),
     process.env,
   );
-const stateOpt = { type: 'string', describe: 'A state: established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv' } as const;
 const dbOpt = { type: 'string', default: './data/tcpfleet.db', describe: 'SQLite database file [env TCPFLEET_DB]' } as const;
 const url = (a: { url?: string | undefined }): string => collectorUrl(a.url, process.env, DEFAULT_URL);
-// The read token the query commands send (cli/read-token.ts).
-const readOpts = {
-  'read-token': { type: 'string', describe: 'Read token to send (visible in ps; prefer --read-token-file) [env TCPFLEET_READ_TOKEN]' },
-  'read-token-file': { type: 'string', describe: 'File whose first line is the read token to send [env TCPFLEET_READ_TOKEN_FILE]' },
-} as const;
 const readToken = async (a: { 'read-token'?: string | undefined; 'read-token-file'?: string | undefined }): Promise<string | null> =>
   (await import('./cli/read-token.js')).cliReadToken({ readToken: a['read-token'], readTokenFile: a['read-token-file'] }, process.env);
 const dbGiven = (): boolean => process.argv.some((x) => x === '--db' || x.startsWith('--db='));

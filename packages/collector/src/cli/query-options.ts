@@ -18,13 +18,18 @@ export interface QueryOption {
 }
 
 const STATES = 'established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv';
-const url: QueryOption = { type: 'string', describe: `Collector URL [env TCPFLEET_URL] (default ${DEFAULT_URL})` };
-const json: QueryOption = { type: 'boolean', default: false, describe: 'Print JSON for scripts' };
-const state: QueryOption = { type: 'string', describe: `A state: ${STATES}` };
-const read: Record<string, QueryOption> = {
+/** Flags the query commands share; also used by watch and alerts in main.ts. */
+export const urlOption = { type: 'string', describe: `Collector URL [env TCPFLEET_URL] (default ${DEFAULT_URL})` } as const satisfies QueryOption;
+export const jsonOption = { type: 'boolean', default: false, describe: 'Print JSON for scripts' } as const satisfies QueryOption;
+export const stateOption = { type: 'string', describe: `A state: ${STATES}` } as const satisfies QueryOption;
+export const readOptions = {
   'read-token': { type: 'string', describe: 'Read token to send (visible in ps; prefer --read-token-file) [env TCPFLEET_READ_TOKEN]' },
   'read-token-file': { type: 'string', describe: 'File whose first line is the read token to send [env TCPFLEET_READ_TOKEN_FILE]' },
-};
+} as const satisfies Record<string, QueryOption>;
+const url = urlOption;
+const json = jsonOption;
+const state = stateOption;
+const read = readOptions;
 
 export type QueryCommand = 'hosts' | 'total' | 'host' | 'history' | 'top';
 
