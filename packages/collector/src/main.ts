@@ -7,37 +7,40 @@ import type { Argv } from 'yargs';
 import { TcpfleetError } from '@tcpfleet/common/light';
 import { VERSION } from './version.js';
 import { fastQuery } from './cli/fast-path.js';
+import { DEFAULT_URL, jsonOption as jsonOpt, queryArgsFrom, queryYargsOptions, readOptions as readOpts, runQuery, stateOption as stateOpt, urlOption as urlOpt } from './cli/query-options.js';
+import type { QueryCommand } from './cli/query-options.js';
+import { serveFlagsFrom, serveYargsOptions } from './cli/serve-options.js';
 import { collectorUrl } from './cli/collector-url.js';
 
 const EXIT_RUNTIME = 1;
 const EXIT_USAGE = 2;
-const DEFAULT_URL = 'http://127.0.0.1:7070';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`tcpfleet: ${message.replace(/\s+/g, ' ').trim()}\n`);
   process.exit(code);
 }
 
-const urlOpt = { type: 'string', describe: `Collector URL [env TCPFLEET_URL] (default ${DEFAULT_URL})` } as const;
-const jsonOpt = { type: 'boolean', default: false, describe: 'Print JSON for scripts' } as const;
-const stateOpt = { type: 'string', describe: 'A state: established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv' } as const;
+/** Runs a query command (hosts, total, host, history, top) parsed by yargs, as the fast path would. */
+const query = (cmd: QueryCommand, a: Record<string, unknown>): Promise<void> =>
+  runQuery(
+    cmd,
+    queryArgsFrom(cmd, typeof a['id'] === 'string' ? a['id'] : undefined, (n) => a[n]),
+    process.env,
+  );
 const dbOpt = { type: 'string', default: './data/tcpfleet.db', describe: 'SQLite database file [env TCPFLEET_DB]' } as const;
 const url = (a: { url?: string | undefined }): string => collectorUrl(a.url, process.env, DEFAULT_URL);
-// The read token the query commands send (cli/read-token.ts).
-const readOpts = {
-  'read-token': { type: 'string', describe: 'Read token to send (visible in ps; prefer --read-token-file) [env TCPFLEET_READ_TOKEN]' },
-  'read-token-file': { type: 'string', describe: 'File whose first line is the read token to send [env TCPFLEET_READ_TOKEN_FILE]' },
-} as const;
 const readToken = async (a: { 'read-token'?: string | undefined; 'read-token-file'?: string | undefined }): Promise<string | null> =>
   (await import('./cli/read-token.js')).cliReadToken({ readToken: a['read-token'], readTokenFile: a['read-token-file'] }, process.env);
 const dbGiven = (): boolean => process.argv.some((x) => x === '--db' || x.startsWith('--db='));
 
 async function main(): Promise<void> {
   // Plain query invocations skip loading yargs (cli/fast-path.ts); everything else parses below.
-  const fast = fastQuery(process.argv.slice(2), process.env, DEFAULT_URL);
+  const fast = fastQuery(process.argv.slice(2), process.env);
   if (fast !== null) return fast();
   const { default: yargs } = await import('yargs');
   const { hideBin } = await import('yargs/helpers');
+  // The defaults `serve --help` shows, from the config schema; zod is loaded only when serve can run.
+  const serveDefaults: Record<string, unknown> = process.argv.includes('serve') ? (await import('./config.js')).ServeConfigSchema.parse({}) : {};
   const cli: Argv = yargs(hideBin(process.argv))
     .scriptName('tcpfleet')
     .usage('$0 <command> [options]\n\nThe tcpfleet collector and fleet queries.')
@@ -49,61 +52,14 @@ async function main(): Promise<void> {
       'Run the collector: WebSocket ingest and HTTP query API on one port, SQLite storage',
       (y) =>
         y
-          .options({
-            listen: { type: 'string', describe: 'HOST:PORT to listen on (default 127.0.0.1:7070) [env TCPFLEET_LISTEN]' },
-            db: { type: 'string', describe: 'SQLite database file (default ./data/tcpfleet.db) [env TCPFLEET_DB]' },
-            token: { type: 'string', describe: 'Shared fleet token (visible in ps; prefer --token-file) [env TCPFLEET_TOKEN]' },
-            'token-file': { type: 'string', describe: 'File holding the shared fleet token [env TCPFLEET_TOKEN_FILE]' },
-            durability: { type: 'string', describe: 'full (default: acknowledged = survives power loss) or normal (faster; last commits at risk on power loss)' },
-            'write-thread': { type: 'string', describe: 'on (default): SQLite writes on their own thread, off: on the event loop' },
-            'tls-cert': { type: 'string', describe: 'TLS certificate (PEM): serve wss:// and https://' },
-            'tls-key': { type: 'string', describe: 'TLS private key (PEM)' },
-            rules: { type: 'string', describe: 'Alert rules file (YAML); reloaded on SIGHUP [env TCPFLEET_RULES]' },
-            heartbeat: { type: 'string', describe: 'Ping interval to agents (default 15s)' },
-            retention: { type: 'string', describe: 'How long raw snapshots are kept (default 48h)' },
-            'stop-timeout': { type: 'string', describe: 'On SIGTERM/SIGINT, exit (code 1, naming what it waited for) if stopping takes longer (default 10s)' },
-            'max-hosts': { type: 'string', describe: 'Most hosts kept; a new host beyond it is refused (close 4008) (default 100000)' },
-            'forget-after': { type: 'string', describe: 'Forget hosts silent for longer: latest row removed, history kept until --retention (default 30d; 0s: never)' },
-            'max-pending-per-address': { type: 'string', describe: 'Connections from one address that have not said hello yet, beyond which its new ones get 429 (default 64)' },
-            config: { type: 'string', describe: 'JSON config file; env and flags override it' },
-            'log-level': { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (default info) [env TCPFLEET_LOG_LEVEL]' },
-            'read-token': { type: 'string', describe: 'Token readers must send to the API, /metrics and the dashboard (visible in ps; prefer --read-token-file) [env TCPFLEET_READ_TOKEN]' },
-            'read-token-file': { type: 'string', describe: 'File of read tokens, one a line [env TCPFLEET_READ_TOKEN_FILE]' },
-            'public-read': { type: 'boolean', describe: 'Let anyone who reaches a non-loopback --listen read without a token [env TCPFLEET_PUBLIC_READ=1]' },
-            'public-url': {
-              type: 'string',
-              describe: 'URL(s), comma-separated, by which browsers and clients reach this collector; their host names are accepted in the Host header [env TCPFLEET_PUBLIC_URL]',
-            },
-          })
+          .options(serveYargsOptions(serveDefaults))
           .example('$0 serve --listen 0.0.0.0:7070 --token-file /etc/tcpfleet/token --read-token-file /etc/tcpfleet/read.tokens', 'Accept agents from the network; readers need a read token'),
       async (a) => {
         const { loadServeConfig } = await import('./config.js');
         const { runServe } = await import('./cli/serve.js');
         const warnings: string[] = [];
         const cfg = loadServeConfig(
-          {
-            listen: a['listen'],
-            db: a['db'],
-            token: a['token'],
-            tokenFile: a['token-file'],
-            durability: a['durability'],
-            writeThread: a['write-thread'],
-            tlsCert: a['tls-cert'],
-            tlsKey: a['tls-key'],
-            rules: a['rules'],
-            heartbeat: a['heartbeat'],
-            retention: a['retention'],
-            stopTimeout: a['stop-timeout'],
-            maxHosts: a['max-hosts'],
-            forgetAfter: a['forget-after'],
-            maxPendingPerAddress: a['max-pending-per-address'],
-            config: a['config'],
-            logLevel: a['log-level'],
-            readToken: a['read-token'],
-            readTokenFile: a['read-token-file'],
-            publicRead: a['public-read'] === true ? 'true' : undefined,
-            publicUrl: a['public-url'],
-          },
+          serveFlagsFrom((n) => a[n]),
           process.env,
           (w) => warnings.push(w),
         );
@@ -113,14 +69,14 @@ async function main(): Promise<void> {
     .command(
       'hosts',
       'One row per host: latest counts by state, ss summary, last seen, stale or not',
-      (y) => y.options({ url: urlOpt, json: jsonOpt, ...readOpts }).example('$0 hosts --json', 'Latest snapshot of every host'),
-      async (a) => (await import('./cli/query.js')).hostsCmd({ url: url(a), json: a.json, readToken: await readToken(a) }),
+      (y) => y.options(queryYargsOptions('hosts')).example('$0 hosts --json', 'Latest snapshot of every host'),
+      (a) => query('hosts', a),
     )
     .command(
       'total',
       'Fleet sums over live hosts (stale hosts counted apart)',
-      (y) => y.options({ url: urlOpt, json: jsonOpt, state: stateOpt, ...readOpts }).example('$0 total --state established', 'Established connections across the fleet'),
-      async (a) => (await import('./cli/query.js')).totalCmd({ url: url(a), json: a.json, state: a.state, readToken: await readToken(a) }),
+      (y) => y.options(queryYargsOptions('total')).example('$0 total --state established', 'Established connections across the fleet'),
+      (a) => query('total', a),
     )
     .command(
       'host <id> [target]',
@@ -129,16 +85,16 @@ async function main(): Promise<void> {
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id (or rm)' })
           .positional('target', { type: 'string', describe: 'With rm: the host id to remove' })
-          .options({ url: urlOpt, json: jsonOpt, ...readOpts, db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups and gaps' } })
+          .options({ ...queryYargsOptions('host'), db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups and gaps' } })
           .example('$0 host web-7', 'What web-7 looks like now')
           .example('$0 host rm web-7 --purge', 'Remove web-7 and everything stored about it'),
       async (a) => {
-        if (a.target === undefined) return (await import('./cli/query.js')).hostCmd({ url: url(a), json: a.json, id: a.id, readToken: await readToken(a) });
+        if (a.target === undefined) return query('host', a);
         if (a.id !== 'rm') throw new TcpfleetError('TCPFLEET_ERR_USAGE', `unknown host action ${JSON.stringify(a.id.slice(0, 32))}: use tcpfleet host ID, or tcpfleet host rm ID`);
         const { dbFile, requireDatabase } = await import('./cli/db-file.js');
         const file = dbFile(a.db, dbGiven(), process.env);
         requireDatabase(file, 'host rm');
-        return (await import('./cli/host-rm.js')).hostRmCmd(file.path, a.target, a.purge, a.json);
+        return (await import('./cli/host-rm.js')).hostRmCmd(file.path, a.target, a.purge, a['json'] === true);
       },
     )
     .command(
@@ -147,33 +103,19 @@ async function main(): Promise<void> {
       (y) =>
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id' })
-          .options({
-            url: urlOpt,
-            json: jsonOpt,
-            state: stateOpt,
-            since: { type: 'string', default: '1h', describe: 'How far back: a duration (30m, 1h, 2d) or a date' },
-            limit: { type: 'number', default: 100_000, describe: 'Rows at most (fetched in pages of 10,000)' },
-            ...readOpts,
-          })
+          .options(queryYargsOptions('history'))
           .example('$0 history web-7 --since 6h --state time_wait', 'TIME_WAIT on web-7 over six hours'),
-      async (a) => (await import('./cli/query.js')).historyCmd({ url: url(a), json: a.json, id: a.id, since: a.since, state: a.state, limit: a.limit, readToken: await readToken(a) }),
+      (a) => query('history', a),
     )
     .command(
       'top',
       'Hosts (or listening ports, or peers) with the most connections in a state',
       (y) =>
         y
-          .options({
-            url: urlOpt,
-            json: jsonOpt,
-            state: { ...stateOpt, default: 'established' },
-            limit: { type: 'number', default: 10, describe: 'Rows to show' },
-            by: { type: 'string', default: 'host', describe: 'host, port (local listening port) or peer (remote address:port)' },
-            ...readOpts,
-          })
+          .options(queryYargsOptions('top'))
           .example('$0 top --state close_wait --limit 5', 'Five hosts with the most CLOSE_WAIT')
           .example('$0 top --by port', 'Listening ports with the most established connections, fleet-wide'),
-      async (a) => (await import('./cli/query.js')).topCmd({ url: url(a), json: a.json, state: a.state, limit: a.limit, by: a.by, readToken: await readToken(a) }),
+      (a) => query('top', a),
     )
     .command(
       'watch',
@@ -263,8 +205,7 @@ async function main(): Promise<void> {
     .help()
     .version(VERSION)
     .fail((msg, err) => {
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- yargs passes no error (undefined) for a usage problem, whatever its types say
-      if (err !== undefined && err !== null) throw err;
+      if (err instanceof Error) throw err;
       fail(`${msg} (see tcpfleet --help)`, EXIT_USAGE);
     });
   await cli.parseAsync();

@@ -3,74 +3,50 @@
  * so a plain query invocation (a known command, its known flags as `--flag value`,
  * `--flag=value` or `--json`, each at most once) is dispatched without loading it. Anything else
  * (help, version, unknown or repeated flags, values starting with '-', missing arguments) returns
- * null and goes through the yargs definition in main.ts, which stays the one source of truth for
- * usage and errors. Defaults here are main.ts's.
+ * null and goes through yargs in main.ts. Both take the commands, flags and defaults from the
+ * one table in query-options.ts.
  */
-import { collectorUrl } from './collector-url.js';
+import { QUERY_OPTIONS, isQueryCommand, queryArgsFrom, runQuery } from './query-options.js';
+import type { QueryArgs, QueryCommand } from './query-options.js';
 
-type Flags = Record<string, string | true>;
+/** Per query command: whether it takes a host id, and the flags that take a value (from query-options.ts). */
+export const QUERY_FLAGS: Record<string, { positional: boolean; strings: readonly string[] }> = Object.fromEntries(
+  Object.entries(QUERY_OPTIONS).map(([cmd, spec]) => [cmd, { positional: spec.positional, strings: Object.keys(spec.options).filter((n) => spec.options[n]?.type !== 'boolean') }]),
+);
 
-const READ = ['read-token', 'read-token-file'] as const;
-export const QUERY_FLAGS: Record<string, { positional: boolean; strings: readonly string[] }> = {
-  hosts: { positional: false, strings: ['url', ...READ] },
-  total: { positional: false, strings: ['url', 'state', ...READ] },
-  host: { positional: true, strings: ['url', ...READ] },
-  history: { positional: true, strings: ['url', 'state', 'since', 'limit', ...READ] },
-  top: { positional: false, strings: ['url', 'state', 'limit', 'by', ...READ] },
-};
-
-function parse(args: readonly string[], strings: readonly string[], positional: boolean): { flags: Flags; id: string | null } | null {
-  const flags: Flags = {};
-  let id: string | null = null;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] ?? '';
+/** The parsed query command line, or null to let yargs handle it. */
+export function fastQueryArgs(argv: readonly string[]): { cmd: QueryCommand; args: QueryArgs } | null {
+  const [cmd, ...rest] = argv;
+  if (!isQueryCommand(cmd)) return null;
+  const spec = QUERY_OPTIONS[cmd];
+  const values = new Map<string, string | number | boolean>();
+  let id: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i] ?? '';
     if (!a.startsWith('--')) {
-      if (!positional || id !== null || a.startsWith('-') || a === '') return null;
+      if (!spec.positional || id !== undefined || a.startsWith('-') || a === '') return null;
       id = a;
       continue;
     }
     const eq = a.indexOf('=');
     const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
-    if (Object.hasOwn(flags, name)) return null;
-    if (name === 'json') {
+    const o = Object.hasOwn(spec.options, name) ? spec.options[name] : undefined;
+    if (o === undefined || values.has(name)) return null;
+    if (o.type === 'boolean') {
       if (eq >= 0) return null;
-      flags[name] = true;
+      values.set(name, true);
       continue;
     }
-    if (!strings.includes(name)) return null;
-    const value = eq >= 0 ? a.slice(eq + 1) : args[++i];
+    const value = eq >= 0 ? a.slice(eq + 1) : rest[++i];
     if (value === undefined || value === '' || value.startsWith('-')) return null;
-    flags[name] = value;
+    values.set(name, o.type === 'number' ? Number(value) : value);
   }
-  if (positional && id === null) return null;
-  return { flags, id };
+  if (spec.positional && id === undefined) return null;
+  return { cmd, args: queryArgsFrom(cmd, id, (n) => values.get(n)) };
 }
 
 /** A runner for a plain query invocation, or null to let yargs handle the command line. */
-export function fastQuery(argv: readonly string[], env: NodeJS.ProcessEnv, defaultUrl: string): (() => Promise<void>) | null {
-  const [cmd, ...rest] = argv;
-  const spec = cmd === undefined ? undefined : QUERY_FLAGS[cmd];
-  if (spec === undefined) return null;
-  const p = parse(rest, spec.strings, spec.positional);
-  if (p === null) return null;
-  const f = p.flags;
-  const str = (k: string): string | undefined => (typeof f[k] === 'string' ? f[k] : undefined);
-  const id = p.id ?? '';
-  return async () => {
-    const readToken = (await import('./read-token.js')).cliReadToken({ readToken: str('read-token'), readTokenFile: str('read-token-file') }, env);
-    const base = { url: collectorUrl(str('url'), env, defaultUrl), json: f['json'] === true, readToken };
-    const q = await import('./query.js');
-    switch (cmd) {
-      case 'hosts':
-        return q.hostsCmd(base);
-      case 'total':
-        return q.totalCmd({ ...base, state: str('state') });
-      case 'host':
-        return q.hostCmd({ ...base, id });
-      case 'history':
-        return q.historyCmd({ ...base, id, since: str('since') ?? '1h', state: str('state'), limit: str('limit') === undefined ? undefined : Number(str('limit')) });
-      default:
-        return q.topCmd({ ...base, state: str('state') ?? 'established', limit: str('limit') === undefined ? 10 : Number(str('limit')), by: str('by') ?? 'host' });
-    }
-  };
+export function fastQuery(argv: readonly string[], env: NodeJS.ProcessEnv, defaultUrl?: string): (() => Promise<void>) | null {
+  const p = fastQueryArgs(argv);
+  return p === null ? null : () => runQuery(p.cmd, p.args, env, defaultUrl);
 }
