@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import * as z from 'zod';
 import { STOP_DEADLINE_MS } from './lifecycle.js';
 import { ConfigError, SettingSources, deepFreeze, defined, parseDuration, readConfigFile, zodIssues } from '@tcpfleet/common';
+import { DEFAULT_DB } from './cli/db-file.js';
 import { readAccessConfig } from './read-access-config.js';
 
 const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
@@ -16,7 +17,7 @@ export const ServeConfigSchema = z.strictObject({
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'HOST:PORT such as 127.0.0.1:7070 or 0.0.0.0:7070')
     .default('127.0.0.1:7070'),
-  db: z.string().min(1).default('./data/tcpfleet.db'),
+  db: z.string().min(1).default(DEFAULT_DB),
   token: z.string().min(1).optional(),
   tokenFile: z.string().min(1).optional(),
   durability: z.enum(['full', 'normal']).default('full'),

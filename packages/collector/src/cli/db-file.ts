@@ -6,6 +6,9 @@
 import { existsSync } from 'node:fs';
 import { TcpfleetError } from '@tcpfleet/common/light';
 
+/** The database file when neither --db nor TCPFLEET_DB names one (serve's default too). */
+export const DEFAULT_DB = './data/tcpfleet.db';
+
 /** A database path and the setting that gave it. */
 export interface DbFile {
   readonly path: string;
