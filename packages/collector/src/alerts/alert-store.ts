@@ -53,8 +53,8 @@ export interface AlertStore {
   insert(rec: Omit<AlertRecord, 'id'>): AlertRecord;
   update(rec: AlertRecord): void;
   remove(id: number): void;
-  /** Queues a notification for delivery. */
-  enqueue(alertId: number, notifier: string, body: string, now: number): void;
+  /** Queues a notification for delivery; with `supersede`, the alert's older ones still queued for this notifier are dropped. */
+  enqueue(alertId: number, notifier: string, body: string, now: number, supersede?: boolean): void;
   /** Deliveries due at `now`, oldest first. */
   due(now: number, limit: number): Delivery[];
   sent(id: number, now: number): void;
@@ -163,6 +163,7 @@ export class SqliteAlertStore implements AlertStore {
                  starts_at = @starts_at, ends_at = @ends_at, last_notified = @last_notified, evidence = @evidence WHERE id = @id`),
       remove: p('DELETE FROM alerts WHERE id = ?'),
       enqueue: p("INSERT INTO alert_deliveries (alert_id, notifier, body, created, state, next_attempt) VALUES (?, ?, ?, ?, 'queued', ?)"),
+      supersede: p("UPDATE alert_deliveries SET state = 'failed', last_error = 'superseded by a newer post' WHERE state = 'queued' AND alert_id = ? AND notifier = ?"),
       due: p("SELECT id, alert_id AS alertId, notifier, body, attempts FROM alert_deliveries WHERE state = 'queued' AND next_attempt <= ? ORDER BY id LIMIT ?"),
       sent: p("UPDATE alert_deliveries SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?"),
       retry: p('UPDATE alert_deliveries SET attempts = ?, next_attempt = ?, last_error = ? WHERE id = ?'),
@@ -208,7 +209,8 @@ export class SqliteAlertStore implements AlertStore {
   remove(id: number): void {
     this.#s['remove']!.run(id);
   }
-  enqueue(alertId: number, notifier: string, body: string, now: number): void {
+  enqueue(alertId: number, notifier: string, body: string, now: number, supersede = false): void {
+    if (supersede) this.#s['supersede']!.run(alertId, notifier);
     this.#s['enqueue']!.run(alertId, notifier, body, now, now);
   }
   due(now: number, limit: number): Delivery[] {
