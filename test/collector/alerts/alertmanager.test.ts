@@ -96,7 +96,8 @@ describe('alertmanager labels and body', () => {
   });
 
   it('resolved: endsAt is when it resolved, or the moment it was queued if that is earlier (never in the future); absent alerts say how long without data', () => {
-    const r = { ...p, status: 'resolved' as const, endsAt: T0 + 60_000, evidence: null, baseline: undefined, metric: null, value: 130 };
+    const { baseline: _b, ...rest } = p;
+    const r: AlertPayload = { ...rest, status: 'resolved', endsAt: T0 + 60_000, evidence: null, metric: null, value: 130 };
     const [late] = JSON.parse(alertmanagerBody(r, 'it is down', T0 + 90_000)) as Record<string, unknown>[];
     expect(late).toEqual({
       labels: { alertname: 'established-spike', host: 'web-7', severity: 'warning', env: 'prod' },
