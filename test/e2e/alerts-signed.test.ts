@@ -91,7 +91,12 @@ rules:
     expect(col.stderr()).not.toContain(SECRET);
     const rulesDoc = await fetch(`${col.url}/api/v1/rules`).then((x) => x.text());
     expect(rulesDoc).not.toContain(SECRET);
-    expect(JSON.parse(rulesDoc)).toMatchObject({ notifiers: [{ name: 'signed', type: 'webhook', format: 'json', signed: true }, { name: 'plain', signed: false }] });
+    expect(JSON.parse(rulesDoc)).toMatchObject({
+      notifiers: [
+        { name: 'signed', type: 'webhook', format: 'json', signed: true },
+        { name: 'plain', signed: false },
+      ],
+    });
   });
 
   it('a missing or empty secret file is one line naming the line, the notifier and the file, exit 2 (rules check and serve)', () => {
@@ -108,6 +113,8 @@ rules:
 
     const serve = cli(['serve', '--listen', '127.0.0.1:0', '--db', join(tmp.dir, 'other.db'), '--token-file', join(tmp.dir, 'fleet.token'), '--rules', rules]);
     expect(serve.code).toBe(2);
-    expect(serve.stderr.split('\n').filter((l) => l.startsWith('tcpfleet:'))).toEqual([`tcpfleet: ${rules}:2: notifier "ops": field "secret_file": ${join(tmp.dir, 'missing.key')} is empty: put the shared secret in it`]);
+    expect(serve.stderr.split('\n').filter((l) => l.startsWith('tcpfleet:'))).toEqual([
+      `tcpfleet: ${rules}:2: notifier "ops": field "secret_file": ${join(tmp.dir, 'missing.key')} is empty: put the shared secret in it`,
+    ]);
   });
 });

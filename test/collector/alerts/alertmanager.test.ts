@@ -12,7 +12,8 @@ import { emptyStates } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
 import { SqliteAlertStore } from '../../../packages/collector/src/alerts/alert-store.js';
 import { AlertEngine } from '../../../packages/collector/src/alerts/engine.js';
-import { RulesError, parseRules } from '../../../packages/collector/src/alerts/rules-file.js';
+import { parseRules } from '../../../packages/collector/src/alerts/rules-file.js';
+import type { RulesError } from '../../../packages/collector/src/alerts/rules-file.js';
 import { alertLabels, alertmanagerBody, labelName } from '../../../packages/collector/src/alerts/alertmanager.js';
 import type { AlertPayload } from '../../../packages/collector/src/alerts/payload.js';
 
@@ -33,7 +34,10 @@ const problems = (text: string): readonly string[] => {
 
 describe('alertmanager notifier config', () => {
   it('fills defaults (retries 10, resend 1m, timeout 5s, backoff 1s) and posts to URL/api/v2/alerts, with or without a path prefix', () => {
-    const set = parseRules(`notifiers:\n  - { name: am, type: alertmanager, url: "http://127.0.0.1:9093" }\n  - { name: am2, type: alertmanager, url: "http://am.internal/prefix", resend: 30s, retries: 2 }\nrules: []\n`, 'r.yml');
+    const set = parseRules(
+      `notifiers:\n  - { name: am, type: alertmanager, url: "http://127.0.0.1:9093" }\n  - { name: am2, type: alertmanager, url: "http://am.internal/prefix", resend: 30s, retries: 2 }\nrules: []\n`,
+      'r.yml',
+    );
     expect(set.notifiers).toEqual([
       { name: 'am', type: 'alertmanager', url: 'http://127.0.0.1:9093', postUrl: 'http://127.0.0.1:9093/api/v2/alerts', timeoutMs: 5000, backoffMs: 1000, retries: 10, resendMs: 60_000 },
       { name: 'am2', type: 'alertmanager', url: 'http://am.internal/prefix', postUrl: 'http://am.internal/prefix/api/v2/alerts', timeoutMs: 5000, backoffMs: 1000, retries: 2, resendMs: 30_000 },
@@ -45,8 +49,12 @@ describe('alertmanager notifier config', () => {
       'r.yml:2: notifier "am": field "format": unknown field',
       'r.yml:2: notifier "am": field "secret_file": unknown field',
     ]);
-    expect(problems(`notifiers:\n  - name: am\n    type: alertmanager\n    url: "http://127.0.0.1:9093"\n    resend: 500ms\nrules: []\n`)).toEqual(['r.yml:5: notifier "am": field "resend": at least 1s (got "500ms")']);
-    expect(problems(`notifiers:\n  - { name: am, type: pagerduty, url: "http://127.0.0.1:9093" }\nrules: []\n`)).toEqual(['r.yml:2: notifier "am": field "type": webhook or alertmanager (got "pagerduty")']);
+    expect(problems(`notifiers:\n  - name: am\n    type: alertmanager\n    url: "http://127.0.0.1:9093"\n    resend: 500ms\nrules: []\n`)).toEqual([
+      'r.yml:5: notifier "am": field "resend": at least 1s (got "500ms")',
+    ]);
+    expect(problems(`notifiers:\n  - { name: am, type: pagerduty, url: "http://127.0.0.1:9093" }\nrules: []\n`)).toEqual([
+      'r.yml:2: notifier "am": field "type": webhook or alertmanager (got "pagerduty")',
+    ]);
     expect(problems(`notifiers:\n  - { name: w, type: webhook, url: "http://127.0.0.1:9/", resend: 1m }\nrules: []\n`)).toEqual(['r.yml:2: notifier "w": field "resend": unknown field']);
   });
 });
@@ -145,7 +153,7 @@ describe('alertmanager re-posts in the engine', () => {
     const rows = (): { notifier: string; state: string; status: string }[] =>
       (db.prepare('SELECT notifier, state, body FROM alert_deliveries ORDER BY id').all() as { notifier: string; state: string; body: string }[]).map((r) => {
         const b = JSON.parse(r.body) as unknown;
-        return { notifier: r.notifier, state: r.state, status: Array.isArray(b) ? ((b[0] as { endsAt?: string }).endsAt === undefined ? 'firing' : 'resolved') : String((b as { status: string }).status) };
+        return { notifier: r.notifier, state: r.state, status: Array.isArray(b) ? ((b[0] as { endsAt?: string }).endsAt === undefined ? 'firing' : 'resolved') : (b as { status: string }).status };
       });
     let seq = 0;
     const at = (s: number, v: number): void => {
@@ -168,7 +176,11 @@ describe('alertmanager re-posts in the engine', () => {
     expect((db.prepare("SELECT DISTINCT last_error AS e FROM alert_deliveries WHERE state = 'failed'").all() as { e: string }[]).map((r) => r.e)).toEqual(['superseded by a newer post']);
     at(31, 10); // resolves
     for (let s = 32; s <= 60; s++) at(s, 10);
-    expect(rows().slice(6).map((r) => `${r.notifier} ${r.status} ${r.state}`)).toEqual(['am resolved queued', 'hook resolved queued']);
+    expect(
+      rows()
+        .slice(6)
+        .map((r) => `${r.notifier} ${r.status} ${r.state}`),
+    ).toEqual(['am resolved queued', 'hook resolved queued']);
     expect(rows()[5]!.state).toBe('failed'); // the last firing post is superseded by the resolution
   });
 });

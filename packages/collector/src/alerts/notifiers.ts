@@ -99,7 +99,13 @@ export function buildNotifier(r: RawNotifier, rulesFile: string, bad: (field: st
   if (r.type === 'alertmanager') {
     const u = new URL(r.url);
     if (!u.pathname.endsWith('/')) u.pathname += '/';
-    return { ...base, type: 'alertmanager', postUrl: new URL('api/v2/alerts', u).toString(), retries: r.retries ?? NOTIFIER_DEFAULTS.retries.alertmanager, resendMs: ms(r.resend, NOTIFIER_DEFAULTS.resend) };
+    return {
+      ...base,
+      type: 'alertmanager',
+      postUrl: new URL('api/v2/alerts', u).toString(),
+      retries: r.retries ?? NOTIFIER_DEFAULTS.retries.alertmanager,
+      resendMs: ms(r.resend, NOTIFIER_DEFAULTS.resend),
+    };
   }
   let secret: string | null = null;
   if (r.secret_file !== undefined) {
