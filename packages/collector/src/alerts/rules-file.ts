@@ -123,9 +123,9 @@ const KIND_FIELDS: Record<string, readonly string[]> = {
 };
 const REQUIRED: Record<string, readonly string[]> = { threshold: ['metric', 'op', 'value'], spike: ['metric', 'window', 'factor'], absent: [] };
 
-type Path = readonly (string | number)[];
+export type Path = readonly (string | number)[];
 
-class Problems {
+export class Problems {
   readonly list: { line: number; text: string }[] = [];
   readonly #doc: Document;
   readonly #lc: LineCounter;
@@ -189,7 +189,7 @@ function notifierWho(raw: unknown, index: number): string {
 }
 
 /** Reports zod issues of `value` (found at `base` in the file) as problems of `who`. */
-function reportIssues(p: Problems, issues: readonly z.core.$ZodIssue[], base: Path, who: string, value: unknown): void {
+export function reportIssues(p: Problems, issues: readonly z.core.$ZodIssue[], base: Path, who: string, value: unknown): void {
   for (const i of issues) {
     const path = [...base, ...(i.path as (string | number)[])];
     if (i.code === 'unrecognized_keys') {
