@@ -84,8 +84,8 @@ const CaseSchema = z.strictObject({
 const TestSchema = z.strictObject({
   name: z.string().max(200).optional(),
   interval: positive.optional(),
-  input_series: z.array(SeriesSchema),
-  alert_rule_test: z.array(CaseSchema).min(1, 'at least one case'),
+  input_series: z.array(z.unknown()),
+  alert_rule_test: z.array(z.unknown()).min(1, 'at least one case'),
 });
 const FileSchema = z.strictObject({ interval: positive.optional(), tests: z.array(z.unknown()).min(1, 'at least one test') });
 
@@ -108,14 +108,25 @@ export function parseRuleTests(text: string, file: string, rules: RuleSet): Rule
     const who = typeof nameOf === 'string' && nameOf !== '' ? `test ${JSON.stringify(nameOf)}` : `test #${ti + 1}`;
     const base = ['tests', ti];
     const r = TestSchema.safeParse(raw);
-    if (!r.success) {
-      reportIssues(p, r.error.issues, base, who, raw);
-      continue;
-    }
-    const t = r.data;
+    if (!r.success) reportIssues(p, r.error.issues, base, who, raw);
+    const t = r.success ? r.data : { ...(raw as Partial<z.infer<typeof TestSchema>>) };
+    // Each series and case alone, so one pass lists every problem.
+    const each = <T>(schema: z.ZodType<T>, list: unknown, field: string): [number, T][] =>
+      (Array.isArray(list) ? list : []).flatMap((item: unknown, i): [number, T][] => {
+        const c = schema.safeParse(item);
+        if (c.success) return [[i, c.data]];
+        reportIssues(
+          p,
+          c.error.issues.map((x) => ({ ...x, path: [field, i, ...x.path] })),
+          base,
+          who,
+          raw,
+        );
+        return [];
+      });
     const hosts: HostInput[] = [];
     const seen = new Set<string>();
-    for (const [si, s] of t.input_series.entries()) {
+    for (const [si, s] of each(SeriesSchema, t.input_series, 'input_series')) {
       const at = [...base, 'input_series', si];
       if (seen.has(s.host)) p.add([...at, 'host'], who, `input_series.${si}.host`, `host ${JSON.stringify(s.host)} has series above: give all of a host's metrics in one entry`);
       seen.add(s.host);
@@ -132,14 +143,19 @@ export function parseRuleTests(text: string, file: string, rules: RuleSet): Rule
       hosts.push({ host: s.host, labels: s.labels ?? {}, series });
     }
     const expectations: Expectation[] = [];
-    for (const [ci, c] of t.alert_rule_test.entries()) {
+    for (const [ci, c] of each(CaseSchema, t.alert_rule_test, 'alert_rule_test')) {
       const at = [...base, 'alert_rule_test', ci];
       if (!names.has(c.alertname)) p.add([...at, 'alertname'], who, `alert_rule_test.${ci}.alertname`, `no rule ${JSON.stringify(c.alertname)} in ${rules.file}`);
       const evalMs = parseDuration(c.eval_time) ?? 0;
       if (evalMs > MAX_SPAN_MS) p.add([...at, 'eval_time'], who, `alert_rule_test.${ci}.eval_time`, `at most ${formatDuration(MAX_SPAN_MS)}`);
       expectations.push({ line: p.line(at), evalMs, alertname: c.alertname, expected: c.exp_alerts.map((e) => e.exp_labels ?? {}) });
     }
-    out.push({ name: t.name ?? `#${ti + 1}`, intervalMs: parseDuration(t.interval ?? top.data.interval ?? '10s') ?? 10_000, hosts, expectations });
+    out.push({
+      name: typeof t.name === 'string' ? t.name : `#${ti + 1}`,
+      intervalMs: parseDuration((r.success ? t.interval : undefined) ?? top.data.interval ?? '10s') ?? 10_000,
+      hosts,
+      expectations,
+    });
   }
   if (p.list.length > 0) throw new RulesError(p.list.sort((a, b) => a.line - b.line).map((x) => x.text));
   return out;
