@@ -16,6 +16,7 @@ import { parseRules } from '../../../packages/collector/src/alerts/rules-file.js
 import type { RulesError } from '../../../packages/collector/src/alerts/rules-file.js';
 import { alertLabels, alertmanagerBody, labelName } from '../../../packages/collector/src/alerts/alertmanager.js';
 import type { AlertPayload } from '../../../packages/collector/src/alerts/payload.js';
+import { synthSnapshot } from '../../helpers/snapshots.js';
 
 const T0 = 1_800_000_000_000;
 const closers: (() => void)[] = [];
@@ -119,25 +120,7 @@ describe('alertmanager labels and body', () => {
 });
 
 describe('alertmanager re-posts in the engine', () => {
-  function snap(ts: number, seq: number, established: number): Snapshot {
-    const states = { ...emptyStates(), established };
-    return {
-      host: 'h',
-      ts,
-      seq,
-      boot: 'aaaaaaaa-0000',
-      interval_ms: 1000,
-      labels: { env: 'test' },
-      states,
-      ipv4: states,
-      ipv6: emptyStates(),
-      summary: { total: 0, estab: 0, closed: 0, orphaned: 0, timewait: 0 },
-      sockstat: { sockets_used: 0, tcp_inuse: 0, tcp_orphan: 0, tcp_tw: 0, tcp_alloc: 0, tcp_mem: 0, tcp6_inuse: 0 },
-      snmp: {},
-      netstat: {},
-      collect: { ms: 0, bytes: 0, skipped: 0, errors: [], states_age_ms: 0 },
-    };
-  }
+  const snap = (ts: number, seq: number, established: number): Snapshot => ({ ...synthSnapshot('h', ts, seq, 1), labels: { env: 'test' }, states: { ...emptyStates(), established } });
 
   it('posts every `resend` while firing (webhooks only at `repeat`), superseding older queued posts; the resolution supersedes the last', () => {
     const db = new Database(':memory:');
