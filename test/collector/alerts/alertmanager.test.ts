@@ -165,5 +165,13 @@ describe('alertmanager re-posts in the engine', () => {
         .map((r) => `${r.notifier} ${r.status} ${r.state}`),
     ).toEqual(['am resolved queued', 'hook resolved queued']);
     expect(rows()[5]!.state).toBe('failed'); // the last firing post is superseded by the resolution
+
+    // An alert firing for long: its posts to Alertmanager do not pile up (the newest 10 are kept).
+    at(61, 600);
+    for (let s = 62; s <= 300; s++) at(s, 600);
+    const am = rows().filter((r) => r.notifier === 'am');
+    // The first alert's 5 posts (0, 10, 20, 30 s and its resolution), and the newest 10 of the second (24 made).
+    expect(am).toHaveLength(5 + 10);
+    expect(am.slice(5).map((r) => r.state)).toEqual([...Array<string>(9).fill('failed'), 'queued']);
   });
 });
