@@ -113,6 +113,34 @@ tests:
     }
   });
 
+  it("fleet-scope rules: the fleet alert has the rule's match and severity as labels, no host", () => {
+    const tmp = tempDir('rules-test-fleet');
+    try {
+      const rules = join(tmp.dir, 'fleet.yml');
+      writeFileSync(rules, `rules:\n  - { name: fleet-estab, kind: threshold, scope: fleet, match: { env: prod }, metric: states.established, op: ">", value: 100, for: 20s, grace: 0s }\n`);
+      const tests = join(tmp.dir, 'fleet.test.yml');
+      writeFileSync(
+        tests,
+        `tests:
+  - name: the sum over matching hosts
+    interval: 10s
+    input_series:
+      - { host: a, labels: { env: prod }, values: { states.established: '60x10' } }
+      - { host: b, labels: { env: prod }, values: { states.established: '30x3 60x7' } }
+      - { host: c, labels: { env: dev }, values: { states.established: '500x10' } }
+    alert_rule_test:
+      - { eval_time: 50s, alertname: fleet-estab, exp_alerts: [] }
+      - { eval_time: 60s, alertname: fleet-estab, exp_alerts: [ { exp_labels: { env: prod, severity: warning } } ] }
+`,
+      );
+      const r = cli(['rules', 'test', rules, tests]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
   it('expands series as promtool does', () => {
     expect(expandSeries('-2+4x3')).toEqual([-2, 2, 6, 10]);
     expect(expandSeries(' 1-2x4')).toEqual([1, -1, -3, -5, -7]);
