@@ -29,7 +29,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import * as z from 'zod';
 import { LineCounter, parseDocument } from 'yaml';
-import { HOST_ID_PATTERN, HOST_ID_MESSAGE, LABEL_KEY_PATTERN, emptyStates, formatDuration, parseDuration } from '@tcpfleet/common';
+import { HOST_ID_PATTERN, HOST_ID_MESSAGE, LABEL_KEY_PATTERN, SUMMARY_KEYS, emptySockstat, emptyStates, formatDuration, parseDuration } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
 import { SqliteAlertStore } from './alert-store.js';
 import { alertLabels } from './alertmanager.js';
@@ -175,8 +175,8 @@ function snapshotAt(h: HostInput, i: number, ts: number, intervalMs: number): Sn
     states: emptyStates(),
     ipv4: emptyStates(),
     ipv6: emptyStates(),
-    summary: { total: 0, estab: 0, closed: 0, orphaned: 0, timewait: 0 },
-    sockstat: { sockets_used: 0, tcp_inuse: 0, tcp_orphan: 0, tcp_tw: 0, tcp_alloc: 0, tcp_mem: 0, tcp6_inuse: 0 },
+    summary: Object.fromEntries(SUMMARY_KEYS.map((k) => [k, 0])) as Snapshot['summary'],
+    sockstat: emptySockstat(),
     snmp: {},
     netstat: {},
     collect: { ms: 0, bytes: 0, skipped: 0, errors: [], states_age_ms: 0 },
