@@ -174,6 +174,10 @@ describe('agent with two collectors', () => {
     expect(backMs).toBeLessThan(5000);
     expect(integrity(a.db)).toBe('ok');
     expect(integrity(b.db)).toBe('ok');
+    // The collector's session lines carry the session, the address and the agent (host, boot).
+    const welcomed = b.logs().find((l) => l['msg'] === 'agent connected');
+    expect(welcomed).toMatchObject({ addr: '127.0.0.1', agent: { host: HOST, boot: String(stop['boot']) } });
+    expect(typeof welcomed?.['session']).toBe('number');
     // The agent's log says which collector it left and which it goes to next.
     expect(agent.logs().some((l) => l['msg'] === 'disconnected from collector' && l['collector'] === a.wsUrl && l['next'] === b.wsUrl)).toBe(true);
   });
