@@ -49,7 +49,7 @@ export class Agent {
     }
     this.outbox = new Outbox(store ?? this.#spool ?? new MemoryStore(cfg.queue));
     this.#uplink = new Uplink({
-      url: cfg.collector ?? '',
+      urls: cfg.collector ?? [],
       token: cfg.tokenValue ?? '',
       hello: { host: cfg.hostId, boot: this.#boot, agent: VERSION, interval_ms: intervalMs, labels: { ...cfg.labels } },
       outbox: this.outbox,

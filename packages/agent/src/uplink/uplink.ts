@@ -2,6 +2,13 @@
  * The agent's WebSocket link to the collector: connect with the bearer token, hello, then send
  * batches from the outbox and drop them only on ack. Reconnects with jittered backoff; detects a
  * dead collector with pings; stops writing while the socket's send buffer is above a bound.
+ *
+ * Given several collectors it is on one at a time: it stays on a working one, and each failure
+ * (cannot connect, or the link broke) moves it to the next in the list, round-robin, after the
+ * usual backoff delay. It never goes back to a particular one by itself. What was in flight on
+ * the broken link is unsent again (Outbox.retryAll) and goes to the next collector: a batch the
+ * old one stored but could not acknowledge is stored there too, which the collectors' key
+ * (host, boot, seq) makes harmless on one database.
  */
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
@@ -12,7 +19,8 @@ import type { Gap, Outbox } from './outbox.js';
 
 /** Options of an uplink. */
 export interface UplinkOptions {
-  url: string;
+  /** The collectors, tried in this order (one or more). */
+  urls: readonly string[];
   token: string;
   hello: Omit<HelloMessage, 'type' | 'v'>;
   outbox: Outbox;
@@ -39,6 +47,8 @@ export interface UplinkStats {
   acked: number;
   rejected: number;
   resent: number;
+  /** Moves to another collector of the list after a failure (0 with one collector). */
+  failovers: number;
 }
 
 export class Uplink {
@@ -62,7 +72,9 @@ export class Uplink {
   #replayTimer: NodeJS.Timeout | null = null;
   /** This session's bin1 encoder (it remembers the layouts declared to the collector), or null for JSON. */
   #bin: Bin1Encoder | null = null;
-  readonly stats: UplinkStats = { connects: 0, acked: 0, rejected: 0, resent: 0 };
+  readonly stats: UplinkStats = { connects: 0, acked: 0, rejected: 0, resent: 0, failovers: 0 };
+  /** Index in `urls` of the collector this link is on (or trying). */
+  #at = 0;
 
   constructor(o: UplinkOptions) {
     this.#o = o;
@@ -73,6 +85,11 @@ export class Uplink {
   /** Opens the first connection. */
   start(): void {
     this.#connect();
+  }
+
+  /** The URL of the collector the link is on, or is trying. */
+  get collector(): string {
+    return this.#o.urls[this.#at] ?? '';
   }
 
   /** True once the collector welcomed this session. */
@@ -165,7 +182,8 @@ export class Uplink {
   #connect(): void {
     if (this.#stopped) return;
     const o = this.#o;
-    const ws = new WebSocket(o.url, {
+    const url = this.collector;
+    const ws = new WebSocket(url, {
       headers: { Authorization: `Bearer ${o.token}` },
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: 10_000,
@@ -175,7 +193,7 @@ export class Uplink {
     });
     this.#ws = ws;
     ws.on('unexpected-response', (_req, res) => {
-      this.#log.error({ status: res.statusCode, url: o.url }, res.statusCode === 401 ? 'collector refused the token' : 'collector refused the connection');
+      this.#log.error({ status: res.statusCode, collector: url }, res.statusCode === 401 ? 'collector refused the token' : 'collector refused the connection');
       res.resume();
       ws.terminate();
     });
@@ -202,8 +220,8 @@ export class Uplink {
     ws.on('error', (err: NodeJS.ErrnoException) => {
       // Certificate and TLS failures need a person: say why, not only "cannot reach".
       if (/CERT|TLS|SSL|SELF_SIGNED|ALTNAME|UNABLE_TO|SIGNATURE|ISSUER|HOSTNAME/i.test(err.code ?? ''))
-        this.#log.error({ err: { message: err.message, code: err.code } }, 'tls handshake with collector failed');
-      else this.#log.debug({ err: { message: err.message } }, 'link error');
+        this.#log.error({ err: { message: err.message, code: err.code }, collector: url }, 'tls handshake with collector failed');
+      else this.#log.debug({ err: { message: err.message }, collector: url }, 'link error');
     });
     ws.on('close', (code, reason) => {
       if (this.#ws !== ws) return;
@@ -211,18 +229,25 @@ export class Uplink {
       this.#teardown();
       if (this.#stopped) return;
       let delay = this.#backoff.next();
+      // Any failure moves to the next collector of the list (round-robin; one collector: itself).
+      const next = (this.#at + 1) % o.urls.length;
+      const moveTo = next === this.#at ? {} : { next: o.urls[next] };
       if (code === CLOSE_CODES.REPLACED) {
         // Another live agent uses this host id; backing off to the cap keeps the two from
         // replacing each other several times a second.
         delay = o.reconnectMaxMs;
-        this.#log.error({ code, retryInMs: delay }, 'another agent took over this host id; check --host-id on your hosts');
+        this.#log.error({ code, collector: url, retryInMs: delay }, 'another agent took over this host id; check --host-id on your hosts');
       } else if (PERMANENT_CLOSE_CODES.has(code)) {
         delay = o.reconnectMaxMs;
-        this.#log.error({ code, reason: reason.toString() }, 'collector closed the session for good; retrying slowly');
+        this.#log.error({ code, reason: reason.toString(), collector: url, ...moveTo }, 'collector closed the session for good; retrying slowly');
       } else if (wasReady) {
-        this.#log.warn({ code, reason: reason.toString(), retryInMs: delay }, 'disconnected from collector');
+        this.#log.warn({ code, reason: reason.toString(), collector: url, ...moveTo, retryInMs: delay }, 'disconnected from collector');
       } else {
-        this.#log.info({ code, retryInMs: delay }, 'cannot reach collector');
+        this.#log.info({ code, collector: url, ...moveTo, retryInMs: delay }, 'cannot reach collector');
+      }
+      if (next !== this.#at) {
+        this.#at = next;
+        this.stats.failovers++;
       }
       this.#retryTimer = setTimeout(() => this.#connect(), delay);
     });
@@ -239,7 +264,7 @@ export class Uplink {
         this.#maxBatch = Math.min(MAX_BATCH, msg.max_batch);
         this.#bin = this.#o.encoding !== 'json' && msg.encodings?.includes(BIN1) === true ? new Bin1Encoder() : null;
         this.#backoff.reset();
-        this.#log.info({ host: msg.host, queued: this.#o.outbox.size }, 'connected to collector');
+        this.#log.info({ host: msg.host, collector: this.collector, queued: this.#o.outbox.size, failovers: this.stats.failovers }, 'connected to collector');
         this.pump();
         return;
       case 'ack': {
