@@ -21,6 +21,11 @@
  * u = unsigned varint (7 bits a byte, low first, at most 8 bytes); text and bytes = u(length)
  * then the bytes. The frame must end exactly after the last snapshot.
  *
+ * Frame type 0xB2 is the same with the snapshots' namespace part (model/namespace-entry.ts):
+ * container definitions after the layout definitions and a namespace part after each breakdown,
+ * coded by codec/namespaces-bytes.ts. It goes only to a collector whose welcome lists the
+ * feature "ns1"; a batch without namespaces is still 0xB1.
+ *
  * A snapshot in this frame carries no host and no labels: they are the session's (the host the
  * token or hello bound, the labels of the hello), so a bin1 batch cannot name another host.
  * Every limit and range of the JSON schema (model/snapshot.ts) holds here too.
