@@ -19,8 +19,10 @@ import { getJson } from '../helpers/http.js';
 
 type HostView = Snapshot & { stale: boolean };
 
-/** A WebSocket relay on loopback to the collector that removes `encodings` from its welcome (so the agent sends JSON). */
-async function jsonOnlyRelay(target: string): Promise<{ url: string; close: () => Promise<void> }> {
+type Relay = { url: string; close: () => Promise<void> };
+
+/** A WebSocket relay on loopback to the collector that removes `drop` from its welcome: `encodings` (the agent sends JSON), `features` (an older collector). */
+async function relayWithout(target: string, drop: 'encodings' | 'features'): Promise<Relay> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   wss.on('connection', (client, req) => {
@@ -33,9 +35,9 @@ async function jsonOnlyRelay(target: string): Promise<{ url: string; close: () =
     up.on('message', (d, isBinary) => {
       let out: RawData | string = d;
       if (!isBinary) {
-        const m = JSON.parse(d.toString()) as { type: string; encodings?: string[] };
+        const m = JSON.parse(d.toString()) as { type: string; encodings?: string[]; features?: string[] };
         if (m.type === 'welcome') {
-          delete m.encodings;
+          delete m[drop];
           out = JSON.stringify(m);
         }
       }
@@ -78,7 +80,7 @@ describe('namespaces through a real collector, over bin1 and over JSON', () => {
   const tmp = tempDir('netns-wire');
   let col: Collector;
   const agents: Proc[] = [];
-  let relay: { url: string; close: () => Promise<void> } | null = null;
+  const relays: Relay[] = [];
   const mine: { name: string; ino: number; ready: ConnsReady }[] = [];
 
   beforeAll(async () => {
@@ -96,7 +98,7 @@ describe('namespaces through a real collector, over bin1 and over JSON', () => {
   });
 
   afterAll(async () => {
-    await relay?.close();
+    for (const r of relays) await r.close();
     killAll();
     removeAllNetns();
     tmp.cleanup();
@@ -116,7 +118,8 @@ describe('namespaces through a real collector, over bin1 and over JSON', () => {
     }
     expect(want[2]!.ipv6.established).toBeGreaterThan(0);
 
-    relay = await jsonOnlyRelay(col.wsUrl);
+    const relay = await relayWithout(col.wsUrl, 'encodings');
+    relays.push(relay);
     agents.push(startAgent(col, tmp.dir, ['--host-id', 'ns-bin1', '--namespaces']));
     agents.push(startAgent({ wsUrl: relay.url, token: col.token }, tmp.dir, ['--host-id', 'ns-json', '--namespaces']));
 
@@ -151,5 +154,22 @@ describe('namespaces through a real collector, over bin1 and over JSON', () => {
       expect(a.logs().filter((l) => l['level'] === 50)).toEqual([]);
     }
     for (const a of agents.splice(0)) await stopProc(a);
+  });
+
+  it('to a collector whose welcome lacks the feature ns1, the agent sends its snapshots without namespaces and says so once', async () => {
+    const old = await relayWithout(col.wsUrl, 'features');
+    relays.push(old);
+    const agent = startAgent({ wsUrl: old.url, token: col.token }, tmp.dir, ['--host-id', 'ns-old', '--namespaces']);
+    agents.push(agent);
+    const latest = async (): Promise<HostView | null> => getJson<HostView>(`${col.url}/api/v1/hosts/ns-old`).catch(() => null);
+    await waitFor(async () => ((await latest())?.seq ?? 0) >= 3, 'three snapshots of ns-old', 30_000, 200);
+    const h = (await latest())!;
+    expect(h).not.toHaveProperty('namespaces');
+    expect(h.collect).not.toHaveProperty('namespaces');
+    expect(h.stale).toBe(false);
+    const warned = agent.logs().filter((l) => typeof l['msg'] === 'string' && l['msg'].includes('does not accept per-namespace counts'));
+    expect(warned).toHaveLength(1);
+    expect(agent.logs().filter((l) => l['msg'] === 'connected to collector')).toHaveLength(1);
+    await stopProc(agent);
   });
 });
