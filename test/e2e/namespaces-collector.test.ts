@@ -37,7 +37,8 @@ async function relayWithout(target: string, drop: 'encodings' | 'features'): Pro
       if (!isBinary) {
         const m = JSON.parse(d.toString()) as { type: string; encodings?: string[]; features?: string[] };
         if (m.type === 'welcome') {
-          delete m[drop];
+          if (drop === 'encodings') delete m.encodings;
+          else delete m.features;
           out = JSON.stringify(m);
         }
       }

@@ -43,7 +43,23 @@ function states(k: number, seed: number): StateCounts {
   return s;
 }
 
-const TCP_KEYS = ['RtoAlgorithm', 'RtoMin', 'RtoMax', 'MaxConn', 'ActiveOpens', 'PassiveOpens', 'AttemptFails', 'EstabResets', 'CurrEstab', 'InSegs', 'OutSegs', 'RetransSegs', 'InErrs', 'OutRsts', 'InCsumErrors'];
+const TCP_KEYS = [
+  'RtoAlgorithm',
+  'RtoMin',
+  'RtoMax',
+  'MaxConn',
+  'ActiveOpens',
+  'PassiveOpens',
+  'AttemptFails',
+  'EstabResets',
+  'CurrEstab',
+  'InSegs',
+  'OutSegs',
+  'RetransSegs',
+  'InErrs',
+  'OutRsts',
+  'InCsumErrors',
+];
 
 /**
  * Entry i of a session at step t (0, 1, 2, ...): namespaces with i % 10 === 0 are busy (their
@@ -60,7 +76,23 @@ export function nsEntry(top: Snapshot, i: number, t: number, intervalMs: number)
   const sockstat = { ...top.sockstat, sockets_used: inuse + 5, tcp_inuse: inuse - (ipv6.established + ipv6.listen), tcp_tw: all.time_wait, tcp6_inuse: ipv6.established + ipv6.listen };
   const base = 1000 * (i + 1);
   const snmp: Record<string, number> = {};
-  const values = [1, 200, 120000, -1, base + 3 * step, base / 2 + 5 * step, i % 7, i % 3, all.established + all.close_wait, 50 * base + 997 * step, 48 * base + 1003 * step, i + (busy ? t : 0), 0, 11 * i + step, 0];
+  const values = [
+    1,
+    200,
+    120000,
+    -1,
+    base + 3 * step,
+    base / 2 + 5 * step,
+    i % 7,
+    i % 3,
+    all.established + all.close_wait,
+    50 * base + 997 * step,
+    48 * base + 1003 * step,
+    i + (busy ? t : 0),
+    0,
+    11 * i + step,
+    0,
+  ];
   TCP_KEYS.forEach((k, j) => (snmp[k] = values[j]!));
   return {
     netns: 4026532200 + 3 * i + (i % 2),

@@ -6,7 +6,23 @@
  */
 import { hostname } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
-import { BREAKDOWN_MAX_TOP, ConfigError, NAMESPACE_WIRE_LIMITS, bool, checkHostId, checkLabels, deepFreeze, defined, num, object, oneOf, parseLabels, readConfigFile, SettingSources, str } from '@tcpfleet/common/agent';
+import {
+  BREAKDOWN_MAX_TOP,
+  ConfigError,
+  NAMESPACE_WIRE_LIMITS,
+  bool,
+  checkHostId,
+  checkLabels,
+  deepFreeze,
+  defined,
+  num,
+  object,
+  oneOf,
+  parseLabels,
+  readConfigFile,
+  SettingSources,
+  str,
+} from '@tcpfleet/common/agent';
 import type { Issue } from '@tcpfleet/common/agent';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -6,7 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BIN1_BATCH, BIN1_NS_BATCH, Bin1Decoder, Bin1Encoder, CLOSE_CODES, NAMESPACE_WIRE_LIMITS, PackedSnapshot, ProtocolError, WireReader, decodeAgentMessage, encodeMessage } from '@tcpfleet/common';
+import {
+  BIN1_BATCH,
+  BIN1_NS_BATCH,
+  Bin1Decoder,
+  Bin1Encoder,
+  CLOSE_CODES,
+  NAMESPACE_WIRE_LIMITS,
+  PackedSnapshot,
+  ProtocolError,
+  WireReader,
+  decodeAgentMessage,
+  encodeMessage,
+} from '@tcpfleet/common';
 import type { NamespaceEntry, Snapshot } from '@tcpfleet/common';
 import { FIXTURES } from '../../helpers/fixtures.js';
 import { fixtureSnapshot, synthSnapshot } from '../../helpers/snapshots.js';
@@ -178,15 +190,35 @@ describe('bin1 frames with namespaces', () => {
   it.each([
     ['a negative state count', (e: NamespaceEntry) => ({ ...e, ipv4: { ...e.ipv4, established: -1 } }), 'binary batch: snapshot 1: namespaces[2].ipv4: -1 is outside 0..9007199254740991'],
     ['a pid above the kernel limit', (e: NamespaceEntry) => ({ ...e, pid: 4_194_305 }), 'binary batch: snapshot 1: namespaces[2].pid: 4194305 is outside 1..4194304'],
-    ['a container name with a bidi override', (e: NamespaceEntry) => ({ ...e, container: { runtime: 'docker' as const, id: 'a'.repeat(64), name: 'evil\u202egnp' } }), 'binary batch: container name: no control characters, bidi or invisible formatting marks'],
-    ['a pod name with a C1 control', (e: NamespaceEntry) => ({ ...e, container: { runtime: 'docker' as const, id: 'a'.repeat(64), pod: 'x\u0085y' } }), 'binary batch: container pod: no control characters, bidi or invisible formatting marks'],
-    ['a namespace name of 64 characters', (e: NamespaceEntry) => ({ ...e, container: { runtime: 'docker' as const, id: 'a'.repeat(64), namespace: 'n'.repeat(64) } }), 'binary batch: container namespace: 1 to 63 characters'],
+    [
+      'a container name with a bidi override',
+      (e: NamespaceEntry) => ({ ...e, container: { runtime: 'docker' as const, id: 'a'.repeat(64), name: 'evil\u202egnp' } }),
+      'binary batch: container name: no control characters, bidi or invisible formatting marks',
+    ],
+    [
+      'a pod name with a C1 control',
+      (e: NamespaceEntry) => ({ ...e, container: { runtime: 'docker' as const, id: 'a'.repeat(64), pod: 'x\u0085y' } }),
+      'binary batch: container pod: no control characters, bidi or invisible formatting marks',
+    ],
+    [
+      'a namespace name of 64 characters',
+      (e: NamespaceEntry) => ({ ...e, container: { runtime: 'docker' as const, id: 'a'.repeat(64), namespace: 'n'.repeat(64) } }),
+      'binary batch: container namespace: 1 to 63 characters',
+    ],
     ['an upper-case container id', (e: NamespaceEntry) => ({ ...e, container: { runtime: 'docker' as const, id: 'A'.repeat(64) } }), 'binary batch: container id: lowercase hex digits'],
-    ['an error of 513 characters', (e: NamespaceEntry) => ({ ...e, collect: { ...e.collect, errors: ['x'.repeat(513)] } }), 'binary batch: snapshot 1: namespaces[2].collect.errors: longer than 512 characters'],
-    ['5 errors', (e: NamespaceEntry) => ({ ...e, collect: { ...e.collect, errors: ['a', 'b', 'c', 'd', 'e'] } }), 'binary batch: snapshot 1: namespaces[2].collect.errors count: 5 is above the limit 4'],
+    [
+      'an error of 513 characters',
+      (e: NamespaceEntry) => ({ ...e, collect: { ...e.collect, errors: ['x'.repeat(513)] } }),
+      'binary batch: snapshot 1: namespaces[2].collect.errors: longer than 512 characters',
+    ],
+    [
+      '5 errors',
+      (e: NamespaceEntry) => ({ ...e, collect: { ...e.collect, errors: ['a', 'b', 'c', 'd', 'e'] } }),
+      'binary batch: snapshot 1: namespaces[2].collect.errors count: 5 is above the limit 4',
+    ],
     ['a netns twice', (e: NamespaceEntry) => ({ ...e, netns: 4026532204 }), 'binary batch: snapshot 1: namespaces[2].netns: 4026532204 appears twice'],
   ] as const)('refuses %s, naming it', (_what, change, message) => {
-    expect(refusal(() => decode1(frameOf([one(change as (e: NamespaceEntry) => NamespaceEntry)]))).message).toBe(message);
+    expect(refusal(() => decode1(frameOf([one(change)]))).message).toBe(message);
   });
 
   it(`refuses more than ${NAMESPACE_WIRE_LIMITS.entries} namespaces in a snapshot; the encoder does not make such a frame`, () => {
@@ -229,7 +261,10 @@ describe('bin1 frames with namespaces', () => {
     const golden = readFileSync(`${FIXTURES}protocol/bin1/batch-namespaces.hex`, 'utf8');
     expect(hex).toBe(golden);
     const dec = new Bin1Decoder();
-    const [a, b] = golden.trim().split('\n').map((h) => dec.decode(Buffer.from(h, 'hex'), 'golden', { role: 'test' }).snapshots[0]);
+    const [a, b] = golden
+      .trim()
+      .split('\n')
+      .map((h) => dec.decode(Buffer.from(h, 'hex'), 'golden', { role: 'test' }).snapshots[0]);
     expect(plain(a)).toEqual(plain(s));
     expect(plain(b)).toEqual(plain(next));
   });

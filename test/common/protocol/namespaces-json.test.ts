@@ -34,7 +34,11 @@ const docker = (over: Obj): Obj => ({ runtime: 'docker', id: 'a'.repeat(64), ...
 
 const MUTATIONS: [string, (m: Obj) => void, Offending][] = [
   ['namespaces not an array', (m) => (m['snapshots'][0].namespaces = {}), { at: 'snapshots.0.namespaces' }],
-  [`${NAMESPACE_WIRE_LIMITS.entries + 1} entries`, (m) => (m['snapshots'][0].namespaces = Array.from({ length: NAMESPACE_WIRE_LIMITS.entries + 1 }, (_, i) => ({ ...ns(m, 0), netns: i + 1 }))), { at: 'snapshots.0.namespaces' }],
+  [
+    `${NAMESPACE_WIRE_LIMITS.entries + 1} entries`,
+    (m) => (m['snapshots'][0].namespaces = Array.from({ length: NAMESPACE_WIRE_LIMITS.entries + 1 }, (_, i) => ({ ...ns(m, 0), netns: i + 1 }))),
+    { at: 'snapshots.0.namespaces' },
+  ],
   ['a netns twice', (m) => (ns(m).netns = ns(m, 2).netns), { at: 'snapshots.0.namespaces' }],
   ['netns 0', (m) => (ns(m).netns = 0), { at: 'snapshots.0.namespaces.3.netns' }],
   ['netns fractional', (m) => (ns(m).netns = 4026531840.5), { at: 'snapshots.0.namespaces.3.netns' }],

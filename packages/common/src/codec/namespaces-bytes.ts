@@ -240,7 +240,7 @@ export class NsEncoder {
       let sc = 0;
       snmpNames.forEach((n, i) => {
         snmp[i] = e.snmp[n]!;
-        sd[i] = diffOf(snmp[i]!, sameNames ? ref.snmp[i]! : 0);
+        sd[i] = diffOf(snmp[i], sameNames ? (ref.snmp[i] ?? 0) : 0);
         if (sd[i] !== 0) sc++;
       });
       putSparse(w, sd, sc);
@@ -289,7 +289,12 @@ function writeContainer(w: VarintWriter, slot: number, c: ContainerIdentity): vo
   w.putU(slot);
   w.putU(CONTAINER_RUNTIMES.indexOf(c.runtime));
   w.putText(c.id);
-  const mask = (c.pod_uid !== undefined ? C_POD_UID : 0) | (c.pod !== undefined ? C_POD : 0) | (c.namespace !== undefined ? C_NAMESPACE : 0) | (c.name !== undefined ? C_NAME : 0) | (c.other_ids !== undefined ? C_OTHER_IDS : 0);
+  const mask =
+    (c.pod_uid !== undefined ? C_POD_UID : 0) |
+    (c.pod !== undefined ? C_POD : 0) |
+    (c.namespace !== undefined ? C_NAMESPACE : 0) |
+    (c.name !== undefined ? C_NAME : 0) |
+    (c.other_ids !== undefined ? C_OTHER_IDS : 0);
   w.putU(mask);
   for (const t of [c.pod_uid, c.pod, c.namespace, c.name]) if (t !== undefined) w.putText(t);
   if (c.other_ids !== undefined) {
