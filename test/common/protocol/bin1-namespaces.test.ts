@@ -6,46 +6,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  BIN1_BATCH,
-  BIN1_NS_BATCH,
-  Bin1Decoder,
-  Bin1Encoder,
-  CLOSE_CODES,
-  NAMESPACE_WIRE_LIMITS,
-  PackedSnapshot,
-  ProtocolError,
-  WireReader,
-  decodeAgentMessage,
-  encodeMessage,
-} from '@tcpfleet/common';
+import { BIN1_BATCH, BIN1_NS_BATCH, Bin1Decoder, Bin1Encoder, CLOSE_CODES, NAMESPACE_WIRE_LIMITS, PackedSnapshot, ProtocolError, WireReader } from '@tcpfleet/common';
 import type { NamespaceEntry, Snapshot } from '@tcpfleet/common';
 import { FIXTURES } from '../../helpers/fixtures.js';
+import { plain, refusal, viaJson } from '../../helpers/protocol-cases.js';
 import { fixtureSnapshot, synthSnapshot } from '../../helpers/snapshots.js';
 import { containerOf, nsEntry, withNamespaces } from '../../helpers/ns-entries.js';
 
 const HOST = 'fixture-host';
+const viaJsonBig = (snaps: Snapshot[]): unknown => viaJson(snaps, 16 * 1024 * 1024);
 const LABELS = { env: 'test' };
 
 /** A real snapshot of the fixture tree, collect.ms in whole microseconds (bin1 carries µs). */
 function top(seq = 1): Snapshot {
   const s = fixtureSnapshot({ seq });
   return { ...s, interval_ms: 10_000, collect: { ...s.collect, ms: 1.234 } };
-}
-
-/** What the JSON path makes of the same batch, as plain JSON. */
-const viaJson = (snaps: Snapshot[]): unknown =>
-  JSON.parse(JSON.stringify((decodeAgentMessage(encodeMessage({ type: 'batch', id: 1, snapshots: snaps }), 16 * 1024 * 1024) as { snapshots: Snapshot[] }).snapshots));
-const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
-
-function refusal(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err;
-    throw err;
-  }
-  throw new Error('decoded, but should have been refused');
 }
 
 const frameOf = (snaps: Snapshot[]): Buffer => {
@@ -92,9 +67,9 @@ describe('bin1 frames with namespaces', () => {
       const msg = dec.decode(frame, HOST, LABELS);
       expect(msg.id).toBe(id++);
       const out = plain(msg.snapshots);
-      expect(out).toEqual(viaJson(batch.map((s) => ({ ...s, host: HOST, labels: LABELS }))));
+      expect(out).toEqual(viaJsonBig(batch.map((s) => ({ ...s, host: HOST, labels: LABELS }))));
       // Key for key and in the same order: the API prints the same text whichever encoding came in.
-      expect(JSON.stringify(msg.snapshots)).toBe(JSON.stringify(viaJson(batch.map((s) => ({ ...s, host: HOST, labels: LABELS })))));
+      expect(JSON.stringify(msg.snapshots)).toBe(JSON.stringify(viaJsonBig(batch.map((s) => ({ ...s, host: HOST, labels: LABELS })))));
     }
   });
 
@@ -128,7 +103,7 @@ describe('bin1 frames with namespaces', () => {
       const s = withNamespaces(t0, 100, t);
       const f = enc.encode(t + 1, [s])!;
       const without = bare.encode(t + 1, [{ ...s, namespaces: undefined, collect: { ...s.collect, namespaces: undefined } } as unknown as Snapshot])!;
-      expect(plain(dec.decode(f, HOST, LABELS).snapshots)).toEqual(viaJson([{ ...s, host: HOST, labels: LABELS }]));
+      expect(plain(dec.decode(f, HOST, LABELS).snapshots)).toEqual(viaJsonBig([{ ...s, host: HOST, labels: LABELS }]));
       const bytes = (f.length - without.length) / 100;
       if (t === 0) first = bytes;
       else perNs.push(bytes);
