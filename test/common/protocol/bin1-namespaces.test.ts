@@ -207,6 +207,23 @@ describe('bin1 frames with namespaces', () => {
     expect(err.message).toBe(`binary batch: snapshot 1: namespace count: ${NAMESPACE_WIRE_LIMITS.entries + 1} is above the limit ${NAMESPACE_WIRE_LIMITS.entries}`);
   });
 
+  it('gives null (send JSON) for an entry it cannot carry exactly, and leaves the session as it was', () => {
+    const enc = new Bin1Encoder();
+    const dec = new Bin1Decoder();
+    dec.decode(enc.encode(1, [withNamespaces(top(), 3, 0)])!, HOST, LABELS);
+    const odd = withNamespaces(top(), 3, 1);
+    odd.namespaces![1] = { ...odd.namespaces![1]!, sockstat: { ...odd.namespaces![1]!.sockstat, tcp_tw: 1.5 } };
+    expect(enc.encode(2, [odd])).toBeNull();
+    expect(enc.tooBig).toBe(false);
+    const next = withNamespaces(top(), 3, 2);
+    expect(plain(dec.decode(enc.encode(3, [next])!, HOST, LABELS).snapshots)).toEqual(viaJsonBig([{ ...next, host: HOST, labels: LABELS }]));
+    // Too big for the limit given: null and tooBig, and again nothing changed.
+    expect(enc.encode(4, [withNamespaces(top(), 3, 3)], 100)).toBeNull();
+    expect(enc.tooBig).toBe(true);
+    const after = withNamespaces(top(), 3, 4);
+    expect(plain(dec.decode(enc.encode(5, [after])!, HOST, LABELS).snapshots)).toEqual(viaJsonBig([{ ...after, host: HOST, labels: LABELS }]));
+  });
+
   it('refuses an entry whose container slot was not declared in this session', () => {
     const enc = new Bin1Encoder();
     const layout = enc.encode(1, [top()])!;

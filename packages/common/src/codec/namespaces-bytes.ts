@@ -108,9 +108,10 @@ export class NsEncodeError extends Error {}
 const nameByte = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 const hexByte = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
 
+/** actual - predicted, when the decoder's predicted + difference gives back exactly `actual`. */
 function diffOf(actual: number, predicted: number): number {
   const d = actual - predicted;
-  if (!Number.isSafeInteger(d)) throw new NsEncodeError(`a namespace number cannot be coded: ${actual} against ${predicted}`);
+  if (!Number.isSafeInteger(d) || !Number.isSafeInteger(predicted) || predicted + d !== actual) throw new NsEncodeError(`a namespace number cannot be coded: ${actual} against ${predicted}`);
   return d;
 }
 
