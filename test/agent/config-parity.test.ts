@@ -51,7 +51,7 @@ const REFERENCE = z.strictObject({
   ca: z.string().min(1).optional(),
   walkBudget: z.number().min(0).max(1).default(0.01),
   namespaces: z.boolean().default(false),
-  maxNamespaces: z.number().int().min(1).max(65_536).default(512),
+  maxNamespaces: z.number().int().min(1).max(4096).default(512),
   kubeLogDir: z.string().min(1).default('/var/log/containers'),
   dockerDir: z.string().min(1).default('/var/lib/docker'),
   reconnectMin: z.number().min(0.01).default(0.5),

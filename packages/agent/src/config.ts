@@ -6,7 +6,23 @@
  */
 import { hostname } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
-import { BREAKDOWN_MAX_TOP, ConfigError, bool, checkHostId, checkLabels, deepFreeze, defined, num, object, oneOf, parseLabels, readConfigFile, SettingSources, str } from '@tcpfleet/common/agent';
+import {
+  BREAKDOWN_MAX_TOP,
+  ConfigError,
+  NAMESPACE_WIRE_LIMITS,
+  bool,
+  checkHostId,
+  checkLabels,
+  deepFreeze,
+  defined,
+  num,
+  object,
+  oneOf,
+  parseLabels,
+  readConfigFile,
+  SettingSources,
+  str,
+} from '@tcpfleet/common/agent';
 import type { Check, Issue } from '@tcpfleet/common/agent';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -87,7 +103,7 @@ export const checkAgentSettings = object<AgentSettings>(
     ca: { check: str({ min: 1 }), optional: true },
     walkBudget: { check: num({ min: 0, max: 1 }), default: () => 0.01 },
     namespaces: { check: bool(), default: () => false },
-    maxNamespaces: { check: num({ int: true, min: 1, max: 65_536 }), default: () => 512 },
+    maxNamespaces: { check: num({ int: true, min: 1, max: NAMESPACE_WIRE_LIMITS.entries }), default: () => 512 },
     kubeLogDir: { check: str({ min: 1 }), default: () => '/var/log/containers' },
     dockerDir: { check: str({ min: 1 }), default: () => '/var/lib/docker' },
     reconnectMin: { check: num({ min: 0.01 }), default: () => 0.5 },

@@ -7,7 +7,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { BIN1, Bin1Decoder, CLOSE_CODES, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
+import { BIN1, Bin1Decoder, CLOSE_CODES, NAMESPACES_FEATURE, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
 import type { AgentMessage, BatchMessage, CollectorMessage, GapMessage, HelloMessage } from '@tcpfleet/common';
 import type { IngestWriter } from './writer.js';
 import type { IngestRefusal, Store, WriteAuth } from '../store/store.js';
@@ -197,7 +197,7 @@ export class Session {
     this.#onWelcome();
     this.welcomedAt = Date.now();
     this.#timer = setInterval(() => this.#beat(), this.#ctx.heartbeatMs);
-    this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64, encodings: ['json', BIN1] });
+    this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64, encodings: ['json', BIN1], features: [NAMESPACES_FEATURE] });
     const early = this.#early ?? [];
     this.#early = null;
     for (const [data, isBinary] of early) this.#onFrame(data, isBinary);
