@@ -64,6 +64,26 @@ export function formatHosts(hosts: readonly HostRow[], now: number): string {
   );
 }
 
+/** What a table shows for the hosts without the label (the JSON has null). */
+export const UNSET = '(unset)';
+
+/** The answer of `total --by LABEL`. */
+export interface GroupsDoc {
+  by: string;
+  groups: { value: string | null; hosts: number; stale: number; states: StateCounts; summary: SsSummary }[];
+}
+
+/** `tcpfleet total --by LABEL`: one row per value of the label. */
+export function formatGroups(g: GroupsDoc, state: TcpStateName | null): string {
+  if (g.groups.length === 0) return 'no hosts match\n';
+  const head = [g.by.toUpperCase(), 'HOSTS', 'STALE'];
+  if (state !== null) return table([...head, state.toUpperCase()], g.groups.map((x) => [x.value ?? UNSET, x.hosts, x.stale, x.states[state]]));
+  return table(
+    [...head, 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB'],
+    g.groups.map((x) => [x.value ?? UNSET, x.hosts, x.stale, x.states.established, x.states.syn_recv, x.states.time_wait, x.states.close_wait, x.states.listen, x.summary.total, x.summary.estab]),
+  );
+}
+
 /** `tcpfleet total` */
 export function formatTotal(t: { hosts: number; stale: number; states: StateCounts; summary: SsSummary }, state: TcpStateName | null): string {
   const head = `fleet: ${t.hosts} live host${t.hosts === 1 ? '' : 's'}, ${t.stale} stale (left out)\n`;
