@@ -5,7 +5,7 @@
  * value is null.
  */
 import type { Selector, SsSummary, StateCounts, TcpStateName } from '@tcpfleet/common';
-import { N_SUM, accumulate, totalOf } from './fleet.js';
+import { N_SUM, addCounts, totalOf } from './fleet.js';
 import type { Fleet } from './fleet.js';
 
 /** One group of `total --by`. */
@@ -45,7 +45,7 @@ export function groupByLabel(fleet: Fleet, label: string, now: number, sel: Sele
     if (stale) a.stale++;
     else {
       a.hosts++;
-      accumulate(a.sum, h.view, 1);
+      addCounts(a.sum, h.counts, 1);
     }
   });
   return [...accs].map(([value, a]) => ({ value, ...totalOf(a.hosts, a.stale, a.sum) }));

@@ -32,10 +32,17 @@ export function isStale(s: StoredSnapshot, now: number): boolean {
 /** Numbers in a running sum: the states, then the ss summary. */
 export const N_SUM = TCP_STATES.length + SUMMARY_KEYS.length;
 
-/** Adds (sign 1) or subtracts (sign -1) a snapshot's states and summary to a running sum. */
-export function accumulate(into: Float64Array, s: StoredSnapshot, sign: number): void {
-  for (let i = 0; i < TCP_STATES.length; i++) into[i]! += sign * s.states[TCP_STATES[i]!];
-  for (let i = 0; i < SUMMARY_KEYS.length; i++) into[TCP_STATES.length + i]! += sign * s.summary[SUMMARY_KEYS[i]!];
+/** A snapshot's states and summary as numbers in running-sum order (read once per commit of the host). */
+function countsOf(s: StoredSnapshot): Float64Array {
+  const v = new Float64Array(N_SUM);
+  for (let i = 0; i < TCP_STATES.length; i++) v[i] = s.states[TCP_STATES[i]!];
+  for (let i = 0; i < SUMMARY_KEYS.length; i++) v[TCP_STATES.length + i] = s.summary[SUMMARY_KEYS[i]!];
+  return v;
+}
+
+/** Adds (sign 1) or subtracts (sign -1) a host's counts (countsOf) to a running sum. */
+export function addCounts(into: Float64Array, counts: Float64Array, sign: number): void {
+  for (let i = 0; i < N_SUM; i++) into[i]! += sign * counts[i]!;
 }
 
 /**
@@ -60,12 +67,15 @@ class Entry {
   host: string;
   states: StateCounts;
   labels: Record<string, string>;
+  /** The view's states and summary, in running-sum order: fleet-wide sums add these typed arrays. */
+  counts: Float64Array;
   deadline: number;
-  constructor(view: HostView, host: string, states: StateCounts, deadline: number) {
+  constructor(view: HostView, host: string, counts: Float64Array, deadline: number) {
     this.view = view;
     this.host = host;
-    this.states = states;
+    this.states = view.states;
     this.labels = view.labels;
+    this.counts = counts;
     this.deadline = deadline;
   }
 }
@@ -75,6 +85,8 @@ export interface ScannedHost {
   readonly view: HostView;
   readonly labels: Readonly<Record<string, string>>;
   readonly states: StateCounts;
+  /** States then summary, in TCP_STATES and SUMMARY_KEYS order (for addCounts). */
+  readonly counts: Float64Array;
 }
 
 export class Fleet {
@@ -87,18 +99,20 @@ export class Fleet {
   #sorted: Entry[] | null = null;
 
   #set(host: string, snap: HostView): void {
-    const old = this.#latest.get(host);
-    if (old !== undefined) accumulate(this.#sum, old, -1);
-    else this.#sorted = null;
-    accumulate(this.#sum, snap, 1);
+    const counts = countsOf(snap);
+    addCounts(this.#sum, counts, 1);
     this.#latest.set(host, snap);
     const deadline = snap.recv_ts + STALE_INTERVALS * snap.interval_ms;
     const e = this.#entries.get(host);
-    if (e === undefined) this.#entries.set(host, new Entry(snap, host, snap.states, deadline));
-    else {
+    if (e === undefined) {
+      this.#entries.set(host, new Entry(snap, host, counts, deadline));
+      this.#sorted = null;
+    } else {
+      addCounts(this.#sum, e.counts, -1);
       e.view = snap;
       e.states = snap.states;
       e.labels = snap.labels;
+      e.counts = counts;
       e.deadline = deadline;
     }
   }
@@ -176,8 +190,9 @@ export class Fleet {
    */
   forget(name: string, at: number): boolean {
     const s = this.#latest.get(name);
-    if (s === undefined || s.recv_ts > at) return false;
-    accumulate(this.#sum, s, -1);
+    const e = this.#entries.get(name);
+    if (s === undefined || e === undefined || s.recv_ts > at) return false;
+    addCounts(this.#sum, e.counts, -1);
     this.#latest.delete(name);
     this.#entries.delete(name);
     this.#sorted = null;
@@ -205,7 +220,7 @@ export class Fleet {
       if (now > e.deadline) stale++;
       else {
         hosts++;
-        accumulate(sum, e.view, 1);
+        addCounts(sum, e.counts, 1);
       }
     }
     return totalOf(hosts, stale, sum);
@@ -218,7 +233,7 @@ export class Fleet {
     for (const e of this.#entries.values()) {
       if (now > e.deadline) {
         stale++;
-        accumulate(sum, e.view, -1);
+        addCounts(sum, e.counts, -1);
       }
     }
     return totalOf(this.#latest.size - stale, stale, sum);
@@ -273,7 +288,7 @@ export class Fleet {
   }
 }
 
-/** A FleetTotal from running sums (states, then summary, as accumulate() adds them). */
+/** A FleetTotal from running sums (states, then summary, as addCounts() adds them). */
 export function totalOf(hosts: number, stale: number, sum: Float64Array): FleetTotal {
   const states = emptyStates();
   TCP_STATES.forEach((st, i) => (states[st] = sum[i] ?? 0));
