@@ -45,14 +45,14 @@ function timeIt(fn, runs) {
   return xs;
 }
 
-async function build(path, hosts) {
+export async function build(path, hosts) {
   const tpl = agentTemplate();
   const store = new SqliteStore({ path, durability: 'normal' });
   const now = Date.now();
   let items = [];
   for (let i = 0; i < hosts; i++) {
     const host = `host-${String(i).padStart(5, '0')}`;
-    const s = hostSeries(tpl, host, i + 1, 10_000)(now);
+    const s = hostSeries(tpl, host, i + 1, 300_000)(now);
     s.labels = { env: ENVS[i % 3], role: `r${i % 7}`, zone: ZONES[i % 4] };
     items.push({ host, labels: s.labels, snapshots: [s] });
     if (items.length === 500) {
@@ -65,7 +65,7 @@ async function build(path, hosts) {
 }
 
 /** Marks every host as just heard from (building and loading take a while). */
-function freshen(path) {
+export function freshen(path) {
   const store = new SqliteStore({ path });
   store.db.prepare('UPDATE latest SET recv_ts = ?').run(Date.now());
   store.db.prepare('UPDATE hosts SET last_seen = ?').run(Date.now());

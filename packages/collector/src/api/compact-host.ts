@@ -4,7 +4,7 @@
  * per-family counts, and `states` lists only the states whose count is not 0 (a state not listed
  * is 0), so 10,000 hosts fit in under 3 MB (bench/RESULTS.md, selectors).
  */
-import { SUMMARY_KEYS, TCP_STATES } from '@tcpfleet/common';
+import { TCP_STATES } from '@tcpfleet/common';
 import type { SsSummary, StateCounts } from '@tcpfleet/common';
 import type { HostView } from './fleet.js';
 
@@ -23,7 +23,5 @@ export function compactHost(h: HostView): CompactHost {
   const states: Partial<StateCounts> = {};
   const s = h.states;
   for (const st of TCP_STATES) if (s[st] !== 0) states[st] = s[st];
-  const summary = {} as SsSummary;
-  for (const k of SUMMARY_KEYS) summary[k] = h.summary[k];
-  return { host: h.host, labels: h.labels, states, summary, recv_ts: h.recv_ts, stale: h.stale };
+  return { host: h.host, labels: h.labels, states, summary: h.summary, recv_ts: h.recv_ts, stale: h.stale };
 }

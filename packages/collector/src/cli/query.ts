@@ -93,13 +93,7 @@ export async function hostsCmd(o: QueryOpts & { selector?: string | undefined; l
   };
   const hosts = await getJson<HostDoc[] | CompactHostDoc[]>(o.url, `api/v1/hosts${qs(params)}`, undefined, o.readToken);
   if (o.json) return printJson(hosts);
-  const zero = Object.fromEntries(TCP_STATES.map((s) => [s, 0])) as StateCounts;
-  out(
-    formatHosts(
-      hosts.map((h) => ({ ...h, states: { ...zero, ...h.states } })),
-      Date.now(),
-    ),
-  );
+  out(formatHosts(hosts, Date.now()));
 }
 
 export async function totalCmd(o: QueryOpts & { state?: string | undefined; selector?: string | undefined; by?: string | undefined }): Promise<void> {
