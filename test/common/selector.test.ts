@@ -51,7 +51,11 @@ function outcome(text: string): Case {
 describe('label selectors: the golden cases', () => {
   it('cover every operator, valid and invalid', () => {
     const valid = cases.filter((c) => c.error === undefined).map((c) => c.canonical ?? '');
-    for (const op of ['=', '!=', ' in (', ' notin (']) expect(valid.some((c) => c.includes(op)), op).toBe(true);
+    for (const op of ['=', '!=', ' in (', ' notin ('])
+      expect(
+        valid.some((c) => c.includes(op)),
+        op,
+      ).toBe(true);
     expect(valid.some((c) => c.startsWith('!'))).toBe(true);
     expect(valid.some((c) => /^[a-z]+$/.test(c))).toBe(true);
     expect(cases.filter((c) => c.error !== undefined).length).toBeGreaterThan(20);

@@ -141,7 +141,7 @@ afterAll(() => {
   tmp.cleanup();
 });
 
-describe('each operator and combinations: the same hosts and sums as each host\'s own snapshot', () => {
+describe("each operator and combinations: the same hosts and sums as each host's own snapshot", () => {
   it('the fleet is as reported (labels from the hello, agents with --label)', () => {
     for (const [h, labels] of [...WIRE_HOSTS, ...AGENT_HOSTS]) expect(own.get(h)?.labels, h).toEqual(labels);
   });
@@ -193,7 +193,12 @@ describe('each operator and combinations: the same hosts and sums as each host\'
     const firing = jsonCli<{ host?: string; labels: Labels }[]>(['alerts', '--json']).filter((a) => a.host !== undefined);
     for (const [sel, want] of CASES.slice(0, 8)) {
       const got = jsonCli<{ host?: string }[]>(['alerts', '-l', sel, '--json']).map((a) => a.host);
-      expect(got.sort(), sel).toEqual(firing.filter((a) => want(own.get(a.host!)?.labels ?? {})).map((a) => a.host).sort());
+      expect(got.sort(), sel).toEqual(
+        firing
+          .filter((a) => want(own.get(a.host!)?.labels ?? {}))
+          .map((a) => a.host)
+          .sort(),
+      );
     }
   });
 
@@ -209,12 +214,18 @@ describe('each operator and combinations: the same hosts and sums as each host\'
 
 describe('bad selectors', () => {
   it.each([
-    ['env in (prod', 'selector: position 13: expected \',\' or \')\', found the end of the selector'],
+    ['env in (prod', "selector: position 13: expected ',' or ')', found the end of the selector"],
     ['env=prod,,zone', 'selector: position 10: expected a label key, found ","'],
     ['env prod', 'selector: position 5: expected =, ==, !=, in, notin, \',\' or the end after key "env", found "prod"'],
     [`${'k'.repeat(65)}=v`, 'selector: position 1: a label key has at most 64 characters, this one 65'],
   ])('%j: one line naming the position, exit 2; HTTP 400', async (sel, message) => {
-    const commands = [['hosts', '-l', sel], ['total', '--selector', sel], ['top', '-l', sel], ['alerts', '-l', sel], ['watch', '--count', '1', '-l', sel]];
+    const commands = [
+      ['hosts', '-l', sel],
+      ['total', '--selector', sel],
+      ['top', '-l', sel],
+      ['alerts', '-l', sel],
+      ['watch', '--count', '1', '-l', sel],
+    ];
     for (const args of sel.startsWith('env in') ? commands : commands.slice(0, 1)) {
       const r = cli([...args, '--url', 'http://127.0.0.1:9']);
       expect(r.code, args.join(' ')).toBe(2);
@@ -244,7 +255,11 @@ describe('hosts: pages and the compact form', () => {
     expect(pages).toEqual(full);
     const r = await httpGet(`${col.url}/api/v1/hosts?selector=env%3Dprod&limit=2&offset=1`);
     expect(r.headers['x-tcpfleet-hosts']).toBe(String(selected((l) => l['env'] === 'prod').length));
-    expect((JSON.parse(r.body) as HostDoc[]).map((h) => h.host)).toEqual(selected((l) => l['env'] === 'prod').slice(1, 3).map((h) => h.host));
+    expect((JSON.parse(r.body) as HostDoc[]).map((h) => h.host)).toEqual(
+      selected((l) => l['env'] === 'prod')
+        .slice(1, 3)
+        .map((h) => h.host),
+    );
     expect(cli(['hosts', '--limit', '0', '--url', col.url]).code).toBe(2);
     expect(cli(['hosts', '--offset', '-1', '--url', col.url]).code).toBe(2);
   });

@@ -8,7 +8,17 @@ import type { Argv } from 'yargs';
 import { TcpfleetError } from '@tcpfleet/common/light';
 import { VERSION } from './version.js';
 import { fastQuery } from './cli/fast-path.js';
-import { DEFAULT_URL, jsonOption as jsonOpt, queryArgsFrom, queryYargsOptions, readOptions as readOpts, runQuery, selectorOption as selectorOpt, stateOption as stateOpt, urlOption as urlOpt } from './cli/query-options.js';
+import {
+  DEFAULT_URL,
+  jsonOption as jsonOpt,
+  queryArgsFrom,
+  queryYargsOptions,
+  readOptions as readOpts,
+  runQuery,
+  selectorOption as selectorOpt,
+  stateOption as stateOpt,
+  urlOption as urlOpt,
+} from './cli/query-options.js';
 import type { QueryCommand } from './cli/query-options.js';
 import { serveFlagsFrom, serveYargsOptions } from './cli/serve-options.js';
 import { collectorUrl } from './cli/collector-url.js';
@@ -137,7 +147,16 @@ async function main(): Promise<void> {
           .example('$0 watch --count 1 > fleet.txt', 'One plain frame, for a script or a log'),
       async (a) => {
         const { watchCmd } = await import('./cli/watch.js');
-        process.exitCode = await watchCmd({ url: url(a), state: a.state, intervalS: a.interval, count: a.count, limit: a.limit, window: a.window, selector: a.selector, readToken: await readToken(a) });
+        process.exitCode = await watchCmd({
+          url: url(a),
+          state: a.state,
+          intervalS: a.interval,
+          count: a.count,
+          limit: a.limit,
+          window: a.window,
+          selector: a.selector,
+          readToken: await readToken(a),
+        });
       },
     )
     .command(

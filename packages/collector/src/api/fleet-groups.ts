@@ -53,12 +53,7 @@ export function groupByLabel(fleet: Fleet, label: string, now: number, sel: Sele
 
 /** Largest first by `state` (established for total --by), then more live hosts, then by value (null last). */
 export function sortGroups(groups: LabelGroup[], state: TcpStateName): LabelGroup[] {
-  return groups.sort(
-    (a, b) =>
-      b.states[state] - a.states[state] ||
-      b.hosts - a.hosts ||
-      (a.value === b.value ? 0 : a.value === null ? 1 : b.value === null ? -1 : a.value < b.value ? -1 : 1),
-  );
+  return groups.sort((a, b) => b.states[state] - a.states[state] || b.hosts - a.hosts || (a.value === b.value ? 0 : a.value === null ? 1 : b.value === null ? -1 : a.value < b.value ? -1 : 1));
 }
 
 /** `total --by LABEL`: every group, largest first by `order` (established connections unless --state says). */

@@ -28,7 +28,6 @@ export function isStale(s: StoredSnapshot, now: number): boolean {
   return now - s.recv_ts > STALE_INTERVALS * s.interval_ms;
 }
 
-
 /** Numbers in a running sum: the states, then the ss summary. */
 export const N_SUM = TCP_STATES.length + SUMMARY_KEYS.length;
 
@@ -263,7 +262,13 @@ export class Fleet {
   }
 
   /** Listening ports (by) or remote peers ranked by one state, summed over live hosts' breakdowns. */
-  topBreakdown(by: 'port' | 'peer', state: TcpStateName, limit: number, now: number, sel: Selector | null = null): { addr?: string; port: number; value: number; states: StateCounts; hosts: number }[] {
+  topBreakdown(
+    by: 'port' | 'peer',
+    state: TcpStateName,
+    limit: number,
+    now: number,
+    sel: Selector | null = null,
+  ): { addr?: string; port: number; value: number; states: StateCounts; hosts: number }[] {
     const groups = new Map<string, { addr?: string; port: number; states: StateCounts; hosts: number }>();
     for (const s of this.#latest.values()) {
       if (isStale(s, now) || s.breakdown === undefined || (sel !== null && !sel.matches(s.labels))) continue;

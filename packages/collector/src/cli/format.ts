@@ -90,7 +90,11 @@ export interface GroupsDoc {
 export function formatGroups(g: GroupsDoc, state: TcpStateName | null): string {
   if (g.groups.length === 0) return 'no hosts match\n';
   const head = [g.by.toUpperCase(), 'HOSTS', 'STALE'];
-  if (state !== null) return table([...head, state.toUpperCase()], g.groups.map((x) => [x.value ?? UNSET, x.hosts, x.stale, x.states[state]]));
+  if (state !== null)
+    return table(
+      [...head, state.toUpperCase()],
+      g.groups.map((x) => [x.value ?? UNSET, x.hosts, x.stale, x.states[state]]),
+    );
   return table(
     [...head, 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB'],
     g.groups.map((x) => [x.value ?? UNSET, x.hosts, x.stale, x.states.established, x.states.syn_recv, x.states.time_wait, x.states.close_wait, x.states.listen, x.summary.total, x.summary.estab]),
