@@ -86,7 +86,11 @@ async function main(): Promise<void> {
     .command(
       'total',
       'Fleet sums over live hosts (stale hosts counted apart)',
-      (y) => y.options(queryYargsOptions('total')).example('$0 total --state established', 'Established connections across the fleet'),
+      (y) =>
+        y
+          .options(queryYargsOptions('total'))
+          .example('$0 total --state established', 'Established connections across the fleet')
+          .example("$0 total -l 'env=prod' --by role", 'Established connections of env=prod hosts, by role'),
       (a) => query('total', a),
     )
     .command(
