@@ -7,7 +7,15 @@ import { assemble, writeSection } from './lib/report.mjs';
 import { cleanupAll } from './lib/netns.mjs';
 
 const ALL = ['agent', 'ingest', 'queries', 'selectors', 'storage', 'cli', 'namespaces'];
-const FILES = { agent: './agent-sampling.mjs', ingest: './ingest.mjs', queries: './queries.mjs', selectors: './selectors.mjs', storage: './storage.mjs', cli: './cli-startup.mjs', namespaces: './namespaces-cost.mjs' };
+const FILES = {
+  agent: './agent-sampling.mjs',
+  ingest: './ingest.mjs',
+  queries: './queries.mjs',
+  selectors: './selectors.mjs',
+  storage: './storage.mjs',
+  cli: './cli-startup.mjs',
+  namespaces: './namespaces-cost.mjs',
+};
 const picked = process.argv.slice(2).filter((a) => ALL.includes(a));
 const unknown = process.argv.slice(2).filter((a) => !ALL.includes(a));
 if (unknown.length > 0) {

@@ -4,6 +4,7 @@
  */
 import { TCP_STATES, formatDuration, formatSsTcpLine, printable, stateNumber } from '@tcpfleet/common/light';
 import type { SsSummary, StateCounts, TcpStateName } from '@tcpfleet/common/light';
+import type { CompactHost } from '../api/compact-host.js';
 
 const cellText = (c: string | number): string => (typeof c === 'number' ? String(c) : printable(c));
 
@@ -46,15 +47,8 @@ export function labelText(labels: Record<string, string>): string {
     .join(',');
 }
 
-interface HostRow {
-  host: string;
-  labels: Record<string, string>;
-  /** All twelve states, or (compact form) only those not 0. */
-  states: Partial<StateCounts>;
-  summary: SsSummary;
-  recv_ts: number;
-  stale: boolean;
-}
+/** A row of the hosts table: a host in the compact form (states not listed are 0), or in full. */
+type HostRow = CompactHost;
 
 /** `tcpfleet hosts` */
 export function formatHosts(hosts: readonly HostRow[], now: number): string {

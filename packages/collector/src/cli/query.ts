@@ -8,6 +8,7 @@ import { getJson } from './client.js';
 import { walkHistory } from './history-walk.js';
 import { UNSET, ago, formatGroups, formatHosts, formatStates, formatTotal, labelText, table } from './format.js';
 import type { GroupsDoc } from './format.js';
+import type { CompactHost } from '../api/compact-host.js';
 
 /** Options every query command takes. */
 export interface QueryOpts {
@@ -73,16 +74,6 @@ function checkWhole(flag: string, v: number | undefined, min: number, max: numbe
   return v;
 }
 
-/** A host as the compact form gives it (states other than those listed are 0). */
-interface CompactHostDoc {
-  host: string;
-  labels: Record<string, string>;
-  states: Partial<StateCounts>;
-  summary: SsSummary;
-  recv_ts: number;
-  stale: boolean;
-}
-
 export async function hostsCmd(o: QueryOpts & { selector?: string | undefined; limit?: number | undefined; offset: number; compact: boolean }): Promise<void> {
   const params = {
     selector: checkSelector(o.selector),
@@ -91,7 +82,7 @@ export async function hostsCmd(o: QueryOpts & { selector?: string | undefined; l
     // The table needs no more than the compact form: a tenth of the bytes at scale.
     compact: o.compact || !o.json,
   };
-  const hosts = await getJson<HostDoc[] | CompactHostDoc[]>(o.url, `api/v1/hosts${qs(params)}`, undefined, o.readToken);
+  const hosts = await getJson<HostDoc[] | CompactHost[]>(o.url, `api/v1/hosts${qs(params)}`, undefined, o.readToken);
   if (o.json) return printJson(hosts);
   out(formatHosts(hosts, Date.now()));
 }
