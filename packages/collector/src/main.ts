@@ -198,7 +198,7 @@ async function main(): Promise<void> {
         const { dbFile, requireDatabase } = await import('./cli/db-file.js');
         const file = dbFile(a.db, dbGiven(), process.env);
         requireDatabase(file, 'db stats');
-        (await import('./cli/db-stats.js')).dbStatsCmd(file.path, a.json);
+        await (await import('./cli/db-stats.js')).dbStatsCmd(file.path, a.json);
       },
     )
     .demandCommand(1, 'give a command; see tcpfleet --help')

@@ -66,6 +66,8 @@ export interface AlertStore {
   prune(before: number): number;
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: () => T): T;
+  /** Waits until every write made is durable (a driver that writes behind: PostgreSQL); called at stop. */
+  close?(): Promise<void>;
 }
 
 const SCHEMA_VERSION = 1;
