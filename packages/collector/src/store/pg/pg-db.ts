@@ -54,8 +54,14 @@ export class PgDb {
     this.pool.on('error', (err) => this.#lost(err));
   }
 
+  /** Logging of lost and regained connections starts once the store is open (a failed start is one line). */
+  #watching = false;
+  watch(): void {
+    this.#watching = true;
+  }
+
   #lost(err: unknown): void {
-    if (this.#down) return;
+    if (this.#down || !this.#watching) return;
     this.#down = true;
     this.#log?.error({ db: this.where, reason: this.redact(String((err as Error).message)) }, 'database unreachable; batches are refused as retryable until it is back');
   }

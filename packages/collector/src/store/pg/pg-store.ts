@@ -102,6 +102,7 @@ export class PgStore implements Store {
       await db.end().catch(() => undefined);
       throw db.wrap(err, `cannot open PostgreSQL at ${db.where}`);
     }
+    db.watch();
     return store;
   }
 
