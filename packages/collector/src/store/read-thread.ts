@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { HistoryPosition } from './rollup-history.js';
-import type { PageSlice, PlannedPage, ReadRequestBody, ReadWorkerData } from './read-worker.js';
+import type { PageSlice, PlannedPage, ReadRequestBody, ReadWorkerData } from './read-messages.js';
 import type { HistoryPages, PageStream } from './store.js';
 import { WorkerCalls } from './worker-calls.js';
 

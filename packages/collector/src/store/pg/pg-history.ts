@@ -13,7 +13,15 @@ import type { BucketRow } from '../rollup-history.js';
 import { compareKeys } from '../keyset-pages.js';
 import type { HistoryPages, PageStream, Resolution } from '../store.js';
 import type { StoredRow } from '../stored-row.js';
-import type { PgStore } from './pg-store.js';
+import type { PgDb } from './pg-db.js';
+import type { StoredSnapshot } from '../store.js';
+
+/** What the pages need of the store. */
+export interface PgHistoryStore {
+  db: PgDb;
+  hostLabels(host: string): Promise<Record<string, string> | null>;
+  toSnapshots(host: string, labels: Record<string, string>, rows: readonly (StoredRow & { layout_id: number })[]): Promise<StoredSnapshot[]>;
+}
 
 type Key = readonly number[];
 
@@ -69,10 +77,10 @@ async function page(stages: readonly Stage[], from: { stage: string; rank: numbe
 }
 
 export class PgHistoryPages implements HistoryPages {
-  readonly #store: PgStore;
+  readonly #store: PgHistoryStore;
   readonly #rawRetentionMs: number;
 
-  constructor(store: PgStore, rawRetentionMs: number) {
+  constructor(store: PgHistoryStore, rawRetentionMs: number) {
     this.#store = store;
     this.#rawRetentionMs = rawRetentionMs;
   }

@@ -13,13 +13,20 @@ import type { Agg } from '../rollup-codec.js';
 import { DAY, HOUR, MINUTE, encodeFleet, floorTo, hourAggs, minuteAggs } from '../rollups.js';
 import type { MinuteRow, RawSample } from '../rollups.js';
 import type { RollupJobOptions, RollupService } from '../store.js';
-import type { PgStore } from './pg-store.js';
+import type { PgDb } from './pg-db.js';
+import type { Partitions } from './pg-partitions.js';
+
+/** What the job needs of the store. */
+export interface PgRollupStore {
+  db: PgDb;
+  partitions: Partitions;
+}
 
 const HOSTS_PER_SLICE = 250;
 const MAX_MINUTES_PER_PASS = 60;
 
 export class PgRollupJob implements RollupService {
-  readonly #store: PgStore;
+  readonly #store: PgRollupStore;
   readonly #o: Required<Omit<RollupJobOptions, 'log'>>;
   readonly #log: Logger | undefined;
   readonly #counters = new Map<number, number>();
@@ -28,7 +35,7 @@ export class PgRollupJob implements RollupService {
   #stopped = false;
   readonly stats = { minutesRolled: 0, hoursRolled: 0, rawPruned: 0, minutePruned: 0, hourPruned: 0, dirtyRerolled: 0 };
 
-  constructor(store: PgStore, o: RollupJobOptions) {
+  constructor(store: PgRollupStore, o: RollupJobOptions) {
     this.#store = store;
     this.#o = {
       rawRetentionMs: o.rawRetentionMs,
@@ -69,7 +76,7 @@ export class PgRollupJob implements RollupService {
     return this.#running;
   }
 
-  get #db(): PgStore['db'] {
+  get #db(): PgDb {
     return this.#store.db;
   }
 
