@@ -206,6 +206,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
         batch_frames: { json: ingest?.server.frames.json ?? 0, bin1: ingest?.server.frames.bin1 ?? 0 },
         reads: reads.stats(),
+        database: { driver: store.driver, reachable: store.reachable() },
       };
     };
     const readTokens = store.readTokens.lookup();

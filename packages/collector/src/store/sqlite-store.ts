@@ -526,6 +526,10 @@ export class SqliteStore implements Store, RawHistory {
 
   readonly driver = 'sqlite' as const;
 
+  reachable(): boolean {
+    return true;
+  }
+
   get where(): string {
     return this.#path;
   }

@@ -213,6 +213,8 @@ export interface Store {
   readonly where: string;
   /** Per-person read tokens. */
   readonly readTokens: ReadTokens;
+  /** For /healthz: false while the database cannot be reached (PostgreSQL away or restarting; SQLite: always true). */
+  reachable(): boolean;
   /**
    * Alert state and the notification outbox, loaded. The AlertStore is synchronous (the engine
    * runs between two commits and must not yield); see each driver for when its writes are durable.

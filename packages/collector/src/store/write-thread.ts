@@ -58,6 +58,10 @@ export class ThreadedStore implements Store {
 
   readonly driver = 'sqlite' as const;
 
+  reachable(): boolean {
+    return true;
+  }
+
   get where(): string {
     return this.#main.where;
   }

@@ -110,6 +110,10 @@ export class PgStore implements Store {
     return this.db.where;
   }
 
+  reachable(): boolean {
+    return !this.db.down;
+  }
+
   async #migrate(): Promise<void> {
     await this.db.tx('cannot migrate the database', async (c) => {
       // One collector at a time; the others wait here and find the schema done.
