@@ -28,12 +28,16 @@ async function startPgCollector(dir: string, db: string, env: NodeJS.ProcessEnv 
   writeFileSync(tokenFile, TOKEN + '\n', { mode: 0o600 });
   const p = startProc(process.execPath, [COLLECTOR_BIN, 'serve', '--listen', '127.0.0.1:0', '--db', db, '--token-file', tokenFile], { env: { ...process.env, ...env } });
   let port = 0;
-  await waitFor(() => {
-    const line = p.logs().find((l) => l['msg'] === 'collector started');
-    if (line !== undefined) port = Number(line['port']);
-    if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
-    return port > 0;
-  }, 'collector to listen', 30_000);
+  await waitFor(
+    () => {
+      const line = p.logs().find((l) => l['msg'] === 'collector started');
+      if (line !== undefined) port = Number(line['port']);
+      if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
+      return port > 0;
+    },
+    'collector to listen',
+    30_000,
+  );
   return { ...p, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, token: TOKEN };
 }
 
@@ -72,7 +76,9 @@ describe('collector on PostgreSQL', () => {
     await new Promise((r) => setTimeout(r, 2000));
     await server.resume();
     const before = await stored();
-    await waitFor(async () => (await stored()) >= before + 10, 'ingest to go on after the restart', 60_000);
+    await waitFor(async () => (await stored()) >= before + 10, 'ingest to go on after the restart', 60_000).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\ncollector: ${col.stderr().slice(-3000)}\nagent: ${agent.stderr().slice(-3000)}`);
+    });
     expect(col.logs().some((l) => l['msg'] === 'database unreachable; batches are refused as retryable until it is back')).toBe(true);
     expect(col.logs().some((l) => l['msg'] === 'database reachable again')).toBe(true);
     // The agent was told to send again (retryable nacks), and dropped nothing.

@@ -196,7 +196,11 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
         ],
         NOW,
       );
-      expect(out).toEqual([{ stored: 1, duplicates: 0 }, { stored: 0, duplicates: 0, refused: 'HOST_HAS_TOKEN' }, { stored: 1, duplicates: 0 }]);
+      expect(out).toEqual([
+        { stored: 1, duplicates: 0 },
+        { stored: 0, duplicates: 0, refused: 'HOST_HAS_TOKEN' },
+        { stored: 1, duplicates: 0 },
+      ]);
       expect(await s.revokeToken('h1', NOW + 1)).toBe(true);
       expect(await s.revokeToken('h1', NOW + 2)).toBe(false);
       expect(await s.hostForToken(hash)).toBeNull();

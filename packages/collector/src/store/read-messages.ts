@@ -29,4 +29,3 @@ export interface PageSlice {
   done: boolean;
 }
 export type ReadReply = { id: number; ok: true; result: PlannedPage | PageSlice | null } | { id: number; ok: false; error: string };
-

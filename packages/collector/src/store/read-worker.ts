@@ -9,7 +9,6 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from './sqlite-store.js';
 import { RollupReader } from './rollup-history.js';
-import type { HistoryPosition } from './rollup-history.js';
 import type { Page } from './keyset-pages.js';
 import { jsonArraySlices } from '../api/json-stream.js';
 

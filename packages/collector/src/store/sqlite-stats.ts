@@ -49,4 +49,3 @@ export function sqliteStats(db: Db, path: string): DbStats {
     return { path, bytes: size(path), wal_bytes: size(`${path}-wal`), hosts, resolutions };
   }
 }
-

@@ -57,7 +57,6 @@ interface NewestRow {
   vals: Uint8Array;
 }
 
-
 interface SnapRow {
   seq: number;
   ts: number;
@@ -410,7 +409,6 @@ export class SqliteStore implements Store, RawHistory {
   #toSnapshot(host: string, labels: Record<string, string>, row: SnapRow, breakdown: Uint8Array | string | null): StoredSnapshot {
     return storedSnapshot(host, labels, row, this.#layout(row.layout_id), breakdown);
   }
-
 
   latest(): Promise<StoredSnapshot[]> {
     const rows = this.#s['latestAll']!.all() as (SnapRow & { host: string; labels: string; last_seen: number; breakdown: Uint8Array | string | null })[];

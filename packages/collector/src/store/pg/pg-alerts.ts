@@ -109,7 +109,7 @@ export class PgAlertStore implements AlertStore {
     const s = new PgAlertStore(db, log, block);
     for (const r of await db.query<Row>(`(SELECT * FROM alerts WHERE status <> 'resolved') UNION ALL (SELECT * FROM alerts WHERE status = 'resolved' ORDER BY id DESC LIMIT ${KEEP_RESOLVED})`))
       s.#alerts.set(r.id, fromRow(r));
-    for (const d of await db.query<QueuedDelivery>("SELECT id, alert_id AS \"alertId\", notifier, body, attempts, next_attempt AS next FROM alert_deliveries WHERE state = 'queued' ORDER BY id"))
+    for (const d of await db.query<QueuedDelivery>('SELECT id, alert_id AS "alertId", notifier, body, attempts, next_attempt AS next FROM alert_deliveries WHERE state = \'queued\' ORDER BY id'))
       s.#queue.set(d.id, d);
     return s;
   }

@@ -12,7 +12,7 @@ import { StorageError } from '../storage-error.js';
 import { pgSettings, redact } from './pg-url.js';
 
 // bigint (int8) and numeric counts as JS numbers: every value tcpfleet stores fits in 2^53.
-pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 /** SQLSTATE classes and codes worth trying again. */
 const RETRYABLE_STATE = /^(08|53|57P0[123]|57014|40001|40P01|55P03|55006|58)/;
@@ -63,7 +63,7 @@ export class PgDb {
   #lost(err: unknown): void {
     if (this.#down || !this.#watching) return;
     this.#down = true;
-    this.#log?.error({ db: this.where, reason: this.redact(String((err as Error).message)) }, 'database unreachable; batches are refused as retryable until it is back');
+    this.#log?.error({ db: this.where, reason: this.redact((err as Error).message) }, 'database unreachable; batches are refused as retryable until it is back');
   }
 
   #ok(): void {
@@ -87,7 +87,8 @@ export class PgDb {
     const e = err as { code?: unknown; message?: unknown };
     const code = typeof e.code === 'string' ? e.code : 'UNKNOWN';
     const msg = typeof e.message === 'string' ? e.message : String(err);
-    const gone = RETRYABLE_NODE.test(code) || /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(msg);
+    const gone =
+      RETRYABLE_NODE.test(code) || /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(msg);
     const retryable = gone || RETRYABLE_STATE.test(code);
     if (gone || /^(08|57P0)/.test(code)) this.#lost(err);
     return new StorageError(this.redact(`${what}: ${msg}`), code, retryable);

@@ -106,7 +106,14 @@ export class PgHistoryPages implements HistoryPages {
     };
   }
 
-  async hostPage(host: string, since: number, until: number, limit: number, now: number, from: { resolution: Resolution; stage: '1h' | '1m' | 'raw'; key: readonly number[] } | null): Promise<PageStream> {
+  async hostPage(
+    host: string,
+    since: number,
+    until: number,
+    limit: number,
+    now: number,
+    from: { resolution: Resolution; stage: '1h' | '1m' | 'raw'; key: readonly number[] } | null,
+  ): Promise<PageStream> {
     const resolution = from?.resolution ?? pickResolution(since, now, this.#rawRetentionMs);
     const labels = await this.#store.hostLabels(host);
     if (labels === null) return stream(resolution, [], null);

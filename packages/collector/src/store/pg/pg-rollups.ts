@@ -107,7 +107,11 @@ export class PgRollupJob implements RollupService {
 
   /** Raw samples of these hosts in [from, to), by host. */
   async #raw(hosts: readonly string[], from: number, to: number): Promise<Map<string, RawSample[]>> {
-    const rows = await this.#db.query<RawSample & { host: string }>('SELECT host, ts, vals, layout_id FROM snapshots WHERE host = ANY($1::text[]) AND ts >= $2 AND ts < $3 ORDER BY host, ts', [hosts, from, to]);
+    const rows = await this.#db.query<RawSample & { host: string }>('SELECT host, ts, vals, layout_id FROM snapshots WHERE host = ANY($1::text[]) AND ts >= $2 AND ts < $3 ORDER BY host, ts', [
+      hosts,
+      from,
+      to,
+    ]);
     for (const r of rows) await this.#countersOf(r.layout_id);
     const out = new Map<string, RawSample[]>();
     for (const r of rows) {
@@ -142,7 +146,7 @@ export class PgRollupJob implements RollupService {
     if (from === null) {
       const oldest = (await this.#db.query<{ t: number | null }>('SELECT min(ts) AS t FROM snapshots'))[0]?.t ?? null;
       if (oldest === null) return false;
-      from = floorTo(Number(oldest), MINUTE);
+      from = floorTo(oldest, MINUTE);
     }
     const target = floorTo(now - this.#o.graceMs, MINUTE);
     if (from >= target) return false;
@@ -219,11 +223,10 @@ export class PgRollupJob implements RollupService {
   }
 
   async #rollHostHours(hosts: readonly string[], from: number, to: number): Promise<void> {
-    const rows = await this.#db.query<MinuteRow & { host: string }>('SELECT host, bucket, last_ts, vals FROM rollup_1m WHERE host = ANY($1::text[]) AND bucket >= $2 AND bucket < $3 ORDER BY host, bucket', [
-      hosts,
-      from,
-      to,
-    ]);
+    const rows = await this.#db.query<MinuteRow & { host: string }>(
+      'SELECT host, bucket, last_ts, vals FROM rollup_1m WHERE host = ANY($1::text[]) AND bucket >= $2 AND bucket < $3 ORDER BY host, bucket',
+      [hosts, from, to],
+    );
     const byHost = new Map<string, MinuteRow[]>();
     for (const r of rows) {
       let list = byHost.get(r.host);
@@ -242,7 +245,7 @@ export class PgRollupJob implements RollupService {
     if (from === null) {
       const oldest = (await this.#db.query<{ t: number | null }>('SELECT min(bucket) AS t FROM rollup_1m'))[0]?.t ?? null;
       if (oldest === null) return;
-      from = floorTo(Number(oldest), HOUR);
+      from = floorTo(oldest, HOUR);
     }
     const target = floorTo(done1m, HOUR);
     for (let guard = 0; from < target && guard < 100_000 && !this.#stopped; guard++) {

@@ -27,7 +27,6 @@ import type {
   IngestItem,
   IngestOutcome,
   IngestRefusal,
-
   RemoveOutcome,
   ResolutionStats,
   RollupJobOptions,
@@ -229,7 +228,7 @@ export class PgStore implements Store {
           seq: take.map((i) => rows.seq[i]!),
           ts: take.map((i) => rows.ts[i]!),
           layout: texts.map(layoutId),
-          vals: take.map((i) => Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset + rows.valsAt[i]!, rows.valsLen[i]!)),
+          vals: take.map((i) => Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset + rows.valsAt[i]!, rows.valsLen[i])),
           errors: take.map((i) => rows.errors[i] ?? null),
         };
         const inserted = await c.query<{ host: string; boot_id: number; seq: number; ts: number }>(
@@ -279,16 +278,14 @@ export class PgStore implements Store {
           ],
         );
         // Outcomes per item, in order (tn: the row's index among those taken).
-        let at = 0;
         let tn = 0;
         return rows.items.map((item, x): IngestOutcome => {
           const r = refused[x];
           if (r !== null && r !== undefined) {
-            at += item.n;
             return { stored: 0, duplicates: 0, refused: r };
           }
           let s = 0;
-          for (let k = 0; k < item.n; k++, at++, tn++) if (stored.delete(`${col.host[tn]}\n${col.boot[tn]}\n${col.seq[tn]}\n${col.ts[tn]}`)) s++;
+          for (let k = 0; k < item.n; k++, tn++) if (stored.delete(`${col.host[tn]}\n${col.boot[tn]}\n${col.seq[tn]}\n${col.ts[tn]}`)) s++;
           return { stored: s, duplicates: item.n - s };
         });
       });
@@ -348,7 +345,8 @@ export class PgStore implements Store {
        FROM latest l JOIN hosts h ON h.host = l.host JOIN boots b ON b.host = l.host AND b.id = l.boot_id ORDER BY h.host`,
     );
     const out: StoredSnapshot[] = [];
-    for (const r of rows) out.push(storedSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, await this.layout(r.layout_id), r.breakdown ?? r.breakdown_json));
+    for (const r of rows)
+      out.push(storedSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, await this.layout(r.layout_id), r.breakdown ?? r.breakdown_json));
     return out;
   }
 
@@ -452,7 +450,7 @@ export class PgStore implements Store {
         resolution,
         table,
         rows: r.n,
-        bytes: bytes === null ? null : Number(bytes),
+        bytes,
         oldest: r.lo,
         newest: r.hi,
         rolled_until: resolution === 'raw' ? null : (state.get(resolution === 'fleet_1m' ? '1m' : resolution) ?? null),
@@ -460,7 +458,7 @@ export class PgStore implements Store {
     }
     const hosts = (await this.db.query<{ n: number }>('SELECT count(*) AS n FROM hosts'))[0]?.n ?? 0;
     const bytes = (await this.db.query<{ b: number }>('SELECT pg_database_size(current_database()) AS b'))[0]?.b ?? 0;
-    return { path: this.where, bytes: Number(bytes), wal_bytes: 0, hosts, resolutions };
+    return { path: this.where, bytes, wal_bytes: 0, hosts, resolutions };
   }
 
   openAlerts(): Promise<AlertStore> {
