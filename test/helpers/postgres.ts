@@ -97,6 +97,16 @@ export async function startPostgres(o: { database?: string; password?: string } 
     clearTimeout(t);
   };
 
+  const createDb = async (name: string): Promise<void> => {
+    const c = admin();
+    await c.connect();
+    try {
+      await c.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await c.end();
+    }
+  };
+
   const stop = async (): Promise<void> => {
     await halt();
     rmSync(dir, { recursive: true, force: true });
@@ -114,13 +124,7 @@ export async function startPostgres(o: { database?: string; password?: string } 
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
     port = await freePort();
     await launch();
-    const c = admin();
-    await c.connect();
-    try {
-      await c.query(`CREATE DATABASE ${database}`);
-    } finally {
-      await c.end();
-    }
+    await createDb(database);
   } catch (err) {
     await stop();
     throw err;
@@ -143,13 +147,7 @@ export async function startPostgres(o: { database?: string; password?: string } 
       }
     },
     createDatabase: async (name: string): Promise<string> => {
-      const c = admin();
-      await c.connect();
-      try {
-        await c.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await c.end();
-      }
+      await createDb(name);
       return `postgres://${auth}@127.0.0.1:${port}/${name}`;
     },
     halt,

@@ -100,6 +100,24 @@ export function hourAggs(rows: Iterable<MinuteRow>): Map<number, Agg> {
   return out;
 }
 
+/**
+ * Runs `pass` every `everyMs` (timer unref'd; the next one counted from the end of the last) until
+ * `stopped`; `timer` gets each timer so stop() can clear it. A failed pass is logged.
+ */
+export function passEvery(everyMs: number, pass: () => Promise<void>, stopped: () => boolean, timer: (t: NodeJS.Timeout) => void, log: Logger | undefined): void {
+  const tick = (): void => {
+    if (stopped()) return;
+    const t = setTimeout(() => {
+      void pass()
+        .catch((err: unknown) => log?.error({ err }, 'rollup pass failed'))
+        .finally(tick);
+    }, everyMs);
+    t.unref();
+    timer(t);
+  };
+  tick();
+}
+
 export class RollupJob implements RollupService {
   readonly #db: Db;
   readonly #o: Required<Omit<RollupOptions, 'log'>>;
@@ -158,16 +176,13 @@ export class RollupJob implements RollupService {
 
   /** Runs a pass every `everyMs` (timer unref'd) until stop(). */
   start(everyMs = 10_000): void {
-    const tick = (): void => {
-      if (this.#stopped) return;
-      this.#timer = setTimeout(() => {
-        void this.runOnce()
-          .catch((err: unknown) => this.#log?.error({ err }, 'rollup pass failed'))
-          .finally(tick);
-      }, everyMs);
-      this.#timer.unref();
-    };
-    tick();
+    passEvery(
+      everyMs,
+      () => this.runOnce(),
+      () => this.#stopped,
+      (t) => (this.#timer = t),
+      this.#log,
+    );
   }
 
   /** Stops the timer and waits for a running pass. */

@@ -11,49 +11,13 @@
  * never hand out the same id.
  */
 import type { Logger } from 'pino';
-import type { Breakdown } from '@tcpfleet/common';
-import type { AlertRecord, AlertStatus, AlertStore, Delivery } from '../../alerts/alert-store.js';
+import { fromRow } from '../../alerts/alert-store.js';
+import type { AlertRecord, AlertRow, AlertStore, Delivery } from '../../alerts/alert-store.js';
 import type { PgDb } from './pg-db.js';
 
 const BLOCK = 2 ** 20;
 /** Resolved alerts kept in memory for `all()` (the newest). */
 const KEEP_RESOLVED = 1000;
-
-interface Row {
-  id: number;
-  rule: string;
-  key: string;
-  status: AlertStatus;
-  severity: string;
-  host: string | null;
-  labels: string;
-  metric: string | null;
-  value: number | null;
-  baseline: number | null;
-  pending_since: number;
-  starts_at: number | null;
-  ends_at: number | null;
-  last_notified: number | null;
-  evidence: string | null;
-}
-
-const fromRow = (r: Row): AlertRecord => ({
-  id: r.id,
-  rule: r.rule,
-  key: r.key,
-  status: r.status,
-  severity: r.severity,
-  host: r.host,
-  labels: JSON.parse(r.labels) as Record<string, string>,
-  metric: r.metric,
-  value: r.value,
-  baseline: r.baseline,
-  pendingSince: r.pending_since,
-  startsAt: r.starts_at,
-  endsAt: r.ends_at,
-  lastNotified: r.last_notified,
-  evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as Breakdown),
-});
 
 const params = (a: AlertRecord): unknown[] => [
   a.id,
@@ -107,7 +71,7 @@ export class PgAlertStore implements AlertStore {
   static async load(db: PgDb, log?: Logger): Promise<PgAlertStore> {
     const block = (await db.query<{ b: number }>("SELECT nextval('alert_id_blocks') AS b"))[0]!.b;
     const s = new PgAlertStore(db, log, block);
-    for (const r of await db.query<Row>(`(SELECT * FROM alerts WHERE status <> 'resolved') UNION ALL (SELECT * FROM alerts WHERE status = 'resolved' ORDER BY id DESC LIMIT ${KEEP_RESOLVED})`))
+    for (const r of await db.query<AlertRow>(`(SELECT * FROM alerts WHERE status <> 'resolved') UNION ALL (SELECT * FROM alerts WHERE status = 'resolved' ORDER BY id DESC LIMIT ${KEEP_RESOLVED})`))
       s.#alerts.set(r.id, fromRow(r));
     for (const d of await db.query<QueuedDelivery>('SELECT id, alert_id AS "alertId", notifier, body, attempts, next_attempt AS next FROM alert_deliveries WHERE state = \'queued\' ORDER BY id'))
       s.#queue.set(d.id, d);

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { layoutCounters } from '@tcpfleet/common';
 import { decodeAgg, encodeAgg } from '../rollup-codec.js';
 import type { Agg } from '../rollup-codec.js';
-import { DAY, HOUR, MINUTE, encodeFleet, floorTo, hourAggs, minuteAggs } from '../rollups.js';
+import { DAY, HOUR, MINUTE, encodeFleet, floorTo, hourAggs, minuteAggs, passEvery } from '../rollups.js';
 import type { MinuteRow, RawSample } from '../rollups.js';
 import type { RollupJobOptions, RollupService } from '../store.js';
 import type { PgDb } from './pg-db.js';
@@ -48,16 +48,13 @@ export class PgRollupJob implements RollupService {
   }
 
   start(everyMs: number): void {
-    const tick = (): void => {
-      if (this.#stopped) return;
-      this.#timer = setTimeout(() => {
-        void this.runOnce()
-          .catch((err: unknown) => this.#log?.error({ err: (err as Error).message }, 'rollup pass failed'))
-          .finally(tick);
-      }, everyMs);
-      this.#timer.unref();
-    };
-    tick();
+    passEvery(
+      everyMs,
+      () => this.runOnce(),
+      () => this.#stopped,
+      (t) => (this.#timer = t),
+      this.#log,
+    );
   }
 
   async stop(): Promise<void> {
