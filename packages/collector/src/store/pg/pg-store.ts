@@ -228,14 +228,18 @@ export class PgStore implements Store {
           seq: take.map((i) => rows.seq[i]!),
           ts: take.map((i) => rows.ts[i]!),
           layout: texts.map(layoutId),
-          vals: take.map((i) => Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset + rows.valsAt[i]!, rows.valsLen[i])),
+          valsAt: take.map((i) => rows.valsAt[i]!),
+          valsLen: take.map((i) => rows.valsLen[i]!),
           errors: take.map((i) => rows.errors[i] ?? null),
         };
+        // The values and breakdowns travel as one binary parameter (the commit's encoded bytes), cut
+        // by offset in the statement: no hex text per row.
+        const bytes = Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length);
         const inserted = await c.query<{ host: string; boot_id: number; seq: number; ts: number }>(
           `INSERT INTO snapshots (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
-           SELECT h, b, s, t, $5, l, v, e FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $6::int[], $7::bytea[], $8::text[]) AS u(h, b, s, t, l, v, e)
+           SELECT h, b, s, t, $5, l, substring($9::bytea from o + 1 for n), e FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $6::int[], $7::int[], $10::int[], $8::text[]) AS u(h, b, s, t, l, o, n, e)
            ON CONFLICT DO NOTHING RETURNING host, boot_id, seq, ts`,
-          [col.host, col.boot, col.seq, col.ts, recvTs, col.layout, col.vals, col.errors],
+          [col.host, col.boot, col.seq, col.ts, recvTs, col.layout, col.valsAt, col.errors, bytes, col.valsLen],
         );
         const stored = new Set(inserted.rows.map((r) => `${r.host}\n${r.boot_id}\n${r.seq}\n${r.ts}`));
         // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
@@ -254,14 +258,10 @@ export class PgStore implements Store {
           if (cur === undefined || rows.ts[i]! >= col.ts[cur]!) newest.set(h, n);
         });
         const ln = [...newest.keys()].sort().map((h) => newest.get(h)!);
-        const bd = (n: number): Buffer | null => {
-          const i = take[n]!;
-          const len = rows.bdLen[i]!;
-          return len >= 0 ? Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset + rows.bdAt[i]!, len) : null;
-        };
         await c.query(
           `INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json)
-           SELECT h, b, s, t, $5, l, v, e, bd, bj FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $6::int[], $7::bytea[], $8::text[], $9::bytea[], $10::text[]) AS u(h, b, s, t, l, v, e, bd, bj)
+           SELECT h, b, s, t, $5, l, substring($11::bytea from o + 1 for n), e, CASE WHEN bn >= 0 THEN substring($11::bytea from bo + 1 for bn) END, bj
+           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $6::int[], $7::int[], $12::int[], $8::text[], $9::int[], $13::int[], $10::text[]) AS u(h, b, s, t, l, o, n, e, bo, bn, bj)
            ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
            vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json WHERE excluded.ts >= latest.ts`,
           [
@@ -271,10 +271,13 @@ export class PgStore implements Store {
             ln.map((n) => col.ts[n]),
             recvTs,
             ln.map((n) => col.layout[n]),
-            ln.map((n) => col.vals[n]),
+            ln.map((n) => col.valsAt[n]),
             ln.map((n) => col.errors[n]),
-            ln.map(bd),
+            ln.map((n) => rows.bdAt[take[n]!]),
             ln.map((n) => rows.bdJson[take[n]!] ?? null),
+            bytes,
+            ln.map((n) => col.valsLen[n]),
+            ln.map((n) => rows.bdLen[take[n]!]),
           ],
         );
         // Outcomes per item, in order (tn: the row's index among those taken).
