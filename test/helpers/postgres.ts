@@ -5,17 +5,27 @@
  * PID and removes the directory; call it in afterAll (it is safe to call after a failure, twice,
  * or when start failed half way: startPostgres cleans up itself then).
  *
- * CI installs the Debian `postgresql` package (.ci/run); the binaries are in PG_BIN.
+ * CI installs the Debian `postgresql` package (.ci/run; PostgreSQL 15 on Debian 12); the binaries are in PG_BIN.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './http.js';
 
-export const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The server binaries (Debian: /usr/lib/postgresql/15/bin; the newest installed version if several). */
+export const PG_BIN = ((): string => {
+  try {
+    const versions = readdirSync('/usr/lib/postgresql')
+      .filter((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`))
+      .sort((a, b) => Number(b) - Number(a));
+    return `/usr/lib/postgresql/${versions[0] ?? '15'}/bin`;
+  } catch {
+    return '/usr/lib/postgresql/15/bin';
+  }
+})();
 
 export interface PgServer {
   /** postgres://postgres@127.0.0.1:PORT/DB (with the password when one was set). */
