@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COLLECTOR_BIN, killAll, startAgent, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import { COLLECTOR_BIN, cli, killAll, startAgent, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Proc } from '../helpers/procs.js';
 import { freePort, getJson } from '../helpers/http.js';
 import { startPostgres } from '../helpers/postgres.js';
@@ -137,5 +137,33 @@ describe('collector on PostgreSQL', () => {
     expect(readFileSync(`/proc/${col.pid}/cmdline`, 'utf8')).not.toContain(PASSWORD);
     expect(col.stderr()).not.toContain(PASSWORD);
     await stopProc(col);
+  });
+
+  it('token, host rm and db stats take the same URL (password from TCPFLEET_DB_PASSWORD_FILE)', async () => {
+    const server = pgs!;
+    const url = (await server.createDatabase('cli_db')).replace(`:${encodeURIComponent(PASSWORD)}@`, '@');
+    const pwFile = join(tmp.dir, 'db.password');
+    writeFileSync(pwFile, PASSWORD + '\n', { mode: 0o600 });
+    const env = { TCPFLEET_DB_PASSWORD_FILE: pwFile, PGPASSWORD: '' };
+    const created = cli(['token', 'create', 'web-7', '--db', url], env);
+    expect(created.code).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^\S{20,}$/);
+    const list = cli(['token', 'list', '--json', '--db', url], env);
+    expect(JSON.parse(list.stdout)).toMatchObject([{ host: 'web-7', revoked: null }]);
+    expect(cli(['token', 'create', '--read', 'ann', '--db', url], env).code).toBe(0);
+    expect(JSON.parse(cli(['token', 'list', '--read', '--json', '--db', url], env).stdout)).toMatchObject([{ name: 'ann', revoked: null }]);
+    expect(cli(['token', 'revoke', 'web-7', '--db', url], env).code).toBe(0);
+    const stats = JSON.parse(cli(['db', 'stats', '--json', '--db', url], env).stdout) as { path: string; hosts: number; resolutions: { resolution: string; rows: number }[] };
+    expect(stats.path).toBe(url);
+    expect(stats.hosts).toBe(0);
+    expect(stats.resolutions.map((r) => r.resolution)).toEqual(['raw', '1m', '1h', 'fleet_1m']);
+    const rm = cli(['host', 'rm', 'nobody', '--db', url], env);
+    expect(rm.code).not.toBe(0);
+    expect(rm.stderr).toContain('no host nobody');
+    // Without the password file the server refuses, in one line without any password.
+    const refused = cli(['token', 'list', '--db', url], { PGPASSWORD: '' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/password/);
   });
 });

@@ -46,15 +46,18 @@ export function pgSettings(url: string, env: NodeJS.ProcessEnv = process.env): {
   } catch {
     throw new StorageError(`the database URL ${redactUrl(url)} is not a valid URL (postgres://USER@HOST:PORT/DB)`, 'CONFIG', false);
   }
-  const config: PoolConfig = { connectionString: url };
-  const secrets = [url];
-  if (u.password !== '') secrets.push(u.password, decodeURIComponent(u.password));
+  const secrets: string[] = [];
+  if (u.password !== '') secrets.push(url, u.password, decodeURIComponent(u.password));
   const filed = passwordFromFile(env);
+  let conn = url;
   if (filed !== undefined) {
-    config.password = filed;
-    secrets.push(filed);
+    // pg takes the connection string's fields over separate settings: the password goes in it.
+    u.password = encodeURIComponent(filed);
+    conn = u.toString();
+    secrets.push(conn, filed, encodeURIComponent(filed));
   }
   const envPw = env['PGPASSWORD'];
   if (envPw !== undefined && envPw !== '') secrets.push(envPw);
+  const config: PoolConfig = { connectionString: conn };
   return { config, secrets, where: redactUrl(url) };
 }
