@@ -72,8 +72,12 @@ describe('collector on PostgreSQL', () => {
     expect(JSON.stringify(hosts)).toContain('pg-agent');
 
     // Restart PostgreSQL while the agent sends (a snapshot every 200 ms).
+    const reachable = async (): Promise<boolean> => (await getJson<{ database: { driver: string; reachable: boolean } }>(`${col.url}/healthz`)).database.reachable;
+    expect(await reachable()).toBe(true);
     await server.halt();
-    await new Promise((r) => setTimeout(r, 2000));
+    // /healthz says so while it is away (the agent's next batch finds out).
+    await waitFor(async () => !(await reachable()), '/healthz to report the database unreachable', 15_000);
+    await new Promise((r) => setTimeout(r, 1000));
     await server.resume();
     const before = await stored();
     await waitFor(async () => (await stored()) >= before + 10, 'ingest to go on after the restart', 60_000).catch((err: unknown) => {
@@ -81,6 +85,7 @@ describe('collector on PostgreSQL', () => {
     });
     expect(col.logs().some((l) => l['msg'] === 'database unreachable; batches are refused as retryable until it is back')).toBe(true);
     expect(col.logs().some((l) => l['msg'] === 'database reachable again')).toBe(true);
+    expect(await reachable()).toBe(true);
     // The agent was told to send again (retryable nacks), and dropped nothing.
     expect(agent.logs().some((l) => l['msg'] === 'batch refused for now; will resend')).toBe(true);
     expect(agent.logs().some((l) => l['msg'] === 'batch rejected; dropped')).toBe(false);
