@@ -16,6 +16,8 @@ import type { AlertRecord, AlertRow, AlertStore, Delivery } from '../../alerts/a
 import type { PgDb } from './pg-db.js';
 
 const BLOCK = 2 ** 20;
+/** Posts of one alert to one notifier kept when each new one supersedes the older (as on SQLite). */
+const KEEP_SUPERSEDED = 10;
 /** Resolved alerts kept in memory for `all()` (the newest). */
 const KEEP_RESOLVED = 1000;
 
@@ -152,10 +154,27 @@ export class PgAlertStore implements AlertStore {
     this.#alerts.delete(id);
     this.#write('DELETE FROM alerts WHERE id = $1', [id]);
   }
-  enqueue(alertId: number, notifier: string, body: string, now: number): void {
+  /**
+   * Queues a notification. With `supersede` (main's AlertStore gains it with the Alertmanager
+   * notifier), the alert's older posts still queued for this notifier are marked failed, never
+   * sent, and only its newest KEEP_SUPERSEDED posts for this notifier are kept, as on SQLite.
+   */
+  enqueue(alertId: number, notifier: string, body: string, now: number, supersede = false): void {
     const id = this.#id();
-    this.#queue.set(id, { id, alertId, notifier, body, attempts: 0, next: now });
-    this.#write("INSERT INTO alert_deliveries (id, alert_id, notifier, body, created, state, next_attempt) VALUES ($1, $2, $3, $4, $5, 'queued', $5)", [id, alertId, notifier, body, now]);
+    this.transaction(() => {
+      if (supersede) {
+        for (const d of [...this.#queue.values()]) if (d.alertId === alertId && d.notifier === notifier) this.#queue.delete(d.id);
+        this.#write("UPDATE alert_deliveries SET state = 'failed', last_error = 'superseded by a newer post' WHERE state = 'queued' AND alert_id = $1 AND notifier = $2", [alertId, notifier]);
+      }
+      this.#queue.set(id, { id, alertId, notifier, body, attempts: 0, next: now });
+      this.#write("INSERT INTO alert_deliveries (id, alert_id, notifier, body, created, state, next_attempt) VALUES ($1, $2, $3, $4, $5, 'queued', $5)", [id, alertId, notifier, body, now]);
+      if (supersede)
+        this.#write(
+          `DELETE FROM alert_deliveries WHERE alert_id = $1 AND notifier = $2 AND state <> 'queued'
+           AND id < (SELECT min(id) FROM (SELECT id FROM alert_deliveries WHERE alert_id = $1 AND notifier = $2 ORDER BY id DESC LIMIT ${KEEP_SUPERSEDED}) AS newest)`,
+          [alertId, notifier],
+        );
+    });
   }
   due(now: number, limit: number): Delivery[] {
     const out: Delivery[] = [];
