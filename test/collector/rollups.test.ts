@@ -217,7 +217,7 @@ describe('rollups', () => {
     await fill(store, ['s1', 's2'], NOW - 2 * HOUR, NOW);
     const job = new RollupJob(store.db, { rawRetentionMs: HOUR, now: () => NOW });
     await job.runOnce();
-    const stats = collectDbStats(path);
+    const stats = await collectDbStats(path);
     const by = new Map(stats.resolutions.map((r) => [r.resolution, r]));
     expect(stats.hosts).toBe(2);
     expect(by.get('raw')!.rows).toBe(countRaw(store));

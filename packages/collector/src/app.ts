@@ -2,9 +2,9 @@
  * The collector's composition root: builds its components in order, each with its stop, and
  * stops them in reverse within a deadline (lifecycle.ts):
  *
- *   store        SQLite (writes on their own thread unless --write-thread off); fleet loaded from it
+ *   store        SQLite (writes on their own thread unless --write-thread off) or PostgreSQL; fleet loaded from it
  *   alerts       rules file, engine fed by commits, notifications (alerts/serve-alerts.ts)
- *   rollups      1m and 1h rollups and pruning (here when writes are on the event loop; else on the write thread)
+ *   rollups      1m and 1h rollups and pruning (here unless SQLite's write thread runs them)
  *   loop-delay   event-loop delay monitor for /healthz
  *   read-thread  history pages planned and built on their own read-only connection
  *   ingest       group-commit writer and the server: WebSocket ingest and the HTTP route table
@@ -24,12 +24,9 @@ import { ConfigError, parseDuration } from '@tcpfleet/common';
 import type { ServeConfig } from './config.js';
 import { createLogger } from './log.js';
 import { Lifecycle, STOP_DEADLINE_MS } from './lifecycle.js';
-import { SqliteStore } from './store/sqlite-store.js';
-import { ThreadedStore } from './store/write-thread.js';
-import { RollupJob } from './store/rollups.js';
-import { ReadThread } from './store/read-thread.js';
+import { isPostgresUrl, openStore } from './store/open-store.js';
 import { ReadLimiter } from './api/read-limiter.js';
-import { ReadTokenStore, hasLiveReadTokens } from './store/read-tokens.js';
+import { hasLiveReadTokens } from './store/read-tokens.js';
 import type { IngestItem } from './store/store.js';
 import { startAlerts } from './alerts/serve-alerts.js';
 import { Fleet } from './api/fleet.js';
@@ -84,13 +81,17 @@ type CommitListener = (items: readonly IngestItem[], recvTs: number) => void;
  * Refuses (one line, before anything is created) to serve the fleet's data to the network
  * without a read token, unless --public-read says so.
  */
-export function checkReadPolicy(cfg: ServeConfig): void {
+export function checkReadPolicy(cfg: ServeConfig, liveInDb?: boolean): void {
   if (isLoopbackHost(cfg.host) || cfg.publicRead || cfg.readTokenHashes.length > 0) return;
-  let inDb = false;
-  try {
-    inDb = hasLiveReadTokens(cfg.db);
-  } catch {
-    // An unreadable database fails with its own message when the store opens.
+  // PostgreSQL: asked once the store is open (liveInDb); until then nothing is refused.
+  if (isPostgresUrl(cfg.db) && liveInDb === undefined) return;
+  let inDb = liveInDb ?? false;
+  if (liveInDb === undefined) {
+    try {
+      inDb = hasLiveReadTokens(cfg.db);
+    } catch {
+      // An unreadable database fails with its own message when the store opens.
+    }
   }
   if (inDb) return;
   throw new ConfigError([
@@ -112,20 +113,17 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
   const rawRetentionMs = parseDuration(cfg.retention) ?? 48 * 3_600_000;
   const threaded = cfg.writeThread === 'on';
   try {
-    const store = await app.start('store', () => {
+    const store = await app.start('store', async () => {
       // better-sqlite3 waits for a lock synchronously, freezing every session; keep that wait
       // short and let a locked database become a retryable refusal instead.
-      const storeOpts = { path: cfg.db, durability: cfg.durability, busyTimeoutMs: 250, commitDelayMs: faults.commitDelayMs };
-      const main = new SqliteStore(storeOpts);
-      const s = threaded ? new ThreadedStore(main, { store: storeOpts, rollups: { rawRetentionMs, everyMs: 10_000 }, logLevel: cfg.logLevel }, log) : main;
-      for (const [t, c] of [
-        ['rollup_1m', 'bucket'],
-        ['rollup_1h', 'bucket'],
-        ['rollup_fleet_1m', 'bucket'],
-      ] as const)
-        s.registerTable(t, c);
+      const s = await openStore(cfg.db, {
+        log,
+        sqlite: { durability: cfg.durability, busyTimeoutMs: 250, commitDelayMs: faults.commitDelayMs },
+        writeThread: threaded ? { rawRetentionMs, logLevel: cfg.logLevel } : undefined,
+      });
       return { value: s, stop: () => s.close() };
     });
+    if (store.driver === 'postgres') checkReadPolicy(cfg, await store.readTokens.anyLive());
     const fleet = new Fleet();
     fleet.load(await store.latest());
     const committed: CommitListener[] = [];
@@ -137,9 +135,9 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     committed.push(alerts.onCommitted);
     const firing = (): ReturnType<typeof firingAlerts> => firingAlerts(opts.firingAlerts ?? alerts.firing);
 
-    if (!threaded) {
+    const rollups = store.rollupJob({ rawRetentionMs, log });
+    if (rollups !== null) {
       await app.start('rollups', () => {
-        const rollups = new RollupJob(store.db, { rawRetentionMs, log });
         committed.push((items) => {
           for (const item of items)
             rollups.noteCommitted(
@@ -163,7 +161,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     // and history pages are planned and built on their own thread (issue 14).
     const reads = new ReadLimiter();
     const reader = await app.start('read-thread', () => {
-      const r = new ReadThread({ path: cfg.db, rawRetentionMs }, log);
+      const r = store.historyPages(rawRetentionMs, log);
       return { value: r, stop: () => r.close() };
     });
 
@@ -208,9 +206,10 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         event_loop_delay_ms: { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) },
         batch_frames: { json: ingest?.server.frames.json ?? 0, bin1: ingest?.server.frames.bin1 ?? 0 },
         reads: reads.stats(),
+        database: { driver: store.driver, reachable: store.reachable() },
       };
     };
-    const readTokens = new ReadTokenStore(store.db);
+    const readTokens = store.readTokens.lookup();
     const router = new Router(
       routeTable({
         health: healthHandler(health),
@@ -266,7 +265,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     // How reads are guarded now (a read token created later with the CLI protects them at once).
     const readAccess = cfg.readTokenHashes.length > 0 || readTokens.anyLive() ? 'token' : cfg.publicRead ? 'public' : 'open';
     log.info(
-      { listen: `${cfg.host}:${running.port}`, port: running.port, db: cfg.db, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size, read: readAccess },
+      { listen: `${cfg.host}:${running.port}`, port: running.port, db: store.where, durability: cfg.durability, tls: cfg.tlsCert !== undefined, hosts: fleet.size, read: readAccess },
       'collector started',
     );
     return {

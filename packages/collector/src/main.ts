@@ -38,7 +38,7 @@ const query = (cmd: QueryCommand, a: Record<string, unknown>): Promise<void> =>
     queryArgsFrom(cmd, typeof a['id'] === 'string' ? a['id'] : undefined, (n) => a[n]),
     process.env,
   );
-const dbOpt = { type: 'string', default: DEFAULT_DB, describe: 'SQLite database file [env TCPFLEET_DB]' } as const;
+const dbOpt = { type: 'string', default: DEFAULT_DB, describe: 'SQLite database file or postgres:// URL [env TCPFLEET_DB]' } as const;
 const url = (a: { url?: string | undefined }): string => collectorUrl(a.url, process.env, DEFAULT_URL);
 const readToken = async (a: { 'read-token'?: string | undefined; 'read-token-file'?: string | undefined }): Promise<string | null> =>
   (await import('./cli/read-token.js')).cliReadToken({ readToken: a['read-token'], readTokenFile: a['read-token-file'] }, process.env);
@@ -231,7 +231,7 @@ async function main(): Promise<void> {
         const { dbFile, requireDatabase } = await import('./cli/db-file.js');
         const file = dbFile(a.db, dbGiven(), process.env);
         requireDatabase(file, 'db stats');
-        (await import('./cli/db-stats.js')).dbStatsCmd(file.path, a.json);
+        await (await import('./cli/db-stats.js')).dbStatsCmd(file.path, a.json);
       },
     )
     .demandCommand(1, 'give a command; see tcpfleet --help')

@@ -69,6 +69,8 @@ export interface AlertStore {
   prune(before: number): number;
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: () => T): T;
+  /** Waits until every write made is durable (a driver that writes behind: PostgreSQL); called at stop. */
+  close?(): Promise<void>;
 }
 
 const SCHEMA_VERSION = 1;
@@ -109,7 +111,8 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS alert_deliveries_due ON alert_deliveries (next_attempt) WHERE state = 'queued';
 `;
 
-interface Row {
+/** An alerts table row (both drivers' columns). */
+export interface AlertRow {
   id: number;
   rule: string;
   key: string;
@@ -127,7 +130,7 @@ interface Row {
   evidence: string | null;
 }
 
-const fromRow = (r: Row): AlertRecord => ({
+export const fromRow = (r: AlertRow): AlertRecord => ({
   id: r.id,
   rule: r.rule,
   key: r.key,
@@ -202,10 +205,10 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   open(): AlertRecord[] {
-    return (this.#s['open']!.all() as Row[]).map(fromRow);
+    return (this.#s['open']!.all() as AlertRow[]).map(fromRow);
   }
   all(limit: number): AlertRecord[] {
-    return (this.#s['all']!.all(limit) as Row[]).map(fromRow);
+    return (this.#s['all']!.all(limit) as AlertRow[]).map(fromRow);
   }
   insert(rec: Omit<AlertRecord, 'id'>): AlertRecord {
     const { id } = this.#s['insert']!.get(this.#params(rec)) as { id: number };

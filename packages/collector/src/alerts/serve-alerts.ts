@@ -11,9 +11,7 @@
 import type { Logger } from 'pino';
 import { sendJson } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
-import type { Database as Db } from 'better-sqlite3';
 import type { IngestItem, Store, StoredSnapshot } from '../store/store.js';
-import { SqliteAlertStore } from './alert-store.js';
 import { AlertEngine } from './engine.js';
 import { DeliveryPump } from './notify.js';
 import { RulesError, loadRulesFile } from './rules-file.js';
@@ -25,8 +23,8 @@ const KEEP_RESOLVED_MS = 30 * 86_400_000;
 
 /** What alerting needs from the collector. */
 export interface AlertsOptions {
-  /** The store and its connection on this thread (alert tables live in the same database). */
-  store: Store & { readonly db: Db };
+  /** The store (alert state and the outbox live in the same database: Store.openAlerts). */
+  store: Store;
   log: Logger;
   rulesFile?: string | undefined;
 }
@@ -45,7 +43,7 @@ export interface Alerts {
 /** Starts alerting; throws RulesError for a bad rules file. */
 export async function startAlerts(o: AlertsOptions): Promise<Alerts> {
   const log = o.log.child({ component: 'alerts' });
-  const astore = new SqliteAlertStore(o.store.db);
+  const astore = await o.store.openAlerts();
   let engine: AlertEngine | null = null;
   const pump = new DeliveryPump({ store: astore, log: o.log, notifiers: () => engine?.notifiers ?? new Map() });
   engine = new AlertEngine({ store: astore, log: o.log, onQueued: () => pump.kick() });
@@ -140,6 +138,7 @@ export async function startAlerts(o: AlertsOptions): Promise<Alerts> {
       clearInterval(pruneTimer);
       process.off('SIGHUP', onHup);
       await pump.stop();
+      await astore.close?.();
     },
   };
 }

@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HistoryPosition } from '../store/rollup-history.js';
-import type { ReadThread } from '../store/read-thread.js';
+import type { HistoryPages } from '../store/store.js';
 import type { Resolution } from '../store/store.js';
 import { streamAnswer } from './json-stream.js';
 import type { ReadLimiter } from './read-limiter.js';
@@ -102,7 +102,7 @@ function nextHeaders(url: URL, cursor: string | null): Record<string, string> {
 }
 
 /** Answers one page of a host's history (the host is known to exist), built on the read thread. */
-export async function answerHostHistory(req: IncomingMessage, res: ServerResponse, url: URL, reads: ReadLimiter, thread: ReadThread, host: string, walk: Walk, now: number): Promise<void> {
+export async function answerHostHistory(req: IncomingMessage, res: ServerResponse, url: URL, reads: ReadLimiter, thread: HistoryPages, host: string, walk: Walk, now: number): Promise<void> {
   await reads.run(res, 'history', async (permit) => {
     const page = await thread.hostPage(host, walk.since, walk.until, walk.limit, now, walk.host);
     const resolution = page.resolution as Resolution;
@@ -119,7 +119,7 @@ export async function answerHostHistory(req: IncomingMessage, res: ServerRespons
 }
 
 /** Answers one page of the fleet's one-minute sums, built on the read thread. */
-export async function answerFleetHistory(req: IncomingMessage, res: ServerResponse, url: URL, reads: ReadLimiter, thread: ReadThread, walk: Walk): Promise<void> {
+export async function answerFleetHistory(req: IncomingMessage, res: ServerResponse, url: URL, reads: ReadLimiter, thread: HistoryPages, walk: Walk): Promise<void> {
   await reads.run(res, 'total history', async (permit) => {
     const page = await thread.fleetPage(walk.since, walk.until, walk.limit, walk.fleet);
     const next = page.next === null ? null : encodeCursor(walk, { kind: 'f', bucket: page.next.key[0] ?? 0 });

@@ -8,12 +8,12 @@
 import type { Fleet } from './fleet.js';
 import type { Handler } from '../http/router.js';
 import { sendError } from '../http/respond.js';
-import type { ReadThread } from '../store/read-thread.js';
+import type { HistoryPages } from '../store/store.js';
 import { answerFleetHistory, answerHostHistory, parseWalk } from './history-page.js';
 import type { ReadLimiter } from './read-limiter.js';
 
 /** The handlers; `now` is injectable for tests. */
-export function historyHandlers(fleet: Fleet, reader: ReadThread, reads: ReadLimiter, now: () => number = Date.now): { host: Handler; fleet: Handler } {
+export function historyHandlers(fleet: Fleet, reader: HistoryPages, reads: ReadLimiter, now: () => number = Date.now): { host: Handler; fleet: Handler } {
   return {
     fleet: async ({ req, res, url }) => {
       const walk = parseWalk(url, now(), 'f');

@@ -26,7 +26,8 @@ export function dbFile(flagValue: string, flagGiven: boolean, env: NodeJS.Proces
 
 /** Refuses a missing database file with one line: which path, from where, and how to create it. */
 export function requireDatabase(db: DbFile, command: string): void {
-  if (existsSync(db.path)) return;
+  // A PostgreSQL URL (store/open-store.ts): the server says whether the database is there.
+  if (/^postgres(ql)?:\/\//i.test(db.path) || existsSync(db.path)) return;
   throw new TcpfleetError(
     'TCPFLEET_ERR_NOT_FOUND',
     `${command}: no database at ${db.path} (${db.source}); nothing was created. \`tcpfleet serve --db ${db.path}\` creates it, or give --db PATH (or TCPFLEET_DB) of an existing one`,

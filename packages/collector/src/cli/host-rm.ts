@@ -5,15 +5,15 @@
  * sending as that host brings it back with its next batch: revoke its token first.
  */
 import { TcpfleetError, printable } from '@tcpfleet/common';
-import { SqliteStore } from '../store/sqlite-store.js';
+import { openStore } from '../store/open-store.js';
 import { checkHost } from './token.js';
 
 export async function hostRmCmd(db: string, host: string, purge: boolean, json: boolean): Promise<void> {
   checkHost(host);
-  const store = new SqliteStore({ path: db });
+  const store = await openStore(db);
   try {
     const r = await store.removeHost(host, { purge, now: Date.now() });
-    if (!r.found) throw new TcpfleetError('TCPFLEET_ERR_NOT_FOUND', `no host ${printable(host)} in ${db}`);
+    if (!r.found) throw new TcpfleetError('TCPFLEET_ERR_NOT_FOUND', `no host ${printable(host)} in ${store.where}`);
     if (json) process.stdout.write(JSON.stringify({ host, purged: purge, deleted: { latest: r.latest, snapshots: r.snapshots, rollups: r.rollups, gaps: r.gaps } }) + '\n');
     else
       process.stderr.write(

@@ -20,7 +20,14 @@ export interface ServeOption {
 
 export const SERVE_OPTIONS: readonly ServeOption[] = [
   { name: 'listen', key: 'listen', type: 'string', describe: 'HOST:PORT to listen on', showDefault: true, env: 'TCPFLEET_LISTEN' },
-  { name: 'db', key: 'db', type: 'string', describe: 'SQLite database file', showDefault: true, env: 'TCPFLEET_DB' },
+  {
+    name: 'db',
+    key: 'db',
+    type: 'string',
+    describe: 'SQLite database file, or postgres://USER@HOST:PORT/DB (password in PGPASSWORD or TCPFLEET_DB_PASSWORD_FILE; docs/storage.md)',
+    showDefault: true,
+    env: 'TCPFLEET_DB',
+  },
   { name: 'token', key: 'token', type: 'string', describe: 'Shared fleet token (visible in ps; prefer --token-file)', env: 'TCPFLEET_TOKEN' },
   { name: 'token-file', key: 'tokenFile', type: 'string', describe: 'File holding the shared fleet token', env: 'TCPFLEET_TOKEN_FILE' },
   { name: 'durability', key: 'durability', type: 'string', describe: 'full (default: acknowledged = survives power loss) or normal (faster; last commits at risk on power loss)' },

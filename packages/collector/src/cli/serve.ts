@@ -7,9 +7,24 @@
 import type { ServeConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { startCollector } from '../app.js';
+import { redactUrl } from '../store/pg/pg-url.js';
+
+/**
+ * A password given in a --db URL on the command line would show in the process list: the
+ * process title (what ps and /proc/PID/cmdline show) is rewritten without it at once.
+ */
+function hideDbPassword(): void {
+  if (!process.argv.some((a) => /postgres(ql)?:\/\/[^/@]*:[^/@]*@/i.test(a))) return;
+  try {
+    process.title = process.argv.map((a) => a.replace(/postgres(ql)?:\/\/\S*/gi, (u) => redactUrl(u))).join(' ');
+  } catch {
+    // Not allowed here: the docs say to keep the password out of the URL.
+  }
+}
 
 /** Runs `serve` until a signal. */
 export async function runServe(cfg: ServeConfig, warnings: readonly string[]): Promise<void> {
+  hideDbPassword();
   const log = createLogger(cfg.logLevel);
   const running = await startCollector(cfg, { log, warnings });
   let stopping = false;

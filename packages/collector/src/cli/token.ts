@@ -7,9 +7,8 @@
  * Only the SHA-256 of a token is stored; the token is printed once.
  */
 import { HostIdSchema, TcpfleetError, printable } from '@tcpfleet/common';
-import { SqliteStore } from '../store/sqlite-store.js';
-import { ReadTokenStore, hasReadTokenTable } from '../store/read-tokens.js';
-import type { ReadTokenInfo } from '../store/read-tokens.js';
+import { openStore } from '../store/open-store.js';
+import type { ReadTokenInfo, ReadTokens } from '../store/store.js';
 import { hashToken, newToken } from '../ingest/auth.js';
 import { table } from './format.js';
 
@@ -20,7 +19,7 @@ export function checkHost(host: string, what = 'host id'): void {
 
 export async function tokenCreate(db: string, host: string): Promise<void> {
   checkHost(host);
-  const store = new SqliteStore({ path: db });
+  const store = await openStore(db);
   try {
     const token = newToken();
     await store.putToken(host, hashToken(token), Date.now());
@@ -35,7 +34,7 @@ export async function tokenCreate(db: string, host: string): Promise<void> {
 
 export async function tokenRevoke(db: string, host: string): Promise<void> {
   checkHost(host);
-  const store = new SqliteStore({ path: db });
+  const store = await openStore(db);
   try {
     if (!(await store.revokeToken(host, Date.now()))) throw new TcpfleetError('TCPFLEET_ERR_NOT_FOUND', `no live token for host ${host}`);
     process.stderr.write(`token of ${host} revoked; its session stores nothing more and is closed\n`);
@@ -46,7 +45,7 @@ export async function tokenRevoke(db: string, host: string): Promise<void> {
 
 /** Lists the per-host tokens; opens the database read-only (it must exist). */
 export async function tokenList(db: string, json: boolean): Promise<void> {
-  const store = new SqliteStore({ path: db, readonly: true });
+  const store = await openStore(db, { readonly: true });
   try {
     const rows = await store.listTokens();
     if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
@@ -64,10 +63,10 @@ export async function tokenList(db: string, json: boolean): Promise<void> {
 }
 
 /** Runs `fn` on the read tokens of the database at `db`. */
-async function withReadTokens<T>(db: string, fn: (t: ReadTokenStore) => T): Promise<T> {
-  const store = new SqliteStore({ path: db });
+async function withReadTokens<T>(db: string, fn: (t: ReadTokens) => Promise<T>): Promise<T> {
+  const store = await openStore(db);
   try {
-    return fn(new ReadTokenStore(store.db));
+    return await fn(store.readTokens);
   } finally {
     await store.close();
   }
@@ -89,10 +88,10 @@ export async function readTokenRevoke(db: string, name: string): Promise<void> {
 
 /** Lists the read tokens; opens the database read-only (one older than read tokens has none). */
 export async function readTokenList(db: string, json: boolean): Promise<void> {
-  const store = new SqliteStore({ path: db, readonly: true });
+  const store = await openStore(db, { readonly: true });
   let rows: ReadTokenInfo[];
   try {
-    rows = hasReadTokenTable(store.db) ? new ReadTokenStore(store.db).list() : [];
+    rows = await store.readTokens.list();
   } finally {
     await store.close();
   }

@@ -18,12 +18,10 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { bearer, hashToken } from '../ingest/auth.js';
 import type { Access, Guard, GuardResult } from './router.js';
+import type { ReadTokenLookup } from '../store/store.js';
 
-/** The live read tokens in the database (store/read-tokens.ts). */
-export interface ReadTokenLookup {
-  nameFor(hash: string): string | null;
-  anyLive(): boolean;
-}
+/** The live read tokens in the database (store/read-tokens.ts, store/pg/pg-read-tokens.ts). */
+export type { ReadTokenLookup } from '../store/store.js';
 
 /** What the guard checks against. */
 export interface ReadAccessOptions {

@@ -10,20 +10,15 @@
  */
 import type { Logger } from 'pino';
 import type { HistoryPosition } from './rollup-history.js';
-import type { PageSlice, PlannedPage, ReadRequestBody, ReadWorkerData } from './read-worker.js';
+import type { PageSlice, PlannedPage, ReadRequestBody, ReadWorkerData } from './read-messages.js';
+import type { HistoryPages, PageStream } from './store.js';
 import { WorkerCalls } from './worker-calls.js';
 
 const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/store/read-worker.js', import.meta.url) : new URL('./read-worker.js', import.meta.url);
 
-/** A page being answered: pull() its slices until one is `done`, or drop() it. */
-export interface PageStream {
-  resolution: string;
-  next: PlannedPage['next'];
-  pull(): Promise<PageSlice>;
-  drop(): void;
-}
+export type { PageStream };
 
-export class ReadThread {
+export class ReadThread implements HistoryPages {
   readonly #calls: WorkerCalls<ReadRequestBody, { error: string }>;
   #closing = false;
 

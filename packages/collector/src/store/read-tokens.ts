@@ -8,14 +8,12 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 
-/** A read token as listed (never the token itself). */
-export interface ReadTokenInfo {
-  name: string;
-  created: number;
-  revoked: number | null;
-}
+import type { ReadTokenInfo, ReadTokenLookup, ReadTokens } from './store.js';
 
-export class ReadTokenStore {
+export type { ReadTokenInfo };
+
+/** The SQLite read tokens: every lookup asks the table (an index seek), so CLI changes count at once. */
+export class ReadTokenStore implements ReadTokenLookup {
   readonly #s: Record<'put' | 'revoke' | 'nameFor' | 'anyLive' | 'list', Statement>;
 
   /** `db` is a migrated connection (SqliteStore.db). */
@@ -53,6 +51,25 @@ export class ReadTokenStore {
   list(): ReadTokenInfo[] {
     return this.#s.list.all() as ReadTokenInfo[];
   }
+}
+
+/** ReadTokens over a SQLite connection (a database older than read tokens has none and takes none). */
+export function sqliteReadTokens(db: Db): ReadTokens {
+  let t: ReadTokenStore | null = null;
+  const get = (): ReadTokenStore | null => (t ??= hasReadTokenTable(db) ? new ReadTokenStore(db) : null);
+  const none: ReadTokenLookup = { nameFor: () => null, anyLive: () => false };
+  const must = (): ReadTokenStore => {
+    const s = get();
+    if (s === null) throw new Error('this database has no read_tokens table (open it with a newer tcpfleet serve first)');
+    return s;
+  };
+  return {
+    put: (name, hash, now) => Promise.resolve(must().put(name, hash, now)),
+    revoke: (name, now) => Promise.resolve(must().revoke(name, now)),
+    list: () => Promise.resolve(get()?.list() ?? []),
+    anyLive: () => Promise.resolve(get()?.anyLive() ?? false),
+    lookup: () => get() ?? none,
+  };
 }
 
 /** True when the database has the read_tokens table (a database of an older collector has not). */

@@ -9,7 +9,6 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from './sqlite-store.js';
 import { RollupReader } from './rollup-history.js';
-import type { HistoryPosition } from './rollup-history.js';
 import type { Page } from './keyset-pages.js';
 import { jsonArraySlices } from '../api/json-stream.js';
 
@@ -19,31 +18,8 @@ export const READ_NICE = 10;
 const SLICE_MS = 10;
 const SLICE_BYTES = 512 * 1024;
 
-/** What the worker is started with. */
-export interface ReadWorkerData {
-  path: string;
-  rawRetentionMs: number;
-}
-
-/** What the main thread asks for: plan a page (its id is the request's), pull its next slice, drop it. */
-export type ReadRequestBody =
-  | { op: 'host'; host: string; since: number; until: number; limit: number; now: number; from: HistoryPosition | null }
-  | { op: 'fleet'; since: number; until: number; limit: number; after: number | null }
-  | { op: 'pull'; page: number }
-  | { op: 'drop'; page: number };
-export type ReadRequest = ReadRequestBody & { id: number };
-
-/** A planned page: its resolution and where the next one starts. */
-export interface PlannedPage {
-  resolution: string;
-  next: { stage: string; key: number[] } | null;
-}
-/** A slice of a page's JSON text (UTF-8), and whether it is the last. */
-export interface PageSlice {
-  text: Uint8Array;
-  done: boolean;
-}
-export type ReadReply = { id: number; ok: true; result: PlannedPage | PageSlice | null } | { id: number; ok: false; error: string };
+export type { PageSlice, PlannedPage, ReadReply, ReadRequest, ReadRequestBody, ReadWorkerData } from './read-messages.js';
+import type { PageSlice, PlannedPage, ReadReply, ReadRequest, ReadWorkerData } from './read-messages.js';
 
 const port = parentPort;
 if (port === null) throw new Error('read-worker.js runs as a worker thread only');

@@ -142,7 +142,7 @@ export interface HistoryPosition {
   key: Key;
 }
 
-const STAGE_RANK: Record<string, number> = { '1h': 0, '1m': 1, raw: 2 };
+export const STAGE_RANK: Record<string, number> = { '1h': 0, '1m': 1, raw: 2 };
 
 /** A minute of the fleet's sums, as /api/v1/total/history answers it. */
 export interface FleetMinute {
@@ -157,7 +157,7 @@ export interface FleetMinute {
 }
 
 /** A row of a bucketed table (rollup_1m, rollup_1h: last_ts; rollup_fleet_1m: hosts). */
-interface BucketRow {
+export interface BucketRow {
   bucket: number;
   last_ts: number;
   hosts: number;
@@ -186,7 +186,7 @@ function rawSource(store: RawHistory, host: string, until: number): KeyedSource<
   };
 }
 
-function fleetRow(r: BucketRow): FleetMinute {
+export function fleetRow(r: BucketRow): FleetMinute {
   const v = decodeInts(r.vals);
   const pick = (k: number, scale = 1): number[] => Array.from({ length: AGG_METRICS }, (_, i) => (v[i * 4 + k] ?? 0) / scale);
   const last = statesAndSummary(pick(0));
@@ -202,7 +202,7 @@ function fleetRow(r: BucketRow): FleetMinute {
   };
 }
 
-function toRow(host: string, labels: Record<string, string>, res: '1m' | '1h', width: number, r: { bucket: number; last_ts: number; vals: Buffer }): RollupSnapshot {
+export function toRow(host: string, labels: Record<string, string>, res: '1m' | '1h', width: number, r: { bucket: number; last_ts: number; vals: Uint8Array }): RollupSnapshot {
   const a = decodeAgg(r.vals, r.last_ts);
   const last = statesAndSummary(a.last);
   const { ipv4, ipv6, sockstat } = lastOnlyParts(a);

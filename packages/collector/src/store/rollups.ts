@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import { decodeFixedValues, layoutCounters } from '@tcpfleet/common';
 import { AGG_METRICS, addAgg, addSample, aggOf, decodeAgg, encodeAgg, encodeInts } from './rollup-codec.js';
 import type { Agg } from './rollup-codec.js';
+import type { RollupService } from './store.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
@@ -38,7 +39,7 @@ export interface RollupOptions {
 }
 
 const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
-const floorTo = (t: number, step: number): number => Math.floor(t / step) * step;
+export const floorTo = (t: number, step: number): number => Math.floor(t / step) * step;
 
 /** Fleet sums of one minute: per metric sum of hosts' last, min, max and mean (x1000). */
 export function encodeFleet(aggs: readonly Agg[]): Buffer {
@@ -59,7 +60,65 @@ export function encodeFleet(aggs: readonly Agg[]): Buffer {
   return encodeInts(v);
 }
 
-export class RollupJob {
+/** A raw snapshot as the rollup reads it. */
+export interface RawSample {
+  ts: number;
+  vals: Uint8Array;
+  layout_id: number;
+}
+
+/** A one-minute rollup row. */
+export interface MinuteRow {
+  bucket: number;
+  last_ts: number;
+  vals: Uint8Array;
+}
+
+/** One host's raw snapshots aggregated by minute; `counters` gives a layout's counter count. */
+export function minuteAggs(rows: Iterable<RawSample>, counters: (layoutId: number) => number): Map<number, Agg> {
+  const out = new Map<number, Agg>();
+  for (const r of rows) {
+    const sample = { ts: r.ts, ...decodeFixedValues(r.vals, counters(r.layout_id)) };
+    const bucket = floorTo(r.ts, MINUTE);
+    const a = out.get(bucket);
+    if (a === undefined) out.set(bucket, aggOf(sample));
+    else addSample(a, sample);
+  }
+  return out;
+}
+
+/** One host's one-minute rows aggregated by hour. */
+export function hourAggs(rows: Iterable<MinuteRow>): Map<number, Agg> {
+  const out = new Map<number, Agg>();
+  for (const r of rows) {
+    const a = decodeAgg(r.vals, r.last_ts);
+    const h = floorTo(r.bucket, HOUR);
+    const cur = out.get(h);
+    if (cur === undefined) out.set(h, a);
+    else addAgg(cur, a);
+  }
+  return out;
+}
+
+/**
+ * Runs `pass` every `everyMs` (timer unref'd; the next one counted from the end of the last) until
+ * `stopped`; `timer` gets each timer so stop() can clear it. A failed pass is logged.
+ */
+export function passEvery(everyMs: number, pass: () => Promise<void>, stopped: () => boolean, timer: (t: NodeJS.Timeout) => void, log: Logger | undefined): void {
+  const tick = (): void => {
+    if (stopped()) return;
+    const t = setTimeout(() => {
+      void pass()
+        .catch((err: unknown) => log?.error({ err }, 'rollup pass failed'))
+        .finally(tick);
+    }, everyMs);
+    t.unref();
+    timer(t);
+  };
+  tick();
+}
+
+export class RollupJob implements RollupService {
   readonly #db: Db;
   readonly #o: Required<Omit<RollupOptions, 'log'>>;
   readonly #log: Logger | undefined;
@@ -117,16 +176,13 @@ export class RollupJob {
 
   /** Runs a pass every `everyMs` (timer unref'd) until stop(). */
   start(everyMs = 10_000): void {
-    const tick = (): void => {
-      if (this.#stopped) return;
-      this.#timer = setTimeout(() => {
-        void this.runOnce()
-          .catch((err: unknown) => this.#log?.error({ err }, 'rollup pass failed'))
-          .finally(tick);
-      }, everyMs);
-      this.#timer.unref();
-    };
-    tick();
+    passEvery(
+      everyMs,
+      () => this.runOnce(),
+      () => this.#stopped,
+      (t) => (this.#timer = t),
+      this.#log,
+    );
   }
 
   /** Stops the timer and waits for a running pass. */
@@ -236,14 +292,7 @@ export class RollupJob {
 
   /** Aggregates one host's raw snapshots in [from, to) by minute and stores them. */
   #rollHost(id: number, from: number, to: number): Map<number, Agg> {
-    const out = new Map<number, Agg>();
-    for (const r of this.#s['raw']!.iterate(id, from, to) as Iterable<{ ts: number; vals: Buffer; layout_id: number }>) {
-      const sample = { ts: r.ts, ...decodeFixedValues(r.vals, this.#counters(r.layout_id)) };
-      const bucket = floorTo(r.ts, MINUTE);
-      const a = out.get(bucket);
-      if (a === undefined) out.set(bucket, aggOf(sample));
-      else addSample(a, sample);
-    }
+    const out = minuteAggs(this.#s['raw']!.iterate(id, from, to) as Iterable<RawSample>, (l) => this.#counters(l));
     for (const [bucket, a] of out) this.#s['put1m']!.run(id, bucket, a.lastTs, encodeAgg(a));
     return out;
   }
@@ -320,14 +369,7 @@ export class RollupJob {
   }
 
   #rollHostHours(id: number, from: number, to: number): void {
-    const out = new Map<number, Agg>();
-    for (const r of this.#s['get1m']!.iterate(id, from, to) as Iterable<{ bucket: number; last_ts: number; vals: Buffer }>) {
-      const a = decodeAgg(r.vals, r.last_ts);
-      const h = floorTo(r.bucket, HOUR);
-      const cur = out.get(h);
-      if (cur === undefined) out.set(h, a);
-      else addAgg(cur, a);
-    }
+    const out = hourAggs(this.#s['get1m']!.iterate(id, from, to) as Iterable<MinuteRow>);
     for (const [h, a] of out) this.#s['put1h']!.run(id, h, a.lastTs, encodeAgg(a));
   }
 

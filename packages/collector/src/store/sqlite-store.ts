@@ -5,13 +5,23 @@
  */
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { TcpfleetError, decodeBreakdown, decodeValues, parseLayout } from '@tcpfleet/common';
-import type { Breakdown, Layout } from '@tcpfleet/common';
+import { TcpfleetError, parseLayout } from '@tcpfleet/common';
+import type { Layout } from '@tcpfleet/common';
+import { storedSnapshot } from './stored-row.js';
 import { MIGRATIONS } from './migrations.js';
+import { StorageError } from './storage-error.js';
+import type { Logger } from 'pino';
+import { sqliteStats } from './sqlite-stats.js';
+import { sqliteReadTokens } from './read-tokens.js';
+import { RollupJob } from './rollups.js';
+import { ReadThread } from './read-thread.js';
+import { SqliteAlertStore } from '../alerts/alert-store.js';
+import type { AlertStore } from '../alerts/alert-store.js';
 import { RowEncoder } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
+import type { HistoryPages, ReadTokens, RollupJobOptions, RollupService } from './store.js';
 import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, IngestRefusal, RawHistory, RawKey, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 
 /** Options of the SQLite store. */
@@ -28,17 +38,7 @@ export interface SqliteStoreOptions {
   commitDelayMs?: number | undefined;
 }
 
-/** A storage failure; `retryable` when trying again later can succeed (busy, disk full, I/O). */
-export class StorageError extends TcpfleetError {
-  override name = 'StorageError';
-  readonly retryable: boolean;
-  readonly sqliteCode: string;
-  constructor(message: string, sqliteCode: string, retryable: boolean, options?: ErrorOptions) {
-    super('TCPFLEET_ERR_STORAGE', message, options);
-    this.retryable = retryable;
-    this.sqliteCode = sqliteCode;
-  }
-}
+export { StorageError };
 
 const RETRYABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/;
 
@@ -55,15 +55,6 @@ interface NewestRow {
   bootId: number;
   layoutId: number;
   vals: Uint8Array;
-}
-
-/**
- * The `latest` row's breakdown: the bin1 bytes as they came (codec/breakdown-bytes.ts, a BLOB),
- * or JSON text for a snapshot that came as JSON (store/ingest-rows.ts). Readers take either.
- */
-function breakdownOf(col: Uint8Array | string | null): Breakdown | undefined {
-  if (col === null) return undefined;
-  return typeof col === 'string' ? (JSON.parse(col) as Breakdown) : decodeBreakdown(col);
 }
 
 interface SnapRow {
@@ -416,28 +407,7 @@ export class SqliteStore implements Store, RawHistory {
   }
 
   #toSnapshot(host: string, labels: Record<string, string>, row: SnapRow, breakdown: Uint8Array | string | null): StoredSnapshot {
-    const v = decodeValues(row.vals, this.#layout(row.layout_id));
-    if (row.errors !== null) v.collect.errors = JSON.parse(row.errors) as string[];
-    const snap: StoredSnapshot = {
-      host,
-      ts: row.ts,
-      seq: row.seq,
-      boot: row.boot,
-      interval_ms: v.interval_ms,
-      labels,
-      states: v.states,
-      ipv4: v.ipv4,
-      ipv6: v.ipv6,
-      summary: v.summary,
-      sockstat: v.sockstat,
-      snmp: v.snmp,
-      netstat: v.netstat,
-      collect: v.collect,
-      recv_ts: row.recv_ts,
-    };
-    const b = breakdownOf(breakdown);
-    if (b !== undefined) snap.breakdown = b;
-    return snap;
+    return storedSnapshot(host, labels, row, this.#layout(row.layout_id), breakdown);
   }
 
   latest(): Promise<StoredSnapshot[]> {
@@ -544,34 +514,40 @@ export class SqliteStore implements Store, RawHistory {
   }
 
   stats(): Promise<DbStats> {
-    const size = (p: string): number => {
-      try {
-        return statSync(p).size;
-      } catch {
-        return 0;
-      }
-    };
-    const tables: DbStats['tables'] = [];
-    const count = (name: string, tsCol: string | null): void => {
-      const row = this.#db.prepare(`SELECT count(*) AS n${tsCol === null ? '' : `, min(${tsCol}) AS lo, max(${tsCol}) AS hi`} FROM ${name}`).get() as {
-        n: number;
-        lo?: number | null;
-        hi?: number | null;
-      };
-      tables.push({ name, rows: row.n, oldest: row.lo ?? null, newest: row.hi ?? null });
-    };
-    count('snapshots', 'ts');
-    count('latest', 'ts');
-    count('gaps', 'recv_ts');
-    for (const t of this.#extraTables) count(t.name, t.tsCol);
-    const hosts = (this.#db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;
-    return Promise.resolve({ path: this.#path, bytes: size(this.#path), walBytes: size(`${this.#path}-wal`), hosts, tables });
+    try {
+      return Promise.resolve(sqliteStats(this.#db, this.#path));
+    } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the synchronous store threw (an Error), passed on as is
+      return Promise.reject(err);
+    }
   }
 
-  readonly #extraTables: { name: string; tsCol: string | null }[] = [];
-  /** Lets a module that owns extra tables (rollups, alerts) have them counted by stats(). */
-  registerTable(name: string, tsCol: string | null): void {
-    this.#extraTables.push({ name, tsCol });
+  readonly driver = 'sqlite' as const;
+
+  reachable(): boolean {
+    return true;
+  }
+
+  get where(): string {
+    return this.#path;
+  }
+
+  #readTokens: ReadTokens | null = null;
+  get readTokens(): ReadTokens {
+    return (this.#readTokens ??= sqliteReadTokens(this.#db));
+  }
+
+  /** The alert tables live in this database (created if missing); the engine's writes are durable when its call returns. */
+  openAlerts(): Promise<AlertStore> {
+    return Promise.resolve(new SqliteAlertStore(this.#db));
+  }
+
+  rollupJob(o: RollupJobOptions): RollupService | null {
+    return new RollupJob(this.#db, o);
+  }
+
+  historyPages(rawRetentionMs: number, log: Logger): HistoryPages {
+    return new ReadThread({ path: this.#path, rawRetentionMs }, log);
   }
 
   close(): Promise<void> {

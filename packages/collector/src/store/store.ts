@@ -1,10 +1,17 @@
 /**
  * The collector's storage interface. SQLite (store/sqlite-store.ts) is the embedded default; a
- * PostgreSQL driver (many collectors, one database) is meant to implement the same interface,
- * which is why every method returns a promise. The collector runs the SQLite store's writes on
- * a worker thread (store/write-thread.ts) behind this same interface.
+ * PostgreSQL driver (store/pg/pg-store.ts: many collectors, one database) implements the same
+ * interface, which is why every method returns a promise. The collector runs the SQLite store's
+ * writes on a worker thread (store/write-thread.ts) behind this same interface.
+ *
+ * Everything the collector and its commands keep in a database goes through here: ingest, latest,
+ * history pages at every resolution, gaps, host and read tokens, host removals, alert state and
+ * the notification outbox (openAlerts), rollups and retention (rollupJob), `db stats` (stats) and
+ * migrations (run when a driver opens). No component holds a driver's handle.
  */
+import type { Logger } from 'pino';
 import type { Snapshot } from '@tcpfleet/common';
+import type { AlertStore } from '../alerts/alert-store.js';
 
 /** A snapshot as stored: what the agent sent plus the collector's receive time. */
 export type StoredSnapshot = Snapshot & { recv_ts: number };
@@ -74,13 +81,93 @@ export interface TokenInfo {
   revoked: number | null;
 }
 
-/** Row counts and sizes, for `tcpfleet db stats`. */
+/** One resolution in `db stats --json`. */
+export interface ResolutionStats {
+  resolution: 'raw' | '1m' | '1h' | 'fleet_1m';
+  table: string;
+  rows: number;
+  /** Bytes of the table and its indexes; null when the driver cannot tell. */
+  bytes: number | null;
+  oldest: number | null;
+  newest: number | null;
+  rolled_until: number | null;
+}
+
+/** Row counts, sizes and time spans: the document `tcpfleet db stats --json` prints. */
 export interface DbStats {
+  /** The database file, or the PostgreSQL URL without its password. */
   path: string;
   bytes: number;
-  walBytes: number;
+  wal_bytes: number;
   hosts: number;
-  tables: { name: string; rows: number; oldest: number | null; newest: number | null }[];
+  resolutions: ResolutionStats[];
+}
+
+/** A read token as listed (never the token itself). */
+export interface ReadTokenInfo {
+  name: string;
+  created: number;
+  revoked: number | null;
+}
+
+/** The read tokens as the HTTP guard asks them on every guarded request (synchronous). */
+export interface ReadTokenLookup {
+  nameFor(hash: string): string | null;
+  anyLive(): boolean;
+}
+
+/** Per-person read tokens (`tcpfleet token create --read NAME`): only their SHA-256 is stored. */
+export interface ReadTokens {
+  /** Stores a new token's hash for `name`, replacing (and so ending) any previous one. */
+  put(name: string, hash: string, now: number): Promise<void>;
+  /** Revokes `name`'s token; false when it had no live one. */
+  revoke(name: string, now: number): Promise<boolean>;
+  list(): Promise<ReadTokenInfo[]>;
+  /** True when at least one read token is live. */
+  anyLive(): Promise<boolean>;
+  /**
+   * The guard's view. SQLite asks the table on every call; PostgreSQL answers from a copy
+   * refreshed every second (a token created or revoked counts within a second). Stopped by close().
+   */
+  lookup(): ReadTokenLookup;
+}
+
+/** The rollup and retention job of a store (store/rollups.ts, store/pg/pg-rollups.ts). */
+export interface RollupService {
+  /** Runs a pass every `everyMs` until stop(). */
+  start(everyMs: number): void;
+  stop(): Promise<void>;
+  /** One pass now: roll closed minutes and hours, re-roll late ones, prune. */
+  runOnce(): Promise<void>;
+  /** Marks minutes that received snapshots after they were rolled (after each commit). */
+  noteCommitted(host: string, timestamps: readonly number[]): void;
+}
+
+/** Options of a rollup job. */
+export interface RollupJobOptions {
+  rawRetentionMs: number;
+  minuteRetentionMs?: number;
+  hourRetentionMs?: number;
+  graceMs?: number;
+  now?: () => number;
+  log?: Logger;
+}
+
+/** A page of history being answered: pull() its JSON slices until one is `done`, or drop() it. */
+export interface PageStream {
+  resolution: string;
+  next: { stage: string; key: number[] } | null;
+  pull(): Promise<{ text: Uint8Array; done: boolean }>;
+  drop(): void;
+}
+
+/** Pages of history, by key (cursor semantics in store/keyset-pages.ts). */
+export interface HistoryPages {
+  /** The page of a host's history over [since, until) after `from` (null: the first page). */
+  hostPage(host: string, since: number, until: number, limit: number, now: number, from: { resolution: Resolution; stage: '1h' | '1m' | 'raw'; key: readonly number[] } | null): Promise<PageStream>;
+  /** The page of the fleet's one-minute sums over [since, until) after bucket `after`. */
+  fleetPage(since: number, until: number, limit: number, after: number | null): Promise<PageStream>;
+  close(): Promise<void>;
 }
 
 /** The history resolution a query was answered from. */
@@ -118,8 +205,25 @@ export interface Store {
   removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome>;
   /** Removals recorded after `afterId`, oldest first (at most `limit`). */
   removalsSince(afterId: number, limit: number): Promise<HostRemoval[]>;
-  /** Row counts and sizes. */
+  /** Row counts, sizes and time spans at each resolution (`tcpfleet db stats`). */
   stats(): Promise<DbStats>;
+  /** Which driver this is. */
+  readonly driver: 'sqlite' | 'postgres';
+  /** The database for logs and messages (a PostgreSQL URL without its password). */
+  readonly where: string;
+  /** Per-person read tokens. */
+  readonly readTokens: ReadTokens;
+  /** For /healthz: false while the database cannot be reached (PostgreSQL away or restarting; SQLite: always true). */
+  reachable(): boolean;
+  /**
+   * Alert state and the notification outbox, loaded. The AlertStore is synchronous (the engine
+   * runs between two commits and must not yield); see each driver for when its writes are durable.
+   */
+  openAlerts(): Promise<AlertStore>;
+  /** The rollup and retention job to run in this process, or null when the store runs it itself (SQLite's write thread). */
+  rollupJob(o: RollupJobOptions): RollupService | null;
+  /** History pages at every resolution (SQLite: on a read thread with its own connection). */
+  historyPages(rawRetentionMs: number, log: Logger): HistoryPages;
   /** Closes the database. */
   close(): Promise<void>;
 }

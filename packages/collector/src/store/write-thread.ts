@@ -12,8 +12,10 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { RowEncoder } from './ingest-rows.js';
-import { StorageError } from './sqlite-store.js';
+import { StorageError } from './storage-error.js';
 import type { SqliteStore } from './sqlite-store.js';
+import type { HistoryPages, ReadTokens, RollupService } from './store.js';
+import type { AlertStore } from '../alerts/alert-store.js';
 import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 import type { WriteRequestBody, WriteWorkerData } from './write-worker.js';
 import { WorkerCalls } from './worker-calls.js';
@@ -49,13 +51,36 @@ export class ThreadedStore implements Store {
     return this.#calls.call(body, transfer);
   }
 
-  /** The main thread's connection, for the modules that extend the schema (alerts, rollups). */
+  /** The main thread's connection (tests). */
   get db(): Db {
     return this.#main.db;
   }
 
-  registerTable(name: string, tsCol: string | null): void {
-    this.#main.registerTable(name, tsCol);
+  readonly driver = 'sqlite' as const;
+
+  reachable(): boolean {
+    return true;
+  }
+
+  get where(): string {
+    return this.#main.where;
+  }
+
+  get readTokens(): ReadTokens {
+    return this.#main.readTokens;
+  }
+
+  openAlerts(): Promise<AlertStore> {
+    return this.#main.openAlerts();
+  }
+
+  /** Null: the rollup job runs on the write thread, on the writing connection. */
+  rollupJob(): RollupService | null {
+    return null;
+  }
+
+  historyPages(rawRetentionMs: number, log: Logger): HistoryPages {
+    return this.#main.historyPages(rawRetentionMs, log);
   }
 
   ingest(items: readonly IngestItem[], recvTs: number): Promise<IngestOutcome[]> {

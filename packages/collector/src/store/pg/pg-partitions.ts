@@ -1,0 +1,85 @@
+/**
+ * The daily partitions of the PostgreSQL snapshots table: snapshots_dYYYYMMDD holds the
+ * snapshots with ts in that UTC day. A partition is created before the first batch that needs it
+ * (and the next two days ahead, every hour), and retention drops whole partitions. Several
+ * collectors may create the same partition at once: a creation that loses the race is fine.
+ */
+import type { PgDb } from './pg-db.js';
+
+export const DAY_MS = 86_400_000;
+
+/** The partition name of the day that holds `ts`. */
+export function partitionName(dayStart: number): string {
+  return `snapshots_d${new Date(dayStart).toISOString().slice(0, 10).replace(/-/g, '')}`;
+}
+
+export class Partitions {
+  readonly #db: PgDb;
+  /** Day starts known to have a partition (a cache: another collector may have dropped one since). */
+  readonly #known = new Set<number>();
+
+  constructor(db: PgDb) {
+    this.#db = db;
+  }
+
+  /** Reads the partitions there are. */
+  async load(): Promise<void> {
+    const rows = await this.#db.query<{ name: string }>("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'snapshots'::regclass");
+    this.#known.clear();
+    for (const r of rows) {
+      const m = /^snapshots_d(\d{4})(\d{2})(\d{2})$/.exec(r.name);
+      if (m !== null) this.#known.add(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+    }
+  }
+
+  /** Forgets what it knows (after an insert found no partition for a row). */
+  forget(): void {
+    this.#known.clear();
+  }
+
+  /** Makes sure a partition holds each of these timestamps. */
+  async ensure(timestamps: Iterable<number>): Promise<void> {
+    const days = new Set<number>();
+    for (const ts of timestamps) {
+      const d = Math.floor(ts / DAY_MS) * DAY_MS;
+      if (!this.#known.has(d)) days.add(d);
+    }
+    for (const d of days) await this.#create(d);
+  }
+
+  /** Creates today's partition and the next `ahead` days'. */
+  async ahead(now: number, ahead = 2): Promise<void> {
+    const today = Math.floor(now / DAY_MS) * DAY_MS;
+    const days: number[] = [];
+    for (let i = 0; i <= ahead; i++) days.push(today + i * DAY_MS);
+    await this.ensure(days);
+  }
+
+  async #create(day: number): Promise<void> {
+    const name = partitionName(day);
+    try {
+      await this.#db.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF snapshots FOR VALUES FROM (${day}) TO (${day + DAY_MS})`, [], `cannot create partition ${name}`);
+    } catch (err) {
+      // Another collector created it between our check and our CREATE (duplicate table or type).
+      const exists = await this.#db.query('SELECT 1 FROM pg_class WHERE relname = $1', [name]);
+      if (exists.length === 0) throw err;
+    }
+    this.#known.add(day);
+  }
+
+  /** Drops the partitions whose whole day ends at or before `cut`; returns about how many rows went (the planner's estimate). */
+  async dropBefore(cut: number): Promise<number> {
+    await this.load();
+    let rows = 0;
+    for (const day of [...this.#known].sort((a, b) => a - b)) {
+      if (day + DAY_MS > cut) continue;
+      const name = partitionName(day);
+      // The planner's estimate, not count(*): a day of a large fleet is hundreds of millions of rows.
+      const n = await this.#db.query<{ n: number }>('SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class WHERE relname = $1', [name]);
+      await this.#db.query(`DROP TABLE IF EXISTS ${name}`, [], `cannot drop partition ${name}`);
+      this.#known.delete(day);
+      rows += n[0]?.n ?? 0;
+    }
+    return rows;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The PostgreSQL schema, as numbered migrations recorded in tcpfleet_schema. Collectors sharing one
+ * database migrate under an advisory lock, one at a time; a database newer than the collector is
+ * refused. The shape follows the SQLite schema (store/migrations.ts) with two differences:
+ *
+ * - Every per-host table is keyed by the host name first (no host ids), so the schema can be
+ *   distributed by host (Citus: not tested) and no collector caches an id another one could delete.
+ * - snapshots is partitioned by time (one partition a day, snapshots_dYYYYMMDD, created ahead by
+ *   pg-partitions.ts); retention drops whole partitions. Its key is (host, boot_id, seq, ts): a
+ *   partition key must be in the primary key, and a replayed snapshot carries its ts again.
+ *
+ * boots and layouts are never deleted (a purge keeps the host's boot names, no data), so the ids a
+ * collector cached for them stay valid whatever another collector does.
+ */
+export const PG_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE hosts (
+    host text PRIMARY KEY,
+    labels text NOT NULL DEFAULT '{}',
+    interval_ms integer NOT NULL,
+    first_seen bigint NOT NULL,
+    last_seen bigint NOT NULL
+  );
+  CREATE TABLE boots (
+    host text NOT NULL,
+    boot text NOT NULL,
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    PRIMARY KEY (host, boot)
+  );
+  CREATE UNIQUE INDEX boots_by_id ON boots (host, id);
+  CREATE TABLE layouts (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    fields text NOT NULL UNIQUE
+  );
+  CREATE TABLE snapshots (
+    host text NOT NULL,
+    boot_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    ts bigint NOT NULL,
+    recv_ts bigint NOT NULL,
+    layout_id integer NOT NULL,
+    vals bytea NOT NULL,
+    errors text,
+    PRIMARY KEY (host, boot_id, seq, ts)
+  ) PARTITION BY RANGE (ts);
+  CREATE INDEX snapshots_by_time ON snapshots (host, ts, boot_id, seq);
+  CREATE TABLE latest (
+    host text PRIMARY KEY,
+    boot_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    ts bigint NOT NULL,
+    recv_ts bigint NOT NULL,
+    layout_id integer NOT NULL,
+    vals bytea NOT NULL,
+    errors text,
+    breakdown bytea,
+    breakdown_json text
+  );
+  CREATE TABLE gaps (
+    host text NOT NULL,
+    boot_id bigint NOT NULL,
+    from_seq bigint NOT NULL,
+    to_seq bigint NOT NULL,
+    count bigint NOT NULL,
+    ts bigint NOT NULL,
+    recv_ts bigint NOT NULL,
+    PRIMARY KEY (host, boot_id, from_seq)
+  );
+  CREATE INDEX gaps_by_recv ON gaps (recv_ts);
+  CREATE TABLE tokens (
+    host text PRIMARY KEY,
+    hash text NOT NULL UNIQUE,
+    created bigint NOT NULL,
+    revoked bigint
+  );
+  CREATE TABLE read_tokens (
+    name text PRIMARY KEY,
+    hash text NOT NULL UNIQUE,
+    created bigint NOT NULL,
+    revoked bigint
+  );
+  CREATE TABLE host_removals (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    host text NOT NULL,
+    at bigint NOT NULL,
+    purged boolean NOT NULL
+  );
+  CREATE TABLE rollup_1m (
+    host text NOT NULL,
+    bucket bigint NOT NULL,
+    last_ts bigint NOT NULL,
+    vals bytea NOT NULL,
+    PRIMARY KEY (host, bucket)
+  );
+  CREATE INDEX rollup_1m_by_bucket ON rollup_1m (bucket);
+  CREATE TABLE rollup_1h (
+    host text NOT NULL,
+    bucket bigint NOT NULL,
+    last_ts bigint NOT NULL,
+    vals bytea NOT NULL,
+    PRIMARY KEY (host, bucket)
+  );
+  CREATE TABLE rollup_fleet_1m (
+    bucket bigint PRIMARY KEY,
+    hosts integer NOT NULL,
+    vals bytea NOT NULL
+  );
+  CREATE TABLE rollup_state (
+    resolution text PRIMARY KEY,
+    done_until bigint NOT NULL
+  );
+  CREATE TABLE rollup_dirty (
+    host text NOT NULL,
+    minute bigint NOT NULL,
+    PRIMARY KEY (host, minute)
+  );
+  CREATE TABLE alerts (
+    id bigint PRIMARY KEY,
+    rule text NOT NULL,
+    key text NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'firing', 'resolved')),
+    severity text NOT NULL,
+    host text,
+    labels text NOT NULL,
+    metric text,
+    value double precision,
+    baseline double precision,
+    pending_since bigint NOT NULL,
+    starts_at bigint,
+    ends_at bigint,
+    last_notified bigint,
+    evidence text
+  );
+  CREATE TABLE alert_deliveries (
+    id bigint PRIMARY KEY,
+    alert_id bigint NOT NULL,
+    notifier text NOT NULL,
+    body text NOT NULL,
+    created bigint NOT NULL,
+    state text NOT NULL CHECK (state IN ('queued', 'sent', 'failed')),
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt bigint NOT NULL,
+    last_error text,
+    sent_at bigint
+  );
+  CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt) WHERE state = 'queued';
+  CREATE SEQUENCE alert_id_blocks;
+  `,
+];

@@ -1,0 +1,484 @@
+/**
+ * The PostgreSQL store (`serve --db postgres://USER@HOST:PORT/DB`): any number of collectors on
+ * one database. Nothing another collector must see lives only in this process: host rows, boots,
+ * layouts, tokens, removals, rollup state and late-minute marks are all in the database; the
+ * process caches only ids that never change (boots and layouts are never deleted).
+ *
+ * Writes are batched: one group commit is one transaction of a few statements, each over arrays
+ * (unnest), whatever the number of snapshots; duplicates are ignored by key (ON CONFLICT DO
+ * NOTHING). The ack still goes out only after COMMIT returned. A lost connection, a restarting
+ * server or a statement timeout refuse the batch as retryable (its agent sends it again; the key
+ * keeps it from being stored twice, also when the COMMIT did land before the connection broke).
+ */
+import type { Logger } from 'pino';
+import { parseLayout } from '@tcpfleet/common';
+import type { Layout } from '@tcpfleet/common';
+import type { PoolClient } from 'pg';
+import { RowEncoder } from '../ingest-rows.js';
+import type { IngestRows } from '../ingest-rows.js';
+import { storedSnapshot } from '../stored-row.js';
+import type { StoredRow } from '../stored-row.js';
+import { StorageError } from '../storage-error.js';
+import type {
+  DbStats,
+  GapRecord,
+  HistoryPages,
+  HostRemoval,
+  IngestItem,
+  IngestOutcome,
+  IngestRefusal,
+  RemoveOutcome,
+  ResolutionStats,
+  RollupJobOptions,
+  RollupService,
+  Store,
+  StoredSnapshot,
+  TokenInfo,
+  WriteAuth,
+} from '../store.js';
+import type { AlertStore } from '../../alerts/alert-store.js';
+import { PgDb } from './pg-db.js';
+import type { PgDbOptions } from './pg-db.js';
+import { PG_MIGRATIONS } from './pg-schema.js';
+import { Partitions } from './pg-partitions.js';
+import { PgReadTokens } from './pg-read-tokens.js';
+import { PgAlertStore } from './pg-alerts.js';
+import { PgRollupJob } from './pg-rollups.js';
+import { PgHistoryPages } from './pg-history.js';
+
+export interface PgStoreOptions extends PgDbOptions {
+  /** Commands that only read: no migration. */
+  readonly?: boolean;
+}
+
+/** A snapshot row with its host's name and labels and the latest row's breakdown columns. */
+type LatestRow = StoredRow & { host: string; labels: string; last_seen: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
+
+export class PgStore implements Store {
+  readonly driver = 'postgres' as const;
+  readonly db: PgDb;
+  readonly partitions: Partitions;
+  readonly readTokens: PgReadTokens;
+  readonly #encoder = new RowEncoder();
+  /** Layout texts by the id this store's encoder gave them. */
+  readonly #wireLayouts = new Map<number, string>();
+  /** Database layout ids by text, and parsed layouts by id (layouts never change or go). */
+  readonly #layoutIds = new Map<string, number>();
+  readonly #layouts = new Map<number, Layout>();
+  /** Boot ids by host and boot (boots never go). */
+  readonly #bootIds = new Map<string, number>();
+  #timer: NodeJS.Timeout | null = null;
+  readonly #log: Logger | undefined;
+
+  private constructor(db: PgDb, log: Logger | undefined) {
+    this.db = db;
+    this.#log = log;
+    this.partitions = new Partitions(db);
+    this.readTokens = new PgReadTokens(db);
+  }
+
+  /** Connects, migrates (unless read-only) and creates the partitions of today and the next two days. */
+  static async open(url: string, o: PgStoreOptions & { log?: Logger | undefined } = {}): Promise<PgStore> {
+    const db = new PgDb(url, o);
+    const store = new PgStore(db, o.log);
+    try {
+      await db.query('SELECT 1', [], `cannot connect to PostgreSQL at ${db.where}`);
+      if (o.readonly !== true) await store.#migrate();
+      else {
+        const v = await db.query("SELECT 1 FROM pg_class WHERE relname = 'tcpfleet_schema'");
+        if (v.length === 0) throw new StorageError(`${db.where} is not a tcpfleet database (no tcpfleet_schema table; tcpfleet serve --db URL creates it)`, 'SCHEMA', false);
+      }
+      await store.partitions.load();
+      await store.readTokens.refresh();
+      if (o.readonly !== true) {
+        await store.partitions.ahead(Date.now());
+        store.#timer = setInterval(() => {
+          store.partitions.ahead(Date.now()).catch((err: unknown) => o.log?.warn({ err: (err as Error).message }, 'cannot create the next partitions; retried in an hour'));
+        }, 3_600_000);
+        store.#timer.unref();
+      }
+    } catch (err) {
+      await db.end().catch(() => undefined);
+      throw db.wrap(err, `cannot open PostgreSQL at ${db.where}`);
+    }
+    db.watch();
+    return store;
+  }
+
+  get where(): string {
+    return this.db.where;
+  }
+
+  reachable(): boolean {
+    return !this.db.down;
+  }
+
+  async #migrate(): Promise<void> {
+    await this.db.tx('cannot migrate the database', async (c) => {
+      // One collector at a time; the others wait here and find the schema done.
+      await c.query("SELECT pg_advisory_xact_lock(hashtext('tcpfleet-migrate'))");
+      await c.query('CREATE TABLE IF NOT EXISTS tcpfleet_schema (version integer NOT NULL)');
+      const rows = (await c.query<{ version: number }>('SELECT version FROM tcpfleet_schema')).rows;
+      const version = rows[0]?.version ?? 0;
+      if (rows.length === 0) await c.query('INSERT INTO tcpfleet_schema (version) VALUES (0)');
+      if (version > PG_MIGRATIONS.length)
+        throw new StorageError(`database ${this.where} has schema version ${version}, newer than this collector (${PG_MIGRATIONS.length}); upgrade tcpfleet`, 'SCHEMA', false);
+      for (let v = version; v < PG_MIGRATIONS.length; v++) await c.query(PG_MIGRATIONS[v] ?? '');
+      await c.query('UPDATE tcpfleet_schema SET version = $1', [PG_MIGRATIONS.length]);
+    });
+  }
+
+  async #layoutIdsFor(c: PoolClient, texts: readonly string[]): Promise<Map<string, number>> {
+    const missing = [...new Set(texts)].filter((t) => !this.#layoutIds.has(t));
+    const fresh = new Map<string, number>();
+    if (missing.length > 0) {
+      await c.query('INSERT INTO layouts (fields) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [missing]);
+      for (const r of (await c.query<{ id: number; fields: string }>('SELECT id, fields FROM layouts WHERE fields = ANY($1::text[])', [missing])).rows) fresh.set(r.fields, r.id);
+    }
+    return fresh;
+  }
+
+  async #bootIdsFor(c: PoolClient, pairs: readonly [string, string][]): Promise<Map<string, number>> {
+    const fresh = new Map<string, number>();
+    const missing = new Map<string, [string, string]>();
+    for (const p of pairs) {
+      const k = `${p[0]}\n${p[1]}`;
+      if (!this.#bootIds.has(k)) missing.set(k, p);
+    }
+    if (missing.size > 0) {
+      const hosts = [...missing.values()].map((p) => p[0]);
+      const boots = [...missing.values()].map((p) => p[1]);
+      await c.query('INSERT INTO boots (host, boot) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [hosts, boots]);
+      const rows = await c.query<{ host: string; boot: string; id: number }>(
+        'SELECT b.host, b.boot, b.id FROM boots b JOIN unnest($1::text[], $2::text[]) AS u(h, bt) ON b.host = u.h AND b.boot = u.bt',
+        [hosts, boots],
+      );
+      for (const r of rows.rows) fresh.set(`${r.host}\n${r.boot}`, r.id);
+    }
+    return fresh;
+  }
+
+  /** Why a batch may not be stored under its credential any more (inside the commit), by host. */
+  async #refusals(c: PoolClient, items: readonly { host: string; auth?: WriteAuth | undefined }[]): Promise<Map<string, string>> {
+    const hosts = [...new Set(items.filter((i) => i.auth !== undefined).map((i) => i.host))];
+    if (hosts.length === 0) return new Map();
+    // FOR SHARE: a token command waits for this commit, or this commit sees its change.
+    const rows = await c.query<{ host: string; hash: string }>('SELECT host, hash FROM tokens WHERE revoked IS NULL AND host = ANY($1::text[]) FOR SHARE', [hosts]);
+    return new Map(rows.rows.map((r) => [r.host, r.hash]));
+  }
+
+  ingest(items: readonly IngestItem[], recvTs: number): Promise<IngestOutcome[]> {
+    const rows = this.#encoder.encode(items);
+    for (const [id, text] of rows.layouts) this.#wireLayouts.set(id, text);
+    return this.#ingestRows(rows, recvTs, true);
+  }
+
+  async #ingestRows(rows: IngestRows, recvTs: number, retryPartition: boolean): Promise<IngestOutcome[]> {
+    await this.partitions.ensure(rows.ts);
+    const newBoots = new Map<string, number>();
+    const newLayouts = new Map<string, number>();
+    try {
+      const out = await this.db.tx('cannot store batch', async (c) => {
+        const live = await this.#refusals(c, rows.items);
+        const refusalOf = (host: string, auth: WriteAuth | undefined): IngestRefusal | null => {
+          if (auth === undefined) return null;
+          const hash = live.get(host);
+          if (auth.kind === 'host') return hash === auth.hash ? null : 'REVOKED';
+          return hash === undefined ? null : 'HOST_HAS_TOKEN';
+        };
+        // Which rows go in: those of the items whose credential still holds.
+        const take: number[] = [];
+        const hostOfRow: string[] = [];
+        const hostRows = new Map<string, { labels: string; interval: number }>();
+        const refused: (IngestRefusal | null)[] = [];
+        let j = 0;
+        for (const item of rows.items) {
+          const r = refusalOf(item.host, item.auth);
+          refused.push(r);
+          for (let k = 0; k < item.n; k++, j++) {
+            if (r !== null) continue;
+            take.push(j);
+            hostOfRow[j] = item.host;
+          }
+          if (r === null) hostRows.set(item.host, { labels: JSON.stringify(item.labels), interval: item.intervalMs });
+        }
+        if (take.length === 0 && hostRows.size === 0) return refused.map((r) => ({ stored: 0, duplicates: 0, ...(r === null ? {} : { refused: r }) }));
+        // Hosts in name order, so concurrent commits of several collectors lock rows in one order.
+        const hosts = [...hostRows.keys()].sort();
+        await c.query(
+          `INSERT INTO hosts (host, labels, interval_ms, first_seen, last_seen) SELECT h, l, i, $4, $4 FROM unnest($1::text[], $2::text[], $3::int[]) AS u(h, l, i)
+           ON CONFLICT (host) DO UPDATE SET labels = excluded.labels, interval_ms = excluded.interval_ms, last_seen = greatest(hosts.last_seen, excluded.last_seen)`,
+          [hosts, hosts.map((h) => hostRows.get(h)!.labels), hosts.map((h) => hostRows.get(h)!.interval), recvTs],
+        );
+        for (const [k, v] of await this.#bootIdsFor(
+          c,
+          take.map((i) => [hostOfRow[i]!, rows.boot[i]!]),
+        ))
+          newBoots.set(k, v);
+        const texts = take.map((i) => this.#wireLayouts.get(rows.layout[i]!) ?? '|');
+        for (const [k, v] of await this.#layoutIdsFor(c, texts)) newLayouts.set(k, v);
+        const bootId = (i: number): number => {
+          const k = `${hostOfRow[i]!}\n${rows.boot[i]!}`;
+          return this.#bootIds.get(k) ?? newBoots.get(k)!;
+        };
+        const layoutId = (t: string): number => this.#layoutIds.get(t) ?? newLayouts.get(t)!;
+        const col = {
+          host: take.map((i) => hostOfRow[i]!),
+          boot: take.map(bootId),
+          seq: take.map((i) => rows.seq[i]!),
+          ts: take.map((i) => rows.ts[i]!),
+          layout: texts.map(layoutId),
+          valsAt: take.map((i) => rows.valsAt[i]!),
+          valsLen: take.map((i) => rows.valsLen[i]!),
+          errors: take.map((i) => rows.errors[i] ?? null),
+        };
+        // The values and breakdowns travel as one binary parameter (the commit's encoded bytes), cut
+        // by offset in the statement: no hex text per row.
+        const bytes = Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length);
+        const inserted = await c.query<{ host: string; boot_id: number; seq: number; ts: number }>(
+          `INSERT INTO snapshots (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
+           SELECT h, b, s, t, $5, l, substring($9::bytea from o + 1 for n), e FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $6::int[], $7::int[], $10::int[], $8::text[]) AS u(h, b, s, t, l, o, n, e)
+           ON CONFLICT DO NOTHING RETURNING host, boot_id, seq, ts`,
+          [col.host, col.boot, col.seq, col.ts, recvTs, col.layout, col.valsAt, col.errors, bytes, col.valsLen],
+        );
+        const stored = new Set(inserted.rows.map((r) => `${r.host}\n${r.boot_id}\n${r.seq}\n${r.ts}`));
+        // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
+        const late = inserted.rows.filter((r) => r.ts < recvTs - 60_000);
+        if (late.length > 0)
+          await c.query(
+            `INSERT INTO rollup_dirty (host, minute) SELECT DISTINCT h, (t / 60000) * 60000 FROM unnest($1::text[], $2::bigint[]) AS u(h, t)
+             WHERE t < (SELECT done_until FROM rollup_state WHERE resolution = '1m') ON CONFLICT DO NOTHING`,
+            [late.map((r) => r.host), late.map((r) => r.ts)],
+          );
+        // Each host's latest row once, with its newest snapshot of this commit (the ts guard keeps the newer row).
+        const newest = new Map<string, number>();
+        take.forEach((i, n) => {
+          const h = hostOfRow[i]!;
+          const cur = newest.get(h);
+          if (cur === undefined || rows.ts[i]! >= col.ts[cur]!) newest.set(h, n);
+        });
+        const ln = [...newest.keys()].sort().map((h) => newest.get(h)!);
+        await c.query(
+          `INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json)
+           SELECT h, b, s, t, $5, l, substring($11::bytea from o + 1 for n), e, CASE WHEN bn >= 0 THEN substring($11::bytea from bo + 1 for bn) END, bj
+           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $6::int[], $7::int[], $12::int[], $8::text[], $9::int[], $13::int[], $10::text[]) AS u(h, b, s, t, l, o, n, e, bo, bn, bj)
+           ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
+           vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json WHERE excluded.ts >= latest.ts`,
+          [
+            ln.map((n) => col.host[n]),
+            ln.map((n) => col.boot[n]),
+            ln.map((n) => col.seq[n]),
+            ln.map((n) => col.ts[n]),
+            recvTs,
+            ln.map((n) => col.layout[n]),
+            ln.map((n) => col.valsAt[n]),
+            ln.map((n) => col.errors[n]),
+            ln.map((n) => rows.bdAt[take[n]!]),
+            ln.map((n) => rows.bdJson[take[n]!] ?? null),
+            bytes,
+            ln.map((n) => col.valsLen[n]),
+            ln.map((n) => rows.bdLen[take[n]!]),
+          ],
+        );
+        // Outcomes per item, in order (tn: the row's index among those taken).
+        let tn = 0;
+        return rows.items.map((item, x): IngestOutcome => {
+          const r = refused[x];
+          if (r !== null && r !== undefined) {
+            return { stored: 0, duplicates: 0, refused: r };
+          }
+          let s = 0;
+          for (let k = 0; k < item.n; k++, tn++) if (stored.delete(`${col.host[tn]}\n${col.boot[tn]}\n${col.seq[tn]}\n${col.ts[tn]}`)) s++;
+          return { stored: s, duplicates: item.n - s };
+        });
+      });
+      for (const [k, v] of newBoots) this.#bootIds.set(k, v);
+      for (const [k, v] of newLayouts) this.#layoutIds.set(k, v);
+      return out;
+    } catch (err) {
+      // A partition another collector dropped (an old snapshot): create it and try once more.
+      if (retryPartition && err instanceof StorageError && err.sqliteCode === '23514') {
+        this.partitions.forget();
+        await this.partitions.load();
+        return this.#ingestRows(rows, recvTs, false);
+      }
+      throw err;
+    }
+  }
+
+  async recordGap(g: GapRecord, auth?: WriteAuth): Promise<void> {
+    const boots = await this.db.tx('cannot store gap', async (c) => {
+      const live = await this.#refusals(c, [{ host: g.host, auth }]);
+      if (auth !== undefined && (auth.kind === 'host' ? live.get(g.host) !== auth.hash : live.has(g.host))) return null;
+      const h = await c.query('SELECT 1 FROM hosts WHERE host = $1', [g.host]);
+      if (h.rows.length === 0) return null;
+      const fresh = await this.#bootIdsFor(c, [[g.host, g.boot]]);
+      const bootId = this.#bootIds.get(`${g.host}\n${g.boot}`) ?? fresh.get(`${g.host}\n${g.boot}`)!;
+      await c.query(
+        `INSERT INTO gaps (host, boot_id, from_seq, to_seq, count, ts, recv_ts) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (host, boot_id, from_seq) DO UPDATE SET to_seq = greatest(gaps.to_seq, excluded.to_seq), count = greatest(gaps.count, excluded.count)`,
+        [g.host, bootId, g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts],
+      );
+      return fresh;
+    });
+    if (boots !== null) for (const [k, v] of boots) this.#bootIds.set(k, v);
+  }
+
+  /** A layout by its database id (read once). */
+  async layout(id: number): Promise<Layout> {
+    let l = this.#layouts.get(id);
+    if (l === undefined) {
+      const rows = await this.db.query<{ fields: string }>('SELECT fields FROM layouts WHERE id = $1', [id]);
+      l = parseLayout(rows[0]?.fields ?? '|');
+      this.#layouts.set(id, l);
+    }
+    return l;
+  }
+
+  /** Rows of snapshots back into snapshots (layouts read as needed). */
+  async toSnapshots(host: string, labels: Record<string, string>, rows: readonly (StoredRow & { layout_id: number })[]): Promise<StoredSnapshot[]> {
+    const out: StoredSnapshot[] = [];
+    for (const r of rows) out.push(storedSnapshot(host, labels, r, await this.layout(r.layout_id), null));
+    return out;
+  }
+
+  async latest(): Promise<StoredSnapshot[]> {
+    const rows = await this.db.query<LatestRow>(
+      `SELECT h.host, h.labels, h.last_seen, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json, b.boot
+       FROM latest l JOIN hosts h ON h.host = l.host JOIN boots b ON b.host = l.host AND b.id = l.boot_id ORDER BY h.host`,
+    );
+    const out: StoredSnapshot[] = [];
+    for (const r of rows)
+      out.push(storedSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, await this.layout(r.layout_id), r.breakdown ?? r.breakdown_json));
+    return out;
+  }
+
+  /** A host's labels, or null when it is not known. */
+  async hostLabels(host: string): Promise<Record<string, string> | null> {
+    const rows = await this.db.query<{ labels: string }>('SELECT labels FROM hosts WHERE host = $1', [host]);
+    return rows[0] === undefined ? null : (JSON.parse(rows[0].labels) as Record<string, string>);
+  }
+
+  async history(host: string, since: number, until: number, limit: number): Promise<StoredSnapshot[]> {
+    const labels = await this.hostLabels(host);
+    if (labels === null) return [];
+    const rows = await this.db.query<StoredRow & { layout_id: number }>(
+      `SELECT s.seq, s.ts, s.recv_ts, s.layout_id, s.vals, s.errors, b.boot FROM snapshots s JOIN boots b ON b.host = s.host AND b.id = s.boot_id
+       WHERE s.host = $1 AND s.ts >= $2 AND s.ts < $3 ORDER BY s.ts, s.seq LIMIT $4`,
+      [host, since, until, limit],
+    );
+    return this.toSnapshots(host, labels, rows);
+  }
+
+  gaps(host: string | null, since: number): Promise<GapRecord[]> {
+    const sql = `SELECT g.host, b.boot, g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts FROM gaps g JOIN boots b ON b.host = g.host AND b.id = g.boot_id
+                 WHERE g.recv_ts >= $1 ${host === null ? '' : 'AND g.host = $2'} ORDER BY g.recv_ts`;
+    return this.db.query<GapRecord>(sql, host === null ? [since] : [since, host]);
+  }
+
+  async putToken(host: string, hash: string, now: number): Promise<void> {
+    await this.db.query(
+      `INSERT INTO tokens (host, hash, created, revoked) VALUES ($1, $2, $3, NULL)
+       ON CONFLICT (host) DO UPDATE SET hash = excluded.hash, created = excluded.created, revoked = NULL`,
+      [host, hash, now],
+      'cannot store token',
+    );
+  }
+
+  async revokeToken(host: string, now: number): Promise<boolean> {
+    const rows = await this.db.query('UPDATE tokens SET revoked = $1 WHERE host = $2 AND revoked IS NULL RETURNING host', [now, host], 'cannot revoke token');
+    return rows.length > 0;
+  }
+
+  async hostForToken(hash: string): Promise<string | null> {
+    const rows = await this.db.query<{ host: string }>('SELECT host FROM tokens WHERE hash = $1 AND revoked IS NULL', [hash]);
+    return rows[0]?.host ?? null;
+  }
+
+  listTokens(): Promise<TokenInfo[]> {
+    return this.db.query<TokenInfo>('SELECT host, created, revoked FROM tokens ORDER BY host');
+  }
+
+  async hostHasToken(host: string): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM tokens WHERE host = $1 AND revoked IS NULL', [host])).length > 0;
+  }
+
+  async liveTokens(): Promise<Map<string, string>> {
+    const rows = await this.db.query<{ host: string; hash: string }>('SELECT host, hash FROM tokens WHERE revoked IS NULL');
+    return new Map(rows.map((r) => [r.host, r.hash]));
+  }
+
+  removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome> {
+    return this.db.tx(`cannot remove host ${host}`, async (c) => {
+      const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0 };
+      const found =
+        o.silentBefore === undefined
+          ? await c.query('SELECT 1 FROM hosts WHERE host = $1 FOR UPDATE', [host])
+          : await c.query('SELECT 1 FROM hosts WHERE host = $1 AND last_seen < $2 FOR UPDATE', [host, o.silentBefore]);
+      if (found.rows.length === 0) return none;
+      const result = { found: true, latest: (await c.query('DELETE FROM latest WHERE host = $1', [host])).rowCount ?? 0, snapshots: 0, rollups: 0, gaps: 0 };
+      if (o.purge) {
+        result.gaps = (await c.query('DELETE FROM gaps WHERE host = $1', [host])).rowCount ?? 0;
+        result.snapshots = (await c.query('DELETE FROM snapshots WHERE host = $1', [host])).rowCount ?? 0;
+        result.rollups = ((await c.query('DELETE FROM rollup_1m WHERE host = $1', [host])).rowCount ?? 0) + ((await c.query('DELETE FROM rollup_1h WHERE host = $1', [host])).rowCount ?? 0);
+        await c.query('DELETE FROM rollup_dirty WHERE host = $1', [host]);
+        await c.query('DELETE FROM hosts WHERE host = $1', [host]);
+      }
+      await c.query('DELETE FROM host_removals WHERE at < $1', [o.now - 7 * 86_400_000]);
+      await c.query('INSERT INTO host_removals (host, at, purged) VALUES ($1, $2, $3)', [host, o.now, o.purge]);
+      return result;
+    });
+  }
+
+  removalsSince(afterId: number, limit: number): Promise<HostRemoval[]> {
+    return this.db.query<HostRemoval>('SELECT id, host, at, purged FROM host_removals WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit]);
+  }
+
+  async stats(): Promise<DbStats> {
+    const state = new Map((await this.db.query<{ resolution: string; done_until: number }>('SELECT resolution, done_until FROM rollup_state')).map((r) => [r.resolution, r.done_until]));
+    const resolutions: ResolutionStats[] = [];
+    for (const [resolution, table, col] of [
+      ['raw', 'snapshots', 'ts'],
+      ['1m', 'rollup_1m', 'bucket'],
+      ['1h', 'rollup_1h', 'bucket'],
+      ['fleet_1m', 'rollup_fleet_1m', 'bucket'],
+    ] as const) {
+      const r = (await this.db.query<{ n: number; lo: number | null; hi: number | null }>(`SELECT count(*) AS n, min(${col}) AS lo, max(${col}) AS hi FROM ${table}`))[0]!;
+      const sizeSql =
+        table === 'snapshots'
+          ? "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) AS b FROM pg_inherits WHERE inhparent = 'snapshots'::regclass"
+          : `SELECT pg_total_relation_size('${table}') AS b`;
+      const bytes = (await this.db.query<{ b: number }>(sizeSql))[0]?.b ?? null;
+      resolutions.push({
+        resolution,
+        table,
+        rows: r.n,
+        bytes,
+        oldest: r.lo,
+        newest: r.hi,
+        rolled_until: resolution === 'raw' ? null : (state.get(resolution === 'fleet_1m' ? '1m' : resolution) ?? null),
+      });
+    }
+    const hosts = (await this.db.query<{ n: number }>('SELECT count(*) AS n FROM hosts'))[0]?.n ?? 0;
+    const bytes = (await this.db.query<{ b: number }>('SELECT pg_database_size(current_database()) AS b'))[0]?.b ?? 0;
+    return { path: this.where, bytes, wal_bytes: 0, hosts, resolutions };
+  }
+
+  openAlerts(): Promise<AlertStore> {
+    return PgAlertStore.load(this.db, this.#log);
+  }
+
+  rollupJob(o: RollupJobOptions): RollupService | null {
+    return new PgRollupJob(this, o);
+  }
+
+  historyPages(rawRetentionMs: number): HistoryPages {
+    return new PgHistoryPages(this, rawRetentionMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.readTokens.close();
+    await this.db.end();
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * The store conformance suite: the same cases against every driver (sqlite.test.ts,
+ * postgres.test.ts). Each case opens a fresh, empty store through `open` and closes it after.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../packages/collector/src/log.js';
+import { hashToken } from '../../../packages/collector/src/ingest/auth.js';
+import { DAY, HOUR, MINUTE } from '../../../packages/collector/src/store/rollups.js';
+import type { IngestItem, PageStream, Store, StoredSnapshot } from '../../../packages/collector/src/store/store.js';
+import { fixtureSnapshot, synthSnapshot } from '../../helpers/snapshots.js';
+import { waitFor } from '../../helpers/procs.js';
+import type { Snapshot } from '@tcpfleet/common';
+
+const log = createLogger('silent');
+/** On an hour boundary plus a bit. */
+const NOW = Date.UTC(2026, 10, 20, 12, 0, 30);
+const BOOT = '00000000-0000-4000-8000-000000000001';
+
+const item = (host: string, snapshots: Snapshot[], labels: Record<string, string> = { role: 'test' }): IngestItem => ({ host, labels, snapshots });
+const series = (host: string, from: number, n: number, stepMs: number, seq0 = 1, boot = BOOT): Snapshot[] =>
+  Array.from({ length: n }, (_, i) => synthSnapshot(host, from + i * stepMs, seq0 + i, seq0 + i + host.length, boot));
+
+/** Every row of a page stream, parsed. */
+async function rowsOf(p: PageStream): Promise<Record<string, unknown>[]> {
+  let text = '';
+  for (let i = 0; i < 10_000; i++) {
+    const s = await p.pull();
+    text += new TextDecoder().decode(s.text);
+    if (s.done) break;
+  }
+  return JSON.parse(text) as Record<string, unknown>[];
+}
+
+/** Walks every page of a host's history; returns the rows and the number of pages. */
+async function walk(store: Store, host: string, since: number, until: number, limit: number, now: number): Promise<{ rows: Record<string, unknown>[]; pages: number; resolution: string }> {
+  const pages = store.historyPages(HOUR, log);
+  try {
+    const rows: Record<string, unknown>[] = [];
+    let from: Parameters<typeof pages.hostPage>[5] = null;
+    let resolution = '';
+    for (let n = 1; n < 1000; n++) {
+      const p = await pages.hostPage(host, since, until, limit, now, from);
+      resolution = p.resolution;
+      const got = await rowsOf(p);
+      expect(got.length).toBeLessThanOrEqual(limit);
+      rows.push(...got);
+      if (p.next === null) return { rows, pages: n, resolution };
+      from = { resolution: p.resolution as 'raw', stage: p.next.stage as 'raw', key: p.next.key };
+    }
+    throw new Error('too many pages');
+  } finally {
+    await pages.close();
+  }
+}
+
+export function conformance(driver: string, open: () => Promise<Store>): void {
+  describe(`store conformance: ${driver}`, () => {
+    const opened: Store[] = [];
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close();
+    });
+    const fresh = async (): Promise<Store> => {
+      const s = await open();
+      opened.push(s);
+      return s;
+    };
+
+    it('ingest is idempotent by (host, boot, seq): a replay stores nothing twice', async () => {
+      const s = await fresh();
+      const snaps = series('h1', NOW - 60_000, 3, 10_000);
+      expect(await s.ingest([item('h1', snaps)], NOW)).toEqual([{ stored: 3, duplicates: 0 }]);
+      const more = [...snaps, ...series('h1', NOW - 30_000, 1, 10_000, 4)];
+      expect(await s.ingest([item('h1', more)], NOW)).toEqual([{ stored: 1, duplicates: 3 }]);
+      // The same seq under another boot is another snapshot.
+      expect(await s.ingest([item('h1', series('h1', NOW - 60_000, 1, 10_000, 1, 'boot-2'))], NOW)).toEqual([{ stored: 1, duplicates: 0 }]);
+      const h = await s.history('h1', 0, NOW + 1, 100);
+      expect(h.map((x) => `${x.boot}/${x.seq}`).sort()).toEqual([`${BOOT}/1`, `${BOOT}/2`, `${BOOT}/3`, `${BOOT}/4`, 'boot-2/1'].sort());
+      // Several items of one commit, the same host twice: outcomes per item.
+      expect(await s.ingest([item('h2', series('h2', NOW - 5000, 2, 1000)), item('h2', series('h2', NOW - 5000, 3, 1000))], NOW)).toEqual([
+        { stored: 2, duplicates: 0 },
+        { stored: 1, duplicates: 2 },
+      ]);
+    });
+
+    it('a batch is all or nothing: one bad snapshot stores nothing of the commit', async () => {
+      const s = await fresh();
+      const bad = series('h2', NOW - 10_000, 1, 1000);
+      bad[0]!.seq = 1.5;
+      await expect(s.ingest([item('h1', series('h1', NOW - 10_000, 2, 1000)), item('h2', bad)], NOW)).rejects.toThrow();
+      expect(await s.history('h1', 0, NOW + 1, 100)).toEqual([]);
+      expect(await s.latest()).toEqual([]);
+      // The store goes on after the failed commit.
+      expect(await s.ingest([item('h1', series('h1', NOW - 10_000, 2, 1000))], NOW)).toEqual([{ stored: 2, duplicates: 0 }]);
+    });
+
+    it('latest holds each host its newest snapshot, whatever order they come in', async () => {
+      const s = await fresh();
+      const a = fixtureSnapshot({ seq: 5, host: 'alpha', ts: NOW - 1000 });
+      await s.ingest([item('alpha', [a], { env: 'test' })], NOW);
+      await s.ingest([item('alpha', [fixtureSnapshot({ seq: 4, host: 'alpha', ts: NOW - 2000 })], { env: 'test' })], NOW + 1);
+      await s.ingest([item('beta', series('beta', NOW - 3000, 2, 1000), { role: 'b' })], NOW + 2);
+      const latest = await s.latest();
+      expect(latest.map((l) => [l.host, l.seq])).toEqual([
+        ['alpha', 5],
+        ['beta', 2],
+      ]);
+      const l = latest[0]!;
+      expect(l.states).toEqual(a.states);
+      expect(l.snmp).toEqual(a.snmp);
+      expect(l.labels).toEqual({ env: 'test' });
+      expect(l.boot).toBe(a.boot);
+      expect(l.breakdown).toEqual(a.breakdown);
+      expect(latest[1]!.labels).toEqual({ role: 'b' });
+    });
+
+    it('history: raw rows in order, walked in pages with no row twice and none skipped', async () => {
+      const s = await fresh();
+      const snaps = series('h1', NOW - 20 * 1000, 20, 1000);
+      await s.ingest([item('h1', snaps.slice(0, 9))], NOW);
+      await s.ingest([item('h1', snaps.slice(9))], NOW);
+      const h = await s.history('h1', NOW - 15_000, NOW, 100);
+      expect(h.map((x) => x.seq)).toEqual(snaps.filter((x) => x.ts >= NOW - 15_000).map((x) => x.seq));
+      expect(h[0]!.ipv4).toEqual(snaps[5]!.ipv4);
+      const w = await walk(s, 'h1', NOW - 60_000, NOW + 1, 7, NOW);
+      expect(w.resolution).toBe('raw');
+      expect(w.pages).toBe(3);
+      expect(w.rows.map((r) => r['seq'])).toEqual(snaps.map((x) => x.seq));
+      expect((await walk(s, 'nobody', 0, NOW, 10, NOW)).rows).toEqual([]);
+    });
+
+    it('rollups: 1m and 1h history, fleet minutes, late snapshots rolled again, retention after rolling', async () => {
+      const s = await fresh();
+      const old = NOW - 3 * DAY - 30_000; // on an hour
+      // Two hosts, a snapshot every 10 s for 2 hours three days ago, and the last 10 minutes.
+      for (const h of ['r1', 'r2']) {
+        await s.ingest([item(h, series(h, old, 720, 10_000))], old + 2 * HOUR);
+        await s.ingest([item(h, series(h, NOW - 10 * MINUTE, 60, 10_000, 1000))], NOW);
+      }
+      const job = s.rollupJob({ rawRetentionMs: DAY, now: () => NOW, log });
+      if (job === null) throw new Error('no rollup job');
+      await job.runOnce();
+      // 1m: ranges older than the raw retention; the raw rows of three days ago are gone.
+      const m = await walk(s, 'r1', old, old + 2 * HOUR, 50, NOW);
+      expect(m.resolution).toBe('1m');
+      expect(m.rows).toHaveLength(120);
+      expect(m.rows[0]!['ts']).toBe(old);
+      expect((m.rows[0]!['rollup'] as { n: number }).n).toBe(6);
+      expect((await s.history('r1', old, old + 2 * HOUR, 10_000)).length).toBe(0);
+      expect((await s.history('r1', NOW - 10 * MINUTE, NOW, 10_000)).length).toBe(60);
+      // 1h: asked from far enough in the future.
+      const hr = await walk(s, 'r1', old, old + 2 * HOUR, 50, NOW + 40 * DAY);
+      expect(hr.resolution).toBe('1h');
+      expect(hr.rows.filter((r) => r['resolution'] === '1h').map((r) => r['ts'])).toEqual([old - (old % HOUR), old - (old % HOUR) + HOUR]);
+      expect(hr.rows.filter((r) => r['resolution'] === '1h').map((r) => (r['rollup'] as { n: number }).n)).toEqual([360, 360]);
+      // Fleet minutes: both hosts in each.
+      const fp = s.historyPages(DAY, log);
+      const fleet = await rowsOf(await fp.fleetPage(old, old + 10 * MINUTE, 100, null));
+      await fp.close();
+      expect(fleet).toHaveLength(10);
+      expect(fleet.every((f) => f['hosts'] === 2)).toBe(true);
+      // A late snapshot for a rolled minute (received now) makes it rolled again.
+      const lateTs = NOW - 30 * MINUTE + 5000;
+      const late = series('r1', lateTs, 1, 1000, 5000);
+      await s.ingest([item('r1', late)], NOW);
+      job.noteCommitted('r1', [lateTs]);
+      await job.runOnce();
+      const lm = await walk(s, 'r1', NOW - 30 * MINUTE, NOW - 29 * MINUTE, 10, NOW + 2 * DAY);
+      expect(lm.rows.map((r) => (r['rollup'] as { n: number } | undefined)?.n)).toEqual([1]);
+      await job.stop();
+    });
+
+    it('gaps: recorded once per (host, boot, first seq), extended, listed per host and for all', async () => {
+      const s = await fresh();
+      await s.ingest([item('g1', series('g1', NOW - 5000, 1, 1000))], NOW);
+      const gap = { host: 'g1', boot: BOOT, from_seq: 10, to_seq: 20, count: 11, ts: NOW - 1000, recv_ts: NOW };
+      await s.recordGap(gap);
+      await s.recordGap({ ...gap, to_seq: 25, count: 16 });
+      await s.recordGap({ ...gap, host: 'unknown' });
+      expect(await s.gaps('g1', 0)).toEqual([{ ...gap, to_seq: 25, count: 16 }]);
+      expect(await s.gaps(null, 0)).toHaveLength(1);
+      expect(await s.gaps(null, NOW + 1)).toEqual([]);
+    });
+
+    it('host tokens: stored by hash, listed, revoked; a commit on a revoked or shadowed credential stores nothing', async () => {
+      const s = await fresh();
+      const hash = hashToken('t-1');
+      await s.putToken('h1', hash, NOW);
+      expect(await s.hostForToken(hash)).toBe('h1');
+      expect(await s.hostHasToken('h1')).toBe(true);
+      expect(await s.liveTokens()).toEqual(new Map([['h1', hash]]));
+      const out = await s.ingest(
+        [
+          { ...item('h1', series('h1', NOW - 1000, 1, 1000)), auth: { kind: 'host', hash } },
+          { ...item('h1', series('h1', NOW - 1000, 1, 1000, 2)), auth: { kind: 'fleet' } },
+          { ...item('h2', series('h2', NOW - 1000, 1, 1000)), auth: { kind: 'fleet' } },
+        ],
+        NOW,
+      );
+      expect(out).toEqual([
+        { stored: 1, duplicates: 0 },
+        { stored: 0, duplicates: 0, refused: 'HOST_HAS_TOKEN' },
+        { stored: 1, duplicates: 0 },
+      ]);
+      expect(await s.revokeToken('h1', NOW + 1)).toBe(true);
+      expect(await s.revokeToken('h1', NOW + 2)).toBe(false);
+      expect(await s.hostForToken(hash)).toBeNull();
+      expect(await s.ingest([{ ...item('h1', series('h1', NOW - 500, 1, 1000, 3)), auth: { kind: 'host', hash } }], NOW)).toEqual([{ stored: 0, duplicates: 0, refused: 'REVOKED' }]);
+      expect(await s.listTokens()).toEqual([{ host: 'h1', created: NOW, revoked: NOW + 1 }]);
+      expect((await s.history('h1', 0, NOW + 1, 10)).map((x) => x.seq)).toEqual([1]);
+    });
+
+    it('read tokens: stored by hash, looked up by the guard, revoked', async () => {
+      const s = await fresh();
+      expect(await s.readTokens.anyLive()).toBe(false);
+      await s.readTokens.put('ann', hashToken('r-1'), NOW);
+      expect(await s.readTokens.anyLive()).toBe(true);
+      const lookup = s.readTokens.lookup();
+      await waitFor(() => lookup.nameFor(hashToken('r-1')) === 'ann', 'the guard to see the new read token', 5000);
+      expect(lookup.anyLive()).toBe(true);
+      expect(await s.readTokens.revoke('ann', NOW + 1)).toBe(true);
+      expect(await s.readTokens.revoke('ann', NOW + 2)).toBe(false);
+      await waitFor(() => lookup.nameFor(hashToken('r-1')) === null, 'the guard to refuse the revoked token', 5000);
+      expect(await s.readTokens.list()).toEqual([{ name: 'ann', created: NOW, revoked: NOW + 1 }]);
+    });
+
+    it('host removals: latest only, or purge everything; recorded for running collectors; silent hosts only', async () => {
+      const s = await fresh();
+      for (const h of ['a', 'b', 'c']) await s.ingest([item(h, series(h, NOW - 5000, 3, 1000))], NOW);
+      await s.recordGap({ host: 'b', boot: BOOT, from_seq: 9, to_seq: 9, count: 1, ts: NOW, recv_ts: NOW });
+      expect(await s.removeHost('a', { purge: false, now: NOW })).toEqual({ found: true, latest: 1, snapshots: 0, rollups: 0, gaps: 0 });
+      expect((await s.history('a', 0, NOW + 1, 10)).length).toBe(3);
+      expect(await s.removeHost('b', { purge: true, now: NOW + 1 })).toEqual({ found: true, latest: 1, snapshots: 3, rollups: 0, gaps: 1 });
+      expect(await s.history('b', 0, NOW + 1, 10)).toEqual([]);
+      expect(await s.removeHost('zzz', { purge: true, now: NOW })).toMatchObject({ found: false });
+      // c was seen at NOW: not silent since NOW - 1.
+      expect((await s.removeHost('c', { purge: false, now: NOW, silentBefore: NOW - 1 })).found).toBe(false);
+      expect((await s.latest()).map((l) => l.host)).toEqual(['c']);
+      const r = await s.removalsSince(0, 10);
+      expect(r.map((x) => [x.host, x.purged])).toEqual([
+        ['a', false],
+        ['b', true],
+      ]);
+      expect(await s.removalsSince(r[0]!.id, 10)).toHaveLength(1);
+      // A purged host comes back with its next batch, with its old boot.
+      expect(await s.ingest([item('b', series('b', NOW - 5000, 3, 1000))], NOW + 2)).toEqual([{ stored: 3, duplicates: 0 }]);
+      expect((await s.latest()).map((l: StoredSnapshot) => l.host)).toEqual(['b', 'c']);
+    });
+
+    it('alert state and the notification outbox survive a reopen', async () => {
+      const s = await fresh();
+      const a1 = await s.openAlerts();
+      const rec = a1.transaction(() => {
+        const r = a1.insert({
+          rule: 'many',
+          key: 'h1',
+          status: 'firing',
+          severity: 'page',
+          host: 'h1',
+          labels: { env: 'x' },
+          metric: 'states.ESTABLISHED',
+          value: 5,
+          baseline: null,
+          pendingSince: NOW,
+          startsAt: NOW,
+          endsAt: null,
+          lastNotified: null,
+          evidence: null,
+        });
+        a1.enqueue(r.id, 'hook', '{"a":1}', NOW);
+        a1.enqueue(r.id, 'hook2', '{"a":2}', NOW + 10_000);
+        return r;
+      });
+      const pending = a1.insert({ ...rec, rule: 'other', status: 'pending', startsAt: null });
+      a1.remove(pending.id);
+      expect(a1.due(NOW, 10).map((d) => d.notifier)).toEqual(['hook']);
+      expect(a1.queued()).toBe(2);
+      const [d1] = a1.due(NOW, 10);
+      a1.sent(d1!.id, NOW + 1);
+      const [d2] = a1.due(NOW + 10_000, 10);
+      a1.retry(d2!.id, 1, NOW + 20_000, 'HTTP 500');
+      expect(a1.due(NOW + 10_000, 10)).toEqual([]);
+      a1.update({ ...rec, status: 'resolved', endsAt: NOW + 5 });
+      await a1.close?.();
+      const a2 = await s.openAlerts();
+      expect(a2.open()).toEqual([]);
+      expect(a2.all(10).map((a) => [a.id, a.rule, a.status, a.endsAt])).toEqual([[rec.id, 'many', 'resolved', NOW + 5]]);
+      expect(a2.all(10)[0]!.labels).toEqual({ env: 'x' });
+      expect(a2.queued()).toBe(1);
+      expect(a2.due(NOW + 20_000, 10)).toEqual([{ id: d2!.id, alertId: rec.id, notifier: 'hook2', body: '{"a":2}', attempts: 1 }]);
+      a2.failed(d2!.id, 2, 'gone');
+      expect(a2.queued()).toBe(0);
+      // A newer post of the same alert to the same notifier supersedes the queued one (PostgreSQL
+      // already; SQLite once main's Alertmanager notifier is merged: the call is typed loosely here).
+      const enqueue: (a: number, n: string, b: string, now: number, supersede?: boolean) => void = a2.enqueue.bind(a2);
+      if (driver === 'postgres') {
+        enqueue(rec.id, 'am', '{"v":1}', NOW);
+        enqueue(rec.id, 'am', '{"v":2}', NOW, true);
+        expect(a2.due(NOW + 30_000, 10).map((d) => d.body)).toEqual(['{"v":2}']);
+        const [d3] = a2.due(NOW + 30_000, 10);
+        a2.sent(d3!.id, NOW + 1);
+      }
+      // New ids never collide with the ones handed out before.
+      const again = a2.insert({ ...rec, status: 'pending' });
+      expect(again.id).not.toBe(rec.id);
+      expect(a2.prune(NOW + 6)).toBe(1);
+      await a2.close?.();
+      expect((await s.openAlerts()).all(10).map((a) => a.id)).toEqual([again.id]);
+    });
+
+    it('stats: hosts, rows and time span of each resolution', async () => {
+      const s = await fresh();
+      await s.ingest([item('s1', series('s1', NOW - 5000, 3, 1000)), item('s2', series('s2', NOW - 5000, 2, 1000))], NOW);
+      const st = await s.stats();
+      const raw = st.resolutions.find((r) => r.resolution === 'raw')!;
+      expect(st.hosts).toBe(2);
+      expect(raw.rows).toBe(5);
+      expect(raw.oldest).toBe(NOW - 5000);
+      expect(raw.newest).toBe(NOW - 3000);
+      expect(st.resolutions.map((r) => r.resolution)).toEqual(['raw', '1m', '1h', 'fleet_1m']);
+      expect(st.bytes).toBeGreaterThan(0);
+    });
+  });
+}
