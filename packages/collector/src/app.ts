@@ -122,6 +122,8 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         ['rollup_1m', 'bucket'],
         ['rollup_1h', 'bucket'],
         ['rollup_fleet_1m', 'bucket'],
+        ['ns_rollup_1m', 'bucket'],
+        ['ns_rollup_1h', 'bucket'],
       ] as const)
         s.registerTable(t, c);
       return { value: s, stop: () => s.close() };

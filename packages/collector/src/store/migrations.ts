@@ -134,4 +134,63 @@ export const MIGRATIONS: readonly string[] = [
     revoked INTEGER
   ) STRICT;
   `,
+  // Network namespaces (issue 10, store/ns-store.ts): each namespace other than a host's own is a
+  // series keyed by (host, netns). ns_series holds its container identity (rewritten only when it
+  // changes); ns_latest the entries of each host's latest snapshot; ns_snapshots the history
+  // (written with the host's snapshot, in the same transaction, skipped when the host's row is a
+  // replay: idempotent on (host, boot, seq)); ns_rollup_1m/1h the rollups as for hosts. Every key
+  // starts with host_id, so a database sharded by host keeps a host's namespaces with it.
+  `
+  CREATE TABLE ns_series (
+    host_id INTEGER NOT NULL,
+    netns INTEGER NOT NULL,
+    runtime TEXT,
+    container_id TEXT,
+    container TEXT,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    PRIMARY KEY (host_id, netns)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE ns_latest (
+    host_id INTEGER NOT NULL,
+    netns INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    pid INTEGER NOT NULL,
+    layout_id INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    errors TEXT,
+    PRIMARY KEY (host_id, netns)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE ns_snapshots (
+    host_id INTEGER NOT NULL,
+    netns INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    recv_ts INTEGER NOT NULL,
+    pid INTEGER NOT NULL,
+    layout_id INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    errors TEXT,
+    PRIMARY KEY (host_id, netns, ts, boot_id, seq)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE ns_rollup_1m (
+    host_id INTEGER NOT NULL,
+    netns INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    PRIMARY KEY (host_id, netns, bucket)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE ns_rollup_1h (
+    host_id INTEGER NOT NULL,
+    netns INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    PRIMARY KEY (host_id, netns, bucket)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

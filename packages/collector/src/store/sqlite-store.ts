@@ -12,7 +12,8 @@ import type { Breakdown, Layout } from '@tcpfleet/common';
 import { MIGRATIONS } from './migrations.js';
 import { RowEncoder } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
-import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, IngestRefusal, RawHistory, RawKey, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
+import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, IngestRefusal, NsRawHistory, NsSeries, NsStoredEntry, RawHistory, RawKey, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
+import { NsStore } from './ns-store.js';
 
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
@@ -97,7 +98,7 @@ function rawHistoryStatements(p: (sql: string) => Statement): Record<string, Sta
   };
 }
 
-export class SqliteStore implements Store, RawHistory {
+export class SqliteStore implements Store, RawHistory, NsRawHistory {
   readonly #db: Db;
   readonly #path: string;
   readonly #hostIds = new Map<string, number>();
@@ -107,6 +108,8 @@ export class SqliteStore implements Store, RawHistory {
   readonly #layoutIds = new Map<string, number>();
   readonly #layouts = new Map<number, Layout>();
   readonly #s: Record<string, Statement>;
+  /** The per-namespace tables' statements (store/ns-store.ts). */
+  readonly #ns: NsStore;
   /** Encodes this store's own ingest() calls. */
   readonly #encoder = new RowEncoder();
   /** Layout texts by the id their encoder gave them (kept across failed transactions: encoders send each once). */
@@ -145,6 +148,7 @@ export class SqliteStore implements Store, RawHistory {
     }
     const db = this.#db;
     const p = (sql: string): Statement => db.prepare(sql);
+    this.#ns = new NsStore(db, opts.readonly === true);
     this.#s =
       opts.readonly === true
         ? this.#readStatements(p)
@@ -305,6 +309,8 @@ export class SqliteStore implements Store, RawHistory {
       // result the same as one upsert per batch).
       const seen: number[] = [];
       const newestOf = new Map<number, NewestRow>();
+      const nsAt = nsOffsets(rows.ns.count);
+      const nsLayout = (wireId: number): number => this.#layoutId(this.#wireLayouts.get(wireId) ?? '|');
       let j = 0;
       const outcomes = rows.items.map((item): IngestOutcome => {
         const refused = this.#refusal(item.host, item.auth);
@@ -323,8 +329,10 @@ export class SqliteStore implements Store, RawHistory {
           const vals = rows.bytes.subarray(at, at + rows.valsLen[j]!);
           const ts = rows.ts[j]!;
           const r = s['insertSnap']!.run(hostId, bootId, rows.seq[j]!, ts, recvTs, layoutId, vals, rows.errors[j] ?? null);
-          if (r.changes > 0) stored++;
-          else duplicates++;
+          if (r.changes > 0) {
+            stored++;
+            if (rows.ns.count[j]! > 0) this.#ns.writeHistory(rows.ns, nsAt[j]!, j, { hostId, bootId, seq: rows.seq[j]!, ts, recvTs }, rows.bytes, nsLayout);
+          } else duplicates++;
           if (newest === undefined) {
             newest = { j, ts, bootId, layoutId, vals };
             newestOf.set(hostId, newest);
@@ -342,7 +350,8 @@ export class SqliteStore implements Store, RawHistory {
       for (const [hostId, n] of newestOf) {
         const bdLen = rows.bdLen[n.j]!;
         const breakdown = bdLen >= 0 ? rows.bytes.subarray(rows.bdAt[n.j], rows.bdAt[n.j]! + bdLen) : (rows.bdJson[n.j] ?? null);
-        s['upsertLatest']!.run(hostId, n.bootId, rows.seq[n.j]!, n.ts, recvTs, n.layoutId, n.vals, rows.errors[n.j] ?? null, breakdown);
+        const r = s['upsertLatest']!.run(hostId, n.bootId, rows.seq[n.j]!, n.ts, recvTs, n.layoutId, n.vals, rows.errors[n.j] ?? null, breakdown);
+        if (r.changes > 0) this.#ns.writeLatest(rows.ns, nsAt[n.j]!, n.j, { hostId, bootId: n.bootId, seq: rows.seq[n.j]!, ts: n.ts }, rows.bytes, nsLayout);
       }
       return outcomes;
     });
@@ -363,6 +372,7 @@ export class SqliteStore implements Store, RawHistory {
       this.#hostRows.clear();
       this.#bootIds.clear();
       this.#layoutIds.clear();
+      this.#ns.clearCaches();
       throw wrap(err, 'cannot store batch');
     }
   }
@@ -403,6 +413,7 @@ export class SqliteStore implements Store, RawHistory {
     const epoch = (this.#s['removalEpoch']!.get() as { id: number }).id;
     if (epoch === this.#removalEpoch) return;
     this.#removalEpoch = epoch;
+    this.#ns.clearCaches();
     this.#hostIds.clear();
     this.#hostRows.clear();
     this.#bootIds.clear();
@@ -442,7 +453,38 @@ export class SqliteStore implements Store, RawHistory {
 
   latest(): Promise<StoredSnapshot[]> {
     const rows = this.#s['latestAll']!.all() as (SnapRow & { host: string; labels: string; last_seen: number; breakdown: Uint8Array | string | null })[];
-    return Promise.resolve(rows.map((r) => this.#toSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, r.breakdown)));
+    const ns = this.#ns.latest(this.#snmpNames);
+    return Promise.resolve(
+      rows.map((r) => {
+        const snap = this.#toSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, r.breakdown);
+        const entries = ns.get(r.host);
+        if (entries !== undefined) snap.namespaces = entries;
+        return snap;
+      }),
+    );
+  }
+
+  /** The counter names of a namespace entry layout. */
+  readonly #snmpNames = (layoutId: number): readonly string[] => this.#layout(layoutId).snmp;
+
+  namespaceSeries(host: string): Promise<NsSeries[]> {
+    return Promise.resolve(this.#ns.series(host));
+  }
+
+  namespaceHistory(host: string, netns: number, since: number, until: number, limit: number): Promise<NsStoredEntry[]> {
+    return Promise.resolve(this.nsRawSlice(host, netns, [since - 1, Infinity, Infinity], [until - 1, Infinity, Infinity], limit).rows);
+  }
+
+  nsRawSeek(host: string, netns: number, after: RawKey, until: number, n: number): { count: number; last: RawKey | null } {
+    return this.#ns.rawSeek(host, netns, after, until, n);
+  }
+
+  nsRawAny(host: string, netns: number, after: RawKey, until: number): boolean {
+    return this.#ns.rawAny(host, netns, after, until);
+  }
+
+  nsRawSlice(host: string, netns: number, after: RawKey, end: RawKey, n: number): { rows: NsStoredEntry[]; last: RawKey | null } {
+    return this.#ns.rawSlice(host, netns, after, end, n, this.#snmpNames);
   }
 
   history(host: string, since: number, until: number, limit: number): Promise<StoredSnapshot[]> {
@@ -515,11 +557,12 @@ export class SqliteStore implements Store, RawHistory {
     try {
       const out = this.#db
         .transaction((): RemoveOutcome => {
-          const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0 };
+          const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0, namespaces: 0 };
           const row = (o.silentBefore === undefined ? s['findHostId']!.get(host) : s['hostSilentSince']!.get(host, o.silentBefore)) as { id: number } | undefined;
           if (row === undefined) return none;
           const id = row.id;
-          const result = { found: true, latest: s['delLatest']!.run(id).changes, snapshots: 0, rollups: 0, gaps: 0 };
+          const nsGone = this.#ns.remove(id, o.purge);
+          const result = { found: true, latest: s['delLatest']!.run(id).changes, snapshots: 0, rollups: 0, gaps: 0, namespaces: nsGone.latest + nsGone.snapshots + nsGone.rollups };
           if (o.purge) {
             result.gaps = s['delGaps']!.run(id).changes;
             result.snapshots = s['delSnapshots']!.run(id).changes;
@@ -563,6 +606,9 @@ export class SqliteStore implements Store, RawHistory {
     count('snapshots', 'ts');
     count('latest', 'ts');
     count('gaps', 'recv_ts');
+    count('ns_snapshots', 'ts');
+    count('ns_latest', 'ts');
+    count('ns_series', 'last_seen');
     for (const t of this.#extraTables) count(t.name, t.tsCol);
     const hosts = (this.#db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;
     return Promise.resolve({ path: this.#path, bytes: size(this.#path), walBytes: size(`${this.#path}-wal`), hosts, tables });
@@ -587,4 +633,15 @@ export class SqliteStore implements Store, RawHistory {
     }
     return Promise.resolve();
   }
+}
+
+/** Where each snapshot's entries start in a commit's flat namespace rows. */
+function nsOffsets(count: readonly number[]): number[] {
+  const at: number[] = new Array<number>(count.length);
+  let o = 0;
+  for (let j = 0; j < count.length; j++) {
+    at[j] = o;
+    o += count[j]!;
+  }
+  return at;
 }

@@ -4,7 +4,7 @@
  * which is why every method returns a promise. The collector runs the SQLite store's writes on
  * a worker thread (store/write-thread.ts) behind this same interface.
  */
-import type { Snapshot } from '@tcpfleet/common';
+import type { ContainerIdentity, NamespaceEntry, Snapshot } from '@tcpfleet/common';
 
 /** A snapshot as stored: what the agent sent plus the collector's receive time. */
 export type StoredSnapshot = Snapshot & { recv_ts: number };
@@ -54,7 +54,21 @@ export interface RemoveOutcome {
   snapshots: number;
   rollups: number;
   gaps: number;
+  /** Rows of the per-namespace tables deleted (ns_latest; with purge also history, rollups, series). */
+  namespaces: number;
 }
+
+/** One namespace series of a host (issue 10): its key, who holds it, when it was first and last stored. */
+export interface NsSeries {
+  netns: number;
+  container: ContainerIdentity | null;
+  first_seen: number;
+  /** Updated at most once a minute. */
+  last_seen: number;
+}
+
+/** A namespace entry as stored in a host's history: the entry plus its snapshot's key and receive time. */
+export type NsStoredEntry = NamespaceEntry & { host: string; ts: number; seq: number; boot: string; recv_ts: number };
 
 /** A declared hole in a host's history (snapshots its agent had to drop). */
 export interface GapRecord {
@@ -88,12 +102,22 @@ export type Resolution = 'raw' | '1m' | '1h';
 
 /** Everything the collector needs from a database. */
 export interface Store {
-  /** Stores batches in one transaction; all or nothing. Idempotent on (host, boot, seq). */
+  /**
+   * Stores batches in one transaction; all or nothing. Idempotent on (host, boot, seq). A
+   * snapshot's `namespaces` (issue 10) are stored in the same transaction, each entry in its
+   * series (host, netns): history, and the host's latest set when the snapshot is its newest
+   * (entries missing from the newest snapshot leave the latest set). A replayed snapshot stores
+   * none of its entries again.
+   */
   ingest(items: readonly IngestItem[], recvTs: number): Promise<IngestOutcome[]>;
   /** Records a declared gap (idempotent on host, boot, first seq); nothing when `auth` is no longer valid. */
   recordGap(gap: GapRecord, auth?: WriteAuth): Promise<void>;
-  /** Each host's latest snapshot. */
+  /** Each host's latest snapshot, with `namespaces` when its latest snapshot had entries. */
   latest(): Promise<StoredSnapshot[]>;
+  /** The namespace series stored for a host (any age), by netns; [] for an unknown host. */
+  namespaceSeries(host: string): Promise<NsSeries[]>;
+  /** One namespace series' raw entries with since <= ts < until, oldest first (at most `limit`). */
+  namespaceHistory(host: string, netns: number, since: number, until: number, limit: number): Promise<NsStoredEntry[]>;
   /** A host's snapshots with since <= ts < until, oldest first. */
   history(host: string, since: number, until: number, limit: number): Promise<StoredSnapshot[]>;
   /** Gaps, of one host or all, declared since `since`. */
@@ -112,7 +136,8 @@ export interface Store {
   liveTokens(): Promise<Map<string, string>>;
   /**
    * Removes a host's latest row (it leaves the fleet; its history stays until retention), or with
-   * `purge` everything stored about it (history, rollups, gaps, boots, the host row). With
+   * `purge` everything stored about it (history, rollups, gaps, boots, the host row, its
+   * namespace series). Its latest namespace entries go in both cases. With
    * `silentBefore`, only when nothing was received from it since then (forgetting silent hosts).
    */
   removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome>;
@@ -142,4 +167,11 @@ export interface RawHistory {
   rawAny(host: string, after: RawKey, until: number): boolean;
   /** At most `n` snapshots with after < key <= end, oldest first, and the key of the last one. */
   rawSlice(host: string, after: RawKey, end: RawKey, n: number): { rows: StoredSnapshot[]; last: RawKey | null };
+}
+
+/** RawHistory of one namespace series (host, netns): the same keyset reads over its raw entries. */
+export interface NsRawHistory {
+  nsRawSeek(host: string, netns: number, after: RawKey, until: number, n: number): { count: number; last: RawKey | null };
+  nsRawAny(host: string, netns: number, after: RawKey, until: number): boolean;
+  nsRawSlice(host: string, netns: number, after: RawKey, end: RawKey, n: number): { rows: NsStoredEntry[]; last: RawKey | null };
 }

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { RowEncoder } from './ingest-rows.js';
 import { StorageError } from './sqlite-store.js';
 import type { SqliteStore } from './sqlite-store.js';
-import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
+import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, NsSeries, NsStoredEntry, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 import type { WriteRequestBody, WriteWorkerData } from './write-worker.js';
 import { WorkerCalls } from './worker-calls.js';
 
@@ -73,6 +73,14 @@ export class ThreadedStore implements Store {
 
   history(host: string, since: number, until: number, limit: number): Promise<StoredSnapshot[]> {
     return this.#main.history(host, since, until, limit);
+  }
+
+  namespaceSeries(host: string): Promise<NsSeries[]> {
+    return this.#main.namespaceSeries(host);
+  }
+
+  namespaceHistory(host: string, netns: number, since: number, until: number, limit: number): Promise<NsStoredEntry[]> {
+    return this.#main.namespaceHistory(host, netns, since, until, limit);
   }
 
   gaps(host: string | null, since: number): Promise<GapRecord[]> {
