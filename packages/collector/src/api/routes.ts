@@ -5,7 +5,8 @@
  *   GET /api/v1/hosts                         latest snapshot of every host, with `stale`
  *   GET /api/v1/hosts/:id                     one host's latest snapshot, with `stale` and `gaps`
  *   GET /api/v1/total[?state=]                fleet sums over live hosts
- *   GET /api/v1/top?state=&limit=&by=host|port|peer
+ *   GET /api/v1/top?state=&limit=&by=host|port|peer|container
+ *   GET /api/v1/containers[?host=&state=]     namespace entries of live hosts (api/containers.ts)
  *   GET /api/v1/gaps[?host=&since=]           declared gaps
  *
  * A host's history is answered by history-routes.ts; /healthz by health.ts.
@@ -16,6 +17,23 @@ import type { Handler } from '../http/router.js';
 import { sendError, sendJson } from '../http/respond.js';
 import { streamJsonArray } from './json-stream.js';
 import type { ReadLimiter } from './read-limiter.js';
+import { containerRows, namespacesTotal, topContainers } from './containers.js';
+import type { TcpStateName } from '@tcpfleet/common';
+
+/** What `top --by` ranks. */
+const TOP_BY = ['host', 'port', 'peer', 'container'] as const;
+
+/** The ranking `by` asks for (one place, so another `by` is one more case). */
+function topBy(fleet: Fleet, by: (typeof TOP_BY)[number], st: TcpStateName, limit: number, now: number): unknown[] {
+  switch (by) {
+    case 'host':
+      return fleet.topHosts(st, limit, now);
+    case 'container':
+      return topContainers(fleet, st, limit, now);
+    default:
+      return fleet.topBreakdown(by, st, limit, now);
+  }
+}
 
 /** What the API needs. */
 export interface ApiContext {
@@ -29,7 +47,7 @@ export interface ApiContext {
 export const HOSTS_STREAMED_FROM = 1_000;
 
 /** The API's handlers, by route. */
-export function apiHandlers(ctx: ApiContext): { hosts: Handler; host: Handler; total: Handler; top: Handler; gaps: Handler } {
+export function apiHandlers(ctx: ApiContext): { hosts: Handler; host: Handler; total: Handler; top: Handler; gaps: Handler; containers: Handler } {
   return {
     hosts: async ({ req, res }) => {
       // At scale the list is megabytes: a read permit, and slices (issue 14).
@@ -45,7 +63,8 @@ export function apiHandlers(ctx: ApiContext): { hosts: Handler; host: Handler; t
       sendJson(res, 200, { ...view, gaps: await ctx.store.gaps(host, 0) });
     },
     total: ({ res, query }) => {
-      const total = ctx.fleet.total(Date.now());
+      const now = Date.now();
+      const total = { ...ctx.fleet.total(now), namespaces: namespacesTotal(ctx.fleet, now) };
       if (!query.has('state')) return sendJson(res, 200, total);
       const st = query.state();
       sendJson(res, 200, { ...total, state: st, value: total.states[st] });
@@ -54,8 +73,13 @@ export function apiHandlers(ctx: ApiContext): { hosts: Handler; host: Handler; t
       const now = Date.now();
       const st = query.state();
       const limit = query.int('limit', 10, 1, 10_000);
-      const by = query.oneOf('by', 'host', ['host', 'port', 'peer'] as const);
-      sendJson(res, 200, by === 'host' ? ctx.fleet.topHosts(st, limit, now) : ctx.fleet.topBreakdown(by, st, limit, now));
+      sendJson(res, 200, topBy(ctx.fleet, query.oneOf('by', 'host', TOP_BY), st, limit, now));
+    },
+    containers: async ({ req, res, query }) => {
+      const rows = containerRows(ctx.fleet, Date.now(), query.string('host'), query.has('state') ? query.state() : null);
+      if (rows.length < HOSTS_STREAMED_FROM) return sendJson(res, 200, rows);
+      let i = 0;
+      await ctx.reads.run(res, 'containers', (permit) => streamJsonArray(req, res, permit, {}, (n) => rows.slice(i, (i += n))));
     },
     gaps: async ({ res, query }) => {
       sendJson(res, 200, await ctx.store.gaps(query.string('host'), query.int('since', 0, 0, Number.MAX_SAFE_INTEGER)));

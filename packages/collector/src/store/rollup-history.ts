@@ -142,7 +142,7 @@ export interface HistoryPosition {
   key: Key;
 }
 
-const STAGE_RANK: Record<string, number> = { '1h': 0, '1m': 1, raw: 2 };
+export const STAGE_RANK: Record<string, number> = { '1h': 0, '1m': 1, raw: 2 };
 
 /** A minute of the fleet's sums, as /api/v1/total/history answers it. */
 export interface FleetMinute {
@@ -202,7 +202,8 @@ function fleetRow(r: BucketRow): FleetMinute {
   };
 }
 
-function toRow(host: string, labels: Record<string, string>, res: '1m' | '1h', width: number, r: { bucket: number; last_ts: number; vals: Buffer }): RollupSnapshot {
+/** A host history row from a rollup row (also the base of a namespace's: store/ns-history.ts). */
+export function toRow(host: string, labels: Record<string, string>, res: '1m' | '1h', width: number, r: { bucket: number; last_ts: number; vals: Buffer }): RollupSnapshot {
   const a = decodeAgg(r.vals, r.last_ts);
   const last = statesAndSummary(a.last);
   const { ipv4, ipv6, sockstat } = lastOnlyParts(a);
