@@ -7,6 +7,7 @@ import type { SsSummary, StateCounts, TcpStateName } from '@tcpfleet/common/ligh
 import { getJson } from './client.js';
 import { walkHistory } from './history-walk.js';
 import { ago, formatHosts, formatStates, formatTotal, labelText, table } from './format.js';
+import type { TopContainerDoc } from './containers.js';
 
 /** Options every query command takes. */
 export interface QueryOpts {
@@ -59,7 +60,12 @@ export async function hostsCmd(o: QueryOpts): Promise<void> {
 
 export async function totalCmd(o: QueryOpts & { state?: string | undefined }): Promise<void> {
   const state = checkState(o.state);
-  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary }>(o.url, state === null ? 'api/v1/total' : `api/v1/total?state=${state}`, undefined, o.readToken);
+  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary; namespaces?: { count: number; states: StateCounts } }>(
+    o.url,
+    state === null ? 'api/v1/total' : `api/v1/total?state=${state}`,
+    undefined,
+    o.readToken,
+  );
   if (o.json) printJson(t);
   else out(formatTotal(t, state));
 }
@@ -108,27 +114,47 @@ export function parseSince(since: string, now: number): number {
 /** Rows `tcpfleet history` shows by default (its --limit). */
 export const HISTORY_MAX_ROWS = 100_000;
 
-export async function historyCmd(o: QueryOpts & { id: string; since: string; state?: string | undefined; limit?: number | undefined }): Promise<void> {
+export async function historyCmd(
+  o: QueryOpts & { id: string; since: string; state?: string | undefined; limit?: number | undefined; netns?: number | undefined; container?: string | undefined },
+): Promise<void> {
   const state = checkState(o.state);
   const max = o.limit ?? HISTORY_MAX_ROWS;
   if (!Number.isInteger(max) || max < 1 || max > 10_000_000) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--limit must be a whole number from 1 to 10000000`);
   const since = parseSince(o.since, Date.now());
+  const netns = await (await import('./containers.js')).seriesOf(o);
+  const what = netns === undefined ? printable(o.id) : `${printable(o.id)} netns ${netns}`;
   if (o.json) {
     // Printed page by page, the same text as JSON.stringify(rows, null, 2).
     let n = 0;
-    await walkHistory<HostDoc>(o.url, o.id, since, max, o.readToken, (rows) => {
-      for (const r of rows) out(`${n++ === 0 ? '[\n' : ',\n'}  ${JSON.stringify(r, null, 2).replace(/\n/g, '\n  ')}`);
-    });
+    await walkHistory<HostDoc>(
+      o.url,
+      o.id,
+      since,
+      max,
+      o.readToken,
+      (rows) => {
+        for (const r of rows) out(`${n++ === 0 ? '[\n' : ',\n'}  ${JSON.stringify(r, null, 2).replace(/\n/g, '\n  ')}`);
+      },
+      netns,
+    );
     return out(n === 0 ? '[]\n' : '\n]\n');
   }
   const lines: (string | number)[][] = [];
-  await walkHistory<HostDoc>(o.url, o.id, since, max, o.readToken, (rows) => {
-    for (const r of rows) {
-      const t = new Date(r.ts).toISOString();
-      lines.push(state !== null ? [t, r.states[state]] : [t, r.states.established, r.states.syn_recv, r.states.time_wait, r.states.close_wait, r.states.listen, r.summary.total, r.summary.estab]);
-    }
-  });
-  if (lines.length === 0) return out(`no snapshots of ${printable(o.id)} since ${new Date(since).toISOString()}\n`);
+  await walkHistory<HostDoc>(
+    o.url,
+    o.id,
+    since,
+    max,
+    o.readToken,
+    (rows) => {
+      for (const r of rows) {
+        const t = new Date(r.ts).toISOString();
+        lines.push(state !== null ? [t, r.states[state]] : [t, r.states.established, r.states.syn_recv, r.states.time_wait, r.states.close_wait, r.states.listen, r.summary.total, r.summary.estab]);
+      }
+    },
+    netns,
+  );
+  if (lines.length === 0) return out(`no snapshots of ${what} since ${new Date(since).toISOString()}\n`);
   if (state !== null) return out(table(['TIME', state.toUpperCase()], lines));
   out(table(['TIME', 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB'], lines));
 }
@@ -136,7 +162,7 @@ export async function historyCmd(o: QueryOpts & { id: string; since: string; sta
 export async function topCmd(o: QueryOpts & { state?: string | undefined; limit: number; by: string }): Promise<void> {
   const state = checkState(o.state) ?? 'established';
   if (!Number.isInteger(o.limit) || o.limit < 1 || o.limit > 10_000) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--limit must be a whole number from 1 to 10000`);
-  if (!['host', 'port', 'peer'].includes(o.by)) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--by must be host, port or peer`);
+  if (!['host', 'port', 'peer', 'container'].includes(o.by)) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--by must be host, port, peer or container`);
   const rows = await getJson<{ host?: string; addr?: string; port?: number; value: number; hosts?: number; labels?: Record<string, string> }[]>(
     o.url,
     `api/v1/top?state=${state}&limit=${o.limit}&by=${o.by}`,
@@ -144,6 +170,7 @@ export async function topCmd(o: QueryOpts & { state?: string | undefined; limit:
     o.readToken,
   );
   if (o.json) return printJson(rows);
+  if (o.by === 'container') return out((await import('./containers.js')).formatTopContainers(rows as unknown as TopContainerDoc[], state));
   if (rows.length === 0) return out('no live hosts\n');
   const col = state.toUpperCase();
   if (o.by === 'host')
