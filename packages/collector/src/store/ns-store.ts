@@ -3,9 +3,9 @@
  * commit writes for the `namespaces` of its snapshots, and the reads of them. SqliteStore owns the
  * transaction; this class owns the statements.
  *
- * Write cost per entry of a snapshot: one insert into ns_snapshots, and for a host's newest
- * snapshot of the commit one upsert into ns_latest. ns_series is written only when a series is
- * new, its container identity changed, or its last_seen is more than a minute behind.
+ * Write cost per entry of a snapshot: one insert into ns_snapshots (a commit's entries are
+ * neighbours in its key). The latest set is a view (store/migrations.ts). ns_series is written
+ * only when a series is new, its container identity changed, or its last_seen is a minute old.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { ContainerIdentity, NamespaceEntry } from '@tcpfleet/common';
@@ -14,7 +14,7 @@ import type { NsSeries, NsStoredEntry, RawKey } from './store.js';
 import { decodeNsValues } from './ns-values.js';
 
 /** last_seen of a series is rewritten at most this often (it dates the series, not each snapshot). */
-const LAST_SEEN_STEP_MS = 60_000;
+export const LAST_SEEN_STEP_MS = 600_000;
 
 /** A stored namespace row as read. */
 interface NsRow {
@@ -52,16 +52,17 @@ function rawStatements(p: (sql: string) => Statement): Record<string, Statement>
     nsKeyAt: p(`SELECT n.ts, n.boot_id, n.seq FROM ns_snapshots n WHERE ${series} AND ${after} AND n.ts < ? ${order} LIMIT 1 OFFSET ?`),
     nsCount: p(`SELECT count(*) AS count FROM (SELECT 1 FROM ns_snapshots n WHERE ${series} AND ${after} AND n.ts < ? LIMIT ?)`),
     nsLastKey: p(`SELECT n.ts, n.boot_id, n.seq FROM ns_snapshots n WHERE ${series} AND ${after} AND n.ts < ? ORDER BY n.ts DESC, n.boot_id DESC, n.seq DESC LIMIT 1`),
-    nsSlice: p(`SELECT n.netns, n.seq, n.ts, n.recv_ts, n.boot_id, n.pid, n.layout_id, n.vals, n.errors, b.boot, s.container
+    nsSlice: p(`SELECT n.netns, n.seq, n.ts, h.recv_ts, n.boot_id, n.pid, n.layout_id, n.vals, n.errors, b.boot, s.container
                 FROM ns_snapshots n JOIN boots b ON b.id = n.boot_id LEFT JOIN ns_series s ON s.host_id = n.host_id AND s.netns = n.netns
+                LEFT JOIN snapshots h ON h.host_id = n.host_id AND h.boot_id = n.boot_id AND h.seq = n.seq
                 WHERE ${series} AND ${after} AND (n.ts, n.boot_id, n.seq) <= (?, ?, ?) ${order} LIMIT ?`),
   };
 }
 
 export class NsStore {
   readonly #s: Record<string, Statement>;
-  /** Per series (host_id/netns) the container JSON and last_seen this process last wrote. */
-  readonly #series = new Map<string, { container: string | null; lastSeen: number }>();
+  /** Per host id, per netns: the container JSON and last_seen this process last wrote. */
+  readonly #series = new Map<number, Map<number, { container: string | null; lastSeen: number }>>();
 
   constructor(db: Db, readonly: boolean) {
     const p = (sql: string): Statement => db.prepare(sql);
@@ -77,16 +78,12 @@ export class NsStore {
       ? reads
       : {
           ...reads,
-          insertSnap: p(`INSERT INTO ns_snapshots (host_id, netns, boot_id, seq, ts, recv_ts, pid, layout_id, vals, errors)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-          upsertLatest: p(`INSERT INTO ns_latest (host_id, netns, boot_id, seq, ts, pid, layout_id, vals, errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                           ON CONFLICT (host_id, netns) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts,
-                           pid = excluded.pid, layout_id = excluded.layout_id, vals = excluded.vals, errors = excluded.errors`),
-          dropOtherLatest: p('DELETE FROM ns_latest WHERE host_id = ? AND NOT (boot_id = ? AND seq = ?)'),
+          insertSnap: p(`INSERT INTO ns_snapshots (host_id, netns, boot_id, seq, ts, pid, layout_id, vals, errors)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
           upsertSeries: p(`INSERT INTO ns_series (host_id, netns, runtime, container_id, container, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
                            ON CONFLICT (host_id, netns) DO UPDATE SET runtime = excluded.runtime, container_id = excluded.container_id,
                            container = excluded.container, last_seen = max(last_seen, excluded.last_seen)`),
-          delLatest: p('DELETE FROM ns_latest WHERE host_id = ?'),
+          countLatest: p('SELECT count(*) AS n FROM ns_latest WHERE host_id = ?'),
           delSnapshots: p('DELETE FROM ns_snapshots WHERE host_id = ?'),
           delRollup1m: p('DELETE FROM ns_rollup_1m WHERE host_id = ?'),
           delRollup1h: p('DELETE FROM ns_rollup_1h WHERE host_id = ?'),
@@ -106,34 +103,26 @@ export class NsStore {
   writeHistory(ns: NsRows, at: number, j: number, key: { hostId: number; bootId: number; seq: number; ts: number; recvTs: number }, bytes: Uint8Array, layoutId: (wireId: number) => number): void {
     const n = ns.count[j] ?? 0;
     const s = this.#s;
+    const insert = s['insertSnap']!;
+    let known = this.#series.get(key.hostId);
+    if (known === undefined) this.#series.set(key.hostId, (known = new Map()));
     for (let i = at; i < at + n; i++) {
-      const vals = bytes.subarray(ns.valsAt[i], ns.valsAt[i]! + ns.valsLen[i]!);
-      s['insertSnap']!.run(key.hostId, ns.netns[i]!, key.bootId, key.seq, key.ts, key.recvTs, ns.pid[i]!, layoutId(ns.layout[i]!), vals, ns.errors[i] ?? null);
-      const id = `${key.hostId}/${ns.netns[i]!}`;
+      const netns = ns.netns[i]!;
+      insert.run(key.hostId, netns, key.bootId, key.seq, key.ts, ns.pid[i]!, layoutId(ns.layout[i]!), bytes.subarray(ns.valsAt[i], ns.valsAt[i]! + ns.valsLen[i]!), ns.errors[i] ?? null);
       const container = ns.container[i] ?? null;
-      const c = this.#series.get(id);
+      const c = known.get(netns);
       if (c !== undefined && c.container === container && key.recvTs - c.lastSeen < LAST_SEEN_STEP_MS) continue;
       const ident = container === null ? null : (JSON.parse(container) as ContainerIdentity);
-      s['upsertSeries']!.run(key.hostId, ns.netns[i]!, ident?.runtime ?? null, ident?.id ?? null, container, key.recvTs, key.recvTs);
-      this.#series.set(id, { container, lastSeen: key.recvTs });
+      s['upsertSeries']!.run(key.hostId, netns, ident?.runtime ?? null, ident?.id ?? null, container, key.recvTs, key.recvTs);
+      known.set(netns, { container, lastSeen: key.recvTs });
     }
-  }
-
-  /** Inside the commit: the host's latest namespaces become those of snapshot `j`. */
-  writeLatest(ns: NsRows, at: number, j: number, key: { hostId: number; bootId: number; seq: number; ts: number }, bytes: Uint8Array, layoutId: (wireId: number) => number): void {
-    const n = ns.count[j] ?? 0;
-    const s = this.#s;
-    for (let i = at; i < at + n; i++) {
-      const vals = bytes.subarray(ns.valsAt[i], ns.valsAt[i]! + ns.valsLen[i]!);
-      s['upsertLatest']!.run(key.hostId, ns.netns[i]!, key.bootId, key.seq, key.ts, ns.pid[i]!, layoutId(ns.layout[i]!), vals, ns.errors[i] ?? null);
-    }
-    s['dropOtherLatest']!.run(key.hostId, key.bootId, key.seq);
   }
 
   /** Inside a removal: the host's latest namespaces, and with `purge` all of its series. Rows deleted. */
   remove(hostId: number, purge: boolean): { latest: number; snapshots: number; rollups: number } {
     const s = this.#s;
-    const out = { latest: s['delLatest']!.run(hostId).changes, snapshots: 0, rollups: 0 };
+    // ns_latest is a view of `latest`: the host's latest entries go with its latest row.
+    const out = { latest: (s['countLatest']!.get(hostId) as { n: number }).n, snapshots: 0, rollups: 0 };
     if (purge) {
       out.snapshots = s['delSnapshots']!.run(hostId).changes;
       out.rollups = s['delRollup1m']!.run(hostId).changes + s['delRollup1h']!.run(hostId).changes;

@@ -350,8 +350,7 @@ export class SqliteStore implements Store, RawHistory, NsRawHistory {
       for (const [hostId, n] of newestOf) {
         const bdLen = rows.bdLen[n.j]!;
         const breakdown = bdLen >= 0 ? rows.bytes.subarray(rows.bdAt[n.j], rows.bdAt[n.j]! + bdLen) : (rows.bdJson[n.j] ?? null);
-        const r = s['upsertLatest']!.run(hostId, n.bootId, rows.seq[n.j]!, n.ts, recvTs, n.layoutId, n.vals, rows.errors[n.j] ?? null, breakdown);
-        if (r.changes > 0) this.#ns.writeLatest(rows.ns, nsAt[n.j]!, n.j, { hostId, bootId: n.bootId, seq: rows.seq[n.j]!, ts: n.ts }, rows.bytes, nsLayout);
+        s['upsertLatest']!.run(hostId, n.bootId, rows.seq[n.j]!, n.ts, recvTs, n.layoutId, n.vals, rows.errors[n.j] ?? null, breakdown);
       }
       return outcomes;
     });

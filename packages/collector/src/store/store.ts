@@ -63,7 +63,7 @@ export interface NsSeries {
   netns: number;
   container: ContainerIdentity | null;
   first_seen: number;
-  /** Updated at most once a minute. */
+  /** Updated at most every ten minutes (store/ns-store.ts LAST_SEEN_STEP_MS). */
   last_seen: number;
 }
 
