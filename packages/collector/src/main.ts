@@ -86,7 +86,7 @@ async function main(): Promise<void> {
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id (or rm)' })
           .positional('target', { type: 'string', describe: 'With rm: the host id to remove' })
-          .options({ ...queryYargsOptions('host'), db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups and gaps' } })
+          .options({ ...queryYargsOptions('host'), db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups, gaps and namespace series' } })
           .example('$0 host web-7', 'What web-7 looks like now')
           .example('$0 host rm web-7 --purge', 'Remove web-7 and everything stored about it'),
       async (a) => {

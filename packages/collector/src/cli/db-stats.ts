@@ -1,6 +1,7 @@
 /**
  * `tcpfleet db stats [--db PATH] [--json]`: row counts, bytes and the oldest and newest data at
- * each resolution (raw snapshots, one-minute and one-hour rollups, the fleet's one-minute sums),
+ * each resolution (raw snapshots, one-minute and one-hour rollups, the fleet's one-minute sums,
+ * and the same three of the network namespaces' series),
  * read from the database file directly (read-only; a running collector is not disturbed).
  */
 import { existsSync, statSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { table } from './format.js';
 
 /** One resolution in `db stats --json`. */
 export interface ResolutionStats {
-  resolution: 'raw' | '1m' | '1h' | 'fleet_1m';
+  /** ns_*: the network namespaces' series (issue 10; docs/storage.md#network-namespaces). */
+  resolution: 'raw' | '1m' | '1h' | 'fleet_1m' | 'ns_raw' | 'ns_1m' | 'ns_1h';
   table: string;
   rows: number;
   bytes: number | null;
@@ -33,6 +35,9 @@ const RES: readonly [ResolutionStats['resolution'], string, string][] = [
   ['1m', 'rollup_1m', 'bucket'],
   ['1h', 'rollup_1h', 'bucket'],
   ['fleet_1m', 'rollup_fleet_1m', 'bucket'],
+  ['ns_raw', 'ns_snapshots', 'ts'],
+  ['ns_1m', 'ns_rollup_1m', 'bucket'],
+  ['ns_1h', 'ns_rollup_1h', 'bucket'],
 ];
 
 /** Collects the statistics of a database file. */
@@ -66,7 +71,7 @@ export function collectDbStats(path: string): DbStatsDoc {
         bytes: pages.size === 0 ? null : (pages.get(t) ?? 0) + indexBytes,
         oldest: r.lo,
         newest: r.hi,
-        rolled_until: resolution === 'raw' ? null : (state.get(resolution === 'fleet_1m' ? '1m' : resolution) ?? null),
+        rolled_until: resolution === 'raw' || resolution === 'ns_raw' ? null : (state.get(resolution === 'fleet_1m' || resolution === 'ns_1m' ? '1m' : resolution === 'ns_1h' ? '1h' : resolution) ?? null),
       });
     }
     const hosts = (db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;
