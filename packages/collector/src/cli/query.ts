@@ -123,37 +123,20 @@ export async function historyCmd(
   const since = parseSince(o.since, Date.now());
   const netns = await (await import('./containers.js')).seriesOf(o);
   const what = netns === undefined ? printable(o.id) : `${printable(o.id)} netns ${netns}`;
-  if (o.json) {
-    // Printed page by page, the same text as JSON.stringify(rows, null, 2).
-    let n = 0;
-    await walkHistory<HostDoc>(
-      o.url,
-      o.id,
-      since,
-      max,
-      o.readToken,
-      (rows) => {
-        for (const r of rows) out(`${n++ === 0 ? '[\n' : ',\n'}  ${JSON.stringify(r, null, 2).replace(/\n/g, '\n  ')}`);
-      },
-      netns,
-    );
-    return out(n === 0 ? '[]\n' : '\n]\n');
-  }
+  // --json: printed page by page, the same text as JSON.stringify(rows, null, 2).
+  let n = 0;
   const lines: (string | number)[][] = [];
-  await walkHistory<HostDoc>(
-    o.url,
-    o.id,
-    since,
-    max,
-    o.readToken,
-    (rows) => {
-      for (const r of rows) {
+  const onRows = (rows: HostDoc[]): void => {
+    for (const r of rows) {
+      if (o.json) out(`${n++ === 0 ? '[\n' : ',\n'}  ${JSON.stringify(r, null, 2).replace(/\n/g, '\n  ')}`);
+      else {
         const t = new Date(r.ts).toISOString();
         lines.push(state !== null ? [t, r.states[state]] : [t, r.states.established, r.states.syn_recv, r.states.time_wait, r.states.close_wait, r.states.listen, r.summary.total, r.summary.estab]);
       }
-    },
-    netns,
-  );
+    }
+  };
+  await walkHistory<HostDoc>(o.url, o.id, since, max, o.readToken, onRows, netns);
+  if (o.json) return out(n === 0 ? '[]\n' : '\n]\n');
   if (lines.length === 0) return out(`no snapshots of ${what} since ${new Date(since).toISOString()}\n`);
   if (state !== null) return out(table(['TIME', state.toUpperCase()], lines));
   out(table(['TIME', 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB'], lines));

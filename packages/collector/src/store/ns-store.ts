@@ -12,6 +12,7 @@ import type { ContainerIdentity, NamespaceEntry } from '@tcpfleet/common';
 import type { NsRows } from './ingest-rows.js';
 import type { NsSeries, NsStoredEntry, RawKey } from './store.js';
 import { decodeNsValues } from './ns-values.js';
+import { rawKeyStatements, rawSeekWith } from './raw-keys.js';
 
 /** last_seen of a series is rewritten at most this often (it dates the series, not each snapshot). */
 export const LAST_SEEN_STEP_MS = 600_000;
@@ -43,19 +44,15 @@ export function entryOf(r: NsRow, snmpNames: (layoutId: number) => readonly stri
   };
 }
 
-/** The keyset statements of one series' raw history, ordered by (ts, boot_id, seq): a range of ns_snapshots' key. */
+/** The keyset statements of one series' raw history, ordered by (ts, boot_id, seq): its host's rows of ns_snapshots, that netns's. */
 function rawStatements(p: (sql: string) => Statement): Record<string, Statement> {
-  const series = 'n.host_id = (SELECT id FROM hosts WHERE name = ?) AND n.netns = ?';
-  const after = '(n.ts, n.boot_id, n.seq) > (?, ?, ?)';
-  const order = 'ORDER BY n.ts, n.boot_id, n.seq';
+  const series = 's.host_id = (SELECT id FROM hosts WHERE name = ?) AND s.netns = ?';
   return {
-    nsKeyAt: p(`SELECT n.ts, n.boot_id, n.seq FROM ns_snapshots n WHERE ${series} AND ${after} AND n.ts < ? ${order} LIMIT 1 OFFSET ?`),
-    nsCount: p(`SELECT count(*) AS count FROM (SELECT 1 FROM ns_snapshots n WHERE ${series} AND ${after} AND n.ts < ? LIMIT ?)`),
-    nsLastKey: p(`SELECT n.ts, n.boot_id, n.seq FROM ns_snapshots n WHERE ${series} AND ${after} AND n.ts < ? ORDER BY n.ts DESC, n.boot_id DESC, n.seq DESC LIMIT 1`),
-    nsSlice: p(`SELECT n.netns, n.seq, n.ts, h.recv_ts, n.boot_id, n.pid, n.layout_id, n.vals, n.errors, b.boot, s.container
-                FROM ns_snapshots n JOIN boots b ON b.id = n.boot_id LEFT JOIN ns_series s ON s.host_id = n.host_id AND s.netns = n.netns
-                LEFT JOIN snapshots h ON h.host_id = n.host_id AND h.boot_id = n.boot_id AND h.seq = n.seq
-                WHERE ${series} AND ${after} AND (n.ts, n.boot_id, n.seq) <= (?, ?, ?) ${order} LIMIT ?`),
+    ...rawKeyStatements(p, 'ns', 'ns_snapshots', series),
+    nsSlice: p(`SELECT s.netns, s.seq, s.ts, h.recv_ts, s.boot_id, s.pid, s.layout_id, s.vals, s.errors, b.boot, r.container
+                FROM ns_snapshots s JOIN boots b ON b.id = s.boot_id LEFT JOIN ns_series r ON r.host_id = s.host_id AND r.netns = s.netns
+                LEFT JOIN snapshots h ON h.host_id = s.host_id AND h.boot_id = s.boot_id AND h.seq = s.seq
+                WHERE ${series} AND (s.ts, s.boot_id, s.seq) > (?, ?, ?) AND (s.ts, s.boot_id, s.seq) <= (?, ?, ?) ORDER BY s.ts, s.boot_id, s.seq LIMIT ?`),
   };
 }
 
@@ -150,11 +147,7 @@ export class NsStore {
   }
 
   rawSeek(host: string, netns: number, after: RawKey, until: number, n: number): { count: number; last: RawKey | null } {
-    const at = this.#s['nsKeyAt']!.get(host, netns, ...after, until, n - 1) as { ts: number; boot_id: number; seq: number } | undefined;
-    if (at !== undefined) return { count: n, last: [at.ts, at.boot_id, at.seq] };
-    const { count } = this.#s['nsCount']!.get(host, netns, ...after, until, n) as { count: number };
-    const last = count === 0 ? undefined : (this.#s['nsLastKey']!.get(host, netns, ...after, until) as { ts: number; boot_id: number; seq: number } | undefined);
-    return { count, last: last === undefined ? null : [last.ts, last.boot_id, last.seq] };
+    return rawSeekWith(this.#s, 'ns', [host, netns], after, until, n);
   }
 
   rawAny(host: string, netns: number, after: RawKey, until: number): boolean {

@@ -14,6 +14,8 @@ import { RowEncoder } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
 import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, IngestRefusal, NsRawHistory, NsSeries, NsStoredEntry, RawHistory, RawKey, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 import { NsStore } from './ns-store.js';
+import { rawKeyStatements, rawSeekWith } from './raw-keys.js';
+import type { KeyRow } from './raw-keys.js';
 
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
@@ -77,24 +79,14 @@ interface SnapRow {
   boot: string;
 }
 
-/** A raw snapshot's key columns. */
-interface KeyRow {
-  ts: number;
-  boot_id: number;
-  seq: number;
-}
 
 /** The statements of RawHistory; rows ordered by (ts, boot_id, seq), an index-only walk but for rawSlice. */
 function rawHistoryStatements(p: (sql: string) => Statement): Record<string, Statement> {
   const host = 's.host_id = (SELECT id FROM hosts WHERE name = ?)';
-  const after = '(s.ts, s.boot_id, s.seq) > (?, ?, ?)';
-  const order = 'ORDER BY s.ts, s.boot_id, s.seq';
   return {
-    rawKeyAt: p(`SELECT s.ts, s.boot_id, s.seq FROM snapshots s WHERE ${host} AND ${after} AND s.ts < ? ${order} LIMIT 1 OFFSET ?`),
-    rawCount: p(`SELECT count(*) AS count FROM (SELECT 1 FROM snapshots s WHERE ${host} AND ${after} AND s.ts < ? LIMIT ?)`),
-    rawLastKey: p(`SELECT s.ts, s.boot_id, s.seq FROM snapshots s WHERE ${host} AND ${after} AND s.ts < ? ORDER BY s.ts DESC, s.boot_id DESC, s.seq DESC LIMIT 1`),
+    ...rawKeyStatements(p, 'raw', 'snapshots', host),
     rawSlice: p(`SELECT s.seq, s.ts, s.recv_ts, s.layout_id, s.vals, s.errors, s.boot_id, b.boot FROM snapshots s JOIN boots b ON b.id = s.boot_id
-                 WHERE ${host} AND ${after} AND (s.ts, s.boot_id, s.seq) <= (?, ?, ?) ${order} LIMIT ?`),
+                 WHERE ${host} AND (s.ts, s.boot_id, s.seq) > (?, ?, ?) AND (s.ts, s.boot_id, s.seq) <= (?, ?, ?) ORDER BY s.ts, s.boot_id, s.seq LIMIT ?`),
   };
 }
 
@@ -495,11 +487,7 @@ export class SqliteStore implements Store, RawHistory, NsRawHistory {
   }
 
   rawSeek(host: string, after: RawKey, until: number, n: number): { count: number; last: RawKey | null } {
-    const at = this.#s['rawKeyAt']!.get(host, ...after, until, n - 1) as KeyRow | undefined;
-    if (at !== undefined) return { count: n, last: [at.ts, at.boot_id, at.seq] };
-    const { count } = this.#s['rawCount']!.get(host, ...after, until, n) as { count: number };
-    const last = count === 0 ? undefined : (this.#s['rawLastKey']!.get(host, ...after, until) as KeyRow | undefined);
-    return { count, last: last === undefined ? null : [last.ts, last.boot_id, last.seq] };
+    return rawSeekWith(this.#s, 'raw', [host], after, until, n);
   }
 
   rawAny(host: string, after: RawKey, until: number): boolean {
