@@ -10,6 +10,8 @@ import { SqliteStore } from '../../packages/collector/src/store/sqlite-store.js'
 import { RollupJob, HOUR, MINUTE } from '../../packages/collector/src/store/rollups.js';
 import { NsHistoryReader } from '../../packages/collector/src/store/ns-history.js';
 import type { NsHistoryRow } from '../../packages/collector/src/store/ns-history.js';
+import pino from 'pino';
+import { ThreadedStore } from '../../packages/collector/src/store/write-thread.js';
 import { synthNamespace, synthSnapshot } from '../helpers/snapshots.js';
 import { tempDir } from '../helpers/procs.js';
 import type { NamespaceEntry, Snapshot } from '@tcpfleet/common';
@@ -155,6 +157,23 @@ describe('namespace series storage', () => {
     // After a purge the host comes back as new: its namespaces are stored again.
     await store.ingest([{ host: 'a', labels: {}, snapshots: [withNs('a', NOW, 2, [synthNamespace(1, 5)])] }], NOW + 1);
     expect((await store.latest()).find((s) => s.host === 'a')?.namespaces?.length).toBe(1);
+  });
+
+  it('through the write thread (the collector default): the same rows as the same-thread store', async () => {
+    const t = tempDir('ns-store-thread');
+    const opts = { path: join(t.dir, 'db.sqlite'), busyTimeoutMs: 200 };
+    const main = new SqliteStore(opts);
+    const threaded = new ThreadedStore(main, { store: opts, logLevel: 'silent' }, pino({ level: 'silent' }));
+    cleanups.push(t.cleanup, () => threaded.close());
+    const direct = setup();
+    const batches = [1, 2, 3].map((seq) => [{ host: 'w', labels: {}, snapshots: [withNs('w', NOW - (4 - seq) * 10_000, seq, [synthNamespace(5, seq, DOCKER), synthNamespace(6, seq * 2, POD)])] }]);
+    for (const b of batches) {
+      expect(await threaded.ingest(b, NOW)).toEqual(await direct.ingest(b, NOW));
+    }
+    expect(await threaded.latest()).toEqual(await direct.latest());
+    expect(await threaded.namespaceHistory('w', 6, 0, NOW, 10)).toEqual(await direct.namespaceHistory('w', 6, 0, NOW, 10));
+    expect((await threaded.namespaceHistory('w', 6, 0, NOW, 10)).map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(await threaded.namespaceSeries('w')).toEqual(await direct.namespaceSeries('w'));
   });
 
   it('per-namespace write cost: a 100-namespace snapshot against one without (figure printed)', async () => {
