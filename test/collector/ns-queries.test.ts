@@ -30,7 +30,23 @@ describe('namespace queries through a real collector', () => {
   beforeAll(async () => {
     const store = new SqliteStore({ path: join(tmp.dir, 'tcpfleet.db') });
     const snap = (host: string, seq: number, ts: number, ns: NamespaceEntry[]) => ({ ...synthSnapshot(host, ts, seq, seq), interval_ms: 600_000, namespaces: ns });
-    await store.ingest([{ host: 'node-1', labels: {}, snapshots: [1, 2, 3].map((seq) => snap('node-1', seq, now - (4 - seq) * 60_000, n1.map((e) => ({ ...e, states: { ...e.states, established: e.states.established + seq }, ipv4: { ...e.ipv4, established: e.ipv4.established + seq } })))) }], now - 1000);
+    await store.ingest(
+      [
+        {
+          host: 'node-1',
+          labels: {},
+          snapshots: [1, 2, 3].map((seq) =>
+            snap(
+              'node-1',
+              seq,
+              now - (4 - seq) * 60_000,
+              n1.map((e) => ({ ...e, states: { ...e.states, established: e.states.established + seq }, ipv4: { ...e.ipv4, established: e.ipv4.established + seq } })),
+            ),
+          ),
+        },
+      ],
+      now - 1000,
+    );
     await store.ingest([{ host: 'node-1', labels: {}, snapshots: [snap('node-1', 4, now - 1000, n1)] }], now);
     await store.ingest([{ host: 'node-2', labels: {}, snapshots: [snap('node-2', 1, now - 1000, n2)] }], now);
     await store.ingest([{ host: 'old-1', labels: {}, snapshots: [{ ...synthSnapshot('old-1', now - 3_600_000, 1, 1), namespaces: [synthNamespace(7, 7)] }] }], now - 3_600_000);
@@ -71,7 +87,11 @@ describe('namespace queries through a real collector', () => {
     const top = json<{ host: string; netns: number; value: number }[]>(['top', '--by', 'container', '--state', 'close_wait', '--limit', '3']);
     expect(top.map((t) => ({ host: t.host, netns: t.netns, value: t.value }))).toEqual(all.slice(0, 3).map((t) => ({ host: t.host, netns: t.netns, value: t.value })));
     const est = json<{ value: number }[]>(['top', '--by', 'container']).map((t) => t.value);
-    expect(est).toEqual(Object.values(live).flatMap((es) => es.map((e) => e.states.established)).sort((a, b) => b - a));
+    expect(est).toEqual(
+      Object.values(live)
+        .flatMap((es) => es.map((e) => e.states.established))
+        .sort((a, b) => b - a),
+    );
     const table = cli(['top', '--by', 'container', '--url', col.url]);
     expect(table.stdout).toMatch(/^RANK\s+HOST\s+NETNS\s+RUNTIME\s+CONTAINER\s+ESTABLISHED/m);
   });

@@ -194,7 +194,9 @@ describe('namespace series storage', () => {
     await run('node', entries, 50);
     const none = await run('plain', undefined, 300);
     const hundred = await run('node', entries, 300);
-    console.log(`ingest per snapshot (one snapshot per transaction, synchronous=NORMAL): no namespaces ${none.toFixed(3)} ms, 100 namespaces ${hundred.toFixed(3)} ms (${((hundred - none) * 10).toFixed(1)} µs per namespace)`);
+    console.log(
+      `ingest per snapshot (one snapshot per transaction, synchronous=NORMAL): no namespaces ${none.toFixed(3)} ms, 100 namespaces ${hundred.toFixed(3)} ms (${((hundred - none) * 10).toFixed(1)} µs per namespace)`,
+    );
     expect(count(store, 'ns_snapshots')).toBe(100 * 350);
   });
 });

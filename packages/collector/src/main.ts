@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     )
     .command(
       'containers',
-      "Every network namespace of live hosts (agents with --namespaces): its container or pod and its counts",
+      'Every network namespace of live hosts (agents with --namespaces): its container or pod and its counts',
       (y) => y.options(queryYargsOptions('containers')).example('$0 containers --host node-3 --state close_wait', "node-3's namespaces ranked by CLOSE_WAIT"),
       (a) => query('containers', a),
     )

@@ -105,7 +105,17 @@ function nextHeaders(url: URL, cursor: string | null): Record<string, string> {
  * Answers one page of a host's history (the host is known to exist), or with `netns` of that
  * namespace series of the host (store/ns-history.ts), built on the read thread.
  */
-export async function answerHostHistory(req: IncomingMessage, res: ServerResponse, url: URL, reads: ReadLimiter, thread: ReadThread, host: string, walk: Walk, now: number, netns?: number): Promise<void> {
+export async function answerHostHistory(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  reads: ReadLimiter,
+  thread: ReadThread,
+  host: string,
+  walk: Walk,
+  now: number,
+  netns?: number,
+): Promise<void> {
   await reads.run(res, 'history', async (permit) => {
     const page =
       netns === undefined ? await thread.hostPage(host, walk.since, walk.until, walk.limit, now, walk.host) : await thread.nsPage(host, netns, walk.since, walk.until, walk.limit, now, walk.host);

@@ -101,12 +101,16 @@ export async function seriesOf(o: QueryOpts & { id: string; netns?: number | und
   }
   if (o.container === undefined) return undefined;
   const want = o.container.toLowerCase();
-  if (!/^[0-9a-f]{1,128}$/.test(want)) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--container ${JSON.stringify(printable(o.container))} is not a container id (hex digits, or the first few of them)`);
+  if (!/^[0-9a-f]{1,128}$/.test(want))
+    throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--container ${JSON.stringify(printable(o.container))} is not a container id (hex digits, or the first few of them)`);
   const series = await getJson<SeriesDoc[]>(o.url, `api/v1/hosts/${encodeURIComponent(o.id)}/netns`, undefined, o.readToken);
   const ids = (s: SeriesDoc): string[] => (s.container === null ? [] : [s.container.id, ...(s.container.other_ids ?? [])]);
   const exact = series.filter((s) => ids(s).includes(want));
   const found = exact.length > 0 ? exact : series.filter((s) => ids(s).some((id) => id.startsWith(want)));
   if (found.length === 1) return found[0]!.netns;
   if (found.length === 0) throw new TcpfleetError('TCPFLEET_ERR_NOT_FOUND', `no namespace of ${printable(o.id)} held by a container ${want}`);
-  throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--container ${want} matches ${found.length} namespaces of ${printable(o.id)} (${found.map((s) => `${s.netns} ${s.container?.id.slice(0, 16) ?? ''}`).join(', ')}): give more of the id, or --netns`);
+  throw new TcpfleetError(
+    'TCPFLEET_ERR_USAGE',
+    `--container ${want} matches ${found.length} namespaces of ${printable(o.id)} (${found.map((s) => `${s.netns} ${s.container?.id.slice(0, 16) ?? ''}`).join(', ')}): give more of the id, or --netns`,
+  );
 }

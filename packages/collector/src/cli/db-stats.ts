@@ -71,7 +71,8 @@ export function collectDbStats(path: string): DbStatsDoc {
         bytes: pages.size === 0 ? null : (pages.get(t) ?? 0) + indexBytes,
         oldest: r.lo,
         newest: r.hi,
-        rolled_until: resolution === 'raw' || resolution === 'ns_raw' ? null : (state.get(resolution === 'fleet_1m' || resolution === 'ns_1m' ? '1m' : resolution === 'ns_1h' ? '1h' : resolution) ?? null),
+        rolled_until:
+          resolution === 'raw' || resolution === 'ns_raw' ? null : (state.get(resolution === 'fleet_1m' || resolution === 'ns_1m' ? '1m' : resolution === 'ns_1h' ? '1h' : resolution) ?? null),
       });
     }
     const hosts = (db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;

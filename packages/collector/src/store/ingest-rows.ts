@@ -76,7 +76,22 @@ export class RowEncoder {
   }
 
   encode(items: readonly IngestItem[]): IngestRows {
-    const rows: IngestRows = { layouts: [], items: [], seq: [], ts: [], boot: [], layout: [], valsAt: [], valsLen: [], bdAt: [], bdLen: [], bdJson: [], errors: [], ns: { count: [], netns: [], pid: [], layout: [], valsAt: [], valsLen: [], container: [], errors: [] }, bytes: new Uint8Array(0) };
+    const rows: IngestRows = {
+      layouts: [],
+      items: [],
+      seq: [],
+      ts: [],
+      boot: [],
+      layout: [],
+      valsAt: [],
+      valsLen: [],
+      bdAt: [],
+      bdLen: [],
+      bdJson: [],
+      errors: [],
+      ns: { count: [], netns: [], pid: [], layout: [], valsAt: [], valsLen: [], container: [], errors: [] },
+      bytes: new Uint8Array(0),
+    };
     const parts: Uint8Array[] = [];
     let at = 0;
     const put = (b: Uint8Array): number => {

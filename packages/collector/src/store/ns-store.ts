@@ -102,7 +102,7 @@ export class NsStore {
     const s = this.#s;
     const insert = s['insertSnap']!;
     let known = this.#series.get(key.hostId);
-    if (known === undefined) this.#series.set(key.hostId, (known = new Map()));
+    if (known === undefined) this.#series.set(key.hostId, (known = new Map<number, { container: string | null; lastSeen: number }>()));
     for (let i = at; i < at + n; i++) {
       const netns = ns.netns[i]!;
       insert.run(key.hostId, netns, key.bootId, key.seq, key.ts, ns.pid[i]!, layoutId(ns.layout[i]!), bytes.subarray(ns.valsAt[i], ns.valsAt[i]! + ns.valsLen[i]!), ns.errors[i] ?? null);

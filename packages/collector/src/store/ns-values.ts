@@ -24,10 +24,10 @@ const w = new VarintWriter();
 /** Encodes an entry's numbers (its counters in their own key order: nsLayoutOf gives that order). */
 export function encodeNsValues(e: NamespaceEntry): Buffer {
   w.reset();
-  for (const s of TCP_STATES) w.put(e.ipv4[s] ?? 0);
-  for (const s of TCP_STATES) w.put(e.ipv6[s] ?? 0);
-  for (const k of SUMMARY_KEYS) w.put(e.summary[k] ?? 0);
-  for (const k of SOCKSTAT_KEYS) w.put(e.sockstat[k] ?? 0);
+  for (const s of TCP_STATES) w.put(e.ipv4[s]);
+  for (const s of TCP_STATES) w.put(e.ipv6[s]);
+  for (const k of SUMMARY_KEYS) w.put(e.summary[k]);
+  for (const k of SOCKSTAT_KEYS) w.put(e.sockstat[k]);
   w.put(e.collect.states_age_ms);
   w.put(e.collect.states_unchanged ? 1 : 0);
   w.put(e.collect.skipped);

@@ -34,4 +34,3 @@ export function rawSeekWith(s: Record<string, Statement>, name: string, args: re
   const last = count === 0 ? undefined : (s[`${name}LastKey`]!.get(...args, ...after, until) as KeyRow | undefined);
   return { count, last: last === undefined ? null : [last.ts, last.boot_id, last.seq] };
 }
-

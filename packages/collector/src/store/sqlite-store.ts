@@ -12,7 +12,24 @@ import type { Breakdown, Layout } from '@tcpfleet/common';
 import { MIGRATIONS } from './migrations.js';
 import { RowEncoder } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
-import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, IngestRefusal, NsRawHistory, NsSeries, NsStoredEntry, RawHistory, RawKey, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
+import type {
+  DbStats,
+  GapRecord,
+  HostRemoval,
+  IngestItem,
+  IngestOutcome,
+  IngestRefusal,
+  NsRawHistory,
+  NsSeries,
+  NsStoredEntry,
+  RawHistory,
+  RawKey,
+  RemoveOutcome,
+  Store,
+  StoredSnapshot,
+  TokenInfo,
+  WriteAuth,
+} from './store.js';
 import { NsStore } from './ns-store.js';
 import { rawKeyStatements, rawSeekWith } from './raw-keys.js';
 import type { KeyRow } from './raw-keys.js';
@@ -78,7 +95,6 @@ interface SnapRow {
   errors: string | null;
   boot: string;
 }
-
 
 /** The statements of RawHistory; rows ordered by (ts, boot_id, seq), an index-only walk but for rawSlice. */
 function rawHistoryStatements(p: (sql: string) => Statement): Record<string, Statement> {
