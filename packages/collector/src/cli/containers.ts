@@ -6,8 +6,8 @@ import { TCP_STATES, TcpfleetError, printable } from '@tcpfleet/common/light';
 import type { StateCounts, TcpStateName } from '@tcpfleet/common/light';
 import { getJson } from './client.js';
 import { table } from './format.js';
-import { checkState } from './query.js';
-import type { QueryOpts } from './query.js';
+import { checkState } from './query-args.js';
+import type { QueryOpts } from './query-args.js';
 
 /** Who holds a namespace, as the agent sent it. */
 interface ContainerDoc {

@@ -2,32 +2,20 @@
  * The query commands: hosts, total, host, history, top. Each prints a table, or with --json the
  * document scripts rely on (docs/api.md).
  */
-import { TCP_STATES, TcpfleetError, isStateName, formatSsTcpLine, parseDuration, printable } from '@tcpfleet/common/light';
-import type { SsSummary, StateCounts, TcpStateName } from '@tcpfleet/common/light';
+import { TCP_STATES, TcpfleetError, formatSsTcpLine, parseDuration, printable } from '@tcpfleet/common/light';
+import type { SsSummary, StateCounts } from '@tcpfleet/common/light';
 import { getJson } from './client.js';
 import { walkHistory } from './history-walk.js';
 import { ago, formatHosts, formatStates, formatTotal, labelText, table } from './format.js';
 import type { TopContainerDoc } from './containers.js';
+import { checkState } from './query-args.js';
+import type { QueryOpts } from './query-args.js';
 
-/** Options every query command takes. */
-export interface QueryOpts {
-  url: string;
-  json: boolean;
-  /** Sent as the bearer token (cli/read-token.ts); null: none. */
-  readToken: string | null;
-}
+export { checkState };
+export type { QueryOpts };
 
 const out = (s: string): void => void process.stdout.write(s);
 const printJson = (v: unknown): void => out(JSON.stringify(v, null, 2) + '\n');
-
-/** Checks a --state value. */
-export function checkState(state: string | undefined): TcpStateName | null {
-  if (state === undefined) return null;
-  if (!isStateName(state)) {
-    throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--state ${JSON.stringify(printable(state))} is not a state; use one of ${TCP_STATES.join(', ')}`);
-  }
-  return state;
-}
 
 interface HostDoc {
   host: string;
