@@ -44,11 +44,21 @@ export function toPayload(rec: AlertRecord, kind: 'threshold' | 'spike' | 'absen
 
 const total = (s: StateCounts): number => Object.values(s).reduce((a, b) => a + b, 0);
 
+/** The biggest listening ports of a breakdown, each as `:PORT CONNECTIONS`. */
+export function topPorts(b: Breakdown | null, n = 3): string[] {
+  return (b?.inbound ?? []).slice(0, n).map((e) => `:${e.port} ${total(e.states)}`);
+}
+
+/** The biggest peers of a breakdown, each as `ADDR:PORT CONNECTIONS`. */
+export function topPeers(b: Breakdown | null, n = 3): string[] {
+  return (b?.outbound ?? []).slice(0, n).map((e) => `${e.addr.includes(':') ? `[${e.addr}]` : e.addr}:${e.port} ${total(e.states)}`);
+}
+
 /** One line naming the biggest listening ports and peers of a breakdown. */
 export function evidenceText(b: Breakdown | null, n = 3): string {
   if (b === null) return '';
-  const inb = b.inbound.slice(0, n).map((e) => `:${e.port} ${total(e.states)}`);
-  const out = b.outbound.slice(0, n).map((e) => `${e.addr.includes(':') ? `[${e.addr}]` : e.addr}:${e.port} ${total(e.states)}`);
+  const inb = topPorts(b, n);
+  const out = topPeers(b, n);
   const parts: string[] = [];
   if (inb.length > 0) parts.push(`top listening ports: ${inb.join(', ')}`);
   if (out.length > 0) parts.push(`top peers: ${out.join(', ')}`);
