@@ -4,28 +4,19 @@
  */
 import { TCP_STATES, TcpfleetError, printable } from '@tcpfleet/common/light';
 import type { StateCounts, TcpStateName } from '@tcpfleet/common/light';
+// Types only (erased): the CLI still loads only @tcpfleet/common/light.
+import type { ContainerIdentity } from '@tcpfleet/common';
 import { getJson } from './client.js';
 import { table } from './format.js';
 import { checkState } from './query-args.js';
 import type { QueryOpts } from './query-args.js';
-
-/** Who holds a namespace, as the agent sent it. */
-interface ContainerDoc {
-  runtime: string;
-  id: string;
-  pod_uid?: string;
-  pod?: string;
-  namespace?: string;
-  name?: string;
-  other_ids?: string[];
-}
 
 /** An entry of /api/v1/containers. */
 interface ContainerRowDoc {
   host: string;
   netns: number;
   pid: number;
-  container: ContainerDoc | null;
+  container: ContainerIdentity | null;
   states: StateCounts;
   collect: { states_age_ms: number; states_unchanged: boolean };
 }
@@ -34,7 +25,7 @@ interface ContainerRowDoc {
 export interface TopContainerDoc {
   host: string;
   netns: number;
-  container: ContainerDoc | null;
+  container: ContainerIdentity | null;
   value: number;
 }
 
@@ -42,7 +33,7 @@ const out = (s: string): void => void process.stdout.write(s);
 const sum = (s: StateCounts): number => TCP_STATES.reduce((a, k) => a + s[k], 0);
 
 /** How a namespace's holder is shown: namespace/pod/container for a pod, else the container name or short id; '-' for none. */
-export function containerLabel(c: ContainerDoc | null): string {
+export function containerLabel(c: ContainerIdentity | null): string {
   if (c === null) return '-';
   if (c.pod !== undefined) return printable(`${c.namespace ?? '?'}/${c.pod}${c.name === undefined ? '' : `/${c.name}`}`);
   return printable(c.name ?? c.id.slice(0, 12));
@@ -85,7 +76,7 @@ export function formatTopContainers(rows: readonly TopContainerDoc[], state: Tcp
 /** A series as /api/v1/hosts/:id/netns lists it. */
 interface SeriesDoc {
   netns: number;
-  container: ContainerDoc | null;
+  container: ContainerIdentity | null;
 }
 
 /**
