@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
+import { collectorStarted, installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
 import { REPO, fmt, mdTable, median, table, verdict, writeJson, writeSection } from './lib/report.mjs';
 
 const BIN = `${REPO}packages/collector/bin/tcpfleet.js`;
@@ -26,17 +26,7 @@ export async function run() {
   writeFileSync(join(dir, 'token'), 'bench-token-0123456789abcdef\n', { mode: 0o600 });
   const col = startTracked(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:20400', '--db', join(dir, 'c.db'), '--token-file', join(dir, 'token')]);
   try {
-    await new Promise((resolve, reject) => {
-      let err = '';
-      const to = setTimeout(() => reject(new Error(`collector not up: ${err}`)), 30_000);
-      col.stderr.on('data', (d) => {
-        err += d.toString();
-        if (err.includes('collector started')) {
-          clearTimeout(to);
-          resolve();
-        }
-      });
-    });
+    await collectorStarted(col, 30_000);
     const runs = Number(process.env['BENCH_CLI_RUNS'] ?? 30);
     const url = ['--url', 'http://127.0.0.1:20400'];
     const cases = {

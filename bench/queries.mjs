@@ -12,7 +12,7 @@ import { RollupJob } from '../packages/collector/dist/store/rollups.js';
 import { RollupReader } from '../packages/collector/dist/store/rollup-history.js';
 import { Fleet } from '../packages/collector/dist/api/fleet.js';
 import { agentTemplate, hostSeries } from './lib/synth.mjs';
-import { installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
+import { collectorStarted, installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
 import { REPO, fmt, mdTable, median, table, verdict, writeJson, writeSection } from './lib/report.mjs';
 
 const COLLECTOR = `${REPO}packages/collector/bin/tcpfleet.js`;
@@ -113,17 +113,7 @@ export async function run() {
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 'bench-token-0123456789abcdef\n', { mode: 0o600 });
     col = startTracked(process.execPath, [COLLECTOR, 'serve', '--listen', '127.0.0.1:20300', '--db', db, '--token-file', tokenFile, '--log-level', 'info']);
-    await new Promise((resolve, reject) => {
-      let err = '';
-      const to = setTimeout(() => reject(new Error(`collector not up: ${err}`)), 120_000);
-      col.stderr.on('data', (d) => {
-        err += d.toString();
-        if (err.includes('collector started')) {
-          clearTimeout(to);
-          resolve();
-        }
-      });
-    });
+    await collectorStarted(col);
     const http = {};
     const paths = {
       total: '/api/v1/total',

@@ -69,6 +69,21 @@ export function firstLine(proc, what, timeoutMs = 120_000) {
   });
 }
 
+/** Resolves when a tracked `tcpfleet serve` logs that it started (its log goes to stderr). */
+export function collectorStarted(proc, timeoutMs = 120_000) {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const to = setTimeout(() => reject(new Error(`collector not up: ${err}`)), timeoutMs);
+    proc.stderr.on('data', (d) => {
+      err += d.toString();
+      if (err.includes('collector started')) {
+        clearTimeout(to);
+        resolve();
+      }
+    });
+  });
+}
+
 export async function stopTracked(proc, signal = 'SIGTERM') {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const done = new Promise((r) => proc.once('exit', r));

@@ -40,6 +40,9 @@ describe('tcpfleet query commands: fast path and yargs agree', () => {
     [['history', 'web-7', '--since', '6h', '--json', '--limit', '50', '--state', 'listen']],
     [['top']],
     [['top', '--limit=5', '--by', 'port', '--state', 'close_wait']],
+    [['hosts', '-l', 'env=prod,role in (web,db)', '--limit', '50', '--offset=100', '--compact', '--json']],
+    [['total', '--selector', '!canary', '--by', 'zone', '--state', 'listen']],
+    [['top', '--by', 'label:role', '-l', 'zone notin (a)']],
   ])('%j', async (argv: string[]) => {
     const fast = fastQueryArgs(argv);
     expect(fast, 'the fast path takes it').not.toBeNull();
@@ -50,6 +53,13 @@ describe('tcpfleet query commands: fast path and yargs agree', () => {
   it('defaults come from the table (top: established, 10, host; history: 1h)', () => {
     expect(fastQueryArgs(['top'])?.args.values).toMatchObject({ state: 'established', limit: 10, by: 'host', json: false });
     expect(fastQueryArgs(['history', 'h'])?.args.values).toMatchObject({ since: '1h', limit: 100_000, state: undefined });
+    expect(fastQueryArgs(['hosts'])?.args.values).toMatchObject({ selector: undefined, limit: undefined, offset: 0, compact: false });
+  });
+
+  it('-l is --selector; an unknown short flag is left to yargs', () => {
+    expect(fastQueryArgs(['hosts', '-l', 'env=prod'])?.args.values['selector']).toBe('env=prod');
+    expect(fastQueryArgs(['hosts', '-x', 'env=prod'])).toBeNull();
+    expect(fastQueryArgs(['host', 'h', '-l', 'env=prod'])).toBeNull();
   });
 });
 

@@ -8,7 +8,17 @@ import type { Argv } from 'yargs';
 import { TcpfleetError } from '@tcpfleet/common/light';
 import { VERSION } from './version.js';
 import { fastQuery } from './cli/fast-path.js';
-import { DEFAULT_URL, jsonOption as jsonOpt, queryArgsFrom, queryYargsOptions, readOptions as readOpts, runQuery, stateOption as stateOpt, urlOption as urlOpt } from './cli/query-options.js';
+import {
+  DEFAULT_URL,
+  jsonOption as jsonOpt,
+  queryArgsFrom,
+  queryYargsOptions,
+  readOptions as readOpts,
+  runQuery,
+  selectorOption as selectorOpt,
+  stateOption as stateOpt,
+  urlOption as urlOpt,
+} from './cli/query-options.js';
 import type { QueryCommand } from './cli/query-options.js';
 import { serveFlagsFrom, serveYargsOptions } from './cli/serve-options.js';
 import { collectorUrl } from './cli/collector-url.js';
@@ -76,7 +86,11 @@ async function main(): Promise<void> {
     .command(
       'total',
       'Fleet sums over live hosts (stale hosts counted apart)',
-      (y) => y.options(queryYargsOptions('total')).example('$0 total --state established', 'Established connections across the fleet'),
+      (y) =>
+        y
+          .options(queryYargsOptions('total'))
+          .example('$0 total --state established', 'Established connections across the fleet')
+          .example("$0 total -l 'env=prod' --by role", 'Established connections of env=prod hosts, by role'),
       (a) => query('total', a),
     )
     .command(
@@ -138,13 +152,23 @@ async function main(): Promise<void> {
             count: { type: 'number', default: 0, describe: 'Stop after this many frames (0 = until Ctrl-C)' },
             limit: { type: 'number', describe: 'Host rows to show (default: what fits the terminal; all when not a terminal)' },
             window: { type: 'string', default: '1h', describe: 'Time the sparklines cover (1m to 24h)' },
+            selector: selectorOpt,
             ...readOpts,
           })
           .example('$0 watch --state time_wait', 'Hosts with the most TIME_WAIT, redrawn every 2 s')
           .example('$0 watch --count 1 > fleet.txt', 'One plain frame, for a script or a log'),
       async (a) => {
         const { watchCmd } = await import('./cli/watch.js');
-        process.exitCode = await watchCmd({ url: url(a), state: a.state, intervalS: a.interval, count: a.count, limit: a.limit, window: a.window, readToken: await readToken(a) });
+        process.exitCode = await watchCmd({
+          url: url(a),
+          state: a.state,
+          intervalS: a.interval,
+          count: a.count,
+          limit: a.limit,
+          window: a.window,
+          selector: a.selector,
+          readToken: await readToken(a),
+        });
       },
     )
     .command(
@@ -174,9 +198,9 @@ async function main(): Promise<void> {
       'Alerts firing and pending now (with --all the history), with the evidence behind each',
       (y) =>
         y
-          .options({ url: urlOpt, json: jsonOpt, all: { type: 'boolean', default: false, describe: 'Include resolved alerts (history)' }, ...readOpts })
+          .options({ url: urlOpt, json: jsonOpt, all: { type: 'boolean', default: false, describe: 'Include resolved alerts (history)' }, selector: selectorOpt, ...readOpts })
           .example('$0 alerts --json', 'Firing and pending alerts as the webhook payloads'),
-      async (a) => (await import('./cli/alerts.js')).alertsCmd({ url: url(a), json: a.json, all: a.all, readToken: await readToken(a) }),
+      async (a) => (await import('./cli/alerts.js')).alertsCmd({ url: url(a), json: a.json, all: a.all, selector: a.selector, readToken: await readToken(a) }),
     )
     .command(
       'rules <action> <file> [tests]',

@@ -30,3 +30,5 @@ export * from './util/sanitize.js';
 export * from './util/config-file.js';
 export * from './util/setting-sources.js';
 export * from './util/log-stream.js';
+export * from './model/selector.js';
+export * from './model/group-by.js';

@@ -8,3 +8,5 @@ export * from './model/fields.js';
 export * from './util/duration.js';
 export * from './util/sanitize.js';
 export * from './errors.js';
+export * from './model/selector.js';
+export * from './model/group-by.js';

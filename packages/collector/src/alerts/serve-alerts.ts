@@ -3,7 +3,9 @@
  * batches and a periodic tick, runs the delivery pump, reloads the rules on SIGHUP (a bad file
  * leaves the running rules in place), and answers the read-only routes:
  *
- *   GET /api/v1/alerts[?all=1]   firing and pending alerts (with all=1 the history), as payloads
+ *   GET /api/v1/alerts[?all=1&selector=]   firing and pending alerts (with all=1 the history), as
+ *                                           payloads; with a label selector, only alerts about a
+ *                                           host whose labels (as the alert holds them) match
  *   GET /api/v1/rules            the rules in force: file, names, kinds, last reload outcome
  */
 import type { Logger } from 'pino';
@@ -119,7 +121,9 @@ export async function startAlerts(o: AlertsOptions): Promise<Alerts> {
     handlers: {
       alerts: ({ res, query }) => {
         const all = query.string('all');
-        sendJson(res, 200, eng.list(all === '1' || all === 'true'));
+        const sel = query.selector();
+        const list = eng.list(all === '1' || all === 'true');
+        sendJson(res, 200, sel === null ? list : list.filter((a) => a.host !== undefined && sel.matches(a.labels)));
       },
       rules: ({ res }) =>
         sendJson(res, 200, {

@@ -11,7 +11,7 @@
  * the live hosts.
  */
 import { addStates, emptyStates } from '@tcpfleet/common';
-import type { ContainerIdentity, NamespaceEntry, Snapshot, StateCounts, TcpStateName } from '@tcpfleet/common';
+import type { ContainerIdentity, NamespaceEntry, Selector, Snapshot, StateCounts, TcpStateName } from '@tcpfleet/common';
 import type { Fleet, HostView } from './fleet.js';
 
 /** An entry as /api/v1/containers answers it. */
@@ -43,31 +43,31 @@ export interface NamespacesTotal {
 /** A host view's namespace entries (none when its agent sent none). */
 const entriesOf = (v: HostView): readonly NamespaceEntry[] => (v as Snapshot).namespaces ?? [];
 
-/** Live hosts (optionally one of them). */
-function liveHosts(fleet: Fleet, now: number, host: string | null = null): HostView[] {
-  return fleet.hosts(now).filter((v) => !v.stale && (host === null || v.host === host));
+/** Live hosts (optionally one of them; those a label selector matches). */
+function liveHosts(fleet: Fleet, now: number, sel: Selector | null, host: string | null = null): HostView[] {
+  return fleet.hosts(now, sel).filter((v) => !v.stale && (host === null || v.host === host));
 }
 
 /** Every entry of live hosts, by host then netns; with `state`, ranked by that state (highest first). */
-export function containerRows(fleet: Fleet, now: number, host: string | null, state: TcpStateName | null): ContainerRow[] {
+export function containerRows(fleet: Fleet, now: number, host: string | null, state: TcpStateName | null, sel: Selector | null = null): ContainerRow[] {
   const rows: ContainerRow[] = [];
-  for (const v of liveHosts(fleet, now, host)) for (const e of [...entriesOf(v)].sort((a, b) => a.netns - b.netns)) rows.push({ host: v.host, ...e });
+  for (const v of liveHosts(fleet, now, sel, host)) for (const e of [...entriesOf(v)].sort((a, b) => a.netns - b.netns)) rows.push({ host: v.host, ...e });
   if (state !== null) rows.sort((a, b) => b.states[state] - a.states[state]);
   return rows;
 }
 
 /** Live hosts' entries ranked by one state (ties: host, then netns). */
-export function topContainers(fleet: Fleet, state: TcpStateName, limit: number, now: number): TopContainer[] {
+export function topContainers(fleet: Fleet, state: TcpStateName, limit: number, now: number, sel: Selector | null = null): TopContainer[] {
   const all: TopContainer[] = [];
-  for (const v of liveHosts(fleet, now)) for (const e of entriesOf(v)) all.push({ host: v.host, netns: e.netns, container: e.container, value: e.states[state], states: e.states, ts: v.ts });
+  for (const v of liveHosts(fleet, now, sel)) for (const e of entriesOf(v)) all.push({ host: v.host, netns: e.netns, container: e.container, value: e.states[state], states: e.states, ts: v.ts });
   all.sort((a, b) => b.value - a.value || (a.host < b.host ? -1 : a.host > b.host ? 1 : a.netns - b.netns));
   return all.slice(0, limit);
 }
 
 /** Sums over the entries of live hosts. */
-export function namespacesTotal(fleet: Fleet, now: number): NamespacesTotal {
+export function namespacesTotal(fleet: Fleet, now: number, sel: Selector | null = null): NamespacesTotal {
   const t: NamespacesTotal = { count: 0, states: emptyStates(), summary: { estab: 0, timewait: 0 } };
-  for (const v of liveHosts(fleet, now))
+  for (const v of liveHosts(fleet, now, sel))
     for (const e of entriesOf(v)) {
       t.count++;
       addStates(t.states, e.states);

@@ -7,7 +7,7 @@
  * stale hosts are listed but left out of totals.
  */
 import { PackedSnapshot, SUMMARY_KEYS, TCP_STATES, addStates, emptyStates, isStateName } from '@tcpfleet/common';
-import type { Snapshot, StateCounts, SsSummary, TcpStateName } from '@tcpfleet/common';
+import type { Selector, Snapshot, StateCounts, SsSummary, TcpStateName } from '@tcpfleet/common';
 import type { IngestItem, StoredSnapshot } from '../store/store.js';
 
 /** Intervals without data after which a host is stale. */
@@ -28,12 +28,20 @@ export function isStale(s: StoredSnapshot, now: number): boolean {
   return now - s.recv_ts > STALE_INTERVALS * s.interval_ms;
 }
 
-const N_SUM = TCP_STATES.length + SUMMARY_KEYS.length;
+/** Numbers in a running sum: the states, then the ss summary. */
+export const N_SUM = TCP_STATES.length + SUMMARY_KEYS.length;
 
-/** Adds (sign 1) or subtracts (sign -1) a snapshot's states and summary to a running sum. */
-function accumulate(into: Float64Array, s: StoredSnapshot, sign: number): void {
-  for (let i = 0; i < TCP_STATES.length; i++) into[i]! += sign * s.states[TCP_STATES[i]!];
-  for (let i = 0; i < SUMMARY_KEYS.length; i++) into[TCP_STATES.length + i]! += sign * s.summary[SUMMARY_KEYS[i]!];
+/** A snapshot's states and summary as numbers in running-sum order (read once per commit of the host). */
+function countsOf(s: StoredSnapshot): Float64Array {
+  const v = new Float64Array(N_SUM);
+  for (let i = 0; i < TCP_STATES.length; i++) v[i] = s.states[TCP_STATES[i]!];
+  for (let i = 0; i < SUMMARY_KEYS.length; i++) v[TCP_STATES.length + i] = s.summary[SUMMARY_KEYS[i]!];
+  return v;
+}
+
+/** Adds (sign 1) or subtracts (sign -1) a host's counts (countsOf) to a running sum. */
+export function addCounts(into: Float64Array, counts: Float64Array, sign: number): void {
+  for (let i = 0; i < N_SUM; i++) into[i]! += sign * counts[i]!;
 }
 
 /**
@@ -57,13 +65,27 @@ class Entry {
   view: HostView;
   host: string;
   states: StateCounts;
+  labels: Record<string, string>;
+  /** The view's states and summary, in running-sum order: fleet-wide sums add these typed arrays. */
+  counts: Float64Array;
   deadline: number;
-  constructor(view: HostView, host: string, states: StateCounts, deadline: number) {
+  constructor(view: HostView, host: string, counts: Float64Array, deadline: number) {
     this.view = view;
     this.host = host;
-    this.states = states;
+    this.states = view.states;
+    this.labels = view.labels;
+    this.counts = counts;
     this.deadline = deadline;
   }
+}
+
+/** A host as a fleet-wide scan sees it (Fleet.scan). */
+export interface ScannedHost {
+  readonly view: HostView;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly states: StateCounts;
+  /** States then summary, in TCP_STATES and SUMMARY_KEYS order (for addCounts). */
+  readonly counts: Float64Array;
 }
 
 export class Fleet {
@@ -76,17 +98,20 @@ export class Fleet {
   #sorted: Entry[] | null = null;
 
   #set(host: string, snap: HostView): void {
-    const old = this.#latest.get(host);
-    if (old !== undefined) accumulate(this.#sum, old, -1);
-    else this.#sorted = null;
-    accumulate(this.#sum, snap, 1);
+    const counts = countsOf(snap);
+    addCounts(this.#sum, counts, 1);
     this.#latest.set(host, snap);
     const deadline = snap.recv_ts + STALE_INTERVALS * snap.interval_ms;
     const e = this.#entries.get(host);
-    if (e === undefined) this.#entries.set(host, new Entry(snap, host, snap.states, deadline));
-    else {
+    if (e === undefined) {
+      this.#entries.set(host, new Entry(snap, host, counts, deadline));
+      this.#sorted = null;
+    } else {
+      addCounts(this.#sum, e.counts, -1);
       e.view = snap;
       e.states = snap.states;
+      e.labels = snap.labels;
+      e.counts = counts;
       e.deadline = deadline;
     }
   }
@@ -117,17 +142,27 @@ export class Fleet {
     }
   }
 
-  /** Every host, sorted by name (the views are shared: serialise them, do not keep them). */
-  hosts(now: number): HostView[] {
+  /**
+   * Every host, or those the selector matches, sorted by name (the views are shared: serialise
+   * them, do not keep them).
+   */
+  hosts(now: number, sel: Selector | null = null): HostView[] {
     this.#sorted ??= [...this.#entries.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-    const out: HostView[] = new Array<HostView>(this.#sorted.length);
+    const out: HostView[] = sel === null ? new Array<HostView>(this.#sorted.length) : [];
     for (let i = 0; i < this.#sorted.length; i++) {
       const e = this.#sorted[i]!;
+      if (sel !== null && !sel.matches(e.labels)) continue;
       const stale = now > e.deadline;
       if (e.view.stale !== stale) e.view.stale = stale;
-      out[i] = e.view;
+      if (sel === null) out[i] = e.view;
+      else out.push(e.view);
     }
     return out;
+  }
+
+  /** Calls `fn` for each host the selector matches (every host when null), in no set order, with its staleness. */
+  scan(now: number, sel: Selector | null, fn: (h: ScannedHost, stale: boolean) => void): void {
+    for (const e of this.#entries.values()) if (sel === null || sel.matches(e.labels)) fn(e, now > e.deadline);
   }
 
   /** One host, or null. */
@@ -154,8 +189,9 @@ export class Fleet {
    */
   forget(name: string, at: number): boolean {
     const s = this.#latest.get(name);
-    if (s === undefined || s.recv_ts > at) return false;
-    accumulate(this.#sum, s, -1);
+    const e = this.#entries.get(name);
+    if (s === undefined || e === undefined || s.recv_ts > at) return false;
+    addCounts(this.#sum, e.counts, -1);
     this.#latest.delete(name);
     this.#entries.delete(name);
     this.#sorted = null;
@@ -172,28 +208,21 @@ export class Fleet {
     return out;
   }
 
-  /** Sums over live hosts. */
-  total(now: number, match?: (s: StoredSnapshot) => boolean): FleetTotal {
-    if (match === undefined) return this.#fastTotal(now);
-    const states = emptyStates();
-    const summary: SsSummary = { total: 0, estab: 0, closed: 0, orphaned: 0, timewait: 0 };
+  /** Sums over live hosts (those the selector matches, when there is one). */
+  total(now: number, sel: Selector | null = null): FleetTotal {
+    if (sel === null) return this.#fastTotal(now);
+    const sum = new Float64Array(N_SUM);
     let hosts = 0;
     let stale = 0;
-    for (const s of this.#latest.values()) {
-      if (!match(s)) continue;
-      if (isStale(s, now)) {
-        stale++;
-        continue;
+    for (const e of this.#entries.values()) {
+      if (!sel.matches(e.labels)) continue;
+      if (now > e.deadline) stale++;
+      else {
+        hosts++;
+        addCounts(sum, e.counts, 1);
       }
-      hosts++;
-      addStates(states, s.states);
-      summary.total += s.summary.total;
-      summary.estab += s.summary.estab;
-      summary.closed += s.summary.closed;
-      summary.orphaned += s.summary.orphaned;
-      summary.timewait += s.summary.timewait;
     }
-    return { hosts, stale, states, summary };
+    return totalOf(hosts, stale, sum);
   }
 
   /** total() over every host: the running sums less the stale hosts' share. */
@@ -203,24 +232,20 @@ export class Fleet {
     for (const e of this.#entries.values()) {
       if (now > e.deadline) {
         stale++;
-        accumulate(sum, e.view, -1);
+        addCounts(sum, e.counts, -1);
       }
     }
-    const states = emptyStates();
-    TCP_STATES.forEach((st, i) => (states[st] = sum[i] ?? 0));
-    const summary = {} as SsSummary;
-    SUMMARY_KEYS.forEach((k, i) => (summary[k] = sum[TCP_STATES.length + i] ?? 0));
-    return { hosts: this.#latest.size - stale, stale, states, summary };
+    return totalOf(this.#latest.size - stale, stale, sum);
   }
 
-  /** Live hosts ranked by one state. */
-  topHosts(state: TcpStateName, limit: number, now: number): { host: string; labels: Record<string, string>; value: number; states: StateCounts; ts: number }[] {
+  /** Live hosts (those the selector matches, when there is one) ranked by one state. */
+  topHosts(state: TcpStateName, limit: number, now: number, sel: Selector | null = null): { host: string; labels: Record<string, string>; value: number; states: StateCounts; ts: number }[] {
     // One pass keeping the best `limit` (small limits), instead of sorting every host.
     const better = (a: Entry, b: Entry): boolean => a.states[state] > b.states[state] || (a.states[state] === b.states[state] && a.host < b.host);
     let best: Entry[] = [];
     if (limit <= 100) {
       for (const s of this.#entries.values()) {
-        if (now > s.deadline) continue;
+        if (now > s.deadline || (sel !== null && !sel.matches(s.labels))) continue;
         if (best.length === limit && !better(s, best[limit - 1]!)) continue;
         let i = best.length;
         while (i > 0 && better(s, best[i - 1]!)) i--;
@@ -229,7 +254,7 @@ export class Fleet {
       }
     } else {
       best = [...this.#entries.values()]
-        .filter((s) => now <= s.deadline)
+        .filter((s) => now <= s.deadline && (sel === null || sel.matches(s.labels)))
         .sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0))
         .slice(0, limit);
     }
@@ -237,10 +262,16 @@ export class Fleet {
   }
 
   /** Listening ports (by) or remote peers ranked by one state, summed over live hosts' breakdowns. */
-  topBreakdown(by: 'port' | 'peer', state: TcpStateName, limit: number, now: number): { addr?: string; port: number; value: number; states: StateCounts; hosts: number }[] {
+  topBreakdown(
+    by: 'port' | 'peer',
+    state: TcpStateName,
+    limit: number,
+    now: number,
+    sel: Selector | null = null,
+  ): { addr?: string; port: number; value: number; states: StateCounts; hosts: number }[] {
     const groups = new Map<string, { addr?: string; port: number; states: StateCounts; hosts: number }>();
     for (const s of this.#latest.values()) {
-      if (isStale(s, now) || s.breakdown === undefined) continue;
+      if (isStale(s, now) || s.breakdown === undefined || (sel !== null && !sel.matches(s.labels))) continue;
       const entries: { key: string; addr?: string; port: number; states: StateCounts }[] =
         by === 'port'
           ? s.breakdown.inbound.map((e) => ({ key: String(e.port), port: e.port, states: e.states }))
@@ -260,6 +291,15 @@ export class Fleet {
       .sort((a, b) => b.value - a.value || a.port - b.port)
       .slice(0, limit);
   }
+}
+
+/** A FleetTotal from running sums (states, then summary, as addCounts() adds them). */
+export function totalOf(hosts: number, stale: number, sum: Float64Array): FleetTotal {
+  const states = emptyStates();
+  TCP_STATES.forEach((st, i) => (states[st] = sum[i] ?? 0));
+  const summary = {} as SsSummary;
+  SUMMARY_KEYS.forEach((k, i) => (summary[k] = sum[TCP_STATES.length + i] ?? 0));
+  return { hosts, stale, states, summary };
 }
 
 /** True when `name` is a state name accepted by --state. */

@@ -2,7 +2,7 @@
  * `tcpfleet alerts [--all] [--json]` (a client of GET /api/v1/alerts) and
  * `tcpfleet rules check FILE` (the same validation `serve --rules` runs, without a collector).
  */
-import { formatDuration, printable } from '@tcpfleet/common/light';
+import { formatDuration, parseSelector, printable } from '@tcpfleet/common/light';
 import { getJson } from './client.js';
 import type { AlertPayload } from '../alerts/payload.js';
 import { ago, table } from './format.js';
@@ -24,8 +24,10 @@ function evidence(a: AlertDoc): string {
 }
 
 /** `tcpfleet alerts` */
-export async function alertsCmd(o: { url: string; json: boolean; all: boolean; readToken: string | null }): Promise<void> {
-  const list = await getJson<AlertDoc[]>(o.url, o.all ? 'api/v1/alerts?all=1' : 'api/v1/alerts', undefined, o.readToken);
+export async function alertsCmd(o: { url: string; json: boolean; all: boolean; selector?: string | undefined; readToken: string | null }): Promise<void> {
+  if (o.selector !== undefined) parseSelector(o.selector);
+  const params = [o.all ? 'all=1' : '', o.selector === undefined ? '' : `selector=${encodeURIComponent(o.selector)}`].filter((p) => p !== '');
+  const list = await getJson<AlertDoc[]>(o.url, `api/v1/alerts${params.length > 0 ? `?${params.join('&')}` : ''}`, undefined, o.readToken);
   if (o.json) {
     process.stdout.write(JSON.stringify(list, null, 2) + '\n');
     return;

@@ -2,7 +2,7 @@
  * `tcpfleet containers`, the table of `top --by container`, and `history --netns/--container`'s
  * choice of series (issue 10). The numbers are the agents' namespace entries (docs/namespaces.md).
  */
-import { TCP_STATES, TcpfleetError, printable } from '@tcpfleet/common/light';
+import { TCP_STATES, TcpfleetError, parseSelector, printable } from '@tcpfleet/common/light';
 import type { StateCounts, TcpStateName } from '@tcpfleet/common/light';
 // Types only (erased): the CLI still loads only @tcpfleet/common/light.
 import type { ContainerIdentity } from '@tcpfleet/common';
@@ -45,11 +45,15 @@ function age(c: ContainerRowDoc['collect']): string {
   return s === 0 ? '0s' : `${s}s${c.states_unchanged ? '=' : ''}`;
 }
 
-export async function containersCmd(o: QueryOpts & { host?: string | undefined; state?: string | undefined }): Promise<void> {
+export async function containersCmd(o: QueryOpts & { host?: string | undefined; state?: string | undefined; selector?: string | undefined }): Promise<void> {
   const state = checkState(o.state);
   const q = new URLSearchParams();
   if (o.host !== undefined) q.set('host', o.host);
   if (state !== null) q.set('state', state);
+  if (o.selector !== undefined) {
+    parseSelector(o.selector); // a bad selector: one line naming the position, before asking the collector
+    q.set('selector', o.selector);
+  }
   const qs = q.toString();
   const rows = await getJson<ContainerRowDoc[]>(o.url, `api/v1/containers${qs === '' ? '' : `?${qs}`}`, undefined, o.readToken);
   if (o.json) return out(JSON.stringify(rows, null, 2) + '\n');

@@ -3,8 +3,8 @@
  * so a plain query invocation (a known command, its known flags as `--flag value`,
  * `--flag=value` or `--json`, each at most once) is dispatched without loading it. Anything else
  * (help, version, unknown or repeated flags, values starting with '-', missing arguments) returns
- * null and goes through yargs in main.ts. Both take the commands, flags and defaults from the
- * one table in query-options.ts.
+ * null and goes through yargs in main.ts. A flag's one-letter short form (`-l VALUE`) is taken too.
+ * Both take the commands, flags and defaults from the one table in query-options.ts.
  */
 import { QUERY_OPTIONS, isQueryCommand, queryArgsFrom, runQuery } from './query-options.js';
 import type { QueryArgs, QueryCommand } from './query-options.js';
@@ -22,7 +22,13 @@ export function fastQueryArgs(argv: readonly string[]): { cmd: QueryCommand; arg
   const values = new Map<string, string | number | boolean>();
   let id: string | undefined;
   for (let i = 0; i < rest.length; i++) {
-    const a = rest[i] ?? '';
+    let a = rest[i] ?? '';
+    const short = /^-([a-zA-Z])$/.exec(a)?.[1];
+    if (short !== undefined) {
+      const long = Object.keys(spec.options).find((n) => spec.options[n]?.alias === short);
+      if (long === undefined) return null;
+      a = `--${long}`;
+    }
     if (!a.startsWith('--')) {
       if (!spec.positional || id !== undefined || a.startsWith('-') || a === '') return null;
       id = a;

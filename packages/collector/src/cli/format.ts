@@ -4,22 +4,35 @@
  */
 import { TCP_STATES, formatDuration, formatSsTcpLine, printable, stateNumber } from '@tcpfleet/common/light';
 import type { SsSummary, StateCounts, TcpStateName } from '@tcpfleet/common/light';
+import type { CompactHost } from '../api/compact-host.js';
 
-/** Lays out rows as aligned columns; numbers align right. */
+const cellText = (c: string | number): string => (typeof c === 'number' ? String(c) : printable(c));
+
+/**
+ * Lays out rows as aligned columns; numbers align right. Two passes (widths, then lines) so that
+ * only the lines are kept: a 10,000-row table does not hold 100,000 cell strings at once.
+ */
 export function table(head: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const cells = [head.map(String), ...rows.map((r) => r.map((c) => (typeof c === 'number' ? String(c) : printable(c))))];
-  const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = head.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
-  return (
-    cells
-      .map((r) =>
-        r
-          .map((c, i) => (numeric[i] === true ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
+  const widths = head.map((h) => h.length);
+  const numeric = head.map(() => rows.length > 0);
+  for (const r of rows)
+    for (let i = 0; i < head.length; i++) {
+      const c = r[i] ?? '';
+      if (typeof c !== 'number') numeric[i] = false;
+      const n = cellText(c).length;
+      if (n > widths[i]!) widths[i] = n;
+    }
+  const line = (r: readonly (string | number)[], text: (c: string | number) => string): string => {
+    let s = '';
+    for (let i = 0; i < head.length; i++) {
+      const c = text(r[i] ?? '');
+      s += (i === 0 ? '' : '  ') + (numeric[i] === true ? c.padStart(widths[i]!) : c.padEnd(widths[i]!));
+    }
+    return s.trimEnd();
+  };
+  const lines = [line(head, String)];
+  for (const r of rows) lines.push(line(r, cellText));
+  return lines.join('\n') + '\n';
 }
 
 /** "12s ago" style age. */
@@ -34,14 +47,8 @@ export function labelText(labels: Record<string, string>): string {
     .join(',');
 }
 
-interface HostRow {
-  host: string;
-  labels: Record<string, string>;
-  states: StateCounts;
-  summary: SsSummary;
-  recv_ts: number;
-  stale: boolean;
-}
+/** A row of the hosts table: a host in the compact form (states not listed are 0), or in full. */
+type HostRow = CompactHost;
 
 /** `tcpfleet hosts` */
 export function formatHosts(hosts: readonly HostRow[], now: number): string {
@@ -50,17 +57,41 @@ export function formatHosts(hosts: readonly HostRow[], now: number): string {
     ['HOST', 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB', 'LAST_SEEN', 'STATUS', 'LABELS'],
     hosts.map((h) => [
       h.host,
-      h.states.established,
-      h.states.syn_recv,
-      h.states.time_wait,
-      h.states.close_wait,
-      h.states.listen,
+      h.states.established ?? 0,
+      h.states.syn_recv ?? 0,
+      h.states.time_wait ?? 0,
+      h.states.close_wait ?? 0,
+      h.states.listen ?? 0,
       h.summary.total,
       h.summary.estab,
       ago(h.recv_ts, now),
       h.stale ? 'STALE' : 'live',
       labelText(h.labels),
     ]),
+  );
+}
+
+/** What a table shows for the hosts without the label (the JSON has null). */
+export const UNSET = '(unset)';
+
+/** The answer of `total --by LABEL`. */
+export interface GroupsDoc {
+  by: string;
+  groups: { value: string | null; hosts: number; stale: number; states: StateCounts; summary: SsSummary }[];
+}
+
+/** `tcpfleet total --by LABEL`: one row per value of the label. */
+export function formatGroups(g: GroupsDoc, state: TcpStateName | null): string {
+  if (g.groups.length === 0) return 'no hosts match\n';
+  const head = [g.by.toUpperCase(), 'HOSTS', 'STALE'];
+  if (state !== null)
+    return table(
+      [...head, state.toUpperCase()],
+      g.groups.map((x) => [x.value ?? UNSET, x.hosts, x.stale, x.states[state]]),
+    );
+  return table(
+    [...head, 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB'],
+    g.groups.map((x) => [x.value ?? UNSET, x.hosts, x.stale, x.states.established, x.states.syn_recv, x.states.time_wait, x.states.close_wait, x.states.listen, x.summary.total, x.summary.estab]),
   );
 }
 

@@ -15,6 +15,8 @@ export interface QueryOption {
   type: 'string' | 'number' | 'boolean';
   describe: string;
   default?: string | number | boolean;
+  /** A one-letter short form (-l). */
+  alias?: string;
 }
 
 const STATES = 'established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing, new_syn_recv';
@@ -22,6 +24,11 @@ const STATES = 'established, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait
 export const urlOption = { type: 'string', describe: `Collector URL [env TCPFLEET_URL] (default ${DEFAULT_URL})` } as const satisfies QueryOption;
 export const jsonOption = { type: 'boolean', default: false, describe: 'Print JSON for scripts' } as const satisfies QueryOption;
 export const stateOption = { type: 'string', describe: `A state: ${STATES}` } as const satisfies QueryOption;
+export const selectorOption = {
+  type: 'string',
+  alias: 'l',
+  describe: 'Only hosts whose labels match this selector: k=v, k!=v, k in (a,b), k notin (a,b), k, !k, comma = and (docs/selectors.md)',
+} as const satisfies QueryOption;
 export const readOptions = {
   'read-token': { type: 'string', describe: 'Read token to send (visible in ps; prefer --read-token-file) [env TCPFLEET_READ_TOKEN]' },
   'read-token-file': { type: 'string', describe: 'File whose first line is the read token to send [env TCPFLEET_READ_TOKEN_FILE]' },
@@ -30,13 +37,35 @@ const url = urlOption;
 const json = jsonOption;
 const state = stateOption;
 const read = readOptions;
+const selector = selectorOption;
 
 export type QueryCommand = 'hosts' | 'total' | 'host' | 'history' | 'top' | 'containers';
 
 /** Each query command: whether it takes a host id, and its flags by name. */
 export const QUERY_OPTIONS: Record<QueryCommand, { positional: boolean; options: Record<string, QueryOption> }> = {
-  hosts: { positional: false, options: { url, json, ...read } },
-  total: { positional: false, options: { url, json, state, ...read } },
+  hosts: {
+    positional: false,
+    options: {
+      url,
+      json,
+      selector,
+      limit: { type: 'number', describe: 'Hosts at most, in name order (default: all)' },
+      offset: { type: 'number', default: 0, describe: 'Hosts to skip first, in name order' },
+      compact: { type: 'boolean', default: false, describe: 'With --json: each host without breakdown, kernel counters or zero states (the table always asks for this form)' },
+      ...read,
+    },
+  },
+  total: {
+    positional: false,
+    options: {
+      url,
+      json,
+      state,
+      selector,
+      by: { type: 'string', describe: 'Group by this label: one row per value (hosts without it: null), largest first by established (by --state when given)' },
+      ...read,
+    },
+  },
   host: { positional: true, options: { url, json, ...read } },
   history: {
     positional: true,
@@ -58,7 +87,8 @@ export const QUERY_OPTIONS: Record<QueryCommand, { positional: boolean; options:
       json,
       state: { ...state, default: 'established' },
       limit: { type: 'number', default: 10, describe: 'Rows to show' },
-      by: { type: 'string', default: 'host', describe: 'host, port (local listening port), peer (remote address:port) or container (network namespaces of containers)' },
+      by: { type: 'string', default: 'host', describe: 'host, port (local listening port), peer (remote address:port), container (network namespaces of containers) or label:LABEL (the values of a label)' },
+      selector,
       ...read,
     },
   },
@@ -69,6 +99,7 @@ export const QUERY_OPTIONS: Record<QueryCommand, { positional: boolean; options:
       json,
       host: { type: 'string', describe: "Only this host's namespaces" },
       state: { ...state, describe: `Show this state's count and rank by it: ${STATES}` },
+      selector,
       ...read,
     },
   },
@@ -105,18 +136,19 @@ export async function runQuery(cmd: QueryCommand, a: QueryArgs, env: NodeJS.Proc
   const readToken = (await import('./read-token.js')).cliReadToken({ readToken: str('read-token'), readTokenFile: str('read-token-file') }, env);
   const base = { url: collectorUrl(str('url'), env, defaultUrl), json: v['json'] === true, readToken };
   const q = await import('./query.js');
+  const selector = str('selector');
   switch (cmd) {
     case 'hosts':
-      return q.hostsCmd(base);
+      return q.hostsCmd({ ...base, selector, limit: num('limit'), offset: num('offset') ?? 0, compact: v['compact'] === true });
     case 'total':
-      return q.totalCmd({ ...base, state: str('state') });
+      return q.totalCmd({ ...base, state: str('state'), selector, by: str('by') });
     case 'host':
       return q.hostCmd({ ...base, id: a.id });
     case 'history':
       return q.historyCmd({ ...base, id: a.id, since: str('since') ?? '', state: str('state'), limit: num('limit'), netns: num('netns'), container: str('container') });
     case 'top':
-      return q.topCmd({ ...base, state: str('state'), limit: num('limit') ?? NaN, by: str('by') ?? '' });
+      return q.topCmd({ ...base, state: str('state'), limit: num('limit') ?? NaN, by: str('by') ?? '', selector });
     case 'containers':
-      return (await import('./containers.js')).containersCmd({ ...base, host: str('host'), state: str('state') });
+      return (await import('./containers.js')).containersCmd({ ...base, host: str('host'), state: str('state'), selector });
   }
 }

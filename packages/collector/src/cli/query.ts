@@ -2,11 +2,13 @@
  * The query commands: hosts, total, host, history, top. Each prints a table, or with --json the
  * document scripts rely on (docs/api.md).
  */
-import { TCP_STATES, TcpfleetError, formatSsTcpLine, parseDuration, printable } from '@tcpfleet/common/light';
+import { TCP_STATES, TcpfleetError, formatSsTcpLine, parseDuration, parseGroupLabel, parseSelector, parseTopBy, printable } from '@tcpfleet/common/light';
 import type { SsSummary, StateCounts } from '@tcpfleet/common/light';
 import { getJson } from './client.js';
 import { walkHistory } from './history-walk.js';
-import { ago, formatHosts, formatStates, formatTotal, labelText, table } from './format.js';
+import { UNSET, ago, formatGroups, formatHosts, formatStates, formatTotal, labelText, table } from './format.js';
+import type { GroupsDoc } from './format.js';
+import type { CompactHost } from '../api/compact-host.js';
 import type { TopContainerDoc } from './containers.js';
 import { checkState } from './query-args.js';
 import type { QueryOpts } from './query-args.js';
@@ -40,20 +42,48 @@ interface HostDoc {
 
 const enc = encodeURIComponent;
 
-export async function hostsCmd(o: QueryOpts): Promise<void> {
-  const hosts = await getJson<HostDoc[]>(o.url, 'api/v1/hosts', undefined, o.readToken);
-  if (o.json) printJson(hosts);
-  else out(formatHosts(hosts, Date.now()));
+/** A query string from the parameters that are set (undefined, null and false left out). */
+function qs(params: Record<string, string | number | boolean | null | undefined>): string {
+  const parts = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== null && v !== false)
+    .map(([k, v]) => `${k}=${v === true ? '1' : enc(String(v))}`);
+  return parts.length === 0 ? '' : `?${parts.join('&')}`;
 }
 
-export async function totalCmd(o: QueryOpts & { state?: string | undefined }): Promise<void> {
+/** Checks -l/--selector here (one line naming the position, exit 2), before asking the collector. */
+function checkSelector(selector: string | undefined): string | undefined {
+  if (selector === undefined) return undefined;
+  parseSelector(selector);
+  return selector;
+}
+
+/** Checks a whole-number flag within [min, max]. */
+function checkWhole(flag: string, v: number | undefined, min: number, max: number): number | undefined {
+  if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--${flag} must be a whole number from ${min} to ${max}`);
+  return v;
+}
+
+export async function hostsCmd(o: QueryOpts & { selector?: string | undefined; limit?: number | undefined; offset: number; compact: boolean }): Promise<void> {
+  const params = {
+    selector: checkSelector(o.selector),
+    limit: checkWhole('limit', o.limit, 1, Number.MAX_SAFE_INTEGER),
+    offset: checkWhole('offset', o.offset, 0, Number.MAX_SAFE_INTEGER) || undefined,
+    // The table needs no more than the compact form: a tenth of the bytes at scale.
+    compact: o.compact || !o.json,
+  };
+  const hosts = await getJson<HostDoc[] | CompactHost[]>(o.url, `api/v1/hosts${qs(params)}`, undefined, o.readToken);
+  if (o.json) return printJson(hosts);
+  out(formatHosts(hosts, Date.now()));
+}
+
+export async function totalCmd(o: QueryOpts & { state?: string | undefined; selector?: string | undefined; by?: string | undefined }): Promise<void> {
   const state = checkState(o.state);
-  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary; namespaces?: { count: number; states: StateCounts } }>(
-    o.url,
-    state === null ? 'api/v1/total' : `api/v1/total?state=${state}`,
-    undefined,
-    o.readToken,
-  );
+  const params = { state, selector: checkSelector(o.selector), by: o.by === undefined ? undefined : parseGroupLabel(o.by) };
+  if (params.by !== undefined) {
+    const g = await getJson<GroupsDoc>(o.url, `api/v1/total${qs(params)}`, undefined, o.readToken);
+    return o.json ? printJson(g) : out(formatGroups(g, state));
+  }
+  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary; namespaces?: { count: number; states: StateCounts } }>(o.url, `api/v1/total${qs(params)}`, undefined, o.readToken);
   if (o.json) printJson(t);
   else out(formatTotal(t, state));
 }
@@ -130,13 +160,13 @@ export async function historyCmd(
   out(table(['TIME', 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB'], lines));
 }
 
-export async function topCmd(o: QueryOpts & { state?: string | undefined; limit: number; by: string }): Promise<void> {
+export async function topCmd(o: QueryOpts & { state?: string | undefined; limit: number; by: string; selector?: string | undefined }): Promise<void> {
   const state = checkState(o.state) ?? 'established';
   if (!Number.isInteger(o.limit) || o.limit < 1 || o.limit > 10_000) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--limit must be a whole number from 1 to 10000`);
-  if (!['host', 'port', 'peer', 'container'].includes(o.by)) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--by must be host, port, peer or container`);
-  const rows = await getJson<{ host?: string; addr?: string; port?: number; value: number; hosts?: number; labels?: Record<string, string> }[]>(
+  const by = parseTopBy(o.by);
+  const rows = await getJson<{ host?: string; addr?: string; port?: number; value: number; hosts?: number; labels?: Record<string, string>; label_value?: string | null }[]>(
     o.url,
-    `api/v1/top?state=${state}&limit=${o.limit}&by=${o.by}`,
+    `api/v1/top${qs({ state, limit: o.limit, by: o.by, selector: checkSelector(o.selector) })}`,
     undefined,
     o.readToken,
   );
@@ -144,14 +174,21 @@ export async function topCmd(o: QueryOpts & { state?: string | undefined; limit:
   if (o.by === 'container') return out((await import('./containers.js')).formatTopContainers(rows as unknown as TopContainerDoc[], state));
   if (rows.length === 0) return out('no live hosts\n');
   const col = state.toUpperCase();
-  if (o.by === 'host')
+  if (by.kind === 'label')
+    out(
+      table(
+        ['RANK', by.label.toUpperCase(), col, 'HOSTS'],
+        rows.map((r, i) => [i + 1, r.label_value ?? UNSET, r.value, r.hosts ?? 0]),
+      ),
+    );
+  else if (by.kind === 'host')
     out(
       table(
         ['RANK', 'HOST', col, 'LABELS'],
         rows.map((r, i) => [i + 1, r.host ?? '', r.value, labelText(r.labels ?? {})]),
       ),
     );
-  else if (o.by === 'port')
+  else if (by.kind === 'port')
     out(
       table(
         ['RANK', 'PORT', col, 'HOSTS'],

@@ -3,7 +3,7 @@
  * place (alternate screen, cursor hidden, restored on exit); when stdout is not a terminal it
  * prints plain frames, one after another, separated by a blank line, without escape codes.
  */
-import { TcpfleetError, isStateName, parseDuration } from '@tcpfleet/common/light';
+import { TcpfleetError, isStateName, parseDuration, parseSelector } from '@tcpfleet/common/light';
 import { getJson } from './client.js';
 import { formatWatchFrame } from './watch-format.js';
 import type { OverviewDoc } from './watch-format.js';
@@ -17,6 +17,8 @@ export interface WatchOptions {
   limit: number | undefined;
   /** Sparkline window, e.g. 1h, 10m. */
   window: string;
+  /** Only hosts whose labels match (docs/selectors.md). */
+  selector?: string | undefined;
   /** Sent as the bearer token (cli/read-token.ts); null: none. */
   readToken: string | null;
 }
@@ -29,6 +31,8 @@ export async function watchCmd(o: WatchOptions): Promise<number> {
   const windowMs = parseDuration(o.window);
   if (windowMs === null || windowMs < 60_000 || windowMs > 86_400_000)
     throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--window must be a duration from 1m to 24h such as 10m or 1h, got ${JSON.stringify(o.window)}`);
+  if (o.selector !== undefined) parseSelector(o.selector);
+  const only = o.selector === undefined ? '' : `&selector=${encodeURIComponent(o.selector)}`;
   const out = process.stdout;
   const tty = out.isTTY;
   let failed = false;
@@ -49,7 +53,7 @@ export async function watchCmd(o: WatchOptions): Promise<number> {
     for (let frame = 1; !stopped; frame++) {
       let lines: string[];
       try {
-        const doc = await getJson<OverviewDoc>(o.url, `api/v1/overview?state=${o.state}&window=${windowMs}`, Math.max(2000, o.intervalS * 1000), o.readToken);
+        const doc = await getJson<OverviewDoc>(o.url, `api/v1/overview?state=${o.state}&window=${windowMs}${only}`, Math.max(2000, o.intervalS * 1000), o.readToken);
         // A terminal that reports no size leaves columns and rows undefined, whatever the types say.
         const width = tty ? ((out.columns as number | undefined) ?? 100) : 120;
         const maxRows = o.limit ?? (tty ? Math.max(1, ((out.rows as number | undefined) ?? 30) - 8) : Number.MAX_SAFE_INTEGER);

@@ -10,7 +10,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseStateName } from '../api/fleet.js';
-import type { TcpStateName } from '@tcpfleet/common';
+import { SelectorError, optionalSelector } from '@tcpfleet/common';
+import type { Selector, TcpStateName } from '@tcpfleet/common';
 import { sendError } from './respond.js';
 
 /** Who may call a route: anyone (`open`), or readers only when read tokens are configured (`read`). */
@@ -51,6 +52,24 @@ export class Query {
     const s = parseStateName(raw);
     if (s === null) throw new BadRequest(`unknown state ${JSON.stringify(raw.slice(0, 40))}`);
     return s;
+  }
+
+  /** A flag: true for 1 or true, false when absent, empty, 0 or false. */
+  flag(name: string): boolean {
+    const raw = this.#p.get(name);
+    if (raw === null || raw === '' || raw === '0' || raw === 'false') return false;
+    if (raw === '1' || raw === 'true') return true;
+    throw new BadRequest(`${name} must be 1 or 0, got ${JSON.stringify(raw.slice(0, 40))}`);
+  }
+
+  /** A label selector (docs/selectors.md); null when absent or empty (every host). */
+  selector(name = 'selector'): Selector | null {
+    try {
+      return optionalSelector(this.#p.get(name));
+    } catch (err) {
+      if (err instanceof SelectorError) throw new BadRequest(err.message);
+      throw err;
+    }
   }
 
   /** One of a fixed set of words; `def` when absent. */

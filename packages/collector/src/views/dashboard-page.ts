@@ -10,7 +10,11 @@
  * /api/v1/overview answers 401: the page then asks for the read token once, keeps it for the tab
  * (sessionStorage, gone when the tab closes) and sends it as `Authorization: Bearer` on every
  * fetch; a token refused later is forgotten and asked for again.
+ *
+ * The label selector box (`?selector=`) is its own module, dashboard-filter.ts.
  */
+import { FILTER_CSS, FILTER_HTML, FILTER_SCRIPT } from './dashboard-filter.js';
+
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -54,6 +58,7 @@ select{background:var(--panel);color:var(--fg);border:1px solid var(--line);bord
 #login input{background:var(--bg);color:var(--fg);border:1px solid var(--line);border-radius:4px;padding:4px 8px;width:320px}
 #login button{background:var(--accent);color:var(--bg);border:0;border-radius:4px;padding:5px 12px;margin-left:6px;cursor:pointer}
 #login .dim{color:var(--dim);font-size:12px}
+${FILTER_CSS}
 </style>
 </head>
 <body>
@@ -61,6 +66,7 @@ select{background:var(--panel);color:var(--fg);border:1px solid var(--line);bord
 <span class="meta">rank by <select id="state"></select> &nbsp; updated <span id="updated">never</span></span></header>
 <main>
 <form id="login" hidden><p><strong>This collector needs a read token.</strong> <span id="login-why"></span></p><p><input id="login-token" type="password" autocomplete="off" placeholder="read token" aria-label="read token"><button type="submit">Show the fleet</button></p><p class="dim">Kept for this tab only (sessionStorage). tcpfleet token create --read NAME makes one.</p></form>
+${FILTER_HTML}
 <h2>Fleet <span id="fleet-hosts"></span></h2>
 <div class="cards" id="totals"></div>
 <div class="summary" id="ss"></div>
@@ -80,10 +86,13 @@ var state=params.get("state")||"established";
 var windowMs=/^\\d+$/.test(params.get("window")||"")?params.get("window"):"";
 if(STATES.indexOf(state)<0)state="established";
 var $=function(id){return document.getElementById(id)};
+${FILTER_SCRIPT}
+var filter=hostFilter(params,function(){keepUrl();poll()});
+function keepUrl(){history.replaceState(null,"","?state="+state+(windowMs?"&window="+windowMs:"")+filter.param())}
 var el=function(tag,cls,text){var e=document.createElement(tag);if(cls)e.className=cls;if(text!==undefined)e.textContent=String(text);return e};
 var sel=$("state");
 STATES.forEach(function(s){var o=el("option",null,s);o.value=s;if(s===state)o.selected=true;sel.appendChild(o)});
-sel.onchange=function(){state=sel.value;history.replaceState(null,"","?state="+state+(windowMs?"&window="+windowMs:""));poll()};
+sel.onchange=function(){state=sel.value;keepUrl();poll()};
 $("empty-cmd").textContent="tcpfleet-agent --collector ws://"+location.host+" --token-file /etc/tcpfleet/token";
 function ago(ms){ms=Math.max(0,ms);if(ms<1000)return "now";var s=Math.round(ms/1000);if(s<120)return s+"s ago";var m=Math.round(s/60);if(m<120)return m+"m ago";return Math.round(m/60)+"h ago"}
 function spark(points){
@@ -136,16 +145,17 @@ $("login").onsubmit=function(ev){
   try{sessionStorage.setItem(TOKEN_KEY,t)}catch(e){}
   $("login-token").value="";$("login").hidden=true;poll();
 };
-var timer=null,NEEDS_TOKEN={};
+var timer=null,NEEDS_TOKEN={},BAD_FILTER={};
 function poll(){
   clearTimeout(timer);
   var t=readToken(),h={};if(t)h.Authorization="Bearer "+t;
-  fetch("api/v1/overview?state="+encodeURIComponent(state)+(windowMs?"&window="+windowMs:""),{cache:"no-store",headers:h}).then(function(r){
+  fetch("api/v1/overview?state="+encodeURIComponent(state)+(windowMs?"&window="+windowMs:"")+filter.param(),{cache:"no-store",headers:h}).then(function(r){
     if(r.status===401){try{sessionStorage.removeItem(TOKEN_KEY)}catch(e){}askToken(t?"That token was refused.":"");throw NEEDS_TOKEN}
+    if(r.status===400&&filter.param())return r.json().then(function(b){filter.refused(b&&b.error?b.error.message:"bad selector");throw BAD_FILTER});
     if(!r.ok)throw new Error("collector answered "+r.status);return r.json()}).then(function(o){
     render(o);$("live").className="on";$("status").textContent="live";$("error").textContent="";
   }).then(function(){timer=setTimeout(poll,POLL_MS)},function(e){
-    if(e===NEEDS_TOKEN)return;
+    if(e===NEEDS_TOKEN||e===BAD_FILTER)return;
     $("live").className="off";$("status").textContent="disconnected";$("error").textContent=String(e.message||e);timer=setTimeout(poll,POLL_MS);
   });
 }

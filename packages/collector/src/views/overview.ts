@@ -3,9 +3,12 @@
  * the fleet total (as /api/v1/total), every host (slimmed: no breakdown, snmp or netstat),
  * ranked by a state, their sparklines over the last hour, and the firing alerts.
  *
- *   GET /api/v1/overview?state=established&window=3600000&points=60
+ *   GET /api/v1/overview?state=established&window=3600000&points=60[&selector=env=prod]
+ *
+ * With a label selector (docs/selectors.md) the total, the hosts and the alerts are those of the
+ * hosts it matches (fleet-wide alerts are left out).
  */
-import type { StateCounts, SsSummary, TcpStateName } from '@tcpfleet/common';
+import type { Selector, StateCounts, SsSummary, TcpStateName } from '@tcpfleet/common';
 import type { Fleet, FleetTotal } from '../api/fleet.js';
 import type { Sparklines } from './sparklines.js';
 import type { FiringAlert } from './firing-alerts.js';
@@ -36,8 +39,17 @@ export interface Overview {
 }
 
 /** Builds the overview; hosts sorted by the state's count (live first, then by name). */
-export async function buildOverview(fleet: Fleet, sparklines: Sparklines, alerts: readonly FiringAlert[], state: TcpStateName, now: number, windowMs: number, points: number): Promise<Overview> {
-  const views = fleet.hosts(now);
+export async function buildOverview(
+  fleet: Fleet,
+  sparklines: Sparklines,
+  alerts: readonly FiringAlert[],
+  state: TcpStateName,
+  now: number,
+  windowMs: number,
+  points: number,
+  sel: Selector | null = null,
+): Promise<Overview> {
+  const views = fleet.hosts(now, sel);
   const sets = await sparklines.get(
     views.map((h) => h.host),
     state,
@@ -58,5 +70,7 @@ export async function buildOverview(fleet: Fleet, sparklines: Sparklines, alerts
     spark: sets.hosts[h.host] ?? [],
   }));
   hosts.sort((a, b) => Number(a.stale) - Number(b.stale) || b.value - a.value || (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-  return { now, state, window_ms: windowMs, step_ms: sets.step_ms, total: fleet.total(now), hosts, alerts };
+  const names = sel === null ? null : new Set(views.map((h) => h.host));
+  const shown = names === null ? alerts : alerts.filter((a) => a.host !== null && names.has(a.host));
+  return { now, state, window_ms: windowMs, step_ms: sets.step_ms, total: fleet.total(now, sel), hosts, alerts: shown };
 }

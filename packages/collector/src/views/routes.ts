@@ -46,13 +46,14 @@ export function viewHandlers(ctx: ViewContext): { dashboard: Handler; metrics: H
       const state = query.state();
       const windowMs = query.int('window', 3_600_000, 60_000, 86_400_000);
       const points = query.int('points', 60, 2, 600);
-      // Cached per (state, window, points) as bytes (views/overview-cache.ts); a computation
-      // in progress is shared; a new one needs a read permit (api/read-limiter.ts).
-      const key = `${state}|${windowMs}|${points}`;
+      const sel = query.selector();
+      // Cached per (state, window, points, selector) as bytes (views/overview-cache.ts); a
+      // computation in progress is shared; a new one needs a read permit (api/read-limiter.ts).
+      const key = `${state}|${windowMs}|${points}|${sel?.toString() ?? ''}`;
       const body = overviews.get(key, Date.now());
       if (body === undefined) {
         await ctx.reads.run(res, 'overview', async (permit) => {
-          const computing = buildOverview(ctx.fleet, sparklines, ctx.alerts(), state, Date.now(), windowMs, points).then((o) => Buffer.from(JSON.stringify(o)));
+          const computing = buildOverview(ctx.fleet, sparklines, ctx.alerts(), state, Date.now(), windowMs, points, sel).then((o) => Buffer.from(JSON.stringify(o)));
           overviews.set(key, computing, Date.now());
           try {
             const bytes = await computing;
