@@ -87,7 +87,11 @@ export const QUERY_OPTIONS: Record<QueryCommand, { positional: boolean; options:
       json,
       state: { ...state, default: 'established' },
       limit: { type: 'number', default: 10, describe: 'Rows to show' },
-      by: { type: 'string', default: 'host', describe: 'host, port (local listening port), peer (remote address:port), container (network namespaces of containers) or label:LABEL (the values of a label)' },
+      by: {
+        type: 'string',
+        default: 'host',
+        describe: 'host, port (local listening port), peer (remote address:port), container (network namespaces of containers) or label:LABEL (the values of a label)',
+      },
       selector,
       ...read,
     },

@@ -83,7 +83,12 @@ export async function totalCmd(o: QueryOpts & { state?: string | undefined; sele
     const g = await getJson<GroupsDoc>(o.url, `api/v1/total${qs(params)}`, undefined, o.readToken);
     return o.json ? printJson(g) : out(formatGroups(g, state));
   }
-  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary; namespaces?: { count: number; states: StateCounts } }>(o.url, `api/v1/total${qs(params)}`, undefined, o.readToken);
+  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary; namespaces?: { count: number; states: StateCounts } }>(
+    o.url,
+    `api/v1/total${qs(params)}`,
+    undefined,
+    o.readToken,
+  );
   if (o.json) printJson(t);
   else out(formatTotal(t, state));
 }
