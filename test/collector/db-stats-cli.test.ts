@@ -38,7 +38,7 @@ describe('tcpfleet db stats', () => {
     const doc = JSON.parse(r.stdout) as { hosts: number; bytes: number; resolutions: { resolution: string; rows: number; oldest: number | null }[] };
     expect(doc.hosts).toBe(1);
     expect(doc.bytes).toBeGreaterThan(0);
-    expect(doc.resolutions.map((x) => x.resolution)).toEqual(['raw', '1m', '1h', 'fleet_1m']);
+    expect(doc.resolutions.map((x) => x.resolution)).toEqual(['raw', '1m', '1h', 'fleet_1m', 'ns_raw', 'ns_1m', 'ns_1h']);
     expect(doc.resolutions[0]!.rows).toBeGreaterThanOrEqual(3);
     expect(doc.resolutions[0]!.oldest).toBeGreaterThan(Date.now() - 600_000);
     const text = cli(['db', 'stats', '--db', c.db]);

@@ -123,11 +123,12 @@ describe('--by values', () => {
     expect(() => parseGroupLabel('role-x')).toThrow('--by "role-x" is not a label name (an identifier of at most 64 characters)');
     expect(() => parseGroupLabel('')).toThrow('is not a label name');
   });
-  it('top --by host|port|peer|label:LABEL', () => {
+  it('top --by host|port|peer|container|label:LABEL', () => {
     expect(parseTopBy('host')).toEqual({ kind: 'host' });
+    expect(parseTopBy('container')).toEqual({ kind: 'container' });
     expect(parseTopBy('peer')).toEqual({ kind: 'peer' });
     expect(parseTopBy('label:zone')).toEqual({ kind: 'label', label: 'zone' });
     expect(() => parseTopBy('label:')).toThrow('--by label: "" is not a label name');
-    expect(() => parseTopBy('zone')).toThrow('--by must be host, port, peer or label:LABEL, got "zone"');
+    expect(() => parseTopBy('zone')).toThrow('--by must be host, port, peer, container or label:LABEL, got "zone"');
   });
 });

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { takeSnapshot } from '../../packages/agent/src/sampler.js';
 import { TCP_STATES, emptyStates } from '@tcpfleet/common';
-import type { Snapshot, StateCounts } from '@tcpfleet/common';
+import type { NamespaceEntry, Snapshot, StateCounts } from '@tcpfleet/common';
 
 export const FIXTURE_PROC = fileURLToPath(new URL('../fixtures/proc', import.meta.url));
 
@@ -37,5 +37,22 @@ export function synthSnapshot(host: string, ts: number, seq: number, k: number, 
     snmp: { RtoAlgorithm: 1, ActiveOpens: 1000 + k, CurrEstab: states.established },
     netstat: { ListenOverflows: 0, TCPTimeouts: k },
     collect: { ms: 0.5, bytes: 5000, skipped: 0, errors: [], states_age_ms: 0 },
+  };
+}
+
+/** A namespace entry (issue 10) whose counts derive from `k`, held by `container` (null: none). */
+export function synthNamespace(netns: number, k: number, container: NamespaceEntry['container'] = null): NamespaceEntry {
+  const base = synthSnapshot('x', 0, 1, k);
+  return {
+    netns,
+    pid: 1000 + (k % 5000),
+    container,
+    states: base.states,
+    ipv4: base.ipv4,
+    ipv6: base.ipv6,
+    summary: base.summary,
+    sockstat: base.sockstat,
+    snmp: { ActiveOpens: 10 + k, PassiveOpens: 3 * k, CurrEstab: base.states.established + base.states.close_wait, InSegs: 100 * k, OutSegs: 90 * k },
+    collect: { states_age_ms: (k % 3) * 10_000, states_unchanged: k % 2 === 0, skipped: 0, errors: k % 7 === 0 ? ['tcp6: vanished'] : [] },
   };
 }

@@ -10,8 +10,8 @@ import type { Handler, Route } from './http/router.js';
 /** The handlers the table points at. */
 export interface RouteHandlers {
   health: Handler;
-  api: Record<'hosts' | 'host' | 'total' | 'top' | 'gaps', Handler>;
-  history: Record<'host' | 'fleet', Handler>;
+  api: Record<'hosts' | 'host' | 'total' | 'top' | 'gaps' | 'containers', Handler>;
+  history: Record<'host' | 'fleet' | 'nsList' | 'ns', Handler>;
   views: Record<'dashboard' | 'metrics' | 'overview', Handler>;
   alerts: Record<'alerts' | 'rules', Handler>;
 }
@@ -26,6 +26,9 @@ export function routeTable(h: RouteHandlers): Route[] {
     { path: '/api/v1/hosts', access: 'read', handle: h.api.hosts },
     { path: '/api/v1/hosts/:id', access: 'read', handle: h.api.host },
     { path: '/api/v1/hosts/:id/history', access: 'read', handle: h.history.host },
+    { path: '/api/v1/hosts/:id/netns', access: 'read', handle: h.history.nsList },
+    { path: '/api/v1/hosts/:id/netns/:netns/history', access: 'read', handle: h.history.ns },
+    { path: '/api/v1/containers', access: 'read', handle: h.api.containers },
     { path: '/api/v1/total', access: 'read', handle: h.api.total },
     { path: '/api/v1/total/history', access: 'read', handle: h.history.fleet },
     { path: '/api/v1/top', access: 'read', handle: h.api.top },

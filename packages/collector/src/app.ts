@@ -214,7 +214,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       routeTable({
         health: healthHandler(health),
         api: apiHandlers({ fleet, store, reads }),
-        history: historyHandlers(fleet, reader, reads),
+        history: historyHandlers(fleet, reader, reads, store),
         views,
         alerts: alerts.handlers,
       }),

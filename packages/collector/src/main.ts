@@ -100,7 +100,7 @@ async function main(): Promise<void> {
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id (or rm)' })
           .positional('target', { type: 'string', describe: 'With rm: the host id to remove' })
-          .options({ ...queryYargsOptions('host'), db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups and gaps' } })
+          .options({ ...queryYargsOptions('host'), db: dbOpt, purge: { type: 'boolean', default: false, describe: 'With rm: also delete its history, rollups, gaps and namespace series' } })
           .example('$0 host web-7', 'What web-7 looks like now')
           .example('$0 host rm web-7 --purge', 'Remove web-7 and everything stored about it'),
       async (a) => {
@@ -119,7 +119,8 @@ async function main(): Promise<void> {
         y
           .positional('id', { type: 'string', demandOption: true, describe: 'Host id' })
           .options(queryYargsOptions('history'))
-          .example('$0 history web-7 --since 6h --state time_wait', 'TIME_WAIT on web-7 over six hours'),
+          .example('$0 history web-7 --since 6h --state time_wait', 'TIME_WAIT on web-7 over six hours')
+          .example('$0 history node-3 --container 3f1c', "The history of container 3f1c…'s network namespace on node-3"),
       (a) => query('history', a),
     )
     .command(
@@ -129,8 +130,15 @@ async function main(): Promise<void> {
         y
           .options(queryYargsOptions('top'))
           .example('$0 top --state close_wait --limit 5', 'Five hosts with the most CLOSE_WAIT')
-          .example('$0 top --by port', 'Listening ports with the most established connections, fleet-wide'),
+          .example('$0 top --by port', 'Listening ports with the most established connections, fleet-wide')
+          .example('$0 top --by container --state time_wait', 'Containers (network namespaces) with the most TIME_WAIT'),
       (a) => query('top', a),
+    )
+    .command(
+      'containers',
+      'Every network namespace of live hosts (agents with --namespaces): its container or pod and its counts',
+      (y) => y.options(queryYargsOptions('containers')).example('$0 containers --host node-3 --state close_wait', "node-3's namespaces ranked by CLOSE_WAIT"),
+      (a) => query('containers', a),
     )
     .command(
       'watch',

@@ -101,10 +101,24 @@ function nextHeaders(url: URL, cursor: string | null): Record<string, string> {
   return { 'x-tcpfleet-next-cursor': cursor, link: `<${url.pathname}?${q.toString()}>; rel="next"` };
 }
 
-/** Answers one page of a host's history (the host is known to exist), built on the read thread. */
-export async function answerHostHistory(req: IncomingMessage, res: ServerResponse, url: URL, reads: ReadLimiter, thread: HistoryPages, host: string, walk: Walk, now: number): Promise<void> {
+/**
+ * Answers one page of a host's history (the host is known to exist), or with `netns` of that
+ * namespace series of the host (store/ns-history.ts), built on the read thread.
+ */
+export async function answerHostHistory(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  reads: ReadLimiter,
+  thread: HistoryPages,
+  host: string,
+  walk: Walk,
+  now: number,
+  netns?: number,
+): Promise<void> {
   await reads.run(res, 'history', async (permit) => {
-    const page = await thread.hostPage(host, walk.since, walk.until, walk.limit, now, walk.host);
+    const page =
+      netns === undefined ? await thread.hostPage(host, walk.since, walk.until, walk.limit, now, walk.host) : await thread.nsPage(host, netns, walk.since, walk.until, walk.limit, now, walk.host);
     const resolution = page.resolution as Resolution;
     const next = page.next === null ? null : encodeCursor(walk, { kind: 'h', pos: { resolution, stage: page.next.stage as HistoryPosition['stage'], key: page.next.key } });
     await streamAnswer(

@@ -4,8 +4,9 @@
  *
  *   GET /api/v1/hosts[?selector=&limit=&offset=&compact=1]   latest snapshot of every host, with `stale`
  *   GET /api/v1/hosts/:id                     one host's latest snapshot, with `stale` and `gaps`
- *   GET /api/v1/total[?state=&selector=&by=LABEL]   fleet sums over live hosts, or grouped by a label
- *   GET /api/v1/top?state=&limit=&by=host|port|peer|label:LABEL&selector=
+ *   GET /api/v1/total[?state=&selector=&by=LABEL]   fleet sums over live hosts (and their other network namespaces), or grouped by a label
+ *   GET /api/v1/top?state=&limit=&by=host|port|peer|container|label:LABEL&selector=
+ *   GET /api/v1/containers[?host=&state=&selector=]   namespace entries of live hosts (api/containers.ts)
  *   GET /api/v1/gaps[?host=&since=]           declared gaps
  *
  * A host's history is answered by history-routes.ts; /healthz by health.ts. `selector` is a
@@ -21,6 +22,7 @@ import { compactHost } from './compact-host.js';
 import { topByLabel, totalByLabel } from './fleet-groups.js';
 import { streamJsonArray } from './json-stream.js';
 import type { ReadLimiter } from './read-limiter.js';
+import { containerRows, namespacesTotal, topContainers } from './containers.js';
 
 /** What the API needs. */
 export interface ApiContext {
@@ -44,7 +46,7 @@ function byParam<T>(parse: (text: string, flag: string) => T, text: string): T {
 }
 
 /** The API's handlers, by route. */
-export function apiHandlers(ctx: ApiContext): { hosts: Handler; host: Handler; total: Handler; top: Handler; gaps: Handler } {
+export function apiHandlers(ctx: ApiContext): { hosts: Handler; host: Handler; total: Handler; top: Handler; gaps: Handler; containers: Handler } {
   return {
     hosts: async ({ req, res, query }) => {
       const sel = query.selector();
@@ -74,7 +76,8 @@ export function apiHandlers(ctx: ApiContext): { hosts: Handler; host: Handler; t
       const sel = query.selector();
       const by = query.string('by');
       if (by !== null) return sendJson(res, 200, totalByLabel(ctx.fleet, byParam(parseGroupLabel, by), Date.now(), sel, query.state()));
-      const total = ctx.fleet.total(Date.now(), sel);
+      const now = Date.now();
+      const total = { ...ctx.fleet.total(now, sel), namespaces: namespacesTotal(ctx.fleet, now, sel) };
       if (!query.has('state')) return sendJson(res, 200, total);
       const st = query.state();
       sendJson(res, 200, { ...total, state: st, value: total.states[st] });
@@ -86,7 +89,14 @@ export function apiHandlers(ctx: ApiContext): { hosts: Handler; host: Handler; t
       const by = byParam(parseTopBy, query.string('by') ?? 'host');
       const sel = query.selector();
       if (by.kind === 'label') return sendJson(res, 200, topByLabel(ctx.fleet, by.label, st, limit, now, sel));
+      if (by.kind === 'container') return sendJson(res, 200, topContainers(ctx.fleet, st, limit, now, sel));
       sendJson(res, 200, by.kind === 'host' ? ctx.fleet.topHosts(st, limit, now, sel) : ctx.fleet.topBreakdown(by.kind, st, limit, now, sel));
+    },
+    containers: async ({ req, res, query }) => {
+      const rows = containerRows(ctx.fleet, Date.now(), query.string('host'), query.has('state') ? query.state() : null, query.selector());
+      if (rows.length < HOSTS_STREAMED_FROM) return sendJson(res, 200, rows);
+      let i = 0;
+      await ctx.reads.run(res, 'containers', (permit) => streamJsonArray(req, res, permit, {}, (n) => rows.slice(i, (i += n))));
     },
     gaps: async ({ res, query }) => {
       sendJson(res, 200, await ctx.store.gaps(query.string('host'), query.int('since', 0, 0, Number.MAX_SAFE_INTEGER)));

@@ -96,9 +96,15 @@ export function formatGroups(g: GroupsDoc, state: TcpStateName | null): string {
 }
 
 /** `tcpfleet total` */
-export function formatTotal(t: { hosts: number; stale: number; states: StateCounts; summary: SsSummary }, state: TcpStateName | null): string {
+export function formatTotal(t: { hosts: number; stale: number; states: StateCounts; summary: SsSummary; namespaces?: { count: number; states: StateCounts } }, state: TcpStateName | null): string {
+  const ns = t.namespaces;
   const head = `fleet: ${t.hosts} live host${t.hosts === 1 ? '' : 's'}, ${t.stale} stale (left out)\n`;
-  if (state !== null) return `${head}${state} ${t.states[state]}\n`;
+  if (state !== null) return `${head}${state} ${t.states[state]}\n${ns !== undefined && ns.count > 0 ? `${state} in ${ns.count} other namespace(s) ${ns.states[state]}\n` : ''}`;
+  if (ns !== undefined && ns.count > 0)
+    return `${head}the hosts' own namespaces, and ${ns.count} other namespace(s) (containers; tcpfleet containers)\n${formatSsTcpLine(t.summary)}\n\n${table(
+      ['STATE', 'HOSTS', 'NAMESPACES', 'ALL'],
+      TCP_STATES.map((s) => [s, t.states[s], ns.states[s], t.states[s] + ns.states[s]]),
+    )}`;
   return `${head}${formatSsTcpLine(t.summary)}\n\n${table(
     ['STATE', 'COUNT'],
     TCP_STATES.map((s) => [s, t.states[s]]),

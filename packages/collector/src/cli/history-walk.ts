@@ -37,11 +37,14 @@ async function page<T>(base: string, path: string, readToken: string | null): Pr
   }
 }
 
-/** Walks `host`'s history since `since`, at most `max` rows, oldest first: `onPage` gets each page's rows. */
-export async function walkHistory<T>(base: string, host: string, since: number, max: number, readToken: string | null, onPage: (rows: T[]) => void): Promise<number> {
+/**
+ * Walks `host`'s history (with `netns`: that namespace series of the host) since `since`, at most
+ * `max` rows, oldest first: `onPage` gets each page's rows.
+ */
+export async function walkHistory<T>(base: string, host: string, since: number, max: number, readToken: string | null, onPage: (rows: T[]) => void, netns?: number): Promise<number> {
   let got = 0;
   let cursor: string | null = null;
-  const path = `api/v1/hosts/${encodeURIComponent(host)}/history`;
+  const path = `api/v1/hosts/${encodeURIComponent(host)}${netns === undefined ? '' : `/netns/${netns}`}/history`;
   // Bounded: each page brings at least one row or ends the walk.
   while (got < max) {
     const limit = Math.min(PAGE_ROWS, max - got);

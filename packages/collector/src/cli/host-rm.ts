@@ -14,11 +14,11 @@ export async function hostRmCmd(db: string, host: string, purge: boolean, json: 
   try {
     const r = await store.removeHost(host, { purge, now: Date.now() });
     if (!r.found) throw new TcpfleetError('TCPFLEET_ERR_NOT_FOUND', `no host ${printable(host)} in ${store.where}`);
-    if (json) process.stdout.write(JSON.stringify({ host, purged: purge, deleted: { latest: r.latest, snapshots: r.snapshots, rollups: r.rollups, gaps: r.gaps } }) + '\n');
+    if (json) process.stdout.write(JSON.stringify({ host, purged: purge, deleted: { latest: r.latest, snapshots: r.snapshots, rollups: r.rollups, gaps: r.gaps, namespaces: r.namespaces } }) + '\n');
     else
       process.stderr.write(
         purge
-          ? `host ${host} purged: ${r.snapshots} snapshots, ${r.rollups} rollup rows and ${r.gaps} gaps deleted\n`
+          ? `host ${host} purged: ${r.snapshots} snapshots, ${r.rollups} rollup rows, ${r.gaps} gaps and ${r.namespaces} namespace rows deleted\n`
           : `host ${host} removed from the fleet; its history stays until retention (--purge deletes it)\n`,
       );
   } finally {

@@ -39,7 +39,7 @@ const state = stateOption;
 const read = readOptions;
 const selector = selectorOption;
 
-export type QueryCommand = 'hosts' | 'total' | 'host' | 'history' | 'top';
+export type QueryCommand = 'hosts' | 'total' | 'host' | 'history' | 'top' | 'containers';
 
 /** Each query command: whether it takes a host id, and its flags by name. */
 export const QUERY_OPTIONS: Record<QueryCommand, { positional: boolean; options: Record<string, QueryOption> }> = {
@@ -75,6 +75,8 @@ export const QUERY_OPTIONS: Record<QueryCommand, { positional: boolean; options:
       state,
       since: { type: 'string', default: '1h', describe: 'How far back: a duration (30m, 1h, 2d) or a date' },
       limit: { type: 'number', default: HISTORY_MAX_ROWS, describe: 'Rows at most (fetched in pages of 10,000)' },
+      netns: { type: 'number', describe: "One network namespace's history instead of the host's own: its inode number (tcpfleet containers shows it)" },
+      container: { type: 'string', describe: 'Like --netns, the namespace of this container id (or a unique prefix of it)' },
       ...read,
     },
   },
@@ -85,7 +87,22 @@ export const QUERY_OPTIONS: Record<QueryCommand, { positional: boolean; options:
       json,
       state: { ...state, default: 'established' },
       limit: { type: 'number', default: 10, describe: 'Rows to show' },
-      by: { type: 'string', default: 'host', describe: 'host, port (local listening port), peer (remote address:port) or label:LABEL (the values of a label)' },
+      by: {
+        type: 'string',
+        default: 'host',
+        describe: 'host, port (local listening port), peer (remote address:port), container (network namespaces of containers) or label:LABEL (the values of a label)',
+      },
+      selector,
+      ...read,
+    },
+  },
+  containers: {
+    positional: false,
+    options: {
+      url,
+      json,
+      host: { type: 'string', describe: "Only this host's namespaces" },
+      state: { ...state, describe: `Show this state's count and rank by it: ${STATES}` },
       selector,
       ...read,
     },
@@ -132,8 +149,10 @@ export async function runQuery(cmd: QueryCommand, a: QueryArgs, env: NodeJS.Proc
     case 'host':
       return q.hostCmd({ ...base, id: a.id });
     case 'history':
-      return q.historyCmd({ ...base, id: a.id, since: str('since') ?? '', state: str('state'), limit: num('limit') });
+      return q.historyCmd({ ...base, id: a.id, since: str('since') ?? '', state: str('state'), limit: num('limit'), netns: num('netns'), container: str('container') });
     case 'top':
       return q.topCmd({ ...base, state: str('state'), limit: num('limit') ?? NaN, by: str('by') ?? '', selector });
+    case 'containers':
+      return (await import('./containers.js')).containersCmd({ ...base, host: str('host'), state: str('state'), selector });
   }
 }

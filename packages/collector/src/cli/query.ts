@@ -2,33 +2,22 @@
  * The query commands: hosts, total, host, history, top. Each prints a table, or with --json the
  * document scripts rely on (docs/api.md).
  */
-import { TCP_STATES, TcpfleetError, isStateName, formatSsTcpLine, parseDuration, parseGroupLabel, parseSelector, parseTopBy, printable } from '@tcpfleet/common/light';
-import type { SsSummary, StateCounts, TcpStateName } from '@tcpfleet/common/light';
+import { TCP_STATES, TcpfleetError, formatSsTcpLine, parseDuration, parseGroupLabel, parseSelector, parseTopBy, printable } from '@tcpfleet/common/light';
+import type { SsSummary, StateCounts } from '@tcpfleet/common/light';
 import { getJson } from './client.js';
 import { walkHistory } from './history-walk.js';
 import { UNSET, ago, formatGroups, formatHosts, formatStates, formatTotal, labelText, table } from './format.js';
 import type { GroupsDoc } from './format.js';
 import type { CompactHost } from '../api/compact-host.js';
+import type { TopContainerDoc } from './containers.js';
+import { checkState } from './query-args.js';
+import type { QueryOpts } from './query-args.js';
 
-/** Options every query command takes. */
-export interface QueryOpts {
-  url: string;
-  json: boolean;
-  /** Sent as the bearer token (cli/read-token.ts); null: none. */
-  readToken: string | null;
-}
+export { checkState };
+export type { QueryOpts };
 
 const out = (s: string): void => void process.stdout.write(s);
 const printJson = (v: unknown): void => out(JSON.stringify(v, null, 2) + '\n');
-
-/** Checks a --state value. */
-export function checkState(state: string | undefined): TcpStateName | null {
-  if (state === undefined) return null;
-  if (!isStateName(state)) {
-    throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--state ${JSON.stringify(printable(state))} is not a state; use one of ${TCP_STATES.join(', ')}`);
-  }
-  return state;
-}
 
 interface HostDoc {
   host: string;
@@ -94,7 +83,12 @@ export async function totalCmd(o: QueryOpts & { state?: string | undefined; sele
     const g = await getJson<GroupsDoc>(o.url, `api/v1/total${qs(params)}`, undefined, o.readToken);
     return o.json ? printJson(g) : out(formatGroups(g, state));
   }
-  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary }>(o.url, `api/v1/total${qs(params)}`, undefined, o.readToken);
+  const t = await getJson<{ hosts: number; stale: number; states: StateCounts; summary: SsSummary; namespaces?: { count: number; states: StateCounts } }>(
+    o.url,
+    `api/v1/total${qs(params)}`,
+    undefined,
+    o.readToken,
+  );
   if (o.json) printJson(t);
   else out(formatTotal(t, state));
 }
@@ -143,27 +137,30 @@ export function parseSince(since: string, now: number): number {
 /** Rows `tcpfleet history` shows by default (its --limit). */
 export const HISTORY_MAX_ROWS = 100_000;
 
-export async function historyCmd(o: QueryOpts & { id: string; since: string; state?: string | undefined; limit?: number | undefined }): Promise<void> {
+export async function historyCmd(
+  o: QueryOpts & { id: string; since: string; state?: string | undefined; limit?: number | undefined; netns?: number | undefined; container?: string | undefined },
+): Promise<void> {
   const state = checkState(o.state);
   const max = o.limit ?? HISTORY_MAX_ROWS;
   if (!Number.isInteger(max) || max < 1 || max > 10_000_000) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `--limit must be a whole number from 1 to 10000000`);
   const since = parseSince(o.since, Date.now());
-  if (o.json) {
-    // Printed page by page, the same text as JSON.stringify(rows, null, 2).
-    let n = 0;
-    await walkHistory<HostDoc>(o.url, o.id, since, max, o.readToken, (rows) => {
-      for (const r of rows) out(`${n++ === 0 ? '[\n' : ',\n'}  ${JSON.stringify(r, null, 2).replace(/\n/g, '\n  ')}`);
-    });
-    return out(n === 0 ? '[]\n' : '\n]\n');
-  }
+  const netns = await (await import('./containers.js')).seriesOf(o);
+  const what = netns === undefined ? printable(o.id) : `${printable(o.id)} netns ${netns}`;
+  // --json: printed page by page, the same text as JSON.stringify(rows, null, 2).
+  let n = 0;
   const lines: (string | number)[][] = [];
-  await walkHistory<HostDoc>(o.url, o.id, since, max, o.readToken, (rows) => {
+  const onRows = (rows: HostDoc[]): void => {
     for (const r of rows) {
-      const t = new Date(r.ts).toISOString();
-      lines.push(state !== null ? [t, r.states[state]] : [t, r.states.established, r.states.syn_recv, r.states.time_wait, r.states.close_wait, r.states.listen, r.summary.total, r.summary.estab]);
+      if (o.json) out(`${n++ === 0 ? '[\n' : ',\n'}  ${JSON.stringify(r, null, 2).replace(/\n/g, '\n  ')}`);
+      else {
+        const t = new Date(r.ts).toISOString();
+        lines.push(state !== null ? [t, r.states[state]] : [t, r.states.established, r.states.syn_recv, r.states.time_wait, r.states.close_wait, r.states.listen, r.summary.total, r.summary.estab]);
+      }
     }
-  });
-  if (lines.length === 0) return out(`no snapshots of ${printable(o.id)} since ${new Date(since).toISOString()}\n`);
+  };
+  await walkHistory<HostDoc>(o.url, o.id, since, max, o.readToken, onRows, netns);
+  if (o.json) return out(n === 0 ? '[]\n' : '\n]\n');
+  if (lines.length === 0) return out(`no snapshots of ${what} since ${new Date(since).toISOString()}\n`);
   if (state !== null) return out(table(['TIME', state.toUpperCase()], lines));
   out(table(['TIME', 'ESTAB', 'SYN_RECV', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'SS_TOTAL', 'SS_ESTAB'], lines));
 }
@@ -179,6 +176,7 @@ export async function topCmd(o: QueryOpts & { state?: string | undefined; limit:
     o.readToken,
   );
   if (o.json) return printJson(rows);
+  if (o.by === 'container') return out((await import('./containers.js')).formatTopContainers(rows as unknown as TopContainerDoc[], state));
   if (rows.length === 0) return out('no live hosts\n');
   const col = state.toUpperCase();
   if (by.kind === 'label')

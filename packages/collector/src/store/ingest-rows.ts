@@ -10,6 +10,7 @@
 import { PackedSnapshot, encodeValues, layoutOf } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
 import type { IngestItem, WriteAuth } from './store.js';
+import { encodeNsValues, nsLayoutOf } from './ns-values.js';
 
 /** The encoded commit. Per snapshot arrays are in item order. */
 export interface IngestRows {
@@ -30,7 +31,23 @@ export interface IngestRows {
   bdJson: (string | null)[];
   /** collect.errors as JSON text, or null when there are none. */
   errors: (string | null)[];
+  /** The snapshots' namespace entries (issue 10), flat: `count[j]` entries belong to snapshot j. */
+  ns: NsRows;
   bytes: Uint8Array;
+}
+
+/** Namespace entries of a commit, in snapshot order; values blobs in the commit's `bytes`. */
+export interface NsRows {
+  count: number[];
+  netns: number[];
+  pid: number[];
+  layout: number[];
+  valsAt: number[];
+  valsLen: number[];
+  /** The container identity as JSON text, or null. */
+  container: (string | null)[];
+  /** collect.errors as JSON text, or null when there are none. */
+  errors: (string | null)[];
 }
 
 /** True when `obj` has exactly the keys of `keys`, in that order. */
@@ -45,6 +62,8 @@ export class RowEncoder {
   readonly #layoutIds = new Map<string, number>();
   /** Each host's last layout (as key lists): a JSON snapshot is checked key by key, not re-joined. */
   readonly #hostLayouts = new Map<string, { snmp: string[]; netstat: string[]; id: number }>();
+  /** The last namespace entry layout (entries of one kernel share it). */
+  #nsLayout: { keys: string[]; id: number } | null = null;
 
   #layoutId(text: string, fresh: [number, string][]): number {
     let id = this.#layoutIds.get(text);
@@ -57,7 +76,22 @@ export class RowEncoder {
   }
 
   encode(items: readonly IngestItem[]): IngestRows {
-    const rows: IngestRows = { layouts: [], items: [], seq: [], ts: [], boot: [], layout: [], valsAt: [], valsLen: [], bdAt: [], bdLen: [], bdJson: [], errors: [], bytes: new Uint8Array(0) };
+    const rows: IngestRows = {
+      layouts: [],
+      items: [],
+      seq: [],
+      ts: [],
+      boot: [],
+      layout: [],
+      valsAt: [],
+      valsLen: [],
+      bdAt: [],
+      bdLen: [],
+      bdJson: [],
+      errors: [],
+      ns: { count: [], netns: [], pid: [], layout: [], valsAt: [], valsLen: [], container: [], errors: [] },
+      bytes: new Uint8Array(0),
+    };
     const parts: Uint8Array[] = [];
     let at = 0;
     const put = (b: Uint8Array): number => {
@@ -92,6 +126,7 @@ export class RowEncoder {
           rows.bdLen.push(-1);
           rows.bdJson.push(packed === undefined && snap.breakdown !== undefined ? JSON.stringify(snap.breakdown) : null);
         }
+        this.#encodeNs(snap, rows, put);
       }
     }
     const bytes = new Uint8Array(at);
@@ -102,6 +137,30 @@ export class RowEncoder {
     }
     rows.bytes = bytes;
     return rows;
+  }
+
+  /** Each namespace entry of a snapshot: a values blob, its layout, pid, container and errors. */
+  #encodeNs(snap: Snapshot, rows: IngestRows, put: (b: Uint8Array) => number): void {
+    const list = snap.namespaces;
+    const ns = rows.ns;
+    ns.count.push(list?.length ?? 0);
+    if (list === undefined) return;
+    for (const e of list) {
+      ns.netns.push(e.netns);
+      ns.pid.push(e.pid);
+      const c = this.#nsLayout;
+      if (c !== null && sameKeys(e.snmp, c.keys)) ns.layout.push(c.id);
+      else {
+        const id = this.#layoutId(nsLayoutOf(e), rows.layouts);
+        this.#nsLayout = { keys: Object.keys(e.snmp), id };
+        ns.layout.push(id);
+      }
+      const vals = encodeNsValues(e);
+      ns.valsAt.push(put(vals));
+      ns.valsLen.push(vals.length);
+      ns.container.push(e.container === null ? null : JSON.stringify(e.container));
+      ns.errors.push(e.collect.errors.length > 0 ? JSON.stringify(e.collect.errors) : null);
+    }
   }
 
   #plainLayout(host: string, snap: Snapshot, fresh: [number, string][]): number {

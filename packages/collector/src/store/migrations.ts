@@ -134,4 +134,56 @@ export const MIGRATIONS: readonly string[] = [
     revoked INTEGER
   ) STRICT;
   `,
+  // Network namespaces (issue 10, store/ns-store.ts): each namespace other than a host's own is a
+  // series keyed by (host, netns). ns_series holds its container identity (rewritten only when it
+  // changes); ns_latest the entries of each host's latest snapshot; ns_snapshots the history
+  // (written with the host's snapshot, in the same transaction, skipped when the host's row is a
+  // replay: idempotent on (host, boot, seq)); ns_rollup_1m/1h the rollups as for hosts. Every key
+  // starts with host_id, so a database sharded by host keeps a host's namespaces with it. History
+  // and rollups are keyed by time before netns: a commit's entries are neighbours in one or two
+  // pages (keyed by netns first, each entry dirtied a page of its own: 100 namespaces cost 7-12 ms
+  // per commit instead of 0.9), and one series' history is read by scanning its host's rows.
+  `
+  CREATE TABLE ns_series (
+    host_id INTEGER NOT NULL,
+    netns INTEGER NOT NULL,
+    runtime TEXT,
+    container_id TEXT,
+    container TEXT,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    PRIMARY KEY (host_id, netns)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE ns_snapshots (
+    host_id INTEGER NOT NULL,
+    netns INTEGER NOT NULL,
+    boot_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    pid INTEGER NOT NULL,
+    layout_id INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    errors TEXT,
+    PRIMARY KEY (host_id, ts, boot_id, seq, netns)
+  ) STRICT, WITHOUT ROWID;
+  CREATE VIEW ns_latest AS
+    SELECT n.host_id, n.netns, n.boot_id, n.seq, n.ts, n.pid, n.layout_id, n.vals, n.errors
+    FROM latest l JOIN ns_snapshots n ON n.host_id = l.host_id AND n.ts = l.ts AND n.boot_id = l.boot_id AND n.seq = l.seq;
+  CREATE TABLE ns_rollup_1m (
+    host_id INTEGER NOT NULL,
+    netns INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    PRIMARY KEY (host_id, bucket, netns)
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE ns_rollup_1h (
+    host_id INTEGER NOT NULL,
+    netns INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    vals BLOB NOT NULL,
+    PRIMARY KEY (host_id, bucket, netns)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

@@ -14,6 +14,7 @@ export interface ReadWorkerData {
 export type ReadRequestBody =
   | { op: 'host'; host: string; since: number; until: number; limit: number; now: number; from: HistoryPosition | null }
   | { op: 'fleet'; since: number; until: number; limit: number; after: number | null }
+  | { op: 'ns'; host: string; netns: number; since: number; until: number; limit: number; now: number; from: HistoryPosition | null }
   | { op: 'pull'; page: number }
   | { op: 'drop'; page: number };
 export type ReadRequest = ReadRequestBody & { id: number };

@@ -55,6 +55,11 @@ export class ReadThread implements HistoryPages {
     return this.#page({ op: 'host', host, since, until, limit, now, from });
   }
 
+  /** Plans the page of one namespace series' history after `from` (NsHistoryReader.historyPage). */
+  nsPage(host: string, netns: number, since: number, until: number, limit: number, now: number, from: HistoryPosition | null): Promise<PageStream> {
+    return this.#page({ op: 'ns', host, netns, since, until, limit, now, from });
+  }
+
   /** Plans the page of the fleet's one-minute sums after bucket `after`. */
   fleetPage(since: number, until: number, limit: number, after: number | null): Promise<PageStream> {
     return this.#page({ op: 'fleet', since, until, limit, after });

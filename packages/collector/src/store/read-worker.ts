@@ -9,6 +9,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStore } from './sqlite-store.js';
 import { RollupReader } from './rollup-history.js';
+import { NsHistoryReader } from './ns-history.js';
 import type { Page } from './keyset-pages.js';
 import { jsonArraySlices } from '../api/json-stream.js';
 
@@ -33,6 +34,7 @@ try {
 
 const data = workerData as ReadWorkerData;
 let reader: RollupReader | null = null;
+let nsReader: NsHistoryReader | null = null;
 const pages = new Map<number, () => { text: string; done: boolean }>();
 const encoder = new TextEncoder();
 
@@ -40,6 +42,7 @@ function open(): RollupReader {
   if (reader === null) {
     const store = new SqliteStore({ path: data.path, readonly: true, busyTimeoutMs: 250 });
     reader = new RollupReader(store.db, store, data.rawRetentionMs);
+    nsReader = new NsHistoryReader(store.db, store, data.rawRetentionMs);
   }
   return reader;
 }
@@ -60,6 +63,11 @@ function handle(req: ReadRequest): PlannedPage | PageSlice | null {
     }
     case 'fleet':
       return plan(req.id, open().fleetPage(req.since, req.until, req.limit, req.after), '1m');
+    case 'ns': {
+      open();
+      const { resolution, page } = nsReader!.historyPage(req.host, req.netns, req.since, req.until, req.limit, req.now, req.from);
+      return plan(req.id, page, resolution);
+    }
     case 'pull': {
       const next = pages.get(req.page);
       if (next === undefined) throw new Error(`no page ${req.page} in the read thread`);

@@ -202,6 +202,7 @@ export function fleetRow(r: BucketRow): FleetMinute {
   };
 }
 
+/** A host history row from a rollup row (also the base of a namespace's: store/ns-history.ts). */
 export function toRow(host: string, labels: Record<string, string>, res: '1m' | '1h', width: number, r: { bucket: number; last_ts: number; vals: Uint8Array }): RollupSnapshot {
   const a = decodeAgg(r.vals, r.last_ts);
   const last = statesAndSummary(a.last);

@@ -16,6 +16,7 @@ import { decodeFixedValues, layoutCounters } from '@tcpfleet/common';
 import { AGG_METRICS, addAgg, addSample, aggOf, decodeAgg, encodeAgg, encodeInts } from './rollup-codec.js';
 import type { Agg } from './rollup-codec.js';
 import type { RollupService } from './store.js';
+import { NsRollups } from './ns-rollups.js';
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
@@ -123,6 +124,8 @@ export class RollupJob implements RollupService {
   readonly #o: Required<Omit<RollupOptions, 'log'>>;
   readonly #log: Logger | undefined;
   readonly #s: Record<string, Statement>;
+  /** The hosts' namespace series, rolled and pruned with their host (store/ns-rollups.ts). */
+  readonly #ns: NsRollups;
   readonly #dirty = new Map<number, Set<number>>();
   readonly #hostIds = new Map<string, number>();
   readonly #layoutCounters = new Map<number, number>();
@@ -133,7 +136,7 @@ export class RollupJob implements RollupService {
   #done1m: number | null | undefined = undefined;
   #lastPrune = -Infinity;
   /** Totals since start, for logs and tests. */
-  readonly stats = { minutesRolled: 0, hoursRolled: 0, rawPruned: 0, minutePruned: 0, hourPruned: 0, slices: 0, dirtyRerolled: 0 };
+  readonly stats = { minutesRolled: 0, hoursRolled: 0, rawPruned: 0, minutePruned: 0, hourPruned: 0, slices: 0, dirtyRerolled: 0, nsPruned: 0 };
 
   constructor(db: Db, o: RollupOptions) {
     this.#db = db;
@@ -149,6 +152,7 @@ export class RollupJob implements RollupService {
     };
     this.#log = o.log?.child({ component: 'rollups' });
     const p = (sql: string): Statement => db.prepare(sql);
+    this.#ns = new NsRollups(db);
     this.#s = {
       getState: p('SELECT done_until FROM rollup_state WHERE resolution = ?'),
       setState: p('INSERT INTO rollup_state (resolution, done_until) VALUES (?, ?) ON CONFLICT (resolution) DO UPDATE SET done_until = excluded.done_until'),
@@ -294,6 +298,7 @@ export class RollupJob implements RollupService {
   #rollHost(id: number, from: number, to: number): Map<number, Agg> {
     const out = minuteAggs(this.#s['raw']!.iterate(id, from, to) as Iterable<RawSample>, (l) => this.#counters(l));
     for (const [bucket, a] of out) this.#s['put1m']!.run(id, bucket, a.lastTs, encodeAgg(a));
+    this.#ns.rollMinutes(id, from, to);
     return out;
   }
 
@@ -307,6 +312,7 @@ export class RollupJob implements RollupService {
         .transaction(() => {
           for (const m of minutes) {
             this.#s['del1m']!.run(id, m);
+            this.#ns.rerollMinute(id, m);
             this.#rollHost(id, m, m + MINUTE);
             buckets.add(m);
             this.stats.dirtyRerolled++;
@@ -371,6 +377,7 @@ export class RollupJob implements RollupService {
   #rollHostHours(id: number, from: number, to: number): void {
     const out = hourAggs(this.#s['get1m']!.iterate(id, from, to) as Iterable<MinuteRow>);
     for (const [h, a] of out) this.#s['put1h']!.run(id, h, a.lastTs, encodeAgg(a));
+    this.#ns.rollHours(id, from, to);
   }
 
   /** Deletes expired rows, at most pruneBatch per transaction. */
@@ -399,10 +406,23 @@ export class RollupJob implements RollupService {
       }
       return total;
     };
+    const nsLoop = async (kind: 'raw' | '1m' | '1h', cut: number, id: number): Promise<void> => {
+      for (let i = 0; i < 1_000_000 && !this.#stopped; i++) {
+        const r = this.#db.transaction(() => this.#ns.prune(kind, id, cut, batch)).immediate();
+        this.stats.nsPruned += r.deleted;
+        this.stats.slices++;
+        await yieldNow();
+        if (!r.more) break;
+      }
+    };
     for (const id of hosts) {
       if (rawCut !== null) this.stats.rawPruned += await loop('pruneRaw', rawCut, id);
       if (minCut !== null) this.stats.minutePruned += await loop('prune1m', minCut, id);
       this.stats.hourPruned += await loop('prune1h', hourCut, id);
+      if (rawCut !== null) await nsLoop('raw', rawCut, id);
+      if (minCut !== null) await nsLoop('1m', minCut, id);
+      await nsLoop('1h', hourCut, id);
+      this.#db.transaction(() => this.#ns.pruneSeries(id, hourCut)).immediate();
     }
     for (let i = 0; i < 1_000_000 && !this.#stopped; i++) {
       const n = this.#s['pruneFleet']!.run(now - this.#o.minuteRetentionMs, batch).changes;

@@ -1,6 +1,7 @@
 /**
  * `tcpfleet db stats` on SQLite: row counts, bytes and the oldest and newest data at each
- * resolution (raw snapshots, one-minute and one-hour rollups, the fleet's one-minute sums).
+ * resolution (raw snapshots, one-minute and one-hour rollups, the fleet's one-minute sums, and the
+ * same three of the network namespaces' series).
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Database as Db } from 'better-sqlite3';
@@ -12,6 +13,9 @@ const RES: readonly [ResolutionStats['resolution'], string, string][] = [
   ['1m', 'rollup_1m', 'bucket'],
   ['1h', 'rollup_1h', 'bucket'],
   ['fleet_1m', 'rollup_fleet_1m', 'bucket'],
+  ['ns_raw', 'ns_snapshots', 'ts'],
+  ['ns_1m', 'ns_rollup_1m', 'bucket'],
+  ['ns_1h', 'ns_rollup_1h', 'bucket'],
 ];
 
 /** The statistics of a SQLite database (its file size and WAL, and per table bytes when dbstat is compiled in). */
@@ -42,7 +46,8 @@ export function sqliteStats(db: Db, path: string): DbStats {
         bytes: pages.size === 0 ? null : (pages.get(t) ?? 0) + indexBytes,
         oldest: r.lo,
         newest: r.hi,
-        rolled_until: resolution === 'raw' ? null : (state.get(resolution === 'fleet_1m' ? '1m' : resolution) ?? null),
+        rolled_until:
+          resolution === 'raw' || resolution === 'ns_raw' ? null : (state.get(resolution === 'fleet_1m' || resolution === 'ns_1m' ? '1m' : resolution === 'ns_1h' ? '1h' : resolution) ?? null),
       });
     }
     const hosts = (db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;

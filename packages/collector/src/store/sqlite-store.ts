@@ -22,7 +22,27 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import { RowEncoder } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
 import type { HistoryPages, ReadTokens, RollupJobOptions, RollupService } from './store.js';
-import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, IngestRefusal, RawHistory, RawKey, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
+import type {
+  DbStats,
+  GapRecord,
+  HostRemoval,
+  IngestItem,
+  IngestOutcome,
+  IngestRefusal,
+  NsRawHistory,
+  NsSeries,
+  NsStoredEntry,
+  RawHistory,
+  RawKey,
+  RemoveOutcome,
+  Store,
+  StoredSnapshot,
+  TokenInfo,
+  WriteAuth,
+} from './store.js';
+import { NsStore } from './ns-store.js';
+import { rawKeyStatements, rawSeekWith } from './raw-keys.js';
+import type { KeyRow } from './raw-keys.js';
 
 /** Options of the SQLite store. */
 export interface SqliteStoreOptions {
@@ -67,28 +87,17 @@ interface SnapRow {
   boot: string;
 }
 
-/** A raw snapshot's key columns. */
-interface KeyRow {
-  ts: number;
-  boot_id: number;
-  seq: number;
-}
-
 /** The statements of RawHistory; rows ordered by (ts, boot_id, seq), an index-only walk but for rawSlice. */
 function rawHistoryStatements(p: (sql: string) => Statement): Record<string, Statement> {
   const host = 's.host_id = (SELECT id FROM hosts WHERE name = ?)';
-  const after = '(s.ts, s.boot_id, s.seq) > (?, ?, ?)';
-  const order = 'ORDER BY s.ts, s.boot_id, s.seq';
   return {
-    rawKeyAt: p(`SELECT s.ts, s.boot_id, s.seq FROM snapshots s WHERE ${host} AND ${after} AND s.ts < ? ${order} LIMIT 1 OFFSET ?`),
-    rawCount: p(`SELECT count(*) AS count FROM (SELECT 1 FROM snapshots s WHERE ${host} AND ${after} AND s.ts < ? LIMIT ?)`),
-    rawLastKey: p(`SELECT s.ts, s.boot_id, s.seq FROM snapshots s WHERE ${host} AND ${after} AND s.ts < ? ORDER BY s.ts DESC, s.boot_id DESC, s.seq DESC LIMIT 1`),
+    ...rawKeyStatements(p, 'raw', 'snapshots', host),
     rawSlice: p(`SELECT s.seq, s.ts, s.recv_ts, s.layout_id, s.vals, s.errors, s.boot_id, b.boot FROM snapshots s JOIN boots b ON b.id = s.boot_id
-                 WHERE ${host} AND ${after} AND (s.ts, s.boot_id, s.seq) <= (?, ?, ?) ${order} LIMIT ?`),
+                 WHERE ${host} AND (s.ts, s.boot_id, s.seq) > (?, ?, ?) AND (s.ts, s.boot_id, s.seq) <= (?, ?, ?) ORDER BY s.ts, s.boot_id, s.seq LIMIT ?`),
   };
 }
 
-export class SqliteStore implements Store, RawHistory {
+export class SqliteStore implements Store, RawHistory, NsRawHistory {
   readonly #db: Db;
   readonly #path: string;
   readonly #hostIds = new Map<string, number>();
@@ -98,6 +107,8 @@ export class SqliteStore implements Store, RawHistory {
   readonly #layoutIds = new Map<string, number>();
   readonly #layouts = new Map<number, Layout>();
   readonly #s: Record<string, Statement>;
+  /** The per-namespace tables' statements (store/ns-store.ts). */
+  readonly #ns: NsStore;
   /** Encodes this store's own ingest() calls. */
   readonly #encoder = new RowEncoder();
   /** Layout texts by the id their encoder gave them (kept across failed transactions: encoders send each once). */
@@ -136,6 +147,7 @@ export class SqliteStore implements Store, RawHistory {
     }
     const db = this.#db;
     const p = (sql: string): Statement => db.prepare(sql);
+    this.#ns = new NsStore(db, opts.readonly === true);
     this.#s =
       opts.readonly === true
         ? this.#readStatements(p)
@@ -296,6 +308,8 @@ export class SqliteStore implements Store, RawHistory {
       // result the same as one upsert per batch).
       const seen: number[] = [];
       const newestOf = new Map<number, NewestRow>();
+      const nsAt = nsOffsets(rows.ns.count);
+      const nsLayout = (wireId: number): number => this.#layoutId(this.#wireLayouts.get(wireId) ?? '|');
       let j = 0;
       const outcomes = rows.items.map((item): IngestOutcome => {
         const refused = this.#refusal(item.host, item.auth);
@@ -314,8 +328,10 @@ export class SqliteStore implements Store, RawHistory {
           const vals = rows.bytes.subarray(at, at + rows.valsLen[j]!);
           const ts = rows.ts[j]!;
           const r = s['insertSnap']!.run(hostId, bootId, rows.seq[j]!, ts, recvTs, layoutId, vals, rows.errors[j] ?? null);
-          if (r.changes > 0) stored++;
-          else duplicates++;
+          if (r.changes > 0) {
+            stored++;
+            if (rows.ns.count[j]! > 0) this.#ns.writeHistory(rows.ns, nsAt[j]!, j, { hostId, bootId, seq: rows.seq[j]!, ts, recvTs }, rows.bytes, nsLayout);
+          } else duplicates++;
           if (newest === undefined) {
             newest = { j, ts, bootId, layoutId, vals };
             newestOf.set(hostId, newest);
@@ -354,6 +370,7 @@ export class SqliteStore implements Store, RawHistory {
       this.#hostRows.clear();
       this.#bootIds.clear();
       this.#layoutIds.clear();
+      this.#ns.clearCaches();
       throw wrap(err, 'cannot store batch');
     }
   }
@@ -394,6 +411,7 @@ export class SqliteStore implements Store, RawHistory {
     const epoch = (this.#s['removalEpoch']!.get() as { id: number }).id;
     if (epoch === this.#removalEpoch) return;
     this.#removalEpoch = epoch;
+    this.#ns.clearCaches();
     this.#hostIds.clear();
     this.#hostRows.clear();
     this.#bootIds.clear();
@@ -412,7 +430,38 @@ export class SqliteStore implements Store, RawHistory {
 
   latest(): Promise<StoredSnapshot[]> {
     const rows = this.#s['latestAll']!.all() as (SnapRow & { host: string; labels: string; last_seen: number; breakdown: Uint8Array | string | null })[];
-    return Promise.resolve(rows.map((r) => this.#toSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, r.breakdown)));
+    const ns = this.#ns.latest(this.#snmpNames);
+    return Promise.resolve(
+      rows.map((r) => {
+        const snap = this.#toSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, r.breakdown);
+        const entries = ns.get(r.host);
+        if (entries !== undefined) snap.namespaces = entries;
+        return snap;
+      }),
+    );
+  }
+
+  /** The counter names of a namespace entry layout. */
+  readonly #snmpNames = (layoutId: number): readonly string[] => this.#layout(layoutId).snmp;
+
+  namespaceSeries(host: string): Promise<NsSeries[]> {
+    return Promise.resolve(this.#ns.series(host));
+  }
+
+  namespaceHistory(host: string, netns: number, since: number, until: number, limit: number): Promise<NsStoredEntry[]> {
+    return Promise.resolve(this.nsRawSlice(host, netns, [since - 1, Infinity, Infinity], [until - 1, Infinity, Infinity], limit).rows);
+  }
+
+  nsRawSeek(host: string, netns: number, after: RawKey, until: number, n: number): { count: number; last: RawKey | null } {
+    return this.#ns.rawSeek(host, netns, after, until, n);
+  }
+
+  nsRawAny(host: string, netns: number, after: RawKey, until: number): boolean {
+    return this.#ns.rawAny(host, netns, after, until);
+  }
+
+  nsRawSlice(host: string, netns: number, after: RawKey, end: RawKey, n: number): { rows: NsStoredEntry[]; last: RawKey | null } {
+    return this.#ns.rawSlice(host, netns, after, end, n, this.#snmpNames);
   }
 
   history(host: string, since: number, until: number, limit: number): Promise<StoredSnapshot[]> {
@@ -424,11 +473,7 @@ export class SqliteStore implements Store, RawHistory {
   }
 
   rawSeek(host: string, after: RawKey, until: number, n: number): { count: number; last: RawKey | null } {
-    const at = this.#s['rawKeyAt']!.get(host, ...after, until, n - 1) as KeyRow | undefined;
-    if (at !== undefined) return { count: n, last: [at.ts, at.boot_id, at.seq] };
-    const { count } = this.#s['rawCount']!.get(host, ...after, until, n) as { count: number };
-    const last = count === 0 ? undefined : (this.#s['rawLastKey']!.get(host, ...after, until) as KeyRow | undefined);
-    return { count, last: last === undefined ? null : [last.ts, last.boot_id, last.seq] };
+    return rawSeekWith(this.#s, 'raw', [host], after, until, n);
   }
 
   rawAny(host: string, after: RawKey, until: number): boolean {
@@ -485,11 +530,12 @@ export class SqliteStore implements Store, RawHistory {
     try {
       const out = this.#db
         .transaction((): RemoveOutcome => {
-          const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0 };
+          const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0, namespaces: 0 };
           const row = (o.silentBefore === undefined ? s['findHostId']!.get(host) : s['hostSilentSince']!.get(host, o.silentBefore)) as { id: number } | undefined;
           if (row === undefined) return none;
           const id = row.id;
-          const result = { found: true, latest: s['delLatest']!.run(id).changes, snapshots: 0, rollups: 0, gaps: 0 };
+          const nsGone = this.#ns.remove(id, o.purge);
+          const result = { found: true, latest: s['delLatest']!.run(id).changes, snapshots: 0, rollups: 0, gaps: 0, namespaces: nsGone.latest + nsGone.snapshots + nsGone.rollups };
           if (o.purge) {
             result.gaps = s['delGaps']!.run(id).changes;
             result.snapshots = s['delSnapshots']!.run(id).changes;
@@ -563,4 +609,15 @@ export class SqliteStore implements Store, RawHistory {
     }
     return Promise.resolve();
   }
+}
+
+/** Where each snapshot's entries start in a commit's flat namespace rows. */
+function nsOffsets(count: readonly number[]): number[] {
+  const at: number[] = new Array<number>(count.length);
+  let o = 0;
+  for (let j = 0; j < count.length; j++) {
+    at[j] = o;
+    o += count[j]!;
+  }
+  return at;
 }

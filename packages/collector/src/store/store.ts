@@ -10,7 +10,7 @@
  * migrations (run when a driver opens). No component holds a driver's handle.
  */
 import type { Logger } from 'pino';
-import type { Snapshot } from '@tcpfleet/common';
+import type { ContainerIdentity, NamespaceEntry, Snapshot } from '@tcpfleet/common';
 import type { AlertStore } from '../alerts/alert-store.js';
 
 /** A snapshot as stored: what the agent sent plus the collector's receive time. */
@@ -61,7 +61,21 @@ export interface RemoveOutcome {
   snapshots: number;
   rollups: number;
   gaps: number;
+  /** Rows of the per-namespace tables deleted (ns_latest; with purge also history, rollups, series). */
+  namespaces: number;
 }
+
+/** One namespace series of a host (issue 10): its key, who holds it, when it was first and last stored. */
+export interface NsSeries {
+  netns: number;
+  container: ContainerIdentity | null;
+  first_seen: number;
+  /** Updated at most every ten minutes (store/ns-store.ts LAST_SEEN_STEP_MS). */
+  last_seen: number;
+}
+
+/** A namespace entry as stored in a host's history: the entry plus its snapshot's key and receive time. */
+export type NsStoredEntry = NamespaceEntry & { host: string; ts: number; seq: number; boot: string; recv_ts: number };
 
 /** A declared hole in a host's history (snapshots its agent had to drop). */
 export interface GapRecord {
@@ -83,7 +97,7 @@ export interface TokenInfo {
 
 /** One resolution in `db stats --json`. */
 export interface ResolutionStats {
-  resolution: 'raw' | '1m' | '1h' | 'fleet_1m';
+  resolution: 'raw' | '1m' | '1h' | 'fleet_1m' | 'ns_raw' | 'ns_1m' | 'ns_1h';
   table: string;
   rows: number;
   /** Bytes of the table and its indexes; null when the driver cannot tell. */
@@ -167,6 +181,16 @@ export interface HistoryPages {
   hostPage(host: string, since: number, until: number, limit: number, now: number, from: { resolution: Resolution; stage: '1h' | '1m' | 'raw'; key: readonly number[] } | null): Promise<PageStream>;
   /** The page of the fleet's one-minute sums over [since, until) after bucket `after`. */
   fleetPage(since: number, until: number, limit: number, after: number | null): Promise<PageStream>;
+  /** The page of one namespace series (host, netns) over [since, until) after `from`, as hostPage. */
+  nsPage(
+    host: string,
+    netns: number,
+    since: number,
+    until: number,
+    limit: number,
+    now: number,
+    from: { resolution: Resolution; stage: '1h' | '1m' | 'raw'; key: readonly number[] } | null,
+  ): Promise<PageStream>;
   close(): Promise<void>;
 }
 
@@ -175,12 +199,22 @@ export type Resolution = 'raw' | '1m' | '1h';
 
 /** Everything the collector needs from a database. */
 export interface Store {
-  /** Stores batches in one transaction; all or nothing. Idempotent on (host, boot, seq). */
+  /**
+   * Stores batches in one transaction; all or nothing. Idempotent on (host, boot, seq). A
+   * snapshot's `namespaces` (issue 10) are stored in the same transaction, each entry in its
+   * series (host, netns): history, and the host's latest set when the snapshot is its newest
+   * (entries missing from the newest snapshot leave the latest set). A replayed snapshot stores
+   * none of its entries again.
+   */
   ingest(items: readonly IngestItem[], recvTs: number): Promise<IngestOutcome[]>;
   /** Records a declared gap (idempotent on host, boot, first seq); nothing when `auth` is no longer valid. */
   recordGap(gap: GapRecord, auth?: WriteAuth): Promise<void>;
-  /** Each host's latest snapshot. */
+  /** Each host's latest snapshot, with `namespaces` when its latest snapshot had entries. */
   latest(): Promise<StoredSnapshot[]>;
+  /** The namespace series stored for a host (any age), by netns; [] for an unknown host. */
+  namespaceSeries(host: string): Promise<NsSeries[]>;
+  /** One namespace series' raw entries with since <= ts < until, oldest first (at most `limit`). */
+  namespaceHistory(host: string, netns: number, since: number, until: number, limit: number): Promise<NsStoredEntry[]>;
   /** A host's snapshots with since <= ts < until, oldest first. */
   history(host: string, since: number, until: number, limit: number): Promise<StoredSnapshot[]>;
   /** Gaps, of one host or all, declared since `since`. */
@@ -199,7 +233,8 @@ export interface Store {
   liveTokens(): Promise<Map<string, string>>;
   /**
    * Removes a host's latest row (it leaves the fleet; its history stays until retention), or with
-   * `purge` everything stored about it (history, rollups, gaps, boots, the host row). With
+   * `purge` everything stored about it (history, rollups, gaps, boots, the host row, its
+   * namespace series). Its latest namespace entries go in both cases. With
    * `silentBefore`, only when nothing was received from it since then (forgetting silent hosts).
    */
   removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome>;
@@ -246,4 +281,11 @@ export interface RawHistory {
   rawAny(host: string, after: RawKey, until: number): boolean;
   /** At most `n` snapshots with after < key <= end, oldest first, and the key of the last one. */
   rawSlice(host: string, after: RawKey, end: RawKey, n: number): { rows: StoredSnapshot[]; last: RawKey | null };
+}
+
+/** RawHistory of one namespace series (host, netns): the same keyset reads over its raw entries. */
+export interface NsRawHistory {
+  nsRawSeek(host: string, netns: number, after: RawKey, until: number, n: number): { count: number; last: RawKey | null };
+  nsRawAny(host: string, netns: number, after: RawKey, until: number): boolean;
+  nsRawSlice(host: string, netns: number, after: RawKey, end: RawKey, n: number): { rows: NsStoredEntry[]; last: RawKey | null };
 }

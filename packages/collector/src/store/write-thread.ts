@@ -16,7 +16,7 @@ import { StorageError } from './storage-error.js';
 import type { SqliteStore } from './sqlite-store.js';
 import type { HistoryPages, ReadTokens, RollupService } from './store.js';
 import type { AlertStore } from '../alerts/alert-store.js';
-import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
+import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, NsSeries, NsStoredEntry, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 import type { WriteRequestBody, WriteWorkerData } from './write-worker.js';
 import { WorkerCalls } from './worker-calls.js';
 
@@ -98,6 +98,14 @@ export class ThreadedStore implements Store {
 
   history(host: string, since: number, until: number, limit: number): Promise<StoredSnapshot[]> {
     return this.#main.history(host, since, until, limit);
+  }
+
+  namespaceSeries(host: string): Promise<NsSeries[]> {
+    return this.#main.namespaceSeries(host);
+  }
+
+  namespaceHistory(host: string, netns: number, since: number, until: number, limit: number): Promise<NsStoredEntry[]> {
+    return this.#main.namespaceHistory(host, netns, since, until, limit);
   }
 
   gaps(host: string | null, since: number): Promise<GapRecord[]> {

@@ -8,7 +8,7 @@ import { SNAPSHOT_LIMITS as L } from './limits.js';
 import { LABEL_KEY_PATTERN } from './identity.js';
 
 /** A `top --by` value. */
-export type TopBy = { kind: 'host' } | { kind: 'port' } | { kind: 'peer' } | { kind: 'label'; label: string };
+export type TopBy = { kind: 'host' } | { kind: 'port' } | { kind: 'peer' } | { kind: 'container' } | { kind: 'label'; label: string };
 
 const usage = (m: string): TcpfleetError => new TcpfleetError('TCPFLEET_ERR_USAGE', m);
 
@@ -20,11 +20,11 @@ export function parseGroupLabel(text: string, flag = '--by'): string {
 }
 
 /** The words `top --by` takes besides label:LABEL. */
-export const TOP_BY_WORDS = ['host', 'port', 'peer'] as const;
+export const TOP_BY_WORDS = ['host', 'port', 'peer', 'container'] as const;
 
-/** A `top --by` value: host, port, peer or label:LABEL. */
+/** A `top --by` value: host, port, peer, container (network namespaces, issue 10) or label:LABEL. */
 export function parseTopBy(text: string, flag = '--by'): TopBy {
   if (text.startsWith('label:')) return { kind: 'label', label: parseGroupLabel(text.slice(6), `${flag} label:`) };
-  if ((TOP_BY_WORDS as readonly string[]).includes(text)) return { kind: text as 'host' | 'port' | 'peer' };
+  if ((TOP_BY_WORDS as readonly string[]).includes(text)) return { kind: text as (typeof TOP_BY_WORDS)[number] };
   throw usage(`${flag} must be ${TOP_BY_WORDS.join(', ')} or label:LABEL, got ${JSON.stringify(text.slice(0, 80))}`);
 }

@@ -11,6 +11,7 @@ import { HOUR, MINUTE } from '../rollups.js';
 import { STAGE_RANK, fleetRow, pickResolution, toRow } from '../rollup-history.js';
 import type { BucketRow } from '../rollup-history.js';
 import { compareKeys } from '../keyset-pages.js';
+import { TcpfleetError } from '@tcpfleet/common';
 import type { HistoryPages, PageStream, Resolution } from '../store.js';
 import type { StoredRow } from '../stored-row.js';
 import type { PgDb } from './pg-db.js';
@@ -156,6 +157,10 @@ export class PgHistoryPages implements HistoryPages {
     const stage = this.#bucketStage('fleet', 0, null, since - 1, until, fleetRow);
     const { rows, next } = await page([stage], after === null ? null : { stage: 'fleet', rank: 0, key: [after] }, limit);
     return stream('1m', rows, next);
+  }
+
+  nsPage(): Promise<PageStream> {
+    return Promise.reject(new TcpfleetError('TCPFLEET_ERR_STORAGE', 'per-namespace series are not stored on PostgreSQL yet'));
   }
 
   close(): Promise<void> {

@@ -11,7 +11,7 @@
  * keeps it from being stored twice, also when the COMMIT did land before the connection broke).
  */
 import type { Logger } from 'pino';
-import { parseLayout } from '@tcpfleet/common';
+import { parseLayout, TcpfleetError } from '@tcpfleet/common';
 import type { Layout } from '@tcpfleet/common';
 import type { PoolClient } from 'pg';
 import { RowEncoder } from '../ingest-rows.js';
@@ -36,6 +36,7 @@ import type {
   TokenInfo,
   WriteAuth,
 } from '../store.js';
+import type { NsSeries, NsStoredEntry } from '../store.js';
 import type { AlertStore } from '../../alerts/alert-store.js';
 import { PgDb } from './pg-db.js';
 import type { PgDbOptions } from './pg-db.js';
@@ -403,6 +404,15 @@ export class PgStore implements Store {
     return (await this.db.query('SELECT 1 FROM tokens WHERE host = $1 AND revoked IS NULL', [host])).length > 0;
   }
 
+  // TODO(issue 10 on PostgreSQL): per-namespace series are not stored by this driver yet.
+  namespaceSeries(_host: string): Promise<NsSeries[]> {
+    return Promise.reject(new TcpfleetError('TCPFLEET_ERR_STORAGE', 'per-namespace series are not stored on PostgreSQL yet'));
+  }
+
+  namespaceHistory(_host: string, _netns: number, _since: number, _until: number, _limit: number): Promise<NsStoredEntry[]> {
+    return Promise.reject(new TcpfleetError('TCPFLEET_ERR_STORAGE', 'per-namespace series are not stored on PostgreSQL yet'));
+  }
+
   async liveTokens(): Promise<Map<string, string>> {
     const rows = await this.db.query<{ host: string; hash: string }>('SELECT host, hash FROM tokens WHERE revoked IS NULL');
     return new Map(rows.map((r) => [r.host, r.hash]));
@@ -410,13 +420,13 @@ export class PgStore implements Store {
 
   removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome> {
     return this.db.tx(`cannot remove host ${host}`, async (c) => {
-      const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0 };
+      const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0, namespaces: 0 };
       const found =
         o.silentBefore === undefined
           ? await c.query('SELECT 1 FROM hosts WHERE host = $1 FOR UPDATE', [host])
           : await c.query('SELECT 1 FROM hosts WHERE host = $1 AND last_seen < $2 FOR UPDATE', [host, o.silentBefore]);
       if (found.rows.length === 0) return none;
-      const result = { found: true, latest: (await c.query('DELETE FROM latest WHERE host = $1', [host])).rowCount ?? 0, snapshots: 0, rollups: 0, gaps: 0 };
+      const result = { found: true, latest: (await c.query('DELETE FROM latest WHERE host = $1', [host])).rowCount ?? 0, snapshots: 0, rollups: 0, gaps: 0, namespaces: 0 };
       if (o.purge) {
         result.gaps = (await c.query('DELETE FROM gaps WHERE host = $1', [host])).rowCount ?? 0;
         result.snapshots = (await c.query('DELETE FROM snapshots WHERE host = $1', [host])).rowCount ?? 0;
