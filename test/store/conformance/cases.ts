@@ -227,9 +227,9 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
       const s = await fresh();
       for (const h of ['a', 'b', 'c']) await s.ingest([item(h, series(h, NOW - 5000, 3, 1000))], NOW);
       await s.recordGap({ host: 'b', boot: BOOT, from_seq: 9, to_seq: 9, count: 1, ts: NOW, recv_ts: NOW });
-      expect(await s.removeHost('a', { purge: false, now: NOW })).toEqual({ found: true, latest: 1, snapshots: 0, rollups: 0, gaps: 0 });
+      expect(await s.removeHost('a', { purge: false, now: NOW })).toEqual({ found: true, latest: 1, snapshots: 0, rollups: 0, gaps: 0, namespaces: 0 });
       expect((await s.history('a', 0, NOW + 1, 10)).length).toBe(3);
-      expect(await s.removeHost('b', { purge: true, now: NOW + 1 })).toEqual({ found: true, latest: 1, snapshots: 3, rollups: 0, gaps: 1 });
+      expect(await s.removeHost('b', { purge: true, now: NOW + 1 })).toEqual({ found: true, latest: 1, snapshots: 3, rollups: 0, gaps: 1, namespaces: 0 });
       expect(await s.history('b', 0, NOW + 1, 10)).toEqual([]);
       expect(await s.removeHost('zzz', { purge: true, now: NOW })).toMatchObject({ found: false });
       // c was seen at NOW: not silent since NOW - 1.
@@ -316,7 +316,7 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
       expect(raw.rows).toBe(5);
       expect(raw.oldest).toBe(NOW - 5000);
       expect(raw.newest).toBe(NOW - 3000);
-      expect(st.resolutions.map((r) => r.resolution)).toEqual(['raw', '1m', '1h', 'fleet_1m']);
+      expect(st.resolutions.map((r) => r.resolution)).toEqual(['raw', '1m', '1h', 'fleet_1m', 'ns_raw', 'ns_1m', 'ns_1h']);
       expect(st.bytes).toBeGreaterThan(0);
     });
   });
