@@ -12,7 +12,7 @@ export interface RouteHandlers {
   health: Handler;
   api: Record<'hosts' | 'host' | 'total' | 'top' | 'gaps', Handler>;
   history: Record<'host' | 'fleet', Handler>;
-  views: Record<'dashboard' | 'metrics' | 'overview', Handler>;
+  views: Record<'dashboard' | 'metrics' | 'overview' | 'namespaces', Handler>;
   alerts: Record<'alerts' | 'rules', Handler>;
 }
 
@@ -26,6 +26,7 @@ export function routeTable(h: RouteHandlers): Route[] {
     { path: '/api/v1/hosts', access: 'read', handle: h.api.hosts },
     { path: '/api/v1/hosts/:id', access: 'read', handle: h.api.host },
     { path: '/api/v1/hosts/:id/history', access: 'read', handle: h.history.host },
+    { path: '/api/v1/hosts/:id/namespaces', access: 'read', handle: h.views.namespaces },
     { path: '/api/v1/total', access: 'read', handle: h.api.total },
     { path: '/api/v1/total/history', access: 'read', handle: h.history.fleet },
     { path: '/api/v1/top', access: 'read', handle: h.api.top },

@@ -10,7 +10,11 @@
  * /api/v1/overview answers 401: the page then asks for the read token once, keeps it for the tab
  * (sessionStorage, gone when the tab closes) and sends it as `Authorization: Bearer` on every
  * fetch; a token refused later is forgotten and asked for again.
+ *
+ * A host's network namespaces (the row's toggle) are host-namespaces.ts's part of the page.
  */
+import { HOST_NAMESPACES_CSS, HOST_NAMESPACES_SCRIPT } from './host-namespaces.js';
+
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -54,7 +58,7 @@ select{background:var(--panel);color:var(--fg);border:1px solid var(--line);bord
 #login input{background:var(--bg);color:var(--fg);border:1px solid var(--line);border-radius:4px;padding:4px 8px;width:320px}
 #login button{background:var(--accent);color:var(--bg);border:0;border-radius:4px;padding:5px 12px;margin-left:6px;cursor:pointer}
 #login .dim{color:var(--dim);font-size:12px}
-</style>
+${HOST_NAMESPACES_CSS}</style>
 </head>
 <body>
 <header><h1>tcpfleet</h1><span><span id="live"></span><span id="status">connecting</span><span id="error"></span></span>
@@ -71,6 +75,7 @@ select{background:var(--panel);color:var(--fg);border:1px solid var(--line);bord
 <table id="hosts" hidden><thead><tr><th>host</th><th class="num" id="value-head">established</th><th id="spark-head">last hour</th><th class="num">estab</th><th class="num">time_wait</th><th class="num">close_wait</th><th class="num">listen</th><th class="num">ss total</th><th>last seen</th><th>status</th></tr></thead><tbody></tbody></table>
 </main>
 <script>
+${HOST_NAMESPACES_SCRIPT}
 (function(){
 "use strict";
 var STATES=["established","syn_sent","syn_recv","fin_wait1","fin_wait2","time_wait","close","close_wait","last_ack","listen","closing","new_syn_recv"];
@@ -122,11 +127,12 @@ function render(o){
     var st=el("td");st.appendChild(el("span","badge "+(h.stale?"stale":"live"),h.stale?"STALE":"live"));tr.appendChild(st);
     frag.appendChild(tr);
   });
-  tb.textContent="";tb.appendChild(frag);
+  tb.textContent="";tb.appendChild(frag);nsRows(tb,o);
   $("updated").textContent=new Date(o.now).toLocaleTimeString();
   document.body.dataset.updated=String(o.now);
 }
 var TOKEN_KEY="tcpfleet.readToken";
+var nsRows=tcpfleetNamespaces(function(){var t=readToken(),h={};if(t)h.Authorization="Bearer "+t;return h});
 function readToken(){try{return sessionStorage.getItem(TOKEN_KEY)}catch(e){return null}}
 function askToken(why){
   $("login-why").textContent=why;$("login").hidden=false;$("live").className="off";$("status").textContent="read token needed";$("error").textContent="";$("login-token").focus();
