@@ -208,7 +208,7 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
     expect(pageErrors).toEqual([]);
   });
 
-  it.skipIf(!canNetns())('a real agent with --namespaces: the namespaces the test holds sockets in, with their counts, in the route, /metrics, the dashboard and a container alert', async () => {
+  it.skipIf(!canNetns())('a real agent with --namespaces: the namespaces the test holds sockets in, with their counts, in the route, /metrics, the dashboard and a container alert', { timeout: 150_000 }, async () => {
     const a = addNetns('views-a');
     const b = addNetns('views-b');
     const ca = await startConns(a, { listen: 3, estab: 4 });
