@@ -11,14 +11,12 @@
  *   - with a real agent, the namespaces' counts equal what the sockets the test holds in them are.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { Page } from 'playwright-core';
-import { emptyStates } from '@tcpfleet/common';
 import type { ContainerIdentity, NamespaceEntry } from '@tcpfleet/common';
-import { openBrowser } from '../helpers/browser.js';
+import { openBrowser, pageErrorsOf } from '../helpers/browser.js';
 import { getJson, httpGet } from '../helpers/http.js';
 import { addNetns, canNetns, removeAllNetns, startConns } from '../helpers/netns.js';
 import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
@@ -26,7 +24,9 @@ import type { Collector, Proc } from '../helpers/procs.js';
 import { startWebhook } from '../helpers/webhook.js';
 import type { WebhookReceiver } from '../helpers/webhook.js';
 import { hello, snapshot } from '../helpers/wire.js';
+import { nsEntry } from '../helpers/namespace-entries.js';
 import { haveTools } from '../helpers/tools.js';
+import { promSamples as samples, promtoolCheck } from '../helpers/prometheus.js';
 
 const have = haveTools(['chromium', 'promtool'], 'chromium prometheus');
 const HOST = 'k8s-node-1';
@@ -34,21 +34,7 @@ const BOOT = '00000000-0000-4000-8000-0000000a11e7';
 const WEB: ContainerIdentity = { runtime: 'containerd', id: '3f'.repeat(32), pod_uid: '1f2e3d4c-5b6a-4789-8abc-def012345678', pod: 'web-7d9f8c6b5-x2k4q', namespace: 'shop', name: 'nginx' };
 const DNS: ContainerIdentity = { runtime: 'containerd', id: '9a'.repeat(32), pod: 'coredns-5d78c9869d-abcde', namespace: 'kube-system', name: 'coredns' };
 
-function entry(netns: number, container: ContainerIdentity | null, v: { established: number; close_wait: number; listen: number }): NamespaceEntry {
-  const states = { ...emptyStates(), ...v };
-  return {
-    netns,
-    pid: 4000 + (netns % 1000),
-    container,
-    states,
-    ipv4: states,
-    ipv6: emptyStates(),
-    summary: { total: 500, estab: v.established + v.close_wait, closed: 3, orphaned: 0, timewait: 0 },
-    sockstat: { sockets_used: 9, tcp_inuse: v.established + v.close_wait + v.listen, tcp_orphan: 0, tcp_tw: 0, tcp_alloc: 500, tcp_mem: 2, tcp6_inuse: 0 },
-    snmp: { CurrEstab: v.established + v.close_wait, ActiveOpens: 10, PassiveOpens: 20 },
-    collect: { states_age_ms: 0, states_unchanged: true, skipped: 0, errors: [] },
-  };
-}
+const entry = (netns: number, container: ContainerIdentity | null, v: { established: number; close_wait: number; listen: number }): NamespaceEntry => nsEntry(netns, container, v);
 
 /** A WebSocket session of a test agent: hello, then batches one at a time, each acknowledged. */
 async function session(url: string, token: string, host: string): Promise<{ send: (snaps: Record<string, unknown>[]) => Promise<void>; close: () => void }> {
@@ -79,17 +65,6 @@ async function session(url: string, token: string, host: string): Promise<{ send
   };
 }
 
-/** Samples of the exposition as "name{labels}" -> value. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  return out;
-}
-
 interface NsRow {
   netns: number;
   runtime: string | null;
@@ -110,7 +85,7 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
   let hook: WebhookReceiver;
   let browser: Awaited<ReturnType<typeof openBrowser>> | null = null;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   let agent: Proc | null = null;
 
   beforeAll(async () => {
@@ -130,10 +105,7 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
     col = await startCollector(tmp.dir, ['--rules', rules]);
     browser = await openBrowser();
     page = await browser.ctx.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
+    pageErrors = pageErrorsOf(page);
   });
 
   afterAll(async () => {
@@ -146,14 +118,17 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
     tmp.cleanup();
   });
 
-  const fired = (status: string, rule = 'pod-close-wait'): Record<string, unknown>[] =>
-    hook.received.map((r) => r.json ?? {}).filter((j) => j['status'] === status && j['rule'] === rule);
+  const fired = (status: string, rule = 'pod-close-wait'): Record<string, unknown>[] => hook.received.map((r) => r.json ?? {}).filter((j) => j['status'] === status && j['rule'] === rule);
 
   it('a container alert fires once per namespace and names the pod; the route, /metrics and the dashboard show the namespaces', async () => {
     const s = await session(col.wsUrl, col.token, HOST);
     const t0 = Date.now() - 10_000;
     for (let i = 0; i < 3; i++) {
-      const namespaces = [entry(4026532101, WEB, { established: 12, close_wait: 150, listen: 1 }), entry(4026532102, DNS, { established: 3, close_wait: 0, listen: 2 }), entry(4026532103, null, { established: 0, close_wait: 400, listen: 0 })];
+      const namespaces = [
+        entry(4026532101, WEB, { established: 12, close_wait: 150, listen: 1 }),
+        entry(4026532102, DNS, { established: 3, close_wait: 0, listen: 2 }),
+        entry(4026532103, null, { established: 0, close_wait: 400, listen: 0 }),
+      ];
       await s.send([snapshot(HOST, i + 1, BOOT, { ts: t0 + i * 1000, namespaces })]);
     }
     await waitFor(() => fired('firing').length >= 1, 'the container alert to be delivered');
@@ -169,10 +144,8 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
     ]);
 
     const r = await httpGet(`${col.url}/metrics`);
-    const file = join(tmp.dir, 'metrics.txt');
-    writeFileSync(file, r.body);
-    const check = spawnSync('sh', ['-c', `promtool check metrics < '${file}'`], { encoding: 'utf8', timeout: 60_000 });
-    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const check = promtoolCheck(r.body, tmp.dir);
+    expect(check.status, check.output).toBe(0);
     const m = samples(r.body);
     const web = `host="${HOST}",netns="4026532101",pod="${WEB.pod}",namespace="shop",container="nginx"`;
     expect(m.get(`tcpfleet_namespace_connections{${web},state="close_wait"}`)).toBe(150);
@@ -189,10 +162,16 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
     expect(await page.textContent(`${webRow} td[data-col="who"]`)).toBe(`${WEB.pod} / nginx`);
     expect(await page.textContent(`${webRow} td[data-col="close_wait"]`)).toBe('150');
     expect(await page.textContent(`${webRow} td[data-col="sockets"]`)).toBe('163');
-    expect(await page.$$eval(`tr.ns-row[data-ns-host="${HOST}"] tr.ns-entry`, (rows) => rows.map((x) => (x as unknown as { dataset: Record<string, string> }).dataset['netns']))).toEqual(['4026532103', '4026532101', '4026532102']);
+    expect(await page.$$eval(`tr.ns-row[data-ns-host="${HOST}"] tr.ns-entry`, (rows) => rows.map((x) => (x as unknown as { dataset: Record<string, string> }).dataset['netns']))).toEqual([
+      '4026532103',
+      '4026532101',
+      '4026532102',
+    ]);
     // The open table survives the page's next polls (the hosts table is rebuilt every 2 s).
     const seen = Number(await page.getAttribute('body', 'data-updated'));
-    await page.waitForFunction((x) => Number((globalThis as unknown as { document: { body: { dataset: Record<string, string | undefined> } } }).document.body.dataset['updated']) > x, seen, { timeout: 20_000 });
+    await page.waitForFunction((x) => Number((globalThis as unknown as { document: { body: { dataset: Record<string, string | undefined> } } }).document.body.dataset['updated']) > x, seen, {
+      timeout: 20_000,
+    });
     expect(await page.isVisible(webRow)).toBe(true);
     expect(await page.textContent('#alerts')).toContain('pod-close-wait');
 
@@ -208,49 +187,57 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
     expect(pageErrors).toEqual([]);
   });
 
-  it.skipIf(!canNetns())('a real agent with --namespaces: the namespaces the test holds sockets in, with their counts, in the route, /metrics, the dashboard and a container alert', { timeout: 150_000 }, async () => {
-    const a = addNetns('views-a');
-    const b = addNetns('views-b');
-    const ca = await startConns(a, { listen: 3, estab: 4 });
-    const cb = await startConns(b, { listen: 1, estab: 2 });
-    const inode = (ns: string): number => statSync(`/run/netns/${ns}`).ino;
-    const want = new Map([
-      [inode(a), ca.ready],
-      [inode(b), cb.ready],
-    ]);
-    agent = startAgent(col, tmp.dir, ['--host-id', 'real-ns', '--label', 'role=real', '--namespaces', '--walk-budget', '0']);
-    let rows: NsRow[] = [];
-    await waitFor(
-      async () => {
-        const r = await httpGet(`${col.url}/api/v1/hosts/real-ns/namespaces`);
-        if (r.status !== 200) return false;
-        rows = ((JSON.parse(r.body) as NsAnswer).namespaces ?? []).filter((n) => want.has(n.netns));
-        return rows.length === 2 && rows.every((n) => n.states['established'] === want.get(n.netns)!.established && n.states['listen'] === want.get(n.netns)!.listen);
-      },
-      "the agent's namespaces with the test's sockets",
-      60_000,
-      250,
-    );
-    // The rule on listeners fires for namespace a (3 listeners) only, naming its netns.
-    await waitFor(() => fired('firing', 'ns-listeners').some((j) => j['netns'] === inode(a)), 'the alert of namespace a');
-    expect(fired('firing', 'ns-listeners').filter((j) => want.has(j['netns'] as number)).map((j) => [j['host'], j['netns'], (j['evidence'] as { states: Record<string, number> }).states['listen']])).toEqual([['real-ns', inode(a), 3]]);
+  it.skipIf(!canNetns())(
+    'a real agent with --namespaces: the namespaces the test holds sockets in, with their counts, in the route, /metrics, the dashboard and a container alert',
+    { timeout: 150_000 },
+    async () => {
+      const a = addNetns('views-a');
+      const b = addNetns('views-b');
+      const ca = await startConns(a, { listen: 3, estab: 4 });
+      const cb = await startConns(b, { listen: 1, estab: 2 });
+      const inode = (ns: string): number => statSync(`/run/netns/${ns}`).ino;
+      const want = new Map([
+        [inode(a), ca.ready],
+        [inode(b), cb.ready],
+      ]);
+      agent = startAgent(col, tmp.dir, ['--host-id', 'real-ns', '--label', 'role=real', '--namespaces', '--walk-budget', '0']);
+      let rows: NsRow[] = [];
+      await waitFor(
+        async () => {
+          const r = await httpGet(`${col.url}/api/v1/hosts/real-ns/namespaces`);
+          if (r.status !== 200) return false;
+          rows = ((JSON.parse(r.body) as NsAnswer).namespaces ?? []).filter((n) => want.has(n.netns));
+          return rows.length === 2 && rows.every((n) => n.states['established'] === want.get(n.netns)!.established && n.states['listen'] === want.get(n.netns)!.listen);
+        },
+        "the agent's namespaces with the test's sockets",
+        60_000,
+        250,
+      );
+      // The rule on listeners fires for namespace a (3 listeners) only, naming its netns.
+      await waitFor(() => fired('firing', 'ns-listeners').some((j) => j['netns'] === inode(a)), 'the alert of namespace a');
+      expect(
+        fired('firing', 'ns-listeners')
+          .filter((j) => want.has(j['netns'] as number))
+          .map((j) => [j['host'], j['netns'], (j['evidence'] as { states: Record<string, number> }).states['listen']]),
+      ).toEqual([['real-ns', inode(a), 3]]);
 
-    const m = samples((await httpGet(`${col.url}/metrics`)).body);
-    for (const [netns, ready] of want) {
-      const labels = `host="real-ns",netns="${netns}",pod="",namespace="",container=""`;
-      expect(m.get(`tcpfleet_namespace_connections{${labels},state="established"}`)).toBe(ready.established);
-      expect(m.get(`tcpfleet_namespace_connections{${labels},state="listen"}`)).toBe(ready.listen);
-    }
+      const m = samples((await httpGet(`${col.url}/metrics`)).body);
+      for (const [netns, ready] of want) {
+        const labels = `host="real-ns",netns="${netns}",pod="",namespace="",container=""`;
+        expect(m.get(`tcpfleet_namespace_connections{${labels},state="established"}`)).toBe(ready.established);
+        expect(m.get(`tcpfleet_namespace_connections{${labels},state="listen"}`)).toBe(ready.listen);
+      }
 
-    await page.goto(`${col.url}/`);
-    await page.waitForSelector('tr[data-host="real-ns"] button.ns-toggle', { timeout: 20_000 });
-    await page.click('tr[data-host="real-ns"] button.ns-toggle');
-    const rowA = `tr.ns-row[data-ns-host="real-ns"] tr.ns-entry[data-netns="${inode(a)}"]`;
-    await page.waitForSelector(rowA, { timeout: 20_000 });
-    expect(await page.textContent(`${rowA} td[data-col="established"]`)).toBe(String(ca.ready.established));
-    expect(await page.textContent(`${rowA} td[data-col="listen"]`)).toBe('3');
-    ca.proc.kill('SIGKILL');
-    cb.proc.kill('SIGKILL');
-    expect(pageErrors).toEqual([]);
-  });
+      await page.goto(`${col.url}/`);
+      await page.waitForSelector('tr[data-host="real-ns"] button.ns-toggle', { timeout: 20_000 });
+      await page.click('tr[data-host="real-ns"] button.ns-toggle');
+      const rowA = `tr.ns-row[data-ns-host="real-ns"] tr.ns-entry[data-netns="${inode(a)}"]`;
+      await page.waitForSelector(rowA, { timeout: 20_000 });
+      expect(await page.textContent(`${rowA} td[data-col="established"]`)).toBe(String(ca.ready.established));
+      expect(await page.textContent(`${rowA} td[data-col="listen"]`)).toBe('3');
+      ca.proc.kill('SIGKILL');
+      cb.proc.kill('SIGKILL');
+      expect(pageErrors).toEqual([]);
+    },
+  );
 });

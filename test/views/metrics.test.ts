@@ -12,20 +12,10 @@ import { freePort, getJson, httpGet } from '../helpers/http.js';
 import { cli, killAll, startAgent, startCollector, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Collector, Proc } from '../helpers/procs.js';
 import { haveTools } from '../helpers/tools.js';
+import { promSamples as samples } from '../helpers/prometheus.js';
 
 const have = haveTools(['promtool', 'prometheus'], 'prometheus');
 const PROC = join(FIXTURES, 'proc');
-
-/** Samples of the exposition as "name{labels}" -> value. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  return out;
-}
 
 describe.skipIf(!have)('/metrics', () => {
   const tmp = tempDir('metrics');

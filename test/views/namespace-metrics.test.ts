@@ -6,9 +6,6 @@
  * container alerts get a family of their own while tcpfleet_alert_firing keeps its labels.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { TCP_STATES, emptyStates } from '@tcpfleet/common';
 import type { ContainerIdentity, NamespaceEntry, Snapshot } from '@tcpfleet/common';
 import { Fleet } from '../../packages/collector/src/api/fleet.js';
@@ -16,7 +13,9 @@ import { renderMetrics } from '../../packages/collector/src/views/metrics.js';
 import { NAMESPACE_METRICS } from '../../packages/collector/src/views/namespace-metrics.js';
 import { synthSnapshot } from '../helpers/snapshots.js';
 import { tempDir } from '../helpers/procs.js';
+import { nsEntry } from '../helpers/namespace-entries.js';
 import { haveTools } from '../helpers/tools.js';
+import { promSamples as samples, promtoolCheck } from '../helpers/prometheus.js';
 
 const have = haveTools(['promtool'], 'prometheus');
 const NOW = 1_800_000_000_000;
@@ -24,40 +23,17 @@ const GAUGES = { agentsConnected: 1, writeQueue: 0, snapshotsStored: 1, commits:
 const tmp = tempDir('ns-metrics');
 afterAll(() => tmp.cleanup());
 
+/** An entry whose state i holds (k * (i + 1)) % 13 sockets, k seconds old. */
 function entry(netns: number, container: ContainerIdentity | null, k: number): NamespaceEntry {
   const states = emptyStates();
   TCP_STATES.forEach((st, i) => (states[st] = (k * (i + 1)) % 13));
-  return {
-    netns,
-    pid: 100 + (netns % 1000),
-    container,
-    states,
-    ipv4: states,
-    ipv6: emptyStates(),
-    summary: { total: 1, estab: 0, closed: 0, orphaned: 0, timewait: 0 },
-    sockstat: { sockets_used: 0, tcp_inuse: 0, tcp_orphan: 0, tcp_tw: 0, tcp_alloc: 0, tcp_mem: 0, tcp6_inuse: 0 },
-    snmp: {},
-    collect: { states_age_ms: k * 1000, states_unchanged: true, skipped: 0, errors: [] },
-  };
-}
-
-/** Samples of the exposition as "name{labels}" -> value. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  return out;
+  return nsEntry(netns, container, states, k * 1000);
 }
 
 function promtool(text: string): void {
-  const file = join(tmp.dir, `m-${Math.random().toString(36).slice(2)}.txt`);
-  writeFileSync(file, text);
-  const check = spawnSync('sh', ['-c', `promtool check metrics < '${file}'`], { encoding: 'utf8', timeout: 60_000 });
-  expect(check.status, check.stdout + check.stderr).toBe(0);
-  expect((check.stdout + check.stderr).trim()).toBe('');
+  const check = promtoolCheck(text, tmp.dir);
+  expect(check.status, check.output).toBe(0);
+  expect(check.output).toBe('');
 }
 
 function fleetOf(snaps: { s: Snapshot; recv: number }[]): Fleet {

@@ -18,6 +18,7 @@ import { MAX_NAMESPACES_PER_HOST, NamespaceSeriesSet } from '../../../packages/c
 import { sampleKeys } from '../../../packages/collector/src/alerts/metric.js';
 import { RulesError, parseRules } from '../../../packages/collector/src/alerts/rules-file.js';
 import { tempDir } from '../../helpers/procs.js';
+import { nsEntry } from '../../helpers/namespace-entries.js';
 
 const T0 = 1_800_000_000_000;
 const cleanups: (() => void)[] = [];
@@ -29,22 +30,8 @@ const POD_A: ContainerIdentity = { runtime: 'containerd', id: 'a'.repeat(64), po
 const POD_B: ContainerIdentity = { runtime: 'containerd', id: 'b'.repeat(64), pod: 'db-0', namespace: 'shop', name: 'postgres' };
 const POD_C: ContainerIdentity = { runtime: 'cri-o', id: 'c'.repeat(64), pod: 'web-5c4b3a-zz9', namespace: 'staging', name: 'nginx' };
 
-/** One namespace entry with the given close_wait and established counts. */
-function ns(netns: number, container: ContainerIdentity | null, v: { close_wait?: number; established?: number }): NamespaceEntry {
-  const states = { ...emptyStates(), close_wait: v.close_wait ?? 0, established: v.established ?? 0, listen: 2 };
-  return {
-    netns,
-    pid: netns % 100_000,
-    container,
-    states,
-    ipv4: states,
-    ipv6: emptyStates(),
-    summary: { total: 999, estab: states.established + states.close_wait, closed: 7, orphaned: 0, timewait: 0 },
-    sockstat: { sockets_used: 5, tcp_inuse: 3, tcp_orphan: 0, tcp_tw: 0, tcp_alloc: 999, tcp_mem: 1, tcp6_inuse: 0 },
-    snmp: { CurrEstab: states.established + states.close_wait, ActiveOpens: 1 },
-    collect: { states_age_ms: 0, states_unchanged: true, skipped: 0, errors: [] },
-  };
-}
+/** One namespace entry with the given close_wait and established counts (and 2 listeners). */
+const ns = (netns: number, container: ContainerIdentity | null, v: { close_wait?: number; established?: number }): NamespaceEntry => nsEntry(netns, container, { ...v, listen: 2 });
 
 function snap(host: string, ts: number, seq: number, namespaces: NamespaceEntry[] | undefined, hostCloseWait = 0): Snapshot {
   const states = { ...emptyStates(), close_wait: hostCloseWait, listen: 1 };
@@ -80,7 +67,8 @@ function setup(rulesYaml: string, file?: string) {
   const clock = { now: T0 };
   const engine = new AlertEngine({ store: new SqliteAlertStore(db), log: pino({ level: 'silent' }), onQueued: () => {}, now: () => clock.now });
   engine.setRules(parseRules(rulesYaml, 'r.yml'));
-  const deliveries = (): Record<string, unknown>[] => (db.prepare('SELECT body FROM alert_deliveries ORDER BY id').all() as { body: string }[]).map((r) => JSON.parse(r.body) as Record<string, unknown>);
+  const deliveries = (): Record<string, unknown>[] =>
+    (db.prepare('SELECT body FROM alert_deliveries ORDER BY id').all() as { body: string }[]).map((r) => JSON.parse(r.body) as Record<string, unknown>);
   const feed = (s: Snapshot): void => {
     clock.now = Math.max(clock.now, s.ts);
     engine.ingest([{ host: s.host, labels: s.labels, snapshots: [s] }], s.ts);
@@ -93,7 +81,10 @@ const CW = `${HOOK}rules:\n  - { name: pod-cw, kind: threshold, scope: container
 
 describe('rules file: scope container', () => {
   it('accepts a container rule, splitting match into host labels and the container part (globs allowed)', () => {
-    const set = parseRules(`rules:\n  - { name: r, kind: spike, scope: container, metric: states.established, window: 5m, factor: 3, match: { env: prod, pod: "web-*", namespace: shop, container: nginx, runtime: containerd } }\n`, 'r.yml');
+    const set = parseRules(
+      `rules:\n  - { name: r, kind: spike, scope: container, metric: states.established, window: 5m, factor: 3, match: { env: prod, pod: "web-*", namespace: shop, container: nginx, runtime: containerd } }\n`,
+      'r.yml',
+    );
     const r = set.rules[0]!;
     expect(r.scope).toBe('container');
     expect(r.match).toEqual({ env: 'prod' });
@@ -157,12 +148,24 @@ describe('alert engine: scope container', () => {
     expect(d).toHaveLength(2);
     const first = d.find((x) => x['host'] === 'h1')!;
     expect(Object.keys(first)).toEqual(['status', 'rule', 'severity', 'host', 'netns', 'container', 'labels', 'metric', 'value', 'startsAt', 'endsAt', 'evidence']);
-    expect(first).toMatchObject({ status: 'firing', rule: 'pod-cw', netns: 4026532001, container: POD_A, labels: { env: 'prod' }, metric: 'states.close_wait', value: 150, startsAt: T0 + 2000, endsAt: null });
+    expect(first).toMatchObject({
+      status: 'firing',
+      rule: 'pod-cw',
+      netns: 4026532001,
+      container: POD_A,
+      labels: { env: 'prod' },
+      metric: 'states.close_wait',
+      value: 150,
+      startsAt: T0 + 2000,
+      endsAt: null,
+    });
     expect(first['evidence']).toMatchObject({ netns: 4026532001, pid: 32001, container: POD_A, states: { close_wait: 150, established: 0, listen: 2 }, states_age_ms: 0, states_unchanged: true });
     // The views' firing list names the namespace too; the one-line text names the pod and container.
     const f = t.engine.firing().find((a) => a.host === 'h1')!;
     expect(f).toMatchObject({ rule: 'pod-cw', netns: 4026532001, container: POD_A, value: 150 });
-    expect(f.summary).toBe(`[FIRING] pod-cw on h1 pod shop/web-7d9f8c6b5-x2k4q container nginx (containerd ${'a'.repeat(12)}, netns 4026532001) (warning): states.close_wait = 150; states: close_wait 150, listen 2`);
+    expect(f.summary).toBe(
+      `[FIRING] pod-cw on h1 pod shop/web-7d9f8c6b5-x2k4q container nginx (containerd ${'a'.repeat(12)}, netns 4026532001) (warning): states.close_wait = 150; states: close_wait 150, listen 2`,
+    );
 
     // Still above resolve_value: nothing new. Then h1's pod A recovers: one resolved notification.
     t.feed(snap('h1', T0 + 4000, seq++, [ns(4026532001, POD_A, { close_wait: 50 }), ns(4026532003, POD_C, { close_wait: 500 })]));
@@ -182,13 +185,23 @@ describe('alert engine: scope container', () => {
     const t = setup(`${CW}  - { name: host-cw, kind: threshold, metric: states.close_wait, op: ">", value: 100, for: 0s, grace: 0s, notify: [hook] }\n`);
     let seq = 1;
     for (let i = 0; i < 3; i++) t.feed(snap('h1', T0 + i * 1000, seq++, [ns(7001, POD_A, { close_wait: 150 }), ns(7002, POD_B, { close_wait: 400 })]));
-    expect(t.engine.list(false).map((a) => [a.rule, a.netns ?? null]).sort()).toEqual([
+    expect(
+      t.engine
+        .list(false)
+        .map((a) => [a.rule, a.netns ?? null])
+        .sort(),
+    ).toEqual([
       ['pod-cw', 7001],
       ['pod-cw', 7002],
     ]);
     // Pod A's namespace is gone from the next snapshot: its alert resolves with the last value it had.
     t.feed(snap('h1', T0 + 3000, seq++, [ns(7002, POD_B, { close_wait: 400 })]));
-    expect(t.deliveries().filter((d) => d['status'] === 'resolved').map((d) => [d['netns'], d['value'], d['endsAt']])).toEqual([[7001, 150, T0 + 3000]]);
+    expect(
+      t
+        .deliveries()
+        .filter((d) => d['status'] === 'resolved')
+        .map((d) => [d['netns'], d['value'], d['endsAt']]),
+    ).toEqual([[7001, 150, T0 + 3000]]);
     // A snapshot without `namespaces` (the agent runs without --namespaces now): pod B's resolves too.
     // The host's own CLOSE_WAIT (900) is the host rule's business only.
     t.feed(snap('h1', T0 + 4000, seq++, undefined, 900));
@@ -212,7 +225,9 @@ describe('alert engine: scope container', () => {
   });
 
   it('spike: each namespace is compared with its own baseline (kept in memory), not with the host or other namespaces', () => {
-    const t = setup(`${HOOK}rules:\n  - { name: pod-spike, kind: spike, scope: container, metric: states.established, window: 30s, factor: 3, min_delta: 50, for: 0s, grace: 0s, notify: [hook], match: { pod: "web-*" } }\n`);
+    const t = setup(
+      `${HOOK}rules:\n  - { name: pod-spike, kind: spike, scope: container, metric: states.established, window: 30s, factor: 3, min_delta: 50, for: 0s, grace: 0s, notify: [hook], match: { pod: "web-*" } }\n`,
+    );
     let seq = 1;
     // Pod A steady at 100, pod C steady at 1000: then pod A goes to 400 (4x its own baseline, a
     // quarter of pod C's level); pod C stays.

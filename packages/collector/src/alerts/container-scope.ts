@@ -47,7 +47,13 @@ export function splitMatch(match: Readonly<Record<string, string>>): { labels: R
 
 /** A glob of `*` (any run of characters) as an anchored regular expression. */
 export function globRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'u');
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'u',
+  );
 }
 
 /** True when the namespace's container has every field the match names (a namespace without a container has none). */
@@ -140,13 +146,7 @@ export class NamespaceSeriesSet {
    * namespaces dropped because this snapshot no longer lists them. A snapshot older than the
    * newest seen adds history only and drops nothing.
    */
-  observe(
-    host: HostSeries,
-    s: Snapshot,
-    keepMs: number,
-    keys: SampleKeys,
-    wanted: (e: NamespaceEntry) => boolean,
-  ): { added: { ns: NamespaceSeries; index: number }[]; gone: string[] } {
+  observe(host: HostSeries, s: Snapshot, keepMs: number, keys: SampleKeys, wanted: (e: NamespaceEntry) => boolean): { added: { ns: NamespaceSeries; index: number }[]; gone: string[] } {
     let h = this.#byHost.get(host.host);
     const entries = s.namespaces ?? [];
     if (h === undefined) {

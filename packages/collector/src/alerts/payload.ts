@@ -2,7 +2,7 @@
  * What a notification says: the JSON payload (docs/alerting.md: a contract) and the
  * Slack-compatible text. `tcpfleet alerts --json` prints the same objects.
  */
-import type { Breakdown, ContainerIdentity, StateCounts } from '@tcpfleet/common';
+import type { ContainerIdentity, StateCounts } from '@tcpfleet/common';
 import type { AlertEvidence, AlertRecord, AlertStatus } from './alert-store.js';
 import { isNamespaceEvidence, namespaceText, statesText } from './container-scope.js';
 

@@ -348,7 +348,8 @@ function buildRule(
       if (why !== null) fail('metric', why);
     }
     const rt = r.match?.['runtime'];
-    if (rt !== undefined && !String(rt).includes('*') && !(CONTAINER_RUNTIMES as readonly string[]).includes(String(rt))) fail('match', `runtime ${JSON.stringify(rt)} is not one of ${CONTAINER_RUNTIMES.join(', ')}`);
+    if (rt !== undefined && !String(rt).includes('*') && !(CONTAINER_RUNTIMES as readonly string[]).includes(String(rt)))
+      fail('match', `runtime ${JSON.stringify(rt)} is not one of ${CONTAINER_RUNTIMES.join(', ')}`);
   }
   if (r.kind === 'spike' && r.factor !== undefined && r.resolve_factor !== undefined && r.resolve_factor >= r.factor) fail('resolve_factor', `must be below factor (${r.factor})`);
   if (r.kind === 'threshold' && r.op !== undefined && r.value !== undefined && r.resolve_value !== undefined) {
