@@ -19,7 +19,7 @@ import type { ContainerIdentity, NamespaceEntry } from '@tcpfleet/common';
 import { openBrowser, pageErrorsOf } from '../helpers/browser.js';
 import { getJson, httpGet } from '../helpers/http.js';
 import { addNetns, canNetns, removeAllNetns, startConns } from '../helpers/netns.js';
-import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import { cli, killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Collector, Proc } from '../helpers/procs.js';
 import { startWebhook } from '../helpers/webhook.js';
 import type { WebhookReceiver } from '../helpers/webhook.js';
@@ -135,6 +135,11 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
     const [f] = fired('firing');
     expect(f).toMatchObject({ rule: 'pod-close-wait', host: HOST, netns: 4026532101, container: WEB, metric: 'states.close_wait', value: 150, endsAt: null });
     expect(f!['evidence']).toMatchObject({ netns: 4026532101, container: WEB, states: { close_wait: 150, established: 12 } });
+
+    // `tcpfleet alerts` names the namespace and the pod in its evidence column.
+    const out = cli(['alerts', '--url', col.url]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain(`netns 4026532101 pod shop/${WEB.pod} container nginx containerd ${'3f'.repeat(6)}: close_wait 150, established 12, listen 1`);
 
     const api = await getJson<NsAnswer>(`${col.url}/api/v1/hosts/${HOST}/namespaces`);
     expect(api.namespaces?.map((n) => [n.netns, n.pod, n.namespace, n.name, n.states['close_wait'], n.sockets])).toEqual([
