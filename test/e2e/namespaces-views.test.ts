@@ -6,8 +6,9 @@
  *
  *   - the container alert fires once per (host, netns), names the pod, and resolves once when
  *     the namespace disappears;
- *   - GET /api/v1/hosts/:id/namespaces and /metrics (promtool check metrics) give the entries'
- *     numbers; the dashboard in headless Chromium shows them under the host's row;
+ *   - GET /api/v1/hosts/:id/namespaces and /metrics (promtool check metrics, and a real
+ *     Prometheus scraping it) give the entries' numbers; the dashboard in headless Chromium shows
+ *     them under the host's row;
  *   - with a real agent, the namespaces' counts equal what the sockets the test holds in them are.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,9 +27,9 @@ import type { WebhookReceiver } from '../helpers/webhook.js';
 import { hello, snapshot } from '../helpers/wire.js';
 import { nsEntry } from '../helpers/namespace-entries.js';
 import { haveTools } from '../helpers/tools.js';
-import { promSamples as samples, promtoolCheck } from '../helpers/prometheus.js';
+import { promSamples as samples, promtoolCheck, startPrometheus } from '../helpers/prometheus.js';
 
-const have = haveTools(['chromium', 'promtool'], 'chromium prometheus');
+const have = haveTools(['chromium', 'promtool', 'prometheus'], 'chromium prometheus');
 const HOST = 'k8s-node-1';
 const BOOT = '00000000-0000-4000-8000-0000000a11e7';
 const WEB: ContainerIdentity = { runtime: 'containerd', id: '3f'.repeat(32), pod_uid: '1f2e3d4c-5b6a-4789-8abc-def012345678', pod: 'web-7d9f8c6b5-x2k4q', namespace: 'shop', name: 'nginx' };
@@ -87,6 +88,7 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
   let page: Page;
   let pageErrors: string[] = [];
   let agent: Proc | null = null;
+  let prom: Proc | null = null;
 
   beforeAll(async () => {
     hook = await startWebhook();
@@ -111,6 +113,7 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
   afterAll(async () => {
     await browser?.close();
     if (agent !== null) await stopProc(agent);
+    if (prom !== null) await stopProc(prom);
     await stopProc(col);
     await hook.close();
     killAll();
@@ -157,6 +160,12 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
     expect(m.get(`tcpfleet_namespace_connections{${web},state="established"}`)).toBe(12);
     expect(m.get(`tcpfleet_namespace_alert_firing{rule="pod-close-wait",${web},severity="warning"}`)).toBe(1);
     expect(m.get('tcpfleet_namespace_series{status="exported"}')).toBe(3);
+    // A real Prometheus scrapes the per-namespace series and answers by pod.
+    const server = await startPrometheus(join(tmp.dir, 'prometheus'), `127.0.0.1:${col.port}`);
+    prom = server.proc;
+    const byPod = await server.waitSeries(`sum by (pod, namespace) (tcpfleet_namespace_connections{host="${HOST}",pod="${WEB.pod}"})`);
+    expect(byPod.map((x) => [x.metric['pod'], x.metric['namespace'], Number(x.value[1])])).toEqual([[WEB.pod, 'shop', 163]]);
+    expect(Number((await server.query(`tcpfleet_namespace_connections{host="${HOST}",netns="4026532103",state="close_wait"}`))[0]?.value[1])).toBe(400);
 
     await page.goto(`${col.url}/`);
     const toggle = `tr[data-host="${HOST}"] button.ns-toggle`;
