@@ -32,6 +32,8 @@ import { promSamples as samples, promtoolCheck, startPrometheus } from '../helpe
 const have = haveTools(['chromium', 'promtool', 'prometheus'], 'chromium prometheus');
 const HOST = 'k8s-node-1';
 const BOOT = '00000000-0000-4000-8000-0000000a11e7';
+/** The test agent's interval: long, so its host stays live (not stale) while the test looks at it. */
+const LONG = 60_000;
 const WEB: ContainerIdentity = { runtime: 'containerd', id: '3f'.repeat(32), pod_uid: '1f2e3d4c-5b6a-4789-8abc-def012345678', pod: 'web-7d9f8c6b5-x2k4q', namespace: 'shop', name: 'nginx' };
 const DNS: ContainerIdentity = { runtime: 'containerd', id: '9a'.repeat(32), pod: 'coredns-5d78c9869d-abcde', namespace: 'kube-system', name: 'coredns' };
 
@@ -123,7 +125,7 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
 
   const fired = (status: string, rule = 'pod-close-wait'): Record<string, unknown>[] => hook.received.map((r) => r.json ?? {}).filter((j) => j['status'] === status && j['rule'] === rule);
 
-  it('a container alert fires once per namespace and names the pod; the route, /metrics and the dashboard show the namespaces', async () => {
+  it('a container alert fires once per namespace and names the pod; the route, /metrics and the dashboard show the namespaces', { timeout: 180_000 }, async () => {
     const s = await session(col.wsUrl, col.token, HOST);
     const t0 = Date.now() - 10_000;
     for (let i = 0; i < 3; i++) {
@@ -132,7 +134,7 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
         entry(4026532102, DNS, { established: 3, close_wait: 0, listen: 2 }),
         entry(4026532103, null, { established: 0, close_wait: 400, listen: 0 }),
       ];
-      await s.send([snapshot(HOST, i + 1, BOOT, { ts: t0 + i * 1000, namespaces })]);
+      await s.send([snapshot(HOST, i + 1, BOOT, { ts: t0 + i * 1000, interval_ms: LONG, namespaces })]);
     }
     await waitFor(() => fired('firing').length >= 1, 'the container alert to be delivered');
     const [f] = fired('firing');
@@ -190,7 +192,7 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
     expect(await page.textContent('#alerts')).toContain('pod-close-wait');
 
     // The web pod's namespace disappears: its alert resolves once, and the dashboard drops its row.
-    await s.send([snapshot(HOST, 4, BOOT, { ts: t0 + 3000, namespaces: [entry(4026532102, DNS, { established: 3, close_wait: 0, listen: 2 })] })]);
+    await s.send([snapshot(HOST, 4, BOOT, { ts: t0 + 3000, interval_ms: LONG, namespaces: [entry(4026532102, DNS, { established: 3, close_wait: 0, listen: 2 })] })]);
     await waitFor(() => fired('resolved').length >= 1, 'the resolved notification');
     expect(fired('resolved')).toMatchObject([{ netns: 4026532101, container: WEB, value: 150 }]);
     await page.waitForSelector(webRow, { state: 'detached', timeout: 20_000 });
