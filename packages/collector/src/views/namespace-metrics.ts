@@ -17,6 +17,7 @@ import { TCP_STATES } from '@tcpfleet/common';
 import type { NamespaceEntry } from '@tcpfleet/common';
 import type { HostView } from '../api/fleet.js';
 import type { FiringAlert } from './firing-alerts.js';
+import { labelPairs } from './prometheus-text.js';
 import type { PrometheusText } from './prometheus-text.js';
 
 /** The bounds of the per-namespace series (docs/numbers.md). */
@@ -46,24 +47,25 @@ export function namespaceFamilies(t: PrometheusText, hosts: readonly HostView[],
   if (all.length > NAMESPACE_METRICS.maxNamespaces) {
     kept = [...all].sort((a, b) => b.n - a.n || (a.host < b.host ? -1 : a.host > b.host ? 1 : a.e.netns - b.e.netns)).slice(0, NAMESPACE_METRICS.maxNamespaces);
   }
-  const rows = kept.map((k) => ({ ...k, labels: nsLabels(k.host, k.e.netns, k.e.container) }));
-  t.family(
+  // Each namespace's labels are escaped once and shared by its samples.
+  const rows = kept.map((k) => ({ ...k, pairs: labelPairs(nsLabels(k.host, k.e.netns, k.e.container)) }));
+  t.familyPairs(
     'tcpfleet_namespace_connections',
     'gauge',
     "Sockets in each TCP state in a network namespace other than the host's (as of its last walk: see tcpfleet_namespace_states_age_seconds).",
-    rows.flatMap((r) => TCP_STATES.map((st) => [{ ...r.labels, state: st }, r.e.states[st]] as const)),
+    rows.flatMap((r) => TCP_STATES.map((st) => [`${r.pairs},state="${st}"`, r.e.states[st]] as const)),
   );
-  t.family(
+  t.familyPairs(
     'tcpfleet_namespace_states_age_seconds',
     'gauge',
     "Age of the namespace's per-state counts when its latest snapshot was taken (0: walked for it).",
-    rows.map((r) => [r.labels, r.e.collect.states_age_ms / 1000] as const),
+    rows.map((r) => [r.pairs, r.e.collect.states_age_ms / 1000] as const),
   );
-  t.family(
+  t.familyPairs(
     'tcpfleet_namespace_info',
     'gauge',
     'Always 1; who holds the namespace: container runtime, container id and Kubernetes pod uid ("" when unknown).',
-    rows.map((r) => [{ ...r.labels, runtime: r.e.container?.runtime ?? '', container_id: cut(r.e.container?.id), pod_uid: cut(r.e.container?.pod_uid) }, 1] as const),
+    rows.map((r) => [`${r.pairs},${labelPairs({ runtime: r.e.container?.runtime ?? '', container_id: cut(r.e.container?.id), pod_uid: cut(r.e.container?.pod_uid) })}`, 1] as const),
   );
   t.family('tcpfleet_namespace_series', 'gauge', `Namespaces of live hosts exported above, and left out by the cap of ${NAMESPACE_METRICS.maxNamespaces}.`, [
     [{ status: 'exported' }, rows.length],
