@@ -14,6 +14,9 @@ const LOADGEN = process.env['BENCH_LOADGEN'] ?? fileURLToPath(new URL('./lib/loa
 const COLLECTOR = process.env['BENCH_COLLECTOR'] ?? `${REPO}packages/collector/bin/tcpfleet.js`;
 const AGENT = `${REPO}packages/agent/bin/tcpfleet-agent.js`;
 const PER_PROC = 2500;
+// BENCH_EVERY_MS: each simulated agent's interval (default 1000: one snapshot a second). A longer
+// one keeps as many sessions open at a lower rate: what a session costs, apart from the traffic.
+const EVERY_MS = Number(process.env['BENCH_EVERY_MS'] ?? 1000);
 const TICK = 100; // clock ticks per second (/proc/PID/stat)
 
 const procStat = (pid) => {
@@ -83,7 +86,7 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
       const n = Math.floor(agents / procs) + (p < agents % procs ? 1 : 0);
       const g = startTracked(
         process.execPath,
-        [LOADGEN, '--url', `ws://127.0.0.1:${port}`, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding],
+        [LOADGEN, '--url', `ws://127.0.0.1:${port}`, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding, '--every', String(EVERY_MS)],
         { stdio: ['pipe', 'pipe', 'pipe'] },
       );
       gens.push(g);

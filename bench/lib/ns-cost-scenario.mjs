@@ -282,6 +282,7 @@ async function main() {
       },
       spikes: spikeSeen,
       json_bytes_per_entry: last.jsonBytes,
+      bin1_bytes_per_entry: last.bin1Bytes,
       warnings: [...new Set(m.warnings)],
     });
   }

@@ -15,8 +15,24 @@ import { randomString, randomValue, rng } from '../helpers/parity.js';
 
 const REFERENCE = z.strictObject({
   collector: z
-    .string()
-    .regex(/^wss?:\/\/[^\s/]+(\/\S*)?$/, 'a ws:// or wss:// URL such as ws://collector:7070')
+    .union([z.string(), z.array(z.string())], { error: 'Invalid input: expected a ws:// URL, several separated by commas, or an array of them' })
+    .transform((v, ctx) => {
+      const urls = typeof v === 'string' ? v.split(',').map((u) => u.trim()) : v;
+      if (urls.length > 16) {
+        ctx.addIssue({ code: 'custom', message: `at most 16 collectors (got ${urls.length})` });
+        return urls;
+      }
+      const seen = new Set<string>();
+      urls.forEach((u, i) => {
+        const path = typeof v === 'string' ? [] : [i];
+        const which = typeof v !== 'string' ? `${JSON.stringify(u)}: ` : urls.length > 1 ? `collector ${i + 1} of ${urls.length}, ${JSON.stringify(u)}: ` : '';
+        const url = 'a ws:// or wss:// URL such as ws://collector:7070';
+        if (!/^wss?:\/\/[^\s/]+(\/\S*)?$/.test(u)) ctx.addIssue({ code: 'custom', path, message: which === '' ? url : `${which}not ${url}` });
+        else if (seen.has(u)) ctx.addIssue({ code: 'custom', path, message: `${which === '' ? `${JSON.stringify(u)}: ` : which}listed twice` });
+        seen.add(u);
+      });
+      return urls;
+    })
     .optional(),
   token: z.string().min(1).max(4096).optional(),
   tokenFile: z.string().min(1).optional(),
@@ -35,7 +51,7 @@ const REFERENCE = z.strictObject({
   ca: z.string().min(1).optional(),
   walkBudget: z.number().min(0).max(1).default(0.01),
   namespaces: z.boolean().default(false),
-  maxNamespaces: z.number().int().min(1).max(65_536).default(512),
+  maxNamespaces: z.number().int().min(1).max(4096).default(512),
   kubeLogDir: z.string().min(1).default('/var/log/containers'),
   dockerDir: z.string().min(1).default('/var/lib/docker'),
   reconnectMin: z.number().min(0.01).default(0.5),
@@ -120,6 +136,20 @@ const CASES: unknown[] = [
   { collector: 'ws://x y' },
   { collector: 'ws://x\n' },
   { collector: '' },
+  { collector: 'ws://a:1,ws://b:2' },
+  { collector: 'ws://a:1, ws://b:2 ' },
+  { collector: 'ws://a:1,http://b:2' },
+  { collector: 'ws://a:1,ws://a:1' },
+  { collector: 'ws://a:1,' },
+  { collector: ',' },
+  { collector: ['ws://a:1', 'wss://b:2/p'] },
+  { collector: ['ws://a:1', 'http://b:2'] },
+  { collector: ['ws://a:1', 'ws://a:1'] },
+  { collector: ['ws://a:1', 5] },
+  { collector: [] },
+  { collector: {} },
+  { collector: Array.from({ length: 17 }, (_, i) => `ws://c${i}:1`) },
+  { collector: Array.from({ length: 16 }, (_, i) => `ws://c${i}:1`).join(',') },
   { token: '' },
   { token: 'x'.repeat(4096) },
   { token: 'x'.repeat(4097) },

@@ -57,6 +57,22 @@ describe('agent config precedence: flags > env > file > defaults', () => {
     expect(msg).toContain('collector: a ws:// or wss:// URL');
   });
 
+  it('takes several collectors: a comma list (flag, variable, file) or an array (file); a bad one is named', () => {
+    const d = dir();
+    expect(loadAgentConfig({ collector: 'ws://a:7070, wss://b:7070/x' }, {}, false).collector).toEqual(['ws://a:7070', 'wss://b:7070/x']);
+    expect(loadAgentConfig({}, { TCPFLEET_COLLECTOR: 'ws://a:1,ws://b:2' }, false).collector).toEqual(['ws://a:1', 'ws://b:2']);
+    writeFileSync(`${d}/c.json`, JSON.stringify({ collector: ['ws://a:1', 'ws://b:2', 'ws://c:3'] }));
+    expect(loadAgentConfig({ config: `${d}/c.json` }, {}, false).collector).toEqual(['ws://a:1', 'ws://b:2', 'ws://c:3']);
+    expect(errorOf(() => loadAgentConfig({ collector: 'ws://a:7070,http://b:7070' }, {}, true))).toBe(
+      'TCPFLEET_ERR_CONFIG: flag --collector: collector 2 of 2, "http://b:7070": not a ws:// or wss:// URL such as ws://collector:7070 (got "ws://a:7070,http://b:7070")',
+    );
+    writeFileSync(`${d}/bad.json`, JSON.stringify({ collector: ['ws://a:1', 'ws:/b'] }));
+    expect(errorOf(() => loadAgentConfig({ config: `${d}/bad.json` }, {}, false))).toBe(
+      `TCPFLEET_ERR_CONFIG: config file ${d}/bad.json: collector.1: "ws:/b": not a ws:// or wss:// URL such as ws://collector:7070`,
+    );
+    expect(errorOf(() => loadAgentConfig({}, { TCPFLEET_COLLECTOR: 'ws://a:1,ws://a:1' }, false))).toContain('TCPFLEET_COLLECTOR: collector 2 of 2, "ws://a:1": listed twice');
+  });
+
   it('needs a collector and a token to run, not for --once', () => {
     expect(errorOf(() => loadAgentConfig({}, {}, true))).toContain('no collector');
     expect(errorOf(() => loadAgentConfig({ collector: 'ws://127.0.0.1:7070' }, {}, true))).toContain('no token');

@@ -1,78 +1,176 @@
 /**
- * --namespaces against today's collector (before the wire encodings carry namespaces): a daemon
- * agent with --namespaces keeps reporting its host as before, on one connection, and sends no
- * `namespaces` (packages/agent/src/namespaces/outbound.ts); a JSON batch that does carry the
- * field is accepted by the collector, which drops it (its schema strips unknown keys).
+ * Per-namespace counts through a real collector (issue 10 item 4, the wire): real agents with
+ * --namespaces, one sending bin1 frames, one sending JSON (through a loopback relay that takes
+ * "bin1" out of the collector's welcome, as an agent of a JSON-only collector sees it), next to
+ * three network namespaces this test makes, each held by a process with loopback connections.
+ * The collector's latest view of each host (GET /api/v1/hosts/:id, `tcpfleet hosts --json`)
+ * has those namespaces with the states `tcpfleet-agent --once --json --namespaces` printed.
  */
+import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebSocket } from 'ws';
-import type { Snapshot } from '@tcpfleet/common';
-import { agentOnce, cli, killAll, startAgent, startCollector, tempDir, waitFor } from '../helpers/procs.js';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { RawData } from 'ws';
+import type { NamespaceEntry, Snapshot } from '@tcpfleet/common';
+import { agentOnce, cli, killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Collector, Proc } from '../helpers/procs.js';
-import { hello, wsSession } from '../helpers/wire.js';
-import { addNetns, canNetns, removeAllNetns, startConns } from '../helpers/netns.js';
+import { addNetns, removeAllNetns, startConns } from '../helpers/netns.js';
+import type { ConnsReady } from '../helpers/netns.js';
+import { getJson } from '../helpers/http.js';
 
-describe('--namespaces with a collector that does not know namespaces yet', () => {
-  const tmp = tempDir('netns-col');
+type HostView = Snapshot & { stale: boolean };
+
+type Relay = { url: string; close: () => Promise<void> };
+
+/** A WebSocket relay on loopback to the collector that removes `drop` from its welcome: `encodings` (the agent sends JSON), `features` (an older collector). */
+async function relayWithout(target: string, drop: 'encodings' | 'features'): Promise<Relay> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  wss.on('connection', (client, req) => {
+    const up = new WebSocket(target, { headers: { authorization: req.headers.authorization ?? '' } });
+    const early: [RawData, boolean][] = [];
+    client.on('message', (d, isBinary) => (up.readyState === WebSocket.OPEN ? up.send(d, { binary: isBinary }) : early.push([d, isBinary])));
+    up.on('open', () => {
+      for (const [d, b] of early.splice(0)) up.send(d, { binary: b });
+    });
+    up.on('message', (d, isBinary) => {
+      let out: RawData | string = d;
+      if (!isBinary) {
+        const m = JSON.parse(d.toString()) as { type: string; encodings?: string[]; features?: string[] };
+        if (m.type === 'welcome') {
+          if (drop === 'encodings') delete m.encodings;
+          else delete m.features;
+          out = JSON.stringify(m);
+        }
+      }
+      client.send(out, { binary: isBinary });
+    });
+    const closeBoth = (): void => {
+      client.terminate();
+      up.terminate();
+    };
+    client.on('close', closeBoth);
+    up.on('close', closeBoth);
+    client.on('error', closeBoth);
+    up.on('error', closeBoth);
+  });
+  const port = (wss.address() as { port: number }).port;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => r());
+      }),
+  };
+}
+
+/** The parts of an entry that do not move while its sockets are held (the host-wide sockstat and summary figures do). */
+const steady = (e: NamespaceEntry): unknown => ({
+  netns: e.netns,
+  pid: e.pid,
+  container: e.container,
+  states: e.states,
+  ipv4: e.ipv4,
+  ipv6: e.ipv6,
+  inuse: [e.sockstat.tcp_inuse, e.sockstat.tcp6_inuse, e.sockstat.tcp_tw],
+  estab: e.summary.estab,
+  curr: e.snmp['CurrEstab'],
+});
+
+describe('namespaces through a real collector, over bin1 and over JSON', () => {
+  const tmp = tempDir('netns-wire');
   let col: Collector;
-  let agent: Proc;
+  const agents: Proc[] = [];
+  const relays: Relay[] = [];
+  const mine: { name: string; ino: number; ready: ConnsReady }[] = [];
 
   beforeAll(async () => {
     col = await startCollector(tmp.dir);
-    agent = startAgent(col, tmp.dir, ['--host-id', 'ns-daemon', '--namespaces', '--log-level', 'debug']);
+    const mixes = [
+      { listen: 1, estab: 3 },
+      { listen: 2, estab: 1, closewait: 2 },
+      { listen: 2, estab: 2, estab6: 2 },
+    ];
+    for (const [i, mix] of mixes.entries()) {
+      const name = addNetns(`wire${i}`);
+      const { ready } = await startConns(name, { ...mix, port: 20_000 + 10 * i });
+      mine.push({ name, ino: statSync(`/run/netns/${name}`).ino, ready });
+    }
   });
 
-  afterAll(() => {
+  afterAll(async () => {
+    for (const r of relays) await r.close();
     killAll();
     removeAllNetns();
     tmp.cleanup();
   });
 
-  const host = (name: string): (Snapshot & { stale: boolean }) | undefined => {
-    const r = cli(['hosts', '--json', '--url', col.url]);
-    return r.code === 0 ? (JSON.parse(r.stdout) as (Snapshot & { stale: boolean })[]).find((h) => h.host === name) : undefined;
-  };
+  it("each host's latest view carries the namespaces the agent printed, whichever encoding brought them", async () => {
+    const once = agentOnce(['--once', '--json', '--namespaces']);
+    expect(once.code, once.stderr).toBe(0);
+    const printed = JSON.parse(once.stdout) as Snapshot;
+    const want = mine.map((m) => printed.namespaces?.find((e) => e.netns === m.ino));
+    for (const [i, e] of want.entries()) {
+      expect(e, `namespace ${mine[i]!.name} printed`).toBeDefined();
+      // The mix this test made is what the agent counted.
+      expect(e!.states.listen).toBe(mine[i]!.ready.listen);
+      expect(e!.states.established).toBe(mine[i]!.ready.established);
+      expect(e!.states.close_wait).toBe(mine[i]!.ready.close_wait);
+    }
+    expect(want[2]!.ipv6.established).toBeGreaterThan(0);
 
-  it('a daemon agent with --namespaces reports its host as before, on one connection, without namespaces', async () => {
-    await waitFor(() => (host('ns-daemon')?.seq ?? 0) >= 4, 'four snapshots of ns-daemon stored');
-    const h = host('ns-daemon');
-    expect(h?.stale).toBe(false);
-    expect(h).not.toHaveProperty('namespaces');
-    expect(h?.collect).not.toHaveProperty('namespaces');
-    const logs = agent.logs();
-    expect(logs.filter((l) => l['msg'] === 'connected to collector')).toHaveLength(1);
-    expect(logs.filter((l) => l['msg'] === 'disconnected from collector')).toHaveLength(0);
-    expect(logs.some((l) => l['msg'] === 'per-namespace counts are taken but not sent yet: the wire encodings do not carry them (docs/namespaces.md)')).toBe(true);
-    // The namespaces were sampled every interval all the same.
-    const sampled = logs.filter((l) => l['msg'] === 'namespaces sampled');
-    expect(sampled.length).toBeGreaterThanOrEqual(3);
-    expect(sampled.at(-1)?.['namespaces']).toMatchObject({ overflow: 0 });
+    const relay = await relayWithout(col.wsUrl, 'encodings');
+    relays.push(relay);
+    agents.push(startAgent(col, tmp.dir, ['--host-id', 'ns-bin1', '--namespaces']));
+    agents.push(startAgent({ wsUrl: relay.url, token: col.token }, tmp.dir, ['--host-id', 'ns-json', '--namespaces']));
+
+    const latest = async (host: string): Promise<HostView | null> => {
+      try {
+        return await getJson<HostView>(`${col.url}/api/v1/hosts/${host}`);
+      } catch {
+        return null;
+      }
+    };
+    const matches = (h: HostView | null): boolean => want.every((w) => h?.namespaces?.some((e) => JSON.stringify(steady(e)) === JSON.stringify(steady(w!))) === true);
+    for (const host of ['ns-bin1', 'ns-json']) {
+      await waitFor(async () => matches(await latest(host)), `${host}'s latest with the test's namespaces`, 30_000, 200);
+      const h = (await latest(host))!;
+      expect(h.stale).toBe(false);
+      for (const w of want) expect(steady(h.namespaces!.find((e) => e.netns === w!.netns)!)).toEqual(steady(w!));
+      expect(h.collect.namespaces).toMatchObject({ overflow: 0, errors: [] });
+      expect(h.collect.namespaces!.reported).toBe(h.namespaces!.length);
+      // Every entry is whole: the JSON shape of the agent's own output.
+      for (const e of h.namespaces!) expect(Object.keys(e)).toEqual(Object.keys(want[0]!));
+      // The hosts list (tcpfleet hosts --json) shows the same.
+      const listed = JSON.parse(cli(['hosts', '--json', '--url', col.url]).stdout) as HostView[];
+      const row = listed.find((x) => x.host === host)!;
+      for (const w of want) expect(steady(row.namespaces!.find((e) => e.netns === w!.netns)!)).toEqual(steady(w!));
+    }
+    // One agent sent bin1 frames, the other JSON: the collector counted both kinds.
+    const health = (await (await fetch(`${col.url}/healthz`)).json()) as { batch_frames: { json: number; bin1: number } };
+    expect(health.batch_frames.bin1).toBeGreaterThan(0);
+    expect(health.batch_frames.json).toBeGreaterThan(0);
+    for (const a of agents) {
+      expect(a.logs().filter((l) => l['msg'] === 'connected to collector')).toHaveLength(1);
+      expect(a.logs().filter((l) => l['level'] === 50)).toEqual([]);
+    }
+    for (const a of agents.splice(0)) await stopProc(a);
   });
 
-  it('a JSON batch carrying namespaces is acknowledged and stored without them', async () => {
-    let proc: { kill: (s: NodeJS.Signals) => boolean } | null = null;
-    if (canNetns()) proc = (await startConns(addNetns('col'), { listen: 1, estab: 1 })).proc;
-    const r = agentOnce(['--once', '--json', '--namespaces']);
-    proc?.kill('SIGKILL');
-    expect(r.code, r.stderr).toBe(0);
-    const snap = { ...(JSON.parse(r.stdout) as Snapshot), host: 'json-ns', seq: 1, ts: Date.now() };
-    expect(snap.namespaces?.length ?? 0).toBeGreaterThanOrEqual(canNetns() ? 1 : 0);
-    let reply = '';
-    const o = await wsSession(col.wsUrl, col.token, (ws: WebSocket) => {
-      ws.send(hello('json-ns', snap.boot));
-      ws.once('message', () => {
-        ws.send(JSON.stringify({ type: 'batch', id: 1, snapshots: [snap] }));
-        ws.once('message', (m) => {
-          reply = m.toString();
-          ws.close(1000);
-        });
-      });
-    });
-    expect(o.code).toBe(1000);
-    expect(JSON.parse(reply)).toMatchObject({ type: 'ack', id: 1 });
-    await waitFor(() => host('json-ns') !== undefined, 'json-ns stored');
-    const h = host('json-ns');
-    expect(h?.states).toEqual(snap.states);
+  it('to a collector whose welcome lacks the feature ns1, the agent sends its snapshots without namespaces and says so once', async () => {
+    const old = await relayWithout(col.wsUrl, 'features');
+    relays.push(old);
+    const agent = startAgent({ wsUrl: old.url, token: col.token }, tmp.dir, ['--host-id', 'ns-old', '--namespaces']);
+    agents.push(agent);
+    const latest = async (): Promise<HostView | null> => getJson<HostView>(`${col.url}/api/v1/hosts/ns-old`).catch(() => null);
+    await waitFor(async () => ((await latest())?.seq ?? 0) >= 3, 'three snapshots of ns-old', 30_000, 200);
+    const h = (await latest())!;
     expect(h).not.toHaveProperty('namespaces');
+    expect(h.collect).not.toHaveProperty('namespaces');
+    expect(h.stale).toBe(false);
+    const warned = agent.logs().filter((l) => typeof l['msg'] === 'string' && l['msg'].includes('does not accept per-namespace counts'));
+    expect(warned).toHaveLength(1);
+    expect(agent.logs().filter((l) => l['msg'] === 'connected to collector')).toHaveLength(1);
+    await stopProc(agent);
   });
 });

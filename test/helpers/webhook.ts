@@ -13,6 +13,8 @@ export interface Received {
   path: string;
   body: string;
   json: Record<string, unknown> | null;
+  /** The request headers (names in lowercase). */
+  headers: IncomingMessage['headers'];
 }
 
 /** How the receiver answers. */
@@ -41,7 +43,7 @@ export async function startWebhook(mode: WebhookMode = { kind: 'ok' }, port = 0)
       } catch {
         json = null;
       }
-      received.push({ at: Date.now(), path: req.url ?? '/', body, json });
+      received.push({ at: Date.now(), path: req.url ?? '/', body, json, headers: req.headers });
       if (mode.kind === 'hang') return; // never answers
       if (mode.kind === 'fail-first' && failures < mode.times) {
         failures++;

@@ -6,14 +6,31 @@
  */
 import { hostname } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
-import { BREAKDOWN_MAX_TOP, ConfigError, bool, checkHostId, checkLabels, deepFreeze, defined, num, object, oneOf, parseLabels, readConfigFile, SettingSources, str } from '@tcpfleet/common/agent';
-import type { Issue } from '@tcpfleet/common/agent';
+import {
+  BREAKDOWN_MAX_TOP,
+  ConfigError,
+  NAMESPACE_WIRE_LIMITS,
+  bool,
+  checkHostId,
+  checkLabels,
+  deepFreeze,
+  defined,
+  num,
+  object,
+  oneOf,
+  parseLabels,
+  readConfigFile,
+  SettingSources,
+  str,
+} from '@tcpfleet/common/agent';
+import type { Check, Issue } from '@tcpfleet/common/agent';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The validated settings, before the token file is read. */
 export interface AgentSettings {
-  collector?: string | undefined;
+  /** The collectors, in the order given (one or more; the uplink fails over between them). */
+  collector?: string[] | undefined;
   token?: string | undefined;
   tokenFile?: string | undefined;
   hostId: string;
@@ -35,10 +52,44 @@ export interface AgentSettings {
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
+/** Most collectors one agent may be given. */
+export const MAX_COLLECTORS = 16;
+const COLLECTOR_URL = /^wss?:\/\/[^\s/]+(\/\S*)?$/;
+const NOT_A_URL = 'a ws:// or wss:// URL such as ws://collector:7070';
+
+/**
+ * The `collector` setting: one URL, several separated by commas (flag, variable, config file), or
+ * an array of URLs (config file). Each problem names the URL it is about; the output is the list.
+ */
+function collectorList(): Check<string[]> {
+  return (v, path, issues) => {
+    const isList = Array.isArray(v) && v.every((x) => typeof x === 'string');
+    if (typeof v !== 'string' && !isList) {
+      issues.push({ path, message: 'Invalid input: expected a ws:// URL, several separated by commas, or an array of them' });
+      return [];
+    }
+    const urls = typeof v === 'string' ? v.split(',').map((u) => u.trim()) : (v as string[]);
+    if (urls.length > MAX_COLLECTORS) {
+      issues.push({ path, message: `at most ${MAX_COLLECTORS} collectors (got ${urls.length})` });
+      return urls;
+    }
+    const seen = new Set<string>();
+    urls.forEach((u, i) => {
+      // In an array each URL has its own path (collector.1); in a comma list the message names it.
+      const at = typeof v === 'string' ? path : [...path, i];
+      const which = typeof v !== 'string' ? `${JSON.stringify(u)}: ` : urls.length > 1 ? `collector ${i + 1} of ${urls.length}, ${JSON.stringify(u)}: ` : '';
+      if (!COLLECTOR_URL.test(u)) issues.push({ path: at, message: which === '' ? NOT_A_URL : `${which}not ${NOT_A_URL}` });
+      else if (seen.has(u)) issues.push({ path: at, message: `${which === '' ? `${JSON.stringify(u)}: ` : which}listed twice` });
+      seen.add(u);
+    });
+    return urls;
+  };
+}
+
 /** Every key, its rule and its default, in the order problems are listed. Unknown keys are refused. */
 export const checkAgentSettings = object<AgentSettings>(
   {
-    collector: { check: str({ pattern: [/^wss?:\/\/[^\s/]+(\/\S*)?$/, 'a ws:// or wss:// URL such as ws://collector:7070'] }), optional: true },
+    collector: { check: collectorList(), optional: true },
     token: { check: str({ min: 1, max: 4096 }), optional: true },
     tokenFile: { check: str({ min: 1 }), optional: true },
     hostId: { check: checkHostId, default: hostname },
@@ -52,7 +103,7 @@ export const checkAgentSettings = object<AgentSettings>(
     ca: { check: str({ min: 1 }), optional: true },
     walkBudget: { check: num({ min: 0, max: 1 }), default: () => 0.01 },
     namespaces: { check: bool(), default: () => false },
-    maxNamespaces: { check: num({ int: true, min: 1, max: 65_536 }), default: () => 512 },
+    maxNamespaces: { check: num({ int: true, min: 1, max: NAMESPACE_WIRE_LIMITS.entries }), default: () => 512 },
     kubeLogDir: { check: str({ min: 1 }), default: () => '/var/log/containers' },
     dockerDir: { check: str({ min: 1 }), default: () => '/var/lib/docker' },
     reconnectMin: { check: num({ min: 0.01 }), default: () => 0.5 },
@@ -160,7 +211,8 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, needC
   const cfg = checkAgentSettings(src.merged, [], issues);
   const problems = src.problems(issues, checkAgentSettings.keys);
   if (problems.length === 0) {
-    if (needCollector && cfg.collector === undefined) problems.push('no collector: give --collector ws://HOST:PORT, set TCPFLEET_COLLECTOR, or "collector" in a config file');
+    if (needCollector && (cfg.collector === undefined || cfg.collector.length === 0))
+      problems.push('no collector: give --collector ws://HOST:PORT (or several, comma-separated), set TCPFLEET_COLLECTOR, or "collector" in a config file');
     if (cfg.token !== undefined && cfg.tokenFile !== undefined) problems.push(`${src.name(['token'])} and ${src.name(['tokenFile'])}: give a token or a token file, not both`);
     if (cfg.reconnectMax < cfg.reconnectMin)
       problems.push(`${src.name(['reconnectMax'])} (${cfg.reconnectMax}) is below ${src.name(['reconnectMin'])} (${cfg.reconnectMin}): the largest reconnect delay must be at least the smallest`);

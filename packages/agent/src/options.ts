@@ -38,7 +38,13 @@ const MIB = 1024 * 1024;
 export const AGENT_OPTIONS: readonly AgentOption[] = [
   { name: 'once', type: 'boolean', to: 'once', describe: 'Take one snapshot, print it and exit' },
   { name: 'json', type: 'boolean', to: 'json', describe: 'With --once: print the snapshot as JSON' },
-  { name: 'collector', type: 'string', to: 'collector', describe: 'Collector URL, ws://HOST:PORT or wss://HOST:PORT', env: 'TCPFLEET_COLLECTOR' },
+  {
+    name: 'collector',
+    type: 'string',
+    to: 'collector',
+    describe: 'Collector URL, ws://HOST:PORT or wss://HOST:PORT; several comma-separated: one at a time, the next on failure',
+    env: 'TCPFLEET_COLLECTOR',
+  },
   { name: 'token', type: 'string', to: 'token', describe: 'Token (visible in ps; prefer --token-file)', env: 'TCPFLEET_TOKEN' },
   { name: 'token-file', type: 'string', to: 'tokenFile', describe: 'File holding the token, mode 0600', env: 'TCPFLEET_TOKEN_FILE' },
   { name: 'host-id', type: 'string', to: 'hostId', describe: 'Name of this host in the fleet', setting: 'hostId', shown: () => 'hostname', env: 'TCPFLEET_HOST_ID' },

@@ -171,15 +171,24 @@ async function main(): Promise<void> {
       async (a) => (await import('./cli/alerts.js')).alertsCmd({ url: url(a), json: a.json, all: a.all, readToken: await readToken(a) }),
     )
     .command(
-      'rules <action> <file>',
-      'Check an alert rules file: names the rule, the field and the line of every problem',
+      'rules <action> <file> [tests]',
+      'Check an alert rules file (names the rule, the field and the line of every problem), or run its tests',
       (y) =>
         y
-          .positional('action', { choices: ['check'] as const, demandOption: true })
+          .positional('action', { choices: ['check', 'test'] as const, demandOption: true })
           .positional('file', { type: 'string', demandOption: true, describe: 'Rules file (YAML)' })
-          .example('$0 rules check rules/stock.yml', 'Validate before reloading the collector with SIGHUP'),
+          .positional('tests', { type: 'string', describe: 'Tests file (YAML), for rules test' })
+          .example('$0 rules check rules/stock.yml', 'Validate before reloading the collector with SIGHUP')
+          .example('$0 rules test rules/stock.yml rules/stock.test.yml', 'Feed input series to the alert engine and compare the alerts with the expected ones'),
       async (a) => {
-        const problems = await (await import('./cli/alerts.js')).rulesCheck(a.file);
+        const cmd = await import('./cli/alerts.js');
+        if (a.action === 'test') {
+          if (a.tests === undefined) throw new TcpfleetError('TCPFLEET_ERR_USAGE', 'rules test needs a rules file and a tests file: tcpfleet rules test FILE TESTS.yml');
+          process.exitCode = await cmd.rulesTest(a.file, a.tests);
+          return;
+        }
+        if (a.tests !== undefined) throw new TcpfleetError('TCPFLEET_ERR_USAGE', `rules check takes one file (got a second: ${a.tests})`);
+        const problems = await cmd.rulesCheck(a.file);
         if (problems.length > 0) {
           for (const p of problems) process.stderr.write(`${p}\n`);
           process.exit(EXIT_USAGE);

@@ -50,7 +50,7 @@ rules:
 `,
       'r.yml',
     );
-    expect(set.notifiers).toEqual([{ name: 'ops', type: 'webhook', url: 'http://alerts.example:9000/hook', format: 'slack', timeoutMs: 5000, retries: 3, backoffMs: 1000 }]);
+    expect(set.notifiers).toEqual([{ name: 'ops', type: 'webhook', url: 'http://alerts.example:9000/hook', format: 'slack', timeoutMs: 5000, retries: 3, backoffMs: 1000, secret: null }]);
     const [spike, leak, retrans, down] = set.rules;
     expect(spike).toMatchObject({
       kind: 'spike',

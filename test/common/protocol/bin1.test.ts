@@ -1,21 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  BIN1_BATCH,
-  Bin1Decoder,
-  Bin1Encoder,
-  CLOSE_CODES,
-  MAX_BATCH,
-  BIN1_LIMITS,
-  PackedSnapshot,
-  ProtocolError,
-  VarintWriter,
-  decodeAgentMessage,
-  encodeMessage,
-  encodeValues,
-} from '@tcpfleet/common';
+import { BIN1_BATCH, Bin1Decoder, Bin1Encoder, CLOSE_CODES, MAX_BATCH, BIN1_LIMITS, PackedSnapshot, ProtocolError, VarintWriter, encodeMessage, encodeValues } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
 import { FIXTURES } from '../../helpers/fixtures.js';
+import { plain, refusal, viaJson } from '../../helpers/protocol-cases.js';
 import { fixtureSnapshot, synthSnapshot } from '../../helpers/snapshots.js';
 
 const HOST = 'fixture-host';
@@ -25,20 +13,6 @@ const LABELS = { env: 'test' };
 function real(seq: number, over: Partial<Snapshot> = {}): Snapshot {
   const s = fixtureSnapshot({ seq });
   return { ...s, collect: { ...s.collect, ms: 1.234 }, ...over };
-}
-
-/** What the JSON path makes of the same batch, as plain JSON. */
-const viaJson = (snaps: Snapshot[]): unknown => JSON.parse(JSON.stringify((decodeAgentMessage(encodeMessage({ type: 'batch', id: 1, snapshots: snaps })) as { snapshots: Snapshot[] }).snapshots));
-const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
-
-function refusal(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err;
-    throw err;
-  }
-  throw new Error('decoded, but should have been refused');
 }
 
 /** A frame for one snapshot, with its bytes changed by `edit` before encoding. */

@@ -1,12 +1,13 @@
 /**
- * What of a snapshot goes to the collector. The per-namespace part (snapshot `namespaces` and
- * `collect.namespaces`) stays in the agent until the wire encodings carry it (issue 10, part 4):
- * today's collector would drop it from JSON batches (its schema strips unknown keys), bin1 has no
- * place for it, and at up to 512 entries of about 1.2 KB of JSON each (1.4 KB with a named container) it would push a batch past
- * the 1 MiB frame limit (the collector then closes the connection, and the same batch is sent
- * again) and fill the outbox and the disk spool. Removing this function is the switch.
+ * What of a snapshot's per-namespace part (snapshot `namespaces` and `collect.namespaces`) goes
+ * to the collector. Both encodings carry it (docs/protocol.md), but only to a collector whose
+ * welcome lists the feature "ns1": an older collector would drop it from JSON batches (its schema
+ * strips unknown keys) after paying for up to 512 entries of about 1.2 KB each, and would refuse
+ * a bin1 frame that carries it. The uplink strips it for such a collector, and from a snapshot
+ * that would not fit in one frame even alone.
  */
 import type { Snapshot } from '@tcpfleet/common/agent';
+import { NAMESPACE_LIMITS } from '@tcpfleet/common/agent';
 
 /** The snapshot without its per-namespace part (the same object when it has none). */
 export function withoutNamespaces(snap: Snapshot): Snapshot {
@@ -14,4 +15,16 @@ export function withoutNamespaces(snap: Snapshot): Snapshot {
   const { namespaces: _entries, ...rest } = snap;
   const { namespaces: _collect, ...collect } = snap.collect;
   return { ...rest, collect };
+}
+
+/**
+ * The snapshot without its entries, keeping collect.namespaces with one error saying why: what is
+ * sent when the snapshot with its entries would be larger than one frame.
+ */
+export function withoutEntries(snap: Snapshot, why: string): Snapshot {
+  if (snap.namespaces === undefined) return snap;
+  const { namespaces: _entries, ...rest } = snap;
+  const k = snap.collect.namespaces;
+  if (k === undefined) return rest;
+  return { ...rest, collect: { ...snap.collect, namespaces: { ...k, errors: [...k.errors, why].slice(-NAMESPACE_LIMITS.errors) } } };
 }

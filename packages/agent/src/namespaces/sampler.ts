@@ -8,7 +8,7 @@
  * overflow and not read), their state is dropped the interval they disappear, and the process
  * and name caches are bounded and pruned (discover.ts, name-sources.ts).
  */
-import { NAMESPACE_LIMITS, addStates, computeSsSummary, emptyStates } from '@tcpfleet/common/agent';
+import { NAMESPACE_LIMITS, NAMESPACE_WIRE_LIMITS, addStates, computeSsSummary, emptyStates } from '@tcpfleet/common/agent';
 import type { ContainerIdentity, NamespaceEntry, NamespacesCollect, StateCounts } from '@tcpfleet/common/agent';
 import { join } from 'node:path';
 import { walkTcp } from '../sampler.js';
@@ -142,7 +142,7 @@ export class NamespaceSampler {
       if (!(err instanceof DiscoveryError)) throw err;
       const msg = `${err.message}: --namespaces needs --procfs to be a proc mount such as /proc or /host/proc; reporting the top-level namespace only`;
       this.#warnOnce(err.kind, msg);
-      collect.errors.push(msg);
+      collect.errors.push(msg.slice(0, NAMESPACE_WIRE_LIMITS.errorLength));
       return finish(undefined);
     }
     collect.found = found.size;
@@ -215,7 +215,7 @@ export class NamespaceSampler {
       actual += cost;
       if (walk.failed) {
         // The process left while being read: keep the previous counts, if any.
-        if (st.walk !== null) st.walk.errors = walk.errors.slice(0, NAMESPACE_LIMITS.errors);
+        if (st.walk !== null) st.walk.errors = walk.errors.slice(0, NAMESPACE_LIMITS.errors).map((e) => e.slice(0, NAMESPACE_WIRE_LIMITS.errorLength));
         continue;
       }
       st.costMs = cost;
@@ -224,7 +224,7 @@ export class NamespaceSampler {
         ipv4: walk.ipv4,
         ipv6: walk.ipv6,
         skipped: walk.skipped,
-        errors: walk.errors.slice(0, NAMESPACE_LIMITS.errors),
+        errors: walk.errors.slice(0, NAMESPACE_LIMITS.errors).map((e) => e.slice(0, NAMESPACE_WIRE_LIMITS.errorLength)),
         ts,
         base,
         timeouts: hasRequestSockets(walk.ipv4, walk.ipv6) ? timeouts : null,

@@ -2,17 +2,26 @@
  * The agent's WebSocket link to the collector: connect with the bearer token, hello, then send
  * batches from the outbox and drop them only on ack. Reconnects with jittered backoff; detects a
  * dead collector with pings; stops writing while the socket's send buffer is above a bound.
+ *
+ * Given several collectors it is on one at a time: it stays on a working one, and each failure
+ * (cannot connect, or the link broke) moves it to the next in the list, round-robin, after the
+ * usual backoff delay. It never goes back to a particular one by itself. What was in flight on
+ * the broken link is unsent again (Outbox.retryAll) and goes to the next collector: a batch the
+ * old one stored but could not acknowledge is stored there too, which the collectors' key
+ * (host, boot, seq) makes harmless on one database.
  */
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { BIN1, Bin1Encoder, CLOSE_CODES, MAX_BATCH, MAX_FRAME_BYTES, PERMANENT_CLOSE_CODES, PROTOCOL_VERSION, decodeCollectorMessage, encodeMessage } from '@tcpfleet/common/agent';
+import { BIN1, Bin1Encoder, CLOSE_CODES, MAX_BATCH, MAX_FRAME_BYTES, NAMESPACES_FEATURE, PERMANENT_CLOSE_CODES, PROTOCOL_VERSION, decodeCollectorMessage, encodeMessage } from '@tcpfleet/common/agent';
+import { withoutEntries, withoutNamespaces } from '../namespaces/outbound.js';
 import type { CollectorMessage, HelloMessage, Snapshot } from '@tcpfleet/common/agent';
 import { Backoff } from './backoff.js';
 import type { Gap, Outbox } from './outbox.js';
 
 /** Options of an uplink. */
 export interface UplinkOptions {
-  url: string;
+  /** The collectors, tried in this order (one or more). */
+  urls: readonly string[];
   token: string;
   hello: Omit<HelloMessage, 'type' | 'v'>;
   outbox: Outbox;
@@ -39,6 +48,8 @@ export interface UplinkStats {
   acked: number;
   rejected: number;
   resent: number;
+  /** Moves to another collector of the list after a failure (0 with one collector). */
+  failovers: number;
 }
 
 export class Uplink {
@@ -62,7 +73,14 @@ export class Uplink {
   #replayTimer: NodeJS.Timeout | null = null;
   /** This session's bin1 encoder (it remembers the layouts declared to the collector), or null for JSON. */
   #bin: Bin1Encoder | null = null;
-  readonly stats: UplinkStats = { connects: 0, acked: 0, rejected: 0, resent: 0 };
+  /** The collector's welcome lists "ns1": snapshots go with their per-namespace part. */
+  #namespaces = false;
+  #warnedNs = false;
+  /** Most snapshots a batch may take so that its frame stays under MAX_FRAME_BYTES (from the last frames' sizes). */
+  #sizeCap = MAX_BATCH;
+  readonly stats: UplinkStats = { connects: 0, acked: 0, rejected: 0, resent: 0, failovers: 0 };
+  /** Index in `urls` of the collector this link is on (or trying). */
+  #at = 0;
 
   constructor(o: UplinkOptions) {
     this.#o = o;
@@ -73,6 +91,11 @@ export class Uplink {
   /** Opens the first connection. */
   start(): void {
     this.#connect();
+  }
+
+  /** The URL of the collector the link is on, or is trying. */
+  get collector(): string {
+    return this.#o.urls[this.#at] ?? '';
   }
 
   /** True once the collector welcomed this session. */
@@ -124,6 +147,7 @@ export class Uplink {
       const live = this.#o.outbox.takeNewest(id);
       if (live.length > 0) this.#sendBatch(ws, id, live);
     }
+    // A batch whose frame would be too big goes back to the outbox and is taken again, smaller.
     // Backlog, oldest first, at most replayPerSec snapshots a second (token bucket).
     const rate = this.#o.replayPerSec ?? 500;
     const now = Date.now();
@@ -131,10 +155,10 @@ export class Uplink {
     this.#refilledAt = now;
     while (room() && this.#replayTokens >= 1) {
       const id = this.#nextId++;
-      const snaps = this.#o.outbox.take(id, Math.min(this.#maxBatch, Math.floor(this.#replayTokens)));
+      const snaps = this.#o.outbox.take(id, Math.min(this.#maxBatch, this.#sizeCap, Math.floor(this.#replayTokens)));
       if (snaps.length === 0) break;
+      if (!this.#sendBatch(ws, id, snaps)) continue;
       this.#replayTokens -= snaps.length;
-      this.#sendBatch(ws, id, snaps);
     }
     if (this.#o.outbox.unsent > 0 && this.#replayTokens < 1 && this.#replayTimer === null) {
       this.#replayTimer = setTimeout(
@@ -148,24 +172,55 @@ export class Uplink {
     }
   }
 
-  #sendBatch(ws: WebSocket, id: number, snaps: Snapshot[]): void {
-    this.#sentAt.set(id, Date.now());
-    // Snapshots carry the host the collector bound this session to (a per-host token decides it).
-    // A bin1 frame carries no host: the collector stores it under the session's.
-    const frame = this.#bin?.encode(id, snaps) ?? null;
-    if (frame !== null) {
-      ws.send(frame, { binary: true });
-      return;
+  /**
+   * Sends batch `id`; false when its frame would be larger than MAX_FRAME_BYTES (then the batch is
+   * back in the outbox and the next one takes fewer snapshots). A snapshot too big alone goes
+   * without its namespace entries.
+   */
+  #sendBatch(ws: WebSocket, id: number, taken: Snapshot[]): boolean {
+    let snaps = taken;
+    if (!this.#namespaces && snaps.some((s) => s.namespaces !== undefined || s.collect.namespaces !== undefined)) {
+      if (!this.#warnedNs) this.#log.warn('the collector does not accept per-namespace counts (its welcome lacks the feature "ns1": upgrade it); sending snapshots without them');
+      this.#warnedNs = true;
+      snaps = snaps.map(withoutNamespaces);
     }
+    let frame = this.#frame(id, snaps);
+    if (frame === null) {
+      if (snaps.length > 1) {
+        this.#sizeCap = Math.max(1, Math.floor(snaps.length / 2));
+        this.#o.outbox.retry(id);
+        return false;
+      }
+      const why = `namespaces not sent: the snapshot with its ${snaps[0]!.namespaces?.length ?? 0} entries is larger than one frame (${MAX_FRAME_BYTES} bytes)`;
+      this.#log.warn({ seq: snaps[0]!.seq }, why);
+      snaps = [withoutEntries(snaps[0]!, why)];
+      frame = this.#frame(id, snaps) ?? encodeMessage({ type: 'batch', id, snapshots: snaps });
+    }
+    const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+    this.#sizeCap = Math.max(1, Math.min(MAX_BATCH, Math.floor((0.8 * MAX_FRAME_BYTES) / (bytes / snaps.length))));
+    this.#sentAt.set(id, Date.now());
+    ws.send(frame, { binary: typeof frame !== 'string' });
+    return true;
+  }
+
+  /** The frame of a batch (bin1 when the collector takes it, else JSON), or null when it would be larger than MAX_FRAME_BYTES. */
+  #frame(id: number, snaps: Snapshot[]): Buffer | string | null {
+    // A bin1 frame carries no host: the collector stores it under the session's.
+    const bin = this.#bin?.encode(id, snaps, MAX_FRAME_BYTES) ?? null;
+    if (bin !== null) return bin;
+    if (this.#bin?.tooBig === true) return null;
+    // Snapshots carry the host the collector bound this session to (a per-host token decides it).
     const bound = this.#boundHost;
     const out = bound === null ? snaps : snaps.map((s) => (s.host === bound ? s : { ...s, host: bound }));
-    ws.send(encodeMessage({ type: 'batch', id, snapshots: out }));
+    const text = encodeMessage({ type: 'batch', id, snapshots: out });
+    return text.length > MAX_FRAME_BYTES / 3 && Buffer.byteLength(text) > MAX_FRAME_BYTES ? null : text;
   }
 
   #connect(): void {
     if (this.#stopped) return;
     const o = this.#o;
-    const ws = new WebSocket(o.url, {
+    const url = this.collector;
+    const ws = new WebSocket(url, {
       headers: { Authorization: `Bearer ${o.token}` },
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: 10_000,
@@ -175,7 +230,7 @@ export class Uplink {
     });
     this.#ws = ws;
     ws.on('unexpected-response', (_req, res) => {
-      this.#log.error({ status: res.statusCode, url: o.url }, res.statusCode === 401 ? 'collector refused the token' : 'collector refused the connection');
+      this.#log.error({ status: res.statusCode, collector: url }, res.statusCode === 401 ? 'collector refused the token' : 'collector refused the connection');
       res.resume();
       ws.terminate();
     });
@@ -202,8 +257,8 @@ export class Uplink {
     ws.on('error', (err: NodeJS.ErrnoException) => {
       // Certificate and TLS failures need a person: say why, not only "cannot reach".
       if (/CERT|TLS|SSL|SELF_SIGNED|ALTNAME|UNABLE_TO|SIGNATURE|ISSUER|HOSTNAME/i.test(err.code ?? ''))
-        this.#log.error({ err: { message: err.message, code: err.code } }, 'tls handshake with collector failed');
-      else this.#log.debug({ err: { message: err.message } }, 'link error');
+        this.#log.error({ err: { message: err.message, code: err.code }, collector: url }, 'tls handshake with collector failed');
+      else this.#log.debug({ err: { message: err.message }, collector: url }, 'link error');
     });
     ws.on('close', (code, reason) => {
       if (this.#ws !== ws) return;
@@ -211,18 +266,25 @@ export class Uplink {
       this.#teardown();
       if (this.#stopped) return;
       let delay = this.#backoff.next();
+      // Any failure moves to the next collector of the list (round-robin; one collector: itself).
+      const next = (this.#at + 1) % o.urls.length;
+      const moveTo = next === this.#at ? {} : { next: o.urls[next] };
       if (code === CLOSE_CODES.REPLACED) {
         // Another live agent uses this host id; backing off to the cap keeps the two from
         // replacing each other several times a second.
         delay = o.reconnectMaxMs;
-        this.#log.error({ code, retryInMs: delay }, 'another agent took over this host id; check --host-id on your hosts');
+        this.#log.error({ code, collector: url, retryInMs: delay }, 'another agent took over this host id; check --host-id on your hosts');
       } else if (PERMANENT_CLOSE_CODES.has(code)) {
         delay = o.reconnectMaxMs;
-        this.#log.error({ code, reason: reason.toString() }, 'collector closed the session for good; retrying slowly');
+        this.#log.error({ code, reason: reason.toString(), collector: url, ...moveTo }, 'collector closed the session for good; retrying slowly');
       } else if (wasReady) {
-        this.#log.warn({ code, reason: reason.toString(), retryInMs: delay }, 'disconnected from collector');
+        this.#log.warn({ code, reason: reason.toString(), collector: url, ...moveTo, retryInMs: delay }, 'disconnected from collector');
       } else {
-        this.#log.info({ code, retryInMs: delay }, 'cannot reach collector');
+        this.#log.info({ code, collector: url, ...moveTo, retryInMs: delay }, 'cannot reach collector');
+      }
+      if (next !== this.#at) {
+        this.#at = next;
+        this.stats.failovers++;
       }
       this.#retryTimer = setTimeout(() => this.#connect(), delay);
     });
@@ -238,8 +300,10 @@ export class Uplink {
         this.#ready = true;
         this.#maxBatch = Math.min(MAX_BATCH, msg.max_batch);
         this.#bin = this.#o.encoding !== 'json' && msg.encodings?.includes(BIN1) === true ? new Bin1Encoder() : null;
+        this.#namespaces = msg.features?.includes(NAMESPACES_FEATURE) === true;
+        this.#sizeCap = MAX_BATCH;
         this.#backoff.reset();
-        this.#log.info({ host: msg.host, queued: this.#o.outbox.size }, 'connected to collector');
+        this.#log.info({ host: msg.host, collector: this.collector, queued: this.#o.outbox.size, failovers: this.stats.failovers }, 'connected to collector');
         this.pump();
         return;
       case 'ack': {

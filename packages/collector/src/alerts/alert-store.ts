@@ -57,8 +57,11 @@ export interface AlertStore {
   insert(rec: Omit<AlertRecord, 'id'>): AlertRecord;
   update(rec: AlertRecord): void;
   remove(id: number): void;
-  /** Queues a notification for delivery. */
-  enqueue(alertId: number, notifier: string, body: string, now: number): void;
+  /**
+   * Queues a notification for delivery. With `supersede`, the alert's older ones still queued for
+   * this notifier are marked failed (never sent), and only its newest 10 for this notifier are kept.
+   */
+  enqueue(alertId: number, notifier: string, body: string, now: number, supersede?: boolean): void;
   /** Deliveries due at `now`, oldest first. */
   due(now: number, limit: number): Delivery[];
   sent(id: number, now: number): void;
@@ -73,6 +76,8 @@ export interface AlertStore {
 }
 
 const SCHEMA_VERSION = 1;
+/** Posts of one alert to one notifier kept when each new one supersedes the older (Alertmanager re-posts). */
+const KEEP_SUPERSEDED = 10;
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS alert_schema (version INTEGER NOT NULL) STRICT;
   CREATE TABLE IF NOT EXISTS alerts (
@@ -167,6 +172,10 @@ export class SqliteAlertStore implements AlertStore {
                  starts_at = @starts_at, ends_at = @ends_at, last_notified = @last_notified, evidence = @evidence WHERE id = @id`),
       remove: p('DELETE FROM alerts WHERE id = ?'),
       enqueue: p("INSERT INTO alert_deliveries (alert_id, notifier, body, created, state, next_attempt) VALUES (?, ?, ?, ?, 'queued', ?)"),
+      supersede: p("UPDATE alert_deliveries SET state = 'failed', last_error = 'superseded by a newer post' WHERE state = 'queued' AND alert_id = @a AND notifier = @n"),
+      // A firing alert is re-posted every minute or so: only the newest posts of it are kept.
+      trim: p(`DELETE FROM alert_deliveries WHERE alert_id = @a AND notifier = @n AND state <> 'queued'
+               AND id < (SELECT min(id) FROM (SELECT id FROM alert_deliveries WHERE alert_id = @a AND notifier = @n ORDER BY id DESC LIMIT ${KEEP_SUPERSEDED}))`),
       due: p("SELECT id, alert_id AS alertId, notifier, body, attempts FROM alert_deliveries WHERE state = 'queued' AND next_attempt <= ? ORDER BY id LIMIT ?"),
       sent: p("UPDATE alert_deliveries SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?"),
       retry: p('UPDATE alert_deliveries SET attempts = ?, next_attempt = ?, last_error = ? WHERE id = ?'),
@@ -212,8 +221,10 @@ export class SqliteAlertStore implements AlertStore {
   remove(id: number): void {
     this.#s['remove']!.run(id);
   }
-  enqueue(alertId: number, notifier: string, body: string, now: number): void {
+  enqueue(alertId: number, notifier: string, body: string, now: number, supersede = false): void {
+    if (supersede) this.#s['supersede']!.run({ a: alertId, n: notifier });
     this.#s['enqueue']!.run(alertId, notifier, body, now, now);
+    if (supersede) this.#s['trim']!.run({ a: alertId, n: notifier });
   }
   due(now: number, limit: number): Delivery[] {
     return this.#s['due']!.all(now, limit) as Delivery[];

@@ -22,9 +22,10 @@ import { NamespaceSeriesSet, isContainerKey, isNamespaceEvidence, matchesContain
 import { HostSeries } from './host-series.js';
 import { median, sampleKeys, valueAt } from './metric.js';
 import type { SampleKeys } from './metric.js';
-import { summaryText, toPayload, webhookBody } from './payload.js';
+import { notificationBody } from './notifiers.js';
+import { summaryText, toPayload } from './payload.js';
 import type { AlertPayload } from './payload.js';
-import type { Rule, RuleSet, WebhookNotifier } from './rules-file.js';
+import type { Notifier, Rule, RuleSet } from './rules-file.js';
 import type { FiringAlert } from '../views/firing-alerts.js';
 
 /** Intervals without data after which a host counts as silent (as `stale` in the API). */
@@ -61,7 +62,9 @@ export class AlertEngine {
   #rules: RuleSet = { file: '', rules: [], notifiers: [] };
   /** What each host's samples keep: the numbers the rules in force read. */
   #keys: SampleKeys = sampleKeys([]);
-  #notifiers = new Map<string, WebhookNotifier>();
+  #notifiers = new Map<string, Notifier>();
+  /** When each firing alert was last posted to each Alertmanager notifier (`id\0notifier`). */
+  readonly #posted = new Map<string, number>();
   readonly #open = new Map<string, AlertRecord>();
   readonly #hosts = new Map<string, HostSeries>();
   readonly #fleet = new Map<string, { ts: number; v: number }[]>();
@@ -84,7 +87,7 @@ export class AlertEngine {
   }
 
   /** Notifiers of the rules now in force, by name. */
-  get notifiers(): ReadonlyMap<string, WebhookNotifier> {
+  get notifiers(): ReadonlyMap<string, Notifier> {
     return this.#notifiers;
   }
 
@@ -354,19 +357,33 @@ export class AlertEngine {
     this.#transition(rule, a, 'resolved');
   }
 
-  /** Stores a transition with its notifications, logs it, and wakes the delivery pump. */
-  #transition(rule: Rule, a: AlertRecord, status: 'firing' | 'resolved'): void {
+  /**
+   * Stores a transition with its notifications, logs it, and wakes the delivery pump. A repeat
+   * (`repeat`) goes to webhooks only: Alertmanager notifiers get their own re-posts (#repeat).
+   */
+  #transition(rule: Rule, a: AlertRecord, status: 'firing' | 'resolved', repeat = false): void {
     const p = toPayload(a, rule.kind, status);
     const now = this.#now();
     this.#o.store.transaction(() => {
       this.#o.store.update(a);
-      for (const n of rule.notify) {
-        const nf = this.#notifiers.get(n);
-        if (nf !== undefined) this.#o.store.enqueue(a.id, n, webhookBody(p, nf.format), now);
-      }
+      this.#enqueue(rule, a, p, now, (nf) => !repeat || nf.type === 'webhook');
     });
     this.#logAlert(p, status === 'firing' ? 'alert firing' : 'alert resolved');
     if (rule.notify.length > 0) this.#o.onQueued();
+  }
+
+  /** Queues the notifications of `p` to the rule's notifiers that `which` picks. */
+  #enqueue(rule: Rule, a: AlertRecord, p: AlertPayload, now: number, which: (n: Notifier) => boolean): void {
+    for (const n of rule.notify) {
+      const nf = this.#notifiers.get(n);
+      if (nf === undefined || !which(nf)) continue;
+      // Alertmanager wants the alert's latest state only: an older post still queued would undo a newer one.
+      this.#o.store.enqueue(a.id, n, notificationBody(p, nf, rule.description, now), now, nf.type === 'alertmanager');
+      if (nf.type === 'alertmanager') {
+        if (p.status === 'firing') this.#posted.set(`${a.id}\0${n}`, now);
+        else this.#posted.delete(`${a.id}\0${n}`);
+      }
+    }
   }
 
   #logAlert(p: AlertPayload, msg: string): void {
@@ -382,11 +399,26 @@ export class AlertEngine {
     const byName = new Map(this.#rules.rules.map((r) => [r.name, r]));
     for (const a of this.#open.values()) {
       const rule = byName.get(a.rule);
-      if (rule === undefined || a.status !== 'firing' || rule.repeatMs <= 0) continue;
-      if (now - (a.lastNotified ?? 0) < rule.repeatMs) continue;
+      if (rule === undefined || a.status !== 'firing') continue;
+      this.#repost(rule, a, now);
+      if (rule.repeatMs <= 0 || now - (a.lastNotified ?? 0) < rule.repeatMs) continue;
       a.lastNotified = now;
-      this.#transition(rule, a, 'firing');
+      this.#transition(rule, a, 'firing', true);
     }
+  }
+
+  /** Posts a firing alert again to the rule's Alertmanager notifiers every `resend` (not logged). */
+  #repost(rule: Rule, a: AlertRecord, now: number): void {
+    const due = (nf: Notifier): boolean => nf.type === 'alertmanager' && now - (this.#posted.get(`${a.id}\0${nf.name}`) ?? a.lastNotified ?? 0) >= nf.resendMs;
+    if (
+      !rule.notify.some((n) => {
+        const nf = this.#notifiers.get(n);
+        return nf !== undefined && due(nf);
+      })
+    )
+      return;
+    this.#o.store.transaction(() => this.#enqueue(rule, a, toPayload(a, rule.kind, 'firing'), now, due));
+    this.#o.onQueued();
   }
 
   /** The alerts firing now, in the shape the operator views (/metrics, dashboard, watch) show. */

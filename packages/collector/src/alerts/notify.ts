@@ -1,5 +1,5 @@
 /**
- * Delivery of queued notifications to webhooks, away from the ingest path: the engine only
+ * Delivery of queued notifications to webhooks and Alertmanager, away from the ingest path: the engine only
  * writes rows into the outbox (alert-store.ts); this pump POSTs them with a timeout, retries with
  * exponential backoff, and records the outcome. A webhook that hangs, errors or is unreachable
  * costs a timer and a socket here, never a delay to ingest, and never the alert record.
@@ -8,7 +8,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import type { AlertStore, Delivery } from './alert-store.js';
-import type { WebhookNotifier } from './rules-file.js';
+import type { Notifier } from './rules-file.js';
+import { signedHeaders } from './signature.js';
 
 /** Longest wait between two attempts. */
 const MAX_BACKOFF_MS = 300_000;
@@ -16,11 +17,11 @@ const MAX_BACKOFF_MS = 300_000;
 const MAX_IN_FLIGHT = 8;
 
 /** POSTs a body; resolves with the status code, rejects on a network error or time-out. */
-export function postJson(url: string, body: string, timeoutMs: number): Promise<number> {
+export function postJson(url: string, body: string, timeoutMs: number, extraHeaders: Record<string, string> = {}): Promise<number> {
   const u = new URL(url);
   const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(u, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'tcpfleet-alerts' } }, (res) => {
+    const req = request(u, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'tcpfleet-alerts', ...extraHeaders } }, (res) => {
       res.resume();
       res.on('end', () => {
         clearTimeout(timer);
@@ -42,7 +43,7 @@ export interface DeliveryOptions {
   store: AlertStore;
   log: Logger;
   /** The notifiers of the rules now loaded, by name. */
-  notifiers: () => ReadonlyMap<string, WebhookNotifier>;
+  notifiers: () => ReadonlyMap<string, Notifier>;
   pollMs?: number;
 }
 
@@ -50,6 +51,8 @@ export class DeliveryPump {
   readonly #o: DeliveryOptions;
   readonly #log: Logger;
   readonly #inFlight = new Map<number, Promise<void>>();
+  /** `alertId\0notifier` of each delivery in flight. */
+  readonly #keys = new Map<number, string>();
   #timer: NodeJS.Timeout | null = null;
   #scheduled = false;
   #stopped = false;
@@ -89,9 +92,15 @@ export class DeliveryPump {
     for (const d of due) {
       if (this.#inFlight.size >= MAX_IN_FLIGHT) break;
       if (this.#inFlight.has(d.id)) continue;
+      // One post at a time per alert and notifier, in queue order: a resolution never overtakes the firing post.
+      if ([...this.#inFlight.keys()].some((id) => this.#keys.get(id) === `${d.alertId}\0${d.notifier}`)) continue;
+      this.#keys.set(d.id, `${d.alertId}\0${d.notifier}`);
       const p = this.#deliver(d)
         .catch((err: unknown) => this.#log.error({ err, delivery: d.id }, 'cannot record a delivery outcome'))
-        .finally(() => this.#inFlight.delete(d.id));
+        .finally(() => {
+          this.#inFlight.delete(d.id);
+          this.#keys.delete(d.id);
+        });
       this.#inFlight.set(d.id, p);
     }
   }
@@ -107,7 +116,8 @@ export class DeliveryPump {
     }
     let error: string;
     try {
-      const status = await postJson(n.url, d.body, n.timeoutMs);
+      const headers = n.type === 'webhook' && n.secret !== null ? signedHeaders(n.secret, d.body, Date.now()) : {};
+      const status = await postJson(n.type === 'alertmanager' ? n.postUrl : n.url, d.body, n.timeoutMs, headers);
       if (status >= 200 && status < 300) {
         this.#o.store.sent(d.id, Date.now());
         this.stats.sent++;

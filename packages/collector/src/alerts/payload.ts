@@ -62,6 +62,16 @@ export function toPayload(rec: AlertRecord, kind: 'threshold' | 'spike' | 'absen
 
 const total = (s: StateCounts): number => Object.values(s).reduce((a, b) => a + b, 0);
 
+/** The biggest listening ports of a breakdown, each as `:PORT CONNECTIONS`. */
+export function topPorts(b: AlertEvidence | null, n = 3): string[] {
+  return (b === null || isNamespaceEvidence(b) ? [] : b.inbound).slice(0, n).map((e) => `:${e.port} ${total(e.states)}`);
+}
+
+/** The biggest peers of a breakdown, each as `ADDR:PORT CONNECTIONS`. */
+export function topPeers(b: AlertEvidence | null, n = 3): string[] {
+  return (b === null || isNamespaceEvidence(b) ? [] : b.outbound).slice(0, n).map((e) => `${e.addr.includes(':') ? `[${e.addr}]` : e.addr}:${e.port} ${total(e.states)}`);
+}
+
 /** One line naming the biggest listening ports and peers of a breakdown (for a namespace: its biggest states). */
 export function evidenceText(b: AlertEvidence | null, n = 3): string {
   if (b === null) return '';
@@ -69,8 +79,8 @@ export function evidenceText(b: AlertEvidence | null, n = 3): string {
     const st = statesText(b.states);
     return st === '' ? '' : `states: ${st}`;
   }
-  const inb = b.inbound.slice(0, n).map((e) => `:${e.port} ${total(e.states)}`);
-  const out = b.outbound.slice(0, n).map((e) => `${e.addr.includes(':') ? `[${e.addr}]` : e.addr}:${e.port} ${total(e.states)}`);
+  const inb = topPorts(b, n);
+  const out = topPeers(b, n);
   const parts: string[] = [];
   if (inb.length > 0) parts.push(`top listening ports: ${inb.join(', ')}`);
   if (out.length > 0) parts.push(`top peers: ${out.join(', ')}`);

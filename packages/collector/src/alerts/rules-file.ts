@@ -3,7 +3,7 @@
  * problem names its line), validated with zod plus the checks that span fields, then frozen.
  *
  *   defaults:  { for, grace, repeat }            optional; each rule may override
- *   notifiers: [ { name, type: webhook, url, format: json|slack, timeout, retries, backoff } ]
+ *   notifiers: [ { name, type: webhook|alertmanager, url, ... } ]   (notifiers.ts)
  *   rules:     [ { name, kind: threshold|spike|absent, metric, scope: host|fleet|container, match, ... } ]
  *
  * Every problem becomes one line `FILE:LINE: rule "NAME": field "FIELD": what is wrong`; all of
@@ -18,6 +18,8 @@ import { containerMetricProblem, splitMatch } from './container-scope.js';
 import type { ContainerMatch } from './container-scope.js';
 import { parseMetric } from './metric.js';
 import type { Metric } from './metric.js';
+import { NotifierSchema, buildNotifier } from './notifiers.js';
+import type { Notifier } from './notifiers.js';
 
 /** A rules file that cannot be used; `problems` has one line per problem. */
 export class RulesError extends TcpfleetError {
@@ -29,16 +31,7 @@ export class RulesError extends TcpfleetError {
   }
 }
 
-/** A webhook notifier, ready to use. */
-export interface WebhookNotifier {
-  name: string;
-  type: 'webhook';
-  url: string;
-  format: 'json' | 'slack';
-  timeoutMs: number;
-  retries: number;
-  backoffMs: number;
-}
+export type { AlertmanagerNotifier, Notifier, WebhookNotifier } from './notifiers.js';
 
 /** Comparison of a threshold rule. */
 export type Op = '>' | '>=' | '<' | '<=';
@@ -86,7 +79,7 @@ export type Rule = ThresholdRule | SpikeRule | AbsentRule;
 export interface RuleSet {
   file: string;
   rules: readonly Rule[];
-  notifiers: readonly WebhookNotifier[];
+  notifiers: readonly Notifier[];
 }
 
 /** Built-in defaults, overridden by the file's `defaults` and then by each rule. */
@@ -95,23 +88,6 @@ export const BUILTIN_DEFAULTS = { for: '30s', grace: '2m', repeat: '1h' } as con
 const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
 const ident = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a name of letters, digits and . _ - (up to 100)');
 const num = z.number().refine(Number.isFinite, 'a finite number');
-
-const NotifierSchema = z.strictObject({
-  name: ident,
-  type: z.literal('webhook'),
-  url: z.string().refine((u) => {
-    try {
-      const p = new URL(u).protocol;
-      return p === 'http:' || p === 'https:';
-    } catch {
-      return false;
-    }
-  }, 'an http:// or https:// URL'),
-  format: z.enum(['json', 'slack']).optional(),
-  timeout: duration.optional(),
-  retries: z.number().int().min(0).max(10).optional(),
-  backoff: duration.optional(),
-});
 
 const RuleSchema = z.strictObject({
   name: ident,
@@ -153,9 +129,9 @@ const KIND_FIELDS: Record<string, readonly string[]> = {
 };
 const REQUIRED: Record<string, readonly string[]> = { threshold: ['metric', 'op', 'value'], spike: ['metric', 'window', 'factor'], absent: [] };
 
-type Path = readonly (string | number)[];
+export type Path = readonly (string | number)[];
 
-class Problems {
+export class Problems {
   readonly list: { line: number; text: string }[] = [];
   readonly #doc: Document;
   readonly #lc: LineCounter;
@@ -219,7 +195,7 @@ function notifierWho(raw: unknown, index: number): string {
 }
 
 /** Reports zod issues of `value` (found at `base` in the file) as problems of `who`. */
-function reportIssues(p: Problems, issues: readonly z.core.$ZodIssue[], base: Path, who: string, value: unknown): void {
+export function reportIssues(p: Problems, issues: readonly z.core.$ZodIssue[], base: Path, who: string, value: unknown): void {
   for (const i of issues) {
     const path = [...base, ...(i.path as (string | number)[])];
     if (i.code === 'unrecognized_keys') {
@@ -268,22 +244,15 @@ export function parseRules(text: string, file: string): RuleSet {
   }
   const d = data as { defaults?: Record<string, unknown>; notifiers?: unknown[]; rules?: unknown };
   const defaults = top.success ? (top.data.defaults ?? {}) : {};
-  const notifiers: WebhookNotifier[] = [];
+  const notifiers: Notifier[] = [];
   const notifierNames = new Set<string>();
   for (const [idx, raw] of (Array.isArray(d.notifiers) ? d.notifiers : []).entries()) {
     const r = NotifierSchema.safeParse(raw);
     if (!r.success) continue; // reported above
     if (notifierNames.has(r.data.name)) p.add(['notifiers', idx, 'name'], notifierWho(raw, idx), 'name', `duplicate notifier name ${JSON.stringify(r.data.name)}`);
     notifierNames.add(r.data.name);
-    notifiers.push({
-      name: r.data.name,
-      type: 'webhook',
-      url: r.data.url,
-      format: r.data.format ?? 'json',
-      timeoutMs: ms(r.data.timeout, '5s'),
-      retries: r.data.retries ?? 3,
-      backoffMs: ms(r.data.backoff, '1s'),
-    });
+    const n = buildNotifier(r.data, file, (field, text) => p.add(['notifiers', idx, field], notifierWho(raw, idx), field, text));
+    if (n !== null) notifiers.push(n);
   }
   const rules: Rule[] = [];
   const ruleNames = new Set<string>();

@@ -126,7 +126,7 @@ export async function startAlerts(o: AlertsOptions): Promise<Alerts> {
           file: o.rulesFile ?? null,
           reload: { at: reload.at, ok: reload.ok, problems: reload.problems },
           rules: eng.rules.rules.map((r) => ({ name: r.name, kind: r.kind, scope: r.scope, metric: r.kind === 'absent' ? null : r.metric.text, severity: r.severity, notify: r.notify })),
-          notifiers: eng.rules.notifiers.map((n) => ({ name: n.name, type: n.type, format: n.format })),
+          notifiers: eng.rules.notifiers.map((n) => ({ name: n.name, type: n.type, ...(n.type === 'webhook' ? { format: n.format, signed: n.secret !== null } : {}) })),
           deliveries_queued: astore.queued(),
         }),
     },

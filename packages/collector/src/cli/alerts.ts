@@ -82,3 +82,28 @@ export async function rulesCheck(file: string): Promise<string[]> {
     throw err;
   }
 }
+
+/**
+ * `tcpfleet rules test FILE TESTS`: runs the tests file against the rules with the real engine.
+ * Returns the exit code: 0 every expectation held, 1 some failed (one line each on stderr),
+ * 2 the rules or the tests file is bad (one line per problem).
+ */
+export async function rulesTest(file: string, testsFile: string): Promise<number> {
+  const { RulesError, loadRulesFile } = await import('../alerts/rules-file.js');
+  const { runRuleTestsFile } = await import('../alerts/rules-test.js');
+  try {
+    const r = runRuleTestsFile(loadRulesFile(file), testsFile);
+    for (const f of r.failures) process.stderr.write(`${f}\n`);
+    const what = `${r.cases} case${r.cases === 1 ? '' : 's'} in ${r.tests} test${r.tests === 1 ? '' : 's'}`;
+    if (r.failures.length > 0) {
+      process.stdout.write(`${testsFile}: FAILED: ${r.failures.length} of ${what}\n`);
+      return 1;
+    }
+    process.stdout.write(`${testsFile}: ok: ${what} passed\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof RulesError)) throw err;
+    for (const p of err.problems) process.stderr.write(`${p}\n`);
+    return 2;
+  }
+}

@@ -7,7 +7,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { BIN1, Bin1Decoder, CLOSE_CODES, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
+import { BIN1, Bin1Decoder, CLOSE_CODES, NAMESPACES_FEATURE, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
 import type { AgentMessage, BatchMessage, CollectorMessage, GapMessage, HelloMessage } from '@tcpfleet/common';
 import type { IngestWriter } from './writer.js';
 import type { IngestRefusal, Store, WriteAuth } from '../store/store.js';
@@ -52,8 +52,9 @@ export class Session {
   #helloSeen = false;
   /** Frames that came while the hello was being checked, handled after the welcome (at most 8). */
   #early: [Buffer, boolean][] | null = null;
-  #log: Logger;
   #host: string | null = null;
+  /** The agent's boot, once welcomed (for the log). */
+  #boot: string | null = null;
   #labels: Record<string, string> = {};
   #alive = true;
   #timer: NodeJS.Timeout;
@@ -72,7 +73,6 @@ export class Session {
     this.#boundHost = boundHost;
     this.auth = auth;
     this.#onWelcome = onWelcome;
-    this.#log = ctx.log.child({ session: this.id, addr });
     if (ctx.paused()) ws.pause();
     this.#timer = setTimeout(() => {
       if (this.#host === null) this.close(CLOSE_CODES.HELLO_EXPECTED, 'no hello in time');
@@ -83,6 +83,16 @@ export class Session {
     });
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
     ws.on('error', (err) => this.#log.debug({ err: { message: err.message } }, 'socket error'));
+  }
+
+  /**
+   * This session's logger, made when something is logged rather than kept: a pino child per
+   * session (its object and its serialized bindings) is memory every one of 10,000 idle sessions
+   * would hold (docs/performance.md, collector memory per agent).
+   */
+  get #log(): Logger {
+    const bindings = { session: this.id, addr: this.addr };
+    return this.#host === null ? this.#ctx.log.child(bindings) : this.#ctx.log.child({ ...bindings, agent: { host: this.#host, boot: this.#boot } });
   }
 
   /** The session's host, once it said hello. */
@@ -177,7 +187,7 @@ export class Session {
     }
     this.#host = host;
     this.#labels = msg.labels;
-    this.#log = this.#log.child({ agent: { host, boot: msg.boot } });
+    this.#boot = msg.boot;
     const replaced = this.#ctx.claim(host, this);
     if (replaced !== null) {
       this.#log.warn({ replacedSession: replaced.id }, 'second session for this host; closing the older one');
@@ -187,7 +197,7 @@ export class Session {
     this.#onWelcome();
     this.welcomedAt = Date.now();
     this.#timer = setInterval(() => this.#beat(), this.#ctx.heartbeatMs);
-    this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64, encodings: ['json', BIN1] });
+    this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64, encodings: ['json', BIN1], features: [NAMESPACES_FEATURE] });
     const early = this.#early ?? [];
     this.#early = null;
     for (const [data, isBinary] of early) this.#onFrame(data, isBinary);

@@ -156,7 +156,7 @@ export function planOf(sections: readonly SectionDef[]): FieldPlan {
 /** The plan of the field table. */
 export const PLAN: FieldPlan = planOf(SECTIONS);
 
-/** The keys of a snapshot in JSON order: identity, the table's own fields, labels, the table's sections, the breakdown. */
+/** The keys of a snapshot in JSON order: identity, the table's own fields, labels, the table's sections, the breakdown, the namespaces (model/namespace-entry.ts). */
 export const SNAPSHOT_KEYS: readonly string[] = [
   'host',
   'ts',
@@ -166,6 +166,7 @@ export const SNAPSHOT_KEYS: readonly string[] = [
   'labels',
   ...PLAN.sections.flatMap((p) => (p.key === null ? [] : [p.key])),
   'breakdown',
+  'namespaces',
 ];
 
 /** A section's plan by JSON key; throws on a key the table does not have (a programming error). */

@@ -102,6 +102,29 @@ export const NAMESPACE_LIMITS = {
   errors: 4,
 } as const;
 
+/** Limits of the `namespaces` part of a snapshot on the wire (both encodings; the collector refuses more). */
+export const NAMESPACE_WIRE_LIMITS = {
+  /** Entries in one snapshot's `namespaces` (the agent's --max-namespaces is at most this). */
+  entries: 4096,
+  /** Characters of one error text (an entry's collect.errors, collect.namespaces.errors). */
+  errorLength: 512,
+  /** Highest pid a kernel gives (PID_MAX_LIMIT on 64-bit). */
+  pidMax: 4_194_304,
+  /** Characters of a pod uid. */
+  podUidLength: 64,
+} as const;
+
+/** The welcome's `features` entry of a collector that accepts `namespaces` (JSON and bin1): an agent sends them only to such a collector. */
+export const NAMESPACES_FEATURE = 'ns1';
+
+/** Container ids: lowercase hex, 12 to 128 digits. */
+export const CONTAINER_ID_PATTERN = new RegExp(`^[0-9a-f]{12,${NAMESPACE_LIMITS.idLength}}$`);
+export const CONTAINER_ID_MESSAGE = `container id: 12 to ${NAMESPACE_LIMITS.idLength} lowercase hex digits`;
+/** Kubernetes pod uids as the agent reports them: lowercase hex and dashes. */
+export const POD_UID_PATTERN = /^[0-9a-f][0-9a-f-]{7,63}$/;
+export const POD_UID_MESSAGE = 'pod_uid: lowercase hex digits and -';
+export const CONTAINER_NAME_MESSAGE = 'no control characters, bidi or invisible formatting marks';
+
 /**
  * Names from files are checked like label values and more: no C0/C1 control characters, no
  * bidirectional or invisible formatting marks (which could make a name print as another).

@@ -13,6 +13,18 @@ import { PLAN, SNAPSHOT_KEYS, sectionPlan } from './field-plan.js';
 import type { SectionPlan, Slot } from './field-plan.js';
 import { SNAPSHOT_LIMITS } from './limits.js';
 import {
+  CONTAINER_ID_MESSAGE,
+  CONTAINER_ID_PATTERN,
+  CONTAINER_NAME_MESSAGE,
+  CONTAINER_RUNTIMES,
+  NAMESPACE_LIMITS,
+  NAMESPACE_WIRE_LIMITS,
+  NAME_PATTERN,
+  POD_UID_MESSAGE,
+  POD_UID_PATTERN,
+} from './namespace-entry.js';
+import { NS_COLLECT_COUNTS, NS_COLLECT_MS, NS_COLLECT_MS_MAX, NS_SECTIONS } from './namespace-plan.js';
+import {
   BOOT_ID_MESSAGE,
   BOOT_ID_PATTERN,
   COUNTER_NAME_PATTERN,
@@ -87,6 +99,50 @@ const BreakdownSchema = z.strictObject({
   other: z.strictObject({ inbound: StatesSchema, outbound: StatesSchema }),
 });
 
+const NW = NAMESPACE_WIRE_LIMITS;
+const count = z.number().int().min(0).max(MAX);
+const nsErrors = z.array(z.string().max(NW.errorLength)).max(NAMESPACE_LIMITS.errors);
+const containerName = (max: number): z.ZodType => z.string().min(1).max(max).regex(NAME_PATTERN, CONTAINER_NAME_MESSAGE);
+const containerId = z.string().regex(CONTAINER_ID_PATTERN, CONTAINER_ID_MESSAGE);
+
+/** Who holds a namespace: null, or the runtime, the container id and what local files named. */
+export const ContainerSchema = z
+  .object({
+    runtime: z.enum(CONTAINER_RUNTIMES),
+    id: containerId,
+    pod_uid: z.string().max(NW.podUidLength).regex(POD_UID_PATTERN, POD_UID_MESSAGE).optional(),
+    pod: containerName(NAMESPACE_LIMITS.podLength).optional(),
+    namespace: containerName(NAMESPACE_LIMITS.namespaceLength).optional(),
+    name: containerName(NAMESPACE_LIMITS.nameLength).optional(),
+    other_ids: z.array(containerId).max(NAMESPACE_LIMITS.otherIds).optional(),
+  })
+  .nullable();
+
+const nsSections: Record<string, z.ZodType> = {};
+for (const p of NS_SECTIONS) nsSections[p.key!] = sectionSchema(p);
+
+/** One namespace entry (model/namespace-entry.ts), keys in its JSON order; unknown keys dropped as at the top level. */
+export const NamespaceEntrySchema = z.object({
+  netns: z.number().int().min(1).max(MAX),
+  pid: z.number().int().min(1).max(NW.pidMax),
+  container: ContainerSchema,
+  ...nsSections,
+  collect: z.object({ states_age_ms: count, states_unchanged: z.boolean(), skipped: count, errors: nsErrors }),
+}) as unknown as z.ZodType<NamespaceEntry>;
+
+/** A snapshot's `namespaces`: at most NAMESPACE_WIRE_LIMITS.entries, each netns once. */
+export const NamespacesSchema = z
+  .array(NamespaceEntrySchema)
+  .max(NW.entries)
+  .refine((a) => new Set(a.map((e) => e.netns)).size === a.length, 'a netns appears twice');
+
+/** The snapshot's collect.namespaces. */
+export const NamespacesCollectSchema = z.object({
+  ...Object.fromEntries(NS_COLLECT_COUNTS.map((k) => [k, count])),
+  ...Object.fromEntries(NS_COLLECT_MS.map((k) => [k, z.number().min(0).max(NS_COLLECT_MS_MAX)])),
+  errors: nsErrors,
+}) as unknown as z.ZodType<NamespacesCollect>;
+
 /** The snapshot's shape, in SNAPSHOT_KEYS order: identity, the field table's fields and sections, the breakdown. */
 const IDENTITY: Record<string, z.ZodType> = {
   host: HostIdSchema,
@@ -95,13 +151,16 @@ const IDENTITY: Record<string, z.ZodType> = {
   boot: z.string().regex(BOOT_ID_PATTERN, BOOT_ID_MESSAGE),
   labels: LabelsSchema,
   breakdown: BreakdownSchema.optional(),
+  namespaces: NamespacesSchema.optional(),
 };
 const ROOT = new Map(sectionPlan(null).numbers.map((x) => [x.name, numberSchema(x)]));
 const shape: Record<string, z.ZodType> = {};
 for (const k of SNAPSHOT_KEYS) {
   const section = PLAN.byKey.get(k);
-  const schema = IDENTITY[k] ?? ROOT.get(k) ?? (section !== undefined ? sectionSchema(section) : undefined);
+  let schema = IDENTITY[k] ?? ROOT.get(k) ?? (section !== undefined ? sectionSchema(section) : undefined);
   if (schema === undefined) throw new Error(`snapshot key ${k} has no schema`);
+  // collect also carries, with --namespaces, what the namespace part found and cost.
+  if (k === 'collect') schema = (schema as z.ZodObject).extend({ namespaces: NamespacesCollectSchema.optional() });
   shape[k] = schema;
 }
 

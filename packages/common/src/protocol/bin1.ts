@@ -21,6 +21,11 @@
  * u = unsigned varint (7 bits a byte, low first, at most 8 bytes); text and bytes = u(length)
  * then the bytes. The frame must end exactly after the last snapshot.
  *
+ * Frame type 0xB2 is the same with the snapshots' namespace part (model/namespace-entry.ts):
+ * container definitions after the layout definitions and a namespace part after each breakdown,
+ * coded by codec/namespaces-bytes.ts. It goes only to a collector whose welcome lists the
+ * feature "ns1"; a batch without namespaces is still 0xB1.
+ *
  * A snapshot in this frame carries no host and no labels: they are the session's (the host the
  * token or hello bound, the labels of the hello), so a bin1 batch cannot name another host.
  * Every limit and range of the JSON schema (model/snapshot.ts) holds here too.
@@ -36,12 +41,16 @@ import { VALUES, layoutOf, sectionsBuilder } from '../codec/snapshot-values.js';
 import type { SectionsBuilder, ValuesCodec } from '../codec/snapshot-values.js';
 import { checkBreakdown, encodeBreakdown } from '../codec/breakdown-bytes.js';
 import { PackedSnapshot, packedLayout } from './packed-snapshot.js';
+import { NsDecoder, NsEncodeError, NsEncoder } from '../codec/namespaces-bytes.js';
+import type { NamespaceEntry, NamespacesCollect } from '../model/namespace-entry.js';
 import type { PackedLayout } from './packed-snapshot.js';
 
 /** The encoding's name in the welcome's `encodings`. */
 export const BIN1 = 'bin1';
 /** First byte of a bin1 batch frame. */
 export const BIN1_BATCH = 0xb1;
+/** First byte of a bin1 batch frame whose snapshots carry namespaces (sent only to a collector whose welcome lists the feature "ns1"). */
+export const BIN1_NS_BATCH = 0xb2;
 /** Limits of the binary frame beyond those of a snapshot. */
 export const BIN1_LIMITS = {
   /** Snapshots in one frame: as in a JSON batch. */
@@ -62,14 +71,22 @@ export class Bin1Encoder {
   readonly #ids = new Map<string, number>();
   readonly #w = new VarintWriter();
   readonly #values: ValuesCodec;
+  readonly #ns = new NsEncoder();
+  /** True when the last encode() returned null because the frame would have been larger than maxBytes. */
+  tooBig = false;
 
   /** `values`: the stored encoding of the field table in use (tests pass another). */
   constructor(values: ValuesCodec = VALUES) {
     this.#values = values;
   }
 
-  /** The frame for a batch, or null when it cannot be encoded as bin1 (then send JSON). */
-  encode(id: number, snaps: readonly Snapshot[]): Buffer | null {
+  /**
+   * The frame for a batch, or null when it cannot be encoded as bin1 (then send JSON) or would be
+   * larger than `maxBytes` (then `tooBig`; send fewer snapshots). Only a frame returned changes
+   * the session's state (layouts, containers, namespace references): send every frame returned.
+   */
+  encode(id: number, snaps: readonly Snapshot[], maxBytes = Infinity): Buffer | null {
+    this.tooBig = false;
     if (snaps.length < 1 || snaps.length > BIN1_LIMITS.snapshots) return null;
     const defs: { id: number; text: string; snmp: string[]; netstat: string[] }[] = [];
     const lids: number[] = [];
@@ -84,7 +101,8 @@ export class Bin1Encoder {
     }
     if (defs.length > BIN1_LIMITS.layoutsPerFrame || this.#ids.size + defs.length > BIN1_LIMITS.layoutsPerSession) return null;
     const w = this.#w.reset();
-    w.putByte(BIN1_BATCH);
+    const withNs = NsEncoder.carries(snaps);
+    w.putByte(withNs ? BIN1_NS_BATCH : BIN1_BATCH);
     w.putU(id);
     w.putU(defs.length);
     for (const d of defs) {
@@ -94,6 +112,25 @@ export class Bin1Encoder {
         for (const n of names) w.putText(n);
       }
     }
+    try {
+      if (withNs) this.#ns.begin(w, snaps);
+      this.#snapshots(w, snaps, lids, withNs);
+    } catch (err) {
+      this.#ns.abort();
+      if (err instanceof NsEncodeError) return null;
+      throw err;
+    }
+    if (w.pos > maxBytes) {
+      this.#ns.abort();
+      this.tooBig = true;
+      return null;
+    }
+    for (const d of defs) this.#ids.set(d.text, d.id);
+    if (withNs) this.#ns.commit();
+    return w.bytes();
+  }
+
+  #snapshots(w: VarintWriter, snaps: readonly Snapshot[], lids: readonly number[], withNs: boolean): void {
     w.putU(snaps.length);
     const part = new VarintWriter();
     snaps.forEach((s, i) => {
@@ -112,9 +149,8 @@ export class Bin1Encoder {
         w.putU(part.pos);
         w.putBytes(part.buf.subarray(0, part.pos));
       }
+      if (withNs) this.#ns.snapshot(w, s);
     });
-    for (const d of defs) this.#ids.set(d.text, d.id);
-    return w.bytes();
   }
 }
 
@@ -206,6 +242,7 @@ const KEEP_VIEW_LIMIT = 16 * 1024;
 /** One session's decoder on the collector: remembers the layouts this agent declared. */
 export class Bin1Decoder {
   readonly #layouts = new Map<number, PackedLayout>();
+  readonly #ns = new NsDecoder();
   readonly #plan: FieldPlan;
   readonly #build: SectionsBuilder;
   /** The fixed numbers of the snapshot being decoded (reused: read into objects at once). */
@@ -230,7 +267,8 @@ export class Bin1Decoder {
   decode(frame: Uint8Array, host: string, labels: Record<string, string>): { type: 'batch'; id: number; snapshots: Snapshot[] } {
     const r = new WireReader(frame);
     const plan = this.#plan;
-    if (frame.length === 0 || frame[0] !== BIN1_BATCH) r.fail(`unknown frame type ${frame[0] ?? '(empty frame)'}`);
+    if (frame.length === 0 || (frame[0] !== BIN1_BATCH && frame[0] !== BIN1_NS_BATCH)) r.fail(`unknown frame type ${frame[0] ?? '(empty frame)'}`);
+    const withNs = frame[0] === BIN1_NS_BATCH;
     r.pos = 1;
     const id = r.u('id');
     const nDefs = r.u('layout definitions', BIN1_LIMITS.layoutsPerFrame);
@@ -241,6 +279,7 @@ export class Bin1Decoder {
       if (this.#layouts.size + fresh.size >= BIN1_LIMITS.layoutsPerSession) r.fail(`more than ${BIN1_LIMITS.layoutsPerSession} layouts in one session`);
       fresh.set(lid, readLayout(r));
     }
+    if (withNs) this.#ns.begin(r);
     const n = r.u('snapshot count', BIN1_LIMITS.snapshots);
     if (n < 1) r.fail('snapshot count: at least 1');
     const copy = frame.buffer.byteLength > KEEP_VIEW_LIMIT && frame.buffer.byteLength > 2 * frame.length;
@@ -282,12 +321,16 @@ export class Bin1Decoder {
       }
       const head = this.#build(nums, null, { host, ts, seq, boot, labels }) as unknown as Head;
       head.collect.errors = errors;
+      const part: { ts: number; sockstat: Head['sockstat']; collect: { namespaces?: NamespacesCollect }; namespaces?: NamespaceEntry[] } = { ts, sockstat: head.sockstat, collect: head.collect };
+      if (withNs) this.#ns.snapshot(r, part, layout.snmp);
       const snap = new PackedSnapshot(head, { layout, values, countersAt, breakdown });
+      if (part.namespaces !== undefined) snap.namespaces = part.namespaces;
       snapshots.push(snap as unknown as Snapshot);
     }
     r.snapshot = 0;
     r.expectEnd('frame');
     for (const [lid, l] of fresh) this.#layouts.set(lid, l);
+    if (withNs) this.#ns.commit();
     return { type: 'batch', id, snapshots };
   }
 }

@@ -28,6 +28,7 @@ const BY_TYPE: Record<string, Check<CollectorMessage>> = {
     heartbeat_ms: { check: num({ int: true, min: 0 }) },
     max_batch: { check: num({ int: true, min: 1 }) },
     encodings: { check: array(str({ max: MAX_ENCODING_NAME }), MAX_ENCODINGS), optional: true },
+    features: { check: array(str({ max: MAX_ENCODING_NAME }), MAX_ENCODINGS), optional: true },
   }),
   ack: object({
     type: { check: literal('ack') },

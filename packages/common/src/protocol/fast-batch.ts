@@ -12,6 +12,8 @@ import { compile, key } from '../util/compile.js';
 import type { SectionPlan, Slot } from '../model/field-plan.js';
 import { BOOT_ID_PATTERN, COUNTER_NAME_PATTERN, HOST_ID_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, PEER_ADDR_PATTERN } from '../model/identity.js';
 import type { BatchMessage } from './messages.js';
+import { CONTAINER_ID_PATTERN, CONTAINER_RUNTIMES, NAMESPACE_LIMITS, NAMESPACE_WIRE_LIMITS, NAME_PATTERN, POD_UID_PATTERN } from '../model/namespace-entry.js';
+import { NS_COLLECT_COUNTS, NS_COLLECT_MS, NS_COLLECT_MS_MAX, NS_SECTIONS } from '../model/namespace-plan.js';
 import { MAX_BATCH } from './messages.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
@@ -164,23 +166,106 @@ export function sectionCheck(p: SectionPlan): (v: unknown) => Obj | null {
   return (v) => looseSection(c, v);
 }
 
+const NW = NAMESPACE_WIRE_LIMITS;
+const RUNTIMES: readonly string[] = CONTAINER_RUNTIMES;
+const isText = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
+const nsErrors = (v: unknown): boolean => Array.isArray(v) && v.length <= NAMESPACE_LIMITS.errors && v.every((e) => isText(e, NW.errorLength));
+const containerId = (v: unknown): boolean => typeof v === 'string' && CONTAINER_ID_PATTERN.test(v);
+/** A name from a file: 1..max characters (zod counts code points: leave longer strings of surrogates to it), no control or formatting marks. */
+const containerName = (v: unknown, max: number): boolean => isText(v, max) && v.length >= 1 && NAME_PATTERN.test(v);
+/** The optional fields of a container and their checks, in output order. */
+const CONTAINER_OPTIONAL: readonly [string, (v: unknown) => boolean][] = [
+  ['pod_uid', (v) => isText(v, NW.podUidLength) && POD_UID_PATTERN.test(v)],
+  ['pod', (v) => containerName(v, NAMESPACE_LIMITS.podLength)],
+  ['namespace', (v) => containerName(v, NAMESPACE_LIMITS.namespaceLength)],
+  ['name', (v) => containerName(v, NAMESPACE_LIMITS.nameLength)],
+  ['other_ids', (v) => Array.isArray(v) && v.length <= NAMESPACE_LIMITS.otherIds && v.every(containerId)],
+];
+
+/** An entry's container with only its known keys, null for null, undefined when unsure. */
+function container(v: unknown): Obj | null | undefined {
+  if (v === null) return null;
+  if (!isObj(v) || typeof v['runtime'] !== 'string' || !RUNTIMES.includes(v['runtime']) || !containerId(v['id'])) return undefined;
+  const out: Obj = { runtime: v['runtime'], id: v['id'] };
+  for (const [k, ok] of CONTAINER_OPTIONAL) {
+    const x = v[k];
+    if (x === undefined) continue;
+    if (!ok(x)) return undefined;
+    out[k] = x;
+  }
+  return out;
+}
+
+const NS_CHECKS = NS_SECTIONS.map((p) => ({ key: p.key!, check: sectionCheck(p) }));
+
+/** One namespace entry with only its known keys, in the schema's key order, or null when unsure. */
+function nsEntry(v: unknown): Obj | null {
+  if (!isObj(v) || !isInt(v['netns'], 1, MAX) || !isInt(v['pid'], 1, NW.pidMax)) return null;
+  const c = container(v['container']);
+  if (c === undefined) return null;
+  const out: Obj = { netns: v['netns'], pid: v['pid'], container: c };
+  for (const s of NS_CHECKS) {
+    const x = s.check(v[s.key]);
+    if (x === null) return null;
+    out[s.key] = x;
+  }
+  const k = v['collect'];
+  if (!isObj(k) || !isCount(k['states_age_ms']) || typeof k['states_unchanged'] !== 'boolean' || !isCount(k['skipped']) || !nsErrors(k['errors'])) return null;
+  out['collect'] = { states_age_ms: k['states_age_ms'], states_unchanged: k['states_unchanged'], skipped: k['skipped'], errors: k['errors'] };
+  return out;
+}
+
+/** A snapshot's namespaces (at most NAMESPACE_WIRE_LIMITS.entries, each netns once), or null when unsure. */
+function namespaces(v: unknown): Obj[] | null {
+  if (!Array.isArray(v) || v.length > NW.entries) return null;
+  const out: Obj[] = [];
+  const seen = new Set<unknown>();
+  for (const e of v as unknown[]) {
+    const x = nsEntry(e);
+    if (x === null || seen.has(x['netns'])) return null;
+    seen.add(x['netns']);
+    out.push(x);
+  }
+  return out;
+}
+
+/** collect.namespaces with only its known keys, or null when unsure. */
+function nsCollect(v: unknown): Obj | null {
+  if (!isObj(v)) return null;
+  const out: Obj = {};
+  for (const k of NS_COLLECT_COUNTS) {
+    if (!isCount(v[k])) return null;
+    out[k] = v[k];
+  }
+  for (const k of NS_COLLECT_MS) {
+    const x = v[k];
+    if (typeof x !== 'number' || !(x >= 0 && x <= NS_COLLECT_MS_MAX)) return null;
+    out[k] = x;
+  }
+  if (!nsErrors(v['errors'])) return null;
+  out['errors'] = v['errors'];
+  return out;
+}
+
 /** Every section of the field table but the snapshot's own fields, in table (output) order. */
 const SECTIONS = PLAN.sections.filter((p) => p.key !== null).map((p) => ({ key: p.key!, check: sectionCheck(p) }));
+const COLLECT = SECTIONS.findIndex((c) => c.key === 'collect');
 /** The snapshot's own fields of the table (interval_ms). */
 const ROOT = sectionPlan(null).numbers;
 /** The checked sections of the snapshot being checked, by SECTIONS index (reused: read at once). */
 const PARTS: unknown[] = new Array<unknown>(SECTIONS.length).fill(null);
 /** The output snapshot from the input and PARTS, in SNAPSHOT_KEYS order: one compiled object literal (util/compile.ts). */
-const output = compile<(v: Obj, parts: readonly unknown[]) => Obj>(
-  ['v', 'parts'],
+const output = compile<(v: Obj, parts: readonly unknown[], ns: Obj[] | undefined) => Obj>(
+  ['v', 'parts', 'ns'],
   [
-    `const o = {${SNAPSHOT_KEYS.filter((k) => k !== 'breakdown')
+    `const o = {${SNAPSHOT_KEYS.filter((k) => k !== 'breakdown' && k !== 'namespaces')
       .map((k) => {
         const i = SECTIONS.findIndex((c) => c.key === k);
         return `${key(k)}: ${i >= 0 ? `parts[${i}]` : `v[${key(k)}]`}`;
       })
       .join(', ')}};`,
     'if (v["breakdown"] !== undefined) o["breakdown"] = v["breakdown"];',
+    'if (ns !== undefined) o["namespaces"] = ns;',
     'return o;',
   ],
 );
@@ -202,8 +287,21 @@ function snapshot(v: unknown): Snapshot | null {
     if (x === null) return null;
     PARTS[i] = x;
   }
-  // The output in the schema's key order: identity, the table's own fields and sections, the breakdown.
-  return output(v, PARTS) as unknown as Snapshot;
+  // With --namespaces: collect.namespaces (collect's output is a fresh object) and the entries.
+  const kn = (v['collect'] as Obj)['namespaces'];
+  if (kn !== undefined) {
+    const x = nsCollect(kn);
+    if (x === null) return null;
+    (PARTS[COLLECT] as Obj)['namespaces'] = x;
+  }
+  let ns: Obj[] | undefined;
+  if (v['namespaces'] !== undefined) {
+    const x = namespaces(v['namespaces']);
+    if (x === null) return null;
+    ns = x;
+  }
+  // The output in the schema's key order: identity, the table's own fields and sections, the breakdown, the namespaces.
+  return output(v, PARTS, ns) as unknown as Snapshot;
 }
 
 /** A checked batch message, or null when the value is not certainly a valid batch. */

@@ -9,6 +9,6 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Most snapshots in one batch. */
 export const MAX_BATCH = 64;
-/** Most frame encodings a welcome may list, and the longest name of one. */
+/** Most frame encodings (and features) a welcome may list, and the longest name of one. */
 export const MAX_ENCODINGS = 8;
 export const MAX_ENCODING_NAME = 32;

@@ -54,8 +54,11 @@ export type GapMessage = { type: 'gap'; id: number; boot: string; from_seq: numb
 export type AgentMessage = HelloMessage | BatchMessage | GapMessage;
 
 /** Messages from the collector. */
-/** `encodings`: the batch frame encodings the collector accepts besides JSON (["json","bin1"]); absent from older collectors. */
-export type WelcomeMessage = { type: 'welcome'; v: number; host: string; heartbeat_ms: number; max_batch: number; encodings?: string[] };
+/**
+ * `encodings`: the batch frame encodings the collector accepts besides JSON (["json","bin1"]); absent from older collectors.
+ * `features`: additive parts of a snapshot the collector accepts (["ns1"]: `namespaces`, model/namespace-entry.ts NAMESPACES_FEATURE); absent from older collectors.
+ */
+export type WelcomeMessage = { type: 'welcome'; v: number; host: string; heartbeat_ms: number; max_batch: number; encodings?: string[]; features?: string[] };
 export type AckMessage = { type: 'ack'; id: number; stored: number; duplicates: number };
 export type NackMessage = { type: 'nack'; id: number; code: string; retryable: boolean; message: string };
 export type CollectorMessage = WelcomeMessage | AckMessage | NackMessage;
@@ -69,6 +72,7 @@ export const CollectorMessageSchema = z.discriminatedUnion('type', [
     heartbeat_ms: z.number().int().min(0),
     max_batch: z.number().int().min(1),
     encodings: z.array(z.string().max(MAX_ENCODING_NAME)).max(MAX_ENCODINGS).optional(),
+    features: z.array(z.string().max(MAX_ENCODING_NAME)).max(MAX_ENCODINGS).optional(),
   }),
   z.object({ type: z.literal('ack'), id, stored: z.number().int().min(0), duplicates: z.number().int().min(0) }),
   z.object({ type: z.literal('nack'), id, code: z.string().max(64), retryable: z.boolean(), message: z.string().max(1024) }),

@@ -15,6 +15,7 @@ import type { StateCounts } from '../model/tcp-state.js';
 import type { Sockstat, SsSummary } from '../model/fields.js';
 import type { Counters } from '../proc/header-value-pairs.js';
 import type { Breakdown } from '../proc/breakdown.js';
+import type { NamespaceEntry } from '../model/namespace-entry.js';
 import { decodeBreakdown } from '../codec/breakdown-bytes.js';
 import { WireReader } from '../codec/wire-reader.js';
 import { SNAPSHOT_KEYS } from '../model/field-plan.js';
@@ -73,6 +74,8 @@ export class PackedSnapshot {
   summary: SsSummary;
   sockstat: Sockstat;
   collect: CollectInfo;
+  /** With --namespaces: every other network namespace's entry (decoded at once; plain objects). */
+  declare namespaces?: NamespaceEntry[];
   /** Set by the collector once stored (StoredSnapshot); not part of the wire data. */
   declare recv_ts?: number;
   declare stale?: boolean;

@@ -1,0 +1,137 @@
+// Collector memory per connected agent, apart from the traffic: the real collector (`tcpfleet
+// serve`), then N simulated agents (bench/lib/loadgen.mjs, bin1, each its own WebSocket, hello,
+// host and boot) sending one snapshot every EVERY ms. Memory is read after a full garbage
+// collection in every thread of the collector (bench/lib/gc-memory.mjs), once with no agent and
+// once with N, so the difference is what the sessions and their hosts hold, not garbage.
+//
+//   node bench/session-memory.mjs [N=10000] [EVERY_MS=30000] [COLLECTOR_BIN]
+//
+// COLLECTOR_BIN (default packages/collector/bin/tcpfleet.js) lets two builds be compared in one
+// sitting. Extra node flags for the collector: BENCH_COLLECTOR_NODE_ARGS. Not part of `npm run bench`.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { firstLine, installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
+import { REPO } from './lib/report.mjs';
+
+const N = Number(process.argv[2] ?? 10_000);
+const EVERY = Number(process.argv[3] ?? 30_000);
+const BIN = process.argv[4] ?? `${REPO}packages/collector/bin/tcpfleet.js`;
+const PER_PROC = 2500;
+const port = Number(process.env['BENCH_PORT'] ?? 20877);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+installCleanup();
+const dir = mkdtempSync(join(tmpdir(), 'tcpfleet-bench-sessions-'));
+const token = 'bench-fleet-token-0123456789abcdef';
+writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
+const trigger = join(dir, 'trigger');
+const out = join(dir, 'memory.jsonl');
+const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+const preload = fileURLToPath(new URL('./lib/gc-memory.mjs', import.meta.url));
+const col = startTracked(
+  process.execPath,
+  [
+    ...nodeArgs,
+    '--expose-gc',
+    '--import',
+    preload,
+    BIN,
+    'serve',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--db',
+    join(dir, 'db'),
+    '--token-file',
+    join(dir, 'token'),
+    '--log-level',
+    'warn',
+    '--max-pending-per-address',
+    '100000',
+  ],
+  { env: { ...process.env, BENCH_GC_TRIGGER: trigger, BENCH_GC_OUT: out } },
+);
+const vmRssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${col.pid}/status`, 'utf8'))?.[1]);
+const gens = [];
+try {
+  for (let i = 0; i < 300; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/healthz`);
+      break;
+    } catch {
+      await sleep(200);
+    }
+  }
+  const measure = async (tag) => {
+    writeFileSync(trigger, tag);
+    await sleep(6000);
+    return vmRssKb();
+  };
+  const rss0 = await measure('no agent');
+  const template = join(dir, 'snapshot.json');
+  writeFileSync(template, execFileSync(process.execPath, [`${REPO}packages/agent/bin/tcpfleet-agent.js`, '--once', '--json'], { encoding: 'utf8' }));
+  for (let p = 0; p < Math.ceil(N / PER_PROC); p++) {
+    const n = Math.min(PER_PROC, N - p * PER_PROC);
+    gens.push(
+      startTracked(
+        process.execPath,
+        [
+          `${REPO}bench/lib/loadgen.mjs`,
+          '--url',
+          `ws://127.0.0.1:${port}`,
+          '--token',
+          token,
+          '--agents',
+          String(n),
+          '--prefix',
+          `s${p}`,
+          '--template',
+          template,
+          '--encoding',
+          'bin1',
+          '--every',
+          String(EVERY),
+        ],
+        {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      ),
+    );
+  }
+  const ready = await Promise.all(gens.map((g, i) => firstLine(g, `loadgen ${i}`, 600_000)));
+  const connected = ready.reduce((a, r) => a + r.connected, 0);
+  for (const g of gens) g.stdin.write('go 3600 0\n');
+  // Two intervals: every host stored twice (its latest row, its alert samples).
+  await sleep(2 * EVERY + 5000);
+  const rssN = await measure(`${connected} agents`);
+  const health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
+  const lines = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const main = (tag) => lines.find((l) => l.main && l.tag === tag);
+  const m0 = main('no agent');
+  const mN = main(`${connected} agents`);
+  const per = (a, b) => Math.round(((b - a) * 1024) / connected);
+  const result = {
+    collector: BIN,
+    agents: connected,
+    everyMs: EVERY,
+    stored: health.snapshots_stored,
+    rssKb: { noAgent: rss0, agents: rssN },
+    perAgentBytes: {
+      rss: per(rss0, rssN),
+      mainHeapUsedAfterGc: per(m0.heapUsedKb, mN.heapUsedKb),
+      mainHeapTotal: per(m0.heapTotalKb, mN.heapTotalKb),
+      arrayBuffers: per(m0.arrayBuffersKb, mN.arrayBuffersKb),
+    },
+    threads: lines,
+  };
+  console.log(JSON.stringify(result));
+} finally {
+  for (const g of gens) await stopTracked(g);
+  await stopTracked(col);
+  rmSync(dir, { recursive: true, force: true });
+}
