@@ -13,6 +13,7 @@ import { emptyStates } from '@tcpfleet/common';
 import type { ContainerIdentity, NamespaceEntry, Snapshot } from '@tcpfleet/common';
 import { SqliteAlertStore } from '../../../packages/collector/src/alerts/alert-store.js';
 import { AlertEngine } from '../../../packages/collector/src/alerts/engine.js';
+import { alertmanagerBody } from '../../../packages/collector/src/alerts/alertmanager.js';
 import { HostSeries } from '../../../packages/collector/src/alerts/host-series.js';
 import { MAX_NAMESPACES_PER_HOST, NamespaceSeriesSet } from '../../../packages/collector/src/alerts/container-scope.js';
 import { sampleKeys } from '../../../packages/collector/src/alerts/metric.js';
@@ -166,6 +167,17 @@ describe('alert engine: scope container', () => {
     expect(f.summary).toBe(
       `[FIRING] pod-cw on h1 pod shop/web-7d9f8c6b5-x2k4q container nginx (containerd ${'a'.repeat(12)}, netns 4026532001) (warning): states.close_wait = 150; states: close_wait 150, listen 2`,
     );
+
+    // Posted to Alertmanager, each namespace is an alert of its own, named by its pod.
+    const am = JSON.parse(
+      alertmanagerBody(
+        t.engine.list(false).find((x) => x.host === 'h1')!,
+        null,
+        T0 + 3000,
+      ),
+    ) as { labels: Record<string, string>; annotations: Record<string, string> }[];
+    expect(am[0]!.labels).toEqual({ alertname: 'pod-cw', host: 'h1', severity: 'warning', netns: '4026532001', pod: POD_A.pod, namespace: 'shop', container: 'nginx', env: 'prod' });
+    expect(am[0]!.annotations['summary']).toBe(`pod-cw on h1 pod shop/${POD_A.pod!} container nginx (containerd ${'a'.repeat(12)}, netns 4026532001): states.close_wait = 150`);
 
     // Still above resolve_value: nothing new. Then h1's pod A recovers: one resolved notification.
     t.feed(snap('h1', T0 + 4000, seq++, [ns(4026532001, POD_A, { close_wait: 50 }), ns(4026532003, POD_C, { close_wait: 500 })]));
