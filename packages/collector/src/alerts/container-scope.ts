@@ -9,7 +9,7 @@
  *     names the namespace, its container and its per-state counts;
  *   - the per-(host, netns) sample series, kept in memory, bounded, dropped with the namespace.
  */
-import { TCP_STATES } from '@tcpfleet/common';
+import { SECTIONS, TCP_STATES } from '@tcpfleet/common';
 import type { ContainerIdentity, NamespaceEntry, Snapshot, StateCounts } from '@tcpfleet/common';
 import { HostSeries } from './host-series.js';
 import type { Metric, SampleKeys } from './metric.js';
@@ -21,16 +21,15 @@ export type ContainerMatchKey = (typeof CONTAINER_MATCH_KEYS)[number];
 /** The container part of a container rule's `match`, each value compiled (`*` matches any run of characters). */
 export type ContainerMatch = Readonly<Partial<Record<ContainerMatchKey, RegExp>>>;
 
-/** Figures of a namespace entry that are host-wide (the same in every entry: docs/namespaces.md). */
-const HOST_WIDE: Readonly<Record<string, readonly string[]>> = {
-  sockstat: ['tcp_alloc', 'tcp_orphan', 'tcp_mem'],
-  summary: ['total', 'closed', 'orphaned'],
-};
+/** Figures of a namespace entry that are not the namespace's own (the field table's scope host or mixed: docs/namespaces.md). */
+const HOST_WIDE: ReadonlyMap<string, readonly string[]> = new Map(
+  SECTIONS.flatMap((sec) => (sec.key === null ? [] : [[sec.key, sec.fields.filter((f) => f.scope !== 'netns').map((f) => f.name)] as const])),
+);
 
 /** Why a container rule cannot read `m`, or null when it can. */
 export function containerMetricProblem(m: Metric): string | null {
   if (m.section === 'netstat') return 'a namespace entry carries no netstat (TcpExt) counters: use states.X, ipv4.X, ipv6.X, summary.estab/timewait, sockstat.X or snmp.X';
-  if (HOST_WIDE[m.section]?.includes(m.key)) return `${m.section}.${m.key} is host-wide (the same in every namespace), not the namespace's own: use it in a host rule`;
+  if (HOST_WIDE.get(m.section)?.includes(m.key)) return `${m.section}.${m.key} is host-wide (the same in every namespace), not the namespace's own: use it in a host rule`;
   return null;
 }
 

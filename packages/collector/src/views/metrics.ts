@@ -87,7 +87,8 @@ export function renderMetrics(fleet: Fleet, gauges: CollectorGauges, alerts: rea
   t.family(
     'tcpfleet_alert_firing',
     'gauge',
-    'One sample per firing alert of a host or fleet rule (host is empty for fleet-wide rules; container rules: tcpfleet_namespace_alert_firing).',
+    // HELP text unchanged since 0.1.0 (test/compat); container-scope alerts are in tcpfleet_namespace_alert_firing.
+    'One sample per firing alert (host is empty for fleet-wide rules).',
     alerts.filter((a) => a.netns === undefined).map((a) => [{ rule: a.rule, host: a.host ?? '', severity: a.severity ?? '' }, 1] as const),
   );
   namespaceFamilies(t, hosts, alerts);

@@ -11,7 +11,8 @@
  * Bounded: at most NAMESPACE_METRICS.maxNamespaces namespaces are exported (those holding the
  * most sockets first, then by host and netns), and every label value is cut to
  * NAMESPACE_METRICS.maxLabelLength characters. `netns` keeps each series unique whatever the cut.
- * `pod`, `namespace` and `container` are "" when unknown.
+ * `pod`, `namespace` and `container` are "" when unknown. The families are left out altogether
+ * while no live host reports namespaces and no container alert fires.
  */
 import { TCP_STATES } from '@tcpfleet/common';
 import type { NamespaceEntry } from '@tcpfleet/common';
@@ -43,6 +44,8 @@ export function namespaceFamilies(t: PrometheusText, hosts: readonly HostView[],
     if (h.stale) continue;
     for (const e of h.namespaces ?? []) all.push({ host: h.host, e, n: sockets(e) });
   }
+  // A fleet without namespaces gets the exposition of before, byte for byte (test/compat).
+  if (all.length === 0 && !alerts.some((a) => a.netns !== undefined)) return;
   let kept = all;
   if (all.length > NAMESPACE_METRICS.maxNamespaces) {
     kept = [...all].sort((a, b) => b.n - a.n || (a.host < b.host ? -1 : a.host > b.host ? 1 : a.e.netns - b.e.netns)).slice(0, NAMESPACE_METRICS.maxNamespaces);
