@@ -3,7 +3,7 @@
  * for the network, with a fresh profile directory removed afterwards.
  */
 import { chromium } from 'playwright-core';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { tempDir } from './procs.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -29,4 +29,14 @@ export async function openBrowser(viewport = { width: 1280, height: 800 }): Prom
       profile.cleanup();
     },
   };
+}
+
+/** Collects the page's script errors and console errors (a test expects none). */
+export function pageErrorsOf(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  return errors;
 }

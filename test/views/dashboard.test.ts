@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { openBrowser } from '../helpers/browser.js';
+import { openBrowser, pageErrorsOf } from '../helpers/browser.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { getJson } from '../helpers/http.js';
 import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
@@ -29,16 +29,13 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
   const agents: Proc[] = [];
   let browser: Awaited<ReturnType<typeof openBrowser>> | null = null;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
     collector = await startCollector(tmp.dir);
     browser = await openBrowser();
     page = await browser.ctx.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
+    pageErrors = pageErrorsOf(page);
   });
 
   afterAll(async () => {

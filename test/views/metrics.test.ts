@@ -5,27 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES } from '../helpers/fixtures.js';
-import { freePort, getJson, httpGet } from '../helpers/http.js';
-import { cli, killAll, startAgent, startCollector, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import { getJson, httpGet } from '../helpers/http.js';
+import { cli, killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Collector, Proc } from '../helpers/procs.js';
 import { haveTools } from '../helpers/tools.js';
+import { promSamples as samples, startPrometheus } from '../helpers/prometheus.js';
 
 const have = haveTools(['promtool', 'prometheus'], 'prometheus');
 const PROC = join(FIXTURES, 'proc');
-
-/** Samples of the exposition as "name{labels}" -> value. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  return out;
-}
 
 describe.skipIf(!have)('/metrics', () => {
   const tmp = tempDir('metrics');
@@ -80,39 +70,13 @@ describe.skipIf(!have)('/metrics', () => {
   });
 
   it('is scraped by a real Prometheus server, which answers with the same numbers', async () => {
-    const port = await freePort();
-    const dir = join(tmp.dir, 'prometheus');
-    mkdirSync(join(dir, 'data'), { recursive: true });
-    const cfg = join(dir, 'prometheus.yml');
-    writeFileSync(cfg, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: tcpfleet\n    static_configs:\n      - targets: ['127.0.0.1:${collector.port}']\n`);
-    const promCheck = spawnSync('promtool', ['check', 'config', cfg], { encoding: 'utf8', timeout: 60_000 });
-    expect(promCheck.status, promCheck.stdout + promCheck.stderr).toBe(0);
-    prom = startProc('prometheus', [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { cwd: dir });
-    const q = async (expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
-      const r = await getJson<{ status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }>(
-        `http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`,
-      );
-      return r.data.result;
-    };
-    await waitFor(
-      async () => {
-        if (prom?.proc.exitCode !== null) throw new Error(`prometheus exited: ${prom?.stderr() ?? ''}`);
-        try {
-          const up = await q('up{job="tcpfleet"}');
-          const est = await q('tcpfleet_fleet_connections{state="established"}');
-          return up[0]?.value[1] === '1' && est.length === 1;
-        } catch {
-          return false;
-        }
-      },
-      'Prometheus to scrape the collector once',
-      60_000,
-      500,
-    );
+    const server = await startPrometheus(join(tmp.dir, 'prometheus'), `127.0.0.1:${collector.port}`);
+    prom = server.proc;
+    const est = await server.waitSeries('tcpfleet_fleet_connections{state="established"}');
+    expect((await server.query('up{job="tcpfleet"}'))[0]?.value[1]).toBe('1');
     const total = await getJson<{ states: Record<string, number> }>(`${collector.url}/api/v1/total`);
-    const est = await q('tcpfleet_fleet_connections{state="established"}');
     expect(Number(est[0]!.value[1])).toBe(total.states['established']);
-    const perHost = await q('sum by (host) (tcpfleet_host_connections{state="listen"})');
+    const perHost = await server.query('sum by (host) (tcpfleet_host_connections{state="listen"})');
     expect(perHost.map((r) => r.metric['host']).sort()).toEqual(['m-db-1', 'm-web-1']);
   });
 });

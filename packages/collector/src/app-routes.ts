@@ -12,7 +12,7 @@ export interface RouteHandlers {
   health: Handler;
   api: Record<'hosts' | 'host' | 'total' | 'top' | 'gaps' | 'containers', Handler>;
   history: Record<'host' | 'fleet' | 'nsList' | 'ns', Handler>;
-  views: Record<'dashboard' | 'metrics' | 'overview', Handler>;
+  views: Record<'dashboard' | 'metrics' | 'overview' | 'namespaces', Handler>;
   alerts: Record<'alerts' | 'rules', Handler>;
 }
 
@@ -29,6 +29,7 @@ export function routeTable(h: RouteHandlers): Route[] {
     { path: '/api/v1/hosts/:id/netns', access: 'read', handle: h.history.nsList },
     { path: '/api/v1/hosts/:id/netns/:netns/history', access: 'read', handle: h.history.ns },
     { path: '/api/v1/containers', access: 'read', handle: h.api.containers },
+    { path: '/api/v1/hosts/:id/namespaces', access: 'read', handle: h.views.namespaces },
     { path: '/api/v1/total', access: 'read', handle: h.api.total },
     { path: '/api/v1/total/history', access: 'read', handle: h.history.fleet },
     { path: '/api/v1/top', access: 'read', handle: h.api.top },

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { emptyStates } from '@tcpfleet/common';
-import type { Snapshot } from '@tcpfleet/common';
+import type { Breakdown, Snapshot } from '@tcpfleet/common';
 import { SqliteAlertStore } from '../../../packages/collector/src/alerts/alert-store.js';
 import { AlertEngine } from '../../../packages/collector/src/alerts/engine.js';
 import { parseRules } from '../../../packages/collector/src/alerts/rules-file.js';
@@ -119,7 +119,7 @@ describe('alert engine', () => {
     feedN('busy', 3, 84, 8443);
     const [a] = t.engine.list(false);
     expect(a).toMatchObject({ status: 'firing', host: 'busy', value: 84, baseline: 4 });
-    expect(a!.evidence!.inbound).toEqual([{ port: 8443, states: expect.objectContaining({ established: 84 }) as unknown }]);
+    expect((a!.evidence as Breakdown).inbound).toEqual([{ port: 8443, states: expect.objectContaining({ established: 84 }) as unknown }]);
     feedN('busy', 40, 84, 8443); // longer than the 30 s window: the spike does not become its own baseline
     expect(t.engine.list(false)).toMatchObject([{ status: 'firing', baseline: 4 }]);
     feedN('busy', 1, 30); // 30 > 2 x 4 (resolve_factor defaults to 2) and 30 - 4 >= min_delta / 2: still firing

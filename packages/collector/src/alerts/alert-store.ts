@@ -11,6 +11,10 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Breakdown } from '@tcpfleet/common';
+import type { NamespaceEvidence } from './container-scope.js';
+
+/** What an alert shows when it fires: the host's breakdown, or for a container alert its namespace. */
+export type AlertEvidence = Breakdown | NamespaceEvidence;
 
 /** Lifecycle of an alert. */
 export type AlertStatus = 'pending' | 'firing' | 'resolved';
@@ -19,7 +23,7 @@ export type AlertStatus = 'pending' | 'firing' | 'resolved';
 export interface AlertRecord {
   id: number;
   rule: string;
-  /** The host name, or '' for a fleet-scope alert. */
+  /** The host name, '' for a fleet-scope alert, `HOST netns=N` for a container-scope alert. */
   key: string;
   status: AlertStatus;
   severity: string;
@@ -32,7 +36,7 @@ export interface AlertRecord {
   startsAt: number | null;
   endsAt: number | null;
   lastNotified: number | null;
-  evidence: Breakdown | null;
+  evidence: AlertEvidence | null;
 }
 
 /** A queued notification: the body is fixed when it is queued. */
@@ -145,7 +149,7 @@ export const fromRow = (r: AlertRow): AlertRecord => ({
   startsAt: r.starts_at,
   endsAt: r.ends_at,
   lastNotified: r.last_notified,
-  evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as Breakdown),
+  evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as AlertEvidence),
 });
 
 /** Alert state in the collector's SQLite database. */

@@ -2,8 +2,9 @@
  * The body of a post to Prometheus Alertmanager's POST /api/v2/alerts (its api/v2/openapi.yaml,
  * `postableAlerts`): an array holding one alert.
  *
- *   labels       alertname (the rule), host (host-scope alerts), severity, and the host's labels
- *                (the rule's `match` for fleet alerts), names made valid for Alertmanager
+ *   labels       alertname (the rule), host (host-scope alerts), severity, for container-scope
+ *                alerts netns, pod, namespace, container (so each namespace is its own alert), and
+ *                the host's labels (the rule's `match` for fleet alerts), names made valid for Alertmanager
  *   annotations  summary, value, baseline (spikes), top_ports, top_peers (when there is evidence),
  *                description (when the rule has one)
  *   startsAt     when it fired; the same in every re-post and in the resolution
@@ -13,6 +14,7 @@
  */
 import type { AlertPayload } from './payload.js';
 import { topPeers, topPorts } from './payload.js';
+import { isNamespaceEvidence, namespaceText } from './container-scope.js';
 
 /** One element of Alertmanager's postableAlerts. */
 export interface PostableAlert {
@@ -37,10 +39,21 @@ export function labelName(name: string): string {
  * host labels that become the same name, the first in name order is kept. Empty values are left
  * out (Alertmanager treats an empty label as absent).
  */
-export function alertLabels(p: Pick<AlertPayload, 'rule' | 'host' | 'severity' | 'labels'>): Record<string, string> {
+export function alertLabels(p: Pick<AlertPayload, 'rule' | 'host' | 'severity' | 'labels'> & Partial<Pick<AlertPayload, 'netns' | 'container'>>): Record<string, string> {
   const out: Record<string, string> = { alertname: p.rule };
   if (p.host !== undefined) out['host'] = p.host;
   out['severity'] = p.severity;
+  if (p.netns !== undefined) {
+    // A container-scope alert: one per namespace; who holds it.
+    out['netns'] = String(p.netns);
+    const c = p.container ?? null;
+    for (const [k, v] of [
+      ['pod', c?.pod],
+      ['namespace', c?.namespace],
+      ['container', c?.name],
+    ] as const)
+      if (v !== undefined && v !== '') out[k] = v;
+  }
   for (const k of Object.keys(p.labels).sort()) {
     const v = p.labels[k];
     const n = labelName(k);
@@ -54,7 +67,7 @@ const num = (v: number | null | undefined): string => (v === null || v === undef
 
 /** The Alertmanager body of a notification queued at `now`: `[alert]`. */
 export function alertmanagerBody(p: AlertPayload, description: string | null, now: number): string {
-  const where = p.host !== undefined ? ` on ${p.host}` : ' (fleet)';
+  const where = p.host !== undefined ? ` on ${p.host}${isNamespaceEvidence(p.evidence) ? ` ${namespaceText(p.evidence)}` : ''}` : ' (fleet)';
   const what = p.metric === null ? `no data for ${num(p.value)}s` : `${p.metric} = ${num(p.value)}${p.baseline !== undefined && p.baseline !== null ? ` (baseline ${p.baseline})` : ''}`;
   const annotations: Record<string, string> = { summary: `${p.rule}${where}: ${what}`, value: num(p.value) };
   if (p.baseline !== undefined && p.baseline !== null) annotations['baseline'] = String(p.baseline);

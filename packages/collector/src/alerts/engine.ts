@@ -4,6 +4,9 @@
  * its own moment rather than looking like a burst. Fleet-scope and absent rules, and repeats, are
  * evaluated on a periodic tick in collector time.
  *
+ * Container-scope rules (container-scope.ts) are evaluated like host rules, on each namespace of
+ * each committed snapshot, as series of their own keyed by (host, netns) and kept in memory.
+ *
  * Lifecycle: pending (condition holds) -> firing (held for `for`, outside grace) -> resolved
  * (threshold: back past resolve_value; spike: under resolve_factor x baseline). Nothing starts
  * pending during `grace` after a host (re)connects or after the collector starts. Every
@@ -12,9 +15,10 @@
  */
 import type { Logger } from 'pino';
 import { PackedSnapshot } from '@tcpfleet/common';
-import type { Breakdown, Snapshot } from '@tcpfleet/common';
+import type { NamespaceEntry, Snapshot } from '@tcpfleet/common';
 import type { IngestItem, StoredSnapshot } from '../store/store.js';
-import type { AlertRecord, AlertStore } from './alert-store.js';
+import type { AlertEvidence, AlertRecord, AlertStore } from './alert-store.js';
+import { NamespaceSeriesSet, isContainerKey, isNamespaceEvidence, matchesContainer, namespaceEvidence } from './container-scope.js';
 import { HostSeries } from './host-series.js';
 import { median, sampleKeys, valueAt } from './metric.js';
 import type { SampleKeys } from './metric.js';
@@ -22,6 +26,7 @@ import { notificationBody } from './notifiers.js';
 import { summaryText, toPayload } from './payload.js';
 import type { AlertPayload } from './payload.js';
 import type { Notifier, Rule, RuleSet } from './rules-file.js';
+import type { FiringAlert } from '../views/firing-alerts.js';
 
 /** Intervals without data after which a host counts as silent (as `stale` in the API). */
 const STALE_INTERVALS = 3;
@@ -43,7 +48,7 @@ interface Eval {
   fire: boolean;
   clear: boolean;
   grace: boolean;
-  evidence: Breakdown | null;
+  evidence: AlertEvidence | null;
 }
 
 const cmp = (a: number, op: string, b: number): boolean => (op === '>' ? a > b : op === '>=' ? a >= b : op === '<' ? a < b : a <= b);
@@ -63,6 +68,9 @@ export class AlertEngine {
   readonly #open = new Map<string, AlertRecord>();
   readonly #hosts = new Map<string, HostSeries>();
   readonly #fleet = new Map<string, { ts: number; v: number }[]>();
+  /** Container-scope rules in force, and the per-(host, netns) series they read. */
+  #containerRules: readonly Rule[] = [];
+  readonly #namespaces = new NamespaceSeriesSet();
   #lastConnect = 0;
 
   constructor(o: EngineOptions) {
@@ -95,13 +103,15 @@ export class AlertEngine {
     this.#rules = set;
     this.#keys = sampleKeys(set.rules.flatMap((r) => ('metric' in r ? [r.metric] : [])));
     this.#notifiers = new Map(set.notifiers.map((n) => [n.name, n]));
+    this.#containerRules = set.rules.filter((r) => r.scope === 'container');
+    if (this.#containerRules.length === 0) this.#namespaces.clear();
     const names = new Set(set.rules.map((r) => r.name));
     const byName = new Map(set.rules.map((r) => [r.name, r]));
     const now = this.#now();
     for (const [id, a] of this.#open) {
       // Kept when its rule still exists with the same scope; otherwise nothing would ever evaluate it again.
       const r = byName.get(a.rule);
-      if (r !== undefined && (r.scope === 'fleet') === (a.key === '')) continue;
+      if (r !== undefined && r.scope === (a.key === '' ? 'fleet' : isContainerKey(a.key) ? 'container' : 'host')) continue;
       this.#open.delete(id);
       if (a.status === 'pending') this.#o.store.remove(a.id);
       else {
@@ -155,11 +165,13 @@ export class AlertEngine {
     for (const s of snaps) {
       const newest = h.newestTs;
       const i = h.add(s, keep, this.#keys);
-      if (i < 0 || s.ts < newest) continue; // already seen, or older than what was evaluated: history only
+      const fresh = i >= 0 && s.ts >= newest;
+      if (this.#containerRules.length > 0) this.#ingestNamespaces(h, s, fresh);
+      if (!fresh) continue; // already seen, or older than what was evaluated: history only
       if (PackedSnapshot.hasBreakdown(s)) h.breakdownFrom = s;
       for (const rule of this.#rules.rules) {
         if (rule.scope !== 'host' || rule.kind === 'absent') continue;
-        if (matches(h.labels, rule.match)) this.#evalHostSample(rule, h, i, s);
+        if (matches(h.labels, rule.match)) this.#evalSample(rule, h, h, i, s, h.host, () => s.breakdown ?? h.breakdown);
         else {
           // The host's labels no longer match the rule: its alert ends.
           const a = this.#open.get(`${rule.name}\0${h.host}`);
@@ -176,21 +188,51 @@ export class AlertEngine {
     }
   }
 
-  #evalHostSample(rule: Exclude<Rule, { kind: 'absent' }>, h: HostSeries, i: number, s: Snapshot): void {
-    const value = valueAt(h.samples, i, rule.metric);
+  /**
+   * One sample of a series (a host's, or one namespace's of host `h`) for the alert `key`.
+   * `evidence` is built only if an alert opens or fires on this sample (a bin1 breakdown stays
+   * packed otherwise).
+   */
+  #evalSample(rule: Exclude<Rule, { kind: 'absent' }>, h: HostSeries, series: HostSeries, i: number, s: Snapshot, key: string, evidence: () => AlertEvidence | null): void {
+    const value = valueAt(series.samples, i, rule.metric);
     if (value === undefined) return;
     const grace = this.#now() < Math.max(this.#startedAt, h.connectedAt) + rule.graceMs;
-    // Built only if an alert opens or fires on this sample (a bin1 breakdown stays packed otherwise).
-    const evidence = (): Breakdown | null => s.breakdown ?? h.breakdown;
     if (rule.kind === 'threshold') {
-      this.#step(rule, h.host, { ts: s.ts, host: h, value, baseline: null, fire: cmp(value, rule.op, rule.value), clear: !cmp(value, rule.op, rule.resolveValue), grace, evidence });
+      this.#step(rule, key, { ts: s.ts, host: h, value, baseline: null, fire: cmp(value, rule.op, rule.value), clear: !cmp(value, rule.op, rule.resolveValue), grace, evidence });
       return;
     }
     // An open alert keeps the baseline it started from, so a long spike never becomes its own
     // baseline and "resolves" while it is still going on.
-    const base = this.#open.get(`${rule.name}\0${h.host}`)?.baseline ?? h.baseline(rule.metric, s.ts, rule.windowMs);
+    const base = this.#open.get(`${rule.name}\0${key}`)?.baseline ?? series.baseline(rule.metric, s.ts, rule.windowMs);
     if (base === undefined) return;
-    this.#step(rule, h.host, { ts: s.ts, host: h, value, baseline: base, ...this.#spike(rule, value, base), grace, evidence });
+    this.#step(rule, key, { ts: s.ts, host: h, value, baseline: base, ...this.#spike(rule, value, base), grace, evidence });
+  }
+
+  /**
+   * Container-scope rules on the namespaces of one snapshot of host `h`: each namespace that a
+   * rule matches is its own series. On the host's newest snapshot (`fresh`), an alert of a
+   * namespace the snapshot no longer lists (gone, or no longer matched) resolves.
+   */
+  #ingestNamespaces(h: HostSeries, s: Snapshot, fresh: boolean): void {
+    const rules = this.#containerRules.filter((r) => matches(h.labels, r.match)) as Exclude<Rule, { kind: 'absent' }>[];
+    const { added } = this.#namespaces.observe(h, s, this.keepMs, this.#keys, (e) => rules.some((r) => matchesContainer(e.container, r.container ?? {})));
+    if (!fresh) return;
+    const listed = new Map<string, NamespaceEntry>();
+    for (const { ns, index } of added) {
+      const entry = ns.entry;
+      listed.set(ns.key, entry);
+      if (index < 0) continue;
+      for (const rule of rules) if (matchesContainer(entry.container, rule.container ?? {})) this.#evalSample(rule, h, ns.series, index, s, ns.key, () => namespaceEvidence(entry));
+    }
+    // Alerts of this host's namespaces that the snapshot no longer lists, or that their rule no longer matches, resolve.
+    for (const a of [...this.#open.values()]) {
+      if (a.host !== h.host || !isContainerKey(a.key)) continue;
+      const rule = rules.find((r) => r.name === a.rule);
+      const entry = listed.get(a.key);
+      if (rule !== undefined && entry !== undefined && matchesContainer(entry.container, rule.container ?? {})) continue;
+      const any = rule ?? this.#containerRules.find((r) => r.name === a.rule);
+      if (any !== undefined) this.#step(any, a.key, { ts: s.ts, host: h, value: a.value ?? 0, baseline: a.baseline, fire: false, clear: true, grace: false, evidence: null });
+    }
   }
 
   #spike(rule: Extract<Rule, { kind: 'spike' }>, value: number, base: number): { fire: boolean; clear: boolean } {
@@ -264,8 +306,8 @@ export class AlertEngine {
   }
 
   /** One evaluation of one rule for one key: moves the alert along its lifecycle. */
-  #step(rule: Rule, key: string, e: Omit<Eval, 'evidence'> & { evidence?: Breakdown | null | (() => Breakdown | null) }, pendingSince?: number): void {
-    const evidenceOf = (): Breakdown | null => (typeof e.evidence === 'function' ? e.evidence() : (e.evidence ?? null));
+  #step(rule: Rule, key: string, e: Omit<Eval, 'evidence'> & { evidence?: AlertEvidence | null | (() => AlertEvidence | null) }, pendingSince?: number): void {
+    const evidenceOf = (): AlertEvidence | null => (typeof e.evidence === 'function' ? e.evidence() : (e.evidence ?? null));
     const id = `${rule.name}\0${key}`;
     let a = this.#open.get(id);
     const store = this.#o.store;
@@ -380,13 +422,14 @@ export class AlertEngine {
   }
 
   /** The alerts firing now, in the shape the operator views (/metrics, dashboard, watch) show. */
-  firing(): { rule: string; host: string | null; since: number; value?: number; severity?: string; summary?: string }[] {
+  firing(): FiringAlert[] {
     const kinds = new Map(this.#rules.rules.map((r) => [r.name, r.kind]));
     return [...this.#open.values()]
       .filter((a) => a.status === 'firing')
       .map((a) => ({
         rule: a.rule,
         host: a.host,
+        ...(isNamespaceEvidence(a.evidence) ? { netns: a.evidence.netns, container: a.evidence.container } : {}),
         since: a.startsAt ?? a.pendingSince,
         ...(a.value === null ? {} : { value: a.value }),
         severity: a.severity,

@@ -28,7 +28,11 @@ export class HostSeries {
     return this.breakdownFrom?.breakdown ?? null;
   }
 
-  constructor(host: string, labels: Record<string, string>, recv: number, intervalMs: number, connectedAt: number) {
+  /** Samples kept at most, whatever the window. */
+  readonly #maxSamples: number;
+
+  constructor(host: string, labels: Record<string, string>, recv: number, intervalMs: number, connectedAt: number, maxSamples = MAX_SAMPLES) {
+    this.#maxSamples = maxSamples;
     this.host = host;
     this.labels = labels;
     this.lastRecv = recv;
@@ -53,7 +57,7 @@ export class HostSeries {
     this.samples.splice(i, 0, sample);
     const newest = this.samples[this.samples.length - 1]?.ts ?? s.ts;
     let drop = 0;
-    while (this.samples.length - drop > 2 && ((this.samples[drop]?.ts ?? newest) < newest - keepMs || this.samples.length - drop > MAX_SAMPLES)) drop++;
+    while (this.samples.length - drop > 2 && ((this.samples[drop]?.ts ?? newest) < newest - keepMs || this.samples.length - drop > this.#maxSamples)) drop++;
     if (drop > 0) this.samples.splice(0, drop);
     return i - drop;
   }

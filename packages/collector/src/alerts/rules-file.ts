@@ -4,7 +4,7 @@
  *
  *   defaults:  { for, grace, repeat }            optional; each rule may override
  *   notifiers: [ { name, type: webhook|alertmanager, url, ... } ]   (notifiers.ts)
- *   rules:     [ { name, kind: threshold|spike|absent, metric, scope, match, ... } ]
+ *   rules:     [ { name, kind: threshold|spike|absent, metric, scope: host|fleet|container, match, ... } ]
  *
  * Every problem becomes one line `FILE:LINE: rule "NAME": field "FIELD": what is wrong`; all of
  * them are listed at once.
@@ -13,7 +13,9 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
-import { TcpfleetError, deepFreeze, parseDuration } from '@tcpfleet/common';
+import { CONTAINER_RUNTIMES, TcpfleetError, deepFreeze, parseDuration } from '@tcpfleet/common';
+import { containerMetricProblem, splitMatch } from './container-scope.js';
+import type { ContainerMatch } from './container-scope.js';
 import { parseMetric } from './metric.js';
 import type { Metric } from './metric.js';
 import { NotifierSchema, buildNotifier } from './notifiers.js';
@@ -36,8 +38,12 @@ export type Op = '>' | '>=' | '<' | '<=';
 
 interface RuleBase {
   name: string;
-  scope: 'host' | 'fleet';
+  /** host: each host alone; fleet: summed over live hosts; container: each namespace of each host alone (container-scope.ts). */
+  scope: 'host' | 'fleet' | 'container';
+  /** Host labels the host must have (for a container rule, the keys that do not name the container). */
   match: Record<string, string>;
+  /** Container rules only: the keys of `match` that name the container (pod, namespace, container, runtime). */
+  container?: ContainerMatch;
   forMs: number;
   graceMs: number;
   repeatMs: number;
@@ -88,7 +94,7 @@ const RuleSchema = z.strictObject({
   kind: z.enum(['threshold', 'spike', 'absent']),
   description: z.string().max(500).optional(),
   metric: z.string().optional(),
-  scope: z.enum(['host', 'fleet']).optional(),
+  scope: z.enum(['host', 'fleet', 'container']).optional(),
   match: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   window: duration.optional(),
   factor: num.refine((n) => n > 1, 'a number above 1').optional(),
@@ -304,6 +310,16 @@ function buildRule(
   }
   for (const n of r.notify ?? [])
     if (!notifiers.has(n)) fail('notify', `unknown notifier ${JSON.stringify(n)}${notifiers.size > 0 ? ` (defined: ${[...notifiers].join(', ')})` : ' (no notifiers are defined)'}`);
+  if (r.scope === 'container') {
+    if (r.kind === 'absent') fail('scope', 'container applies to threshold and spike rules (a namespace that disappears resolves its alerts; watch hosts with absent)');
+    if (metric !== null) {
+      const why = containerMetricProblem(metric);
+      if (why !== null) fail('metric', why);
+    }
+    const rt = r.match?.['runtime'];
+    if (rt !== undefined && !String(rt).includes('*') && !(CONTAINER_RUNTIMES as readonly string[]).includes(String(rt)))
+      fail('match', `runtime ${JSON.stringify(rt)} is not one of ${CONTAINER_RUNTIMES.join(', ')}`);
+  }
   if (r.kind === 'spike' && r.factor !== undefined && r.resolve_factor !== undefined && r.resolve_factor >= r.factor) fail('resolve_factor', `must be below factor (${r.factor})`);
   if (r.kind === 'threshold' && r.op !== undefined && r.value !== undefined && r.resolve_value !== undefined) {
     const above = r.op === '>' || r.op === '>=';
@@ -311,10 +327,13 @@ function buildRule(
   }
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- fail(), a closure, clears ok
   if (!ok) return null;
+  const match = Object.fromEntries(Object.entries(r.match ?? {}).map(([k, v]) => [k, String(v)]));
+  const split = r.scope === 'container' ? splitMatch(match) : null;
   const common: RuleBase = {
     name: r.name,
     scope: r.scope ?? 'host',
-    match: Object.fromEntries(Object.entries(r.match ?? {}).map(([k, v]) => [k, String(v)])),
+    match: split?.labels ?? match,
+    ...(split === null ? {} : { container: split.container }),
     forMs: ms(r.for ?? defaults.for, BUILTIN_DEFAULTS.for),
     graceMs: ms(r.grace ?? defaults.grace, BUILTIN_DEFAULTS.grace),
     repeatMs: ms(r.repeat ?? defaults.repeat, BUILTIN_DEFAULTS.repeat),

@@ -15,6 +15,20 @@ const sum = (s: Record<string, number>): number => Object.values(s).reduce((a, b
 function evidence(a: AlertDoc): string {
   const e = a.evidence;
   if (e === null) return '';
+  if ('netns' in e) {
+    // A container-scope alert: its namespace, who holds it, and its biggest states.
+    const c = e.container;
+    const who =
+      c === null
+        ? ''
+        : `${c.pod === undefined ? '' : ` pod ${c.namespace === undefined ? '' : `${c.namespace}/`}${c.pod}`}${c.name === undefined ? '' : ` container ${c.name}`} ${c.runtime} ${c.id.slice(0, 12)}`;
+    const top = Object.entries(e.states)
+      .filter(([, n]) => n > 0)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 3)
+      .map(([st, n]) => `${st} ${n}`);
+    return `netns ${e.netns}${who}${top.length > 0 ? `: ${top.join(', ')}` : ''}`;
+  }
   const parts: string[] = [];
   const i = e.inbound[0];
   if (i !== undefined) parts.push(`port ${i.port}: ${sum(i.states)}`);

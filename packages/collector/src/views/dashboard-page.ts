@@ -12,8 +12,10 @@
  * fetch; a token refused later is forgotten and asked for again.
  *
  * The label selector box (`?selector=`) is its own module, dashboard-filter.ts.
+ * A host's network namespaces (the row's toggle) are host-namespaces.ts's part of the page.
  */
 import { FILTER_CSS, FILTER_HTML, FILTER_SCRIPT } from './dashboard-filter.js';
+import { HOST_NAMESPACES_CSS, HOST_NAMESPACES_SCRIPT } from './host-namespaces.js';
 
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -59,7 +61,7 @@ select{background:var(--panel);color:var(--fg);border:1px solid var(--line);bord
 #login button{background:var(--accent);color:var(--bg);border:0;border-radius:4px;padding:5px 12px;margin-left:6px;cursor:pointer}
 #login .dim{color:var(--dim);font-size:12px}
 ${FILTER_CSS}
-</style>
+${HOST_NAMESPACES_CSS}</style>
 </head>
 <body>
 <header><h1>tcpfleet</h1><span><span id="live"></span><span id="status">connecting</span><span id="error"></span></span>
@@ -77,6 +79,7 @@ ${FILTER_HTML}
 <table id="hosts" hidden><thead><tr><th>host</th><th class="num" id="value-head">established</th><th id="spark-head">last hour</th><th class="num">estab</th><th class="num">time_wait</th><th class="num">close_wait</th><th class="num">listen</th><th class="num">ss total</th><th>last seen</th><th>status</th></tr></thead><tbody></tbody></table>
 </main>
 <script>
+${HOST_NAMESPACES_SCRIPT}
 (function(){
 "use strict";
 var STATES=["established","syn_sent","syn_recv","fin_wait1","fin_wait2","time_wait","close","close_wait","last_ack","listen","closing","new_syn_recv"];
@@ -131,11 +134,12 @@ function render(o){
     var st=el("td");st.appendChild(el("span","badge "+(h.stale?"stale":"live"),h.stale?"STALE":"live"));tr.appendChild(st);
     frag.appendChild(tr);
   });
-  tb.textContent="";tb.appendChild(frag);
+  tb.textContent="";tb.appendChild(frag);nsRows(tb,o);
   $("updated").textContent=new Date(o.now).toLocaleTimeString();
   document.body.dataset.updated=String(o.now);
 }
 var TOKEN_KEY="tcpfleet.readToken";
+var nsRows=tcpfleetNamespaces(function(){var t=readToken(),h={};if(t)h.Authorization="Bearer "+t;return h});
 function readToken(){try{return sessionStorage.getItem(TOKEN_KEY)}catch(e){return null}}
 function askToken(why){
   $("login-why").textContent=why;$("login").hidden=false;$("live").className="off";$("status").textContent="read token needed";$("error").textContent="";$("login-token").focus();

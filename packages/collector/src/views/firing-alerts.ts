@@ -3,6 +3,7 @@
  * firing. The alert engine is the provider (app.ts; tests may pass their own); without one, no
  * alert is firing and every view says so.
  */
+import type { ContainerIdentity } from '@tcpfleet/common';
 
 /** One firing alert as the views show it. */
 export interface FiringAlert {
@@ -10,6 +11,9 @@ export interface FiringAlert {
   rule: string;
   /** Host the alert is about; null for a fleet-wide rule. */
   host: string | null;
+  /** Container-scope alerts only: the host's network namespace and who holds it (null: no container known). */
+  netns?: number;
+  container?: ContainerIdentity | null;
   /** When its condition started (the agent's sample time of the first matching snapshot), ms since the epoch. */
   since: number;
   /** The value that crossed the threshold, when the rule has one. */

@@ -17,12 +17,14 @@
  *   tcpfleet_ingest_commits_total, tcpfleet_ingest_commit_failures_total
  *   tcpfleet_write_queue_depth                   batches waiting for the writer
  *   tcpfleet_alerts_firing                       number of firing alerts
- *   tcpfleet_alert_firing{rule,host,severity}    1 per firing alert (host "" for fleet rules)
+ *   tcpfleet_alert_firing{rule,host,severity}    1 per firing alert of a host or fleet rule (host "" for fleet rules)
+ *   tcpfleet_namespace_*                         per network namespace of live hosts (namespace-metrics.ts)
  *   tcpfleet_collector_uptime_seconds, tcpfleet_build_info{version}
  */
 import { PLAN } from '@tcpfleet/common';
 import type { Fleet } from '../api/fleet.js';
 import type { FiringAlert } from './firing-alerts.js';
+import { namespaceFamilies } from './namespace-metrics.js';
 import { PrometheusText } from './prometheus-text.js';
 
 /** Collector health figures the metrics read at scrape time. */
@@ -85,9 +87,11 @@ export function renderMetrics(fleet: Fleet, gauges: CollectorGauges, alerts: rea
   t.family(
     'tcpfleet_alert_firing',
     'gauge',
+    // HELP text unchanged since 0.1.0 (test/compat); container-scope alerts are in tcpfleet_namespace_alert_firing.
     'One sample per firing alert (host is empty for fleet-wide rules).',
-    alerts.map((a) => [{ rule: a.rule, host: a.host ?? '', severity: a.severity ?? '' }, 1] as const),
+    alerts.filter((a) => a.netns === undefined).map((a) => [{ rule: a.rule, host: a.host ?? '', severity: a.severity ?? '' }, 1] as const),
   );
+  namespaceFamilies(t, hosts, alerts);
   t.family('tcpfleet_collector_uptime_seconds', 'gauge', 'Seconds since the collector started.', [[{}, Math.round(gauges.uptimeMs / 100) / 10]]);
   t.family('tcpfleet_build_info', 'gauge', 'Always 1; the version is a label.', [[{ version }, 1]]);
   return t.toString();

@@ -20,18 +20,31 @@ function formatValue(v: number): string {
   return String(v);
 }
 
+/** The labels as `k="v",...` (escaped, no braces): a prefix several samples can share. */
+export function labelPairs(labels: Labels): string {
+  return Object.keys(labels)
+    .map((k) => `${k}="${escapeLabel(labels[k] ?? '')}"`)
+    .join(',');
+}
+
 /** Accumulates metric families and renders them. */
 export class PrometheusText {
   readonly #lines: string[] = [];
 
   /** Adds one family with its samples (none is fine: HELP and TYPE are still written). */
   family(name: string, type: 'gauge' | 'counter', help: string, samples: readonly (readonly [Labels, number])[]): this {
+    return this.familyPairs(
+      name,
+      type,
+      help,
+      samples.map(([labels, value]) => [labelPairs(labels), value] as const),
+    );
+  }
+
+  /** Adds one family whose samples' labels are given as labelPairs() text ('' for none). */
+  familyPairs(name: string, type: 'gauge' | 'counter', help: string, samples: readonly (readonly [string, number])[]): this {
     this.#lines.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) {
-      const keys = Object.keys(labels);
-      const l = keys.length === 0 ? '' : `{${keys.map((k) => `${k}="${escapeLabel(labels[k] ?? '')}"`).join(',')}}`;
-      this.#lines.push(`${name}${l} ${formatValue(value)}`);
-    }
+    for (const [pairs, value] of samples) this.#lines.push(`${name}${pairs === '' ? '' : `{${pairs}}`} ${formatValue(value)}`);
     return this;
   }
 

@@ -4,6 +4,7 @@
  *   GET /                     the fleet dashboard (HTML; a static page holding no fleet data)
  *   GET /api/v1/overview      what the dashboard and `tcpfleet watch` show (JSON, see overview.ts)
  *   GET /metrics              Prometheus text format (see metrics.ts)
+ *   GET /api/v1/hosts/:id/namespaces   a host's network namespaces, for the dashboard (host-namespaces.ts)
  */
 import type { Fleet } from '../api/fleet.js';
 import type { Handler } from '../http/router.js';
@@ -12,6 +13,7 @@ import type { ReadLimiter } from '../api/read-limiter.js';
 import { OVERVIEW_CACHE, TtlLru } from './overview-cache.js';
 import type { IngestItem, Store } from '../store/store.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
+import { hostNamespacesHandler } from './host-namespaces.js';
 import type { FiringAlert } from './firing-alerts.js';
 import type { CollectorGauges } from './metrics.js';
 import { renderMetrics } from './metrics.js';
@@ -33,7 +35,7 @@ export interface ViewContext {
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
 /** The handlers of the dashboard, the overview and /metrics, and the commit hook that feeds the sparklines. */
-export function viewHandlers(ctx: ViewContext): { dashboard: Handler; metrics: Handler; overview: Handler; onCommitted: (items: readonly IngestItem[]) => void } {
+export function viewHandlers(ctx: ViewContext): { dashboard: Handler; metrics: Handler; overview: Handler; namespaces: Handler; onCommitted: (items: readonly IngestItem[]) => void } {
   const sparklines = new Sparklines(ctx.store);
   const overviews = new TtlLru<Promise<Buffer>>(OVERVIEW_CACHE.entries, OVERVIEW_CACHE.ttlMs);
   return {
@@ -71,6 +73,7 @@ export function viewHandlers(ctx: ViewContext): { dashboard: Handler; metrics: H
       res.writeHead(200, { ...JSON_HEADERS, 'content-length': String(bytes.length) });
       res.end(bytes);
     },
+    namespaces: hostNamespacesHandler(ctx.fleet),
     onCommitted: (items) => sparklines.observe(items),
   };
 }
