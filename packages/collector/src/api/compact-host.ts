@@ -25,3 +25,16 @@ export function compactHost(h: HostView): CompactHost {
   for (const st of TCP_STATES) if (s[st] !== 0) states[st] = s[st];
   return { host: h.host, labels: h.labels, states, summary: h.summary, recv_ts: h.recv_ts, stale: h.stale };
 }
+
+/**
+ * A host as `GET /api/v1/hosts` lists it (the full form): its latest snapshot without the
+ * per-namespace entries, which can be 512 a host (about 1.3 KB each): they are answered by
+ * `GET /api/v1/hosts/ID` and `GET /api/v1/containers`. `collect.namespaces` (what the agent
+ * found) stays.
+ */
+export function listedHost(h: HostView): unknown {
+  if (h.namespaces === undefined) return h;
+  const o = (typeof (h as { toJSON?: () => object }).toJSON === 'function' ? (h as unknown as { toJSON: () => object }).toJSON() : h) as Record<string, unknown>;
+  const { namespaces: _entries, ...rest } = o;
+  return rest;
+}

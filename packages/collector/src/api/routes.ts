@@ -18,7 +18,7 @@ import type { Store } from '../store/store.js';
 import type { Handler } from '../http/router.js';
 import { BadRequest } from '../http/router.js';
 import { sendError, sendJson } from '../http/respond.js';
-import { compactHost } from './compact-host.js';
+import { compactHost, listedHost } from './compact-host.js';
 import { topByLabel, totalByLabel } from './fleet-groups.js';
 import { streamJsonArray } from './json-stream.js';
 import type { ReadLimiter } from './read-limiter.js';
@@ -55,7 +55,7 @@ export function apiHandlers(ctx: ApiContext): { hosts: Handler; host: Handler; t
       const limit = query.int('limit', Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER);
       const matched = ctx.fleet.hosts(Date.now(), sel);
       const hosts = offset === 0 && limit >= matched.length ? matched : matched.slice(offset, offset + limit);
-      const shaped = (part: typeof hosts): readonly unknown[] => (compact ? part.map(compactHost) : part);
+      const shaped = (part: typeof hosts): readonly unknown[] => part.map(compact ? compactHost : listedHost);
       // How many hosts match before limit and offset, for a client walking pages.
       const headers = { 'x-tcpfleet-hosts': String(matched.length) };
       if (hosts.length < HOSTS_STREAMED_FROM) {
