@@ -68,7 +68,7 @@ function collectorList(): Check<string[]> {
       issues.push({ path, message: 'Invalid input: expected a ws:// URL, several separated by commas, or an array of them' });
       return [];
     }
-    const urls = typeof v === 'string' ? v.split(',').map((u) => u.trim()) : (v as string[]);
+    const urls = typeof v === 'string' ? v.split(',').map((u) => u.trim()) : v;
     if (urls.length > MAX_COLLECTORS) {
       issues.push({ path, message: `at most ${MAX_COLLECTORS} collectors (got ${urls.length})` });
       return urls;
