@@ -33,11 +33,11 @@ export class Agent {
     const intervalMs = Math.round(cfg.interval * 1000);
     this.#sampler = new AdaptiveSampler({ procfs: cfg.procfs, top: cfg.top, intervalMs, budget: cfg.walkBudget });
     if (cfg.namespaces) {
-      const nsLog = this.#log.child({ component: 'namespaces' });
+      const nsLog = log.child({ component: 'namespaces' });
       this.#namespaces = new NamespaceSampler({ ...cfg, budget: cfg.walkBudget, intervalMs, warn: (m) => nsLog.warn(m) });
     }
     if (store === undefined && cfg.spoolDir !== undefined) {
-      const spoolLog = this.#log.child({ component: 'spool' });
+      const spoolLog = log.child({ component: 'spool' });
       this.#spool = new DiskSpool({
         dir: cfg.spoolDir,
         maxBytes: cfg.spoolBytes,
