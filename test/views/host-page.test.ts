@@ -100,8 +100,11 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
 
   beforeAll(async () => {
     const now = Date.now();
-    // Three hours of hp-a, one snapshot every 30 s, up to two minutes ago (established varies).
-    await seedHistory(join(tmp.dir, 'tcpfleet.db'), 'hp-a', 360, now - 120_000, 30_000);
+    // Three hours of hp-a and hp-b, one snapshot every 30 s, up to two minutes ago (established
+    // varies, the other states are the fixture's, as the agents read it): the minutes rolled up
+    // first already hold both hosts, so the fleet's newest minute is the total well before the
+    // agents' own minutes are rolled (two minutes' grace).
+    for (const h of ['hp-a', 'hp-b']) await seedHistory(join(tmp.dir, 'tcpfleet.db'), h, 360, now - 120_000, 30_000);
     const readFile = join(tmp.dir, 'read.token');
     writeFileSync(readFile, READ + '\n', { mode: 0o600 });
     const rules = join(tmp.dir, 'rules.yml');
