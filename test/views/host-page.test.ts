@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { openBrowser } from '../helpers/browser.js';
+import { openBrowser, pageErrorsOf } from '../helpers/browser.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { seedHistory } from '../helpers/seed.js';
 import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
@@ -44,7 +44,7 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
   const agents: Proc[] = [];
   let browser: Awaited<ReturnType<typeof openBrowser>> | null = null;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   const auth = { authorization: `Bearer ${READ}` };
 
   async function api<T>(path: string): Promise<{ body: T; headers: Headers }> {
@@ -115,11 +115,8 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
     await waitFor(async () => (await api<{ stale: boolean }[]>('/api/v1/hosts')).body.filter((h) => !h.stale).length === 2, 'both agents to report', 30_000);
     browser = await openBrowser();
     page = await browser.ctx.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      // The first overview without a token is a 401 the browser logs as a failed resource.
-      if (m.type() === 'error' && !/status of 401/.test(m.text())) pageErrors.push(m.text());
-    });
+    // The first overview without a token is a 401 the browser logs as a failed resource.
+    pageErrors = pageErrorsOf(page, /status of 401/);
   }, 90_000);
 
   afterAll(async () => {
