@@ -210,4 +210,22 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
     await waitFor(async () => (await page.textContent('#hp-host')) === 'hp-b' && ((await page.textContent('#hp-alerts')) ?? '').includes('no alerts on this host'), "hp-b's page without alerts");
     expect(pageErrors, pageErrors.join('\n')).toEqual([]);
   }, 60_000);
+
+  it('a bookmarked host page in a new tab asks for the read token, then shows the host', async () => {
+    const tab = await browser!.ctx.newPage();
+    const errors = pageErrorsOf(tab, /status of 401/);
+    try {
+      await tab.goto(`${collector.url}/#host=hp-b`);
+      await tab.waitForSelector('#login:not([hidden])', { timeout: 20_000 });
+      expect(await tab.isHidden('#fleetview')).toBe(true);
+      await tab.fill('#login-token', READ);
+      await tab.press('#login-token', 'Enter');
+      await tab.waitForFunction(() => (globalThis as unknown as { tcpfleetCharts: Charts }).tcpfleetCharts['hostQuery'] !== undefined, null, { timeout: 20_000 });
+      expect(await tab.textContent('#hp-host')).toBe('hp-b');
+      expect(await tab.isHidden('#login')).toBe(true);
+      expect(errors, errors.join('\n')).toEqual([]);
+    } finally {
+      await tab.close();
+    }
+  }, 60_000);
 });

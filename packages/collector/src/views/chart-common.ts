@@ -3,7 +3,7 @@
  * script before them: `tcpfleetChart(box, title, names, data)` draws (or redraws) a uPlot time
  * chart in `box` and keeps the instance in `window.tcpfleetCharts[box.id]` (tests read the drawn
  * numbers back from its `data`); `tcpfleetGetJson(url, headers)` fetches JSON and hands back
- * `{ body, headers }`, throwing the collector's message on a refusal.
+ * `{ body, headers }`, throwing the collector's message on a refusal (with `status`).
  */
 
 /** Styles of the charts (uPlot's own stylesheet comes from /assets/uplot.css). */
@@ -29,7 +29,8 @@ function tcpfleetChart(box,title,names,data){
 }
 function tcpfleetGetJson(url,headers){
   return fetch(url,{cache:"no-store",headers:headers}).then(function(r){
-    if(!r.ok)return r.json().then(function(b){throw new Error(b&&b.error?b.error.message:"collector answered "+r.status)},function(){throw new Error("collector answered "+r.status)});
+    var fail=function(m){var e=new Error(m||"collector answered "+r.status);e.status=r.status;throw e};
+    if(!r.ok)return r.json().then(function(b){fail(b&&b.error?b.error.message:null)},function(){fail(null)});
     return r.json().then(function(b){return {body:b,headers:r.headers}});
   });
 }

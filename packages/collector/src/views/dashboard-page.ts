@@ -157,7 +157,7 @@ function render(o){
 var TOKEN_KEY="tcpfleet.readToken";
 function authHeaders(){var t=readToken(),h={};if(t)h.Authorization="Bearer "+t;return h}
 var nsRows=tcpfleetNamespaces(authHeaders);
-var fleetChart=tcpfleetFleetChart(authHeaders),hostPage=tcpfleetHostPage(authHeaders,STATES);
+var fleetChart=tcpfleetFleetChart(authHeaders),hostPage=tcpfleetHostPage(authHeaders,STATES,function(){var t=readToken();try{sessionStorage.removeItem(TOKEN_KEY)}catch(e){}askToken(t?"That token was refused.":"")});
 function route(){
   var m=/^#host=(.+)$/.exec(location.hash),h=null;if(m){try{h=decodeURIComponent(m[1])}catch(e){}}
   $("fleetview").hidden=h!==null;$("hostpage").hidden=h===null;

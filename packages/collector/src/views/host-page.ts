@@ -53,11 +53,13 @@ export const HOST_PAGE_HTML = `<section id="hostpage" hidden>
 </section>`;
 
 /**
- * The script part (ES5): defines `tcpfleetHostPage(authHeaders, states)`, returning
- * `{ show(host), hide() }`; the dashboard calls them on hash changes.
+ * The script part (ES5): defines `tcpfleetHostPage(authHeaders, states, needToken)`, returning
+ * `{ show(host), hide() }`; the dashboard calls them on hash changes. A 401 (no read token yet,
+ * e.g. a bookmarked `#host=` in a new tab, or one refused) calls `needToken()`: the dashboard's
+ * login, after which it shows the page again.
  */
 export const HOST_PAGE_SCRIPT = `
-function tcpfleetHostPage(authHeaders,STATES){
+function tcpfleetHostPage(authHeaders,STATES,needToken){
   "use strict";
   var PAGE=${HOST_CHART.pageRows},MAX=${HOST_CHART.maxPoints},RANGES=${JSON.stringify(HOST_RANGES)};
   var $=function(id){return document.getElementById(id)};
@@ -115,7 +117,7 @@ function tcpfleetHostPage(authHeaders,STATES){
     jobs.push(tcpfleetGetJson("api/v1/hosts/"+encodeURIComponent(host),h).then(function(a){if(my===seq)latest(a.body)}));
     jobs.push(tcpfleetGetJson("api/v1/alerts",h).then(function(a){if(my===seq)alerts(a.body)}));
     if(Date.now()-chartAt>60000){chartAt=Date.now();jobs.push(history(my))}
-    Promise.all(jobs).then(function(){if(my===seq){err(null);document.getElementById("hostpage").dataset.loaded=String(Date.now())}},function(e){if(my===seq){err(e);chartAt=0}}).then(function(){if(my===seq)timer=setTimeout(refresh,5000)});
+    Promise.all(jobs).then(function(){if(my===seq){err(null);document.getElementById("hostpage").dataset.loaded=String(Date.now())}},function(e){if(my===seq){chartAt=0;if(e.status===401){err(null);needToken();seq++;return}err(e)}}).then(function(){if(my===seq)timer=setTimeout(refresh,5000)});
   }
   $("hp-back").onclick=function(ev){ev.preventDefault();history_back()};
   function history_back(){location.hash=""}
