@@ -66,7 +66,7 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
   const charts = (): Promise<{ host: (number | null)[][] | null; hostQuery: Query | null; fleet: (number | null)[][] | null; fleetQuery: { state: string } | null }> =>
     page.evaluate(() => {
       const c = (globalThis as unknown as { tcpfleetCharts: Charts }).tcpfleetCharts;
-      const data = (k: string) => ((c[k] as { data?: (number | null)[][] } | undefined)?.data ?? null);
+      const data = (k: string) => (c[k] as { data?: (number | null)[][] } | undefined)?.data ?? null;
       return { host: data('hp-chart'), hostQuery: (c['hostQuery'] as Query | undefined) ?? null, fleet: data('fc-chart'), fleetQuery: (c['fleetQuery'] as { state: string } | undefined) ?? null };
     });
 
@@ -92,8 +92,8 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
       },
       `the ${label} chart to equal the API`,
       60_000,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message} (${last})`);
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message} (${last})`);
     });
     return out!;
   }
@@ -128,7 +128,10 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
   });
 
   it('serves uPlot from the collector without a token, and asks the page for the read token once', async () => {
-    for (const [path, type] of [['/assets/uplot.js', 'text/javascript'], ['/assets/uplot.css', 'text/css']] as const) {
+    for (const [path, type] of [
+      ['/assets/uplot.js', 'text/javascript'],
+      ['/assets/uplot.css', 'text/css'],
+    ] as const) {
       const r = await fetch(`${collector.url}${path}`);
       expect(r.status).toBe(200);
       expect(r.headers.get('content-type')).toContain(type);
@@ -155,7 +158,7 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
         await page.waitForFunction(() => (globalThis as unknown as { tcpfleetCharts: Charts }).tcpfleetCharts['fleetQuery'] !== undefined, null, { timeout: 20_000 });
         const c = await charts();
         const total = (await api<{ states: Record<string, number> }>('/api/v1/total')).body;
-        const hist = (await api<Row[]>('/api/v1/total/history?since=' + (Date.now() - 3_600_000))).body;
+        const hist = (await api<Row[]>(`/api/v1/total/history?since=${Date.now() - 3_600_000}`)).body;
         if (c.fleet === null || c.fleetQuery?.state !== 'listen') return false;
         const ys = c.fleet[1]!;
         last = `drawn ${ys.at(-1)}, total ${total.states['listen']}, history ${hist.at(-1)?.states['listen']}`;
@@ -164,8 +167,8 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
       "the fleet chart's last point to equal the total",
       150_000,
       2_000,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message} (${last})`);
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message} (${last})`);
     });
   }, 180_000);
 
@@ -192,17 +195,36 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
   }, 150_000);
 
   it("shows the latest snapshot's summary line, top ports and peers, and only this host's alerts", async () => {
-    const snap = (await api<{ summary: Record<string, number>; breakdown: { inbound: { port: number; states: Record<string, number> }[]; outbound: { addr: string; port: number; states: Record<string, number> }[] } }>('/api/v1/hosts/hp-a')).body;
+    const snap = (
+      await api<{
+        summary: Record<string, number>;
+        breakdown: { inbound: { port: number; states: Record<string, number> }[]; outbound: { addr: string; port: number; states: Record<string, number> }[] };
+      }>('/api/v1/hosts/hp-a')
+    ).body;
     const s = snap.summary;
-    await waitFor(async () => ((await page.textContent('#hp-summary')) ?? '').startsWith(`ss -s: TCP ${s['total']} (estab ${s['estab']}, closed ${s['closed']}, orphaned ${s['orphaned']}, timewait ${s['timewait']})`), 'the summary line');
+    await waitFor(
+      async () =>
+        ((await page.textContent('#hp-summary')) ?? '').startsWith(`ss -s: TCP ${s['total']} (estab ${s['estab']}, closed ${s['closed']}, orphaned ${s['orphaned']}, timewait ${s['timewait']})`),
+      'the summary line',
+    );
     const sum = (st: Record<string, number>): number => Object.values(st).reduce((a, b) => a + b, 0);
-    const table = (id: string) => page.$$eval(`#${id} tbody tr[data-key]`, (trs) => trs.map((tr) => [(tr as unknown as { dataset: Record<string, string> }).dataset['key'], (tr as unknown as { querySelector: (s: string) => { textContent: string } }).querySelector('[data-col="established"]').textContent, (tr as unknown as { querySelector: (s: string) => { textContent: string } }).querySelector('[data-col="total"]').textContent]));
+    const table = (id: string) =>
+      page.$$eval(`#${id} tbody tr[data-key]`, (trs) =>
+        trs.map((tr) => [
+          (tr as unknown as { dataset: Record<string, string> }).dataset['key'],
+          (tr as unknown as { querySelector: (s: string) => { textContent: string } }).querySelector('[data-col="established"]').textContent,
+          (tr as unknown as { querySelector: (s: string) => { textContent: string } }).querySelector('[data-col="total"]').textContent,
+        ]),
+      );
     expect(snap.breakdown.inbound.length + snap.breakdown.outbound.length).toBeGreaterThan(0);
     expect(await table('hp-ports')).toEqual(snap.breakdown.inbound.map((r) => [String(r.port), String(r.states['established']), String(sum(r.states))]));
     expect(await table('hp-peers')).toEqual(snap.breakdown.outbound.map((r) => [`${r.addr.includes(':') ? `[${r.addr}]` : r.addr}:${r.port}`, String(r.states['established']), String(sum(r.states))]));
     const alerts = (await api<{ rule: string; host?: string }[]>('/api/v1/alerts')).body;
     expect(alerts.filter((a) => a.host === 'hp-a').map((a) => a.rule)).toEqual(['hp-listening']);
-    await waitFor(async () => (await page.$$eval('#hp-alerts .alert', (ds) => ds.map((d) => (d as unknown as { dataset: Record<string, string> }).dataset['rule']))).join() === 'hp-listening', "hp-a's alert");
+    await waitFor(
+      async () => (await page.$$eval('#hp-alerts .alert', (ds) => ds.map((d) => (d as unknown as { dataset: Record<string, string> }).dataset['rule']))).join() === 'hp-listening',
+      "hp-a's alert",
+    );
     // hp-b has no alert: back to the fleet, open hp-b.
     await page.goBack();
     await page.waitForSelector('#fleetview:not([hidden])', { timeout: 20_000 });
