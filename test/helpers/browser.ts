@@ -31,12 +31,12 @@ export async function openBrowser(viewport = { width: 1280, height: 800 }): Prom
   };
 }
 
-/** Collects the page's script errors and console errors (a test expects none). */
-export function pageErrorsOf(page: Page): string[] {
+/** Collects the page's script errors and console errors (a test expects none), less those `expected` matches. */
+export function pageErrorsOf(page: Page, expected?: RegExp): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
+    if (m.type() === 'error' && !(expected?.test(m.text()) ?? false)) errors.push(m.text());
   });
   return errors;
 }

@@ -2,7 +2,8 @@
  * Every HTTP path the collector answers, in one table (http/router.ts matches it; no two rows can
  * match the same path). `read` rows need a read token once one is configured; `open` rows answer
  * everyone: the health check (which then leaves out anything about hosts) and the dashboard's
- * static page (its data comes from /api/v1/overview, a read route). WebSocket ingest is not here:
+ * static page (its data comes from /api/v1/overview, a read route) and its charting library
+ * (/assets/uplot.js, .css: views/chart-assets.ts). WebSocket ingest is not here:
  * it is the upgrade of any path, with a write token (ingest/server.ts).
  */
 import type { Handler, Route } from './http/router.js';
@@ -12,7 +13,7 @@ export interface RouteHandlers {
   health: Handler;
   api: Record<'hosts' | 'host' | 'total' | 'top' | 'gaps' | 'containers', Handler>;
   history: Record<'host' | 'fleet' | 'nsList' | 'ns', Handler>;
-  views: Record<'dashboard' | 'metrics' | 'overview' | 'namespaces', Handler>;
+  views: Record<'dashboard' | 'metrics' | 'overview' | 'namespaces' | 'assets', Handler>;
   alerts: Record<'alerts' | 'rules', Handler>;
 }
 
@@ -21,6 +22,7 @@ export function routeTable(h: RouteHandlers): Route[] {
     { path: '/healthz', access: 'open', handle: h.health },
     { path: '/', access: 'open', handle: h.views.dashboard },
     { path: '/index.html', access: 'open', handle: h.views.dashboard },
+    { path: '/assets/:name', access: 'open', handle: h.views.assets },
     { path: '/metrics', access: 'read', handle: h.views.metrics },
     { path: '/api/v1/overview', access: 'read', handle: h.views.overview },
     { path: '/api/v1/hosts', access: 'read', handle: h.api.hosts },

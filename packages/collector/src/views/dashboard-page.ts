@@ -13,9 +13,14 @@
  *
  * The label selector box (`?selector=`) is its own module, dashboard-filter.ts.
  * A host's network namespaces (the row's toggle) are host-namespaces.ts's part of the page.
+ * A click on a host row opens the host's page (`#host=NAME`, host-page.ts); the fleet chart is
+ * fleet-chart.ts; both draw with uPlot, served by the collector (chart-assets.ts, chart-common.ts).
  */
 import { FILTER_CSS, FILTER_HTML, FILTER_SCRIPT } from './dashboard-filter.js';
 import { HOST_NAMESPACES_CSS, HOST_NAMESPACES_SCRIPT } from './host-namespaces.js';
+import { CHART_CSS, CHART_SCRIPT } from './chart-common.js';
+import { FLEET_CHART_HTML, FLEET_CHART_SCRIPT } from './fleet-chart.js';
+import { HOST_PAGE_CSS, HOST_PAGE_HTML, HOST_PAGE_SCRIPT } from './host-page.js';
 
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -24,6 +29,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>tcpfleet</title>
 <link rel="icon" href="data:,">
+<link rel="stylesheet" href="assets/uplot.css">
 <style>
 :root{--bg:#0f1419;--panel:#171d24;--line:#263040;--fg:#d8dee6;--dim:#8a96a6;--accent:#4fb3ff;--warn:#ffb454;--bad:#ff6b6b;--ok:#7bd88f}
 *{box-sizing:border-box}
@@ -61,25 +67,33 @@ select{background:var(--panel);color:var(--fg);border:1px solid var(--line);bord
 #login button{background:var(--accent);color:var(--bg);border:0;border-radius:4px;padding:5px 12px;margin-left:6px;cursor:pointer}
 #login .dim{color:var(--dim);font-size:12px}
 ${FILTER_CSS}
-${HOST_NAMESPACES_CSS}</style>
+${HOST_NAMESPACES_CSS}${CHART_CSS}${HOST_PAGE_CSS}</style>
 </head>
 <body>
 <header><h1>tcpfleet</h1><span><span id="live"></span><span id="status">connecting</span><span id="error"></span></span>
 <span class="meta">rank by <select id="state"></select> &nbsp; updated <span id="updated">never</span></span></header>
 <main>
 <form id="login" hidden><p><strong>This collector needs a read token.</strong> <span id="login-why"></span></p><p><input id="login-token" type="password" autocomplete="off" placeholder="read token" aria-label="read token"><button type="submit">Show the fleet</button></p><p class="dim">Kept for this tab only (sessionStorage). tcpfleet token create --read NAME makes one.</p></form>
+<div id="fleetview">
 ${FILTER_HTML}
 <h2>Fleet <span id="fleet-hosts"></span></h2>
 <div class="cards" id="totals"></div>
 <div class="summary" id="ss"></div>
+${FLEET_CHART_HTML}
 <h2>Firing alerts</h2>
 <div id="alerts"><div class="none">no alerts firing</div></div>
 <h2>Hosts</h2>
 <div id="empty" hidden><p><strong>No hosts have reported yet.</strong></p><p>Start an agent on a host:<br><code id="empty-cmd">tcpfleet-agent --collector ws://COLLECTOR:7070 --token-file /etc/tcpfleet/token</code></p><p>It appears here within one interval.</p></div>
 <table id="hosts" hidden><thead><tr><th>host</th><th class="num" id="value-head">established</th><th id="spark-head">last hour</th><th class="num">estab</th><th class="num">time_wait</th><th class="num">close_wait</th><th class="num">listen</th><th class="num">ss total</th><th>last seen</th><th>status</th></tr></thead><tbody></tbody></table>
+</div>
+${HOST_PAGE_HTML}
 </main>
+<script src="assets/uplot.js"></script>
 <script>
 ${HOST_NAMESPACES_SCRIPT}
+${CHART_SCRIPT}
+${HOST_PAGE_SCRIPT}
+${FLEET_CHART_SCRIPT}
 (function(){
 "use strict";
 var STATES=["established","syn_sent","syn_recv","fin_wait1","fin_wait2","time_wait","close","close_wait","last_ack","listen","closing","new_syn_recv"];
@@ -125,7 +139,8 @@ function render(o){
   var wm=Math.round(o.window_ms/60000);$("spark-head").textContent=o.state+", last "+(wm%60===0?(wm/60===1?"hour":wm/60+" hours"):wm+" min");
   var tb=document.querySelector("#hosts tbody"),frag=document.createDocumentFragment();
   o.hosts.forEach(function(h){
-    var tr=el("tr",h.stale?"stale":"");tr.dataset.host=h.host;
+    var tr=el("tr",h.stale?"stale":"");tr.dataset.host=h.host;tr.title="open "+h.host+"'s page";
+    tr.onclick=function(ev){if(ev.target.closest("button"))return;location.hash="host="+encodeURIComponent(h.host)};
     var td=el("td");td.appendChild(el("div",null,h.host));var lb=Object.keys(h.labels).map(function(k){return k+"="+h.labels[k]}).join(" ");if(lb)td.appendChild(el("div","labels",lb));tr.appendChild(td);
     var v=el("td","num",h.value);v.dataset.col="value";tr.appendChild(v);
     var sp=el("td");sp.appendChild(spark(h.spark));tr.appendChild(sp);
@@ -137,9 +152,18 @@ function render(o){
   tb.textContent="";tb.appendChild(frag);nsRows(tb,o);
   $("updated").textContent=new Date(o.now).toLocaleTimeString();
   document.body.dataset.updated=String(o.now);
+  fleetChart(o.state);
 }
 var TOKEN_KEY="tcpfleet.readToken";
-var nsRows=tcpfleetNamespaces(function(){var t=readToken(),h={};if(t)h.Authorization="Bearer "+t;return h});
+function authHeaders(){var t=readToken(),h={};if(t)h.Authorization="Bearer "+t;return h}
+var nsRows=tcpfleetNamespaces(authHeaders);
+var fleetChart=tcpfleetFleetChart(authHeaders),hostPage=tcpfleetHostPage(authHeaders,STATES,function(){var t=readToken();try{sessionStorage.removeItem(TOKEN_KEY)}catch(e){}askToken(t?"That token was refused.":"")});
+function route(){
+  var m=/^#host=(.+)$/.exec(location.hash),h=null;if(m){try{h=decodeURIComponent(m[1])}catch(e){}}
+  $("fleetview").hidden=h!==null;$("hostpage").hidden=h===null;
+  if(h!==null){clearTimeout(timer);hostPage.show(h)}else{hostPage.hide();poll()}
+}
+window.addEventListener("hashchange",route);
 function readToken(){try{return sessionStorage.getItem(TOKEN_KEY)}catch(e){return null}}
 function askToken(why){
   $("login-why").textContent=why;$("login").hidden=false;$("live").className="off";$("status").textContent="read token needed";$("error").textContent="";$("login-token").focus();
@@ -147,11 +171,12 @@ function askToken(why){
 $("login").onsubmit=function(ev){
   ev.preventDefault();var t=$("login-token").value.trim();if(!t)return;
   try{sessionStorage.setItem(TOKEN_KEY,t)}catch(e){}
-  $("login-token").value="";$("login").hidden=true;poll();
+  $("login-token").value="";$("login").hidden=true;route();
 };
 var timer=null,NEEDS_TOKEN={},BAD_FILTER={};
 function poll(){
   clearTimeout(timer);
+  if(!$("hostpage").hidden)return;
   var t=readToken(),h={};if(t)h.Authorization="Bearer "+t;
   fetch("api/v1/overview?state="+encodeURIComponent(state)+(windowMs?"&window="+windowMs:"")+filter.param(),{cache:"no-store",headers:h}).then(function(r){
     if(r.status===401){try{sessionStorage.removeItem(TOKEN_KEY)}catch(e){}askToken(t?"That token was refused.":"");throw NEEDS_TOKEN}
@@ -163,7 +188,7 @@ function poll(){
     $("live").className="off";$("status").textContent="disconnected";$("error").textContent=String(e.message||e);timer=setTimeout(poll,POLL_MS);
   });
 }
-poll();
+route();
 })();
 </script>
 </body>

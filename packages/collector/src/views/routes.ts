@@ -14,6 +14,7 @@ import { OVERVIEW_CACHE, TtlLru } from './overview-cache.js';
 import type { IngestItem, Store } from '../store/store.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import { hostNamespacesHandler } from './host-namespaces.js';
+import { chartAssetsHandler } from './chart-assets.js';
 import type { FiringAlert } from './firing-alerts.js';
 import type { CollectorGauges } from './metrics.js';
 import { renderMetrics } from './metrics.js';
@@ -35,7 +36,7 @@ export interface ViewContext {
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
 /** The handlers of the dashboard, the overview and /metrics, and the commit hook that feeds the sparklines. */
-export function viewHandlers(ctx: ViewContext): { dashboard: Handler; metrics: Handler; overview: Handler; namespaces: Handler; onCommitted: (items: readonly IngestItem[]) => void } {
+export function viewHandlers(ctx: ViewContext): { dashboard: Handler; metrics: Handler; overview: Handler; namespaces: Handler; assets: Handler; onCommitted: (items: readonly IngestItem[]) => void } {
   const sparklines = new Sparklines(ctx.store);
   const overviews = new TtlLru<Promise<Buffer>>(OVERVIEW_CACHE.entries, OVERVIEW_CACHE.ttlMs);
   return {
@@ -74,6 +75,7 @@ export function viewHandlers(ctx: ViewContext): { dashboard: Handler; metrics: H
       res.end(bytes);
     },
     namespaces: hostNamespacesHandler(ctx.fleet),
+    assets: chartAssetsHandler(),
     onCommitted: (items) => sparklines.observe(items),
   };
 }
