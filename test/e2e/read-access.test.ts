@@ -25,13 +25,13 @@ const READ_A = 'read-token-alpha-0123456789abcdef';
 const READ_B = 'read-token-bravo-fedcba9876543210';
 const bearer = (t: string): Record<string, string> => ({ authorization: `Bearer ${t}` });
 
-/** The read routes of the table, with a host for :id. */
+/** The read routes of the table, with a host for :id and a namespace inode for :netns. */
 function readPaths(host: string): string[] {
   const noop = (): void => {};
   const handlers = new Proxy({}, { get: () => new Proxy(noop, { get: () => noop }) }) as unknown as RouteHandlers;
   return routeTable(handlers)
     .filter((r) => r.access === 'read')
-    .map((r) => r.path.replace(':id', host));
+    .map((r) => r.path.replace(':id', host).replace(':netns', '4026531840'));
 }
 
 const tmp = tempDir('read-access');
