@@ -57,10 +57,12 @@ class Feeder {
   #seq = 0;
   #id = 0;
   readonly #waiting = new Map<number, { seq: number; done: (ok: boolean) => void }>();
-  constructor(
-    readonly host: string,
-    readonly boot: string,
-  ) {}
+  readonly host: string;
+  readonly boot: string;
+  constructor(host: string, boot: string) {
+    this.host = host;
+    this.boot = boot;
+  }
 
   async open(url: string): Promise<void> {
     const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${TOKEN}` }, perMessageDeflate: false });
@@ -244,7 +246,9 @@ rules:
       // A spike on spiky fires once (the leader evaluates a host connected to another collector).
       const payloads = (status: string): unknown[] => hook.received.filter((r) => r.json !== null && (r.json as { host?: string; status?: string }).host === 'spiky' && (r.json as { status?: string }).status === status);
       level = 200;
-      await waitFor(() => payloads('firing').length >= 1, 'the spike to fire', 30_000);
+      await waitFor(() => payloads('firing').length >= 1, 'the spike to fire', 30_000).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}\nleader: ${leader!.stderr().slice(-4000)}\nalerts: ${JSON.stringify(hook.received.map((r) => r.json))}`);
+      });
 
       // kill -9 the leader under load.
       const agentSeqAtKill = Number(agent.logs().filter((l) => typeof l['seq'] === 'number').at(-1)?.['seq'] ?? 0);
