@@ -96,7 +96,9 @@ class Feeder {
     const seq = this.#seq + 1;
     const id = ++this.#id;
     const snap = snapshot(this.host, seq, this.boot, { interval_ms: 500 });
-    (snap['states'] as Record<string, number>)['established'] = established;
+    // The collector keeps the per-family counts (states are their sum): set IPv4's.
+    snap['states'] = { ...(snap['states'] as Record<string, number>), established };
+    snap['ipv4'] = { ...(snap['ipv4'] as Record<string, number>), established };
     const ok = await new Promise<boolean>((done) => {
       const t = setTimeout(() => done(false), 10_000);
       this.#waiting.set(id, {
@@ -222,7 +224,7 @@ rules:
       // Delay from an ack on f2 (spiky) to its new count on each other collector.
       const delays: number[] = [];
       for (let k = 0; k < 5; k++) {
-        level = 4 + ((k % 2) + 1) * 0; // unchanged level; the seq (ts) marks the snapshot
+        // The seq marks the snapshot.
         const seq = spiky.acked.at(-1) ?? 0;
         await waitFor(() => (spiky.acked.at(-1) ?? 0) > seq, 'a new ack', 5000, 5);
         const ackedAt = Date.now();
@@ -246,12 +248,12 @@ rules:
       // A spike on spiky fires once (the leader evaluates a host connected to another collector).
       const payloads = (status: string): unknown[] => hook.received.filter((r) => r.json !== null && (r.json as { host?: string; status?: string }).host === 'spiky' && (r.json as { status?: string }).status === status);
       level = 200;
-      await waitFor(() => payloads('firing').length >= 1, 'the spike to fire', 30_000).catch((err: unknown) => {
-        throw new Error(`${(err as Error).message}\nleader: ${leader!.stderr().slice(-4000)}\nalerts: ${JSON.stringify(hook.received.map((r) => r.json))}`);
+      await waitFor(() => payloads('firing').length >= 1, 'the spike to fire', 30_000).catch(async (err: unknown) => {
+        const dbg = JSON.stringify(await getJson(`${leader!.url}/api/v1/alerts?all=1`)) + JSON.stringify(await getJson(`${leader!.url}/api/v1/hosts/spiky`)).slice(0, 600);
+        throw new Error(`${dbg}\n` + `${(err as Error).message}\nleader: ${leader!.stderr().slice(-4000)}\nalerts: ${JSON.stringify(hook.received.map((r) => r.json))}`);
       });
 
       // kill -9 the leader under load.
-      const agentSeqAtKill = Number(agent.logs().filter((l) => typeof l['seq'] === 'number').at(-1)?.['seq'] ?? 0);
       await new Promise((r) => setTimeout(r, 500));
       const killedAt = Date.now();
       process.kill(leader!.pid, 'SIGKILL');
@@ -269,7 +271,6 @@ rules:
       );
       console.log(`[figures] takeover after kill -9 of the leader: ${takeoverMs} ms`);
       expect(takeoverMs).toBeLessThan(8000);
-      expect(agentSeqAtKill).toBeGreaterThanOrEqual(0);
 
       // The spike ends: resolved once; still only one firing.
       await new Promise((r) => setTimeout(r, 2000));
