@@ -12,13 +12,20 @@ import type { Handler } from '../http/router.js';
 import type { IngestItem, Store } from '../store/store.js';
 import { startAlerts } from '../alerts/serve-alerts.js';
 import type { Alerts } from '../alerts/serve-alerts.js';
-import { loadRulesFile } from '../alerts/rules-file.js';
+import { RulesError, loadRulesFile } from '../alerts/rules-file.js';
 import { singleton } from './leadership.js';
 import type { Leadership } from './leadership.js';
 
 export async function leaderAlerts(o: { store: Store; log: Logger; rulesFile?: string | undefined; leadership: Leadership }): Promise<Alerts> {
   // A bad rules file stops the start on every collector, leader or not.
-  if (o.rulesFile !== undefined) loadRulesFile(o.rulesFile);
+  if (o.rulesFile !== undefined) {
+    try {
+      loadRulesFile(o.rulesFile);
+    } catch (err) {
+      if (err instanceof RulesError) for (const p of err.problems) o.log.child({ component: 'alerts' }).error({ problem: p }, 'bad rules file');
+      throw err;
+    }
+  }
   let cur: Alerts | null = null;
   const stop = await singleton(o.leadership, o.log, 'alerts', async () => {
     const a = await startAlerts({ store: o.store, log: o.log, rulesFile: o.rulesFile });
