@@ -19,36 +19,13 @@ import type { Proc } from '../helpers/procs.js';
 import { getJson } from '../helpers/http.js';
 import { startPostgres } from '../helpers/postgres.js';
 import type { PgServer } from '../helpers/postgres.js';
+import { startPgCollector } from '../helpers/pg-collector.js';
+import type { PgCollector } from '../helpers/pg-collector.js';
 import { hello, snapshot } from '../helpers/wire.js';
 import { startWebhook } from '../helpers/webhook.js';
 import type { WebhookReceiver } from '../helpers/webhook.js';
 
 const TOKEN = 'cluster-fleet-token-0123456789';
-
-interface PgCollector extends Proc {
-  port: number;
-  wsUrl: string;
-  url: string;
-  token: string;
-}
-
-async function startPgCollector(dir: string, db: string, rules: string): Promise<PgCollector> {
-  const tokenFile = join(dir, 'fleet.token');
-  writeFileSync(tokenFile, TOKEN + '\n', { mode: 0o600 });
-  const p = startProc(process.execPath, [COLLECTOR_BIN, 'serve', '--listen', '127.0.0.1:0', '--db', db, '--token-file', tokenFile, '--rules', rules]);
-  let port = 0;
-  await waitFor(
-    () => {
-      const line = p.logs().find((l) => l['msg'] === 'collector started');
-      if (line !== undefined) port = Number(line['port']);
-      if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
-      return port > 0;
-    },
-    'collector to listen',
-    30_000,
-  );
-  return { ...p, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, token: TOKEN };
-}
 
 /** A wire client for one host: sends one snapshot per send(), resolves on its ack; records what was acknowledged. */
 class Feeder {
@@ -165,7 +142,7 @@ rules:
     );
     const cols: PgCollector[] = [];
     for (let i = 0; i < 3; i++) {
-      const c = await startPgCollector(tmp.dir, server.url, rules);
+      const c = await startPgCollector(tmp.dir, server.url, TOKEN, { extra: ['--rules', rules] });
       procs.push(c);
       cols.push(c);
     }
