@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { COLLECTOR_BIN, killAll, startAgent, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import { killAll, startAgent, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Proc } from '../helpers/procs.js';
 import { getJson } from '../helpers/http.js';
 import { startPostgres } from '../helpers/postgres.js';
@@ -223,7 +223,8 @@ rules:
       expect(Math.max(...delays)).toBeLessThan(5000);
 
       // A spike on spiky fires once (the leader evaluates a host connected to another collector).
-      const payloads = (status: string): unknown[] => hook.received.filter((r) => r.json !== null && (r.json as { host?: string; status?: string }).host === 'spiky' && (r.json as { status?: string }).status === status);
+      const payloads = (status: string): unknown[] =>
+        hook.received.filter((r) => r.json !== null && (r.json as { host?: string; status?: string }).host === 'spiky' && (r.json as { status?: string }).status === status);
       level = 200;
       await waitFor(() => payloads('firing').length >= 1, 'the spike to fire', 30_000).catch(async (err: unknown) => {
         const dbg = JSON.stringify(await getJson(`${leader!.url}/api/v1/alerts?all=1`)) + JSON.stringify(await getJson(`${leader!.url}/api/v1/hosts/spiky`)).slice(0, 600);

@@ -66,7 +66,16 @@ describe.skipIf(!have)('docker-compose.yml', () => {
 });
 
 describe.skipIf(!have)('docker-compose.yml profile postgres', () => {
-  type Svc = { profiles?: string[]; image?: string; command?: string[]; environment?: Record<string, string>; secrets?: { source: string }[]; ports?: string[]; network_mode?: string; volumes?: string[] };
+  type Svc = {
+    profiles?: string[];
+    image?: string;
+    command?: string[];
+    environment?: Record<string, string>;
+    secrets?: { source: string }[];
+    ports?: string[];
+    network_mode?: string;
+    volumes?: string[];
+  };
   const config = (): { services: Record<string, Svc>; secrets: Record<string, { file: string }> } => {
     const r = compose(['--profile', 'postgres', 'config'], { TCPFLEET_TOKEN: 'compose-test-token' });
     expect(r.code, r.stderr).toBe(0);

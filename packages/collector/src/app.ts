@@ -32,7 +32,7 @@ import { leaderAlerts } from './cluster/leader-alerts.js';
 import { alwaysLeader, singleton } from './cluster/leadership.js';
 import type { Leadership } from './cluster/leadership.js';
 import { startFleetSync } from './cluster/fleet-sync.js';
-import type { PgStore } from './store/pg/pg-store.js';
+import { pgStoreOf } from './cluster/pg-of.js';
 import { Fleet } from './api/fleet.js';
 import { apiHandlers } from './api/routes.js';
 import { historyHandlers } from './api/history-routes.js';
@@ -134,10 +134,11 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     const committed: CommitListener[] = [];
 
     // Several collectors on one PostgreSQL: one leads the singleton jobs (cluster/leadership.ts).
+    const pgStore = await pgStoreOf(store);
     const leadership = await app.start('leadership', async (): Promise<{ value: Leadership; stop: () => Promise<void> }> => {
-      if (store.driver !== 'postgres') return { value: alwaysLeader(), stop: async () => undefined };
+      if (pgStore === null) return { value: alwaysLeader(), stop: () => Promise.resolve() };
       const { PgLeader } = await import('./store/pg/pg-leader.js');
-      const l = new PgLeader((store as PgStore).db, log);
+      const l = new PgLeader(pgStore.db, log);
       await l.start();
       return { value: l, stop: () => l.stop() };
     });
@@ -147,11 +148,20 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       return { value: a, stop: a.stop };
     });
     committed.push(alerts.onCommitted);
-    if (store.driver === 'postgres')
+    if (pgStore !== null)
       await app.start('fleet-sync', () => ({
         value: null,
         stop: startFleetSync(
-          { latest: (since) => (store as PgStore).latest(since), fleet, log, onChanged: (rows) => alerts.onCommitted(rows.map((r) => ({ host: r.host, labels: r.labels, snapshots: [r] })), Date.now()) },
+          {
+            latest: (since) => pgStore.latest(since),
+            fleet,
+            log,
+            onChanged: (rows) =>
+              alerts.onCommitted(
+                rows.map((r) => ({ host: r.host, labels: r.labels, snapshots: [r] })),
+                Date.now(),
+              ),
+          },
           loadedAt,
         ),
       }));
@@ -167,14 +177,14 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
             item.snapshots.map((s) => s.ts),
           );
       });
-      const stop = await singleton(leadership, log, 'rollups', async () => {
+      const stop = await singleton(leadership, log, 'rollups', () => {
         const r = store.rollupJob({ rawRetentionMs, log });
         rollups = r;
         r?.start(10_000);
-        return async () => {
+        return Promise.resolve(async () => {
           rollups = null;
           await r?.stop();
-        };
+        });
       });
       return { value: null, stop };
     });
@@ -290,7 +300,10 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     ingest = running;
 
     await app.start('tokens', () => ({ value: null, stop: watchTokens(store, () => running.server, log) }));
-    await app.start('removals', async () => ({ value: null, stop: await watchHostRemovals({ store, fleet, log, forgetAfterMs: parseDuration(cfg.forgetAfter) ?? 0, isLeader: () => leadership.leader }) }));
+    await app.start('removals', async () => ({
+      value: null,
+      stop: await watchHostRemovals({ store, fleet, log, forgetAfterMs: parseDuration(cfg.forgetAfter) ?? 0, isLeader: () => leadership.leader }),
+    }));
 
     // How reads are guarded now (a read token created later with the CLI protects them at once).
     const readAccess = cfg.readTokenHashes.length > 0 || readTokens.anyLive() ? 'token' : cfg.publicRead ? 'public' : 'open';

@@ -16,7 +16,7 @@ export interface Leadership {
 
 /** SQLite: one collector, always the leader. */
 export function alwaysLeader(): Leadership {
-  return { leader: true, onChange: () => undefined, stop: async () => undefined };
+  return { leader: true, onChange: () => undefined, stop: () => Promise.resolve() };
 }
 
 /**

@@ -85,7 +85,7 @@ export class PgLeader {
         await c.query('SELECT 1');
       } else {
         const r = await c.query<{ ok: boolean }>(LOCK_SQL);
-        if (r.rows[0]?.ok === true && !this.#stopped) this.#set(true, '');
+        if (r.rows[0]?.ok === true) this.#set(true, '');
       }
     } catch (err) {
       this.#drop(this.#db.redact((err as Error).message));
