@@ -12,33 +12,14 @@ import type { Proc } from '../helpers/procs.js';
 import { freePort, getJson } from '../helpers/http.js';
 import { startPostgres } from '../helpers/postgres.js';
 import type { PgServer } from '../helpers/postgres.js';
+import { startPgCollector as startPg } from '../helpers/pg-collector.js';
+import type { PgCollector } from '../helpers/pg-collector.js';
 
 const PASSWORD = 'pw-Zq81-secret';
 const TOKEN = 'test-fleet-token-0123456789';
 
-interface PgCollector extends Proc {
-  port: number;
-  wsUrl: string;
-  url: string;
-  token: string;
-}
-
-async function startPgCollector(dir: string, db: string, env: NodeJS.ProcessEnv = {}): Promise<PgCollector> {
-  const tokenFile = join(dir, 'fleet.token');
-  writeFileSync(tokenFile, TOKEN + '\n', { mode: 0o600 });
-  const p = startProc(process.execPath, [COLLECTOR_BIN, 'serve', '--listen', '127.0.0.1:0', '--db', db, '--token-file', tokenFile], { env: { ...process.env, ...env } });
-  let port = 0;
-  await waitFor(
-    () => {
-      const line = p.logs().find((l) => l['msg'] === 'collector started');
-      if (line !== undefined) port = Number(line['port']);
-      if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
-      return port > 0;
-    },
-    'collector to listen',
-    30_000,
-  );
-  return { ...p, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, token: TOKEN };
+function startPgCollector(dir: string, db: string, env: NodeJS.ProcessEnv = {}): Promise<PgCollector> {
+  return startPg(dir, db, TOKEN, { env });
 }
 
 describe('collector on PostgreSQL', () => {

@@ -61,7 +61,64 @@ describe.skipIf(!have)('docker-compose.yml', () => {
     expect(dockerfile).toMatch(/^ENV .*TCPFLEET_LISTEN=0\.0\.0\.0:7070 .*TCPFLEET_READ_TOKEN_FILE=\/run\/secrets\/tcpfleet-read-tokens$/m);
     // Neither the token file nor .env may end up in an image (the build copies the repository).
     const ignored = readFileSync(join(REPO, '.dockerignore'), 'utf8').split('\n');
-    expect(ignored).toEqual(expect.arrayContaining(['.env', 'read.tokens']));
+    expect(ignored).toEqual(expect.arrayContaining(['.env', 'read.tokens', 'db.password']));
+  });
+});
+
+describe.skipIf(!have)('docker-compose.yml profile postgres', () => {
+  type Svc = {
+    profiles?: string[];
+    image?: string;
+    command?: string[];
+    environment?: Record<string, string>;
+    secrets?: { source: string }[];
+    ports?: string[];
+    network_mode?: string;
+    volumes?: string[];
+  };
+  const config = (): { services: Record<string, Svc>; secrets: Record<string, { file: string }> } => {
+    const r = compose(['--profile', 'postgres', 'config'], { TCPFLEET_TOKEN: 'compose-test-token' });
+    expect(r.code, r.stderr).toBe(0);
+    return parse(r.stdout) as { services: Record<string, Svc>; secrets: Record<string, { file: string }> };
+  };
+
+  it('passes docker-compose --profile postgres config -q; the default profile keeps exactly the collector and the agent', () => {
+    const ok = compose(['--profile', 'postgres', 'config', '-q'], { TCPFLEET_TOKEN: 'compose-test-token' });
+    expect(ok.code, ok.stderr).toBe(0);
+    const c = config();
+    const unprofiled = Object.entries(c.services)
+      .filter(([, s]) => s.profiles === undefined || s.profiles.length === 0)
+      .map(([n]) => n)
+      .sort();
+    expect(unprofiled).toEqual(['agent', 'collector']);
+    expect(c.services['collector']?.command).toEqual(['serve', '--listen', '0.0.0.0:7070', '--db', '/var/lib/tcpfleet/tcpfleet.db']);
+    for (const n of ['postgres', 'collector-a', 'collector-b', 'agent-pg']) expect(c.services[n]?.profiles).toEqual(['postgres']);
+  });
+
+  it('runs postgres:15 and two collectors on it, the password from a secret file, and an agent given both collectors', () => {
+    const c = config();
+    const pgSvc = c.services['postgres']!;
+    expect(pgSvc.image).toBe('postgres:15');
+    expect(pgSvc.environment?.['POSTGRES_PASSWORD_FILE']).toBe('/run/secrets/tcpfleet-db-password');
+    expect(c.secrets['tcpfleet-db-password']?.file).toBe(join(REPO, 'db.password'));
+    const published: string[] = [];
+    for (const n of ['collector-a', 'collector-b']) {
+      const col = c.services[n]!;
+      const args = col.command ?? [];
+      const url = args[args.indexOf('--db') + 1] ?? '';
+      expect(url).toMatch(/^postgres:\/\/tcpfleet@postgres:5432\/tcpfleet$/); // no password in the URL
+      expect(col.environment?.['TCPFLEET_DB_PASSWORD_FILE']).toBe('/run/secrets/tcpfleet-db-password');
+      expect(col.secrets?.map((s) => s.source).sort()).toEqual(['tcpfleet-db-password', 'tcpfleet-read-tokens']);
+      const port = /^127\.0\.0\.1:(\d+):7070/.exec(col.ports?.[0] ?? '')?.[1];
+      expect(port).toBeDefined();
+      published.push(port!);
+    }
+    expect(new Set(published).size).toBe(2);
+    const agent = c.services['agent-pg']!;
+    expect(agent.network_mode).toBe('host');
+    expect(agent.volumes).toContain('/proc:/host/proc:ro');
+    const cmd = agent.command ?? [];
+    expect(cmd[cmd.indexOf('--collector') + 1]).toBe(published.map((p) => `ws://127.0.0.1:${p}`).join(','));
   });
 });
 

@@ -27,8 +27,12 @@ import { Lifecycle, STOP_DEADLINE_MS } from './lifecycle.js';
 import { isPostgresUrl, openStore } from './store/open-store.js';
 import { ReadLimiter } from './api/read-limiter.js';
 import { hasLiveReadTokens } from './store/read-tokens.js';
-import type { IngestItem } from './store/store.js';
-import { startAlerts } from './alerts/serve-alerts.js';
+import type { IngestItem, Store } from './store/store.js';
+import { leaderAlerts } from './cluster/leader-alerts.js';
+import { alwaysLeader, singleton } from './cluster/leadership.js';
+import type { Leadership } from './cluster/leadership.js';
+import { startFleetSync } from './cluster/fleet-sync.js';
+import { pgStoreOf } from './cluster/pg-of.js';
 import { Fleet } from './api/fleet.js';
 import { apiHandlers } from './api/routes.js';
 import { historyHandlers } from './api/history-routes.js';
@@ -125,30 +129,65 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     });
     if (store.driver === 'postgres') checkReadPolicy(cfg, await store.readTokens.anyLive());
     const fleet = new Fleet();
+    const loadedAt = Date.now();
     fleet.load(await store.latest());
     const committed: CommitListener[] = [];
 
+    // Several collectors on one PostgreSQL: one leads the singleton jobs (cluster/leadership.ts).
+    const pgStore = await pgStoreOf(store);
+    const leadership = await app.start('leadership', async (): Promise<{ value: Leadership; stop: () => Promise<void> }> => {
+      if (pgStore === null) return { value: alwaysLeader(), stop: () => Promise.resolve() };
+      const { PgLeader } = await import('./store/pg/pg-leader.js');
+      const l = new PgLeader(pgStore.db, log);
+      await l.start();
+      return { value: l, stop: () => l.stop() };
+    });
+
     const alerts = await app.start('alerts', async () => {
-      const a = await startAlerts({ store, log, rulesFile: cfg.rules });
+      const a = await leaderAlerts({ store, log, rulesFile: cfg.rules, leadership });
       return { value: a, stop: a.stop };
     });
     committed.push(alerts.onCommitted);
+    if (pgStore !== null)
+      await app.start('fleet-sync', () => ({
+        value: null,
+        stop: startFleetSync(
+          {
+            latest: (since) => pgStore.latest(since),
+            fleet,
+            log,
+            onChanged: (rows) =>
+              alerts.onCommitted(
+                rows.map((r) => ({ host: r.host, labels: r.labels, snapshots: [r] })),
+                Date.now(),
+              ),
+          },
+          loadedAt,
+        ),
+      }));
     const firing = (): ReturnType<typeof firingAlerts> => firingAlerts(opts.firingAlerts ?? alerts.firing);
 
-    const rollups = store.rollupJob({ rawRetentionMs, log });
-    if (rollups !== null) {
-      await app.start('rollups', () => {
-        committed.push((items) => {
-          for (const item of items)
-            rollups.noteCommitted(
-              item.host,
-              item.snapshots.map((s) => s.ts),
-            );
-        });
-        rollups.start(10_000);
-        return { value: rollups, stop: () => rollups.stop() };
+    // A new rollup job for each term as leader (a stopped job stays stopped).
+    let rollups: ReturnType<Store['rollupJob']> = null;
+    await app.start('rollups', async () => {
+      committed.push((items) => {
+        for (const item of items)
+          rollups?.noteCommitted(
+            item.host,
+            item.snapshots.map((s) => s.ts),
+          );
       });
-    }
+      const stop = await singleton(leadership, log, 'rollups', () => {
+        const r = store.rollupJob({ rawRetentionMs, log });
+        rollups = r;
+        r?.start(10_000);
+        return Promise.resolve(async () => {
+          rollups = null;
+          await r?.stop();
+        });
+      });
+      return { value: null, stop };
+    });
 
     // How long callbacks waited for the event loop (a commit, a GC pause, a slow handler): /healthz.
     const loopDelay = await app.start('loop-delay', () => {
@@ -207,6 +246,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         batch_frames: { json: ingest?.server.frames.json ?? 0, bin1: ingest?.server.frames.bin1 ?? 0 },
         reads: reads.stats(),
         database: { driver: store.driver, reachable: store.reachable() },
+        leader: leadership.leader,
       };
     };
     const readTokens = store.readTokens.lookup();
@@ -260,7 +300,10 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     ingest = running;
 
     await app.start('tokens', () => ({ value: null, stop: watchTokens(store, () => running.server, log) }));
-    await app.start('removals', async () => ({ value: null, stop: await watchHostRemovals({ store, fleet, log, forgetAfterMs: parseDuration(cfg.forgetAfter) ?? 0 }) }));
+    await app.start('removals', async () => ({
+      value: null,
+      stop: await watchHostRemovals({ store, fleet, log, forgetAfterMs: parseDuration(cfg.forgetAfter) ?? 0, isLeader: () => leadership.leader }),
+    }));
 
     // How reads are guarded now (a read token created later with the CLI protects them at once).
     const readAccess = cfg.readTokenHashes.length > 0 || readTokens.anyLive() ? 'token' : cfg.publicRead ? 'public' : 'open';

@@ -143,6 +143,27 @@ export class Fleet {
   }
 
   /**
+   * Merges rows another collector stored (cluster/fleet-sync.ts): a host's row replaces the view
+   * when it is newer (ts), or only moves its last receive time forward when it is the same
+   * snapshot. Returns the rows that changed a host's snapshot.
+   */
+  merge(rows: readonly StoredSnapshot[]): StoredSnapshot[] {
+    const changed: StoredSnapshot[] = [];
+    for (const r of rows) {
+      const cur = this.#latest.get(r.host);
+      if (cur === undefined || r.ts > cur.ts) {
+        this.#set(r.host, { ...r, stale: false });
+        changed.push(r);
+      } else if (r.recv_ts > cur.recv_ts) {
+        cur.recv_ts = r.recv_ts;
+        const e = this.#entries.get(r.host);
+        if (e !== undefined) e.deadline = r.recv_ts + STALE_INTERVALS * cur.interval_ms;
+      }
+    }
+    return changed;
+  }
+
+  /**
    * Every host, or those the selector matches, sorted by name (the views are shared: serialise
    * them, do not keep them).
    */

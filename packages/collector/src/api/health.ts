@@ -8,7 +8,7 @@ import type { Handler } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 
 /** Fields anyone may see: the collector's own state, nothing about hosts. */
-export const OPEN_HEALTH_FIELDS = ['status', 'uptime_ms', 'write_queue', 'commit_failures', 'commit_ms_max', 'slow_commits', 'event_loop_delay_ms'] as const;
+export const OPEN_HEALTH_FIELDS = ['status', 'uptime_ms', 'write_queue', 'commit_failures', 'commit_ms_max', 'slow_commits', 'event_loop_delay_ms', 'leader'] as const;
 
 /** The /healthz handler over a function building the whole document. */
 export function healthHandler(health: () => Record<string, unknown>): Handler {

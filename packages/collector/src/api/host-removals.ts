@@ -16,6 +16,8 @@ export interface HostRemovalOptions {
   log: Logger;
   /** Forget hosts silent for longer than this (ms); 0: never. */
   forgetAfterMs: number;
+  /** Forgetting is a singleton job: only while this collector leads (default: always). */
+  isLeader?: () => boolean;
   /** How often removals by other processes are looked for (ms). */
   pollMs?: number;
   /** Hosts forgotten per pass at most (each is one small transaction). */
@@ -51,7 +53,7 @@ export async function watchHostRemovals(o: HostRemovalOptions): Promise<() => vo
     pollMs,
     async () => {
       const now = Date.now();
-      if (now - lastForget >= forgetEvery) {
+      if (now - lastForget >= forgetEvery && (o.isLeader?.() ?? true)) {
         lastForget = now;
         await forget(now);
       }

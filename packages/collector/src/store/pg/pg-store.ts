@@ -343,10 +343,12 @@ export class PgStore implements Store {
     return out;
   }
 
-  async latest(): Promise<StoredSnapshot[]> {
+  /** Each host's latest row; with `since`, only hosts a collector received something from at or after it (cluster/fleet-sync.ts). */
+  async latest(since?: number): Promise<StoredSnapshot[]> {
     const rows = await this.db.query<LatestRow>(
       `SELECT h.host, h.labels, h.last_seen, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json, b.boot
-       FROM latest l JOIN hosts h ON h.host = l.host JOIN boots b ON b.host = l.host AND b.id = l.boot_id ORDER BY h.host`,
+       FROM latest l JOIN hosts h ON h.host = l.host JOIN boots b ON b.host = l.host AND b.id = l.boot_id${since === undefined ? '' : ' WHERE h.last_seen >= $1'} ORDER BY h.host`,
+      since === undefined ? [] : [since],
     );
     const out: StoredSnapshot[] = [];
     for (const r of rows)

@@ -1,0 +1,43 @@
+/**
+ * What the other collectors on the same PostgreSQL stored, brought into this collector's
+ * in-memory fleet: every SYNC_MS the latest rows of the hosts received from since this
+ * collector's last look (less MARGIN_MS, because a commit stamped earlier can land later and
+ * collectors' clocks differ) are read and merged (Fleet.merge); the rows that moved a host on are
+ * handed to `onChanged` (the leader's alert engine sees the whole fleet this way).
+ *
+ * Delay: a snapshot acknowledged by collector A is in collector B's answers after at most one
+ * SYNC_MS plus one query (measured in test/cluster/cluster.test.ts and docs/deploy.md).
+ */
+import type { Logger } from 'pino';
+import type { StoredSnapshot } from '../store/store.js';
+import type { Fleet } from '../api/fleet.js';
+import { pollEvery } from '../ingest/poll.js';
+
+export const SYNC_MS = 1000;
+/** Rows received this long before the last look are read again (duplicates merge as no-ops). */
+export const MARGIN_MS = 3000;
+
+export interface FleetSyncOptions {
+  latest: (since: number) => Promise<StoredSnapshot[]>;
+  fleet: Fleet;
+  log: Logger;
+  onChanged?: (rows: readonly StoredSnapshot[]) => void;
+  everyMs?: number;
+}
+
+/** Starts the sync (the fleet was loaded just before); resolves to its stop. */
+export function startFleetSync(o: FleetSyncOptions, startedAt: number): () => void {
+  const log = o.log.child({ component: 'fleet-sync' });
+  let seen = startedAt;
+  return pollEvery(
+    o.everyMs ?? SYNC_MS,
+    async () => {
+      const look = Date.now();
+      const rows = await o.latest(Math.min(seen, look) - MARGIN_MS);
+      for (const r of rows) if (r.recv_ts > seen) seen = r.recv_ts;
+      const changed = o.fleet.merge(rows);
+      if (changed.length > 0) o.onChanged?.(changed);
+    },
+    (err) => log.warn({ err }, 'fleet sync pass failed; tried again next pass'),
+  );
+}
