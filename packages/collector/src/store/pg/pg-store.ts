@@ -418,6 +418,10 @@ export class PgStore implements Store {
   /** The counter names of a namespace entry layout (store/pg/pg-namespaces.ts). */
   readonly #snmpNames = async (layoutId: number): Promise<readonly string[]> => (await this.layout(layoutId)).snmp;
 
+  snmpNames(layoutId: number): Promise<readonly string[]> {
+    return this.#snmpNames(layoutId);
+  }
+
   namespaceSeries(host: string): Promise<NsSeries[]> {
     return nsSeries(this.db, host);
   }
