@@ -222,7 +222,7 @@ export async function nsPrune(db: PgDb, cut1m: number | null, cut1h: number): Pr
   if (cut1m !== null) n += (await db.query('DELETE FROM ns_rollup_1m WHERE bucket < $1 RETURNING 1', [cut1m])).length;
   n += (await db.query('DELETE FROM ns_rollup_1h WHERE bucket < $1 RETURNING 1', [cut1h])).length;
   await db.query(
-    `DELETE FROM ns_series s WHERE s.last_seen < $1 - ${LAST_SEEN_STEP_MS}
+    `DELETE FROM ns_series s WHERE s.last_seen < $1::bigint - ${LAST_SEEN_STEP_MS}
      AND NOT EXISTS (SELECT 1 FROM ns_latest l WHERE l.host = s.host AND l.netns = s.netns)`,
     [cut1h],
   );
