@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../packages/collector/src/log.js';
 import { hashToken } from '../../../packages/collector/src/ingest/auth.js';
 import { DAY, HOUR, MINUTE } from '../../../packages/collector/src/store/rollups.js';
-import type { IngestItem, PageStream, Store, StoredSnapshot } from '../../../packages/collector/src/store/store.js';
+import type { HistoryPages, IngestItem, PageStream, Store, StoredSnapshot } from '../../../packages/collector/src/store/store.js';
 import { fixtureSnapshot, synthNamespace, synthSnapshot } from '../../helpers/snapshots.js';
 import { waitFor } from '../../helpers/procs.js';
 import type { NamespaceEntry, Snapshot } from '@tcpfleet/common';
@@ -31,15 +31,22 @@ async function rowsOf(p: PageStream): Promise<Record<string, unknown>[]> {
   return JSON.parse(text) as Record<string, unknown>[];
 }
 
-/** Walks every page of a host's history; returns the rows and the number of pages. */
-async function walk(store: Store, host: string, since: number, until: number, limit: number, now: number): Promise<{ rows: Record<string, unknown>[]; pages: number; resolution: string }> {
-  const pages = store.historyPages(HOUR, log);
+type From = Parameters<HistoryPages['hostPage']>[5];
+
+/** Walks every page `pageAt` gives (raw retention `retentionMs`); returns the rows and the number of pages. */
+async function walkWith(
+  store: Store,
+  retentionMs: number,
+  limit: number,
+  pageAt: (pages: HistoryPages, from: From) => Promise<PageStream>,
+): Promise<{ rows: Record<string, unknown>[]; pages: number; resolution: string }> {
+  const pages = store.historyPages(retentionMs, log);
   try {
     const rows: Record<string, unknown>[] = [];
-    let from: Parameters<typeof pages.hostPage>[5] = null;
+    let from: From = null;
     let resolution = '';
     for (let n = 1; n < 1000; n++) {
-      const p = await pages.hostPage(host, since, until, limit, now, from);
+      const p = await pageAt(pages, from);
       resolution = p.resolution;
       const got = await rowsOf(p);
       expect(got.length).toBeLessThanOrEqual(limit);
@@ -53,35 +60,13 @@ async function walk(store: Store, host: string, since: number, until: number, li
   }
 }
 
-/** Walks every page of one namespace series' history; returns the rows and the number of pages. */
-async function nsWalk(
-  store: Store,
-  host: string,
-  netns: number,
-  since: number,
-  until: number,
-  limit: number,
-  now: number,
-): Promise<{ rows: Record<string, unknown>[]; pages: number; resolution: string }> {
-  const pages = store.historyPages(DAY, log);
-  try {
-    const rows: Record<string, unknown>[] = [];
-    let from: Parameters<typeof pages.nsPage>[6] = null;
-    let resolution = '';
-    for (let n = 1; n < 1000; n++) {
-      const p = await pages.nsPage(host, netns, since, until, limit, now, from);
-      resolution = p.resolution;
-      const got = await rowsOf(p);
-      expect(got.length).toBeLessThanOrEqual(limit);
-      rows.push(...got);
-      if (p.next === null) return { rows, pages: n, resolution };
-      from = { resolution: p.resolution as 'raw', stage: p.next.stage as 'raw', key: p.next.key };
-    }
-    throw new Error('too many pages');
-  } finally {
-    await pages.close();
-  }
-}
+/** Walks every page of a host's history. */
+const walk = (store: Store, host: string, since: number, until: number, limit: number, now: number): ReturnType<typeof walkWith> =>
+  walkWith(store, HOUR, limit, (p, from) => p.hostPage(host, since, until, limit, now, from));
+
+/** Walks every page of one namespace series' history. */
+const nsWalk = (store: Store, host: string, netns: number, since: number, until: number, limit: number, now: number): ReturnType<typeof walkWith> =>
+  walkWith(store, DAY, limit, (p, from) => p.nsPage(host, netns, since, until, limit, now, from));
 
 const POD = { runtime: 'containerd' as const, id: 'ab'.repeat(32), pod_uid: '1f2e3d4c-5b6a-4789-8abc-def012345678', pod: 'shop-1', namespace: 'shop', name: 'nginx', other_ids: ['cd'.repeat(32)] };
 const DOCKER = { runtime: 'docker' as const, id: 'ef'.repeat(32), name: 'redis' };

@@ -110,6 +110,33 @@ export class PgHistoryPages implements HistoryPages {
     };
   }
 
+  /**
+   * The rollup stages of a page at `resolution` over [since, until): one-hour rows, then one-minute
+   * rows, each up to where it is rolled (`stage` makes one); `lo` is where the raw rows start.
+   */
+  async #rollStages(
+    resolution: Resolution,
+    since: number,
+    until: number,
+    stage: (res: '1m' | '1h', rank: number, first: number, hi: number, width: number) => Stage,
+  ): Promise<{ stages: Stage[]; lo: number }> {
+    const stages: Stage[] = [];
+    let lo = since;
+    for (const [res, rank] of [
+      ['1h', 0],
+      ['1m', 1],
+    ] as const) {
+      if (resolution === 'raw' || (res === '1h' && resolution !== '1h')) continue;
+      const width = res === '1m' ? MINUTE : HOUR;
+      const first = Math.floor(lo / width) * width;
+      const hi = Math.min(until, await this.#done(res));
+      if (hi <= first) continue;
+      stages.push(stage(res, rank, first, hi, width));
+      lo = Math.max(lo, hi);
+    }
+    return { stages, lo };
+  }
+
   async hostPage(
     host: string,
     since: number,
@@ -121,18 +148,9 @@ export class PgHistoryPages implements HistoryPages {
     const resolution = from?.resolution ?? pickResolution(since, now, this.#rawRetentionMs);
     const labels = await this.#store.hostLabels(host);
     if (labels === null) return stream(resolution, [], null);
-    const stages: Stage[] = [];
-    let lo = since;
-    const rollStage = async (res: '1m' | '1h', rank: number): Promise<void> => {
-      const width = res === '1m' ? MINUTE : HOUR;
-      const first = Math.floor(lo / width) * width;
-      const hi = Math.min(until, await this.#done(res));
-      if (hi <= first) return;
-      stages.push(this.#bucketStage(res, rank, host, first - 1, hi, (r) => toRow(host, labels, res, width, r)));
-      lo = Math.max(lo, hi);
-    };
-    if (resolution === '1h') await rollStage('1h', 0);
-    if (resolution !== 'raw') await rollStage('1m', 1);
+    const { stages, lo } = await this.#rollStages(resolution, since, until, (res, rank, first, hi, width) =>
+      this.#bucketStage(res, rank, host, first - 1, hi, (r) => toRow(host, labels, res, width, r)),
+    );
     if (lo < until) {
       const db = this.#store.db;
       stages.push({
@@ -176,18 +194,9 @@ export class PgHistoryPages implements HistoryPages {
     if ((await this.#store.hostLabels(host)) === null) return stream(resolution, [], null);
     const c = (await this.#store.db.query<{ container: string | null }>('SELECT container FROM ns_series WHERE host = $1 AND netns = $2', [host, netns]))[0];
     const container = c?.container == null ? null : (JSON.parse(c.container) as ContainerIdentity);
-    const stages: Stage[] = [];
-    let lo = since;
-    const rollStage = async (res: '1m' | '1h', rank: number): Promise<void> => {
-      const width = res === '1m' ? MINUTE : HOUR;
-      const first = Math.floor(lo / width) * width;
-      const hi = Math.min(until, await this.#done(res));
-      if (hi <= first) return;
-      stages.push(this.#bucketStage(res, rank, host, first - 1, hi, (r) => rollupRow(host, netns, container, res, width, r as Parameters<typeof rollupRow>[5]), netns));
-      lo = Math.max(lo, hi);
-    };
-    if (resolution === '1h') await rollStage('1h', 0);
-    if (resolution !== 'raw') await rollStage('1m', 1);
+    const { stages, lo } = await this.#rollStages(resolution, since, until, (res, rank, first, hi, width) =>
+      this.#bucketStage(res, rank, host, first - 1, hi, (r) => rollupRow(host, netns, container, res, width, r as Parameters<typeof rollupRow>[5]), netns),
+    );
     if (lo < until)
       stages.push({
         name: 'raw',

@@ -11,9 +11,11 @@
  */
 import type { PoolClient } from 'pg';
 import type { ContainerIdentity, NamespaceEntry } from '@tcpfleet/common';
+import { nsOffsets } from '../ingest-rows.js';
 import type { IngestRows } from '../ingest-rows.js';
 import type { NsSeries, NsStoredEntry } from '../store.js';
 import { entryOf, LAST_SEEN_STEP_MS } from '../ns-store.js';
+import type { NsRow } from '../ns-store.js';
 import { nsRollupSample } from '../ns-values.js';
 import { addAgg, addSample, aggOf, decodeAgg, encodeAgg } from '../rollup-codec.js';
 import type { Agg } from '../rollup-codec.js';
@@ -23,34 +25,9 @@ const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const floorTo = (t: number, step: number): number => Math.floor(t / step) * step;
 
-/** A namespace row as read (entryOf's input). */
-export interface PgNsRow {
-  netns: number;
-  pid: number;
-  layout_id: number;
-  vals: Buffer;
-  errors: string | null;
-  container: string | null;
-}
 
 /** The counter names of a layout id (the store reads and caches them). */
 export type SnmpNames = (layoutId: number) => Promise<readonly string[]>;
-
-/** Where each snapshot's entries start in a commit's flat namespace rows. */
-function offsets(count: readonly number[]): number[] {
-  const at: number[] = new Array<number>(count.length);
-  let o = 0;
-  for (let j = 0; j < count.length; j++) {
-    at[j] = o;
-    o += count[j]!;
-  }
-  return at;
-}
-
-/** The layout texts of a commit's namespace entries (to get their database ids with the snapshots'). */
-export function nsLayoutTexts(rows: IngestRows, wire: (id: number) => string): string[] {
-  return rows.ns.layout.map(wire);
-}
 
 /**
  * Inside the ingest transaction: the entries of the snapshots just stored (`stored`: the rows of
@@ -66,7 +43,7 @@ export async function nsWrite(
 ): Promise<void> {
   const ns = rows.ns;
   if (ns.netns.length === 0 || stored.length === 0) return;
-  const at = offsets(ns.count);
+  const at = nsOffsets(ns.count);
   const col = { host: [] as string[], netns: [] as number[], boot: [] as number[], seq: [] as number[], ts: [] as number[], pid: [] as number[], layout: [] as number[], o: [] as number[], n: [] as number[], e: [] as (string | null)[] };
   const series = new Map<string, { host: string; netns: number; container: string | null }>();
   for (const { j, host, bootId } of stored) {
@@ -106,7 +83,7 @@ export async function nsWrite(
 }
 
 /** Entries from rows (layouts read first). */
-async function entries(rows: readonly PgNsRow[], names: SnmpNames): Promise<NamespaceEntry[]> {
+async function entries(rows: readonly NsRow[], names: SnmpNames): Promise<NamespaceEntry[]> {
   const known = new Map<number, readonly string[]>();
   for (const r of rows) if (!known.has(r.layout_id)) known.set(r.layout_id, await names(r.layout_id));
   return rows.map((r) => entryOf(r, (id) => known.get(id) ?? []));
@@ -114,7 +91,7 @@ async function entries(rows: readonly PgNsRow[], names: SnmpNames): Promise<Name
 
 /** Each host's latest namespace entries, by host. */
 export async function nsLatest(db: PgDb, names: SnmpNames): Promise<Map<string, NamespaceEntry[]>> {
-  const rows = await db.query<PgNsRow & { host: string }>(
+  const rows = await db.query<NsRow & { host: string }>(
     `SELECT n.host, n.netns, n.pid, n.layout_id, n.vals, n.errors, s.container
      FROM ns_latest n LEFT JOIN ns_series s ON s.host = n.host AND s.netns = n.netns ORDER BY n.host, n.netns`,
   );
@@ -140,7 +117,7 @@ export async function nsSeries(db: PgDb, host: string): Promise<NsSeries[]> {
 /** Raw entries of one series after key `after` ([ts] alone: every row with a greater ts) and before `until`, at most `n`, with their keys. */
 export async function nsRawRows(db: PgDb, host: string, netns: number, after: readonly number[], until: number, n: number, names: SnmpNames): Promise<{ key: number[]; row: NsStoredEntry }[]> {
   const open = !Number.isFinite(after[1] ?? Infinity);
-  const rows = await db.query<PgNsRow & { seq: number; ts: number; recv_ts: number; boot_id: number; boot: string }>(
+  const rows = await db.query<NsRow & { seq: number; ts: number; recv_ts: number; boot_id: number; boot: string }>(
     `SELECT s.netns, s.seq, s.ts, h.recv_ts, s.boot_id, s.pid, s.layout_id, s.vals, s.errors, b.boot, r.container
      FROM ns_snapshots s JOIN boots b ON b.host = s.host AND b.id = s.boot_id LEFT JOIN ns_series r ON r.host = s.host AND r.netns = s.netns
      LEFT JOIN snapshots h ON h.host = s.host AND h.boot_id = s.boot_id AND h.seq = s.seq AND h.ts = s.ts
