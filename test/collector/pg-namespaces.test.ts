@@ -42,6 +42,13 @@ describe('namespace series on PostgreSQL', () => {
     // A database as a collector before issue 10 left it: schema version 1, a partition for the day of NOW.
     await sql(url, `CREATE TABLE tcpfleet_schema (version integer NOT NULL); INSERT INTO tcpfleet_schema VALUES (1); ${PG_MIGRATIONS[0]!}`);
     await sql(url, `CREATE TABLE snapshots_d20261120 PARTITION OF snapshots FOR VALUES FROM (${DAY0}) TO (${DAY0 + DAY})`);
+    // Read before any newer collector migrated it (`db stats --db`): the resolutions it has.
+    const reader = await PgStore.open(url, { readonly: true });
+    try {
+      expect((await reader.stats()).resolutions.map((r) => r.resolution)).toEqual(['raw', '1m', '1h', 'fleet_1m']);
+    } finally {
+      await reader.close();
+    }
     const store = await PgStore.open(url);
     try {
       expect((await sql<{ version: number }>(url, 'SELECT version FROM tcpfleet_schema'))[0]?.version).toBe(PG_MIGRATIONS.length);

@@ -479,6 +479,8 @@ export class PgStore implements Store {
       ['ns_1m', 'ns_rollup_1m', 'bucket'],
       ['ns_1h', 'ns_rollup_1h', 'bucket'],
     ] as const) {
+      // A database of an older schema (read by `db stats` before a newer collector migrated it) lacks the ns tables.
+      if ((await this.db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]))[0]?.t == null) continue;
       const r = (await this.db.query<{ n: number; lo: number | null; hi: number | null }>(`SELECT count(*) AS n, min(${col}) AS lo, max(${col}) AS hi FROM ${table}`))[0]!;
       const sizeSql =
         table === 'snapshots' || table === 'ns_snapshots'
