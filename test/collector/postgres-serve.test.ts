@@ -2,7 +2,8 @@
  * A real collector on a real PostgreSQL 15 (throwaway server, test/helpers/postgres.ts) with a real
  * agent: snapshots stored through `serve --db postgres://...`; a PostgreSQL restart mid-ingest
  * loses nothing (every snapshot the agent took is stored once, no hole); an unreachable database at
- * start is one line and a non-zero exit; the password is in no log line, error or process title.
+ * start is one line and a non-zero exit; the password is in no log line, error or process title;
+ * namespace entries a wire client sent come back from `containers --json` and `history --netns`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { join } from 'node:path';
 import { COLLECTOR_BIN, cli, killAll, startAgent, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Proc } from '../helpers/procs.js';
 import { freePort, getJson } from '../helpers/http.js';
+import { hello, snapshot, wsSession } from '../helpers/wire.js';
+import { synthNamespace } from '../helpers/snapshots.js';
 import { startPostgres } from '../helpers/postgres.js';
 import type { PgServer } from '../helpers/postgres.js';
 import { startPgCollector as startPg } from '../helpers/pg-collector.js';
@@ -142,7 +145,7 @@ describe('collector on PostgreSQL', () => {
     const stats = JSON.parse(cli(['db', 'stats', '--json', '--db', url], env).stdout) as { path: string; hosts: number; resolutions: { resolution: string; rows: number }[] };
     expect(stats.path).toBe(url);
     expect(stats.hosts).toBe(0);
-    expect(stats.resolutions.map((r) => r.resolution)).toEqual(['raw', '1m', '1h', 'fleet_1m']);
+    expect(stats.resolutions.map((r) => r.resolution)).toEqual(['raw', '1m', '1h', 'fleet_1m', 'ns_raw', 'ns_1m', 'ns_1h']);
     const rm = cli(['host', 'rm', 'nobody', '--db', url], env);
     expect(rm.code).not.toBe(0);
     expect(rm.stderr).toContain('no host nobody');
@@ -151,5 +154,47 @@ describe('collector on PostgreSQL', () => {
     expect(refused.code).not.toBe(0);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toMatch(/password/);
+  });
+  it('namespaces over the wire: containers --json answers the entries a client sent, history --netns their series', async () => {
+    const server = pgs!;
+    const db = (await server.createDatabase('ns_wire')).replace(`:${encodeURIComponent(PASSWORD)}@`, '@');
+    const col = await startPgCollector(tmp.dir, db, { PGPASSWORD: PASSWORD });
+    procs.push(col);
+    const boot = '00000000-0000-4000-8000-0000000e5001';
+    const DOCKER = { runtime: 'docker' as const, id: 'ef'.repeat(32), name: 'redis' };
+    const POD = { runtime: 'containerd' as const, id: 'ab'.repeat(32), pod_uid: '1f2e3d4c-5b6a-4789-8abc-def012345678', pod: 'shop-1', namespace: 'shop', name: 'nginx', other_ids: ['cd'.repeat(32)] };
+    const first = [synthNamespace(4026532001, 5, POD), synthNamespace(4026532002, 9, DOCKER)];
+    const entries = [synthNamespace(4026532001, 6, POD), synthNamespace(4026532003, 13, null)];
+    // A long interval: the host stays live while the test asks.
+    const snaps = [first, entries].map((ns, i) => snapshot('ns-wire', i + 1, boot, { interval_ms: 600_000, ts: Date.now() - (2 - i) * 1000, namespaces: ns }));
+    const acks: unknown[] = [];
+    const o = await wsSession(col.wsUrl, col.token, (ws) => {
+      ws.send(JSON.stringify({ ...(JSON.parse(hello('ns-wire', boot)) as object), interval_ms: 600_000 }));
+      ws.on('message', (m) => {
+        const msg = JSON.parse(m.toString()) as { type: string };
+        if (msg.type === 'welcome') ws.send(JSON.stringify({ type: 'batch', id: 1, snapshots: snaps }));
+        else {
+          acks.push(msg);
+          ws.close(1000);
+        }
+      });
+    });
+    expect(o.code).toBe(1000);
+    expect(acks).toMatchObject([{ type: 'ack', id: 1 }]);
+    const env = { PGPASSWORD: PASSWORD };
+    const containers = cli(['containers', '--json', '--url', col.url], env);
+    expect(containers.code, containers.stderr).toBe(0);
+    expect(JSON.parse(containers.stdout)).toEqual(entries.map((e) => ({ host: 'ns-wire', ...e })));
+    const hist = cli(['history', 'ns-wire', '--netns', '4026532001', '--since', '1h', '--json', '--url', col.url], env);
+    expect(hist.code, hist.stderr).toBe(0);
+    const rows = JSON.parse(hist.stdout) as { seq: number; netns: number; states: unknown }[];
+    expect(rows.map((r) => [r.seq, r.netns])).toEqual([
+      [1, 4026532001],
+      [2, 4026532001],
+    ]);
+    expect(rows[1]!.states).toEqual(entries[0]!.states);
+    const stats = JSON.parse(cli(['db', 'stats', '--json', '--db', db], env).stdout) as { resolutions: { resolution: string; rows: number }[] };
+    expect(stats.resolutions.find((r) => r.resolution === 'ns_raw')?.rows).toBe(4);
+    await stopProc(col);
   });
 });

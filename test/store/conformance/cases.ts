@@ -6,10 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../packages/collector/src/log.js';
 import { hashToken } from '../../../packages/collector/src/ingest/auth.js';
 import { DAY, HOUR, MINUTE } from '../../../packages/collector/src/store/rollups.js';
-import type { IngestItem, PageStream, Store, StoredSnapshot } from '../../../packages/collector/src/store/store.js';
-import { fixtureSnapshot, synthSnapshot } from '../../helpers/snapshots.js';
+import type { HistoryPages, IngestItem, PageStream, Store, StoredSnapshot } from '../../../packages/collector/src/store/store.js';
+import { fixtureSnapshot, synthNamespace, synthSnapshot } from '../../helpers/snapshots.js';
 import { waitFor } from '../../helpers/procs.js';
-import type { Snapshot } from '@tcpfleet/common';
+import type { NamespaceEntry, Snapshot } from '@tcpfleet/common';
 
 const log = createLogger('silent');
 /** On an hour boundary plus a bit. */
@@ -31,15 +31,22 @@ async function rowsOf(p: PageStream): Promise<Record<string, unknown>[]> {
   return JSON.parse(text) as Record<string, unknown>[];
 }
 
-/** Walks every page of a host's history; returns the rows and the number of pages. */
-async function walk(store: Store, host: string, since: number, until: number, limit: number, now: number): Promise<{ rows: Record<string, unknown>[]; pages: number; resolution: string }> {
-  const pages = store.historyPages(HOUR, log);
+type From = Parameters<HistoryPages['hostPage']>[5];
+
+/** Walks every page `pageAt` gives (raw retention `retentionMs`); returns the rows and the number of pages. */
+async function walkWith(
+  store: Store,
+  retentionMs: number,
+  limit: number,
+  pageAt: (pages: HistoryPages, from: From) => Promise<PageStream>,
+): Promise<{ rows: Record<string, unknown>[]; pages: number; resolution: string }> {
+  const pages = store.historyPages(retentionMs, log);
   try {
     const rows: Record<string, unknown>[] = [];
-    let from: Parameters<typeof pages.hostPage>[5] = null;
+    let from: From = null;
     let resolution = '';
     for (let n = 1; n < 1000; n++) {
-      const p = await pages.hostPage(host, since, until, limit, now, from);
+      const p = await pageAt(pages, from);
       resolution = p.resolution;
       const got = await rowsOf(p);
       expect(got.length).toBeLessThanOrEqual(limit);
@@ -51,6 +58,25 @@ async function walk(store: Store, host: string, since: number, until: number, li
   } finally {
     await pages.close();
   }
+}
+
+/** Walks every page of a host's history. */
+const walk = (store: Store, host: string, since: number, until: number, limit: number, now: number): ReturnType<typeof walkWith> =>
+  walkWith(store, HOUR, limit, (p, from) => p.hostPage(host, since, until, limit, now, from));
+
+/** Walks every page of one namespace series' history. */
+const nsWalk = (store: Store, host: string, netns: number, since: number, until: number, limit: number, now: number): ReturnType<typeof walkWith> =>
+  walkWith(store, DAY, limit, (p, from) => p.nsPage(host, netns, since, until, limit, now, from));
+
+const POD = { runtime: 'containerd' as const, id: 'ab'.repeat(32), pod_uid: '1f2e3d4c-5b6a-4789-8abc-def012345678', pod: 'shop-1', namespace: 'shop', name: 'nginx', other_ids: ['cd'.repeat(32)] };
+const DOCKER = { runtime: 'docker' as const, id: 'ef'.repeat(32), name: 'redis' };
+
+/** A snapshot of `host` carrying namespace `entries`. */
+const withNs = (host: string, ts: number, seq: number, entries: NamespaceEntry[]): Snapshot => ({ ...synthSnapshot(host, ts, seq, seq, BOOT), namespaces: entries });
+
+/** Rows of one resolution in db stats. */
+async function statRows(s: Store, resolution: string): Promise<number> {
+  return (await s.stats()).resolutions.find((r) => r.resolution === resolution)?.rows ?? -1;
 }
 
 export function conformance(driver: string, open: () => Promise<Store>): void {
@@ -318,6 +344,149 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
       expect(raw.newest).toBe(NOW - 3000);
       expect(st.resolutions.map((r) => r.resolution)).toEqual(['raw', '1m', '1h', 'fleet_1m', 'ns_raw', 'ns_1m', 'ns_1h']);
       expect(st.bytes).toBeGreaterThan(0);
+    });
+    it('namespaces: latest() gives the entries back as sent; series; history; a replay stores none of its entries again', async () => {
+      const s = await fresh();
+      // netns values are inode numbers: above 2^31.
+      const entries = [synthNamespace(4026532463, 3, POD), synthNamespace(4026532500, 7, DOCKER), synthNamespace(4026532600, 14, null)];
+      const snap = withNs('node-1', NOW - 20_000, 1, entries);
+      expect(await s.ingest([item('node-1', [snap])], NOW)).toEqual([{ stored: 1, duplicates: 0 }]);
+      const [latest] = await s.latest();
+      expect(latest?.namespaces).toEqual(entries);
+      expect((await s.namespaceSeries('node-1')).map((x) => [x.netns, x.container, x.first_seen, x.last_seen])).toEqual([
+        [4026532463, POD, NOW, NOW],
+        [4026532500, DOCKER, NOW, NOW],
+        [4026532600, null, NOW, NOW],
+      ]);
+      expect(await s.namespaceHistory('node-1', 4026532500, 0, NOW, 100)).toEqual([{ host: 'node-1', ts: snap.ts, seq: 1, boot: BOOT, recv_ts: NOW, ...entries[1] }]);
+      expect(await s.namespaceHistory('node-1', 1, 0, NOW, 100)).toEqual([]);
+      expect(await s.namespaceSeries('nobody')).toEqual([]);
+      // The same batch again (an agent replaying its outbox), changed entries in it: nothing stored again.
+      const replay = { ...snap, namespaces: [synthNamespace(4026532463, 99, DOCKER), synthNamespace(5, 5)] };
+      expect(await s.ingest([item('node-1', [replay])], NOW + 1)).toEqual([{ stored: 0, duplicates: 1 }]);
+      expect(await statRows(s, 'ns_raw')).toBe(3);
+      expect((await s.latest())[0]?.namespaces).toEqual(entries);
+      expect((await s.namespaceSeries('node-1')).map((x) => x.netns)).toEqual([4026532463, 4026532500, 4026532600]);
+      // Two copies of one snapshot in one commit: its entries stored once.
+      const twice = withNs('node-1', NOW - 10_000, 2, [synthNamespace(4026532463, 4, POD)]);
+      expect(await s.ingest([item('node-1', [twice]), item('node-1', [twice])], NOW + 2)).toEqual([
+        { stored: 1, duplicates: 0 },
+        { stored: 0, duplicates: 1 },
+      ]);
+      expect((await s.namespaceHistory('node-1', 4026532463, 0, NOW, 100)).map((r) => r.seq)).toEqual([1, 2]);
+    });
+
+    it("namespaces: the latest set follows the host's newest snapshot; an older snapshot changes nothing; none empties it", async () => {
+      const s = await fresh();
+      const a = synthNamespace(11, 1, DOCKER);
+      const b = synthNamespace(12, 2, null);
+      const c = synthNamespace(13, 3, POD);
+      await s.ingest([item('h', [withNs('h', NOW - 30_000, 1, [a, b]), withNs('h', NOW - 20_000, 2, [a, c])])], NOW);
+      expect((await s.latest())[0]?.namespaces?.map((e) => e.netns)).toEqual([11, 13]);
+      await s.ingest([item('h', [withNs('h', NOW - 40_000, 3, [b])])], NOW);
+      expect((await s.latest())[0]?.namespaces).toEqual([a, c]);
+      expect((await s.namespaceHistory('h', 12, 0, NOW, 10)).map((r) => r.seq)).toEqual([3, 1]);
+      // A container identity that changed is the series' identity now.
+      await s.ingest([item('h', [withNs('h', NOW - 15_000, 4, [{ ...a, container: POD }])])], NOW + 1);
+      expect((await s.namespaceSeries('h')).find((x) => x.netns === 11)?.container).toEqual(POD);
+      await s.ingest([item('h', [synthSnapshot('h', NOW - 10_000, 5, 5, BOOT)])], NOW + 2);
+      expect((await s.latest())[0]?.namespaces).toBeUndefined();
+      expect(await statRows(s, 'ns_raw')).toBe(6);
+    });
+
+    it('namespaces: a refused or failed batch stores none of its entries, and the store goes on', async () => {
+      const s = await fresh();
+      await s.putToken('tok', 'hash-1', NOW);
+      await s.revokeToken('tok', NOW);
+      const refused = { ...item('tok', [withNs('tok', NOW - 10_000, 1, [synthNamespace(7, 7)])]), auth: { kind: 'host' as const, hash: 'hash-1' } };
+      expect(await s.ingest([refused], NOW)).toEqual([{ stored: 0, duplicates: 0, refused: 'REVOKED' }]);
+      expect(await s.namespaceSeries('tok')).toEqual([]);
+      const bad = { ...synthNamespace(1, 1), netns: 1.5 };
+      const items = [item('good', [withNs('good', NOW - 10_000, 1, [synthNamespace(7, 7)])]), item('bad', [withNs('bad', NOW - 10_000, 1, [bad])])];
+      await expect(s.ingest(items, NOW)).rejects.toThrow(/cannot store batch/);
+      expect(await s.latest()).toEqual([]);
+      expect(await s.namespaceSeries('good')).toEqual([]);
+      expect(await statRows(s, 'ns_raw')).toBe(0);
+      expect(await s.ingest([items[0]!], NOW)).toEqual([{ stored: 1, duplicates: 0 }]);
+      expect((await s.namespaceSeries('good')).length).toBe(1);
+      expect(await statRows(s, 'ns_raw')).toBe(1);
+    });
+
+    it('namespaces: raw history walked in pages, no entry twice and none skipped', async () => {
+      const s = await fresh();
+      const snaps = Array.from({ length: 20 }, (_, i) => withNs('p', NOW - 20_000 + i * 1000, i + 1, [synthNamespace(21, i + 1, DOCKER), synthNamespace(22, i + 2, null)]));
+      await s.ingest([item('p', snaps.slice(0, 9))], NOW);
+      await s.ingest([item('p', snaps.slice(9))], NOW);
+      const w = await nsWalk(s, 'p', 22, NOW - 60_000, NOW + 1, 7, NOW);
+      expect(w.resolution).toBe('raw');
+      expect(w.pages).toBe(3);
+      expect(w.rows.map((r) => r['seq'])).toEqual(snaps.map((x) => x.seq));
+      expect(w.rows.every((r) => r['netns'] === 22 && r['container'] === null && r['host'] === 'p')).toBe(true);
+      expect(w.rows[4]).toEqual(JSON.parse(JSON.stringify((await s.namespaceHistory('p', 22, snaps[4]!.ts, snaps[4]!.ts + 1, 1))[0])));
+      expect((await nsWalk(s, 'p', 99, NOW - 60_000, NOW + 1, 7, NOW)).rows).toEqual([]);
+      expect((await nsWalk(s, 'nobody', 22, NOW - 60_000, NOW + 1, 7, NOW)).rows).toEqual([]);
+    });
+
+    it('namespaces: 1m and 1h rows after rollups, raw entries pruned with the raw retention, late entries rolled again', async () => {
+      const s = await fresh();
+      const old = NOW - 3 * DAY - 30_000; // on an hour
+      const ns = (k: number): NamespaceEntry[] => [synthNamespace(31, k, DOCKER), synthNamespace(32, k + 1, null)];
+      const snaps = Array.from({ length: 720 }, (_, i) => withNs('r1', old + i * 10_000, i + 1, ns(i)));
+      await s.ingest([item('r1', snaps)], old + 2 * HOUR);
+      await s.ingest([item('r1', Array.from({ length: 60 }, (_, i) => withNs('r1', NOW - 10 * MINUTE + i * 10_000, 1000 + i, ns(i))))], NOW);
+      const job = s.rollupJob({ rawRetentionMs: DAY, now: () => NOW, log });
+      if (job === null) throw new Error('no rollup job');
+      await job.runOnce();
+      const m = await nsWalk(s, 'r1', 31, old, old + 2 * HOUR, 50, NOW);
+      expect(m.resolution).toBe('1m');
+      expect(m.rows).toHaveLength(120);
+      expect(m.rows[0]!['ts']).toBe(old);
+      expect((m.rows[0]!['rollup'] as { n: number }).n).toBe(6);
+      expect(m.rows.every((r) => r['netns'] === 31 && r['resolution'] === '1m')).toBe(true);
+      expect(m.rows[0]!['container']).toEqual(DOCKER);
+      // A minute's row holds the last entry of the minute.
+      expect(m.rows[0]!['states']).toEqual(snaps[5]!.namespaces![0]!.states);
+      expect(await s.namespaceHistory('r1', 31, old, old + 2 * HOUR, 10_000)).toEqual([]);
+      expect((await s.namespaceHistory('r1', 31, NOW - 10 * MINUTE, NOW, 10_000)).length).toBe(60);
+      const hr = await nsWalk(s, 'r1', 32, old, old + 2 * HOUR, 50, NOW + 40 * DAY);
+      expect(hr.resolution).toBe('1h');
+      expect(hr.rows.filter((r) => r['resolution'] === '1h').map((r) => [r['ts'], (r['rollup'] as { n: number }).n])).toEqual([
+        [old - (old % HOUR), 360],
+        [old - (old % HOUR) + HOUR, 360],
+      ]);
+      expect(await statRows(s, 'ns_1h')).toBe(4);
+      expect(await statRows(s, 'ns_raw')).toBe(120);
+      const st = (await s.stats()).resolutions.find((r) => r.resolution === 'ns_1m')!;
+      expect(st.rolled_until).toBe(Math.floor((NOW - 2 * MINUTE) / MINUTE) * MINUTE);
+      // A late snapshot for a rolled minute: its namespaces' minute is rolled again.
+      const lateTs = NOW - 30 * MINUTE + 5000;
+      await s.ingest([item('r1', [withNs('r1', lateTs, 5000, ns(1))])], NOW);
+      job.noteCommitted('r1', [lateTs]);
+      await job.runOnce();
+      const lm = await nsWalk(s, 'r1', 31, NOW - 30 * MINUTE, NOW - 29 * MINUTE, 10, NOW + 2 * DAY);
+      expect(lm.rows.map((r) => (r['rollup'] as { n: number } | undefined)?.n)).toEqual([1]);
+      await job.stop();
+    });
+
+    it('namespaces: host rm drops the latest entries and keeps history; purge deletes every row; counts', async () => {
+      const s = await fresh();
+      await s.ingest([item('a', [withNs('a', NOW - 10_000, 1, [synthNamespace(1, 1), synthNamespace(2, 2)])])], NOW);
+      await s.ingest([item('b', [withNs('b', NOW - 10_000, 1, [synthNamespace(1, 3)])])], NOW);
+      const kept = await s.removeHost('a', { purge: false, now: NOW });
+      expect(kept).toEqual({ found: true, latest: 1, snapshots: 0, rollups: 0, gaps: 0, namespaces: 2 });
+      expect((await s.latest()).map((l) => [l.host, l.namespaces?.length])).toEqual([['b', 1]]);
+      expect((await s.namespaceHistory('a', 2, 0, NOW, 10)).length).toBe(1);
+      expect((await s.namespaceSeries('a')).length).toBe(2);
+      expect(await s.removeHost('a', { purge: true, now: NOW })).toEqual({ found: true, latest: 0, snapshots: 1, rollups: 0, gaps: 0, namespaces: 2 });
+      expect(await s.namespaceSeries('a')).toEqual([]);
+      expect(await s.namespaceHistory('a', 2, 0, NOW, 10)).toEqual([]);
+      expect(await statRows(s, 'ns_raw')).toBe(1);
+      expect((await s.namespaceSeries('b')).length).toBe(1);
+      // Purged with its latest row: latest entries and history both counted.
+      expect(await s.removeHost('b', { purge: true, now: NOW })).toEqual({ found: true, latest: 1, snapshots: 1, rollups: 0, gaps: 0, namespaces: 2 });
+      // After a purge the host comes back as new: its namespaces are stored again.
+      await s.ingest([item('a', [withNs('a', NOW, 2, [synthNamespace(1, 5)])])], NOW + 1);
+      expect((await s.latest()).find((x) => x.host === 'a')?.namespaces?.length).toBe(1);
     });
   });
 }

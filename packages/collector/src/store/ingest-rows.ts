@@ -50,6 +50,17 @@ export interface NsRows {
   errors: (string | null)[];
 }
 
+/** Where each snapshot's entries start in a commit's flat namespace rows (NsRows.count). */
+export function nsOffsets(count: readonly number[]): number[] {
+  const at: number[] = new Array<number>(count.length);
+  let o = 0;
+  for (let j = 0; j < count.length; j++) {
+    at[j] = o;
+    o += count[j]!;
+  }
+  return at;
+}
+
 /** True when `obj` has exactly the keys of `keys`, in that order. */
 function sameKeys(obj: Record<string, number>, keys: readonly string[]): boolean {
   let i = 0;

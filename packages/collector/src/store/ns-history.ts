@@ -108,7 +108,7 @@ export class NsHistoryReader {
   }
 }
 
-function rollupRow(host: string, netns: number, container: ContainerIdentity | null, res: '1m' | '1h', width: number, r: BucketRow): NsHistoryRow {
+export function rollupRow(host: string, netns: number, container: ContainerIdentity | null, res: '1m' | '1h', width: number, r: BucketRow): NsHistoryRow {
   const h = toRow(host, {}, res, width, r);
   return {
     host,

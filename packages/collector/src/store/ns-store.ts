@@ -17,8 +17,8 @@ import { rawKeyStatements, rawSeekWith } from './raw-keys.js';
 /** last_seen of a series is rewritten at most this often (it dates the series, not each snapshot). */
 export const LAST_SEEN_STEP_MS = 600_000;
 
-/** A stored namespace row as read. */
-interface NsRow {
+/** A stored namespace row as read (both drivers: store/pg/pg-namespaces.ts). */
+export interface NsRow {
   netns: number;
   pid: number;
   layout_id: number;

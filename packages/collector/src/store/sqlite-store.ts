@@ -19,7 +19,7 @@ import { RollupJob } from './rollups.js';
 import { ReadThread } from './read-thread.js';
 import { SqliteAlertStore } from '../alerts/alert-store.js';
 import type { AlertStore } from '../alerts/alert-store.js';
-import { RowEncoder } from './ingest-rows.js';
+import { RowEncoder, nsOffsets } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
 import type { HistoryPages, ReadTokens, RollupJobOptions, RollupService } from './store.js';
 import type {
@@ -609,15 +609,4 @@ export class SqliteStore implements Store, RawHistory, NsRawHistory {
     }
     return Promise.resolve();
   }
-}
-
-/** Where each snapshot's entries start in a commit's flat namespace rows. */
-function nsOffsets(count: readonly number[]): number[] {
-  const at: number[] = new Array<number>(count.length);
-  let o = 0;
-  for (let j = 0; j < count.length; j++) {
-    at[j] = o;
-    o += count[j]!;
-  }
-  return at;
 }

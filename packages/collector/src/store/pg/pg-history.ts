@@ -11,17 +11,20 @@ import { HOUR, MINUTE } from '../rollups.js';
 import { STAGE_RANK, fleetRow, pickResolution, toRow } from '../rollup-history.js';
 import type { BucketRow } from '../rollup-history.js';
 import { compareKeys } from '../keyset-pages.js';
-import { TcpfleetError } from '@tcpfleet/common';
+import type { ContainerIdentity } from '@tcpfleet/common';
 import type { HistoryPages, PageStream, Resolution } from '../store.js';
 import type { StoredRow } from '../stored-row.js';
 import type { PgDb } from './pg-db.js';
-import type { StoredSnapshot } from '../store.js';
+import type { NsStoredEntry, StoredSnapshot } from '../store.js';
+import { rollupRow } from '../ns-history.js';
 
 /** What the pages need of the store. */
 export interface PgHistoryStore {
   db: PgDb;
   hostLabels(host: string): Promise<Record<string, string> | null>;
   toSnapshots(host: string, labels: Record<string, string>, rows: readonly (StoredRow & { layout_id: number })[]): Promise<StoredSnapshot[]>;
+  /** Raw entries of one namespace series after a key (store/pg/pg-namespaces.ts). */
+  nsRawRows(host: string, netns: number, after: readonly number[], until: number, n: number): Promise<{ key: number[]; row: NsStoredEntry }[]>;
 }
 
 type Key = readonly number[];
@@ -90,8 +93,8 @@ export class PgHistoryPages implements HistoryPages {
     return (await this.#store.db.query<{ d: number }>('SELECT done_until AS d FROM rollup_state WHERE resolution = $1', [res]))[0]?.d ?? -Infinity;
   }
 
-  #bucketStage(name: '1m' | '1h' | 'fleet', rank: number, host: string | null, start: number, hi: number, toT: (r: BucketRow) => unknown): Stage {
-    const table = name === 'fleet' ? 'rollup_fleet_1m' : `rollup_${name}`;
+  #bucketStage(name: '1m' | '1h' | 'fleet', rank: number, host: string | null, start: number, hi: number, toT: (r: BucketRow) => unknown, netns: number | null = null): Stage {
+    const table = name === 'fleet' ? 'rollup_fleet_1m' : `${netns === null ? '' : 'ns_'}rollup_${name}`;
     const cols = host === null ? 'bucket, hosts, vals' : 'bucket, last_ts, vals';
     return {
       name,
@@ -99,12 +102,39 @@ export class PgHistoryPages implements HistoryPages {
       start: [start],
       fetch: async (after, n) => {
         const rows = await this.#store.db.query<BucketRow>(
-          `SELECT ${cols} FROM ${table} WHERE ${host === null ? '' : 'host = $4 AND '}bucket > $1 AND bucket < $2 ORDER BY bucket LIMIT $3`,
-          host === null ? [after[0] ?? -1, hi, n] : [after[0] ?? -1, hi, n, host],
+          `SELECT ${cols} FROM ${table} WHERE ${host === null ? '' : 'host = $4 AND '}${netns === null ? '' : 'netns = $5 AND '}bucket > $1 AND bucket < $2 ORDER BY bucket LIMIT $3`,
+          host === null ? [after[0] ?? -1, hi, n] : netns === null ? [after[0] ?? -1, hi, n, host] : [after[0] ?? -1, hi, n, host, netns],
         );
         return rows.map((r) => ({ key: [r.bucket], row: () => Promise.resolve(toT(r)) }));
       },
     };
+  }
+
+  /**
+   * The rollup stages of a page at `resolution` over [since, until): one-hour rows, then one-minute
+   * rows, each up to where it is rolled (`stage` makes one); `lo` is where the raw rows start.
+   */
+  async #rollStages(
+    resolution: Resolution,
+    since: number,
+    until: number,
+    stage: (res: '1m' | '1h', rank: number, first: number, hi: number, width: number) => Stage,
+  ): Promise<{ stages: Stage[]; lo: number }> {
+    const stages: Stage[] = [];
+    let lo = since;
+    for (const [res, rank] of [
+      ['1h', 0],
+      ['1m', 1],
+    ] as const) {
+      if (resolution === 'raw' || (res === '1h' && resolution !== '1h')) continue;
+      const width = res === '1m' ? MINUTE : HOUR;
+      const first = Math.floor(lo / width) * width;
+      const hi = Math.min(until, await this.#done(res));
+      if (hi <= first) continue;
+      stages.push(stage(res, rank, first, hi, width));
+      lo = Math.max(lo, hi);
+    }
+    return { stages, lo };
   }
 
   async hostPage(
@@ -118,18 +148,9 @@ export class PgHistoryPages implements HistoryPages {
     const resolution = from?.resolution ?? pickResolution(since, now, this.#rawRetentionMs);
     const labels = await this.#store.hostLabels(host);
     if (labels === null) return stream(resolution, [], null);
-    const stages: Stage[] = [];
-    let lo = since;
-    const rollStage = async (res: '1m' | '1h', rank: number): Promise<void> => {
-      const width = res === '1m' ? MINUTE : HOUR;
-      const first = Math.floor(lo / width) * width;
-      const hi = Math.min(until, await this.#done(res));
-      if (hi <= first) return;
-      stages.push(this.#bucketStage(res, rank, host, first - 1, hi, (r) => toRow(host, labels, res, width, r)));
-      lo = Math.max(lo, hi);
-    };
-    if (resolution === '1h') await rollStage('1h', 0);
-    if (resolution !== 'raw') await rollStage('1m', 1);
+    const { stages, lo } = await this.#rollStages(resolution, since, until, (res, rank, first, hi, width) =>
+      this.#bucketStage(res, rank, host, first - 1, hi, (r) => toRow(host, labels, res, width, r)),
+    );
     if (lo < until) {
       const db = this.#store.db;
       stages.push({
@@ -159,8 +180,33 @@ export class PgHistoryPages implements HistoryPages {
     return stream('1m', rows, next);
   }
 
-  nsPage(): Promise<PageStream> {
-    return Promise.reject(new TcpfleetError('TCPFLEET_ERR_STORAGE', 'per-namespace series are not stored on PostgreSQL yet'));
+  /** The page of one namespace series (host, netns): the stages of hostPage over the ns_* tables (rows as store/ns-history.ts). */
+  async nsPage(
+    host: string,
+    netns: number,
+    since: number,
+    until: number,
+    limit: number,
+    now: number,
+    from: { resolution: Resolution; stage: '1h' | '1m' | 'raw'; key: readonly number[] } | null,
+  ): Promise<PageStream> {
+    const resolution = from?.resolution ?? pickResolution(since, now, this.#rawRetentionMs);
+    if ((await this.#store.hostLabels(host)) === null) return stream(resolution, [], null);
+    const c = (await this.#store.db.query<{ container: string | null }>('SELECT container FROM ns_series WHERE host = $1 AND netns = $2', [host, netns]))[0];
+    const container = c?.container == null ? null : (JSON.parse(c.container) as ContainerIdentity);
+    const { stages, lo } = await this.#rollStages(resolution, since, until, (res, rank, first, hi, width) =>
+      this.#bucketStage(res, rank, host, first - 1, hi, (r) => rollupRow(host, netns, container, res, width, r as Parameters<typeof rollupRow>[5]), netns),
+    );
+    if (lo < until)
+      stages.push({
+        name: 'raw',
+        rank: 2,
+        start: [lo - 1, Infinity, Infinity],
+        fetch: async (after, n) => (await this.#store.nsRawRows(host, netns, after, until, n)).map((r) => ({ key: r.key, row: () => Promise.resolve(r.row) })),
+      });
+    const pos = from === null ? null : { stage: from.stage, rank: STAGE_RANK[from.stage] ?? 0, key: from.key };
+    const { rows, next } = await page(stages, pos, limit);
+    return stream(resolution, rows, next);
   }
 
   close(): Promise<void> {

@@ -24,12 +24,19 @@ export class Partitions {
 
   /** Reads the partitions there are. */
   async load(): Promise<void> {
-    const rows = await this.#db.query<{ name: string }>("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'snapshots'::regclass");
+    // A day is known when both its snapshots and its ns_snapshots (issue 10) partitions exist.
+    const rows = await this.#db.query<{ name: string }>(
+      "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent IN ('snapshots'::regclass, to_regclass('ns_snapshots'))",
+    );
     this.#known.clear();
+    const seen = new Map<number, number>();
     for (const r of rows) {
-      const m = /^snapshots_d(\d{4})(\d{2})(\d{2})$/.exec(r.name);
-      if (m !== null) this.#known.add(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+      const m = /^(?:ns_)?snapshots_d(\d{4})(\d{2})(\d{2})$/.exec(r.name);
+      if (m === null) continue;
+      const day = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+      seen.set(day, (seen.get(day) ?? 0) + 1);
     }
+    for (const [day, n] of seen) if (n === 2) this.#known.add(day);
   }
 
   /** Forgets what it knows (after an insert found no partition for a row). */
@@ -64,6 +71,12 @@ export class Partitions {
       const exists = await this.#db.query('SELECT 1 FROM pg_class WHERE relname = $1', [name]);
       if (exists.length === 0) throw err;
     }
+    try {
+      await this.#db.query(`CREATE TABLE IF NOT EXISTS ns_${name} PARTITION OF ns_snapshots FOR VALUES FROM (${day}) TO (${day + DAY_MS})`, [], `cannot create partition ns_${name}`);
+    } catch (err) {
+      const exists = await this.#db.query('SELECT 1 FROM pg_class WHERE relname = $1', [`ns_${name}`]);
+      if (exists.length === 0) throw err;
+    }
     this.#known.add(day);
   }
 
@@ -77,6 +90,8 @@ export class Partitions {
       // The planner's estimate, not count(*): a day of a large fleet is hundreds of millions of rows.
       const n = await this.#db.query<{ n: number }>('SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class WHERE relname = $1', [name]);
       await this.#db.query(`DROP TABLE IF EXISTS ${name}`, [], `cannot drop partition ${name}`);
+      // The day's namespace entries go with it (not counted in the returned rows).
+      await this.#db.query(`DROP TABLE IF EXISTS ns_${name}`, [], `cannot drop partition ns_${name}`);
       this.#known.delete(day);
       rows += n[0]?.n ?? 0;
     }

@@ -15,11 +15,14 @@ import type { MinuteRow, RawSample } from '../rollups.js';
 import type { RollupJobOptions, RollupService } from '../store.js';
 import type { PgDb } from './pg-db.js';
 import type { Partitions } from './pg-partitions.js';
+import { nsPrune, nsRollHours, nsRollMinutes } from './pg-namespaces.js';
 
 /** What the job needs of the store. */
 export interface PgRollupStore {
   db: PgDb;
   partitions: Partitions;
+  /** A layout's counter names (namespace entries, issue 10). */
+  snmpNames(layoutId: number): Promise<readonly string[]>;
 }
 
 /**
@@ -38,7 +41,7 @@ export class PgRollupJob implements RollupService {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
-  readonly stats = { minutesRolled: 0, hoursRolled: 0, rawPruned: 0, minutePruned: 0, hourPruned: 0, dirtyRerolled: 0 };
+  readonly stats = { minutesRolled: 0, hoursRolled: 0, rawPruned: 0, minutePruned: 0, hourPruned: 0, dirtyRerolled: 0, nsPruned: 0 };
 
   constructor(store: PgRollupStore, o: RollupJobOptions) {
     this.#store = store;
@@ -157,6 +160,8 @@ export class PgRollupJob implements RollupService {
     const hosts = await this.#hosts();
     for (let i = 0; i < hosts.length && !this.#stopped; i += HOSTS_PER_SLICE) {
       const raw = await this.#raw(hosts.slice(i, i + HOSTS_PER_SLICE), from, to);
+      // The slice's namespaces, rolled with their hosts.
+      await nsRollMinutes(this.#db, hosts.slice(i, i + HOSTS_PER_SLICE), from, to, (l) => this.#store.snmpNames(l));
       const put: { host: string; bucket: number; a: Agg }[] = [];
       for (const [host, samples] of raw)
         for (const [bucket, a] of this.#aggs(samples)) {
@@ -192,6 +197,7 @@ export class PgRollupJob implements RollupService {
       for (const d of dirty) {
         const raw = await this.#raw([d.host], d.minute, d.minute + MINUTE);
         await this.#db.query('DELETE FROM rollup_1m WHERE host = $1 AND bucket = $2', [d.host, d.minute]);
+        await nsRollMinutes(this.#db, [d.host], d.minute, d.minute + MINUTE, (l) => this.#store.snmpNames(l), true);
         await this.#put(
           'rollup_1m',
           [...this.#aggs(raw.get(d.host) ?? [])].map(([bucket, a]) => ({ host: d.host, bucket, a })),
@@ -238,6 +244,7 @@ export class PgRollupJob implements RollupService {
     const put: { host: string; bucket: number; a: Agg }[] = [];
     for (const [host, list] of byHost) for (const [bucket, a] of hourAggs(list)) put.push({ host, bucket, a });
     await this.#put('rollup_1h', put);
+    await nsRollHours(this.#db, hosts, from, to);
   }
 
   async #rollHours(): Promise<void> {
@@ -269,5 +276,7 @@ export class PgRollupJob implements RollupService {
     if (done1h !== null) this.stats.minutePruned += (await this.#db.query('DELETE FROM rollup_1m WHERE bucket < $1 RETURNING 1', [Math.min(now - this.#o.minuteRetentionMs, done1h)])).length;
     this.stats.hourPruned += (await this.#db.query('DELETE FROM rollup_1h WHERE bucket < $1 RETURNING 1', [now - this.#o.hourRetentionMs])).length;
     await this.#db.query('DELETE FROM rollup_fleet_1m WHERE bucket < $1', [now - this.#o.minuteRetentionMs]);
+    // Namespace entries go with their day's partition (dropBefore); their rollups with the hosts' cuts.
+    this.stats.nsPruned += await nsPrune(this.#db, done1h === null ? null : Math.min(now - this.#o.minuteRetentionMs, done1h), now - this.#o.hourRetentionMs);
   }
 }

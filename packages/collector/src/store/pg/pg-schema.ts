@@ -146,4 +146,63 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX alert_deliveries_due ON alert_deliveries (next_attempt) WHERE state = 'queued';
   CREATE SEQUENCE alert_id_blocks;
   `,
+  // Network namespaces (issue 10, store/pg/pg-namespaces.ts), as on SQLite (store/migrations.ts
+  // migration 6): ns_series (one row per (host, netns), its container identity), ns_snapshots
+  // (the history, partitioned by day like snapshots: ns_snapshots_dYYYYMMDD, created and dropped
+  // with the snapshots partition of the same day), ns_latest (a view: the entries of each host's
+  // latest row) and ns_rollup_1m/1h. Every key starts with host; netns is an inode number (bigint).
+  `
+  CREATE TABLE ns_series (
+    host text NOT NULL,
+    netns bigint NOT NULL,
+    runtime text,
+    container_id text,
+    container text,
+    first_seen bigint NOT NULL,
+    last_seen bigint NOT NULL,
+    PRIMARY KEY (host, netns)
+  );
+  CREATE TABLE ns_snapshots (
+    host text NOT NULL,
+    netns bigint NOT NULL,
+    boot_id bigint NOT NULL,
+    seq bigint NOT NULL,
+    ts bigint NOT NULL,
+    pid bigint NOT NULL,
+    layout_id integer NOT NULL,
+    vals bytea NOT NULL,
+    errors text,
+    PRIMARY KEY (host, ts, boot_id, seq, netns)
+  ) PARTITION BY RANGE (ts);
+  CREATE VIEW ns_latest AS
+    SELECT n.host, n.netns, n.boot_id, n.seq, n.ts, n.pid, n.layout_id, n.vals, n.errors
+    FROM latest l JOIN ns_snapshots n ON n.host = l.host AND n.ts = l.ts AND n.boot_id = l.boot_id AND n.seq = l.seq;
+  CREATE TABLE ns_rollup_1m (
+    host text NOT NULL,
+    netns bigint NOT NULL,
+    bucket bigint NOT NULL,
+    last_ts bigint NOT NULL,
+    vals bytea NOT NULL,
+    PRIMARY KEY (host, bucket, netns)
+  );
+  CREATE INDEX ns_rollup_1m_by_bucket ON ns_rollup_1m (bucket);
+  CREATE TABLE ns_rollup_1h (
+    host text NOT NULL,
+    netns bigint NOT NULL,
+    bucket bigint NOT NULL,
+    last_ts bigint NOT NULL,
+    vals bytea NOT NULL,
+    PRIMARY KEY (host, bucket, netns)
+  );
+  DO $$
+  DECLARE r record;
+  BEGIN
+    -- The days that already have a snapshots partition get their namespace partition.
+    FOR r IN SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'snapshots'::regclass LOOP
+      EXECUTE format('CREATE TABLE %I PARTITION OF ns_snapshots FOR VALUES FROM (%s) TO (%s)', 'ns_' || r.name,
+        (extract(epoch FROM to_date(substring(r.name from 12), 'YYYYMMDD')) * 1000)::bigint,
+        (extract(epoch FROM to_date(substring(r.name from 12), 'YYYYMMDD')) * 1000)::bigint + 86400000);
+    END LOOP;
+  END $$;
+  `,
 ];

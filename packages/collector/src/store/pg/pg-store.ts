@@ -11,7 +11,7 @@
  * keeps it from being stored twice, also when the COMMIT did land before the connection broke).
  */
 import type { Logger } from 'pino';
-import { parseLayout, TcpfleetError } from '@tcpfleet/common';
+import { parseLayout } from '@tcpfleet/common';
 import type { Layout } from '@tcpfleet/common';
 import type { PoolClient } from 'pg';
 import { RowEncoder } from '../ingest-rows.js';
@@ -46,6 +46,7 @@ import { PgReadTokens } from './pg-read-tokens.js';
 import { PgAlertStore } from './pg-alerts.js';
 import { PgRollupJob } from './pg-rollups.js';
 import { PgHistoryPages } from './pg-history.js';
+import { nsLatest, nsRawRows, nsRemove, nsSeries, nsWrite } from './pg-namespaces.js';
 
 export interface PgStoreOptions extends PgDbOptions {
   /** Commands that only read: no migration. */
@@ -217,7 +218,8 @@ export class PgStore implements Store {
         ))
           newBoots.set(k, v);
         const texts = take.map((i) => this.#wireLayouts.get(rows.layout[i]!) ?? '|');
-        for (const [k, v] of await this.#layoutIdsFor(c, texts)) newLayouts.set(k, v);
+        const nsTexts = rows.ns.layout.map((id) => this.#wireLayouts.get(id) ?? '|');
+        for (const [k, v] of await this.#layoutIdsFor(c, [...texts, ...nsTexts])) newLayouts.set(k, v);
         const bootId = (i: number): number => {
           const k = `${hostOfRow[i]!}\n${rows.boot[i]!}`;
           return this.#bootIds.get(k) ?? newBoots.get(k)!;
@@ -243,6 +245,10 @@ export class PgStore implements Store {
           [col.host, col.boot, col.seq, col.ts, recvTs, col.layout, col.valsAt, col.errors, bytes, col.valsLen],
         );
         const stored = new Set(inserted.rows.map((r) => `${r.host}\n${r.boot_id}\n${r.seq}\n${r.ts}`));
+        // The namespace entries of the snapshots stored now (a replay stores none of its entries again).
+        const fresh = new Set(stored);
+        const nsOf = take.flatMap((j, n) => (fresh.delete(`${col.host[n]}\n${col.boot[n]}\n${col.seq[n]}\n${col.ts[n]}`) ? [{ j, host: col.host[n]!, bootId: col.boot[n]! }] : []));
+        await nsWrite(c, rows, nsOf, recvTs, bytes, (id) => layoutId(this.#wireLayouts.get(id) ?? '|'));
         // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
         const late = inserted.rows.filter((r) => r.ts < recvTs - 60_000);
         if (late.length > 0)
@@ -350,9 +356,14 @@ export class PgStore implements Store {
        FROM latest l JOIN hosts h ON h.host = l.host JOIN boots b ON b.host = l.host AND b.id = l.boot_id${since === undefined ? '' : ' WHERE h.last_seen >= $1'} ORDER BY h.host`,
       since === undefined ? [] : [since],
     );
+    const ns = await nsLatest(this.db, this.#snmpNames);
     const out: StoredSnapshot[] = [];
-    for (const r of rows)
-      out.push(storedSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, await this.layout(r.layout_id), r.breakdown ?? r.breakdown_json));
+    for (const r of rows) {
+      const snap = storedSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, await this.layout(r.layout_id), r.breakdown ?? r.breakdown_json);
+      const entries = ns.get(r.host);
+      if (entries !== undefined) snap.namespaces = entries;
+      out.push(snap);
+    }
     return out;
   }
 
@@ -406,13 +417,24 @@ export class PgStore implements Store {
     return (await this.db.query('SELECT 1 FROM tokens WHERE host = $1 AND revoked IS NULL', [host])).length > 0;
   }
 
-  // TODO(issue 10 on PostgreSQL): per-namespace series are not stored by this driver yet.
-  namespaceSeries(_host: string): Promise<NsSeries[]> {
-    return Promise.reject(new TcpfleetError('TCPFLEET_ERR_STORAGE', 'per-namespace series are not stored on PostgreSQL yet'));
+  /** The counter names of a namespace entry layout (store/pg/pg-namespaces.ts). */
+  readonly #snmpNames = async (layoutId: number): Promise<readonly string[]> => (await this.layout(layoutId)).snmp;
+
+  snmpNames(layoutId: number): Promise<readonly string[]> {
+    return this.#snmpNames(layoutId);
   }
 
-  namespaceHistory(_host: string, _netns: number, _since: number, _until: number, _limit: number): Promise<NsStoredEntry[]> {
-    return Promise.reject(new TcpfleetError('TCPFLEET_ERR_STORAGE', 'per-namespace series are not stored on PostgreSQL yet'));
+  namespaceSeries(host: string): Promise<NsSeries[]> {
+    return nsSeries(this.db, host);
+  }
+
+  async namespaceHistory(host: string, netns: number, since: number, until: number, limit: number): Promise<NsStoredEntry[]> {
+    return (await nsRawRows(this.db, host, netns, [since - 1], until, limit, this.#snmpNames)).map((r) => r.row);
+  }
+
+  /** Raw entries of one series after a key, with their keys (history pages). */
+  nsRawRows(host: string, netns: number, after: readonly number[], until: number, n: number): ReturnType<typeof nsRawRows> {
+    return nsRawRows(this.db, host, netns, after, until, n, this.#snmpNames);
   }
 
   async liveTokens(): Promise<Map<string, string>> {
@@ -428,7 +450,8 @@ export class PgStore implements Store {
           ? await c.query('SELECT 1 FROM hosts WHERE host = $1 FOR UPDATE', [host])
           : await c.query('SELECT 1 FROM hosts WHERE host = $1 AND last_seen < $2 FOR UPDATE', [host, o.silentBefore]);
       if (found.rows.length === 0) return none;
-      const result = { found: true, latest: (await c.query('DELETE FROM latest WHERE host = $1', [host])).rowCount ?? 0, snapshots: 0, rollups: 0, gaps: 0, namespaces: 0 };
+      const namespaces = await nsRemove(c, host, o.purge);
+      const result = { found: true, latest: (await c.query('DELETE FROM latest WHERE host = $1', [host])).rowCount ?? 0, snapshots: 0, rollups: 0, gaps: 0, namespaces };
       if (o.purge) {
         result.gaps = (await c.query('DELETE FROM gaps WHERE host = $1', [host])).rowCount ?? 0;
         result.snapshots = (await c.query('DELETE FROM snapshots WHERE host = $1', [host])).rowCount ?? 0;
@@ -454,11 +477,16 @@ export class PgStore implements Store {
       ['1m', 'rollup_1m', 'bucket'],
       ['1h', 'rollup_1h', 'bucket'],
       ['fleet_1m', 'rollup_fleet_1m', 'bucket'],
+      ['ns_raw', 'ns_snapshots', 'ts'],
+      ['ns_1m', 'ns_rollup_1m', 'bucket'],
+      ['ns_1h', 'ns_rollup_1h', 'bucket'],
     ] as const) {
+      // A database of an older schema (read by `db stats` before a newer collector migrated it) lacks the ns tables.
+      if ((await this.db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]))[0]?.t == null) continue;
       const r = (await this.db.query<{ n: number; lo: number | null; hi: number | null }>(`SELECT count(*) AS n, min(${col}) AS lo, max(${col}) AS hi FROM ${table}`))[0]!;
       const sizeSql =
-        table === 'snapshots'
-          ? "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) AS b FROM pg_inherits WHERE inhparent = 'snapshots'::regclass"
+        table === 'snapshots' || table === 'ns_snapshots'
+          ? `SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) AS b FROM pg_inherits WHERE inhparent = '${table}'::regclass`
           : `SELECT pg_total_relation_size('${table}') AS b`;
       const bytes = (await this.db.query<{ b: number }>(sizeSql))[0]?.b ?? null;
       resolutions.push({
@@ -468,7 +496,8 @@ export class PgStore implements Store {
         bytes,
         oldest: r.lo,
         newest: r.hi,
-        rolled_until: resolution === 'raw' ? null : (state.get(resolution === 'fleet_1m' ? '1m' : resolution) ?? null),
+        rolled_until:
+          resolution === 'raw' || resolution === 'ns_raw' ? null : (state.get(resolution === 'fleet_1m' || resolution === 'ns_1m' ? '1m' : resolution === 'ns_1h' ? '1h' : resolution) ?? null),
       });
     }
     const hosts = (await this.db.query<{ n: number }>('SELECT count(*) AS n FROM hosts'))[0]?.n ?? 0;
