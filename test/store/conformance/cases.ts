@@ -433,7 +433,15 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
       const ns = (k: number): NamespaceEntry[] => [synthNamespace(31, k, DOCKER), synthNamespace(32, k + 1, null)];
       const snaps = Array.from({ length: 720 }, (_, i) => withNs('r1', old + i * 10_000, i + 1, ns(i)));
       await s.ingest([item('r1', snaps)], old + 2 * HOUR);
-      await s.ingest([item('r1', Array.from({ length: 60 }, (_, i) => withNs('r1', NOW - 10 * MINUTE + i * 10_000, 1000 + i, ns(i))))], NOW);
+      await s.ingest(
+        [
+          item(
+            'r1',
+            Array.from({ length: 60 }, (_, i) => withNs('r1', NOW - 10 * MINUTE + i * 10_000, 1000 + i, ns(i))),
+          ),
+        ],
+        NOW,
+      );
       const job = s.rollupJob({ rawRetentionMs: DAY, now: () => NOW, log });
       if (job === null) throw new Error('no rollup job');
       await job.runOnce();

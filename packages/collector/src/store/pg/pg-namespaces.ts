@@ -25,7 +25,6 @@ const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const floorTo = (t: number, step: number): number => Math.floor(t / step) * step;
 
-
 /** The counter names of a layout id (the store reads and caches them). */
 export type SnmpNames = (layoutId: number) => Promise<readonly string[]>;
 
@@ -44,7 +43,18 @@ export async function nsWrite(
   const ns = rows.ns;
   if (ns.netns.length === 0 || stored.length === 0) return;
   const at = nsOffsets(ns.count);
-  const col = { host: [] as string[], netns: [] as number[], boot: [] as number[], seq: [] as number[], ts: [] as number[], pid: [] as number[], layout: [] as number[], o: [] as number[], n: [] as number[], e: [] as (string | null)[] };
+  const col = {
+    host: [] as string[],
+    netns: [] as number[],
+    boot: [] as number[],
+    seq: [] as number[],
+    ts: [] as number[],
+    pid: [] as number[],
+    layout: [] as number[],
+    o: [] as number[],
+    n: [] as number[],
+    e: [] as (string | null)[],
+  };
   const series = new Map<string, { host: string; netns: number; container: string | null }>();
   for (const { j, host, bootId } of stored) {
     for (let i = at[j]!; i < at[j]! + (ns.count[j] ?? 0); i++) {
