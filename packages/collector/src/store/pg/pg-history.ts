@@ -195,7 +195,7 @@ export class PgHistoryPages implements HistoryPages {
     const c = (await this.#store.db.query<{ container: string | null }>('SELECT container FROM ns_series WHERE host = $1 AND netns = $2', [host, netns]))[0];
     const container = c?.container == null ? null : (JSON.parse(c.container) as ContainerIdentity);
     const { stages, lo } = await this.#rollStages(resolution, since, until, (res, rank, first, hi, width) =>
-      this.#bucketStage(res, rank, host, first - 1, hi, (r) => rollupRow(host, netns, container, res, width, r as Parameters<typeof rollupRow>[5]), netns),
+      this.#bucketStage(res, rank, host, first - 1, hi, (r) => rollupRow(host, netns, container, res, width, r), netns),
     );
     if (lo < until)
       stages.push({

@@ -141,7 +141,7 @@ export async function nsRawRows(db: PgDb, host: string, netns: number, after: re
 
 /** Inside a removal: the host's latest entries (they go with its latest row), and with `purge` every row of its series. Rows deleted. */
 export async function nsRemove(c: PoolClient, host: string, purge: boolean): Promise<number> {
-  let n = Number((await c.query<{ n: number }>('SELECT count(*) AS n FROM ns_latest WHERE host = $1', [host])).rows[0]?.n ?? 0);
+  let n = Number((await c.query<{ n: string }>('SELECT count(*) AS n FROM ns_latest WHERE host = $1', [host])).rows[0]?.n ?? 0);
   if (purge) {
     n += (await c.query('DELETE FROM ns_snapshots WHERE host = $1', [host])).rowCount ?? 0;
     n += (await c.query('DELETE FROM ns_rollup_1m WHERE host = $1', [host])).rowCount ?? 0;
