@@ -6,17 +6,8 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Database as Db } from 'better-sqlite3';
 import { TcpfleetError } from '@tcpfleet/common';
+import { RESOLUTION_TABLES, rolledUntil } from './store.js';
 import type { DbStats, ResolutionStats } from './store.js';
-
-const RES: readonly [ResolutionStats['resolution'], string, string][] = [
-  ['raw', 'snapshots', 'ts'],
-  ['1m', 'rollup_1m', 'bucket'],
-  ['1h', 'rollup_1h', 'bucket'],
-  ['fleet_1m', 'rollup_fleet_1m', 'bucket'],
-  ['ns_raw', 'ns_snapshots', 'ts'],
-  ['ns_1m', 'ns_rollup_1m', 'bucket'],
-  ['ns_1h', 'ns_rollup_1h', 'bucket'],
-];
 
 /** The statistics of a SQLite database (its file size and WAL, and per table bytes when dbstat is compiled in). */
 export function sqliteStats(db: Db, path: string): DbStats {
@@ -35,7 +26,7 @@ export function sqliteStats(db: Db, path: string): DbStats {
       ? new Map((db.prepare('SELECT resolution, done_until FROM rollup_state').all() as { resolution: string; done_until: number }[]).map((r) => [r.resolution, r.done_until]))
       : new Map<string, number>();
     const resolutions: ResolutionStats[] = [];
-    for (const [resolution, t, col] of RES) {
+    for (const [resolution, t, col] of RESOLUTION_TABLES) {
       if (!has(t)) continue;
       const r = db.prepare(`SELECT count(*) AS n, min(${col}) AS lo, max(${col}) AS hi FROM ${t}`).get() as { n: number; lo: number | null; hi: number | null };
       const indexBytes = t === 'snapshots' ? (pages.get('snapshots_by_time') ?? 0) : t === 'rollup_1m' ? (pages.get('rollup_1m_by_bucket') ?? 0) : 0;
@@ -46,8 +37,7 @@ export function sqliteStats(db: Db, path: string): DbStats {
         bytes: pages.size === 0 ? null : (pages.get(t) ?? 0) + indexBytes,
         oldest: r.lo,
         newest: r.hi,
-        rolled_until:
-          resolution === 'raw' || resolution === 'ns_raw' ? null : (state.get(resolution === 'fleet_1m' || resolution === 'ns_1m' ? '1m' : resolution === 'ns_1h' ? '1h' : resolution) ?? null),
+        rolled_until: rolledUntil(resolution, state),
       });
     }
     const hosts = (db.prepare('SELECT count(*) AS n FROM hosts').get() as { n: number }).n;

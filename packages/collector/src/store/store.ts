@@ -95,6 +95,24 @@ export interface TokenInfo {
   revoked: number | null;
 }
 
+/** The tables behind each resolution of `db stats`, in the order it lists them: [resolution, table, time column]. */
+export const RESOLUTION_TABLES: readonly (readonly [ResolutionStats['resolution'], string, string])[] = [
+  ['raw', 'snapshots', 'ts'],
+  ['1m', 'rollup_1m', 'bucket'],
+  ['1h', 'rollup_1h', 'bucket'],
+  ['fleet_1m', 'rollup_fleet_1m', 'bucket'],
+  ['ns_raw', 'ns_snapshots', 'ts'],
+  ['ns_1m', 'ns_rollup_1m', 'bucket'],
+  ['ns_1h', 'ns_rollup_1h', 'bucket'],
+];
+
+/** How far the rollup job has rolled a resolution, from rollup_state's rows (null for raw data). */
+export function rolledUntil(resolution: ResolutionStats['resolution'], state: ReadonlyMap<string, number>): number | null {
+  if (resolution === 'raw' || resolution === 'ns_raw') return null;
+  const key = resolution === 'fleet_1m' || resolution === 'ns_1m' ? '1m' : resolution === 'ns_1h' ? '1h' : resolution;
+  return state.get(key) ?? null;
+}
+
 /** One resolution in `db stats --json`. */
 export interface ResolutionStats {
   resolution: 'raw' | '1m' | '1h' | 'fleet_1m' | 'ns_raw' | 'ns_1m' | 'ns_1h';

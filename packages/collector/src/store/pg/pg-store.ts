@@ -36,6 +36,7 @@ import type {
   TokenInfo,
   WriteAuth,
 } from '../store.js';
+import { RESOLUTION_TABLES, rolledUntil } from '../store.js';
 import type { NsSeries, NsStoredEntry } from '../store.js';
 import type { AlertStore } from '../../alerts/alert-store.js';
 import { PgDb } from './pg-db.js';
@@ -472,15 +473,7 @@ export class PgStore implements Store {
   async stats(): Promise<DbStats> {
     const state = new Map((await this.db.query<{ resolution: string; done_until: number }>('SELECT resolution, done_until FROM rollup_state')).map((r) => [r.resolution, r.done_until]));
     const resolutions: ResolutionStats[] = [];
-    for (const [resolution, table, col] of [
-      ['raw', 'snapshots', 'ts'],
-      ['1m', 'rollup_1m', 'bucket'],
-      ['1h', 'rollup_1h', 'bucket'],
-      ['fleet_1m', 'rollup_fleet_1m', 'bucket'],
-      ['ns_raw', 'ns_snapshots', 'ts'],
-      ['ns_1m', 'ns_rollup_1m', 'bucket'],
-      ['ns_1h', 'ns_rollup_1h', 'bucket'],
-    ] as const) {
+    for (const [resolution, table, col] of RESOLUTION_TABLES) {
       // A database of an older schema (read by `db stats` before a newer collector migrated it) lacks the ns tables.
       if ((await this.db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]))[0]?.t == null) continue;
       const r = (await this.db.query<{ n: number; lo: number | null; hi: number | null }>(`SELECT count(*) AS n, min(${col}) AS lo, max(${col}) AS hi FROM ${table}`))[0]!;
@@ -496,8 +489,7 @@ export class PgStore implements Store {
         bytes,
         oldest: r.lo,
         newest: r.hi,
-        rolled_until:
-          resolution === 'raw' || resolution === 'ns_raw' ? null : (state.get(resolution === 'fleet_1m' || resolution === 'ns_1m' ? '1m' : resolution === 'ns_1h' ? '1h' : resolution) ?? null),
+        rolled_until: rolledUntil(resolution, state),
       });
     }
     const hosts = (await this.db.query<{ n: number }>('SELECT count(*) AS n FROM hosts'))[0]?.n ?? 0;
