@@ -46,7 +46,8 @@ rules:
     expect(line, c.stderr()).toMatchObject({
       deadline_ms: 1000,
       waiting_for: 'alerts',
-      not_started: ['store'],
+      // Stopped in reverse start order: leadership (the singleton jobs' term) and the store were still to go.
+      not_started: ['leadership', 'store'],
     });
     expect(c.logs().some((l) => l['msg'] === 'collector stopped')).toBe(false);
   }, 60_000);

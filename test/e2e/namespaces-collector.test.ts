@@ -142,12 +142,12 @@ describe('namespaces through a real collector, over bin1 and over JSON', () => {
       // Every entry is whole: the JSON shape of the agent's own output.
       for (const e of h.namespaces!) expect(Object.keys(e)).toEqual(Object.keys(want[0]!));
       // The hosts list (tcpfleet hosts --json) leaves the entries out (GET /api/v1/hosts/ID and
-      // containers have them) but keeps what the agent found; the rest equals the host's view.
+      // containers have them) but keeps what the agent found.
       const listed = JSON.parse(cli(['hosts', '--json', '--url', col.url]).stdout) as HostView[];
       const row = listed.find((x) => x.host === host)!;
       expect(row).not.toHaveProperty('namespaces');
-      expect(row.collect.namespaces).toEqual(h.collect.namespaces);
-      expect(row.states).toEqual(h.states);
+      // (A newer snapshot may have come in since h was read: compare what does not move.)
+      expect(row.collect.namespaces).toMatchObject({ found: h.collect.namespaces!.found, reported: h.collect.namespaces!.reported, overflow: 0, errors: [] });
     }
     // One agent sent bin1 frames, the other JSON: the collector counted both kinds.
     const health = (await (await fetch(`${col.url}/healthz`)).json()) as { batch_frames: { json: number; bin1: number } };
