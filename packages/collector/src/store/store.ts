@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import type { ContainerIdentity, NamespaceEntry, Snapshot } from '@tcpfleet/common';
 import type { AlertStore } from '../alerts/alert-store.js';
+import type { HistoryPosition } from './rollup-history.js';
 
 /** A snapshot as stored: what the agent sent plus the collector's receive time. */
 export type StoredSnapshot = Snapshot & { recv_ts: number };
@@ -196,19 +197,11 @@ export interface PageStream {
 /** Pages of history, by key (cursor semantics in store/keyset-pages.ts). */
 export interface HistoryPages {
   /** The page of a host's history over [since, until) after `from` (null: the first page). */
-  hostPage(host: string, since: number, until: number, limit: number, now: number, from: { resolution: Resolution; stage: '1h' | '1m' | 'raw'; key: readonly number[] } | null): Promise<PageStream>;
+  hostPage(host: string, since: number, until: number, limit: number, now: number, from: HistoryPosition | null): Promise<PageStream>;
   /** The page of the fleet's one-minute sums over [since, until) after bucket `after`. */
   fleetPage(since: number, until: number, limit: number, after: number | null): Promise<PageStream>;
   /** The page of one namespace series (host, netns) over [since, until) after `from`, as hostPage. */
-  nsPage(
-    host: string,
-    netns: number,
-    since: number,
-    until: number,
-    limit: number,
-    now: number,
-    from: { resolution: Resolution; stage: '1h' | '1m' | 'raw'; key: readonly number[] } | null,
-  ): Promise<PageStream>;
+  nsPage(host: string, netns: number, since: number, until: number, limit: number, now: number, from: HistoryPosition | null): Promise<PageStream>;
   close(): Promise<void>;
 }
 

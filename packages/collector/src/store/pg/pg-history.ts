@@ -9,7 +9,7 @@
 import { jsonArraySlices } from '../../api/json-stream.js';
 import { HOUR, MINUTE } from '../rollups.js';
 import { STAGE_RANK, fleetRow, pickResolution, toRow } from '../rollup-history.js';
-import type { BucketRow } from '../rollup-history.js';
+import type { BucketRow, HistoryPosition } from '../rollup-history.js';
 import { compareKeys } from '../keyset-pages.js';
 import type { ContainerIdentity } from '@tcpfleet/common';
 import type { HistoryPages, PageStream, Resolution } from '../store.js';
@@ -137,14 +137,7 @@ export class PgHistoryPages implements HistoryPages {
     return { stages, lo };
   }
 
-  async hostPage(
-    host: string,
-    since: number,
-    until: number,
-    limit: number,
-    now: number,
-    from: { resolution: Resolution; stage: '1h' | '1m' | 'raw'; key: readonly number[] } | null,
-  ): Promise<PageStream> {
+  async hostPage(host: string, since: number, until: number, limit: number, now: number, from: HistoryPosition | null): Promise<PageStream> {
     const resolution = from?.resolution ?? pickResolution(since, now, this.#rawRetentionMs);
     const labels = await this.#store.hostLabels(host);
     if (labels === null) return stream(resolution, [], null);
@@ -181,15 +174,7 @@ export class PgHistoryPages implements HistoryPages {
   }
 
   /** The page of one namespace series (host, netns): the stages of hostPage over the ns_* tables (rows as store/ns-history.ts). */
-  async nsPage(
-    host: string,
-    netns: number,
-    since: number,
-    until: number,
-    limit: number,
-    now: number,
-    from: { resolution: Resolution; stage: '1h' | '1m' | 'raw'; key: readonly number[] } | null,
-  ): Promise<PageStream> {
+  async nsPage(host: string, netns: number, since: number, until: number, limit: number, now: number, from: HistoryPosition | null): Promise<PageStream> {
     const resolution = from?.resolution ?? pickResolution(since, now, this.#rawRetentionMs);
     if ((await this.#store.hostLabels(host)) === null) return stream(resolution, [], null);
     const c = (await this.#store.db.query<{ container: string | null }>('SELECT container FROM ns_series WHERE host = $1 AND netns = $2', [host, netns]))[0];
