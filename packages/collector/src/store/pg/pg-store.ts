@@ -219,7 +219,7 @@ export class PgStore implements Store {
         ))
           newBoots.set(k, v);
         const texts = take.map((i) => this.#wireLayouts.get(rows.layout[i]!) ?? '|');
-        const nsTexts = rows.ns.layout.map((id) => this.#wireLayouts.get(id) ?? '|');
+        const nsTexts = [...new Set(rows.ns.layout)].map((id) => this.#wireLayouts.get(id) ?? '|');
         for (const [k, v] of await this.#layoutIdsFor(c, [...texts, ...nsTexts])) newLayouts.set(k, v);
         const bootId = (i: number): number => {
           const k = `${hostOfRow[i]!}\n${rows.boot[i]!}`;
@@ -245,10 +245,11 @@ export class PgStore implements Store {
            ON CONFLICT DO NOTHING RETURNING host, boot_id, seq, ts`,
           [col.host, col.boot, col.seq, col.ts, recvTs, col.layout, col.valsAt, col.errors, bytes, col.valsLen],
         );
-        const stored = new Set(inserted.rows.map((r) => `${r.host}\n${r.boot_id}\n${r.seq}\n${r.ts}`));
+        // Whether each row taken was stored now (a row twice in one commit: its first time only).
+        const inRows = new Set(inserted.rows.map((r) => `${r.host}\n${r.boot_id}\n${r.seq}\n${r.ts}`));
+        const stored = take.map((_, n) => inRows.delete(`${col.host[n]}\n${col.boot[n]}\n${col.seq[n]}\n${col.ts[n]}`));
         // The namespace entries of the snapshots stored now (a replay stores none of its entries again).
-        const fresh = new Set(stored);
-        const nsOf = take.flatMap((j, n) => (fresh.delete(`${col.host[n]}\n${col.boot[n]}\n${col.seq[n]}\n${col.ts[n]}`) ? [{ j, host: col.host[n]!, bootId: col.boot[n]! }] : []));
+        const nsOf = take.flatMap((j, n) => (stored[n] ? [{ j, host: col.host[n]!, bootId: col.boot[n]! }] : []));
         await nsWrite(c, rows, nsOf, recvTs, bytes, (id) => layoutId(this.#wireLayouts.get(id) ?? '|'));
         // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
         const late = inserted.rows.filter((r) => r.ts < recvTs - 60_000);
@@ -296,7 +297,7 @@ export class PgStore implements Store {
             return { stored: 0, duplicates: 0, refused: r };
           }
           let s = 0;
-          for (let k = 0; k < item.n; k++, tn++) if (stored.delete(`${col.host[tn]}\n${col.boot[tn]}\n${col.seq[tn]}\n${col.ts[tn]}`)) s++;
+          for (let k = 0; k < item.n; k++, tn++) if (stored[tn]) s++;
           return { stored: s, duplicates: item.n - s };
         });
       });
