@@ -6,11 +6,11 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { ContainerIdentity } from '@tcpfleet/common';
-import type { NsRawHistory, NsStoredEntry, RawKey, Resolution } from './store.js';
+import type { NsRawHistory, NsStoredEntry, Resolution } from './store.js';
 import { HOUR, MINUTE } from './rollups.js';
 import { planPage } from './keyset-pages.js';
-import type { Key, KeyedSource, Page, Stage } from './keyset-pages.js';
-import { STAGE_RANK, pickResolution, toRow } from './rollup-history.js';
+import type { KeyedSource, Page, Stage } from './keyset-pages.js';
+import { STAGE_RANK, bucketSource, bucketStatements, pickResolution, rawKey, toRow } from './rollup-history.js';
 import type { HistoryPosition } from './rollup-history.js';
 
 /** A namespace history row: a raw entry or a rollup of entries. */
@@ -32,19 +32,13 @@ export class NsHistoryReader {
     this.#rawRetentionMs = rawRetentionMs;
     const p = (sql: string): Statement => db.prepare(sql);
     const series = 'host_id = ? AND netns = ?';
-    const stmts: Record<string, Statement> = {
+    this.#s = {
       state: p('SELECT done_until FROM rollup_state WHERE resolution = ?'),
       host: p('SELECT id FROM hosts WHERE name = ?'),
       container: p('SELECT container FROM ns_series WHERE host_id = ? AND netns = ?'),
+      ...bucketStatements(p, 'ns_rollup_1m', '1m', series, 'bucket, last_ts, vals'),
+      ...bucketStatements(p, 'ns_rollup_1h', '1h', series, 'bucket, last_ts, vals'),
     };
-    for (const res of ['1m', '1h'] as const) {
-      const t = `ns_rollup_${res}`;
-      stmts[`${res}KeyAt`] = p(`SELECT bucket FROM ${t} WHERE ${series} AND bucket > ? AND bucket < ? ORDER BY bucket LIMIT 1 OFFSET ?`);
-      stmts[`${res}Count`] = p(`SELECT count(*) AS count FROM (SELECT 1 FROM ${t} WHERE ${series} AND bucket > ? AND bucket < ? LIMIT ?)`);
-      stmts[`${res}LastKey`] = p(`SELECT bucket FROM ${t} WHERE ${series} AND bucket > ? AND bucket < ? ORDER BY bucket DESC LIMIT 1`);
-      stmts[`${res}Slice`] = p(`SELECT bucket, last_ts, vals FROM ${t} WHERE ${series} AND bucket > ? AND bucket <= ? ORDER BY bucket LIMIT ?`);
-    }
-    this.#s = stmts;
   }
 
   #done(res: '1m' | '1h'): number {
@@ -65,7 +59,7 @@ export class NsHistoryReader {
       const first = Math.floor(lo / width) * width;
       const hi = Math.min(until, this.#done(res));
       if (hi <= first) return;
-      stages.push({ name: res, rank, start: [first - 1], source: this.#bucketSource(res, h.id, netns, hi, (r) => rollupRow(host, netns, container, res, width, r)) });
+      stages.push({ name: res, rank, start: [first - 1], source: bucketSource(this.#s, res, [h.id, netns], hi, (r: BucketRow) => rollupRow(host, netns, container, res, width, r)) });
       lo = Math.max(lo, hi);
     };
     if (resolution === '1h') rollStage('1h', 0);
@@ -74,36 +68,12 @@ export class NsHistoryReader {
     return { resolution, page: planPage(stages, from === null ? null : { stage: from.stage, rank: STAGE_RANK[from.stage] ?? 0, key: from.key }, limit) };
   }
 
-  #bucketSource(res: '1m' | '1h', hostId: number, netns: number, hi: number, toT: (r: BucketRow) => NsHistoryRow): KeyedSource<NsHistoryRow> {
-    const s = this.#s;
-    return {
-      seek: (after, n) => {
-        const at = s[`${res}KeyAt`]!.get(hostId, netns, after[0]!, hi, n - 1) as { bucket: number } | undefined;
-        if (at !== undefined) return { count: n, last: [at.bucket] };
-        const { count } = s[`${res}Count`]!.get(hostId, netns, after[0]!, hi, n) as { count: number };
-        const last = count === 0 ? undefined : (s[`${res}LastKey`]!.get(hostId, netns, after[0]!, hi) as { bucket: number } | undefined);
-        return { count, last: last === undefined ? null : [last.bucket] };
-      },
-      any: (after) => s[`${res}KeyAt`]!.get(hostId, netns, after[0]!, hi, 0) !== undefined,
-      slice: (after, end, n) => {
-        const rows: NsHistoryRow[] = [];
-        let last: number | null = null;
-        for (const r of s[`${res}Slice`]!.iterate(hostId, netns, after[0]!, end[0]!, n) as IterableIterator<BucketRow>) {
-          rows.push(toT(r));
-          last = r.bucket;
-        }
-        return { rows, last: last === null ? null : [last] };
-      },
-    };
-  }
-
   #rawSource(host: string, netns: number, until: number): KeyedSource<NsHistoryRow> {
-    const key = (k: Key): RawKey => [k[0] ?? -Infinity, k[1] ?? -Infinity, k[2] ?? -Infinity];
     const st = this.#store;
     return {
-      seek: (after, n) => st.nsRawSeek(host, netns, key(after), until, n),
-      any: (after) => st.nsRawAny(host, netns, key(after), until),
-      slice: (after, end, n) => st.nsRawSlice(host, netns, key(after), key(end), n),
+      seek: (after, n) => st.nsRawSeek(host, netns, rawKey(after), until, n),
+      any: (after) => st.nsRawAny(host, netns, rawKey(after), until),
+      slice: (after, end, n) => st.nsRawSlice(host, netns, rawKey(after), rawKey(end), n),
     };
   }
 }

@@ -50,9 +50,9 @@ export class RollupReader {
       state: p('SELECT done_until FROM rollup_state WHERE resolution = ?'),
       host: p('SELECT id, labels FROM hosts WHERE name = ?'),
       fleet: p('SELECT bucket, hosts, vals FROM rollup_fleet_1m WHERE bucket >= ? AND bucket < ? ORDER BY bucket'),
-      ...bucketStatements(p, 'rollup_1m', '1m', true),
-      ...bucketStatements(p, 'rollup_1h', '1h', true),
-      ...bucketStatements(p, 'rollup_fleet_1m', 'fleet', false),
+      ...bucketStatements(p, 'rollup_1m', '1m', 'host_id = ?', 'bucket, last_ts, vals'),
+      ...bucketStatements(p, 'rollup_1h', '1h', 'host_id = ?', 'bucket, last_ts, vals'),
+      ...bucketStatements(p, 'rollup_fleet_1m', 'fleet', '', 'bucket, hosts, vals'),
     };
   }
 
@@ -84,7 +84,7 @@ export class RollupReader {
       const first = Math.floor(lo / width) * width; // the bucket that holds `lo`
       const hi = Math.min(until, this.#done(res));
       if (hi <= first) return;
-      stages.push({ name: res, rank, start: [first - 1], source: this.#bucketSource(res, h.id, hi, (r) => toRow(host, labels, res, width, r)) });
+      stages.push({ name: res, rank, start: [first - 1], source: bucketSource(this.#s, res, [h.id], hi, (r: BucketRow) => toRow(host, labels, res, width, r)) });
       lo = Math.max(lo, hi);
     };
     if (resolution === '1h') rollStage('1h', 0);
@@ -95,33 +95,8 @@ export class RollupReader {
 
   /** The page of the fleet's one-minute sums over [since, until) after bucket `after` (null: the first page). */
   fleetPage(since: number, until: number, limit: number, after: number | null): Page<FleetMinute> {
-    const stage: Stage<FleetMinute> = { name: 'fleet', rank: 0, start: [since - 1], source: this.#bucketSource('fleet', null, until, fleetRow) };
+    const stage: Stage<FleetMinute> = { name: 'fleet', rank: 0, start: [since - 1], source: bucketSource(this.#s, 'fleet', [], until, fleetRow) };
     return planPage([stage], after === null ? null : { stage: 'fleet', rank: 0, key: [after] }, limit);
-  }
-
-  /** Rows of one bucketed table (1m, 1h: of one host; fleet) before `hi`, keyed by bucket. */
-  #bucketSource<T>(table: '1m' | '1h' | 'fleet', hostId: number | null, hi: number, toT: (r: BucketRow) => T): KeyedSource<T> {
-    const s = this.#s;
-    const args = (...rest: number[]): number[] => (hostId === null ? rest : [hostId, ...rest]);
-    return {
-      seek: (after, n) => {
-        const at = s[`${table}KeyAt`]!.get(...args(after[0]!, hi, n - 1)) as { bucket: number } | undefined;
-        if (at !== undefined) return { count: n, last: [at.bucket] };
-        const { count } = s[`${table}Count`]!.get(...args(after[0]!, hi, n)) as { count: number };
-        const last = count === 0 ? undefined : (s[`${table}LastKey`]!.get(...args(after[0]!, hi)) as { bucket: number } | undefined);
-        return { count, last: last === undefined ? null : [last.bucket] };
-      },
-      any: (after) => s[`${table}KeyAt`]!.get(...args(after[0]!, hi, 0)) !== undefined,
-      slice: (after, end, n) => {
-        const rows: T[] = [];
-        let last: number | null = null;
-        for (const r of s[`${table}Slice`]!.iterate(...args(after[0]!, end[0]!, n)) as IterableIterator<BucketRow>) {
-          rows.push(toT(r));
-          last = r.bucket;
-        }
-        return { rows, last: last === null ? null : [last] };
-      },
-    };
   }
 
   /** The fleet's one-minute sums over [since, until): sum over hosts of each host's last, min, max, mean. */
@@ -164,25 +139,54 @@ export interface BucketRow {
   vals: Buffer;
 }
 
-/** The keyset statements of a bucketed table: `${name}KeyAt`, `Count`, `LastKey`, `Slice`. */
-function bucketStatements(p: (sql: string) => Statement, table: string, name: string, perHost: boolean): Record<string, Statement> {
-  const host = perHost ? 'host_id = ? AND ' : '';
-  const cols = perHost ? 'bucket, last_ts, vals' : 'bucket, hosts, vals';
+/**
+ * The keyset statements of a bucketed table (`${name}KeyAt`, `Count`, `LastKey`, `Slice`) over its
+ * rows that match `where` (its parameters first; '' for every row); the slice selects `cols`.
+ */
+export function bucketStatements(p: (sql: string) => Statement, table: string, name: string, where: string, cols: string): Record<string, Statement> {
+  const w = where === '' ? '' : `${where} AND `;
   return {
-    [`${name}KeyAt`]: p(`SELECT bucket FROM ${table} WHERE ${host}bucket > ? AND bucket < ? ORDER BY bucket LIMIT 1 OFFSET ?`),
-    [`${name}Count`]: p(`SELECT count(*) AS count FROM (SELECT 1 FROM ${table} WHERE ${host}bucket > ? AND bucket < ? LIMIT ?)`),
-    [`${name}LastKey`]: p(`SELECT bucket FROM ${table} WHERE ${host}bucket > ? AND bucket < ? ORDER BY bucket DESC LIMIT 1`),
-    [`${name}Slice`]: p(`SELECT ${cols} FROM ${table} WHERE ${host}bucket > ? AND bucket <= ? ORDER BY bucket LIMIT ?`),
+    [`${name}KeyAt`]: p(`SELECT bucket FROM ${table} WHERE ${w}bucket > ? AND bucket < ? ORDER BY bucket LIMIT 1 OFFSET ?`),
+    [`${name}Count`]: p(`SELECT count(*) AS count FROM (SELECT 1 FROM ${table} WHERE ${w}bucket > ? AND bucket < ? LIMIT ?)`),
+    [`${name}LastKey`]: p(`SELECT bucket FROM ${table} WHERE ${w}bucket > ? AND bucket < ? ORDER BY bucket DESC LIMIT 1`),
+    [`${name}Slice`]: p(`SELECT ${cols} FROM ${table} WHERE ${w}bucket > ? AND bucket <= ? ORDER BY bucket LIMIT ?`),
   };
+}
+
+/** The rows of a bucketed table (statements `name` of bucketStatements, `args`: their `where` parameters) before `hi`, keyed by bucket. */
+export function bucketSource<R extends { bucket: number }, T>(s: Record<string, Statement>, name: string, args: readonly unknown[], hi: number, toT: (r: R) => T): KeyedSource<T> {
+  return {
+    seek: (after, n) => {
+      const at = s[`${name}KeyAt`]!.get(...args, after[0]!, hi, n - 1) as { bucket: number } | undefined;
+      if (at !== undefined) return { count: n, last: [at.bucket] };
+      const { count } = s[`${name}Count`]!.get(...args, after[0]!, hi, n) as { count: number };
+      const last = count === 0 ? undefined : (s[`${name}LastKey`]!.get(...args, after[0]!, hi) as { bucket: number } | undefined);
+      return { count, last: last === undefined ? null : [last.bucket] };
+    },
+    any: (after) => s[`${name}KeyAt`]!.get(...args, after[0]!, hi, 0) !== undefined,
+    slice: (after, end, n) => {
+      const rows: T[] = [];
+      let last: number | null = null;
+      for (const r of s[`${name}Slice`]!.iterate(...args, after[0]!, end[0]!, n) as IterableIterator<R>) {
+        rows.push(toT(r));
+        last = r.bucket;
+      }
+      return { rows, last: last === null ? null : [last] };
+    },
+  };
+}
+
+/** A page key as a raw history key (missing parts: -Infinity). */
+export function rawKey(k: Key): RawKey {
+  return [k[0] ?? -Infinity, k[1] ?? -Infinity, k[2] ?? -Infinity];
 }
 
 /** The raw stage of a host's history before `until`, read through the store. */
 function rawSource(store: RawHistory, host: string, until: number): KeyedSource<StoredSnapshot> {
-  const key = (k: Key): RawKey => [k[0] ?? -Infinity, k[1] ?? -Infinity, k[2] ?? -Infinity];
   return {
-    seek: (after, n) => store.rawSeek(host, key(after), until, n),
-    any: (after) => store.rawAny(host, key(after), until),
-    slice: (after, end, n) => store.rawSlice(host, key(after), key(end), n),
+    seek: (after, n) => store.rawSeek(host, rawKey(after), until, n),
+    any: (after) => store.rawAny(host, rawKey(after), until),
+    slice: (after, end, n) => store.rawSlice(host, rawKey(after), rawKey(end), n),
   };
 }
 
