@@ -17,13 +17,10 @@ import type { NsSeries, NsStoredEntry } from '../store.js';
 import { entryOf, LAST_SEEN_STEP_MS } from '../ns-store.js';
 import type { NsRow } from '../ns-store.js';
 import { nsRollupSample } from '../ns-values.js';
+import { HOUR, MINUTE, floorTo } from '../rollups.js';
 import { addAgg, addSample, aggOf, decodeAgg, encodeAgg } from '../rollup-codec.js';
 import type { Agg } from '../rollup-codec.js';
 import type { PgDb } from './pg-db.js';
-
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-const floorTo = (t: number, step: number): number => Math.floor(t / step) * step;
 
 /** The counter names of a layout id (the store reads and caches them). */
 export type SnmpNames = (layoutId: number) => Promise<readonly string[]>;

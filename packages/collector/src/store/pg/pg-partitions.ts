@@ -4,9 +4,8 @@
  * (and the next two days ahead, every hour), and retention drops whole partitions. Several
  * collectors may create the same partition at once: a creation that loses the race is fine.
  */
+import { DAY, floorTo } from '../rollups.js';
 import type { PgDb } from './pg-db.js';
-
-export const DAY_MS = 86_400_000;
 
 /** The partition name of the day that holds `ts`. */
 export function partitionName(dayStart: number): string {
@@ -48,7 +47,7 @@ export class Partitions {
   async ensure(timestamps: Iterable<number>): Promise<void> {
     const days = new Set<number>();
     for (const ts of timestamps) {
-      const d = Math.floor(ts / DAY_MS) * DAY_MS;
+      const d = floorTo(ts, DAY);
       if (!this.#known.has(d)) days.add(d);
     }
     for (const d of days) await this.#create(d);
@@ -56,23 +55,23 @@ export class Partitions {
 
   /** Creates today's partition and the next `ahead` days'. */
   async ahead(now: number, ahead = 2): Promise<void> {
-    const today = Math.floor(now / DAY_MS) * DAY_MS;
+    const today = floorTo(now, DAY);
     const days: number[] = [];
-    for (let i = 0; i <= ahead; i++) days.push(today + i * DAY_MS);
+    for (let i = 0; i <= ahead; i++) days.push(today + i * DAY);
     await this.ensure(days);
   }
 
   async #create(day: number): Promise<void> {
     const name = partitionName(day);
     try {
-      await this.#db.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF snapshots FOR VALUES FROM (${day}) TO (${day + DAY_MS})`, [], `cannot create partition ${name}`);
+      await this.#db.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF snapshots FOR VALUES FROM (${day}) TO (${day + DAY})`, [], `cannot create partition ${name}`);
     } catch (err) {
       // Another collector created it between our check and our CREATE (duplicate table or type).
       const exists = await this.#db.query('SELECT 1 FROM pg_class WHERE relname = $1', [name]);
       if (exists.length === 0) throw err;
     }
     try {
-      await this.#db.query(`CREATE TABLE IF NOT EXISTS ns_${name} PARTITION OF ns_snapshots FOR VALUES FROM (${day}) TO (${day + DAY_MS})`, [], `cannot create partition ns_${name}`);
+      await this.#db.query(`CREATE TABLE IF NOT EXISTS ns_${name} PARTITION OF ns_snapshots FOR VALUES FROM (${day}) TO (${day + DAY})`, [], `cannot create partition ns_${name}`);
     } catch (err) {
       const exists = await this.#db.query('SELECT 1 FROM pg_class WHERE relname = $1', [`ns_${name}`]);
       if (exists.length === 0) throw err;
@@ -85,7 +84,7 @@ export class Partitions {
     await this.load();
     let rows = 0;
     for (const day of [...this.#known].sort((a, b) => a - b)) {
-      if (day + DAY_MS > cut) continue;
+      if (day + DAY > cut) continue;
       const name = partitionName(day);
       // The planner's estimate, not count(*): a day of a large fleet is hundreds of millions of rows.
       const n = await this.#db.query<{ n: number }>('SELECT greatest(reltuples, 0)::bigint AS n FROM pg_class WHERE relname = $1', [name]);
