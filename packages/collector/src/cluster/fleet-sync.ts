@@ -6,7 +6,7 @@
  * handed to `onChanged` (the leader's alert engine sees the whole fleet this way).
  *
  * Delay: a snapshot acknowledged by collector A is in collector B's answers after at most one
- * SYNC_MS plus one query (measured in test/cluster/cluster.test.ts and docs/deploy.md).
+ * SYNC_MS plus one query (measured in test/cluster/pg-cluster.test.ts and docs/deploy.md).
  */
 import type { Logger } from 'pino';
 import type { StoredSnapshot } from '../store/store.js';
