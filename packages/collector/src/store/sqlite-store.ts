@@ -100,7 +100,6 @@ function rawHistoryStatements(p: (sql: string) => Statement): Record<string, Sta
 export class SqliteStore implements Store, RawHistory, NsRawHistory {
   readonly #db: Db;
   readonly #path: string;
-  readonly #hostIds = new Map<string, number>();
   /** What this process last wrote to each host's row (cleared when a transaction fails). */
   readonly #hostRows = new Map<string, { id: number; labels: Record<string, string>; labelsJson: string; intervalMs: number }>();
   readonly #bootIds = new Map<string, number>();
@@ -233,7 +232,6 @@ export class SqliteStore implements Store, RawHistory, NsRawHistory {
   #hostId(name: string, labels: Record<string, string>, intervalMs: number, recvTs: number): number {
     const labelsJson = JSON.stringify(labels);
     const row = this.#s['upsertHost']!.get(name, labelsJson, intervalMs, recvTs, recvTs) as { id: number };
-    this.#hostIds.set(name, row.id);
     this.#hostRows.set(name, { id: row.id, labels, labelsJson, intervalMs });
     return row.id;
   }
@@ -366,7 +364,6 @@ export class SqliteStore implements Store, RawHistory, NsRawHistory {
       return delayed.immediate();
     } catch (err) {
       // Ids cached during the failed transaction may not exist any more.
-      this.#hostIds.clear();
       this.#hostRows.clear();
       this.#bootIds.clear();
       this.#layoutIds.clear();
@@ -392,7 +389,7 @@ export class SqliteStore implements Store, RawHistory, NsRawHistory {
         .transaction(() => {
           this.#checkRemovals();
           if (this.#refusal(g.host, auth) !== null) return;
-          const hostId = this.#hostIds.get(g.host) ?? (this.#s['findHostId']!.get(g.host) as { id: number } | undefined)?.id;
+          const hostId = this.#hostRows.get(g.host)?.id ?? (this.#s['findHostId']!.get(g.host) as { id: number } | undefined)?.id;
           if (hostId === undefined) return;
           this.#s['insertGap']!.run(hostId, this.#bootId(hostId, g.boot), g.from_seq, g.to_seq, g.count, g.ts, g.recv_ts);
         })
@@ -412,7 +409,6 @@ export class SqliteStore implements Store, RawHistory, NsRawHistory {
     if (epoch === this.#removalEpoch) return;
     this.#removalEpoch = epoch;
     this.#ns.clearCaches();
-    this.#hostIds.clear();
     this.#hostRows.clear();
     this.#bootIds.clear();
   }
