@@ -31,19 +31,8 @@ function stored(db: string): { boots: Set<string>; seqs: number[]; rows: number;
   return { boots: new Set(rows.map((r) => r.boot)), seqs: rows.map((r) => r.seq), rows: rows.length, distinct: new Set(rows.map((r) => `${r.boot} ${r.seq}`)).size };
 }
 /** A collector (test/helpers/fault-collector.mjs) that cuts the connection instead of acknowledging every n-th commit. */
-async function startLossyCollector(dir: string, n: number): Promise<Collector> {
-  const tokenFile = join(dir, 'fleet.token');
-  writeFileSync(tokenFile, TOKEN + '\n', { mode: 0o600 });
-  const db = join(dir, 'tcpfleet.db');
-  const p = startProc(process.execPath, [join(REPO, 'test/helpers/fault-collector.mjs'), '--drop-ack-every', String(n), '--', '--listen', '127.0.0.1:0', '--db', db, '--token-file', tokenFile]);
-  let port = 0;
-  await waitFor(() => {
-    if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
-    port = Number(p.logs().find((l) => l['msg'] === 'collector started')?.['port'] ?? 0);
-    return port > 0;
-  }, 'collector to listen');
-  return { ...p, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, db, token: TOKEN };
-}
+const startLossyCollector = (dir: string, n: number): Promise<Collector> =>
+  startCollector(dir, [], TOKEN, '127.0.0.1:0', [join(REPO, 'test/helpers/fault-collector.mjs'), '--drop-ack-every', String(n), '--']);
 
 /** Starts the agent on a list of collectors. */
 function startAgent(collectors: readonly string[], tokenFile: string): Proc {

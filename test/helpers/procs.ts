@@ -106,12 +106,21 @@ export interface Collector extends Proc {
   token: string;
 }
 
-/** Starts `tcpfleet serve` on a free loopback port with a fleet token; waits until it listens. */
-export async function startCollector(dir: string, extra: readonly string[] = [], token = 'test-fleet-token-0123456789', listen = '127.0.0.1:0'): Promise<Collector> {
+/**
+ * Starts `tcpfleet serve` on a free loopback port with a fleet token; waits until it listens.
+ * `command` is what runs before serve's flags (e.g. test/helpers/fault-collector.mjs and its options, then `--`).
+ */
+export async function startCollector(
+  dir: string,
+  extra: readonly string[] = [],
+  token = 'test-fleet-token-0123456789',
+  listen = '127.0.0.1:0',
+  command: readonly string[] = [COLLECTOR_BIN, 'serve'],
+): Promise<Collector> {
   const tokenFile = join(dir, 'fleet.token');
   writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
-  const p = startProc(process.execPath, [COLLECTOR_BIN, 'serve', '--listen', listen, '--db', db, '--token-file', tokenFile, ...extra]);
+  const p = startProc(process.execPath, [...command, '--listen', listen, '--db', db, '--token-file', tokenFile, ...extra]);
   let port = 0;
   await waitFor(() => {
     const line = p.logs().find((l) => l['msg'] === 'collector started');
