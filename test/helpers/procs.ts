@@ -97,6 +97,22 @@ export function tempDir(tag: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Waits (bounded) until collector process `p` logs "collector started"; the port it logged. Throws with its stderr if it exits first. */
+export async function listeningPort(p: Proc, what = 'collector to listen', timeoutMs = 20_000): Promise<number> {
+  let port = 0;
+  await waitFor(
+    () => {
+      const line = p.logs().find((l) => l['msg'] === 'collector started');
+      if (line !== undefined) port = Number(line['port']);
+      if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
+      return port > 0;
+    },
+    what,
+    timeoutMs,
+  );
+  return port;
+}
+
 /** A running collector started by a test. */
 export interface Collector extends Proc {
   port: number;
@@ -121,13 +137,7 @@ export async function startCollector(
   writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
   const p = startProc(process.execPath, [...command, '--listen', listen, '--db', db, '--token-file', tokenFile, ...extra]);
-  let port = 0;
-  await waitFor(() => {
-    const line = p.logs().find((l) => l['msg'] === 'collector started');
-    if (line !== undefined) port = Number(line['port']);
-    if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
-    return port > 0;
-  }, 'collector to listen');
+  const port = await listeningPort(p);
   return { ...p, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, db, token };
 }
 
