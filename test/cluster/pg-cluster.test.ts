@@ -11,7 +11,6 @@
  *    stays contiguous (no seq hole, no duplicate).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { killAll, startAgent, stopProc, tempDir, waitFor } from '../helpers/procs.js';
@@ -22,7 +21,7 @@ import type { PgServer } from '../helpers/postgres.js';
 import { startPgCollector } from '../helpers/pg-collector.js';
 import type { PgCollector } from '../helpers/pg-collector.js';
 import { hello, snapshot } from '../helpers/wire.js';
-import { startWebhook } from '../helpers/webhook.js';
+import { startWebhook, writeSpikeRules } from '../helpers/webhook.js';
 import type { WebhookReceiver } from '../helpers/webhook.js';
 
 const TOKEN = 'cluster-fleet-token-0123456789';
@@ -123,23 +122,7 @@ describe('several collectors on one PostgreSQL', () => {
 
   it('every collector answers for the whole fleet; one leads; kill -9 of the leader: another leads, the alert fires and resolves once, nothing lost or doubled', async () => {
     const server = pgs!;
-    const rules = join(tmp.dir, 'rules.yml');
-    writeFileSync(
-      rules,
-      `defaults: { for: 1s, grace: 1s, repeat: 1h }
-notifiers:
-  - { name: hook, type: webhook, url: "${hook.url()}", format: json, timeout: 2s, retries: 3, backoff: 200ms }
-rules:
-  - name: established-spike
-    kind: spike
-    metric: states.established
-    window: 60s
-    factor: 3
-    min_delta: 40
-    severity: warning
-    notify: [hook]
-`,
-    );
+    const rules = writeSpikeRules(tmp.dir, hook);
     const cols: PgCollector[] = [];
     for (let i = 0; i < 3; i++) {
       const c = await startPgCollector(tmp.dir, server.url, TOKEN, { extra: ['--rules', rules] });

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../helpers/fixtures.js';
-import { COLLECTOR_BIN, cli, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import { COLLECTOR_BIN, cli, listeningPort, startProc, stopProc, tempDir } from '../helpers/procs.js';
 import { httpGet } from '../helpers/http.js';
 import { haveTools } from '../helpers/tools.js';
 
@@ -81,13 +81,7 @@ describe("the collector unit's settings", () => {
       expect(refused.stderr).toContain('--public-read');
       const p = startProc(process.execPath, [COLLECTOR_BIN, 'serve'], { env: { ...process.env, ...run } });
       try {
-        let port = 0;
-        await waitFor(() => {
-          if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
-          const line = p.logs().find((l) => l['msg'] === 'collector started');
-          port = Number(line?.['port'] ?? 0);
-          return port > 0;
-        }, "the collector to start with the unit's settings");
+        const port = await listeningPort(p, "the collector to start with the unit's settings");
         expect(p.logs().find((l) => l['msg'] === 'collector started')?.['read']).toBe('token');
         expect((await httpGet(`http://127.0.0.1:${port}/api/v1/hosts`)).status).toBe(401);
         expect((await httpGet(`http://127.0.0.1:${port}/api/v1/hosts`, 5000, { authorization: 'Bearer unit-read-token-prometheus-02' })).status).toBe(200);

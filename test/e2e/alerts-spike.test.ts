@@ -13,7 +13,7 @@ import type { Snapshot } from '@tcpfleet/common';
 import { addNetns, canNetns, removeAllNetns, startConns } from '../helpers/netns.js';
 import { COLLECTOR_BIN, cli, killAll, startAgent, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import type { Collector, Proc } from '../helpers/procs.js';
-import { freePort, startWebhook } from '../helpers/webhook.js';
+import { freePort, startWebhook, writeSpikeRules } from '../helpers/webhook.js';
 import type { WebhookReceiver } from '../helpers/webhook.js';
 import { query } from '../helpers/checker.js';
 import { waitForMoreSnapshots, waitForSampleTime } from '../helpers/progress.js';
@@ -77,23 +77,7 @@ describe.skipIf(!root)('alerting: a real spike in a namespace, a real webhook re
     quietNs = addNetns('quiet');
     const busy = await startConns(busyNs, { listen: 1, estab: 2 }); // 4 ESTABLISHED
     const quiet = await startConns(quietNs, { listen: 1, estab: 1 }); // 2 ESTABLISHED
-    rules = join(tmp.dir, 'rules.yml');
-    writeFileSync(
-      rules,
-      `defaults: { for: 1s, grace: 1s, repeat: 1h }
-notifiers:
-  - { name: hook, type: webhook, url: "${hook.url()}", format: json, timeout: 2s, retries: 3, backoff: 200ms }
-rules:
-  - name: established-spike
-    kind: spike
-    metric: states.established
-    window: 60s
-    factor: 3
-    min_delta: 40
-    severity: warning
-    notify: [hook]
-`,
-    );
+    rules = writeSpikeRules(tmp.dir, hook);
     port = await freePort();
     col = await collectorAt(tmp.dir, port, rules);
     agents.push(startAgent(col, tmp.dir, ['--procfs', `/proc/${busy.ready.pid}`, '--host-id', 'busy', '--label', 'env=test']));

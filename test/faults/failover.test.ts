@@ -15,12 +15,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { AGENT_BIN, killAll, startCollector, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
 import { REPO } from '../helpers/fixtures.js';
 import type { Collector, Proc } from '../helpers/procs.js';
 import { integrity, query, report } from '../helpers/checker.js';
+import { freePort } from '../helpers/webhook.js';
 
 const HOST = 'failover-1';
 const TOKEN = 'test-fleet-token-0123456789';
@@ -30,28 +30,9 @@ function stored(db: string): { boots: Set<string>; seqs: number[]; rows: number;
   const rows = query<{ boot: string; seq: number }>(db, 'SELECT b.boot, s.seq FROM snapshots s JOIN hosts h ON h.id = s.host_id JOIN boots b ON b.id = s.boot_id WHERE h.name = ?', HOST);
   return { boots: new Set(rows.map((r) => r.boot)), seqs: rows.map((r) => r.seq), rows: rows.length, distinct: new Set(rows.map((r) => `${r.boot} ${r.seq}`)).size };
 }
-/** A loopback port nobody listens on (bound, then closed). */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 /** A collector (test/helpers/fault-collector.mjs) that cuts the connection instead of acknowledging every n-th commit. */
-async function startLossyCollector(dir: string, n: number): Promise<Collector> {
-  const tokenFile = join(dir, 'fleet.token');
-  writeFileSync(tokenFile, TOKEN + '\n', { mode: 0o600 });
-  const db = join(dir, 'tcpfleet.db');
-  const p = startProc(process.execPath, [join(REPO, 'test/helpers/fault-collector.mjs'), '--drop-ack-every', String(n), '--', '--listen', '127.0.0.1:0', '--db', db, '--token-file', tokenFile]);
-  let port = 0;
-  await waitFor(() => {
-    if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
-    port = Number(p.logs().find((l) => l['msg'] === 'collector started')?.['port'] ?? 0);
-    return port > 0;
-  }, 'collector to listen');
-  return { ...p, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, db, token: TOKEN };
-}
+const startLossyCollector = (dir: string, n: number): Promise<Collector> =>
+  startCollector(dir, [], TOKEN, '127.0.0.1:0', [join(REPO, 'test/helpers/fault-collector.mjs'), '--drop-ack-every', String(n), '--']);
 
 /** Starts the agent on a list of collectors. */
 function startAgent(collectors: readonly string[], tokenFile: string): Proc {
@@ -97,7 +78,7 @@ describe('agent with two collectors', () => {
     let a: Collector = await startCollector(dirA, [], TOKEN);
     const b: Collector = await startCollector(dirB, [], TOKEN);
     const portA = a.port;
-    const dead = `ws://127.0.0.1:${await deadPort()}`;
+    const dead = `ws://127.0.0.1:${await freePort()}`; // bound and released: nobody listens there
     const tokenFile = join(tmp.dir, 'agent.token');
     writeFileSync(tokenFile, TOKEN + '\n', { mode: 0o600 });
     const agent = startAgent([dead, a.wsUrl, b.wsUrl], tokenFile);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startProc, stopProc, tempDir, waitFor } from './procs.js';
 import type { Proc } from './procs.js';
 
-export const ALERTMANAGER_BIN = 'prometheus-alertmanager';
+const ALERTMANAGER_BIN = 'prometheus-alertmanager';
 
 /** Whether the Alertmanager binary is installed. */
 export function haveAlertmanager(): boolean {

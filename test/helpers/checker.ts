@@ -98,7 +98,7 @@ export function pct(xs: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
 
-/** Appends a line of figures to test-results-faults-figures.jsonl (read by people, not by CI). */
+/** Appends a line of figures to fault-figures.jsonl in the working directory and prints it as a FIGURES line (read by people, not by CI). */
 export function report(test: string, figures: Record<string, unknown>): void {
   const line = JSON.stringify({ test, at: new Date().toISOString(), ...figures });
   process.stdout.write(`FIGURES ${line}\n`);

@@ -20,9 +20,9 @@ const hex = (seed: string): string => {
   for (let i = 0; out.length < 64; i++) out += ((seed.charCodeAt(i % seed.length) * 31 + i * 7) % 16).toString(16);
   return out;
 };
-export const UID_A = '1f2e3d4c-5b6a-4789-8abc-def012345678';
-export const UID_B = '0a0b0c0d-1111-4222-8333-944455566677';
-export const UID_C = 'deadbeef-0000-4000-8000-000000000042';
+const UID_A = '1f2e3d4c-5b6a-4789-8abc-def012345678';
+const UID_B = '0a0b0c0d-1111-4222-8333-944455566677';
+const UID_C = 'deadbeef-0000-4000-8000-000000000042';
 
 export interface Spec {
   tag: string;
@@ -37,7 +37,7 @@ export interface Spec {
 }
 
 export const ID = { docker: hex('docker'), ctrd: hex('containerd'), sandbox: hex('sandbox'), cgfs: hex('cgroupfs'), crio: hex('crio'), podman: hex('podman') };
-export const SPECS: Spec[] = [
+const SPECS: Spec[] = [
   {
     tag: 'docker',
     mix: { listen: 2, estab: 3, estab6: 2, timewait: 2, closewait: 1 },
@@ -88,7 +88,7 @@ export interface Made {
   sandboxPid?: number;
 }
 
-export const HOST_MIX = { listen: 2, estab: 2, estab6: 1, timewait: 1, closewait: 1 };
+const HOST_MIX = { listen: 2, estab: 2, estab6: 1, timewait: 1, closewait: 1 };
 
 /** The topology as built. */
 export interface NsTopology {
@@ -157,7 +157,7 @@ export async function teardownNsTopology(procs: readonly ChildProcess[]): Promis
 }
 
 /** Waits (bounded) until `pid` is in namespace `ns` (ip netns exec has switched it). */
-export async function waitNs(pid: number, ns: string): Promise<void> {
+async function waitNs(pid: number, ns: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const r = spawnSync('ip', ['netns', 'identify', String(pid)], { encoding: 'utf8' });
     if (r.stdout.trim() === ns) return;

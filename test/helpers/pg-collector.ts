@@ -1,7 +1,7 @@
 /** A real `tcpfleet serve --db postgres://...` process on a free loopback port (tests on PostgreSQL). */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { COLLECTOR_BIN, startProc, waitFor } from './procs.js';
+import { COLLECTOR_BIN, listeningPort, startProc } from './procs.js';
 import type { Proc } from './procs.js';
 
 export interface PgCollector extends Proc {
@@ -16,16 +16,6 @@ export async function startPgCollector(dir: string, db: string, token: string, o
   const tokenFile = join(dir, 'fleet.token');
   writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
   const p = startProc(process.execPath, [COLLECTOR_BIN, 'serve', '--listen', '127.0.0.1:0', '--db', db, '--token-file', tokenFile, ...(o.extra ?? [])], { env: { ...process.env, ...(o.env ?? {}) } });
-  let port = 0;
-  await waitFor(
-    () => {
-      const line = p.logs().find((l) => l['msg'] === 'collector started');
-      if (line !== undefined) port = Number(line['port']);
-      if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
-      return port > 0;
-    },
-    'collector to listen',
-    30_000,
-  );
+  const port = await listeningPort(p, 'collector to listen', 30_000);
   return { ...p, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, token };
 }

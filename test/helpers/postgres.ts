@@ -16,7 +16,7 @@ import pg from 'pg';
 import { freePort } from './http.js';
 
 /** The server binaries (Debian: /usr/lib/postgresql/15/bin; the newest installed version if several). */
-export const PG_BIN = ((): string => {
+const PG_BIN = ((): string => {
   try {
     const versions = readdirSync('/usr/lib/postgresql')
       .filter((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`))

@@ -97,6 +97,22 @@ export function tempDir(tag: string): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Waits (bounded) until collector process `p` logs "collector started"; the port it logged. Throws with its stderr if it exits first. */
+export async function listeningPort(p: Proc, what = 'collector to listen', timeoutMs = 20_000): Promise<number> {
+  let port = 0;
+  await waitFor(
+    () => {
+      const line = p.logs().find((l) => l['msg'] === 'collector started');
+      if (line !== undefined) port = Number(line['port']);
+      if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
+      return port > 0;
+    },
+    what,
+    timeoutMs,
+  );
+  return port;
+}
+
 /** A running collector started by a test. */
 export interface Collector extends Proc {
   port: number;
@@ -106,19 +122,22 @@ export interface Collector extends Proc {
   token: string;
 }
 
-/** Starts `tcpfleet serve` on a free loopback port with a fleet token; waits until it listens. */
-export async function startCollector(dir: string, extra: readonly string[] = [], token = 'test-fleet-token-0123456789', listen = '127.0.0.1:0'): Promise<Collector> {
+/**
+ * Starts `tcpfleet serve` on a free loopback port with a fleet token; waits until it listens.
+ * `command` is what runs before serve's flags (e.g. test/helpers/fault-collector.mjs and its options, then `--`).
+ */
+export async function startCollector(
+  dir: string,
+  extra: readonly string[] = [],
+  token = 'test-fleet-token-0123456789',
+  listen = '127.0.0.1:0',
+  command: readonly string[] = [COLLECTOR_BIN, 'serve'],
+): Promise<Collector> {
   const tokenFile = join(dir, 'fleet.token');
   writeFileSync(tokenFile, token + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
-  const p = startProc(process.execPath, [COLLECTOR_BIN, 'serve', '--listen', listen, '--db', db, '--token-file', tokenFile, ...extra]);
-  let port = 0;
-  await waitFor(() => {
-    const line = p.logs().find((l) => l['msg'] === 'collector started');
-    if (line !== undefined) port = Number(line['port']);
-    if (p.proc.exitCode !== null) throw new Error(`collector exited: ${p.stderr()}`);
-    return port > 0;
-  }, 'collector to listen');
+  const p = startProc(process.execPath, [...command, '--listen', listen, '--db', db, '--token-file', tokenFile, ...extra]);
+  const port = await listeningPort(p);
   return { ...p, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, db, token };
 }
 

@@ -3,7 +3,9 @@
  * answers as told (ok, hang forever, or fail a number of times first). Closed by close(), which
  * also drops the connections a hanging receiver holds.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -80,4 +82,30 @@ export async function freePort(): Promise<number> {
   const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
+}
+
+/**
+ * Writes `rules.yml` in `dir`: one spike rule, established-spike (states.established, window 60s,
+ * factor 3, min_delta 40, for 1s, grace 1s, severity warning), notifying `hook` as JSON with
+ * 3 retries. Returns the file's path.
+ */
+export function writeSpikeRules(dir: string, hook: WebhookReceiver): string {
+  const file = join(dir, 'rules.yml');
+  writeFileSync(
+    file,
+    `defaults: { for: 1s, grace: 1s, repeat: 1h }
+notifiers:
+  - { name: hook, type: webhook, url: "${hook.url()}", format: json, timeout: 2s, retries: 3, backoff: 200ms }
+rules:
+  - name: established-spike
+    kind: spike
+    metric: states.established
+    window: 60s
+    factor: 3
+    min_delta: 40
+    severity: warning
+    notify: [hook]
+`,
+  );
+  return file;
 }
