@@ -9,27 +9,12 @@ import type { Snapshot } from '@tcpfleet/common';
 import { DiskSpool } from '../../packages/agent/src/uplink/spool.js';
 import { Outbox } from '../../packages/agent/src/uplink/outbox.js';
 import { tempDir } from '../helpers/procs.js';
+import { snapshot } from '../helpers/wire.js';
 
 const BOOT = '0123abcd-0000-4000-8000-000000000001';
-const z = { established: 0, syn_sent: 0, syn_recv: 0, fin_wait1: 0, fin_wait2: 0, time_wait: 0, close: 0, close_wait: 0, last_ack: 0, listen: 0, closing: 0, new_syn_recv: 0 };
-function snap(seq: number, boot = BOOT): Snapshot {
-  return {
-    host: 'h1',
-    ts: 1_700_000_000_000 + seq,
-    seq,
-    boot,
-    interval_ms: 1000,
-    labels: {},
-    states: { ...z, established: seq },
-    ipv4: z,
-    ipv6: z,
-    summary: { total: seq, estab: seq, closed: 0, orphaned: 0, timewait: 0 },
-    sockstat: { sockets_used: 0, tcp_inuse: 0, tcp_orphan: 0, tcp_tw: 0, tcp_alloc: 0, tcp_mem: 0, tcp6_inuse: 0 },
-    snmp: {},
-    netstat: {},
-    collect: { ms: 0, bytes: 0, skipped: 0, errors: [], states_age_ms: 0 },
-  };
-}
+/** A snapshot of h1 at a fixed time, its counts equal to its seq. */
+const snap = (seq: number, boot = BOOT): Snapshot =>
+  snapshot('h1', seq, boot, { ts: 1_700_000_000_000 + seq, summary: { total: seq, estab: seq, closed: 0, orphaned: 0, timewait: 0 } }) as unknown as Snapshot;
 const seqs = (sp: DiskSpool): number[] => [...sp.entries()].map((e) => e.load()?.seq ?? -1);
 
 describe('disk spool', () => {

@@ -6,6 +6,7 @@
  * (yargs-argv.ts, for help, version and usage errors), so they cannot disagree about which flags
  * exist.
  */
+import { optionHelp } from '@tcpfleet/common/agent';
 import { checkAgentSettings } from './config.js';
 import type { AgentFlags, AgentSettings } from './config.js';
 
@@ -88,15 +89,9 @@ export function agentDefaults(): Partial<AgentSettings> {
   return checkAgentSettings({}, [], []);
 }
 
-const plain = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? `${v}` : JSON.stringify(v));
-
 /** The --help text of an option: its description, its default from the config check, its variable. */
 export function helpText(o: AgentOption, defaults: Partial<AgentSettings>): string {
-  let text = o.describe;
-  const value = o.setting === undefined ? undefined : defaults[o.setting];
-  if (value !== undefined) text += ` (default ${(o.shown ?? plain)(value)}${o.note === undefined ? '' : `; ${o.note}`})`;
-  if (o.env !== undefined) text += ` [env ${o.env}]`;
-  return text;
+  return optionHelp({ ...o, value: o.setting === undefined ? undefined : defaults[o.setting] });
 }
 
 /** A parsed command line in the shape main.ts uses, from values by command-line name. */

@@ -32,4 +32,5 @@ export * from './util/deep-freeze.js';
 export * from './util/sanitize.js';
 export { configProblems, defined, parseLabels, readConfigFile } from './util/config-file.js';
 export * from './util/setting-sources.js';
+export * from './util/option-help.js';
 export * from './util/log-stream.js';

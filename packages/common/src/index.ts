@@ -29,6 +29,7 @@ export * from './util/deep-freeze.js';
 export * from './util/sanitize.js';
 export * from './util/config-file.js';
 export * from './util/setting-sources.js';
+export * from './util/option-help.js';
 export * from './util/log-stream.js';
 export * from './model/selector.js';
 export * from './model/group-by.js';

@@ -7,6 +7,7 @@ export * from './model/summary.js';
 export * from './model/fields.js';
 export * from './util/duration.js';
 export * from './util/sanitize.js';
+export * from './util/option-help.js';
 export * from './errors.js';
 export * from './model/selector.js';
 export * from './model/group-by.js';

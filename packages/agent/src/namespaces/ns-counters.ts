@@ -60,11 +60,14 @@ export function sameCounters(a: NsCounters, b: NsCounters): boolean {
 
 const diff = (a: Counters, b: Counters, k: string): number => Math.abs((a[k] ?? 0) - (b[k] ?? 0));
 
+/** The snmp Tcp counters whose changes movement() counts. */
+const MOVEMENT_COUNTERS = ['ActiveOpens', 'PassiveOpens', 'AttemptFails', 'EstabResets', 'CurrEstab'] as const;
+
 /** Transitions counted between two readings: opens, failures, resets and changes of inuse, tw and CurrEstab. */
 export function movement(now: NsCounters, then: NsCounters): number {
   let n = 0;
   for (const k of NS_TCP_SOCKSTAT) n += Math.abs(now.sockstat[k] - then.sockstat[k]);
-  for (const k of ['ActiveOpens', 'PassiveOpens', 'AttemptFails', 'EstabResets', 'CurrEstab']) n += diff(now.snmp, then.snmp, k);
+  for (const k of MOVEMENT_COUNTERS) n += diff(now.snmp, then.snmp, k);
   return n;
 }
 

@@ -4,7 +4,7 @@
  * per-family counts, and `states` lists only the states whose count is not 0 (a state not listed
  * is 0), so 10,000 hosts fit in under 3 MB (bench/RESULTS.md, selectors).
  */
-import { TCP_STATES } from '@tcpfleet/common';
+import { PackedSnapshot, TCP_STATES } from '@tcpfleet/common';
 import type { SsSummary, StateCounts } from '@tcpfleet/common';
 import type { HostView } from './fleet.js';
 
@@ -34,7 +34,6 @@ export function compactHost(h: HostView): CompactHost {
  */
 export function listedHost(h: HostView): unknown {
   if (h.namespaces === undefined) return h;
-  const o = (typeof (h as { toJSON?: () => object }).toJSON === 'function' ? (h as unknown as { toJSON: () => object }).toJSON() : h) as Record<string, unknown>;
-  const { namespaces: _entries, ...rest } = o;
+  const { namespaces: _entries, ...rest } = h instanceof PackedSnapshot ? h.toObject() : h;
   return rest;
 }

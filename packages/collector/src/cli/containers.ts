@@ -2,7 +2,7 @@
  * `tcpfleet containers`, the table of `top --by container`, and `history --netns/--container`'s
  * choice of series (issue 10). The numbers are the agents' namespace entries (docs/namespaces.md).
  */
-import { TCP_STATES, TcpfleetError, parseSelector, printable } from '@tcpfleet/common/light';
+import { TcpfleetError, parseSelector, printable, totalOfStates } from '@tcpfleet/common/light';
 import type { StateCounts, TcpStateName } from '@tcpfleet/common/light';
 // Types only (erased): the CLI still loads only @tcpfleet/common/light.
 import type { ContainerIdentity } from '@tcpfleet/common';
@@ -30,7 +30,6 @@ export interface TopContainerDoc {
 }
 
 const out = (s: string): void => void process.stdout.write(s);
-const sum = (s: StateCounts): number => TCP_STATES.reduce((a, k) => a + s[k], 0);
 
 /** How a namespace's holder is shown: namespace/pod/container for a pod, else the container name or short id; '-' for none. */
 export function containerLabel(c: ContainerIdentity | null): string {
@@ -58,7 +57,7 @@ export async function containersCmd(o: QueryOpts & { host?: string | undefined; 
   const rows = await getJson<ContainerRowDoc[]>(o.url, `api/v1/containers${qs === '' ? '' : `?${qs}`}`, undefined, o.readToken);
   if (o.json) return out(JSON.stringify(rows, null, 2) + '\n');
   if (rows.length === 0) return out('no namespaces reported by live hosts (agents run with --namespaces report them)\n');
-  const counts = (s: StateCounts): (string | number)[] => (state !== null ? [s[state], sum(s)] : [s.established, s.time_wait, s.close_wait, s.listen, sum(s)]);
+  const counts = (s: StateCounts): (string | number)[] => (state !== null ? [s[state], totalOfStates(s)] : [s.established, s.time_wait, s.close_wait, s.listen, totalOfStates(s)]);
   const head = state !== null ? [state.toUpperCase(), 'ALL'] : ['ESTAB', 'TIME_WAIT', 'CLOSE_WAIT', 'LISTEN', 'ALL'];
   out(
     table(

@@ -2,7 +2,7 @@
  * The query commands: hosts, total, host, history, top. Each prints a table, or with --json the
  * document scripts rely on (docs/api.md).
  */
-import { TCP_STATES, TcpfleetError, formatSsTcpLine, parseDuration, parseGroupLabel, parseSelector, parseTopBy, printable } from '@tcpfleet/common/light';
+import { TcpfleetError, formatSsTcpLine, parseDuration, parseGroupLabel, parseSelector, parseTopBy, printable, totalOfStates } from '@tcpfleet/common/light';
 import type { SsSummary, StateCounts } from '@tcpfleet/common/light';
 import { getJson } from './client.js';
 import { walkHistory } from './history-walk.js';
@@ -93,8 +93,6 @@ export async function totalCmd(o: QueryOpts & { state?: string | undefined; sele
   else out(formatTotal(t, state));
 }
 
-const sumStates = (s: StateCounts): number => TCP_STATES.reduce((a, k) => a + s[k], 0);
-
 export async function hostCmd(o: QueryOpts & { id: string }): Promise<void> {
   const h = await getJson<HostDoc>(o.url, `api/v1/hosts/${enc(o.id)}`, undefined, o.readToken);
   if (o.json) return printJson(h);
@@ -105,12 +103,12 @@ export async function hostCmd(o: QueryOpts & { id: string }): Promise<void> {
   const b = h.breakdown;
   if (b !== undefined) {
     out('\nINBOUND (by local listening port)\n');
-    const inRows = b.inbound.map((e) => [e.port, sumStates(e.states), e.states.established, e.states.time_wait, e.states.close_wait, e.states.syn_recv] as (string | number)[]);
-    inRows.push(['other', sumStates(b.other.inbound), b.other.inbound.established, b.other.inbound.time_wait, b.other.inbound.close_wait, b.other.inbound.syn_recv]);
+    const inRows = b.inbound.map((e) => [e.port, totalOfStates(e.states), e.states.established, e.states.time_wait, e.states.close_wait, e.states.syn_recv] as (string | number)[]);
+    inRows.push(['other', totalOfStates(b.other.inbound), b.other.inbound.established, b.other.inbound.time_wait, b.other.inbound.close_wait, b.other.inbound.syn_recv]);
     out(table(['PORT', 'TOTAL', 'ESTAB', 'TIME_WAIT', 'CLOSE_WAIT', 'SYN_RECV'], inRows));
     out('\nOUTBOUND (by remote address and port)\n');
-    const outRows = b.outbound.map((e) => [`${e.addr}:${e.port}`, sumStates(e.states), e.states.established, e.states.time_wait, e.states.close_wait, e.states.syn_sent] as (string | number)[]);
-    outRows.push(['other', sumStates(b.other.outbound), b.other.outbound.established, b.other.outbound.time_wait, b.other.outbound.close_wait, b.other.outbound.syn_sent]);
+    const outRows = b.outbound.map((e) => [`${e.addr}:${e.port}`, totalOfStates(e.states), e.states.established, e.states.time_wait, e.states.close_wait, e.states.syn_sent] as (string | number)[]);
+    outRows.push(['other', totalOfStates(b.other.outbound), b.other.outbound.established, b.other.outbound.time_wait, b.other.outbound.close_wait, b.other.outbound.syn_sent]);
     out(table(['PEER', 'TOTAL', 'ESTAB', 'TIME_WAIT', 'CLOSE_WAIT', 'SYN_SENT'], outRows));
   }
   if (h.gaps !== undefined && h.gaps.length > 0) {

@@ -3,6 +3,7 @@
  * environment variable shown. The `(default X)` in --help is read from ServeConfigSchema's
  * defaults (config.ts, the one place they live), passed in so that this file does not load zod.
  */
+import { optionHelp } from '@tcpfleet/common/light';
 import type { ServeFlags } from '../config.js';
 
 export interface ServeOption {
@@ -67,19 +68,9 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   },
 ];
 
-const plain = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? `${v}` : JSON.stringify(v));
-
 /** The yargs options of `serve`, their help showing `defaults` (ServeConfigSchema.parse({})). */
 export function serveYargsOptions(defaults: Readonly<Record<string, unknown>>): Record<string, { type: 'string' | 'boolean'; describe: string }> {
-  return Object.fromEntries(
-    SERVE_OPTIONS.map((o) => {
-      let text = o.describe;
-      const value = o.showDefault === true ? defaults[o.key] : undefined;
-      if (value !== undefined) text += ` (default ${plain(value)}${o.note === undefined ? '' : `; ${o.note}`})`;
-      if (o.env !== undefined) text += ` [env ${o.env}]`;
-      return [o.name, { type: o.type, describe: text }];
-    }),
-  );
+  return Object.fromEntries(SERVE_OPTIONS.map((o) => [o.name, { type: o.type, describe: optionHelp({ ...o, value: o.showDefault === true ? defaults[o.key] : undefined }) }]));
 }
 
 /** ServeFlags from yargs's argv (a flag not given stays undefined; --public-read gives 'true'; a repeated flag's array is passed on for the schema to refuse). */

@@ -47,16 +47,7 @@ export async function tokenRevoke(db: string, host: string): Promise<void> {
 export async function tokenList(db: string, json: boolean): Promise<void> {
   const store = await openStore(db, { readonly: true });
   try {
-    const rows = await store.listTokens();
-    if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-    else if (rows.length === 0) process.stdout.write('no per-host tokens\n');
-    else
-      process.stdout.write(
-        table(
-          ['HOST', 'CREATED', 'REVOKED'],
-          rows.map((r) => [r.host, new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()]),
-        ),
-      );
+    printTokens(await store.listTokens(), json, 'HOST', (r) => r.host, 'no per-host tokens');
   } finally {
     await store.close();
   }
@@ -95,13 +86,18 @@ export async function readTokenList(db: string, json: boolean): Promise<void> {
   } finally {
     await store.close();
   }
+  printTokens(rows, json, 'READER', (r) => r.name, 'no read tokens');
+}
+
+/** Token rows as JSON, or a table of who (`head`), created and revoked, or `none` when there are none. */
+function printTokens<T extends { created: number; revoked: number | null }>(rows: readonly T[], json: boolean, head: string, who: (r: T) => string, none: string): void {
   if (json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-  else if (rows.length === 0) process.stdout.write('no read tokens\n');
+  else if (rows.length === 0) process.stdout.write(`${none}\n`);
   else
     process.stdout.write(
       table(
-        ['READER', 'CREATED', 'REVOKED'],
-        rows.map((r) => [r.name, new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()]),
+        [head, 'CREATED', 'REVOKED'],
+        rows.map((r) => [who(r), new Date(r.created).toISOString(), r.revoked === null ? '-' : new Date(r.revoked).toISOString()]),
       ),
     );
 }

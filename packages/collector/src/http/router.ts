@@ -71,13 +71,6 @@ export class Query {
       throw err;
     }
   }
-
-  /** One of a fixed set of words; `def` when absent. */
-  oneOf<T extends string>(name: string, def: T, choices: readonly T[]): T {
-    const raw = this.#p.get(name) ?? def;
-    if (!(choices as readonly string[]).includes(raw)) throw new BadRequest(`${name} must be ${choices.join(', ')}, got ${JSON.stringify(raw.slice(0, 40))}`);
-    return raw as T;
-  }
 }
 
 /** What a handler gets. */

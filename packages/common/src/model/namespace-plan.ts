@@ -21,10 +21,6 @@ export const NS_SECTIONS: readonly SectionPlan[] = NS_SECTION_KEYS.map((k) => {
   return p;
 });
 
-/** The keys of an entry in JSON order. */
-export const NS_ENTRY_KEYS: readonly string[] = ['netns', 'pid', 'container', ...NS_SECTION_KEYS, 'collect'];
-/** The keys of an entry's container in JSON order (all but runtime and id optional). */
-export const CONTAINER_KEYS = ['runtime', 'id', 'pod_uid', 'pod', 'namespace', 'name', 'other_ids'] as const;
 /** The numbers of collect.namespaces in JSON order (errors last). */
 export const NS_COLLECT_COUNTS = ['found', 'reported', 'overflow', 'pending', 'walked', 'unchanged', 'stale'] as const;
 export const NS_COLLECT_MS = ['ms', 'cpu_ms'] as const;

@@ -15,7 +15,7 @@
  */
 import { TcpfleetError } from '../errors.js';
 import { SNAPSHOT_LIMITS as L } from './limits.js';
-import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN } from './identity.js';
+import { LABEL_KEY_PATTERN, LABEL_VALUE_MESSAGE, LABEL_VALUE_PATTERN } from './identity.js';
 
 /** Characters a selector may have at most. */
 export const SELECTOR_MAX_LENGTH = 4096;
@@ -166,7 +166,7 @@ export function parseSelector(text: string): Selector {
   };
   const value = (t: Token): string => {
     if (t.text.length > L.labelValueLength) throw new SelectorError(t.pos, `a label value has at most ${L.labelValueLength} characters, this one ${t.text.length}`);
-    if (!LABEL_VALUE_PATTERN.test(t.text)) throw new SelectorError(t.pos, 'label value: no control characters or bidi overrides');
+    if (!LABEL_VALUE_PATTERN.test(t.text)) throw new SelectorError(t.pos, LABEL_VALUE_MESSAGE);
     return t.text;
   };
   /** After = == !=: one value, or none (the empty value) before ',' or the end. */

@@ -42,7 +42,6 @@ import type { SectionsBuilder, ValuesCodec } from '../codec/snapshot-values.js';
 import { checkBreakdown, encodeBreakdown } from '../codec/breakdown-bytes.js';
 import { PackedSnapshot, packedLayout } from './packed-snapshot.js';
 import { NsDecoder, NsEncodeError, NsEncoder } from '../codec/namespaces-bytes.js';
-import type { NamespaceEntry, NamespacesCollect } from '../model/namespace-entry.js';
 import type { PackedLayout } from './packed-snapshot.js';
 
 /** The encoding's name in the welcome's `encodings`. */
@@ -321,10 +320,8 @@ export class Bin1Decoder {
       }
       const head = this.#build(nums, null, { host, ts, seq, boot, labels }) as unknown as Head;
       head.collect.errors = errors;
-      const part: { ts: number; sockstat: Head['sockstat']; collect: { namespaces?: NamespacesCollect }; namespaces?: NamespaceEntry[] } = { ts, sockstat: head.sockstat, collect: head.collect };
-      if (withNs) this.#ns.snapshot(r, part, layout.snmp);
       const snap = new PackedSnapshot(head, { layout, values, countersAt, breakdown });
-      if (part.namespaces !== undefined) snap.namespaces = part.namespaces;
+      if (withNs) this.#ns.snapshot(r, snap, layout.snmp);
       snapshots.push(snap as unknown as Snapshot);
     }
     r.snapshot = 0;
