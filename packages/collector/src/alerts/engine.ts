@@ -30,6 +30,8 @@ import type { FiringAlert } from '../views/firing-alerts.js';
 
 /** Intervals without data after which a host counts as silent (as `stale` in the API). */
 const STALE_INTERVALS = 3;
+/** How often tick() runs (fleet-scope and absent rules, repeats): in serve and in `rules test`. */
+export const TICK_MS = 500;
 
 /** Options of the engine. */
 export interface EngineOptions {
