@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { openBrowser, pageErrorsOf } from '../helpers/browser.js';
+import { openPage } from '../helpers/browser.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { getJson } from '../helpers/http.js';
 import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
@@ -34,7 +34,7 @@ describe.skipIf(!have)('dashboard filter box in headless Chromium', () => {
   const tmp = tempDir('dashboard-filter');
   let collector: Collector;
   const agents: Proc[] = [];
-  let browser: Awaited<ReturnType<typeof openBrowser>> | null = null;
+  let browser: Awaited<ReturnType<typeof openPage>> | null = null;
   let page: Page;
   let pageErrors: string[] = [];
 
@@ -54,10 +54,9 @@ describe.skipIf(!have)('dashboard filter box in headless Chromium', () => {
     collector = await startCollector(tmp.dir);
     for (const [host, labels] of HOSTS) agents.push(startAgent(collector, tmp.dir, ['--procfs', PROC, '--host-id', host, ...labels.flatMap((l) => ['--label', l])]));
     await waitFor(async () => (await getJson<unknown[]>(`${collector.url}/api/v1/hosts`)).length === HOSTS.length, 'every agent to report', 30_000);
-    browser = await openBrowser();
-    page = await browser.ctx.newPage();
     // The refused selector's 400 is logged by the browser as a failed resource; anything else is a fault.
-    pageErrors = pageErrorsOf(page, /status of 400/);
+    browser = await openPage(/status of 400/);
+    ({ page, errors: pageErrors } = browser);
   }, 60_000);
 
   afterAll(async () => {
