@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { Page } from 'playwright-core';
 import type { ContainerIdentity, NamespaceEntry } from '@tcpfleet/common';
-import { openBrowser, pageErrorsOf } from '../helpers/browser.js';
+import { openPage } from '../helpers/browser.js';
 import { getJson, httpGet } from '../helpers/http.js';
 import { addNetns, canNetns, removeAllNetns, startConns } from '../helpers/netns.js';
 import { cli, killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
@@ -86,7 +86,7 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
   const tmp = tempDir('ns-views');
   let col: Collector;
   let hook: WebhookReceiver;
-  let browser: Awaited<ReturnType<typeof openBrowser>> | null = null;
+  let browser: Awaited<ReturnType<typeof openPage>> | null = null;
   let page: Page;
   let pageErrors: string[] = [];
   let agent: Proc | null = null;
@@ -107,9 +107,8 @@ describe.skipIf(!have)('network namespaces in alerts, /metrics and the dashboard
       ].join('\n'),
     );
     col = await startCollector(tmp.dir, ['--rules', rules]);
-    browser = await openBrowser();
-    page = await browser.ctx.newPage();
-    pageErrors = pageErrorsOf(page);
+    browser = await openPage();
+    ({ page, errors: pageErrors } = browser);
   });
 
   afterAll(async () => {

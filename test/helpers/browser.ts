@@ -40,3 +40,15 @@ export function pageErrorsOf(page: Page, expected?: RegExp): string[] {
   });
   return errors;
 }
+
+/** A browser of its own (openBrowser) with one page whose errors are collected (pageErrorsOf); close() closes both. */
+export async function openPage(expected?: RegExp): Promise<{ ctx: BrowserContext; page: Page; errors: string[]; close: () => Promise<void> }> {
+  const b = await openBrowser();
+  try {
+    const page = await b.ctx.newPage();
+    return { ...b, page, errors: pageErrorsOf(page, expected) };
+  } catch (e) {
+    await b.close();
+    throw e;
+  }
+}

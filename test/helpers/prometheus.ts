@@ -34,22 +34,28 @@ export interface PromResult {
 /** A real Prometheus server on 127.0.0.1 scraping `target` (host:port) every second. */
 export interface PromServer {
   proc: Proc;
+  /** Its HTTP API, `http://127.0.0.1:PORT/api/v1`. */
+  api: string;
   query: (expr: string) => Promise<PromResult[]>;
   /** Waits until `expr` has at least `n` series (Prometheus scraped the target since). */
   waitSeries: (expr: string, n?: number) => Promise<PromResult[]>;
 }
 
-/** Starts Prometheus (config checked with promtool) with its data under `dir`; stop it with stopProc(server.proc). */
-export async function startPrometheus(dir: string, target: string): Promise<PromServer> {
+/**
+ * Starts Prometheus (config checked with promtool) with its data under `dir`; stop it with
+ * stopProc(server.proc). `scrapeConfigs` (the lines under `scrape_configs:`) replaces the one
+ * job `tcpfleet` scraping `target`.
+ */
+export async function startPrometheus(dir: string, target: string, scrapeConfigs = `  - job_name: tcpfleet\n    static_configs:\n      - targets: ['${target}']\n`): Promise<PromServer> {
   const port = await freePort();
   mkdirSync(join(dir, 'data'), { recursive: true });
   const cfg = join(dir, 'prometheus.yml');
-  writeFileSync(cfg, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: tcpfleet\n    static_configs:\n      - targets: ['${target}']\n`);
+  writeFileSync(cfg, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${scrapeConfigs}`);
   const check = spawnSync('promtool', ['check', 'config', cfg], { encoding: 'utf8', timeout: 60_000 });
   if (check.status !== 0) throw new Error(`promtool check config: ${check.stdout}${check.stderr}`);
   const proc = startProc('prometheus', [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { cwd: dir });
-  const query = async (expr: string): Promise<PromResult[]> =>
-    (await getJson<{ data: { result: PromResult[] } }>(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`)).data.result;
+  const api = `http://127.0.0.1:${port}/api/v1`;
+  const query = async (expr: string): Promise<PromResult[]> => (await getJson<{ data: { result: PromResult[] } }>(`${api}/query?query=${encodeURIComponent(expr)}`)).data.result;
   const waitSeries = async (expr: string, n = 1): Promise<PromResult[]> => {
     let out: PromResult[] = [];
     await waitFor(
@@ -68,5 +74,5 @@ export async function startPrometheus(dir: string, target: string): Promise<Prom
     );
     return out;
   };
-  return { proc, query, waitSeries };
+  return { proc, api, query, waitSeries };
 }

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { openBrowser } from '../helpers/browser.js';
+import { openPage } from '../helpers/browser.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { getJson } from '../helpers/http.js';
 import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
@@ -34,9 +34,9 @@ describe.skipIf(!have)('dashboard filter box in headless Chromium', () => {
   const tmp = tempDir('dashboard-filter');
   let collector: Collector;
   const agents: Proc[] = [];
-  let browser: Awaited<ReturnType<typeof openBrowser>> | null = null;
+  let browser: Awaited<ReturnType<typeof openPage>> | null = null;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   /** Host rows on the page, sorted. */
   const rows = async (): Promise<string[]> => (await page.$$eval('#hosts tbody tr', (trs) => trs.map((tr) => (tr as unknown as { dataset: Record<string, string> }).dataset['host'] ?? ''))).sort();
@@ -54,13 +54,9 @@ describe.skipIf(!have)('dashboard filter box in headless Chromium', () => {
     collector = await startCollector(tmp.dir);
     for (const [host, labels] of HOSTS) agents.push(startAgent(collector, tmp.dir, ['--procfs', PROC, '--host-id', host, ...labels.flatMap((l) => ['--label', l])]));
     await waitFor(async () => (await getJson<unknown[]>(`${collector.url}/api/v1/hosts`)).length === HOSTS.length, 'every agent to report', 30_000);
-    browser = await openBrowser();
-    page = await browser.ctx.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      // The refused selector's 400 is logged by the browser as a failed resource; anything else is a fault.
-      if (m.type() === 'error' && !/status of 400/.test(m.text())) pageErrors.push(m.text());
-    });
+    // The refused selector's 400 is logged by the browser as a failed resource; anything else is a fault.
+    browser = await openPage(/status of 400/);
+    ({ page, errors: pageErrors } = browser);
   }, 60_000);
 
   afterAll(async () => {

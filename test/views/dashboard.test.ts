@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { openBrowser, pageErrorsOf } from '../helpers/browser.js';
+import { openPage } from '../helpers/browser.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { getJson } from '../helpers/http.js';
 import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
@@ -27,15 +27,14 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
   const tmp = tempDir('dashboard');
   let collector: Collector;
   const agents: Proc[] = [];
-  let browser: Awaited<ReturnType<typeof openBrowser>> | null = null;
+  let browser: Awaited<ReturnType<typeof openPage>> | null = null;
   let page: Page;
   let pageErrors: string[] = [];
 
   beforeAll(async () => {
     collector = await startCollector(tmp.dir);
-    browser = await openBrowser();
-    page = await browser.ctx.newPage();
-    pageErrors = pageErrorsOf(page);
+    browser = await openPage();
+    ({ page, errors: pageErrors } = browser);
   });
 
   afterAll(async () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { openBrowser, pageErrorsOf } from '../helpers/browser.js';
+import { openPage, pageErrorsOf } from '../helpers/browser.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { seedHistory } from '../helpers/seed.js';
 import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
@@ -42,7 +42,7 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
   const tmp = tempDir('host-page');
   let collector: Collector;
   const agents: Proc[] = [];
-  let browser: Awaited<ReturnType<typeof openBrowser>> | null = null;
+  let browser: Awaited<ReturnType<typeof openPage>> | null = null;
   let page: Page;
   let pageErrors: string[] = [];
   const auth = { authorization: `Bearer ${READ}` };
@@ -113,10 +113,9 @@ describe.skipIf(!have)('dashboard host page and fleet chart in headless Chromium
     agents.push(startAgent(collector, tmp.dir, ['--procfs', PROC, '--host-id', 'hp-a', '--label', 'role=a']));
     agents.push(startAgent(collector, tmp.dir, ['--procfs', PROC, '--host-id', 'hp-b', '--label', 'role=b']));
     await waitFor(async () => (await api<{ stale: boolean }[]>('/api/v1/hosts')).body.filter((h) => !h.stale).length === 2, 'both agents to report', 30_000);
-    browser = await openBrowser();
-    page = await browser.ctx.newPage();
     // The first overview without a token is a 401 the browser logs as a failed resource.
-    pageErrors = pageErrorsOf(page, /status of 401/);
+    browser = await openPage(/status of 401/);
+    ({ page, errors: pageErrors } = browser);
   }, 90_000);
 
   afterAll(async () => {

@@ -4,12 +4,12 @@
  * queries; the job with a wrong token is down with the collector's 401.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES } from '../helpers/fixtures.js';
-import { freePort, getJson } from '../helpers/http.js';
-import { killAll, startAgent, startCollector, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import { getJson } from '../helpers/http.js';
+import { killAll, startAgent, startCollector, stopProc, tempDir, waitFor } from '../helpers/procs.js';
+import { startPrometheus } from '../helpers/prometheus.js';
 import type { Collector, Proc } from '../helpers/procs.js';
 import { haveTools } from '../helpers/tools.js';
 
@@ -44,27 +44,21 @@ describe.skipIf(!have)('/metrics behind a read token, scraped by Prometheus', ()
   });
 
   it('is up with the read token in credentials_file, and down with 401 with a wrong one', async () => {
-    const port = await freePort();
     const dir = join(tmp.dir, 'prometheus');
-    mkdirSync(join(dir, 'data'), { recursive: true });
+    mkdirSync(dir, { recursive: true });
     const good = join(dir, 'good.token');
     const bad = join(dir, 'bad.token');
     writeFileSync(good, `${READ}\n`, { mode: 0o600 });
     writeFileSync(bad, 'not-the-read-token-000000000000\n', { mode: 0o600 });
     const job = (name: string, file: string): string =>
       `  - job_name: ${name}\n    authorization:\n      type: Bearer\n      credentials_file: ${file}\n    static_configs:\n      - targets: ['127.0.0.1:${collector.port}']\n`;
-    const cfg = join(dir, 'prometheus.yml');
-    writeFileSync(cfg, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${job('tcpfleet-good', good)}${job('tcpfleet-bad', bad)}`);
-    const check = spawnSync('promtool', ['check', 'config', cfg], { encoding: 'utf8', timeout: 60_000 });
-    expect(check.status, check.stdout + check.stderr).toBe(0);
-    prom = startProc('prometheus', [`--config.file=${cfg}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { cwd: dir });
-    const api = `http://127.0.0.1:${port}/api/v1`;
+    const server = await startPrometheus(dir, '', `${job('tcpfleet-good', good)}${job('tcpfleet-bad', bad)}`);
+    prom = server.proc;
+    const { api, query } = server;
     const targets = async (): Promise<Map<string, Target>> => {
       const r = await getJson<{ data: { activeTargets: Target[] } }>(`${api}/targets`);
       return new Map(r.data.activeTargets.map((t) => [t.labels['job'] ?? '', t]));
     };
-    const query = async (expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> =>
-      (await getJson<{ data: { result: { metric: Record<string, string>; value: [number, string] }[] } }>(`${api}/query?query=${encodeURIComponent(expr)}`)).data.result;
     await waitFor(
       async () => {
         if (prom?.proc.exitCode !== null) throw new Error(`prometheus exited: ${prom?.stderr() ?? ''}`);

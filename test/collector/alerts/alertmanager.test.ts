@@ -6,16 +6,13 @@
  * post superseding an older one still queued, none after the resolution.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
-import { pino } from 'pino';
 import { emptyStates } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
-import { SqliteAlertStore } from '../../../packages/collector/src/alerts/alert-store.js';
-import { AlertEngine } from '../../../packages/collector/src/alerts/engine.js';
 import { parseRules } from '../../../packages/collector/src/alerts/rules-file.js';
 import type { RulesError } from '../../../packages/collector/src/alerts/rules-file.js';
 import { alertLabels, alertmanagerBody, labelName } from '../../../packages/collector/src/alerts/alertmanager.js';
 import type { AlertPayload } from '../../../packages/collector/src/alerts/payload.js';
+import { engineOnFile } from '../../helpers/alert-engine.js';
 import { synthSnapshot } from '../../helpers/snapshots.js';
 
 const T0 = 1_800_000_000_000;
@@ -123,15 +120,10 @@ describe('alertmanager re-posts in the engine', () => {
   const snap = (ts: number, seq: number, established: number): Snapshot => ({ ...synthSnapshot('h', ts, seq, 1), labels: { env: 'test' }, states: { ...emptyStates(), established } });
 
   it('posts every `resend` while firing (webhooks only at `repeat`), superseding older queued posts; the resolution supersedes the last', () => {
-    const db = new Database(':memory:');
-    closers.push(() => db.close());
-    const clock = { now: T0 };
-    const engine = new AlertEngine({ store: new SqliteAlertStore(db), log: pino({ level: 'silent' }), onQueued: () => {}, now: () => clock.now });
-    engine.setRules(
-      parseRules(
-        `notifiers:\n  - { name: am, type: alertmanager, url: "http://127.0.0.1:9/", resend: 10s }\n  - { name: hook, type: webhook, url: "http://127.0.0.1:9/" }\nrules:\n  - { name: cw, kind: threshold, metric: states.established, op: ">", value: 500, for: 0s, grace: 0s, repeat: 25s, notify: [am, hook] }\n`,
-        'r.yml',
-      ),
+    const { db, clock, engine } = engineOnFile(
+      `notifiers:\n  - { name: am, type: alertmanager, url: "http://127.0.0.1:9/", resend: 10s }\n  - { name: hook, type: webhook, url: "http://127.0.0.1:9/" }\nrules:\n  - { name: cw, kind: threshold, metric: states.established, op: ">", value: 500, for: 0s, grace: 0s, repeat: 25s, notify: [am, hook] }\n`,
+      closers,
+      T0,
     );
     const rows = (): { notifier: string; state: string; status: string }[] =>
       (db.prepare('SELECT notifier, state, body FROM alert_deliveries ORDER BY id').all() as { notifier: string; state: string; body: string }[]).map((r) => {

@@ -6,19 +6,14 @@
  * (also after a restart) and its series is dropped; baselines of spike rules are per namespace.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { emptyStates } from '@tcpfleet/common';
 import type { ContainerIdentity, NamespaceEntry, Snapshot } from '@tcpfleet/common';
-import { SqliteAlertStore } from '../../../packages/collector/src/alerts/alert-store.js';
-import { AlertEngine } from '../../../packages/collector/src/alerts/engine.js';
 import { alertmanagerBody } from '../../../packages/collector/src/alerts/alertmanager.js';
 import { HostSeries } from '../../../packages/collector/src/alerts/host-series.js';
 import { MAX_NAMESPACES_PER_HOST, NamespaceSeriesSet } from '../../../packages/collector/src/alerts/container-scope.js';
 import { sampleKeys } from '../../../packages/collector/src/alerts/metric.js';
 import { RulesError, parseRules } from '../../../packages/collector/src/alerts/rules-file.js';
-import { tempDir } from '../../helpers/procs.js';
+import { engineOnFile } from '../../helpers/alert-engine.js';
 import { nsEntry } from '../../helpers/namespace-entries.js';
 
 const T0 = 1_800_000_000_000;
@@ -56,25 +51,10 @@ function snap(host: string, ts: number, seq: number, namespaces: NamespaceEntry[
   };
 }
 
+/** An engine on a fresh (or given) database file; `deliveries()` gives the bodies queued. */
 function setup(rulesYaml: string, file?: string) {
-  let dbFile = file;
-  if (dbFile === undefined) {
-    const tmp = tempDir('ns-alerts');
-    cleanups.push(tmp.cleanup);
-    dbFile = join(tmp.dir, 'alerts.db');
-  }
-  const db = new Database(dbFile);
-  cleanups.push(() => db.close());
-  const clock = { now: T0 };
-  const engine = new AlertEngine({ store: new SqliteAlertStore(db), log: pino({ level: 'silent' }), onQueued: () => {}, now: () => clock.now });
-  engine.setRules(parseRules(rulesYaml, 'r.yml'));
-  const deliveries = (): Record<string, unknown>[] =>
-    (db.prepare('SELECT body FROM alert_deliveries ORDER BY id').all() as { body: string }[]).map((r) => JSON.parse(r.body) as Record<string, unknown>);
-  const feed = (s: Snapshot): void => {
-    clock.now = Math.max(clock.now, s.ts);
-    engine.ingest([{ host: s.host, labels: s.labels, snapshots: [s] }], s.ts);
-  };
-  return { engine, deliveries, feed, dbFile };
+  const t = engineOnFile(rulesYaml, cleanups, T0, file);
+  return { engine: t.engine, feed: t.feed, dbFile: t.dbFile, deliveries: () => t.deliveries().map((d) => d.body) };
 }
 
 const HOOK = `notifiers:\n  - { name: hook, type: webhook, url: "http://127.0.0.1:9/" }\n`;

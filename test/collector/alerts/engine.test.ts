@@ -6,15 +6,10 @@
  * second firing notification while repeats still come when due.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { emptyStates } from '@tcpfleet/common';
 import type { Breakdown, Snapshot } from '@tcpfleet/common';
-import { SqliteAlertStore } from '../../../packages/collector/src/alerts/alert-store.js';
-import { AlertEngine } from '../../../packages/collector/src/alerts/engine.js';
 import { parseRules } from '../../../packages/collector/src/alerts/rules-file.js';
-import { tempDir } from '../../helpers/procs.js';
+import { engineOnFile } from '../../helpers/alert-engine.js';
 
 const T0 = 1_800_000_000_000;
 const cleanups: (() => void)[] = [];
@@ -45,33 +40,7 @@ function snap(host: string, ts: number, seq: number, v: { established?: number; 
 }
 
 /** An engine on a fresh (or given) database file, with a clock the test moves. */
-function setup(rulesYaml: string, file?: string) {
-  let dbFile = file;
-  if (dbFile === undefined) {
-    const tmp = tempDir('engine');
-    cleanups.push(tmp.cleanup);
-    dbFile = join(tmp.dir, 'alerts.db');
-  }
-  const db = new Database(dbFile);
-  cleanups.push(() => db.close());
-  const store = new SqliteAlertStore(db);
-  const clock = { now: T0 };
-  const engine = new AlertEngine({ store, log: pino({ level: 'silent' }), onQueued: () => {}, now: () => clock.now });
-  engine.setRules(parseRules(rulesYaml, 'r.yml'));
-  const deliveries = (): { notifier: string; body: Record<string, unknown> }[] =>
-    (db.prepare('SELECT notifier, body FROM alert_deliveries ORDER BY id').all() as { notifier: string; body: string }[]).map((r) => ({
-      notifier: r.notifier,
-      body: JSON.parse(r.body) as Record<string, unknown>,
-    }));
-  /** Sends one sample per call, received at the sample's time (unless `recv` says otherwise). */
-  const feed = (s: Snapshot | Snapshot[], recv?: number): void => {
-    const list = Array.isArray(s) ? s : [s];
-    const r = recv ?? Math.max(...list.map((x) => x.ts));
-    clock.now = Math.max(clock.now, r);
-    engine.ingest([{ host: list[0]!.host, labels: list[0]!.labels, snapshots: list }], r);
-  };
-  return { engine, store, clock, deliveries, feed, dbFile, db };
-}
+const setup = (rulesYaml: string, file?: string) => engineOnFile(rulesYaml, cleanups, T0, file);
 
 const HOOK = `notifiers:\n  - { name: hook, type: webhook, url: "http://127.0.0.1:9/" }\n`;
 

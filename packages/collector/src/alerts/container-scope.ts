@@ -15,8 +15,8 @@ import { HostSeries } from './host-series.js';
 import type { Metric, SampleKeys } from './metric.js';
 
 /** `match` keys of a container rule that name the container; every other key is a host label. */
-export const CONTAINER_MATCH_KEYS = ['pod', 'namespace', 'container', 'runtime'] as const;
-export type ContainerMatchKey = (typeof CONTAINER_MATCH_KEYS)[number];
+const CONTAINER_MATCH_KEYS = ['pod', 'namespace', 'container', 'runtime'] as const;
+type ContainerMatchKey = (typeof CONTAINER_MATCH_KEYS)[number];
 
 /** The container part of a container rule's `match`, each value compiled (`*` matches any run of characters). */
 export type ContainerMatch = Readonly<Partial<Record<ContainerMatchKey, RegExp>>>;
@@ -45,7 +45,7 @@ export function splitMatch(match: Readonly<Record<string, string>>): { labels: R
 }
 
 /** A glob of `*` (any run of characters) as an anchored regular expression. */
-export function globRegExp(glob: string): RegExp {
+function globRegExp(glob: string): RegExp {
   return new RegExp(
     `^${glob
       .split('*')

@@ -30,6 +30,8 @@ import type { FiringAlert } from '../views/firing-alerts.js';
 
 /** Intervals without data after which a host counts as silent (as `stale` in the API). */
 const STALE_INTERVALS = 3;
+/** How often tick() runs (fleet-scope and absent rules, repeats): in serve and in `rules test`. */
+export const TICK_MS = 500;
 
 /** Options of the engine. */
 export interface EngineOptions {
@@ -409,14 +411,8 @@ export class AlertEngine {
 
   /** Posts a firing alert again to the rule's Alertmanager notifiers every `resend` (not logged). */
   #repost(rule: Rule, a: AlertRecord, now: number): void {
-    const due = (nf: Notifier): boolean => nf.type === 'alertmanager' && now - (this.#posted.get(`${a.id}\0${nf.name}`) ?? a.lastNotified ?? 0) >= nf.resendMs;
-    if (
-      !rule.notify.some((n) => {
-        const nf = this.#notifiers.get(n);
-        return nf !== undefined && due(nf);
-      })
-    )
-      return;
+    const due = (nf: Notifier | undefined): boolean => nf?.type === 'alertmanager' && now - (this.#posted.get(`${a.id}\0${nf.name}`) ?? a.lastNotified ?? 0) >= nf.resendMs;
+    if (!rule.notify.some((n) => due(this.#notifiers.get(n)))) return;
     this.#o.store.transaction(() => this.#enqueue(rule, a, toPayload(a, rule.kind, 'firing'), now, due));
     this.#o.onQueued();
   }

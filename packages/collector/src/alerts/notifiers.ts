@@ -54,8 +54,10 @@ export const NOTIFIER_DEFAULTS = {
   resend: '1m',
 } as const;
 
-const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
-const ident = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a name of letters, digits and . _ - (up to 100)');
+/** A duration such as 30s (also used by rules-file.ts). */
+export const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
+/** A rule or notifier name (also used by rules-file.ts). */
+export const ident = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a name of letters, digits and . _ - (up to 100)');
 const httpUrl = z.string().refine((u) => {
   try {
     const p = new URL(u).protocol;

@@ -52,7 +52,7 @@ export class DeliveryPump {
   readonly #log: Logger;
   readonly #inFlight = new Map<number, Promise<void>>();
   /** `alertId\0notifier` of each delivery in flight. */
-  readonly #keys = new Map<number, string>();
+  readonly #busy = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #scheduled = false;
   #stopped = false;
@@ -93,13 +93,14 @@ export class DeliveryPump {
       if (this.#inFlight.size >= MAX_IN_FLIGHT) break;
       if (this.#inFlight.has(d.id)) continue;
       // One post at a time per alert and notifier, in queue order: a resolution never overtakes the firing post.
-      if ([...this.#inFlight.keys()].some((id) => this.#keys.get(id) === `${d.alertId}\0${d.notifier}`)) continue;
-      this.#keys.set(d.id, `${d.alertId}\0${d.notifier}`);
+      const key = `${d.alertId}\0${d.notifier}`;
+      if (this.#busy.has(key)) continue;
+      this.#busy.add(key);
       const p = this.#deliver(d)
         .catch((err: unknown) => this.#log.error({ err, delivery: d.id }, 'cannot record a delivery outcome'))
         .finally(() => {
           this.#inFlight.delete(d.id);
-          this.#keys.delete(d.id);
+          this.#busy.delete(key);
         });
       this.#inFlight.set(d.id, p);
     }

@@ -18,7 +18,7 @@ import { containerMetricProblem, splitMatch } from './container-scope.js';
 import type { ContainerMatch } from './container-scope.js';
 import { parseMetric } from './metric.js';
 import type { Metric } from './metric.js';
-import { NotifierSchema, buildNotifier } from './notifiers.js';
+import { NotifierSchema, buildNotifier, duration, ident } from './notifiers.js';
 import type { Notifier } from './notifiers.js';
 
 /** A rules file that cannot be used; `problems` has one line per problem. */
@@ -85,8 +85,6 @@ export interface RuleSet {
 /** Built-in defaults, overridden by the file's `defaults` and then by each rule. */
 export const BUILTIN_DEFAULTS = { for: '30s', grace: '2m', repeat: '1h' } as const;
 
-const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
-const ident = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a name of letters, digits and . _ - (up to 100)');
 const num = z.number().refine(Number.isFinite, 'a finite number');
 
 const RuleSchema = z.strictObject({

@@ -33,15 +33,14 @@ import { HOST_ID_PATTERN, HOST_ID_MESSAGE, LABEL_KEY_PATTERN, SUMMARY_KEYS, empt
 import type { Snapshot } from '@tcpfleet/common';
 import { SqliteAlertStore } from './alert-store.js';
 import { alertLabels } from './alertmanager.js';
-import { AlertEngine } from './engine.js';
+import { AlertEngine, TICK_MS } from './engine.js';
 import { parseMetric } from './metric.js';
+import { duration } from './notifiers.js';
 import type { Metric } from './metric.js';
 import { Problems, RulesError, reportIssues } from './rules-file.js';
 import type { RuleSet } from './rules-file.js';
 import { expandSeries } from './series-notation.js';
 
-/** How often serve evaluates fleet and absent rules and repeats (serve-alerts.ts TICK_MS). */
-const TICK_MS = 500;
 /** Test time 0: 2026-01-01T00:00:00Z. */
 const T0 = Date.UTC(2026, 0, 1);
 /** Latest eval_time or series end: 7 days of test time. */
@@ -66,7 +65,6 @@ interface RuleTest {
   expectations: Expectation[];
 }
 
-const duration = z.string().refine((s) => parseDuration(s) !== null, 'a duration such as 30s, 10m, 1h');
 const positive = duration.refine((s) => (parseDuration(s) ?? 0) >= 1000, 'a duration of at least 1s');
 const value = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 const labelMap = z.record(z.string().regex(LABEL_KEY_PATTERN, 'a label name: letters, digits and _'), value);

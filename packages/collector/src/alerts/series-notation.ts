@@ -12,7 +12,7 @@
  */
 
 /** Steps one series may expand to (a day at 1 s). */
-export const MAX_STEPS = 86_400;
+const MAX_STEPS = 86_400;
 
 const NUM = String.raw`[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?`;
 const ITEM = new RegExp(String.raw`^(?:(${NUM})(?:([-+])(\d+(?:\.\d+)?))?x(\d+)|(${NUM})|_x(\d+)|_)$`);

@@ -12,12 +12,10 @@ import type { Logger } from 'pino';
 import { sendJson } from '../http/respond.js';
 import type { Handler } from '../http/router.js';
 import type { IngestItem, Store, StoredSnapshot } from '../store/store.js';
-import { AlertEngine } from './engine.js';
+import { AlertEngine, TICK_MS } from './engine.js';
 import { DeliveryPump } from './notify.js';
 import { RulesError, loadRulesFile } from './rules-file.js';
 
-/** How often fleet-scope and absent rules and repeats are evaluated. */
-const TICK_MS = 500;
 /** Resolved alerts (and their notifications) are kept this long. */
 const KEEP_RESOLVED_MS = 30 * 86_400_000;
 

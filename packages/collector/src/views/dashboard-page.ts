@@ -157,7 +157,7 @@ function render(o){
 var TOKEN_KEY="tcpfleet.readToken";
 function authHeaders(){var t=readToken(),h={};if(t)h.Authorization="Bearer "+t;return h}
 var nsRows=tcpfleetNamespaces(authHeaders);
-var fleetChart=tcpfleetFleetChart(authHeaders),hostPage=tcpfleetHostPage(authHeaders,STATES,function(){var t=readToken();try{sessionStorage.removeItem(TOKEN_KEY)}catch(e){}askToken(t?"That token was refused.":"")});
+var fleetChart=tcpfleetFleetChart(authHeaders),hostPage=tcpfleetHostPage(authHeaders,STATES,function(){forgetToken(readToken())});
 function route(){
   var m=/^#host=(.+)$/.exec(location.hash),h=null;if(m){try{h=decodeURIComponent(m[1])}catch(e){}}
   $("fleetview").hidden=h!==null;$("hostpage").hidden=h===null;
@@ -165,6 +165,7 @@ function route(){
 }
 window.addEventListener("hashchange",route);
 function readToken(){try{return sessionStorage.getItem(TOKEN_KEY)}catch(e){return null}}
+function forgetToken(t){try{sessionStorage.removeItem(TOKEN_KEY)}catch(e){}askToken(t?"That token was refused.":"")}
 function askToken(why){
   $("login-why").textContent=why;$("login").hidden=false;$("live").className="off";$("status").textContent="read token needed";$("error").textContent="";$("login-token").focus();
 }
@@ -177,9 +178,9 @@ var timer=null,NEEDS_TOKEN={},BAD_FILTER={};
 function poll(){
   clearTimeout(timer);
   if(!$("hostpage").hidden)return;
-  var t=readToken(),h={};if(t)h.Authorization="Bearer "+t;
-  fetch("api/v1/overview?state="+encodeURIComponent(state)+(windowMs?"&window="+windowMs:"")+filter.param(),{cache:"no-store",headers:h}).then(function(r){
-    if(r.status===401){try{sessionStorage.removeItem(TOKEN_KEY)}catch(e){}askToken(t?"That token was refused.":"");throw NEEDS_TOKEN}
+  var t=readToken();
+  fetch("api/v1/overview?state="+encodeURIComponent(state)+(windowMs?"&window="+windowMs:"")+filter.param(),{cache:"no-store",headers:authHeaders()}).then(function(r){
+    if(r.status===401){forgetToken(t);throw NEEDS_TOKEN}
     if(r.status===400&&filter.param())return r.json().then(function(b){filter.refused(b&&b.error?b.error.message:"bad selector");throw BAD_FILTER});
     if(!r.ok)throw new Error("collector answered "+r.status);return r.json()}).then(function(o){
     render(o);$("live").className="on";$("status").textContent="live";$("error").textContent="";

@@ -11,7 +11,7 @@
  * row (netns, runtime, pod / container, Kubernetes namespace, the main states, all sockets, the
  * age of the counts), refreshed with every poll. Everything from agents is set as textContent.
  */
-import { TCP_STATES } from '@tcpfleet/common';
+import { totalOfStates } from '@tcpfleet/common';
 import type { NamespaceEntry, StateCounts } from '@tcpfleet/common';
 import type { Fleet } from '../api/fleet.js';
 import type { Handler } from '../http/router.js';
@@ -36,8 +36,6 @@ export interface NamespaceRow {
 
 function row(e: NamespaceEntry): NamespaceRow {
   const c = e.container;
-  let sockets = 0;
-  for (const st of TCP_STATES) sockets += e.states[st];
   return {
     netns: e.netns,
     pid: e.pid,
@@ -48,7 +46,7 @@ function row(e: NamespaceEntry): NamespaceRow {
     namespace: c?.namespace ?? null,
     name: c?.name ?? null,
     states: e.states,
-    sockets,
+    sockets: totalOfStates(e.states),
     states_age_ms: e.collect.states_age_ms,
     states_unchanged: e.collect.states_unchanged,
   };

@@ -14,7 +14,7 @@
  * `pod`, `namespace` and `container` are "" when unknown. The families are left out altogether
  * while no live host reports namespaces and no container alert fires.
  */
-import { TCP_STATES } from '@tcpfleet/common';
+import { TCP_STATES, totalOfStates } from '@tcpfleet/common';
 import type { NamespaceEntry } from '@tcpfleet/common';
 import type { HostView } from '../api/fleet.js';
 import type { FiringAlert } from './firing-alerts.js';
@@ -31,18 +31,12 @@ function nsLabels(host: string, netns: number, c: NamespaceEntry['container'] | 
   return { host: cut(host), netns: String(netns), pod: cut(c?.pod), namespace: cut(c?.namespace), container: cut(c?.name) };
 }
 
-const sockets = (e: NamespaceEntry): number => {
-  let n = 0;
-  for (const st of TCP_STATES) n += e.states[st];
-  return n;
-};
-
 /** Adds the per-namespace families to `t`. */
 export function namespaceFamilies(t: PrometheusText, hosts: readonly HostView[], alerts: readonly FiringAlert[]): void {
   const all: { host: string; e: NamespaceEntry; n: number }[] = [];
   for (const h of hosts) {
     if (h.stale) continue;
-    for (const e of h.namespaces ?? []) all.push({ host: h.host, e, n: sockets(e) });
+    for (const e of h.namespaces ?? []) all.push({ host: h.host, e, n: totalOfStates(e.states) });
   }
   // A fleet without namespaces gets the exposition of before, byte for byte (test/compat).
   if (all.length === 0 && !alerts.some((a) => a.netns !== undefined)) return;

@@ -13,6 +13,7 @@
 import { TCP_STATES } from '@tcpfleet/common';
 import type { TcpStateName } from '@tcpfleet/common';
 import type { IngestItem, Store, StoredSnapshot } from '../store/store.js';
+import { TtlLru } from './overview-cache.js';
 
 /** Series of every host for one state. */
 export interface SparklineSet {
@@ -40,7 +41,8 @@ export class Sparklines {
   readonly #store: Store;
   readonly #minutes = new Map<string, Minutes>();
   readonly #seeded = new Set<string>();
-  readonly #cache = new Map<string, { at: number; value: Promise<SparklineSet> }>();
+  /** Answers of other windows from the store: a few (alternating windows hit), each for CACHE_MS. */
+  readonly #cache = new TtlLru<Promise<SparklineSet>>(CACHE_ENTRIES, CACHE_MS);
 
   constructor(store: Store) {
     this.#store = store;
@@ -55,13 +57,10 @@ export class Sparklines {
   get(hosts: readonly string[], state: TcpStateName, now: number, windowMs = 3_600_000, points = 60): Promise<SparklineSet> {
     if (windowMs === points * MINUTE && points < KEEP_MINUTES) return this.#fromMemory(hosts, state, now, points);
     const key = `${state}|${windowMs}|${points}|${hosts.join('\u0000')}`;
-    const hit = this.#cache.get(key);
-    if (hit !== undefined && now - hit.at < CACHE_MS) return hit.value;
-    this.#cache.delete(key);
+    const hit = this.#cache.get(key, now);
+    if (hit !== undefined) return hit;
     const value = this.#fromStore(hosts, state, now, windowMs, points);
-    this.#cache.set(key, { at: now, value });
-    // A few entries (alternating windows hit), never more.
-    for (const k of this.#cache.keys()) if (this.#cache.size > CACHE_ENTRIES) this.#cache.delete(k);
+    this.#cache.set(key, value, now);
     return value;
   }
 
