@@ -16,7 +16,7 @@
  * on the read thread (store/read-thread.ts) and written a slice at a time (api/json-stream.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HistoryPosition } from '../store/rollup-history.js';
+import type { HistoryPosition } from '../store/store.js';
 import type { HistoryPages } from '../store/store.js';
 import type { Resolution } from '../store/store.js';
 import { streamAnswer } from './json-stream.js';

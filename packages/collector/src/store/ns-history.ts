@@ -11,7 +11,7 @@ import { HOUR, MINUTE } from './rollups.js';
 import { planPage } from './keyset-pages.js';
 import type { KeyedSource, Page, Stage } from './keyset-pages.js';
 import { STAGE_RANK, bucketSource, bucketStatements, pickResolution, rawKey, toRow } from './rollup-history.js';
-import type { HistoryPosition } from './rollup-history.js';
+import type { HistoryPosition } from './store.js';
 
 /** A namespace history row: a raw entry or a rollup of entries. */
 export type NsHistoryRow = NsStoredEntry | (Omit<NsStoredEntry, 'pid'> & { resolution: '1m' | '1h'; rollup: unknown });

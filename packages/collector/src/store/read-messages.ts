@@ -2,7 +2,7 @@
  * The messages between the main thread (store/read-thread.ts) and the read thread
  * (store/read-worker.ts).
  */
-import type { HistoryPosition } from './rollup-history.js';
+import type { HistoryPosition } from './store.js';
 
 /** What the worker is started with. */
 export interface ReadWorkerData {

@@ -9,7 +9,7 @@
  * a new one.
  */
 import type { Logger } from 'pino';
-import type { HistoryPosition } from './rollup-history.js';
+import type { HistoryPosition } from './store.js';
 import type { PageSlice, PlannedPage, ReadRequestBody, ReadWorkerData } from './read-messages.js';
 import type { HistoryPages, PageStream } from './store.js';
 import { WorkerCalls } from './worker-calls.js';

@@ -13,7 +13,7 @@
  * pages whose rows are read in slices.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { RawHistory, RawKey, Resolution, Store, StoredSnapshot } from './store.js';
+import type { HistoryPosition, RawHistory, RawKey, Resolution, Store, StoredSnapshot } from './store.js';
 import { decodeAgg, decodeInts, lastOnlyParts, statesAndSummary, AGG_METRICS } from './rollup-codec.js';
 import { DAY, HOUR, MINUTE } from './rollups.js';
 import { planPage } from './keyset-pages.js';
@@ -108,13 +108,6 @@ export class RollupReader {
   get db(): Db {
     return this.#db;
   }
-}
-
-/** Where a walk through a host's history stands (the API's cursor holds it). */
-export interface HistoryPosition {
-  resolution: Resolution;
-  stage: '1h' | '1m' | 'raw';
-  key: Key;
 }
 
 export const STAGE_RANK: Record<string, number> = { '1h': 0, '1m': 1, raw: 2 };

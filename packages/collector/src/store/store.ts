@@ -12,7 +12,14 @@
 import type { Logger } from 'pino';
 import type { ContainerIdentity, NamespaceEntry, Snapshot } from '@tcpfleet/common';
 import type { AlertStore } from '../alerts/alert-store.js';
-import type { HistoryPosition } from './rollup-history.js';
+import type { Key } from './keyset-pages.js';
+
+/** Where a walk through a host's history stands (the API's cursor holds it). */
+export interface HistoryPosition {
+  resolution: Resolution;
+  stage: '1h' | '1m' | 'raw';
+  key: Key;
+}
 
 /** A snapshot as stored: what the agent sent plus the collector's receive time. */
 export type StoredSnapshot = Snapshot & { recv_ts: number };

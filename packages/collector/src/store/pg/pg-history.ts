@@ -9,7 +9,8 @@
 import { jsonArraySlices } from '../../api/json-stream.js';
 import { HOUR, MINUTE } from '../rollups.js';
 import { STAGE_RANK, fleetRow, pickResolution, toRow } from '../rollup-history.js';
-import type { BucketRow, HistoryPosition } from '../rollup-history.js';
+import type { BucketRow } from '../rollup-history.js';
+import type { HistoryPosition } from '../store.js';
 import { compareKeys } from '../keyset-pages.js';
 import type { ContainerIdentity } from '@tcpfleet/common';
 import type { HistoryPages, PageStream, Resolution } from '../store.js';
