@@ -68,6 +68,10 @@ describe.skipIf(!root)('R21/R19 graceful stops', () => {
       agent = startNsAgent(leaf.ns, tmp.dir, 'restart-real', args);
       expect(prev.logs().some((l) => l['msg'] === 'agent stopped')).toBe(true);
       stopped.push(prev);
+      // A restart stops a running agent: a SIGTERM before its handlers are installed (Node still
+      // loading, seconds under load) would end it with no 'agent stopped' to compare against.
+      const next = agent;
+      await waitFor(() => next.logs().some((l) => l['msg'] === 'agent started'), 'restarted agent running', 20_000);
     }
     await sleep(1500);
     await stopProc(agent);
