@@ -10,60 +10,29 @@
  *    snapshot is stored once; the real agent fails over to its second collector and its history
  *    stays contiguous (no seq hole, no duplicate).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { killAll, startAgent, stopProc, tempDir, waitFor } from '../helpers/procs.js';
-import type { Proc } from '../helpers/procs.js';
+import { startAgent, stopProc, waitFor } from '../helpers/procs.js';
 import { getJson } from '../helpers/http.js';
-import { startPostgres } from '../helpers/postgres.js';
-import type { PgServer } from '../helpers/postgres.js';
-import { startPgCollector } from '../helpers/pg-collector.js';
+import { leadersAmong, startPgCollectors } from '../helpers/pg-collector.js';
 import type { PgCollector } from '../helpers/pg-collector.js';
 import { Feeder } from '../helpers/feeder.js';
-import { startWebhook, writeSpikeRules } from '../helpers/webhook.js';
-import type { WebhookReceiver } from '../helpers/webhook.js';
+import { writeSpikeRules } from '../helpers/webhook.js';
+import { clusterFixture } from '../helpers/cluster-fixture.js';
 
 const TOKEN = 'cluster-fleet-token-0123456789';
 
-interface Health {
-  leader: boolean;
-}
-
 describe('several collectors on one PostgreSQL', () => {
-  const tmp = tempDir('pg-cluster');
-  let pgs: PgServer | null = null;
-  let hook: WebhookReceiver;
-  const procs: Proc[] = [];
-  const feeders: Feeder[] = [];
-
-  beforeAll(async () => {
-    pgs = await startPostgres();
-    hook = await startWebhook();
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const f of feeders) f.close();
-    for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) await stopProc(p);
-    killAll();
-    await hook?.close();
-    await pgs?.stop();
-    tmp.cleanup();
-  });
+  const fx = clusterFixture('pg-cluster');
+  const { procs, feeders } = fx;
 
   it('every collector answers for the whole fleet; one leads; kill -9 of the leader: another leads, the alert fires and resolves once, nothing lost or doubled', async () => {
-    const server = pgs!;
-    const rules = writeSpikeRules(tmp.dir, hook);
-    const cols: PgCollector[] = [];
-    for (let i = 0; i < 3; i++) {
-      const c = await startPgCollector(tmp.dir, server.url, TOKEN, { extra: ['--rules', rules] });
-      procs.push(c);
-      cols.push(c);
-    }
-    const leaders = async (among: readonly PgCollector[]): Promise<PgCollector[]> => {
-      const out: PgCollector[] = [];
-      for (const c of among) if ((await getJson<Health>(`${c.url}/healthz`)).leader) out.push(c);
-      return out;
-    };
+    const server = fx.server();
+    const hook = fx.hook();
+    const rules = writeSpikeRules(fx.dir, hook);
+    const cols = await startPgCollectors(3, fx.dir, server.url, TOKEN, { extra: ['--rules', rules] });
+    procs.push(...cols);
+    const leaders = leadersAmong;
     await waitFor(async () => (await leaders(cols)).length === 1, 'one leader', 15_000);
     const [leader] = await leaders(cols);
     const others = cols.filter((c) => c !== leader);
@@ -71,8 +40,8 @@ describe('several collectors on one PostgreSQL', () => {
     const [f1, f2] = others as [PgCollector, PgCollector];
 
     // A real agent on the leader, with the second collector to fail over to.
-    const spool = join(tmp.dir, 'spool');
-    const agent = startAgent({ wsUrl: `${leader!.wsUrl},${f1.wsUrl}`, token: TOKEN }, tmp.dir, ['--host-id', 'agent-a', '--spool-dir', spool]);
+    const spool = join(fx.dir, 'spool');
+    const agent = startAgent({ wsUrl: `${leader!.wsUrl},${f1.wsUrl}`, token: TOKEN }, fx.dir, ['--host-id', 'agent-a', '--spool-dir', spool]);
     procs.push(agent);
     const steady = new Feeder('wire-b', '00000000-0000-4000-8000-0000000000b1', TOKEN);
     const spiky = new Feeder('spiky', '00000000-0000-4000-8000-0000000000c1', TOKEN);

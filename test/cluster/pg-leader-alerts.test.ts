@@ -9,16 +9,14 @@
  *  - every collector answers GET /api/v1/alerts (and `tcpfleet alerts`, /metrics) with what the
  *    leader says; GET /api/v1/rules is the leader's (503 TCPFLEET_ERR_NOT_LEADER elsewhere).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, killAll, stopProc, tempDir, waitFor } from '../helpers/procs.js';
-import type { Proc } from '../helpers/procs.js';
+import { describe, expect, it } from 'vitest';
+import { cli, waitFor } from '../helpers/procs.js';
 import { getJson, httpGet } from '../helpers/http.js';
-import { startPostgres } from '../helpers/postgres.js';
-import type { PgServer } from '../helpers/postgres.js';
-import { startPgCollector } from '../helpers/pg-collector.js';
+import { leadersAmong, startPgCollectors } from '../helpers/pg-collector.js';
 import type { PgCollector } from '../helpers/pg-collector.js';
-import { startWebhook, writeSpikeRules } from '../helpers/webhook.js';
-import type { Received, WebhookReceiver } from '../helpers/webhook.js';
+import { writeSpikeRules } from '../helpers/webhook.js';
+import type { Received } from '../helpers/webhook.js';
+import { clusterFixture } from '../helpers/cluster-fixture.js';
 import { Feeder } from '../helpers/feeder.js';
 import { deliveryKey } from '../../packages/collector/src/alerts/notify.js';
 
@@ -38,42 +36,17 @@ interface Alert {
 const stateOf = (list: Alert[]): unknown[] => list.map(({ value, ...rest }) => (rest.status === 'resolved' ? { value, ...rest } : rest));
 
 describe('alerts across collectors on one PostgreSQL', () => {
-  const tmp = tempDir('pg-leader-alerts');
-  let pgs: PgServer | null = null;
-  let hook: WebhookReceiver | null = null;
-  const procs: Proc[] = [];
-  const feeders: Feeder[] = [];
-
-  beforeAll(async () => {
-    pgs = await startPostgres();
-    // The first POST is received and never answered: the leader is killed while it waits.
-    hook = await startWebhook({ kind: 'hang-first', times: 1 });
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const f of feeders) f.close();
-    for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) await stopProc(p);
-    killAll();
-    await hook?.close();
-    await pgs?.stop();
-    tmp.cleanup();
-  });
+  // The first POST is received and never answered: the leader is killed while it waits.
+  const fx = clusterFixture('pg-leader-alerts', { kind: 'hang-first', times: 1 });
+  const { procs, feeders } = fx;
 
   it('kill -9 of the leader while its firing POST is in flight: the transition was stored first, the next leader sends it again with the same key, resolves once; every collector reads the same alerts', async () => {
-    const server = pgs!;
-    const rx = hook!;
-    const rules = writeSpikeRules(tmp.dir, rx);
-    const cols: PgCollector[] = [];
-    for (let i = 0; i < 3; i++) {
-      const c = await startPgCollector(tmp.dir, server.url, TOKEN, { extra: ['--rules', rules] });
-      procs.push(c);
-      cols.push(c);
-    }
-    const leaders = async (among: readonly PgCollector[]): Promise<PgCollector[]> => {
-      const out: PgCollector[] = [];
-      for (const c of among) if ((await getJson<{ leader: boolean }>(`${c.url}/healthz`)).leader) out.push(c);
-      return out;
-    };
+    const server = fx.server();
+    const rx = fx.hook();
+    const rules = writeSpikeRules(fx.dir, rx);
+    const cols = await startPgCollectors(3, fx.dir, server.url, TOKEN, { extra: ['--rules', rules] });
+    procs.push(...cols);
+    const leaders = leadersAmong;
     await waitFor(async () => (await leaders(cols)).length === 1, 'one leader', 15_000);
     const [leader] = await leaders(cols);
     const others = cols.filter((c) => c !== leader) as [PgCollector, PgCollector];

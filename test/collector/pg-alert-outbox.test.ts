@@ -6,31 +6,25 @@
  * outbox table is held by another session's lock, so the commit is provably waiting (PostgreSQL
  * says so in pg_stat_activity) while the delivery pump runs against a real webhook receiver.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createLogger } from '../../packages/collector/src/log.js';
 import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
 import { DeliveryPump, IDEMPOTENCY_HEADER, deliveryKey } from '../../packages/collector/src/alerts/notify.js';
 import type { Notifier } from '../../packages/collector/src/alerts/rules-file.js';
-import { startPostgres } from '../helpers/postgres.js';
-import type { PgServer } from '../helpers/postgres.js';
+import { usePostgres } from '../helpers/postgres.js';
 import { startWebhook } from '../helpers/webhook.js';
 import { waitFor } from '../helpers/procs.js';
+import { pendingSpike } from '../helpers/alert-engine.js';
 
 const log = createLogger('silent');
 const NOW = Date.now();
 
-let server: PgServer | null = null;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const pgServer = usePostgres();
 
 describe('the alert outbox on PostgreSQL', () => {
   it('a notification is not delivered while its transition is not committed; once committed it is, once, with its idempotency key', async () => {
-    const url = await server!.createDatabase('outbox');
+    const url = await pgServer().createDatabase('outbox');
     const store = await PgStore.open(url);
     const hook = await startWebhook();
     const holder = new pg.Client({ connectionString: url });
@@ -38,22 +32,7 @@ describe('the alert outbox on PostgreSQL', () => {
     let pump: DeliveryPump | null = null;
     try {
       const a = await store.openAlerts();
-      const rec = a.insert({
-        rule: 'spike',
-        key: 'h1',
-        status: 'pending',
-        severity: 'warning',
-        host: 'h1',
-        labels: {},
-        metric: 'states.established',
-        value: 200,
-        baseline: 4,
-        pendingSince: NOW,
-        startsAt: null,
-        endsAt: null,
-        lastNotified: null,
-        evidence: null,
-      });
+      const rec = a.insert(pendingSpike('h1', NOW));
       await a.durable();
       const notifier: Notifier = { name: 'hook', type: 'webhook', url: hook.url(), format: 'json', timeoutMs: 2000, retries: 3, backoffMs: 200, secret: null };
       pump = new DeliveryPump({ store: a, log, notifiers: () => new Map([['hook', notifier]]), pollMs: 20 });
@@ -68,7 +47,7 @@ describe('the alert outbox on PostgreSQL', () => {
       });
       pump.kick();
       const waiting = async (): Promise<number> =>
-        Number((await server!.sql<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%alert_deliveries%'"))[0]?.n);
+        Number((await pgServer().sql<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%alert_deliveries%'"))[0]?.n);
       await waitFor(async () => (await waiting()) === 1, 'the commit of the transition to wait on the lock', 10_000, 20);
       // Queued, but not due: the database does not have it yet.
       expect(a.queued()).toBe(1);

@@ -11,6 +11,7 @@ import type { HistoryPages, IngestItem, PageStream, Store, StoredSnapshot } from
 import { fixtureSnapshot, synthNamespace, synthSnapshot } from '../../helpers/snapshots.js';
 import { waitFor } from '../../helpers/procs.js';
 import type { NamespaceEntry, Snapshot } from '@tcpfleet/common';
+import { pendingSpike } from '../../helpers/alert-engine.js';
 
 const log = createLogger('silent');
 /** On an hour boundary plus a bit. */
@@ -341,22 +342,7 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
       const s = await fresh();
       expect(await s.readAlerts(true, 10)).toEqual([]);
       const a1 = await s.openAlerts();
-      const pending = a1.insert({
-        rule: 'spike',
-        key: 'h1',
-        status: 'pending',
-        severity: 'warning',
-        host: 'h1',
-        labels: { env: 'x' },
-        metric: 'states.established',
-        value: 200,
-        baseline: 4,
-        pendingSince: NOW,
-        startsAt: null,
-        endsAt: null,
-        lastNotified: null,
-        evidence: null,
-      });
+      const pending = a1.insert(pendingSpike('h1', NOW));
       // The transition and its delivery: one transaction.
       const rec = { ...pending, status: 'firing' as const, startsAt: NOW + 1000, lastNotified: NOW + 1000 };
       a1.transaction(() => {

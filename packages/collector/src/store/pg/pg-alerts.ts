@@ -266,11 +266,6 @@ export class PgAlertStore implements AlertStore {
 
   /** Resolves once every write made so far is committed (or after 10 s: the rest is logged as lost). */
   async close(): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while ((this.#pending.length > 0 || this.#flushing !== null) && Date.now() < deadline) {
-      this.#kick();
-      await Promise.race([this.#flushing, new Promise((r) => setTimeout(r, 100))]);
-    }
-    if (this.#pending.length > 0) this.#log?.error({ transactions: this.#pending.length }, 'alert state not stored at stop');
+    await this.durable().catch(() => this.#log?.error({ transactions: this.#pending.length }, 'alert state not stored at stop'));
   }
 }
