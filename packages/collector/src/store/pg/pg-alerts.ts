@@ -4,7 +4,8 @@
  * start (open alerts, the latest resolved ones, queued deliveries), and writes behind: each engine
  * transaction (a transition with its deliveries) becomes one PostgreSQL transaction, sent in order
  * by one writer. A write that fails (the database away) is kept and sent again, in order, when it
- * is back; durable() and close() wait for all.
+ * is back; durable() and close() wait for all. Every statement is idempotent (a batch whose
+ * commit was not confirmed is sent again).
  *
  * A queued delivery is due only once the transaction that queued it is committed: nothing is
  * notified that the next leader would not find in the outbox. What a crash (kill -9 of the leader)
@@ -191,7 +192,7 @@ export class PgAlertStore implements AlertStore {
       this.#queue.set(id, { id, alertId, notifier, body, attempts: 0, next: now });
       this.#unsaved.add(id);
       this.#open?.queues.push(id);
-      this.#write("INSERT INTO alert_deliveries (id, alert_id, notifier, body, created, state, next_attempt) VALUES ($1, $2, $3, $4, $5, 'queued', $5)", [id, alertId, notifier, body, now]);
+      this.#write("INSERT INTO alert_deliveries (id, alert_id, notifier, body, created, state, next_attempt) VALUES ($1, $2, $3, $4, $5, 'queued', $5) ON CONFLICT (id) DO NOTHING", [id, alertId, notifier, body, now]);
       if (supersede)
         this.#write(
           `DELETE FROM alert_deliveries WHERE alert_id = $1 AND notifier = $2 AND state <> 'queued'
