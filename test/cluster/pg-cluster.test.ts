@@ -10,130 +10,29 @@
  *    snapshot is stored once; the real agent fails over to its second collector and its history
  *    stays contiguous (no seq hole, no duplicate).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import WebSocket from 'ws';
-import { killAll, startAgent, stopProc, tempDir, waitFor } from '../helpers/procs.js';
-import type { Proc } from '../helpers/procs.js';
+import { startAgent, stopProc, waitFor } from '../helpers/procs.js';
 import { getJson } from '../helpers/http.js';
-import { startPostgres } from '../helpers/postgres.js';
-import type { PgServer } from '../helpers/postgres.js';
-import { startPgCollector } from '../helpers/pg-collector.js';
+import { leadersAmong, startPgCollectors } from '../helpers/pg-collector.js';
 import type { PgCollector } from '../helpers/pg-collector.js';
-import { hello, snapshot } from '../helpers/wire.js';
-import { startWebhook, writeSpikeRules } from '../helpers/webhook.js';
-import type { WebhookReceiver } from '../helpers/webhook.js';
+import { Feeder } from '../helpers/feeder.js';
+import { writeSpikeRules } from '../helpers/webhook.js';
+import { clusterFixture } from '../helpers/cluster-fixture.js';
 
 const TOKEN = 'cluster-fleet-token-0123456789';
 
-/** A wire client for one host: sends one snapshot per send(), resolves on its ack; records what was acknowledged. */
-class Feeder {
-  readonly acked: number[] = [];
-  #ws: WebSocket | null = null;
-  #seq = 0;
-  #id = 0;
-  readonly #waiting = new Map<number, { seq: number; done: (ok: boolean) => void }>();
-  readonly host: string;
-  readonly boot: string;
-  constructor(host: string, boot: string) {
-    this.host = host;
-    this.boot = boot;
-  }
-
-  async open(url: string): Promise<void> {
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${TOKEN}` }, perMessageDeflate: false });
-    this.#ws = ws;
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${this.host}: no welcome`)), 10_000);
-      ws.on('error', () => undefined);
-      ws.on('open', () => ws.send(JSON.stringify({ ...(JSON.parse(hello(this.host, this.boot)) as object), interval_ms: 500 })));
-      ws.on('message', (m) => {
-        const msg = JSON.parse(m.toString()) as { type: string; id?: number };
-        if (msg.type === 'welcome') {
-          clearTimeout(t);
-          resolve();
-        } else if (msg.type === 'ack' || msg.type === 'nack') {
-          const w = this.#waiting.get(msg.id ?? -1);
-          if (w === undefined) return;
-          this.#waiting.delete(msg.id ?? -1);
-          if (msg.type === 'ack') this.acked.push(w.seq);
-          w.done(msg.type === 'ack');
-        }
-      });
-      ws.on('close', () => {
-        for (const w of this.#waiting.values()) w.done(false);
-        this.#waiting.clear();
-      });
-    });
-  }
-
-  /** Sends the next snapshot with `established` connections; true once acknowledged (the seq is resent on a nack). */
-  async send(established: number): Promise<boolean> {
-    const seq = this.#seq + 1;
-    const id = ++this.#id;
-    const snap = snapshot(this.host, seq, this.boot, { interval_ms: 500 });
-    // The collector keeps the per-family counts (states are their sum): set IPv4's.
-    snap['states'] = { ...(snap['states'] as Record<string, number>), established };
-    snap['ipv4'] = { ...(snap['ipv4'] as Record<string, number>), established };
-    const ok = await new Promise<boolean>((done) => {
-      const t = setTimeout(() => done(false), 10_000);
-      this.#waiting.set(id, {
-        seq,
-        done: (v) => {
-          clearTimeout(t);
-          done(v);
-        },
-      });
-      this.#ws?.send(JSON.stringify({ type: 'batch', id, snapshots: [snap] }));
-    });
-    if (ok) this.#seq = seq;
-    return ok;
-  }
-
-  close(): void {
-    this.#ws?.close(1000);
-  }
-}
-
-interface Health {
-  leader: boolean;
-}
-
 describe('several collectors on one PostgreSQL', () => {
-  const tmp = tempDir('pg-cluster');
-  let pgs: PgServer | null = null;
-  let hook: WebhookReceiver;
-  const procs: Proc[] = [];
-  const feeders: Feeder[] = [];
-
-  beforeAll(async () => {
-    pgs = await startPostgres();
-    hook = await startWebhook();
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const f of feeders) f.close();
-    for (const p of procs) if (p.proc.exitCode === null && p.proc.signalCode === null) await stopProc(p);
-    killAll();
-    await hook?.close();
-    await pgs?.stop();
-    tmp.cleanup();
-  });
+  const fx = clusterFixture('pg-cluster');
+  const { procs, feeders } = fx;
 
   it('every collector answers for the whole fleet; one leads; kill -9 of the leader: another leads, the alert fires and resolves once, nothing lost or doubled', async () => {
-    const server = pgs!;
-    const rules = writeSpikeRules(tmp.dir, hook);
-    const cols: PgCollector[] = [];
-    for (let i = 0; i < 3; i++) {
-      const c = await startPgCollector(tmp.dir, server.url, TOKEN, { extra: ['--rules', rules] });
-      procs.push(c);
-      cols.push(c);
-    }
-    const leaders = async (among: readonly PgCollector[]): Promise<PgCollector[]> => {
-      const out: PgCollector[] = [];
-      for (const c of among) if ((await getJson<Health>(`${c.url}/healthz`)).leader) out.push(c);
-      return out;
-    };
+    const server = fx.server();
+    const hook = fx.hook();
+    const rules = writeSpikeRules(fx.dir, hook);
+    const cols = await startPgCollectors(3, fx.dir, server.url, TOKEN, { extra: ['--rules', rules] });
+    procs.push(...cols);
+    const leaders = leadersAmong;
     await waitFor(async () => (await leaders(cols)).length === 1, 'one leader', 15_000);
     const [leader] = await leaders(cols);
     const others = cols.filter((c) => c !== leader);
@@ -141,11 +40,11 @@ describe('several collectors on one PostgreSQL', () => {
     const [f1, f2] = others as [PgCollector, PgCollector];
 
     // A real agent on the leader, with the second collector to fail over to.
-    const spool = join(tmp.dir, 'spool');
-    const agent = startAgent({ wsUrl: `${leader!.wsUrl},${f1.wsUrl}`, token: TOKEN }, tmp.dir, ['--host-id', 'agent-a', '--spool-dir', spool]);
+    const spool = join(fx.dir, 'spool');
+    const agent = startAgent({ wsUrl: `${leader!.wsUrl},${f1.wsUrl}`, token: TOKEN }, fx.dir, ['--host-id', 'agent-a', '--spool-dir', spool]);
     procs.push(agent);
-    const steady = new Feeder('wire-b', '00000000-0000-4000-8000-0000000000b1');
-    const spiky = new Feeder('spiky', '00000000-0000-4000-8000-0000000000c1');
+    const steady = new Feeder('wire-b', '00000000-0000-4000-8000-0000000000b1', TOKEN);
+    const spiky = new Feeder('spiky', '00000000-0000-4000-8000-0000000000c1', TOKEN);
     feeders.push(steady, spiky);
     await steady.open(f1.wsUrl);
     await spiky.open(f2.wsUrl);

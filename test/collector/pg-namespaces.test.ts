@@ -3,25 +3,18 @@
  * a database at schema version 1 (before issue 10) is migrated, the days that already had a
  * snapshots partition get their ns_snapshots partition, and retention drops both together.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
 import { PG_MIGRATIONS } from '../../packages/collector/src/store/pg/pg-schema.js';
 import { DAY } from '../../packages/collector/src/store/rollups.js';
-import { startPostgres } from '../helpers/postgres.js';
-import type { PgServer } from '../helpers/postgres.js';
+import { usePostgres } from '../helpers/postgres.js';
 import { synthNamespace, synthSnapshot } from '../helpers/snapshots.js';
 
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 30);
 const DAY0 = Date.UTC(2026, 10, 20);
 
-let server: PgServer | null = null;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 120_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const pgServer = usePostgres();
 
 async function sql<R extends pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
   const c = new pg.Client({ connectionString: url });
@@ -38,7 +31,7 @@ const partitionsOf = async (url: string, parent: string): Promise<string[]> =>
 
 describe('namespace series on PostgreSQL', () => {
   it('migrates a version 1 database: existing days get their ns_snapshots partition; namespaces are stored in them; retention drops both', async () => {
-    const url = await server!.createDatabase('ns_migrate');
+    const url = await pgServer().createDatabase('ns_migrate');
     // A database as a collector before issue 10 left it: schema version 1, a partition for the day of NOW.
     await sql(url, `CREATE TABLE tcpfleet_schema (version integer NOT NULL); INSERT INTO tcpfleet_schema VALUES (1); ${PG_MIGRATIONS[0]!}`);
     await sql(url, `CREATE TABLE snapshots_d20261120 PARTITION OF snapshots FOR VALUES FROM (${DAY0}) TO (${DAY0 + DAY})`);

@@ -85,6 +85,9 @@ describe('alerting: delivery that hangs or fails, and SIGHUP reloads', () => {
     await waitFor(() => logs('notification delivered').some((l) => l['notifier'] === 'flaky'), 'delivery to the flaky webhook', 30_000);
     expect(flaky.received).toHaveLength(3);
     expect(new Set(flaky.received.map((r) => r.body)).size).toBe(1);
+    // Every attempt carries the same idempotency key (a receiver can drop a repeat: at least once).
+    expect(new Set(flaky.received.map((r) => r.headers['idempotency-key'])).size).toBe(1);
+    expect(flaky.received[0]!.headers['idempotency-key']).toMatch(/^tcpfleet-\d+-[0-9a-f]{16}$/);
     expect(flaky.received[2]!.json).toMatchObject({ status: 'firing', rule: 'listening', host: 'self' });
 
     // The alert record is there whatever the webhooks did.

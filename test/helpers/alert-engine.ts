@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Snapshot } from '@tcpfleet/common';
 import { SqliteAlertStore } from '../../packages/collector/src/alerts/alert-store.js';
+import type { AlertRecord } from '../../packages/collector/src/alerts/alert-store.js';
 import { AlertEngine } from '../../packages/collector/src/alerts/engine.js';
 import { parseRules } from '../../packages/collector/src/alerts/rules-file.js';
 import { tempDir } from './procs.js';
@@ -42,4 +43,24 @@ export function engineOnFile(rulesYaml: string, cleanups: (() => void)[], t0: nu
     engine.ingest([{ host: list[0]!.host, labels: list[0]!.labels, snapshots: list }], r);
   };
   return { engine, store, clock, deliveries, feed, dbFile, db };
+}
+
+/** A pending spike alert on host `host` since `since`, as the engine inserts one (for AlertStore tests). */
+export function pendingSpike(host: string, since: number): Omit<AlertRecord, 'id'> {
+  return {
+    rule: 'spike',
+    key: host,
+    status: 'pending',
+    severity: 'warning',
+    host,
+    labels: { env: 'x' },
+    metric: 'states.established',
+    value: 200,
+    baseline: 4,
+    pendingSince: since,
+    startsAt: null,
+    endsAt: null,
+    lastNotified: null,
+    evidence: null,
+  };
 }

@@ -13,6 +13,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './http.js';
 
 /** The server binaries (Debian: /usr/lib/postgresql/15/bin; the newest installed version if several). */
@@ -163,5 +164,20 @@ export async function startPostgres(o: { database?: string; password?: string } 
     halt,
     resume: launch,
     stop,
+  };
+}
+
+/** A server for the tests of the calling file: started before them, stopped after them; the getter throws before the start. */
+export function usePostgres(): () => PgServer {
+  let server: PgServer | null = null;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (server === null) throw new Error('no PostgreSQL server');
+    return server;
   };
 }

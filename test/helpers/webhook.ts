@@ -1,6 +1,7 @@
 /**
  * A real HTTP server on 127.0.0.1 that receives alert webhooks: it records every request and
- * answers as told (ok, hang forever, or fail a number of times first). Closed by close(), which
+ * answers as told (ok, hang forever, fail a number of times first, or hold the first requests
+ * unanswered and answer the rest). Closed by close(), which
  * also drops the connections a hanging receiver holds.
  */
 import { writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ export interface Received {
 }
 
 /** How the receiver answers. */
-export type WebhookMode = { kind: 'ok' } | { kind: 'hang' } | { kind: 'fail-first'; times: number; status: number };
+export type WebhookMode = { kind: 'ok' } | { kind: 'hang' } | { kind: 'fail-first'; times: number; status: number } | { kind: 'hang-first'; times: number };
 
 export interface WebhookReceiver {
   url: (path?: string) => string;
@@ -34,6 +35,7 @@ export async function startWebhook(mode: WebhookMode = { kind: 'ok' }, port = 0)
   const received: Received[] = [];
   const sockets = new Set<Socket>();
   let failures = 0;
+  let held = 0;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -47,6 +49,10 @@ export async function startWebhook(mode: WebhookMode = { kind: 'ok' }, port = 0)
       }
       received.push({ at: Date.now(), path: req.url ?? '/', body, json, headers: req.headers });
       if (mode.kind === 'hang') return; // never answers
+      if (mode.kind === 'hang-first' && held < mode.times) {
+        held++;
+        return; // this one is never answered
+      }
       if (mode.kind === 'fail-first' && failures < mode.times) {
         failures++;
         res.writeHead(mode.status).end('try again');

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'TCPFLEET_ERR_RULES',
   'TCPFLEET_ERR_SPOOL',
   'TCPFLEET_ERR_BUSY',
+  'TCPFLEET_ERR_NOT_LEADER',
 ] as const;
 
 /** A stable error code; see docs/errors.md. */

@@ -6,10 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../packages/collector/src/log.js';
 import { hashToken } from '../../../packages/collector/src/ingest/auth.js';
 import { DAY, HOUR, MINUTE } from '../../../packages/collector/src/store/rollups.js';
+import { deliveryKey } from '../../../packages/collector/src/alerts/notify.js';
 import type { HistoryPages, IngestItem, PageStream, Store, StoredSnapshot } from '../../../packages/collector/src/store/store.js';
 import { fixtureSnapshot, synthNamespace, synthSnapshot } from '../../helpers/snapshots.js';
 import { waitFor } from '../../helpers/procs.js';
 import type { NamespaceEntry, Snapshot } from '@tcpfleet/common';
+import { pendingSpike } from '../../helpers/alert-engine.js';
 
 const log = createLogger('silent');
 /** On an hour boundary plus a bit. */
@@ -298,6 +300,8 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
       });
       const pending = a1.insert({ ...rec, rule: 'other', status: 'pending', startsAt: null });
       a1.remove(pending.id);
+      // Due once the transaction that queued them is durable (PostgreSQL writes behind).
+      await a1.durable();
       expect(a1.due(NOW, 10).map((d) => d.notifier)).toEqual(['hook']);
       expect(a1.queued()).toBe(2);
       const [d1] = a1.due(NOW, 10);
@@ -321,6 +325,7 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
       if (driver === 'postgres') {
         enqueue(rec.id, 'am', '{"v":1}', NOW);
         enqueue(rec.id, 'am', '{"v":2}', NOW, true);
+        await a2.durable();
         expect(a2.due(NOW + 30_000, 10).map((d) => d.body)).toEqual(['{"v":2}']);
         const [d3] = a2.due(NOW + 30_000, 10);
         a2.sent(d3!.id, NOW + 1);
@@ -331,6 +336,48 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
       expect(a2.prune(NOW + 6)).toBe(1);
       await a2.close?.();
       expect((await s.openAlerts()).all(10).map((a) => a.id)).toEqual([again.id]);
+    });
+
+    it('the outbox across leaders: a delivery is due once its transition is durable; the next leader resumes what was not marked sent, with the same key; every collector reads the same alerts', async () => {
+      const s = await fresh();
+      expect(await s.readAlerts(true, 10)).toEqual([]);
+      const a1 = await s.openAlerts();
+      const pending = a1.insert(pendingSpike('h1', NOW));
+      // The transition and its delivery: one transaction.
+      const rec = { ...pending, status: 'firing' as const, startsAt: NOW + 1000, lastNotified: NOW + 1000 };
+      a1.transaction(() => {
+        a1.update(rec);
+        a1.enqueue(rec.id, 'hook', '{"status":"firing"}', NOW + 1000);
+      });
+      // Nothing is due that is not stored yet: on SQLite the call above committed; PostgreSQL has not been asked yet.
+      const early = a1.due(NOW + 1000, 10);
+      expect(early).toHaveLength(driver === 'postgres' ? 0 : 1);
+      await a1.durable();
+      const [d] = a1.due(NOW + 1000, 10);
+      expect(d).toMatchObject({ alertId: rec.id, notifier: 'hook', body: '{"status":"firing"}', attempts: 0 });
+      expect(early.every((e) => e.id === d!.id)).toBe(true);
+      // a1 posts d and dies before marking it sent: the next leader loads the same delivery, with the same key.
+      const a2 = await s.openAlerts();
+      expect(a2.open().map((a) => [a.id, a.status, a.startsAt])).toEqual([[rec.id, 'firing', NOW + 1000]]);
+      const again = a2.due(NOW + 1000, 10);
+      expect(again).toEqual([d]);
+      expect(deliveryKey(again[0]!)).toBe(deliveryKey(d!));
+      expect(deliveryKey({ ...d!, body: '{"status":"resolved"}' })).not.toBe(deliveryKey(d!));
+      a2.sent(d!.id, NOW + 1100);
+      await a2.durable();
+      expect((await s.openAlerts()).due(NOW + 1000, 10)).toEqual([]);
+      // A collector that does not lead reads what the leader stored.
+      expect(await s.readAlerts(false, 10)).toEqual(a2.open());
+      a2.transaction(() => {
+        a2.update({ ...rec, status: 'resolved', endsAt: NOW + 5000 });
+        a2.enqueue(rec.id, 'hook', '{"status":"resolved"}', NOW + 5000);
+      });
+      await a2.durable();
+      expect(await s.readAlerts(false, 10)).toEqual([]);
+      expect(await s.readAlerts(true, 10)).toEqual(a2.all(10));
+      expect((await s.readAlerts(true, 10)).map((a) => [a.id, a.status, a.endsAt])).toEqual([[rec.id, 'resolved', NOW + 5000]]);
+      expect(a2.due(NOW + 5000, 10).map((x) => x.body)).toEqual(['{"status":"resolved"}']);
+      await a2.close?.();
     });
 
     it('stats: hosts, rows and time span of each resolution', async () => {

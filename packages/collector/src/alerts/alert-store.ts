@@ -1,9 +1,10 @@
 /**
  * Where alert state lives: the alerts (pending, firing, resolved, with the evidence captured when
  * each fired) and the notification outbox. A transition and the notifications it causes are
- * written in one transaction, so a collector restart neither forgets a firing alert nor loses or
- * repeats a notification that was delivered (one in flight at the moment of a crash is sent again:
- * at least once).
+ * written in one transaction, and a queued notification is due only once that transaction is
+ * durable, so a collector restart (or the next leader on a shared PostgreSQL) neither forgets a
+ * firing alert nor loses or repeats a notification that was delivered (one in flight at the moment
+ * of a crash is sent again with the same idempotency key: at least once, notify.ts).
  *
  * The SQLite implementation keeps its own tables in the collector's database (created if missing,
  * versioned in alert_schema), so it needs no slot in store/migrations.ts. The interface is
@@ -62,7 +63,7 @@ export interface AlertStore {
    * this notifier are marked failed (never sent), and only its newest 10 for this notifier are kept.
    */
   enqueue(alertId: number, notifier: string, body: string, now: number, supersede?: boolean): void;
-  /** Deliveries due at `now`, oldest first. */
+  /** Deliveries due at `now`, oldest first: only those whose queuing transaction is durable. */
   due(now: number, limit: number): Delivery[];
   sent(id: number, now: number): void;
   retry(id: number, attempts: number, next: number, error: string): void;
@@ -73,6 +74,8 @@ export interface AlertStore {
   prune(before: number): number;
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: () => T): T;
+  /** Resolves once every write made so far is durable (SQLite: at once; PostgreSQL writes behind). */
+  durable(): Promise<void>;
   /** Waits until every write made is durable (a driver that writes behind: PostgreSQL); called at stop. */
   close?(): Promise<void>;
 }
@@ -151,6 +154,13 @@ export const fromRow = (r: AlertRow): AlertRecord => ({
   lastNotified: r.last_notified,
   evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as AlertEvidence),
 });
+
+/** Alerts as stored (Store.readAlerts): open ones, or with `all` the newest `limit`; none before the tables exist. */
+export function readSqliteAlerts(db: Db, all: boolean, limit: number): AlertRecord[] {
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'").get() === undefined) return [];
+  const rows = all ? db.prepare('SELECT * FROM alerts ORDER BY id DESC LIMIT ?').all(limit) : db.prepare("SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY id").all();
+  return (rows as AlertRow[]).map(fromRow);
+}
 
 /** Alert state in the collector's SQLite database. */
 export class SqliteAlertStore implements AlertStore {
@@ -252,5 +262,8 @@ export class SqliteAlertStore implements AlertStore {
   }
   transaction<T>(fn: () => T): T {
     return this.#db.transaction(fn)();
+  }
+  durable(): Promise<void> {
+    return Promise.resolve();
   }
 }

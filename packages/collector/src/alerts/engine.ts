@@ -419,26 +419,37 @@ export class AlertEngine {
 
   /** The alerts firing now, in the shape the operator views (/metrics, dashboard, watch) show. */
   firing(): FiringAlert[] {
-    const kinds = new Map(this.#rules.rules.map((r) => [r.name, r.kind]));
-    return [...this.#open.values()]
-      .filter((a) => a.status === 'firing')
-      .map((a) => ({
-        rule: a.rule,
-        host: a.host,
-        ...(isNamespaceEvidence(a.evidence) ? { netns: a.evidence.netns, container: a.evidence.container } : {}),
-        since: a.startsAt ?? a.pendingSince,
-        ...(a.value === null ? {} : { value: a.value }),
-        severity: a.severity,
-        summary: summaryText(toPayload(a, kinds.get(a.rule) ?? null)),
-      }));
+    return firingOf([...this.#open.values()], this.#rules);
   }
 
   /** Open alerts (or, with `all`, the history too) as payload objects: firing first. */
   list(all: boolean, limit = 1000): AlertPayload[] {
-    const kinds = new Map(this.#rules.rules.map((r) => [r.name, r.kind]));
-    const rank = { firing: 0, pending: 1, resolved: 2 } as const;
     const open = [...this.#open.values()];
-    const recs = all ? this.#o.store.all(limit).map((r) => open.find((o) => o.id === r.id) ?? r) : open;
-    return recs.sort((x, y) => rank[x.status] - rank[y.status] || (y.startsAt ?? y.pendingSince) - (x.startsAt ?? x.pendingSince)).map((r) => toPayload(r, kinds.get(r.rule) ?? null));
+    return listOf(all ? this.#o.store.all(limit).map((r) => open.find((o) => o.id === r.id) ?? r) : open, this.#rules);
   }
+}
+
+const kindsOf = (rules: RuleSet): Map<string, Rule['kind']> => new Map(rules.rules.map((r) => [r.name, r.kind]));
+
+/** The firing ones of `recs` as the operator views show them (also a non-leader's, from the database). */
+export function firingOf(recs: readonly AlertRecord[], rules: RuleSet): FiringAlert[] {
+  const kinds = kindsOf(rules);
+  return recs
+    .filter((a) => a.status === 'firing')
+    .map((a) => ({
+      rule: a.rule,
+      host: a.host,
+      ...(isNamespaceEvidence(a.evidence) ? { netns: a.evidence.netns, container: a.evidence.container } : {}),
+      since: a.startsAt ?? a.pendingSince,
+      ...(a.value === null ? {} : { value: a.value }),
+      severity: a.severity,
+      summary: summaryText(toPayload(a, kinds.get(a.rule) ?? null)),
+    }));
+}
+
+/** Alert records as GET /api/v1/alerts lists them (also a non-leader's, from the database): firing first, then pending, then resolved; newest first. */
+export function listOf(recs: readonly AlertRecord[], rules: RuleSet): AlertPayload[] {
+  const kinds = kindsOf(rules);
+  const rank = { firing: 0, pending: 1, resolved: 2 } as const;
+  return [...recs].sort((x, y) => rank[x.status] - rank[y.status] || (y.startsAt ?? y.pendingSince) - (x.startsAt ?? x.pendingSince)).map((r) => toPayload(r, kinds.get(r.rule) ?? null));
 }

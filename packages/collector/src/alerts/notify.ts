@@ -3,7 +3,12 @@
  * writes rows into the outbox (alert-store.ts); this pump POSTs them with a timeout, retries with
  * exponential backoff, and records the outcome. A webhook that hangs, errors or is unreachable
  * costs a timer and a socket here, never a delay to ingest, and never the alert record.
+ *
+ * At least once: a delivery is marked sent after its 2xx. One in flight when the collector (or the
+ * leader of several) dies is sent again by the next start (or leader), with the same body and the
+ * same `Idempotency-Key` header (deliveryKey), so a receiver can drop the repeat.
  */
+import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
@@ -15,6 +20,17 @@ import { signedHeaders } from './signature.js';
 const MAX_BACKOFF_MS = 300_000;
 /** Deliveries in flight at once. */
 const MAX_IN_FLIGHT = 8;
+/** The header carrying deliveryKey() on every attempt. */
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+/**
+ * The idempotency key of one queued notification: the same on every attempt and after a leader
+ * change (it is made of the outbox row: its id and a hash of its notifier and body), different
+ * for each transition and each repeat.
+ */
+export function deliveryKey(d: Pick<Delivery, 'id' | 'notifier' | 'body'>): string {
+  return `tcpfleet-${d.id}-${createHash('sha256').update(`${d.notifier}\0${d.body}`).digest('hex').slice(0, 16)}`;
+}
 
 /** POSTs a body; resolves with the status code, rejects on a network error or time-out. */
 export function postJson(url: string, body: string, timeoutMs: number, extraHeaders: Record<string, string> = {}): Promise<number> {
@@ -117,7 +133,7 @@ export class DeliveryPump {
     }
     let error: string;
     try {
-      const headers = n.type === 'webhook' && n.secret !== null ? signedHeaders(n.secret, d.body, Date.now()) : {};
+      const headers = { [IDEMPOTENCY_HEADER]: deliveryKey(d), ...(n.type === 'webhook' && n.secret !== null ? signedHeaders(n.secret, d.body, Date.now()) : {}) };
       const status = await postJson(n.type === 'alertmanager' ? n.postUrl : n.url, d.body, n.timeoutMs, headers);
       if (status >= 200 && status < 300) {
         this.#o.store.sent(d.id, Date.now());

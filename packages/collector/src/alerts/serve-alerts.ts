@@ -14,6 +14,7 @@ import type { Handler } from '../http/router.js';
 import type { IngestItem, Store, StoredSnapshot } from '../store/store.js';
 import { AlertEngine, TICK_MS } from './engine.js';
 import { DeliveryPump } from './notify.js';
+import type { AlertPayload } from './payload.js';
 import { RulesError, loadRulesFile } from './rules-file.js';
 
 /** Resolved alerts (and their notifications) are kept this long. */
@@ -36,6 +37,14 @@ export interface Alerts {
   /** GET /api/v1/alerts and GET /api/v1/rules. */
   handlers: { alerts: Handler; rules: Handler };
   stop: () => Promise<void>;
+}
+
+/** Answers GET /api/v1/alerts[?all=1&selector=] with the list `listFor(all)` gives (the leader's engine, or a follower's read of the database). */
+export async function answerAlerts({ res, query }: Parameters<Handler>[0], listFor: (all: boolean) => AlertPayload[] | Promise<AlertPayload[]>): Promise<void> {
+  const all = query.string('all');
+  const sel = query.selector();
+  const list = await listFor(all === '1' || all === 'true');
+  sendJson(res, 200, sel === null ? list : list.filter((a) => a.host !== undefined && sel.matches(a.labels)));
 }
 
 /** Starts alerting; throws RulesError for a bad rules file. */
@@ -115,12 +124,7 @@ export async function startAlerts(o: AlertsOptions): Promise<Alerts> {
     onCommitted,
     firing: () => eng.firing(),
     handlers: {
-      alerts: ({ res, query }) => {
-        const all = query.string('all');
-        const sel = query.selector();
-        const list = eng.list(all === '1' || all === 'true');
-        sendJson(res, 200, sel === null ? list : list.filter((a) => a.host !== undefined && sel.matches(a.labels)));
-      },
+      alerts: (ctx) => answerAlerts(ctx, (all) => eng.list(all)),
       rules: ({ res }) =>
         sendJson(res, 200, {
           file: o.rulesFile ?? null,

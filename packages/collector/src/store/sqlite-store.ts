@@ -17,8 +17,8 @@ import { sqliteStats } from './sqlite-stats.js';
 import { sqliteReadTokens } from './read-tokens.js';
 import { RollupJob } from './rollups.js';
 import { ReadThread } from './read-thread.js';
-import { SqliteAlertStore } from '../alerts/alert-store.js';
-import type { AlertStore } from '../alerts/alert-store.js';
+import { SqliteAlertStore, readSqliteAlerts } from '../alerts/alert-store.js';
+import type { AlertRecord, AlertStore } from '../alerts/alert-store.js';
 import { RowEncoder, nsOffsets } from './ingest-rows.js';
 import type { IngestRows } from './ingest-rows.js';
 import type { HistoryPages, ReadTokens, RollupJobOptions, RollupService } from './store.js';
@@ -582,6 +582,10 @@ export class SqliteStore implements Store, RawHistory, NsRawHistory {
   /** The alert tables live in this database (created if missing); the engine's writes are durable when its call returns. */
   openAlerts(): Promise<AlertStore> {
     return Promise.resolve(new SqliteAlertStore(this.#db));
+  }
+
+  readAlerts(all: boolean, limit: number): Promise<AlertRecord[]> {
+    return Promise.resolve(readSqliteAlerts(this.#db, all, limit));
   }
 
   rollupJob(o: RollupJobOptions): RollupService | null {

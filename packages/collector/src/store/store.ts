@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { ContainerIdentity, NamespaceEntry, Snapshot } from '@tcpfleet/common';
-import type { AlertStore } from '../alerts/alert-store.js';
+import type { AlertRecord, AlertStore } from '../alerts/alert-store.js';
 import type { Key } from './keyset-pages.js';
 
 /** Where a walk through a host's history stands (the API's cursor holds it). */
@@ -273,6 +273,11 @@ export interface Store {
    * runs between two commits and must not yield); see each driver for when its writes are durable.
    */
   openAlerts(): Promise<AlertStore>;
+  /**
+   * Alerts as stored, read for a collector that does not lead (the leader's engine answers from
+   * its own state): the pending and firing ones, or with `all` the newest `limit` of every status.
+   */
+  readAlerts(all: boolean, limit: number): Promise<AlertRecord[]>;
   /** The rollup and retention job to run in this process, or null when the store runs it itself (SQLite's write thread). */
   rollupJob(o: RollupJobOptions): RollupService | null;
   /** History pages at every resolution (SQLite: on a read thread with its own connection). */

@@ -15,7 +15,7 @@ import { RowEncoder } from './ingest-rows.js';
 import { StorageError } from './storage-error.js';
 import type { SqliteStore } from './sqlite-store.js';
 import type { HistoryPages, ReadTokens, RollupService } from './store.js';
-import type { AlertStore } from '../alerts/alert-store.js';
+import type { AlertRecord, AlertStore } from '../alerts/alert-store.js';
 import type { DbStats, GapRecord, HostRemoval, IngestItem, IngestOutcome, NsSeries, NsStoredEntry, RemoveOutcome, Store, StoredSnapshot, TokenInfo, WriteAuth } from './store.js';
 import type { WriteRequestBody, WriteWorkerData } from './write-worker.js';
 import { WorkerCalls } from './worker-calls.js';
@@ -72,6 +72,10 @@ export class ThreadedStore implements Store {
 
   openAlerts(): Promise<AlertStore> {
     return this.#main.openAlerts();
+  }
+
+  readAlerts(all: boolean, limit: number): Promise<AlertRecord[]> {
+    return this.#main.readAlerts(all, limit);
   }
 
   /** Null: the rollup job runs on the write thread, on the writing connection. */

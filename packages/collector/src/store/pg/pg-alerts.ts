@@ -2,10 +2,16 @@
  * Alert state and the notification outbox in PostgreSQL. The engine's AlertStore is synchronous
  * (it runs between two commits and must not yield), so this store answers from memory, loaded at
  * start (open alerts, the latest resolved ones, queued deliveries), and writes behind: each engine
- * transaction becomes one PostgreSQL transaction, sent in order by one writer. A write that fails
- * (the database away) is kept and sent again, in order, when it is back; close() waits for all.
- * What a crash can lose: the transitions and queued notifications of the last moments before it
- * (not yet committed); a notification delivered but not yet marked sent is sent again (at least once).
+ * transaction (a transition with its deliveries) becomes one PostgreSQL transaction, sent in order
+ * by one writer. A write that fails (the database away) is kept and sent again, in order, when it
+ * is back; durable() and close() wait for all. Every statement is idempotent (a batch whose
+ * commit was not confirmed is sent again).
+ *
+ * A queued delivery is due only once the transaction that queued it is committed: nothing is
+ * notified that the next leader would not find in the outbox. What a crash (kill -9 of the leader)
+ * can lose is therefore only transitions nobody was told of (the next leader evaluates them again
+ * from the stored state); a notification delivered but not yet marked sent is sent again by the
+ * next leader with the same body and idempotency key (at least once, notify.ts).
  *
  * Ids come from blocks of 2^20 taken from a database sequence, so collectors sharing the database
  * never hand out the same id.
@@ -46,8 +52,22 @@ const UPSERT = `INSERT INTO alerts (id, rule, key, status, severity, host, label
 
 type Stmt = [string, unknown[]];
 
+/** Alerts as committed (Store.readAlerts): open ones, or with `all` the newest `limit`. */
+export async function readPgAlerts(db: PgDb, all: boolean, limit: number): Promise<AlertRecord[]> {
+  const rows = all
+    ? await db.query<AlertRow>('SELECT * FROM alerts ORDER BY id DESC LIMIT $1', [limit])
+    : await db.query<AlertRow>("SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY id");
+  return rows.map(fromRow);
+}
+
 interface QueuedDelivery extends Delivery {
   next: number;
+}
+
+/** One engine transaction to commit: its statements, and the deliveries it queues (due once it is committed). */
+interface Tx {
+  stmts: Stmt[];
+  queues: number[];
 }
 
 export class PgAlertStore implements AlertStore {
@@ -59,8 +79,10 @@ export class PgAlertStore implements AlertStore {
   #spare: { next: number; end: number } | null = null;
   #fetching = false;
   /** Engine transactions not yet committed, in order. */
-  readonly #pending: Stmt[][] = [];
-  #open: Stmt[] | null = null;
+  readonly #pending: Tx[] = [];
+  #open: Tx | null = null;
+  /** Queued deliveries whose transaction is not committed yet: not due. */
+  readonly #unsaved = new Set<number>();
   #flushing: Promise<void> | null = null;
   #retry: NodeJS.Timeout | null = null;
 
@@ -98,9 +120,9 @@ export class PgAlertStore implements AlertStore {
   }
 
   #write(sql: string, p: unknown[]): void {
-    if (this.#open !== null) this.#open.push([sql, p]);
+    if (this.#open !== null) this.#open.stmts.push([sql, p]);
     else {
-      this.#pending.push([[sql, p]]);
+      this.#pending.push({ stmts: [[sql, p]], queues: [] });
       this.#kick();
     }
   }
@@ -118,9 +140,10 @@ export class PgAlertStore implements AlertStore {
       const batch = this.#pending.slice(0, 50);
       try {
         await this.#db.tx('cannot store alert state', async (c) => {
-          for (const t of batch) for (const [sql, p] of t) await c.query(sql, p);
+          for (const t of batch) for (const [sql, p] of t.stmts) await c.query(sql, p);
         });
         this.#pending.splice(0, batch.length);
+        for (const t of batch) for (const id of t.queues) this.#unsaved.delete(id);
       } catch (err) {
         this.#log?.warn({ err: (err as Error).message, waiting: this.#pending.length }, 'alert state not stored yet; trying again in 1 s');
         await new Promise<void>((r) => {
@@ -167,7 +190,9 @@ export class PgAlertStore implements AlertStore {
         this.#write("UPDATE alert_deliveries SET state = 'failed', last_error = 'superseded by a newer post' WHERE state = 'queued' AND alert_id = $1 AND notifier = $2", [alertId, notifier]);
       }
       this.#queue.set(id, { id, alertId, notifier, body, attempts: 0, next: now });
-      this.#write("INSERT INTO alert_deliveries (id, alert_id, notifier, body, created, state, next_attempt) VALUES ($1, $2, $3, $4, $5, 'queued', $5)", [id, alertId, notifier, body, now]);
+      this.#unsaved.add(id);
+      this.#open?.queues.push(id);
+      this.#write("INSERT INTO alert_deliveries (id, alert_id, notifier, body, created, state, next_attempt) VALUES ($1, $2, $3, $4, $5, 'queued', $5) ON CONFLICT (id) DO NOTHING", [id, alertId, notifier, body, now]);
       if (supersede)
         this.#write(
           `DELETE FROM alert_deliveries WHERE alert_id = $1 AND notifier = $2 AND state <> 'queued'
@@ -180,7 +205,7 @@ export class PgAlertStore implements AlertStore {
     const out: Delivery[] = [];
     for (const d of this.#queue.values()) {
       if (out.length >= limit) break;
-      if (d.next <= now) out.push({ id: d.id, alertId: d.alertId, notifier: d.notifier, body: d.body, attempts: d.attempts });
+      if (d.next <= now && !this.#unsaved.has(d.id)) out.push({ id: d.id, alertId: d.alertId, notifier: d.notifier, body: d.body, attempts: d.attempts });
     }
     return out;
   }
@@ -219,10 +244,10 @@ export class PgAlertStore implements AlertStore {
   }
   transaction<T>(fn: () => T): T {
     if (this.#open !== null) return fn();
-    this.#open = [];
+    this.#open = { stmts: [], queues: [] };
     try {
       const out = fn();
-      if (this.#open.length > 0) this.#pending.push(this.#open);
+      if (this.#open.stmts.length > 0) this.#pending.push(this.#open);
       return out;
     } finally {
       this.#open = null;
@@ -230,13 +255,18 @@ export class PgAlertStore implements AlertStore {
     }
   }
 
-  /** Resolves once every write made so far is committed (or after 10 s: the rest is logged as lost). */
-  async close(): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while ((this.#pending.length > 0 || this.#flushing !== null) && Date.now() < deadline) {
+  /** Resolves once every write made so far is committed (rejects after `timeoutMs`). */
+  async durable(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#pending.length > 0 || this.#flushing !== null) {
+      if (Date.now() >= deadline) throw new Error(`alert state not stored within ${timeoutMs} ms (${this.#pending.length} transactions waiting)`);
       this.#kick();
       await Promise.race([this.#flushing, new Promise((r) => setTimeout(r, 100))]);
     }
-    if (this.#pending.length > 0) this.#log?.error({ transactions: this.#pending.length }, 'alert state not stored at stop');
+  }
+
+  /** Resolves once every write made so far is committed (or after 10 s: the rest is logged as lost). */
+  async close(): Promise<void> {
+    await this.durable().catch(() => this.#log?.error({ transactions: this.#pending.length }, 'alert state not stored at stop'));
   }
 }

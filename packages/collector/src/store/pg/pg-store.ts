@@ -38,13 +38,13 @@ import type {
 } from '../store.js';
 import { RESOLUTION_TABLES, rolledUntil } from '../store.js';
 import type { NsSeries, NsStoredEntry } from '../store.js';
-import type { AlertStore } from '../../alerts/alert-store.js';
+import type { AlertRecord, AlertStore } from '../../alerts/alert-store.js';
 import { PgDb } from './pg-db.js';
 import type { PgDbOptions } from './pg-db.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
 import { Partitions } from './pg-partitions.js';
 import { PgReadTokens } from './pg-read-tokens.js';
-import { PgAlertStore } from './pg-alerts.js';
+import { PgAlertStore, readPgAlerts } from './pg-alerts.js';
 import { PgRollupJob } from './pg-rollups.js';
 import { PgHistoryPages } from './pg-history.js';
 import { nsLatest, nsRawRows, nsRemove, nsSeries, nsWrite } from './pg-namespaces.js';
@@ -500,6 +500,10 @@ export class PgStore implements Store {
 
   openAlerts(): Promise<AlertStore> {
     return PgAlertStore.load(this.db, this.#log);
+  }
+
+  readAlerts(all: boolean, limit: number): Promise<AlertRecord[]> {
+    return readPgAlerts(this.db, all, limit);
   }
 
   rollupJob(o: RollupJobOptions): RollupService | null {
