@@ -100,7 +100,12 @@ describe('alerts across collectors on one PostgreSQL', () => {
       const [next] = await leaders(others);
       const follower = others.find((c) => c !== next)!;
       await waitFor(() => posts('firing').length >= 2, 'the firing notification again from the next leader', 15_000, 20);
-      await waitFor(async () => (await server.sql<{ state: string }>(`SELECT state FROM alert_deliveries WHERE id = ${Number(stored[0]!.id)}`))[0]?.state === 'sent', 'the firing delivery to be marked sent', 10_000, 50);
+      await waitFor(
+        async () => (await server.sql<{ state: string }>(`SELECT state FROM alert_deliveries WHERE id = ${Number(stored[0]!.id)}`))[0]?.state === 'sent',
+        'the firing delivery to be marked sent',
+        10_000,
+        50,
+      );
       const firing = posts('firing');
       expect(firing).toHaveLength(2);
       expect(firing.map((p) => p.headers[KEY])).toEqual([key, key]);
@@ -117,17 +122,17 @@ describe('alerts across collectors on one PostgreSQL', () => {
       const out = cli(['alerts', '--json', '--url', follower.url]);
       expect(out.stderr).toBe('');
       expect(stateOf(JSON.parse(out.stdout) as Alert[])).toEqual(stateOf(onLeader));
-      await waitFor(async () => /tcpfleet_alert_firing\{[^}]*host="spiky"[^}]*\} 1/.test((await httpGet(`${follower.url}/metrics`)).body), 'the follower /metrics to show the firing alert', 10_000, 100);
+      await waitFor(
+        async () => /tcpfleet_alert_firing\{[^}]*host="spiky"[^}]*\} 1/.test((await httpGet(`${follower.url}/metrics`)).body),
+        'the follower /metrics to show the firing alert',
+        10_000,
+        100,
+      );
 
       // The spike ends: resolved once, delivered, nothing left queued (no further post can come).
       level = 4;
       await waitFor(() => posts('resolved').length >= 1, 'the spike to resolve', 30_000, 20);
-      await waitFor(
-        async () => Number((await server.sql<{ n: string }>("SELECT count(*) AS n FROM alert_deliveries WHERE state = 'queued'"))[0]?.n) === 0,
-        'the outbox to be empty',
-        10_000,
-        50,
-      );
+      await waitFor(async () => Number((await server.sql<{ n: string }>("SELECT count(*) AS n FROM alert_deliveries WHERE state = 'queued'"))[0]?.n) === 0, 'the outbox to be empty', 10_000, 50);
       const resolved = posts('resolved');
       expect(resolved).toHaveLength(1);
       expect(resolved[0]!.headers[KEY]).not.toBe(key);

@@ -64,7 +64,12 @@ describe('the alert outbox on PostgreSQL', () => {
       const key = deliveryKey({ id: Number(rows[0]!.id), notifier: rows[0]!.notifier, body: rows[0]!.body });
       expect(hook.received[0]!.headers[IDEMPOTENCY_HEADER]).toBe(key);
       expect(hook.received[0]!.body).toBe('{"status":"firing"}');
-      await waitFor(async () => (await holder.query<{ state: string }>('SELECT state FROM alert_deliveries WHERE alert_id = $1', [rec.id])).rows[0]?.state === 'sent', 'the delivery to be marked sent', 10_000, 20);
+      await waitFor(
+        async () => (await holder.query<{ state: string }>('SELECT state FROM alert_deliveries WHERE alert_id = $1', [rec.id])).rows[0]?.state === 'sent',
+        'the delivery to be marked sent',
+        10_000,
+        20,
+      );
       expect(hook.received).toHaveLength(1);
       await pump.stop();
       pump = null;

@@ -54,9 +54,7 @@ type Stmt = [string, unknown[]];
 
 /** Alerts as committed (Store.readAlerts): open ones, or with `all` the newest `limit`. */
 export async function readPgAlerts(db: PgDb, all: boolean, limit: number): Promise<AlertRecord[]> {
-  const rows = all
-    ? await db.query<AlertRow>('SELECT * FROM alerts ORDER BY id DESC LIMIT $1', [limit])
-    : await db.query<AlertRow>("SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY id");
+  const rows = all ? await db.query<AlertRow>('SELECT * FROM alerts ORDER BY id DESC LIMIT $1', [limit]) : await db.query<AlertRow>("SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY id");
   return rows.map(fromRow);
 }
 
@@ -192,7 +190,13 @@ export class PgAlertStore implements AlertStore {
       this.#queue.set(id, { id, alertId, notifier, body, attempts: 0, next: now });
       this.#unsaved.add(id);
       this.#open?.queues.push(id);
-      this.#write("INSERT INTO alert_deliveries (id, alert_id, notifier, body, created, state, next_attempt) VALUES ($1, $2, $3, $4, $5, 'queued', $5) ON CONFLICT (id) DO NOTHING", [id, alertId, notifier, body, now]);
+      this.#write("INSERT INTO alert_deliveries (id, alert_id, notifier, body, created, state, next_attempt) VALUES ($1, $2, $3, $4, $5, 'queued', $5) ON CONFLICT (id) DO NOTHING", [
+        id,
+        alertId,
+        notifier,
+        body,
+        now,
+      ]);
       if (supersede)
         this.#write(
           `DELETE FROM alert_deliveries WHERE alert_id = $1 AND notifier = $2 AND state <> 'queued'
