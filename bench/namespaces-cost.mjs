@@ -27,6 +27,13 @@ const TITLE = '## Per-namespace cost (--namespaces)\n';
 
 const env = (k, d) => process.env[k] ?? d;
 const modeName = (b) => (b === 0 ? 'walk every namespace every interval (cAdvisor)' : `budgeted, ${fmt(b * 100, 0)}% of a core`);
+/** CPU per walk in the first interval and after it, with the share of walks that skipped net/tcp6 (older results: '-'). */
+const perWalk = (m) => {
+  const w = m.walk;
+  if (w === undefined) return '-';
+  const one = (x) => (x.walks === 0 ? '-' : `${fmt(x.cpu_ms_per_walk, 0)} ms (${fmt((100 * x.ipv6_skipped) / x.walks, 0)}%)`);
+  return `${one(w.first)} / ${one(w.after)}`;
+};
 const sec = (ms) => (ms === null || !Number.isFinite(ms) ? '-' : `${fmt(ms / 1000, 0)} s`);
 
 function haveUnshare() {
@@ -133,6 +140,7 @@ function report(data) {
         `${fmt(m.cpu_share_of_a_core_at_10s * 100, 2)}% (${fmt(m.cpu_ms_per_interval.mean, 0)} ms)`,
         `${fmt(m.first_interval_cpu_ms, 0)} ms`,
         fmt(m.walks_per_interval, 1),
+        perWalk(m),
         `${sec(m.quiet.age_ms.p50)} / ${sec(m.quiet.age_ms.max)}`,
         `${m.quiet.exact_at_end}/${m.quiet.of}, ${fmt(m.quiet.proven_share * 100, 0)}%, ${m.quiet.walks_after_start}`,
         `${sec(m.busy.age_ms.p50)} / ${sec(m.busy.age_ms.max)}`,
@@ -144,6 +152,7 @@ function report(data) {
     'CPU per interval, % of a core at 10 s',
     'first interval',
     'walks per interval',
+    'CPU per walk: first interval / after (net/tcp6 skipped)',
     'quiet: age p50 / max',
     'quiet: exact at end, proven, walks after start',
     'busy: age p50 / max',
@@ -170,7 +179,7 @@ function report(data) {
   md += `**Spikes**: after interval ${first.spikes[0].after_interval}, +50% connections in one quiet namespace (a jump of its cheap counters: ${layouts.map((l) => `${l.spikes[0].conns} connections with ${l.namespaces}`).join(', ')}); after interval ${first.spikes[1].after_interval}, a small one (+5%, at least 50: ${layouts.map((l) => `${l.spikes[1].conns}`).join(', ')}; not a jump) in another. "Snapshots until shown": 1 = the first snapshot after the spike shows it (its \`states\` count the new connections), i.e. within one interval.\n\n`;
   const mach = data.machine;
   if (mach !== undefined) md += `Machine: ${mach.cpu}, ${mach.memGiB} GiB RAM, Linux ${mach.kernel}, Node ${mach.node}${data.commit ? `; code at commit ${data.commit}` : ''}. `;
-  md += `Quiet: "exact at end" = entries whose \`states\` equal the connections the namespace holds (also checked with \`ss\` in three of them: ${layouts.every((l) => l.ss_checked.every((c) => c.ok)) ? 'equal' : 'NOT equal'}); "proven" = share of quiet entries with \`states_unchanged: true\`; "walks after start" = walks of quiet namespaces after the first interval. Ages are \`collect.states_age_ms\` of every entry of the kind, over all intervals after the first. Load average during the run: ${loads} (2 cores, shared with other engineers' work: CPU figures are noisy).\n\n`;
+  md += `Quiet: "exact at end" = entries whose \`states\` equal the connections the namespace holds (also checked with \`ss\` in three of them: ${layouts.every((l) => l.ss_checked.every((c) => c.ok)) ? 'equal' : 'NOT equal'}); "proven" = share of quiet entries with \`states_unchanged: true\`; "walks after start" = walks of quiet namespaces after the first interval. Ages are \`collect.states_age_ms\` of every entry of the kind, over all intervals after the first. "CPU per walk" = CPU time of the walks alone (net/tcp and net/tcp6 of one namespace, read and counted), per walk, in the first interval (every namespace) and after it; in parentheses the share of those walks that skipped net/tcp6 because the namespace provably had no IPv6 socket (TCP6 inuse and tw both 0: docs/namespaces.md). Load average during the run: ${loads} (2 cores, shared with other engineers' work: CPU figures are noisy).\n\n`;
   md += mdTable(head, rows);
   md += `\nJSON per entry (the snapshot's \`namespaces\` field, \`JSON.stringify\` of one entry, averaged at the last interval): ${fmt(json?.plain ?? NaN, 0)} bytes with \`container: null\` (as in this bench), ${fmt(json?.named ?? NaN, 0)} bytes with a named containerd pod's identity. ${bin1Steady === null ? 'bin1 bytes per namespace were not measured in this run.' : `bin1 per namespace (the frame of a snapshot with its \`namespaces\` less the same frame without, divided by the entries, at the last interval): ${fmt(bin1Steady, 1)} bytes in steady state (coded against the previous interval's snapshot of the session), ${fmt(bin1.first, 0)} bytes in a session's first frame (docs/protocol.md).`}\n`;
   md += `\n### Targets (${l100.namespaces} namespaces, ${l100.busy} busy, budget 2% of a core)\n\n`;

@@ -256,6 +256,15 @@ async function main() {
       return { kind: s.kind, conns: s.conns, snapshots_until_shown: seen };
     });
     const cpu = steady.map((r) => r.cpu_ms);
+    // The walks themselves (net/tcp and, unless skipped, net/tcp6 of a namespace), from the
+    // sampler's counters: the first interval's, and those after it.
+    const w0 = m.ticks[0].walkCounts;
+    const wl = last.walkCounts;
+    const walksAfter = wl.walks - w0.walks;
+    const walkStats = {
+      first: { walks: w0.walks, ipv6_skipped: w0.ipv6Skipped, cpu_ms_per_walk: w0.walks > 0 ? w0.cpuMs / w0.walks : null },
+      after: { walks: walksAfter, ipv6_skipped: wl.ipv6Skipped - w0.ipv6Skipped, cpu_ms_per_walk: walksAfter > 0 ? (wl.cpuMs - w0.cpuMs) / walksAfter : null },
+    };
     result.modes.push({
       budget: m.budget,
       found: m.ticks[1].collect.found,
@@ -267,6 +276,7 @@ async function main() {
       wall_ms_per_interval: mean(steady.map((r) => r.wall_ms)),
       walks_per_interval: mean(steady.map((r) => r.collect.walked)),
       stale_per_interval: mean(steady.map((r) => r.collect.stale)),
+      walk: walkStats,
       quiet: {
         age_ms: { p50: pct(ageOf('quiet'), 50), max: Math.max(...ageOf('quiet')) },
         proven_share: quietSteady.filter((e) => e[2]).length / quietSteady.length,

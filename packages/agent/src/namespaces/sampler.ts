@@ -78,6 +78,7 @@ export class NamespaceSampler {
   #first = true;
   #walks = 0;
   #ipv6Skips = 0;
+  #walkCpuMs = 0;
   readonly #privileged: boolean;
 
   constructor(o: NamespaceSamplerOptions) {
@@ -99,9 +100,9 @@ export class NamespaceSampler {
     return this.#ns.size;
   }
 
-  /** Walks made since the start, and how many of them skipped net/tcp6 (noIpv6Sockets). */
-  get walkCounts(): { walks: number; ipv6Skipped: number } {
-    return { walks: this.#walks, ipv6Skipped: this.#ipv6Skips };
+  /** Walks made since the start, how many of them skipped net/tcp6 (noIpv6Sockets), and their CPU milliseconds. */
+  get walkCounts(): { walks: number; ipv6Skipped: number; cpuMs: number } {
+    return { walks: this.#walks, ipv6Skipped: this.#ipv6Skips, cpuMs: round3(this.#walkCpuMs) };
   }
 
   /** Processes whose container is remembered. */
@@ -223,6 +224,7 @@ export class NamespaceSampler {
       const cost = cpuMs(process.cpuUsage(w0));
       actual += cost;
       this.#walks++;
+      this.#walkCpuMs += cost;
       if (walk.failed) {
         // The process left while being read: keep the previous counts, if any.
         if (st.walk !== null) st.walk.errors = walk.errors.slice(0, NAMESPACE_LIMITS.errors).map((e) => e.slice(0, NAMESPACE_WIRE_LIMITS.errorLength));
