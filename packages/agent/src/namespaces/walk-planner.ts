@@ -151,6 +151,13 @@ export class WalkPlanner {
       if (this.#tokens < c.costMs) break;
       if (feasibleWith(c)) take(c);
     }
+    // Deadlines that cannot all be met (more moved namespaces than the budget walks in their
+    // turn): what the bucket still holds goes oldest first, never left to overflow.
+    for (const c of byAge) {
+      if (walked.has(c.key)) continue;
+      if (this.#tokens < c.costMs) break;
+      take(c);
+    }
     return out;
   }
 
