@@ -7,7 +7,8 @@
 // held in memory; the same for an empty namespace, and, when the kernel has
 // net.ipv4.tcp_child_ehash_entries, for a namespace made with a hash table of its own (the
 // sysctl is set to --child-ehash only while that namespace is made, then put back).
-// Root. `node bench/ns-walk-split.mjs [--conns 98000] [--small 1000] [--reps 15]`.
+// Root. `node bench/ns-walk-split.mjs [--conns 98000] [--small 1000] [--reps 15] > bench/results/ns-walk-split.json`
+// (run under `flock /work/bench.lock` on a shared machine).
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

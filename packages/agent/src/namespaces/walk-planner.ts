@@ -130,26 +130,50 @@ export class WalkPlanner {
       if (this.#tokens < c.costMs) return out;
       take(c);
     }
-    // Would walking `c` now leave every other namespace walkable by its deadline? Walked ones
-    // (and `c`) are due again only at the horizon.
-    const feasibleWith = (c: WalkCandidate): boolean => {
-      const demand = new Map<number, number>();
+    // Would walking `c` now leave every other namespace walkable by its deadline? With D(k) the
+    // cost of the walks due within k intervals (the ones not walked at their deadlines, walked
+    // ones again at the horizon) and slack(k) = tokens + k x perInterval - D(k), walking c (cost
+    // w, due in s) moves its w from s to the horizon and takes w from the tokens: feasible when
+    // slack(k) >= w for k < s and at the horizon, and slack(k) >= 0 in between. The slack is
+    // computed once per walk taken, each check is then a lookup.
+    let slotIndex = new Map<number, number>();
+    let slackBefore: number[] = [];
+    let slackFrom: number[] = [];
+    let slackAtHorizon = 0;
+    const recompute = (): void => {
+      const demand = new Map<number, number>([[horizon, 0]]);
       for (const x of moved) {
-        const k = walked.has(x.key) || x.key === c.key ? horizon : dueIn(x);
+        const k = walked.has(x.key) ? horizon : dueIn(x);
         demand.set(k, (demand.get(k) ?? 0) + x.costMs);
       }
-      const left = this.#tokens - c.costMs;
+      const slots = [...demand.keys()].sort((a, b) => a - b);
+      slotIndex = new Map(slots.map((k, i) => [k, i]));
+      const slack: number[] = [];
       let need = 0;
-      for (const k of [...demand.keys()].sort((a, b) => a - b)) {
+      for (const k of slots) {
         need += demand.get(k) ?? 0;
-        if (need > left + k * perInterval + 1e-9) return false;
+        slack.push(this.#tokens + k * perInterval - need);
       }
-      return true;
+      const n = slots.length;
+      slackAtHorizon = slack[n - 1] ?? 0;
+      // Minimum slack over slots[0..i-1], and over slots[i..n-2] (the horizon, last, excluded).
+      slackBefore = [Infinity];
+      for (let i = 0; i < n; i++) slackBefore.push(Math.min(slackBefore[i] ?? Infinity, slack[i] ?? Infinity));
+      slackFrom = new Array<number>(n).fill(Infinity);
+      for (let i = n - 2; i >= 0; i--) slackFrom[i] = Math.min(slackFrom[i + 1] ?? Infinity, slack[i] ?? Infinity);
     };
+    const feasibleWith = (c: WalkCandidate): boolean => {
+      const i = slotIndex.get(dueIn(c));
+      const eps = 1e-9;
+      return i !== undefined && (slackBefore[i] ?? Infinity) >= c.costMs - eps && (slackFrom[i] ?? Infinity) >= -eps && slackAtHorizon >= c.costMs - eps;
+    };
+    recompute();
     const score = (c: WalkCandidate): number => (1 + c.ageMs) * Math.log2(2 + c.movement);
     for (const c of moved.filter((x) => !walked.has(x.key)).sort((a, b) => score(b) - score(a))) {
       if (this.#tokens < c.costMs) break;
-      if (feasibleWith(c)) take(c);
+      if (!feasibleWith(c)) continue;
+      take(c);
+      recompute();
     }
     // Deadlines that cannot all be met (more moved namespaces than the budget walks in their
     // turn): what the bucket still holds goes oldest first, never left to overflow.
