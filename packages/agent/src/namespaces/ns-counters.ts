@@ -44,8 +44,9 @@ export function readNsCounters(root: string): NsCounters {
  * TIME-WAIT ones, which inuse does not count, counted in tw, which holds IPv4's and IPv6's
  * together, so only tw 0 rules them out (tw equal to the TIME-WAITs the IPv4 walk saw is not
  * enough: during that walk one IPv4 TIME-WAIT can appear and another go, docs/namespaces.md);
- * and request sockets, which hang under an IPv6 listener (counted), except for at most about a
- * second after that listener closed. Both read just after net/tcp; false when either cannot be
+ * and request sockets, which hang under an IPv6 listener (counted), except after that listener
+ * closed, until their SYN-ACK timer next fires and drops them (a second for a fresh one, longer
+ * for one already retransmitting). Both read just after net/tcp; false when either cannot be
  * read (then net/tcp6 is read, or found absent, as before).
  */
 export function noIpv6Sockets(root: string): boolean {
