@@ -27,6 +27,13 @@ const TITLE = '## Per-namespace cost (--namespaces)\n';
 
 const env = (k, d) => process.env[k] ?? d;
 const modeName = (b) => (b === 0 ? 'walk every namespace every interval (cAdvisor)' : `budgeted, ${fmt(b * 100, 0)}% of a core`);
+/** CPU per walk in the first interval and after it, with the share of walks that skipped net/tcp6 (older results: '-'). */
+const perWalk = (m) => {
+  const w = m.walk;
+  if (w === undefined) return '-';
+  const one = (x) => (x.walks === 0 ? '-' : `${fmt(x.cpu_ms_per_walk, 0)} ms (${fmt((100 * x.ipv6_skipped) / x.walks, 0)}%)`);
+  return `${one(w.first)} / ${one(w.after)}`;
+};
 const sec = (ms) => (ms === null || !Number.isFinite(ms) ? '-' : `${fmt(ms / 1000, 0)} s`);
 
 function haveUnshare() {
@@ -66,6 +73,8 @@ function scenario(k, o) {
     BUDGETS.join(','),
     '--tag',
     tag,
+    '--child-ehash',
+    String(o.childEhash),
     '--out',
     out,
   ];
@@ -104,6 +113,7 @@ export async function run() {
     churn: Number(env('BENCH_NS_CHURN', 10)),
     paceMs: Number(env('BENCH_NS_PACE_MS', 2000)),
     settleS: Number(env('BENCH_NS_SETTLE_S', 65)),
+    childEhash: Number(env('BENCH_NS_CHILD_EHASH', 0)),
   };
   const started = new Date();
   const layouts = [];
@@ -116,14 +126,46 @@ export async function run() {
     commit = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
   } catch {}
   const data = { options: o, budgets: BUDGETS, ran: started.toISOString(), machine: machine(), commit, layouts };
+  if (o.childEhash > 0) {
+    // Namespaces with hash tables of their own: a variant, kept beside the main run (whose
+    // section quotes it), not in its place.
+    writeJson('namespaces-child-ehash', data);
+    console.log(table(...modeTable(data)));
+    return;
+  }
   writeJson('namespaces', data);
   report(data);
 }
 
-/** The table on stdout and the RESULTS.md section, from a run's data (results/namespaces.json). */
-function report(data) {
-  const { options: o, layouts } = data;
+/** The variant with per-namespace hash tables (BENCH_NS_CHILD_EHASH), when results/namespaces-child-ehash.json exists. */
+function childEhashNote() {
+  let v;
+  try {
+    v = JSON.parse(readFileSync(`${BENCH}results/namespaces-child-ehash.json`, 'utf8'));
+  } catch {
+    return '';
+  }
+  const [head, rows] = modeTable(v);
+  const loads = v.layouts.map((l) => `${l.load.ticks_start} at the first interval, ${l.load.end} at the last`).join('; ');
+  let md = `\n**With a hash table per namespace** (\`BENCH_NS_CHILD_EHASH=${v.options.childEhash} BENCH_NS_LAYOUTS=${v.options.layouts.join(',')} node bench/run.mjs namespaces\`, run ${v.ran.replace(/:\d\d\.\d+Z$/, 'Z')}, commit ${v.commit}; results/namespaces-child-ehash.json): the same layout, its namespaces made while \`net.ipv4.tcp_child_ehash_entries\` was ${v.options.childEhash} (docs/namespaces.md: what operators set), so each walk scans only its own namespace's sockets. Load average: ${loads}.\n\n`;
+  md += mdTable(head, rows);
+  return md;
+}
 
+/** The busy namespaces' age at 2% with a hash table per namespace, for the targets table ('' without that variant). */
+function childEhashBusy() {
+  try {
+    const v = JSON.parse(readFileSync(`${BENCH}results/namespaces-child-ehash.json`, 'utf8'));
+    const m = (v.layouts.find((l) => l.namespaces === 100) ?? v.layouts.at(-1)).modes.find((x) => x.budget === 0.02);
+    return m === undefined ? '' : `; with a hash table per namespace (its table above): max ${sec(m.busy.age_ms.max)} at ${fmt(m.cpu_share_of_a_core_at_10s * 100, 2)}% of a core`;
+  } catch {
+    return '';
+  }
+}
+
+/** The per-mode table of a run: [head, rows]. */
+function modeTable(data) {
+  const { layouts } = data;
   const rows = [];
   for (const l of layouts)
     for (const m of l.modes)
@@ -133,6 +175,7 @@ function report(data) {
         `${fmt(m.cpu_share_of_a_core_at_10s * 100, 2)}% (${fmt(m.cpu_ms_per_interval.mean, 0)} ms)`,
         `${fmt(m.first_interval_cpu_ms, 0)} ms`,
         fmt(m.walks_per_interval, 1),
+        perWalk(m),
         `${sec(m.quiet.age_ms.p50)} / ${sec(m.quiet.age_ms.max)}`,
         `${m.quiet.exact_at_end}/${m.quiet.of}, ${fmt(m.quiet.proven_share * 100, 0)}%, ${m.quiet.walks_after_start}`,
         `${sec(m.busy.age_ms.p50)} / ${sec(m.busy.age_ms.max)}`,
@@ -144,11 +187,20 @@ function report(data) {
     'CPU per interval, % of a core at 10 s',
     'first interval',
     'walks per interval',
+    'CPU per walk: first interval / after (net/tcp6 skipped)',
     'quiet: age p50 / max',
     'quiet: exact at end, proven, walks after start',
     'busy: age p50 / max',
     'spike big / small: snapshots until shown',
   ];
+  return [head, rows];
+}
+
+/** The table on stdout and the RESULTS.md section, from a run's data (results/namespaces.json). */
+function report(data) {
+  const { options: o, layouts } = data;
+
+  const [head, rows] = modeTable(data);
   console.log(table(head, rows));
 
   const l100 = layouts.find((l) => l.namespaces === 100) ?? layouts.at(-1);
@@ -170,9 +222,10 @@ function report(data) {
   md += `**Spikes**: after interval ${first.spikes[0].after_interval}, +50% connections in one quiet namespace (a jump of its cheap counters: ${layouts.map((l) => `${l.spikes[0].conns} connections with ${l.namespaces}`).join(', ')}); after interval ${first.spikes[1].after_interval}, a small one (+5%, at least 50: ${layouts.map((l) => `${l.spikes[1].conns}`).join(', ')}; not a jump) in another. "Snapshots until shown": 1 = the first snapshot after the spike shows it (its \`states\` count the new connections), i.e. within one interval.\n\n`;
   const mach = data.machine;
   if (mach !== undefined) md += `Machine: ${mach.cpu}, ${mach.memGiB} GiB RAM, Linux ${mach.kernel}, Node ${mach.node}${data.commit ? `; code at commit ${data.commit}` : ''}. `;
-  md += `Quiet: "exact at end" = entries whose \`states\` equal the connections the namespace holds (also checked with \`ss\` in three of them: ${layouts.every((l) => l.ss_checked.every((c) => c.ok)) ? 'equal' : 'NOT equal'}); "proven" = share of quiet entries with \`states_unchanged: true\`; "walks after start" = walks of quiet namespaces after the first interval. Ages are \`collect.states_age_ms\` of every entry of the kind, over all intervals after the first. Load average during the run: ${loads} (2 cores, shared with other engineers' work: CPU figures are noisy).\n\n`;
+  md += `Quiet: "exact at end" = entries whose \`states\` equal the connections the namespace holds (also checked with \`ss\` in three of them: ${layouts.every((l) => l.ss_checked.every((c) => c.ok)) ? 'equal' : 'NOT equal'}); "proven" = share of quiet entries with \`states_unchanged: true\`; "walks after start" = walks of quiet namespaces after the first interval. Ages are \`collect.states_age_ms\` of every entry of the kind, over all intervals after the first. "CPU per walk" = CPU time of the walks alone (net/tcp and net/tcp6 of one namespace, read and counted), per walk, in the first interval (every namespace) and after it; in parentheses the share of those walks that skipped net/tcp6 because the namespace provably had no IPv6 socket (TCP6 inuse and tw both 0: docs/namespaces.md). Load average during the run: ${loads} (2 cores, shared with other engineers' work: CPU figures are noisy).\n\n`;
   md += mdTable(head, rows);
   md += `\nJSON per entry (the snapshot's \`namespaces\` field, \`JSON.stringify\` of one entry, averaged at the last interval): ${fmt(json?.plain ?? NaN, 0)} bytes with \`container: null\` (as in this bench), ${fmt(json?.named ?? NaN, 0)} bytes with a named containerd pod's identity. ${bin1Steady === null ? 'bin1 bytes per namespace were not measured in this run.' : `bin1 per namespace (the frame of a snapshot with its \`namespaces\` less the same frame without, divided by the entries, at the last interval): ${fmt(bin1Steady, 1)} bytes in steady state (coded against the previous interval's snapshot of the session), ${fmt(bin1.first, 0)} bytes in a session's first frame (docs/protocol.md).`}\n`;
+  md += childEhashNote();
   md += `\n### Targets (${l100.namespaces} namespaces, ${l100.busy} busy, budget 2% of a core)\n\n`;
   const quietOk = m2.quiet.exact_at_end === m2.quiet.of && m2.quiet.walks_after_start === 0 && m2.quiet.proven_share === 1;
   md += mdTable(
@@ -195,7 +248,7 @@ function report(data) {
       ],
       [
         'busy namespaces at most 60 s old',
-        `max ${sec(m2.busy.age_ms.max)} (p50 ${sec(m2.busy.age_ms.p50)})`,
+        `max ${sec(m2.busy.age_ms.max)} (p50 ${sec(m2.busy.age_ms.p50)}) at ${fmt(m2.walks_per_interval, 1)} walks per interval${m2.walk?.after?.cpu_ms_per_walk ? ` of ${fmt(m2.walk.after.cpu_ms_per_walk, 0)} ms` : ''}${childEhashBusy()}`,
         verdict(m2.busy.age_ms.max <= 60_000, `${fmt(m2.busy.age_ms.max / 60_000, 2)} x the limit`),
       ],
       bin1Steady === null

@@ -34,6 +34,9 @@ const PACE_MS = Number(opt('pace-ms', 2000));
 const SETTLE_S = Number(opt('settle-s', 65));
 const TAG = String(opt('tag', 'x'));
 const OUT = opt('out', null);
+/** net.ipv4.tcp_child_ehash_entries while the namespaces are made (0: the shared table, the default). */
+const CHILD_EHASH = Number(opt('child-ehash', 0));
+const CHILD_EHASH_FILE = '/proc/sys/net/ipv4/tcp_child_ehash_entries';
 const INTERVAL_MS = 10_000;
 /** Connections per worker process at most, spike included: 2 descriptors each, 20,000 allowed. */
 const PER_WORKER = 9000;
@@ -108,9 +111,17 @@ async function main() {
   const smallSpike = Math.max(50, Math.round(perNs / 20));
   // Busy ones first (their churn settles while the rest start), then the two spike namespaces, then quiet.
   const nss = [];
-  for (let i = 0; i < K; i++) {
-    const kind = i < BUSY ? 'busy' : i === BUSY ? 'spike-big' : i === BUSY + 1 ? 'spike-small' : 'quiet';
-    nss.push({ i, kind, name: addNetns(`${TAG}-n${i}`), conns: share(CONNS, K, i), workers: [], ino: 0 });
+  // With --child-ehash, each namespace gets a TCP hash table of its own (the sysctl is read when
+  // a namespace is made): set only while they are made, then put back.
+  const oldEhash = CHILD_EHASH > 0 ? readFileSync(CHILD_EHASH_FILE, 'utf8').trim() : null;
+  if (oldEhash !== null) writeFileSync(CHILD_EHASH_FILE, String(CHILD_EHASH));
+  try {
+    for (let i = 0; i < K; i++) {
+      const kind = i < BUSY ? 'busy' : i === BUSY ? 'spike-big' : i === BUSY + 1 ? 'spike-small' : 'quiet';
+      nss.push({ i, kind, name: addNetns(`${TAG}-n${i}`), conns: share(CONNS, K, i), workers: [], ino: 0 });
+    }
+  } finally {
+    if (oldEhash !== null) writeFileSync(CHILD_EHASH_FILE, oldEhash);
   }
   log(`${CONNS} connections over ${K} namespaces (${BUSY} busy, churn ${CHURN}/s each), ${workersPerNs} worker(s) per namespace; load ${loadStart}`);
   const t0 = performance.now();
@@ -219,6 +230,7 @@ async function main() {
     namespaces: K,
     busy: BUSY,
     churn_per_s: CHURN,
+    child_ehash_entries: CHILD_EHASH,
     conns_per_namespace: perNs,
     workers: jobs.length,
     setup_s: setupS,
@@ -256,6 +268,15 @@ async function main() {
       return { kind: s.kind, conns: s.conns, snapshots_until_shown: seen };
     });
     const cpu = steady.map((r) => r.cpu_ms);
+    // The walks themselves (net/tcp and, unless skipped, net/tcp6 of a namespace), from the
+    // sampler's counters: the first interval's, and those after it.
+    const w0 = m.ticks[0].walkCounts;
+    const wl = last.walkCounts;
+    const walksAfter = wl.walks - w0.walks;
+    const walkStats = {
+      first: { walks: w0.walks, ipv6_skipped: w0.ipv6Skipped, cpu_ms_per_walk: w0.walks > 0 ? w0.cpuMs / w0.walks : null },
+      after: { walks: walksAfter, ipv6_skipped: wl.ipv6Skipped - w0.ipv6Skipped, cpu_ms_per_walk: walksAfter > 0 ? (wl.cpuMs - w0.cpuMs) / walksAfter : null },
+    };
     result.modes.push({
       budget: m.budget,
       found: m.ticks[1].collect.found,
@@ -267,6 +288,7 @@ async function main() {
       wall_ms_per_interval: mean(steady.map((r) => r.wall_ms)),
       walks_per_interval: mean(steady.map((r) => r.collect.walked)),
       stale_per_interval: mean(steady.map((r) => r.collect.stale)),
+      walk: walkStats,
       quiet: {
         age_ms: { p50: pct(ageOf('quiet'), 50), max: Math.max(...ageOf('quiet')) },
         proven_share: quietSteady.filter((e) => e[2]).length / quietSteady.length,

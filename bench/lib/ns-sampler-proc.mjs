@@ -83,7 +83,7 @@ process.on('message', (m) => {
   }
   // Kept only for the size measurement of the next sample: the entries of this one.
   prev = part.entries === undefined ? null : { entries: part.entries, ts: m.ts };
-  process.send({ cpu_ms: cpu, wall_ms: wall, collect: part.collect, entries, jsonBytes, bin1Bytes: bin1, processCpuMs, warnings: warnings.splice(0) });
+  process.send({ cpu_ms: cpu, wall_ms: wall, collect: part.collect, entries, jsonBytes, bin1Bytes: bin1, processCpuMs, walkCounts: s.walkCounts, warnings: warnings.splice(0) });
 });
 process.on('disconnect', () => process.exit(0));
 process.send({ ready: true });

@@ -73,6 +73,7 @@ export interface ConnsReady {
   listen: number;
   established: number;
   time_wait: number;
+  time_wait6: number;
   close_wait: number;
   fin_wait2: number;
 }
@@ -80,7 +81,7 @@ export interface ConnsReady {
 /** Starts the socket generator in a namespace; resolves once its sockets exist. */
 export function startConns(
   ns: string,
-  opts: { listen?: number; estab?: number; estab6?: number; timewait?: number; closewait?: number; port?: number },
+  opts: { listen?: number; estab?: number; estab6?: number; timewait?: number; timewait6?: number; closewait?: number; port?: number },
 ): Promise<{ proc: ChildProcess; ready: ConnsReady }> {
   const args = ['netns', 'exec', ns, process.execPath, MKCONNS];
   for (const [k, v] of Object.entries(opts)) args.push(`--${k}`, String(v));

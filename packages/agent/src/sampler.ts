@@ -31,6 +31,8 @@ export interface TcpWalk {
   errors: string[];
   /** True when net/tcp itself could not be read: the counts are not the host's. */
   failed: boolean;
+  /** True when net/tcp6 was not read because `skipIpv6` said it holds no socket (ipv6 is zeros). */
+  ipv6Skipped: boolean;
 }
 
 /** The constant-cost part of a snapshot: sockstat, snmp, netstat. */
@@ -44,20 +46,31 @@ export interface CheapCounters {
 
 const chunk = Buffer.allocUnsafe(256 * 1024);
 
-/** Walks net/tcp and net/tcp6 under `procfs`, reading fixed-size chunks into one reused buffer. */
-export function walkTcp(procfs: string, top: number): TcpWalk {
+/**
+ * Walks net/tcp and net/tcp6 under `procfs`, reading fixed-size chunks into one reused buffer.
+ * `skipIpv6`, when given, is asked once net/tcp was read: true when net/tcp6 provably holds no
+ * socket at that moment (the namespace sampler's check, namespaces/ns-counters.ts
+ * `noIpv6Sockets`); its read, a pass over the kernel's whole TCP hash table, is then skipped.
+ */
+export function walkTcp(procfs: string, top: number, skipIpv6?: () => boolean): TcpWalk {
   // top 0 (no breakdown wanted): the scanner skips the per-socket address work.
   const breakdown = top > 0 ? new BreakdownCollector() : null;
   const errors: string[] = [];
   let bytes = 0;
   let skipped = 0;
   let failed = false;
+  let ipv6Skipped = false;
   const fams = [
     ['net/tcp', 4],
     ['net/tcp6', 6],
   ] as const;
   const out: StateCounts[] = [];
   for (const [rel, family] of fams) {
+    if (family === 6 && !failed && skipIpv6 !== undefined && skipIpv6()) {
+      ipv6Skipped = true;
+      out.push(emptyStates());
+      continue;
+    }
     const scanner = new NetTcpScanner(rel, family, breakdown);
     let n: number | null = null;
     try {
@@ -81,7 +94,7 @@ export function walkTcp(procfs: string, top: number): TcpWalk {
     if (r.firstError !== null) errors.push(r.skipped > 1 ? `${r.firstError} (and ${r.skipped - 1} more lines)` : r.firstError);
     out.push(statesFromArray(r.counts));
   }
-  return { ipv4: out[0] ?? emptyStates(), ipv6: out[1] ?? emptyStates(), breakdown: (breakdown ?? new BreakdownCollector()).result(top), bytes, skipped, errors, failed };
+  return { ipv4: out[0] ?? emptyStates(), ipv6: out[1] ?? emptyStates(), breakdown: (breakdown ?? new BreakdownCollector()).result(top), bytes, skipped, errors, failed, ipv6Skipped };
 }
 
 /** Reads sockstat, sockstat6, snmp and netstat under `procfs`. */

@@ -1,7 +1,8 @@
 /**
  * The walk planner's rules, on plain numbers: never-walked and jumped namespaces first (into
- * debt, bounded), moved ones by age x log2(2 + movement) while the bucket has room (no moved
- * namespace waits for ever), unmoved ones never;
+ * debt, bounded), then moved ones past the fair age oldest first, then the other moved ones by
+ * age x log2(2 + movement), while the bucket has room (every moved namespace's wait bounded by
+ * the fair age: the turn the budget allows), unmoved ones never;
  * the bucket fills by budget x time less what else the interval spent, never below half, and
  * holds at most six intervals' worth; budget 0 walks everything.
  */
@@ -17,22 +18,38 @@ describe('WalkPlanner', () => {
     expect(p.plan([cand(1), cand(2, { moved: false }), cand(3)])).toEqual([1, 2, 3]);
   });
 
-  it('walks moved namespaces oldest first, weighted by log2(2 + movement), while the bucket has room, and never an unmoved one', () => {
-    // 1% of a core at 10 s: 100 ms per interval; walks cost 10 ms each.
+  it('walks moved namespaces past the fair age first, oldest first, then the others by age x log2(2 + movement), while the bucket has room, and never an unmoved one', () => {
+    // 1% of a core at 10 s: 100 ms per interval; walks cost 10 ms each: 10 walks per interval
+    // for 22 moved namespaces, so walking each once takes ceil(220 / 100) = 3 intervals.
     const p = new WalkPlanner({ budget: 0.01, intervalMs: 10_000 });
     p.accrue(10_000, 0);
     expect(p.tokens).toBeCloseTo(100);
     const cands = [
-      ...Array.from({ length: 20 }, (_, i) => cand(100 + i, { movement: 0, ageMs: 10_000 * (i + 1) })),
-      // 500 transitions weigh log2(502) ~ 9: 30 s old beats 200 s barely moved...
-      cand(1, { movement: 500, ageMs: 30_000 }),
-      // ... but 10 s old does not beat 100 s barely moved: age dominates.
-      cand(3, { movement: 500, ageMs: 10_000 }),
+      ...Array.from({ length: 20 }, (_, i) => cand(100 + i, { movement: 0, ageMs: 1_000 * (i + 1) })),
+      // Past the fair age (30 s): first, oldest first, however little they moved.
+      cand(7, { movement: 0, ageMs: 30_000 }),
+      cand(8, { movement: 1, ageMs: 45_000 }),
+      // Below it, by score: 1,000 transitions weigh log2(1002) ~ 10, so 2 s old comes between
+      // 20 s and 19 s old that did not move.
+      cand(1, { movement: 1000, ageMs: 2_000 }),
       cand(2, { moved: false, ageMs: 1e9 }),
     ];
+    expect(p.fairAgeMs(cands.filter((c) => c.moved))).toBe(30_000);
     const out = p.plan(cands);
-    expect(out).toEqual([1, 119, 118, 117, 116, 115, 114, 113, 112, 111]);
+    expect(out).toEqual([8, 7, 119, 1, 118, 117, 116, 115, 114, 113]);
     expect(p.tokens).toBeCloseTo(0);
+  });
+
+  it('bases the fair age on what the bucket gained in the last interval, the walks\' mean cost and how many moved', () => {
+    const p = new WalkPlanner({ budget: 0.02, intervalMs: 10_000 });
+    const moved = (n: number, costMs: number): WalkCandidate[] => Array.from({ length: n }, (_, i) => cand(i, { costMs }));
+    // Before any accrue: budget x interval (200 ms).
+    expect(p.fairAgeMs(moved(10, 124))).toBe(70_000);
+    // 50 ms spent elsewhere: 150 ms an interval.
+    p.accrue(10_000, 50);
+    expect(p.fairAgeMs(moved(10, 124))).toBe(90_000);
+    expect(p.fairAgeMs(moved(1, 10))).toBe(10_000);
+    expect(p.fairAgeMs([])).toBe(Infinity);
   });
 
   it("keeps every moved namespace's wait bounded: one that moved a little is walked in turn with steadily churning ones", () => {
@@ -56,6 +73,39 @@ describe('WalkPlanner', () => {
     expect(littleWalkedAt).toBeLessThanOrEqual(8);
     // The churners still go round: none waits more than 4 intervals.
     expect(churnMaxAge).toBeLessThanOrEqual(40_000);
+  });
+
+  it('walks every moved namespace within its turn when the budget is tight, however unevenly they move', () => {
+    // 1% of a core at 10 s (100 ms an interval) buys 1.6 walks of 62.5 ms: ten moved namespaces,
+    // five churning 1,000 transitions an interval and five moving 2, take ceil(10 / 1.6) = 7
+    // intervals to walk once each. Ordered by age x log2(2 + movement) alone, a slow one waited
+    // 13 intervals (130 s); now none waits more than its turn, and the slack still goes to the
+    // ones that move most.
+    const p = new WalkPlanner({ budget: 0.01, intervalMs: 10_000 });
+    const walkedAt = new Map(Array.from({ length: 10 }, (_, k) => [k, 0]));
+    const rate = (key: number): number => (key < 5 ? 1000 : 2);
+    let maxAge = 0;
+    let walks = 0;
+    const perKey = new Map<number, number>();
+    for (let t = 1; t <= 60; t++) {
+      p.accrue(10_000, 0);
+      const cands = [...walkedAt].map(([key, at]) => cand(key, { costMs: 62.5, ageMs: (t - at) * 10_000, movement: rate(key) * (t - at) }));
+      const out = p.plan(cands);
+      for (const key of out) {
+        walkedAt.set(key, t);
+        perKey.set(key, (perKey.get(key) ?? 0) + 1);
+      }
+      walks += out.length;
+      // The age each entry shows after this interval's walks.
+      for (const at of walkedAt.values()) maxAge = Math.max(maxAge, (t - at) * 10_000);
+    }
+    expect(walks).toBe(96);
+    expect(maxAge).toBeLessThanOrEqual(60_000);
+    expect(maxAge).toBeGreaterThanOrEqual(50_000);
+    const heavy = [0, 1, 2, 3, 4].map((k) => perKey.get(k) ?? 0);
+    const light = [5, 6, 7, 8, 9].map((k) => perKey.get(k) ?? 0);
+    expect(Math.min(...heavy)).toBeGreaterThanOrEqual(Math.max(...light));
+    expect(heavy.reduce((a, b) => a + b)).toBeGreaterThan(light.reduce((a, b) => a + b));
   });
 
   it('walks never-walked and jumped namespaces at once, into debt down to one bucket', () => {

@@ -36,6 +36,31 @@ export function readNsCounters(root: string): NsCounters {
   };
 }
 
+/**
+ * True when net/tcp6 under `root` holds no socket now, so a walk may skip it (a pass over the
+ * whole shared TCP hash table, about as costly as net/tcp's: bench/NOTES.md): sockstat6
+ * "TCP6: inuse" and sockstat's "TCP: tw" both 0. What net/tcp6 lists is the namespace's IPv6
+ * sockets (v4-mapped ones included): listeners and connections, all counted in TCP6 inuse;
+ * TIME-WAIT ones, which inuse does not count, counted in tw, which holds IPv4's and IPv6's
+ * together, so only tw 0 rules them out (tw equal to the TIME-WAITs the IPv4 walk saw is not
+ * enough: during that walk one IPv4 TIME-WAIT can appear and another go, docs/namespaces.md);
+ * and request sockets, which hang under an IPv6 listener (counted), except after that listener
+ * closed, until their SYN-ACK timer next fires and drops them (a second for a fresh one, longer
+ * for one already retransmitting). Both read just after net/tcp; false when either cannot be
+ * read (then net/tcp6 is read, or found absent, as before).
+ */
+export function noIpv6Sockets(root: string): boolean {
+  try {
+    const text6 = readProcFile(root, 'net/sockstat6');
+    const text = readProcFile(root, 'net/sockstat');
+    if (text === null || text6 === null) return false;
+    const s = parseSockstat(text, text6);
+    return s.tcp6_inuse === 0 && s.tcp_tw === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** TcpExt TCPTimeouts under `root`, or null when it cannot be read. */
 export function readTcpTimeouts(root: string): number | null {
   try {

@@ -7,11 +7,17 @@
  * - a namespace never walked, or whose cheap counters jumped (inuse, tw or CurrEstab moved by
  *   at least max(minDelta, changeFraction of the larger value) since its walk), walks at once;
  *   these may run the budget into debt, down to one bucket's worth;
- * - a namespace whose cheap counters moved walks when the budget has room, oldest counts first,
- *   weighted by how much they moved: age x log2(2 + transitions counted since its walk). The
- *   logarithm keeps every moved namespace's wait bounded: with age x transitions, a namespace
- *   that churns steadily gains priority with the square of its age (its count grows with it) and
- *   one that moved a little waited for ever behind a few busy ones (bench/namespaces-cost.mjs);
+ * - a namespace whose cheap counters moved walks when the budget has room. Those whose counts
+ *   are at least the **fair age** old go first, oldest first: the time walking every moved
+ *   namespace once takes at the rate the budget buys (ceil(moved x mean walk cost / what the
+ *   bucket gained in the last interval) intervals). The others follow, weighted by how much they
+ *   moved: age x log2(2 + transitions counted since its walk). So when the budget is tight the
+ *   moved namespaces are walked in turn (which keeps the oldest count as young as that budget
+ *   allows: bench/namespaces-cost.mjs's busy namespaces waited up to 8 intervals where their turn
+ *   came every 7), and any slack goes to the ones that moved most. With age x transitions alone,
+ *   a namespace that churns steadily gained priority with the square of its age (its count grows
+ *   with it) and one that moved a little waited for ever behind a few busy ones; with the
+ *   logarithm alone, one that moved a little still waited several turns;
  * - a namespace whose counters did not move keeps its counts: they are proven current.
  *
  * The budget is a token bucket in CPU milliseconds: each interval adds budget x elapsed time,
@@ -45,6 +51,8 @@ const BUCKET_INTERVALS = 6;
 export class WalkPlanner {
   readonly #o: PlannerOptions;
   #tokens = 0;
+  /** What the last accrue() added, scaled to one interval (null before the first). */
+  #perInterval: number | null = null;
 
   constructor(o: PlannerOptions) {
     this.#o = o;
@@ -65,7 +73,20 @@ export class WalkPlanner {
    */
   accrue(elapsedMs: number, spentMs: number): void {
     const share = this.#o.budget * Math.max(0, elapsedMs);
-    this.#tokens = Math.min(this.#capacity, this.#tokens + Math.max(share - spentMs, share / 2));
+    const added = Math.max(share - spentMs, share / 2);
+    this.#tokens = Math.min(this.#capacity, this.#tokens + added);
+    if (elapsedMs > 0) this.#perInterval = (added * this.#o.intervalMs) / elapsedMs;
+  }
+
+  /**
+   * The fair age for `moved` namespaces (moved, not urgent): how long walking each of them once
+   * takes at the rate the bucket fills, in whole intervals (at least one).
+   */
+  fairAgeMs(moved: readonly WalkCandidate[]): number {
+    const perInterval = this.#perInterval ?? this.#o.budget * this.#o.intervalMs;
+    if (moved.length === 0 || perInterval <= 0) return Infinity;
+    const cost = moved.reduce((a, c) => a + c.costMs, 0);
+    return Math.max(1, Math.ceil(cost / perInterval - 1e-9)) * this.#o.intervalMs;
   }
 
   /** The keys to walk now, in order. Their estimated cost is taken from the bucket. */
@@ -78,12 +99,88 @@ export class WalkPlanner {
       this.#tokens -= c.costMs;
       out.push(c.key);
     }
-    const score = (c: WalkCandidate): number => (1 + c.ageMs) * Math.log2(2 + c.movement);
-    const rest = cands.filter((c) => !c.neverWalked && !c.jumped && c.moved).sort((a, b) => score(b) - score(a));
-    for (const c of rest) {
-      if (this.#tokens < c.costMs) break;
+    out.push(...this.#planMoved(cands.filter((c) => !c.neverWalked && !c.jumped && c.moved)));
+    return out;
+  }
+
+  /**
+   * Moved namespaces: first those at the fair age, oldest first; then the others by score, each
+   * only if, after paying for it, every namespace not walked can still be walked by the interval
+   * it reaches the fair age (earliest deadline first: the demand due within k intervals never
+   * exceeds the bucket plus k intervals' gain), so the slack, and only the slack, goes by score.
+   */
+  #planMoved(moved: readonly WalkCandidate[]): number[] {
+    const out: number[] = [];
+    const fair = this.fairAgeMs(moved);
+    if (!Number.isFinite(fair)) return out;
+    const iv = this.#o.intervalMs;
+    const perInterval = this.#perInterval ?? this.#o.budget * iv;
+    const horizon = fair / iv;
+    /** Intervals until a namespace reaches the fair age (0: now). */
+    const dueIn = (c: WalkCandidate): number => Math.max(0, Math.ceil((fair - c.ageMs) / iv - 1e-9));
+    const walked = new Set<number>();
+    const take = (c: WalkCandidate): void => {
       this.#tokens -= c.costMs;
+      walked.add(c.key);
       out.push(c.key);
+    };
+    const byAge = [...moved].sort((a, b) => b.ageMs - a.ageMs || a.key - b.key);
+    for (const c of byAge) {
+      if (dueIn(c) > 0) break;
+      if (this.#tokens < c.costMs) return out;
+      take(c);
+    }
+    // Would walking `c` now leave every other namespace walkable by its deadline? With D(k) the
+    // cost of the walks due within k intervals (the ones not walked at their deadlines, walked
+    // ones again at the horizon) and slack(k) = tokens + k x perInterval - D(k), walking c (cost
+    // w, due in s) moves its w from s to the horizon and takes w from the tokens: feasible when
+    // slack(k) >= w for k < s and at the horizon, and slack(k) >= 0 in between. The slack is
+    // computed once per walk taken, each check is then a lookup.
+    let slotIndex = new Map<number, number>();
+    let slackBefore: number[] = [];
+    let slackFrom: number[] = [];
+    let slackAtHorizon = 0;
+    const recompute = (): void => {
+      const demand = new Map<number, number>([[horizon, 0]]);
+      for (const x of moved) {
+        const k = walked.has(x.key) ? horizon : dueIn(x);
+        demand.set(k, (demand.get(k) ?? 0) + x.costMs);
+      }
+      const slots = [...demand.keys()].sort((a, b) => a - b);
+      slotIndex = new Map(slots.map((k, i) => [k, i]));
+      const slack: number[] = [];
+      let need = 0;
+      for (const k of slots) {
+        need += demand.get(k) ?? 0;
+        slack.push(this.#tokens + k * perInterval - need);
+      }
+      const n = slots.length;
+      slackAtHorizon = slack[n - 1] ?? 0;
+      // Minimum slack over slots[0..i-1], and over slots[i..n-2] (the horizon, last, excluded).
+      slackBefore = [Infinity];
+      for (let i = 0; i < n; i++) slackBefore.push(Math.min(slackBefore[i] ?? Infinity, slack[i] ?? Infinity));
+      slackFrom = new Array<number>(n).fill(Infinity);
+      for (let i = n - 2; i >= 0; i--) slackFrom[i] = Math.min(slackFrom[i + 1] ?? Infinity, slack[i] ?? Infinity);
+    };
+    const feasibleWith = (c: WalkCandidate): boolean => {
+      const i = slotIndex.get(dueIn(c));
+      const eps = 1e-9;
+      return i !== undefined && (slackBefore[i] ?? Infinity) >= c.costMs - eps && (slackFrom[i] ?? Infinity) >= -eps && slackAtHorizon >= c.costMs - eps;
+    };
+    recompute();
+    const score = (c: WalkCandidate): number => (1 + c.ageMs) * Math.log2(2 + c.movement);
+    for (const c of moved.filter((x) => !walked.has(x.key)).sort((a, b) => score(b) - score(a))) {
+      if (this.#tokens < c.costMs) break;
+      if (!feasibleWith(c)) continue;
+      take(c);
+      recompute();
+    }
+    // Deadlines that cannot all be met (more moved namespaces than the budget walks in their
+    // turn): what the bucket still holds goes oldest first, never left to overflow.
+    for (const c of byAge) {
+      if (walked.has(c.key)) continue;
+      if (this.#tokens < c.costMs) break;
+      take(c);
     }
     return out;
   }
