@@ -51,7 +51,10 @@ function cpu(fn) {
 }
 function measure(pid) {
   const out = {};
-  for (const [f, fam] of [['tcp', 4], ['tcp6', 6]]) {
+  for (const [f, fam] of [
+    ['tcp', 4],
+    ['tcp6', 6],
+  ]) {
     const path = `/proc/${pid}/net/${f}`;
     const text = readFileSync(path);
     const rows = { read: [], parse: [] };

@@ -40,7 +40,7 @@ describe('WalkPlanner', () => {
     expect(p.tokens).toBeCloseTo(0);
   });
 
-  it('bases the fair age on what the bucket gained in the last interval, the walks\' mean cost and how many moved', () => {
+  it("bases the fair age on what the bucket gained in the last interval, the walks' mean cost and how many moved", () => {
     const p = new WalkPlanner({ budget: 0.02, intervalMs: 10_000 });
     const moved = (n: number, costMs: number): WalkCandidate[] => Array.from({ length: n }, (_, i) => cand(i, { costMs }));
     // Before any accrue: budget x interval (200 ms).
