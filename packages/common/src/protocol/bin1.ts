@@ -235,8 +235,12 @@ function readFixed(v: WireReader, plan: FieldPlan, counters: number, nums: numbe
 /** The plain fields of a packed snapshot, as buildSections makes them. */
 type Head = ConstructorParameters<typeof PackedSnapshot>[0];
 
-/** A large socket read holding this frame is not kept alive by the snapshots' views of it. */
-const KEEP_VIEW_LIMIT = 16 * 1024;
+/**
+ * A socket read holding more than this frame is not kept alive by the snapshots' views of it:
+ * the collector keeps each host's latest snapshot, so a view would pin the whole read (several
+ * frames after a pause; 16 KiB per host before, up to 160 MB at 10,000 hosts).
+ */
+const KEEP_VIEW_LIMIT = 2048;
 
 /** One session's decoder on the collector: remembers the layouts this agent declared. */
 export class Bin1Decoder {
