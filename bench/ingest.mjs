@@ -18,6 +18,12 @@ const PER_PROC = 2500;
 // one keeps as many sessions open at a lower rate: what a session costs, apart from the traffic.
 const EVERY_MS = Number(process.env['BENCH_EVERY_MS'] ?? 1000);
 const TICK = 100; // clock ticks per second (/proc/PID/stat)
+// The V8 flags the collector's launcher gives node (its `#!/usr/bin/env -S node ...` line), so the
+// collector runs here as `tcpfleet serve` runs anywhere; BENCH_COLLECTOR_NODE_ARGS adds more.
+const LAUNCHER_ARGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(COLLECTOR, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').split(' ').filter(Boolean);
+// The collector's memory after a full garbage collection in each of its threads, once the
+// generators stopped (bench/lib/gc-memory.mjs, as bench/session-memory.mjs reads it).
+const GC_PRELOAD = fileURLToPath(new URL('./lib/gc-memory.mjs', import.meta.url));
 
 const procStat = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -50,8 +56,14 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
   writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
   const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const gcTrigger = join(dir, 'gc-trigger');
+  const gcOut = join(dir, 'gc-memory.jsonl');
   const col = startTracked(process.execPath, [
+    ...LAUNCHER_ARGS,
     ...nodeArgs,
+    '--expose-gc',
+    '--import',
+    GC_PRELOAD,
     COLLECTOR,
     'serve',
     '--listen',
@@ -68,7 +80,7 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
     // a real fleet connects from one address per host.
     '--max-pending-per-address',
     '100000',
-  ]);
+  ], { env: { ...process.env, BENCH_GC_TRIGGER: gcTrigger, BENCH_GC_OUT: gcOut } });
   let colErr = '';
   col.stderr.on('data', (d) => (colErr += d.toString()));
   const gens = [];
@@ -129,6 +141,15 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
     const cpu = procStat(col.pid) - cpu0;
     const mem = procMem(col.pid);
     for (const g of gens) await stopTracked(g);
+    writeFileSync(gcTrigger, 'end');
+    let gcMain = null;
+    for (let i = 0; i < 100 && gcMain === null; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      try {
+        gcMain = readFileSync(gcOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.main) ?? null;
+      } catch {}
+    }
+    const afterGc = gcMain === null ? null : { rssMb: procMem(col.pid).rss, heapUsedMb: gcMain.heapUsedKb / 1024, heapTotalMb: gcMain.heapTotalKb / 1024, arrayBuffersMb: gcMain.arrayBuffersKb / 1024 };
     const health = JSON.parse(execFileSync('curl', ['-sf', `http://127.0.0.1:${port}/healthz`], { encoding: 'utf8' }));
     await stopTracked(col);
     const sum = (k) => res.reduce((a, r) => a + r[k], 0);
@@ -167,6 +188,7 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
       genCpuPct: (100 * gcpu) / (warmup + seconds),
       rssMb: rssMax,
       hwmMb: mem.hwm,
+      afterGc,
       commits: health.commits,
       snapshotsPerCommit: health.snapshots_stored / Math.max(1, health.commits),
       collectorErrors: colErr
@@ -220,8 +242,8 @@ export async function run() {
       );
       console.log(
         table(
-          ['agents', 'encoding', 'write thread', 'snapshots/s', 'ack p50 ms', 'ack p99 ms', 'CPU %', 'gen CPU %', 'RSS MB', 'lost'],
-          [[r.connected, encoding, writeThread, fmt(r.perSecond, 0), fmt(r.latency.p50, 1), fmt(r.latency.p99, 1), fmt(r.cpuPct, 0), fmt(r.genCpuPct, 0), fmt(r.rssMb, 0), r.lost]],
+          ['agents', 'encoding', 'write thread', 'snapshots/s', 'ack p50 ms', 'ack p99 ms', 'CPU %', 'gen CPU %', 'RSS MB', 'after GC: RSS / heap used / array buffers MB', 'lost'],
+          [[r.connected, encoding, writeThread, fmt(r.perSecond, 0), fmt(r.latency.p50, 1), fmt(r.latency.p99, 1), fmt(r.cpuPct, 0), fmt(r.genCpuPct, 0), fmt(r.rssMb, 0), r.afterGc === null ? '-' : `${fmt(r.afterGc.rssMb, 0)} / ${fmt(r.afterGc.heapUsedMb, 0)} / ${fmt(r.afterGc.arrayBuffersMb, 0)}`, r.lost]],
         ),
       );
     }
@@ -229,7 +251,7 @@ export async function run() {
     rmSync(tdir, { recursive: true, force: true });
   }
   writeJson('ingest', { frameBytes, binBytes, binFirst, results });
-  let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, steady window BENCH_INGEST_S=${seconds}, warm-up BENCH_WARMUP_S=${warmup}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${warmup} s of warm-up and then ${seconds} s of steady state. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine${process.env['BENCH_TEMPLATE'] !== undefined ? ' saved earlier (BENCH_TEMPLATE)' : ''} with its own host and counts, sent as a bin1 binary batch frame (${binBytes} bytes; the first frame of a session also declares the counter names: ${binFirst} bytes), as agents send it to a collector that offers bin1, and as the JSON batch message (${frameBytes} bytes per frame), as older agents send it (\`encoding\`). \`write thread\`: SQLite transactions on the collector's write thread (the default) or on its event loop (\`--write-thread off\`).\n\nLatency: from send to ack at the generator, for the batches sent in the steady window; the warm-up (every agent new to the collector in the same second: host and boot rows, counter names, 10,000 sockets starting at once) is reported apart. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window; simulated agents do not retry: a real agent keeps unacknowledged snapshots and resends them). CPU: the collector process (all its threads, utime + stime) over the steady window, and all generator processes together over their sending time; 100% = one core.\n\n`;
+  let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, steady window BENCH_INGEST_S=${seconds}, warm-up BENCH_WARMUP_S=${warmup}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${warmup} s of warm-up and then ${seconds} s of steady state. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine${process.env['BENCH_TEMPLATE'] !== undefined ? ' saved earlier (BENCH_TEMPLATE)' : ''} with its own host and counts, sent as a bin1 binary batch frame (${binBytes} bytes; the first frame of a session also declares the counter names: ${binFirst} bytes), as agents send it to a collector that offers bin1, and as the JSON batch message (${frameBytes} bytes per frame), as older agents send it (\`encoding\`). \`write thread\`: SQLite transactions on the collector's write thread (the default) or on its event loop (\`--write-thread off\`).\n\nLatency: from send to ack at the generator, for the batches sent in the steady window; the warm-up (every agent new to the collector in the same second: host and boot rows, counter names, 10,000 sockets starting at once) is reported apart. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window; simulated agents do not retry: a real agent keeps unacknowledged snapshots and resends them). CPU: the collector process (all its threads, utime + stime) over the steady window, and all generator processes together over their sending time; 100% = one core. The collector runs with the V8 flags of its launcher (\`${LAUNCHER_ARGS.join(' ')}\`, packages/collector/bin/tcpfleet.js). RSS: peak of samples every 0.5 s (VmHWM in brackets); after GC: once the generators stopped, after a full garbage collection in every thread (heap used and array buffers of the main thread).\n\n`;
   md += mdTable(
     [
       'agents',
@@ -242,6 +264,7 @@ export async function run() {
       'collector CPU',
       'generators CPU',
       'collector RSS (peak)',
+      'after GC: RSS (heap used, array buffers)',
       'longest commit',
       'nacks',
       'lost',
@@ -257,6 +280,7 @@ export async function run() {
       `${fmt(r.cpuPct, 0)}%`,
       `${fmt(r.genCpuPct, 0)}%`,
       `${fmt(r.rssMb, 0)} MB (${fmt(r.hwmMb, 0)})`,
+      r.afterGc === null ? '-' : `${fmt(r.afterGc.rssMb, 0)} MB (${fmt(r.afterGc.heapUsedMb, 0)}, ${fmt(r.afterGc.arrayBuffersMb, 0)} MB)`,
       `${r.commitMsMax} ms`,
       r.nacks,
       r.lost,

@@ -110,3 +110,18 @@ describe('write thread', () => {
     expect(await a.threaded.gaps('gap-host', 0)).toEqual([{ host: 'gap-host', boot: s.boot, from_seq: 2, to_seq: 9, count: 8, ts: 1_795_000_002_000, recv_ts: 1_795_000_002_000 }]);
   });
 });
+
+describe('page caches', () => {
+  it("the main thread's connection keeps a small page cache when the write thread writes; a store that writes itself keeps 64 MiB", async () => {
+    const { openStore, MAIN_CACHE_KIB } = await import('../../packages/collector/src/store/open-store.js');
+    const t = tempDir('write-thread');
+    cleanups.push(() => t.cleanup());
+    const threaded = await openStore(`${t.dir}/threaded.db`, { log: pino({ level: 'silent' }), writeThread: { rawRetentionMs: 3_600_000, logLevel: 'silent' } });
+    cleanups.push(() => threaded.close());
+    expect(threaded).toBeInstanceOf(ThreadedStore);
+    expect((threaded as ThreadedStore).db.pragma('cache_size', { simple: true })).toBe(-MAIN_CACHE_KIB);
+    const alone = await openStore(`${t.dir}/alone.db`, { log: pino({ level: 'silent' }) });
+    cleanups.push(() => alone.close());
+    expect((alone as SqliteStore).db.pragma('cache_size', { simple: true })).toBe(-65536);
+  });
+});

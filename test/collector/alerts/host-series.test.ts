@@ -62,3 +62,26 @@ describe('HostSeries with sample keys', () => {
     expect(valueAt(full.samples, 4, metric('netstat.TCPTimeouts'))).toBe(2);
   });
 });
+
+describe('HostSeries without rules', () => {
+  it('keeps only its last two samples when nothing needs history (keepMs 0: the engine with no rules)', async () => {
+    const { engineOnFile } = await import('../../helpers/alert-engine.js');
+    const cleanups: (() => void)[] = [];
+    let keep = -1;
+    try {
+      // No rules file: the engine keeps no history; with a rule, a minute (plus any spike window).
+      const none = engineOnFile('rules: []\n', cleanups, 0).engine;
+      keep = none.keepMs;
+      expect(keep).toBe(0);
+      const one = engineOnFile('rules:\n  - { name: a, kind: threshold, metric: states.established, op: ">", value: 5, for: 0s }\n', cleanups, 0).engine;
+      expect(one.keepMs).toBe(60_000);
+    } finally {
+      for (const c of cleanups.reverse()) c();
+    }
+    const keys = sampleKeys([]);
+    const h = new HostSeries('h1', {}, 0, 1000, 0);
+    for (let i = 1; i <= 100; i++) h.add(snap(1000 * i, i, i), keep, keys);
+    expect(h.samples.map((s) => s.ts)).toEqual([99_000, 100_000]);
+    expect(h.newestTs).toBe(100_000);
+  });
+});

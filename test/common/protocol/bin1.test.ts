@@ -49,6 +49,27 @@ describe('bin1 batch frames', () => {
     expect(packed!.layout.text).toBe(`${Object.keys(s.snmp).join(',')}|${Object.keys(s.netstat).join(',')}`);
   });
 
+  it('copies a snapshot\'s bytes out of a socket read that holds more than its frame (the fleet keeps the latest snapshot of every host)', () => {
+    const enc = new Bin1Encoder();
+    const dec = new Bin1Decoder();
+    dec.decode(enc.encode(1, [real(1)])!, HOST, LABELS);
+    const frame = enc.encode(2, [real(2)])!;
+    // Alone in its read: the snapshot's views stay on the read's bytes (no copy).
+    const alone = new Uint8Array(frame);
+    const [a] = dec.decode(alone, HOST, LABELS).snapshots;
+    expect(PackedSnapshot.packed(a!)!.values.buffer).toBe(alone.buffer);
+    // One frame of a 3 KiB read (several frames read at once after a pause): copied, so the
+    // snapshot does not keep the whole read alive; the bytes are the same.
+    const read = new Uint8Array(3072);
+    read.set(enc.encode(3, [real(3)])!, 100);
+    const f3 = read.subarray(100, 100 + enc.encode(3, [real(3)])!.length);
+    const [b] = dec.decode(f3, HOST, LABELS).snapshots;
+    const packed = PackedSnapshot.packed(b!)!;
+    expect(packed.values.buffer).not.toBe(read.buffer);
+    expect(Buffer.from(packed.values).equals(encodeValues(real(3)))).toBe(true);
+    expect(plain([b!])).toEqual(viaJson([real(3)]));
+  });
+
   it('declares a layout once per session; a new session without the declaration is refused', () => {
     const enc = new Bin1Encoder();
     const dec = new Bin1Decoder();

@@ -93,8 +93,15 @@ export class AlertEngine {
     return this.#notifiers;
   }
 
-  /** How far back samples are needed: the longest spike window plus a margin. */
+  /**
+   * How far back samples are needed: the longest spike window plus a margin. With no rule nothing
+   * reads them: 0, so each host keeps its last two (HostSeries keeps at least two; the newest
+   * boots tell a restart) instead of a minute of them (60 per host at one a second: ~6 KB of heap
+   * a host, 60 MB at 10,000 hosts, docs/performance.md collector memory). Rules loaded later
+   * (SIGHUP) gather their samples from then on.
+   */
   get keepMs(): number {
+    if (this.#rules.rules.length === 0) return 0;
     let w = 0;
     for (const r of this.#rules.rules) if (r.kind === 'spike') w = Math.max(w, r.windowMs);
     return w + 60_000;

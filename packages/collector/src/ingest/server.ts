@@ -55,6 +55,26 @@ function dropEvery(n: number | undefined): (() => boolean) | undefined {
   return () => ++calls % n === 0;
 }
 
+/**
+ * Bytes an agent's socket reads ahead while its session is paused (write-queue backpressure).
+ * A paused net.Socket keeps reading from the kernel until its readable buffer reaches the
+ * high-water mark (16 KiB by default): at 10,000 agents that was 80-160 MB of frames held in
+ * the collector (heap snapshot under backlog, docs/performance.md). With 1 KiB it stops after
+ * the read that crosses it (frames of a paused agent wait in the kernel's socket buffer, which is
+ * not the collector's memory). A flowing socket hands every read on at once: no effect then.
+ */
+export const PAUSED_READ_AHEAD = 1024;
+
+/**
+ * Lowers the read-ahead of an upgraded socket (PAUSED_READ_AHEAD). Node sets a socket's readable
+ * high-water mark only when it is made (net.Server's highWaterMark would also change the writable
+ * side of every HTTP answer), so the upgraded socket's readable state is adjusted here.
+ */
+export function limitPausedReads(socket: Duplex): void {
+  const state = (socket as Duplex & { _readableState?: { highWaterMark?: unknown } })._readableState;
+  if (state !== undefined && typeof state.highWaterMark === 'number') state.highWaterMark = PAUSED_READ_AHEAD;
+}
+
 /** What the server asks about hosts before admitting a new one. */
 export interface HostAdmission {
   max: number;
@@ -179,6 +199,7 @@ export class CollectorServer {
       return refuse(401, 'Unauthorized');
     }
     if (socket.destroyed) return settle();
+    limitPausedReads(socket);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       const s = new Session(ws, result.boundHost, result.auth, addr, this.#ctx, settle);
       this.#all.add(s);

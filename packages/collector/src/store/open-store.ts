@@ -9,6 +9,9 @@ import type { SqliteStoreOptions } from './sqlite-store.js';
 import { ThreadedStore } from './write-thread.js';
 import type { Store } from './store.js';
 
+/** Page cache of the main thread's connection when a write thread owns the writes, KiB (SQLite's default is 2,000). */
+export const MAIN_CACHE_KIB = 4096;
+
 /** True when the database setting is a PostgreSQL URL. */
 export function isPostgresUrl(db: string): boolean {
   return /^postgres(ql)?:\/\//i.test(db);
@@ -31,7 +34,8 @@ export async function openStore(db: string, o: OpenStoreOptions = {}): Promise<S
     return PgStore.open(db, { log: o.log, readonly: o.readonly === true });
   }
   const opts: SqliteStoreOptions = { ...o.sqlite, path: db, readonly: o.readonly === true };
-  const main = new SqliteStore(opts);
-  if (o.writeThread === undefined || o.readonly === true || o.log === undefined) return main;
+  if (o.writeThread === undefined || o.readonly === true || o.log === undefined) return new SqliteStore(opts);
+  // The write thread's connection does the writes (and keeps the big page cache); this one reads.
+  const main = new SqliteStore({ ...opts, cacheKib: MAIN_CACHE_KIB });
   return new ThreadedStore(main, { store: opts, rollups: { rawRetentionMs: o.writeThread.rawRetentionMs, everyMs: 10_000 }, logLevel: o.writeThread.logLevel }, o.log);
 }

@@ -51,6 +51,13 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   readonly?: boolean;
   /**
+   * Page cache of this connection, KiB (default 65536: the writing connection touches each host's
+   * `latest` row in every commit). The main thread's connection takes less when a write thread
+   * owns the writes (store/open-store.ts): it only reads, and a full scan of `latest` at start
+   * would otherwise leave 40 MB of pages cached at 10,000 hosts.
+   */
+  cacheKib?: number;
+  /**
    * Fault injection for the fault suite only (test/helpers/fault-collector.mjs passes it; nothing
    * in the product sets it): each ingest transaction waits this long between its inserts and its
    * COMMIT, so a kill -9 often lands inside a commit.
@@ -136,7 +143,7 @@ export class SqliteStore implements Store, RawHistory, NsRawHistory {
         // 64 MiB of page cache (SQLite's default is 2 MiB): at 10,000 hosts the `latest` rows alone
         // (one ~3 KB row per page) take 40 MB, and every commit touches each host's page; with the
         // default cache each of those upserts read its page back from the file.
-        this.#db.pragma('cache_size = -65536');
+        this.#db.pragma(`cache_size = -${opts.cacheKib ?? 65536}`);
         this.#db.pragma('foreign_keys = ON');
         this.#migrate();
       }

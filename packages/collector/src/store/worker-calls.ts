@@ -4,6 +4,7 @@
  * with the error `lost` gives, and the next call starts a new worker.
  */
 import { Worker } from 'node:worker_threads';
+import type { ResourceLimits } from 'node:worker_threads';
 
 /** A worker's reply: the result, or a failure the owner turns into an error. */
 export type WorkerReply<F> = { id: number; ok: true; result: unknown } | ({ id: number; ok: false } & F);
@@ -16,6 +17,8 @@ interface Waiting {
 export interface WorkerCallsOptions<F> {
   url: URL;
   data: unknown;
+  /** V8 heap limits of the worker (default: Node's, as the main thread's). */
+  resourceLimits?: ResourceLimits | undefined;
   /** The error of a failed call. */
   failure: (reply: { id: number; ok: false } & F) => Error;
   /** Called once when the worker stops; gives the error the calls in flight are refused with. */
@@ -39,7 +42,7 @@ export class WorkerCalls<Body extends object, F> {
 
   /** Starts a worker (calls start one when none runs). */
   start(): Worker {
-    const w = new Worker(this.#o.url, { workerData: this.#o.data });
+    const w = new Worker(this.#o.url, { workerData: this.#o.data, ...(this.#o.resourceLimits !== undefined ? { resourceLimits: this.#o.resourceLimits } : {}) });
     w.on('message', (r: WorkerReply<F>) => {
       const p = this.#waiting.get(r.id);
       if (p === undefined) return;

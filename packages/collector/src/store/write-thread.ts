@@ -23,6 +23,13 @@ import { WorkerCalls } from './worker-calls.js';
 /** The worker's compiled file; from the TypeScript sources (tests), the built one beside them. */
 const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/store/write-worker.js', import.meta.url) : new URL('./write-worker.js', import.meta.url);
 
+/**
+ * The write thread's young generation, MB. What it allocates per commit (the rows' bound values,
+ * outcomes) dies at once; Node's default young generation (semi-spaces of up to 16 MB) only adds
+ * to the collector's RSS (docs/performance.md, collector memory).
+ */
+export const WRITE_THREAD_LIMITS = { maxYoungGenerationSizeMb: 8 } as const;
+
 export class ThreadedStore implements Store {
   readonly #main: SqliteStore;
   readonly #calls: WorkerCalls<WriteRequestBody, { error: { message: string; sqliteCode: string; retryable: boolean } }>;
@@ -36,6 +43,7 @@ export class ThreadedStore implements Store {
     this.#calls = new WorkerCalls({
       url: WORKER_URL,
       data,
+      resourceLimits: WRITE_THREAD_LIMITS,
       failure: (r) => new StorageError(r.error.message, r.error.sqliteCode, r.error.retryable),
       lost: (why, inFlight) => {
         // A new worker knows none of the layouts this encoder sent.

@@ -235,13 +235,21 @@ function readFixed(v: WireReader, plan: FieldPlan, counters: number, nums: numbe
 /** The plain fields of a packed snapshot, as buildSections makes them. */
 type Head = ConstructorParameters<typeof PackedSnapshot>[0];
 
-/** A large socket read holding this frame is not kept alive by the snapshots' views of it. */
-const KEEP_VIEW_LIMIT = 16 * 1024;
+/**
+ * A socket read holding more than this frame is not kept alive by the snapshots' views of it:
+ * the collector keeps each host's latest snapshot, so a view would pin the whole read (several
+ * frames after a pause; 16 KiB per host before, up to 160 MB at 10,000 hosts).
+ */
+const KEEP_VIEW_LIMIT = 2048;
 
 /** One session's decoder on the collector: remembers the layouts this agent declared. */
 export class Bin1Decoder {
   readonly #layouts = new Map<number, PackedLayout>();
-  readonly #ns = new NsDecoder();
+  /**
+   * The session's namespace state, made at its first namespace frame: most agents never send one,
+   * and a collector holds one decoder per connected agent (its maps and buffer, ~0.5 KB each).
+   */
+  #nsState: NsDecoder | null = null;
   readonly #plan: FieldPlan;
   readonly #build: SectionsBuilder;
   /** The fixed numbers of the snapshot being decoded (reused: read into objects at once). */
@@ -278,7 +286,8 @@ export class Bin1Decoder {
       if (this.#layouts.size + fresh.size >= BIN1_LIMITS.layoutsPerSession) r.fail(`more than ${BIN1_LIMITS.layoutsPerSession} layouts in one session`);
       fresh.set(lid, readLayout(r));
     }
-    if (withNs) this.#ns.begin(r);
+    const ns = withNs ? (this.#nsState ??= new NsDecoder()) : null;
+    ns?.begin(r);
     const n = r.u('snapshot count', BIN1_LIMITS.snapshots);
     if (n < 1) r.fail('snapshot count: at least 1');
     const copy = frame.buffer.byteLength > KEEP_VIEW_LIMIT && frame.buffer.byteLength > 2 * frame.length;
@@ -321,13 +330,13 @@ export class Bin1Decoder {
       const head = this.#build(nums, null, { host, ts, seq, boot, labels }) as unknown as Head;
       head.collect.errors = errors;
       const snap = new PackedSnapshot(head, { layout, values, countersAt, breakdown });
-      if (withNs) this.#ns.snapshot(r, snap, layout.snmp);
+      ns?.snapshot(r, snap, layout.snmp);
       snapshots.push(snap as unknown as Snapshot);
     }
     r.snapshot = 0;
     r.expectEnd('frame');
     for (const [lid, l] of fresh) this.#layouts.set(lid, l);
-    if (withNs) this.#ns.commit();
+    ns?.commit();
     return { type: 'batch', id, snapshots };
   }
 }
