@@ -58,29 +58,33 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
   const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const gcTrigger = join(dir, 'gc-trigger');
   const gcOut = join(dir, 'gc-memory.jsonl');
-  const col = startTracked(process.execPath, [
-    ...LAUNCHER_ARGS,
-    ...nodeArgs,
-    '--expose-gc',
-    '--import',
-    GC_PRELOAD,
-    COLLECTOR,
-    'serve',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--db',
-    db,
-    '--token-file',
-    join(dir, 'token'),
-    '--log-level',
-    'warn',
-    '--write-thread',
-    writeThread,
-    // Every load generator connects from 127.0.0.1, up to 200 at a time (50 lanes a process);
-    // a real fleet connects from one address per host.
-    '--max-pending-per-address',
-    '100000',
-  ], { env: { ...process.env, BENCH_GC_TRIGGER: gcTrigger, BENCH_GC_OUT: gcOut } });
+  const col = startTracked(
+    process.execPath,
+    [
+      ...LAUNCHER_ARGS,
+      ...nodeArgs,
+      '--expose-gc',
+      '--import',
+      GC_PRELOAD,
+      COLLECTOR,
+      'serve',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--db',
+      db,
+      '--token-file',
+      join(dir, 'token'),
+      '--log-level',
+      'warn',
+      '--write-thread',
+      writeThread,
+      // Every load generator connects from 127.0.0.1, up to 200 at a time (50 lanes a process);
+      // a real fleet connects from one address per host.
+      '--max-pending-per-address',
+      '100000',
+    ],
+    { env: { ...process.env, BENCH_GC_TRIGGER: gcTrigger, BENCH_GC_OUT: gcOut } },
+  );
   let colErr = '';
   col.stderr.on('data', (d) => (colErr += d.toString()));
   const gens = [];
@@ -146,10 +150,16 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
     for (let i = 0; i < 100 && gcMain === null; i++) {
       await new Promise((r) => setTimeout(r, 200));
       try {
-        gcMain = readFileSync(gcOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.main) ?? null;
+        gcMain =
+          readFileSync(gcOut, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l))
+            .find((l) => l.main) ?? null;
       } catch {}
     }
-    const afterGc = gcMain === null ? null : { rssMb: procMem(col.pid).rss, heapUsedMb: gcMain.heapUsedKb / 1024, heapTotalMb: gcMain.heapTotalKb / 1024, arrayBuffersMb: gcMain.arrayBuffersKb / 1024 };
+    const afterGc =
+      gcMain === null ? null : { rssMb: procMem(col.pid).rss, heapUsedMb: gcMain.heapUsedKb / 1024, heapTotalMb: gcMain.heapTotalKb / 1024, arrayBuffersMb: gcMain.arrayBuffersKb / 1024 };
     const health = JSON.parse(execFileSync('curl', ['-sf', `http://127.0.0.1:${port}/healthz`], { encoding: 'utf8' }));
     await stopTracked(col);
     const sum = (k) => res.reduce((a, r) => a + r[k], 0);
@@ -243,7 +253,21 @@ export async function run() {
       console.log(
         table(
           ['agents', 'encoding', 'write thread', 'snapshots/s', 'ack p50 ms', 'ack p99 ms', 'CPU %', 'gen CPU %', 'RSS MB', 'after GC: RSS / heap used / array buffers MB', 'lost'],
-          [[r.connected, encoding, writeThread, fmt(r.perSecond, 0), fmt(r.latency.p50, 1), fmt(r.latency.p99, 1), fmt(r.cpuPct, 0), fmt(r.genCpuPct, 0), fmt(r.rssMb, 0), r.afterGc === null ? '-' : `${fmt(r.afterGc.rssMb, 0)} / ${fmt(r.afterGc.heapUsedMb, 0)} / ${fmt(r.afterGc.arrayBuffersMb, 0)}`, r.lost]],
+          [
+            [
+              r.connected,
+              encoding,
+              writeThread,
+              fmt(r.perSecond, 0),
+              fmt(r.latency.p50, 1),
+              fmt(r.latency.p99, 1),
+              fmt(r.cpuPct, 0),
+              fmt(r.genCpuPct, 0),
+              fmt(r.rssMb, 0),
+              r.afterGc === null ? '-' : `${fmt(r.afterGc.rssMb, 0)} / ${fmt(r.afterGc.heapUsedMb, 0)} / ${fmt(r.afterGc.arrayBuffersMb, 0)}`,
+              r.lost,
+            ],
+          ],
         ),
       );
     }

@@ -49,7 +49,7 @@ describe('bin1 batch frames', () => {
     expect(packed!.layout.text).toBe(`${Object.keys(s.snmp).join(',')}|${Object.keys(s.netstat).join(',')}`);
   });
 
-  it('copies a snapshot\'s bytes out of a socket read that holds more than its frame (the fleet keeps the latest snapshot of every host)', () => {
+  it("copies a snapshot's bytes out of a socket read that holds more than its frame (the fleet keeps the latest snapshot of every host)", () => {
     const enc = new Bin1Encoder();
     const dec = new Bin1Decoder();
     dec.decode(enc.encode(1, [real(1)])!, HOST, LABELS);
