@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import Database from 'better-sqlite3';
 import { installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
-import { drive, healthOf, logProblems, procStat, snapshotTemplate, startGenerators, summarize, treeStat, waitHealthy } from './lib/ingest-load.mjs';
+import { drive, healthOf, machineBusy, logProblems, procStat, snapshotTemplate, startGenerators, summarize, treeStat, waitHealthy } from './lib/ingest-load.mjs';
 import { freePort, pgBin, startPg } from './lib/pg.mjs';
 import { REPO, fmt, mdTable, median, table, verdict, writeJson, writeSection } from './lib/report.mjs';
 
@@ -98,6 +98,10 @@ async function config(c, { agents, seconds, warmup, template, pgServer, index })
     gens = started.gens;
     const meters = Object.fromEntries(cols.map((x, i) => [`c${i}`, () => procStat(x.proc.pid)]));
     if (pgServer !== null && c.driver === 'PostgreSQL') meters.pg = () => treeStat(pgServer.pid);
+    // The machine is shared: what else ran during the window is the machine's busy time less the bench's own processes.
+    meters.gens = () => sumOf(gens.map((g) => procStat(g.pid)));
+    meters.machine = machineBusy;
+    if (pgServer?.statements === true && c.driver === 'PostgreSQL') await pgServer.resetStatements(dbName);
     const d = await drive(gens, { seconds, warmup, meters, rss: Object.fromEntries(cols.map((x, i) => [`c${i}`, x.proc.pid])) });
     gens = [];
     // Each collector's fleet is filled from the others' commits once a second (cluster/fleet-sync.ts).
@@ -110,6 +114,7 @@ async function config(c, { agents, seconds, warmup, template, pgServer, index })
       c.driver === 'SQLite'
         ? new Database(db, { readonly: true }).prepare('SELECT count(*) AS n FROM snapshots').get().n
         : Number((await pgServer.sql(dbName, 'SELECT count(*) AS n FROM snapshots'))[0].n);
+    const statements = pgServer?.statements === true && c.driver === 'PostgreSQL' ? await pgServer.topStatements(dbName) : null;
     const dbBytes = c.driver === 'SQLite' ? null : Number((await pgServer.sql(dbName, 'SELECT pg_database_size(current_database()) AS b'))[0].b);
     const s = summarize(d.res, seconds);
     return {
@@ -123,11 +128,14 @@ async function config(c, { agents, seconds, warmup, template, pgServer, index })
       rowsInDb: rows,
       lost: s.sent - rows,
       dbBytes,
+      statements,
       collectorCpuPct: cols.map((_, i) => d.cpuPct[`c${i}`]),
       collectorCpuPctAll: cols.map((_, i) => d.cpuPctAll[`c${i}`]),
       pgCpuPct: d.cpuPct.pg ?? null,
       pgCpuPctAll: d.cpuPctAll.pg ?? null,
       genCpuPct: d.genCpuPct,
+      machineCpuPct: d.cpuPct.machine,
+      otherCpuPct: d.cpuPct.machine - d.cpuPct.gens - sumOf(cols.map((_, i) => d.cpuPct[`c${i}`])) - (d.cpuPct.pg ?? 0),
       rssPeakMb: cols.map((_, i) => d.rssMax[`c${i}`]),
       rssEndMb: cols.map((_, i) => d.mem[`c${i}`].rss),
       hwmMb: cols.map((_, i) => d.mem[`c${i}`].hwm),
@@ -171,7 +179,10 @@ export async function run() {
     return;
   }
   const tpl = await snapshotTemplate();
-  const pgServer = configs.some((c) => c.driver === 'PostgreSQL') ? await startPg({ fsync }) : null;
+  // BENCH_PG_STATEMENTS=1: pg_stat_statements loaded, the statements taking the most server time
+  // printed and kept in results/fleet.json (a profile of PostgreSQL's side; off in the reported run).
+  const statements = process.env['BENCH_PG_STATEMENTS'] === '1';
+  const pgServer = configs.some((c) => c.driver === 'PostgreSQL') ? await startPg({ fsync, statements }) : null;
   const results = [];
   const loads = { start: load(), end: '' };
   try {
@@ -183,6 +194,7 @@ export async function run() {
       console.log(
         `  commits ${r.health.map((h) => h.commits).join(' + ')}, longest ${r.health.map((h) => h.commitMsMax).join(' / ')} ms, loop delay ${JSON.stringify(r.health.map((h) => h.loopDelay))}, generators ${JSON.stringify(r.genLoopDelay)}; warm-up p50 ${fmt(r.latencyFirst.p50, 0)} ms p99 ${fmt(r.latencyFirst.p99, 0)} ms; errors ${JSON.stringify(r.collectorErrors)}`,
       );
+      for (const st of r.statements ?? []) console.log(`  pg: ${st.calls} calls, ${st.ms} ms, ${st.rows} rows: ${st.query}`);
       console.log(
         table(
           ['store', 'collectors', 'agents', 'stored/s', 'ack p50 ms', 'ack p99 ms', 'collector CPU %', 'postgres CPU %', 'gen CPU %', 'RSS peak MB', 'nacks', 'lost', 'total ms', 'hosts ms'],
@@ -212,7 +224,14 @@ export async function run() {
     tpl.remove();
     await pgServer?.stop();
   }
-  writeJson('fleet', { agents, seconds, warmup, fsync, postgres: pgServer?.version ?? null, loads, results });
+  const data = { agents, seconds, warmup, fsync, postgres: pgServer?.version ?? null, loads, results };
+  // BENCH_FLEET_JSON=FILE: an experiment (another collector build, other settings): the figures go
+  // to FILE only, RESULTS.md and results/ are left as they are.
+  if (process.env['BENCH_FLEET_JSON'] !== undefined) {
+    writeFileSync(process.env['BENCH_FLEET_JSON'], JSON.stringify(data, null, 2) + '\n');
+    return;
+  }
+  writeJson('fleet', data);
   writeSection('fleet', report({ agents, seconds, warmup, fsync, version: pgServer?.version ?? '-', loads, results }));
 }
 

@@ -69,6 +69,12 @@ export const treeStat = (pid) => {
   return s / TICK;
 };
 
+/** CPU time the whole machine spent busy so far (every core: all but idle and iowait in /proc/stat), seconds. */
+export const machineBusy = () => {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return (f.reduce((a, x) => a + x, 0) - (f[3] ?? 0) - (f[4] ?? 0)) / TICK;
+};
+
 export const procMem = (pid) => {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)?.[1]) / 1024, hwm: Number(/VmHWM:\s+(\d+)/.exec(s)?.[1]) / 1024 };
@@ -149,7 +155,15 @@ export async function drive(gens, { seconds, warmup, meters = {}, rss = {} }) {
       }),
   );
   await new Promise((r) => setTimeout(r, 2000));
-  const read = () => Object.fromEntries(Object.entries(meters).map(([k, f]) => [k, f()]));
+  // A meter whose process ended already (a generator exits once it reported) reads NaN.
+  const safe = (f) => {
+    try {
+      return f();
+    } catch {
+      return NaN;
+    }
+  };
+  const read = () => Object.fromEntries(Object.entries(meters).map(([k, f]) => [k, safe(f)]));
   const all0 = read();
   const gcpu0 = gens.map((g) => procStat(g.pid));
   const t0 = performance.now();

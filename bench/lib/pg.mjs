@@ -1,7 +1,8 @@
 // A throwaway PostgreSQL server for a benchmark (the bench's small port of
 // test/helpers/postgres.ts): initdb in a fresh temporary directory as the `postgres` user (initdb
 // refuses root), `postgres` on a free port bound to 127.0.0.1 with its unix socket in that
-// directory. `fsync` (default on, as PostgreSQL ships) is passed as given. stop() ends the server
+// directory. `fsync` (default on, as PostgreSQL ships) is passed as given; `statements` loads
+// pg_stat_statements (time per statement, for a profile of the server's side). stop() ends the server
 // by its PID (fast shutdown, SIGKILL after 10 s) and removes the directory; the bench's cleanup
 // (netns.mjs) kills it by PID too if the bench dies.
 import { spawnSync } from 'node:child_process';
@@ -35,7 +36,7 @@ export const freePort = () =>
   });
 
 /** Starts the server; resolves to { port, pid, version, url(db), sql(db, text), createDatabase(name), dropDatabase(name), stop() }. */
-export async function startPg({ fsync = 'on' } = {}) {
+export async function startPg({ fsync = 'on', statements = false } = {}) {
   const bin = pgBin();
   if (bin === null) throw new Error('PostgreSQL is not installed (apt-get install postgresql; .ci/run installs it)');
   const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
@@ -55,7 +56,7 @@ export async function startPg({ fsync = 'on' } = {}) {
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
     const port = await freePort();
     let log = '';
-    proc = startTracked(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `fsync=${fsync}`, '-c', 'max_connections=100'], {
+    proc = startTracked(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `fsync=${fsync}`, '-c', 'max_connections=100', ...(statements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : [])], {
       uid,
       gid,
     });
@@ -91,7 +92,22 @@ export async function startPg({ fsync = 'on' } = {}) {
       fsync,
       url,
       sql,
-      createDatabase: async (name) => (await sql('postgres', `CREATE DATABASE ${name}`), url(name)),
+      statements,
+      createDatabase: async (name) => {
+        await sql('postgres', `CREATE DATABASE ${name}`);
+        if (statements) await sql(name, 'CREATE EXTENSION pg_stat_statements');
+        return url(name);
+      },
+      /** The statements of database `name` that took the most server time since the last reset (pg_stat_statements). */
+      topStatements: async (name, n = 8) =>
+        (
+          await sql(
+            name,
+            'SELECT calls, round(total_exec_time) AS ms, rows, left(regexp_replace(query, $$\\s+$$, $$ $$, $$g$$), 160) AS query FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT $1',
+            [n],
+          )
+        ).map((r) => ({ calls: Number(r.calls), ms: Number(r.ms), rows: Number(r.rows), query: r.query })),
+      resetStatements: (name) => sql(name, 'SELECT pg_stat_statements_reset()'),
       dropDatabase: (name) => sql('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
       stop,
     };
