@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import Database from 'better-sqlite3';
-import { installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
-import { drive, healthOf, machineBusy, logProblems, procStat, snapshotTemplate, startGenerators, summarize, treeStat, waitHealthy } from './lib/ingest-load.mjs';
+import { installCleanup, stopTracked } from './lib/netns.mjs';
+import { drive, healthOf, machineBusy, logProblems, procStat, snapshotTemplate, startCollector, startGenerators, summarize, treeStat, waitHealthy } from './lib/ingest-load.mjs';
 import { freePort, pgBin, startPg } from './lib/pg.mjs';
-import { REPO, fmt, mdTable, median, table, verdict, writeJson, writeSection } from './lib/report.mjs';
+import { fmt, mdTable, median, table, verdict, writeJson, writeSection } from './lib/report.mjs';
 
-const COLLECTOR = process.env['BENCH_COLLECTOR'] ?? `${REPO}packages/collector/bin/tcpfleet.js`;
 const TOKEN = 'bench-fleet-token-0123456789abcdef';
 const CONFIGS = [
   { key: 'sqlite1', driver: 'SQLite', collectors: 1 },
@@ -67,30 +66,12 @@ async function config(c, { agents, seconds, warmup, template, pgServer, index })
   writeFileSync(join(dir, 'token'), TOKEN + '\n', { mode: 0o600 });
   const dbName = `fleet_${index}_${c.key}`;
   const db = c.driver === 'SQLite' ? join(dir, 'tcpfleet.db') : await pgServer.createDatabase(dbName);
-  const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const cols = [];
   let gens = [];
   try {
     for (let i = 0; i < c.collectors; i++) {
       const port = await freePort();
-      const p = startTracked(process.execPath, [
-        ...nodeArgs,
-        COLLECTOR,
-        'serve',
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--db',
-        db,
-        '--token-file',
-        join(dir, 'token'),
-        '--log-level',
-        'warn',
-        // Every load generator connects from 127.0.0.1 (see bench/ingest.mjs).
-        '--max-pending-per-address',
-        '100000',
-      ]);
-      const col = { proc: p, port, log: '' };
-      p.stderr.on('data', (d) => (col.log += d.toString()));
+      const col = { proc: startCollector({ port, db, tokenFile: join(dir, 'token') }), port };
       cols.push(col);
       await waitHealthy(port);
     }
@@ -150,7 +131,7 @@ async function config(c, { agents, seconds, warmup, template, pgServer, index })
         loopDelay: h.event_loop_delay_ms,
       })),
       queries: q,
-      collectorErrors: cols.map((x) => logProblems(x.log)),
+      collectorErrors: cols.map((x) => logProblems(x.proc.log)),
     };
   } finally {
     for (const g of gens) await stopTracked(g);
@@ -235,11 +216,11 @@ export async function run() {
   writeSection('fleet', report({ agents, seconds, warmup, fsync, version: pgServer?.version ?? '-', loads, results }));
 }
 
-function report({ agents, seconds, warmup, fsync, version, loads, results }) {
+export function report({ agents, seconds, warmup, fsync, version, loads, results }) {
   let md = `## PostgreSQL and several collectors\n\nCommand: \`node bench/run.mjs fleet\` (BENCH_FLEET_AGENTS=${agents}, steady window BENCH_FLEET_S=${seconds}, warm-up BENCH_FLEET_WARMUP_S=${warmup}, BENCH_PG_FSYNC=${fsync}; BENCH_FLEET_CONFIGS=sqlite1,pg1,pg2 picks the configurations). In one run, one after the other on the same machine: the real collector (\`tcpfleet serve\`) on SQLite (durability full, write thread on), on PostgreSQL ${version} with one collector, and on PostgreSQL with two collectors on the same database (agents split evenly: each load generator of bench/lib/loadgen.mjs is given one collector). ${agents.toLocaleString('en-US')} simulated agents, each its own WebSocket, hello, host and boot, one bin1 snapshot a second (a real \`tcpfleet-agent --once --json\` of this machine), ${warmup} s of warm-up then ${seconds} s of steady state. PostgreSQL is a throwaway cluster started by the bench (initdb in a temporary directory as the postgres user, its own port on 127.0.0.1, removed afterwards; a fresh database per configuration) with fsync=${fsync}${fsync === 'on' ? " (PostgreSQL's default: every commit is flushed to disk before its ack, as the SQLite collector's durability full does)" : ' (commits are not flushed to disk: NOT what a production server runs)'}, other settings as initdb makes them. Everything on loopback; the generators, the collectors and PostgreSQL share the machine's 2 cores.\n\n`;
-  md += `Ack latency: send to ack at the generator, batches sent in the steady window (warm-up apart). Stored/s: snapshots acknowledged as stored per second in the steady window. Lost: snapshots sent minus rows in the database after the drain (simulated agents do not resend). CPU over the steady window, 100% = one core: each collector process (all threads), PostgreSQL (the postmaster and all its processes, /proc utime + stime, ended backends included), the generators together. RSS: each collector's peak (sampled every 500 ms) and at the end of the drain. Queries: fleet total (\`/api/v1/total\`, median of 20) and hosts (\`/api/v1/hosts\`, every host's latest snapshot, median of 5) over HTTP on a keep-alive loopback connection, on each collector, 2.5 s after the load stopped (hosts known = what that collector's total counts, live and stale). Load average: ${loads.start} at the start, ${loads.end} at the end.\n\n`;
+  md += `Ack latency: send to ack at the generator, batches sent in the steady window (warm-up apart). Stored/s: snapshots acknowledged as stored per second in the steady window. Lost: snapshots sent minus rows in the database after the drain (simulated agents do not resend). CPU over the steady window, 100% = one core: each collector process (all threads), PostgreSQL (the postmaster and all its processes, /proc utime + stime, ended backends included), the generators together, and what the rest of the machine used meanwhile (other sessions' builds and tests: the machine's busy time from /proc/stat less the bench's processes; with the bench's own, 200% is all the machine has). RSS: each collector's peak (sampled every 500 ms) and at the end of the drain. Queries: fleet total (\`/api/v1/total\`, median of 20) and hosts (\`/api/v1/hosts\`, every host's latest snapshot, median of 5) over HTTP on a keep-alive loopback connection, on each collector, 2.5 s after the load stopped (hosts known = what that collector's total counts, live and stale). Load average: ${loads.start} at the start, ${loads.end} at the end.\n\n`;
   md += mdTable(
-    ['store, collectors', 'agents (per collector)', 'stored/s (offered)', 'ack p50', 'ack p99', 'warm-up p50 / p99', 'collector CPU', 'PostgreSQL CPU', 'generators CPU', 'collector RSS peak (end)', 'nacks', 'lost', 'total / hosts over HTTP', 'hosts known'],
+    ['store, collectors', 'agents (per collector)', 'stored/s (offered)', 'ack p50', 'ack p99', 'warm-up p50 / p99', 'collector CPU', 'PostgreSQL CPU', 'generators CPU', 'other processes CPU', 'collector RSS peak (end)', 'nacks', 'lost', 'total / hosts over HTTP', 'hosts known'],
     results.map((r) => [
       `${r.driver}, ${r.collectors}`,
       `${r.connected.toLocaleString('en-US')}${r.collectors > 1 ? ` (${r.perCollector.join(' + ')})` : ''}`,
@@ -250,6 +231,7 @@ function report({ agents, seconds, warmup, fsync, version, loads, results }) {
       `${r.collectorCpuPct.map((x) => `${fmt(x, 0)}%`).join(' + ')}`,
       r.pgCpuPct === null ? 'in the collector' : `${fmt(r.pgCpuPct, 0)}%`,
       `${fmt(r.genCpuPct, 0)}%`,
+      `${fmt(r.otherCpuPct, 0)}%`,
       `${mb(r.rssPeakMb)} MB (${mb(r.rssEndMb)})`,
       r.nacks,
       r.lost,
@@ -301,8 +283,9 @@ function report({ agents, seconds, warmup, fsync, version, loads, results }) {
   md += mdTable(['target', 'measured', 'verdict'], rows);
   if (pg2 !== undefined) {
     const col = sumOf(pg2.collectorCpuPct);
+    const other = pg2.otherCpuPct;
     const us = (pct) => fmt((pct * 1e4) / Math.max(1, pg2.perSecond), 0);
-    md += `\nWhere the CPU goes with two collectors (steady window; 100% = one core, the machine has 200%): collectors ${fmt(col, 0)}% (${us(col)} µs of CPU per stored snapshot), PostgreSQL ${fmt(pg2.pgCpuPct, 0)}% (${us(pg2.pgCpuPct)} µs per snapshot), load generators ${fmt(pg2.genCpuPct, 0)}%; total ${fmt(col + pg2.pgCpuPct + pg2.genCpuPct, 0)}% of 200%. What was tried and what would change it: bench/NOTES.md.\n`;
+    md += `\nWhere the CPU goes with two collectors (steady window; 100% = one core, the machine has 200%): collectors ${fmt(col, 0)}% (${us(col)} µs of CPU per stored snapshot), PostgreSQL ${fmt(pg2.pgCpuPct, 0)}% (${us(pg2.pgCpuPct)} µs per snapshot), load generators ${fmt(pg2.genCpuPct, 0)}%, other processes on the machine ${fmt(other, 0)}%; the bench's own total ${fmt(col + pg2.pgCpuPct + pg2.genCpuPct, 0)}% of 200%. What was tried and what would change it: bench/NOTES.md.\n`;
   }
   return md;
 }

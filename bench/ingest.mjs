@@ -5,11 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
-import { PER_PROC, drive, healthOf, logProblems, procStat, snapshotTemplate, startGenerators, summarize, waitHealthy } from './lib/ingest-load.mjs';
-import { REPO, fmt, mdTable, table, verdict, writeJson, writeSection } from './lib/report.mjs';
+import { installCleanup, stopTracked } from './lib/netns.mjs';
+import { PER_PROC, drive, healthOf, logProblems, procStat, snapshotTemplate, startCollector, startGenerators, summarize, waitHealthy } from './lib/ingest-load.mjs';
+import { fmt, mdTable, table, verdict, writeJson, writeSection } from './lib/report.mjs';
 
-const COLLECTOR = process.env['BENCH_COLLECTOR'] ?? `${REPO}packages/collector/bin/tcpfleet.js`;
 // BENCH_EVERY_MS: each simulated agent's interval (default 1000: one snapshot a second). A longer
 // one keeps as many sessions open at a lower rate: what a session costs, apart from the traffic.
 const EVERY_MS = Number(process.env['BENCH_EVERY_MS'] ?? 1000);
@@ -19,28 +18,7 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
   const token = 'bench-fleet-token-0123456789abcdef';
   writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
-  const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const col = startTracked(process.execPath, [
-    ...nodeArgs,
-    COLLECTOR,
-    'serve',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--db',
-    db,
-    '--token-file',
-    join(dir, 'token'),
-    '--log-level',
-    'warn',
-    '--write-thread',
-    writeThread,
-    // Every load generator connects from 127.0.0.1, up to 200 at a time (50 lanes a process);
-    // a real fleet connects from one address per host.
-    '--max-pending-per-address',
-    '100000',
-  ]);
-  let colErr = '';
-  col.stderr.on('data', (d) => (colErr += d.toString()));
+  const col = startCollector({ port, db, tokenFile: join(dir, 'token'), args: ['--write-thread', writeThread] });
   let gens = [];
   try {
     await waitHealthy(port);
@@ -82,7 +60,7 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
       hwmMb: d.mem.collector.hwm,
       commits: health.commits,
       snapshotsPerCommit: health.snapshots_stored / Math.max(1, health.commits),
-      collectorErrors: logProblems(colErr),
+      collectorErrors: logProblems(col.log),
     };
   } finally {
     for (const g of gens) await stopTracked(g);

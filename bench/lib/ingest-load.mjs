@@ -96,6 +96,22 @@ export function fromHist(entries) {
   return { p50: q(0.5), p99: q(0.99), max: q(1), n: total };
 }
 
+/**
+ * Starts the real collector (`tcpfleet serve`; BENCH_COLLECTOR: another build, BENCH_COLLECTOR_NODE_ARGS:
+ * node flags) on 127.0.0.1:`port` with database `db`, warnings and errors only; `proc.log` gathers its
+ * log. Every load generator connects from 127.0.0.1, up to 200 at a time (50 lanes a process); a real
+ * fleet connects from one address per host: hence the raised limit of pending sessions per address.
+ */
+export function startCollector({ port, db, tokenFile, args = [] }) {
+  const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const bin = process.env['BENCH_COLLECTOR'] ?? `${REPO}packages/collector/bin/tcpfleet.js`;
+  const serve = ['serve', '--listen', `127.0.0.1:${port}`, '--db', db, '--token-file', tokenFile, '--log-level', 'warn', '--max-pending-per-address', '100000'];
+  const proc = startTracked(process.execPath, [...nodeArgs, bin, ...serve, ...args]);
+  proc.log = '';
+  proc.stderr.on('data', (d) => (proc.log += d.toString()));
+  return proc;
+}
+
 /** Waits (bounded, 10 s) until the collector on `port` answers /healthz. */
 export async function waitHealthy(port) {
   for (let i = 0; i < 100; i++) {
