@@ -56,10 +56,28 @@ export async function startPg({ fsync = 'on', statements = false } = {}) {
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
     const port = await freePort();
     let log = '';
-    proc = startTracked(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', `fsync=${fsync}`, '-c', 'max_connections=100', ...(statements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : [])], {
-      uid,
-      gid,
-    });
+    proc = startTracked(
+      join(bin, 'postgres'),
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `fsync=${fsync}`,
+        '-c',
+        'max_connections=100',
+        ...(statements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
+      ],
+      {
+        uid,
+        gid,
+      },
+    );
     proc.stdout.on('data', (d) => (log += d.toString()));
     proc.stderr.on('data', (d) => (log += d.toString()));
     const url = (db) => `postgres://postgres@127.0.0.1:${port}/${db}`;
