@@ -85,7 +85,11 @@ async function config(c, { agents, seconds, warmup, template, pgServer, index })
     if (pgServer?.statements === true && c.driver === 'PostgreSQL') await pgServer.resetStatements(dbName);
     const d = await drive(gens, { seconds, warmup, meters, rss: Object.fromEntries(cols.map((x, i) => [`c${i}`, x.proc.pid])) });
     gens = [];
-    // Each collector's fleet is filled from the others' commits once a second (cluster/fleet-sync.ts).
+    // The queries run on idle collectors: their write queues empty (bounded: 120 s), then 2.5 s
+    // for each collector's fleet to take the others' last commits (cluster/fleet-sync.ts, once a second).
+    const t0 = performance.now();
+    while (performance.now() - t0 < 120_000 && cols.some((x) => healthOf(x.port).write_queue > 0)) await new Promise((r) => setTimeout(r, 250));
+    const drainS = (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 2500));
     const health = cols.map((x) => healthOf(x.port));
     const q = [];
@@ -131,6 +135,7 @@ async function config(c, { agents, seconds, warmup, template, pgServer, index })
         loopDelay: h.event_loop_delay_ms,
       })),
       queries: q,
+      drainS,
       collectorErrors: cols.map((x) => logProblems(x.proc.log)),
     };
   } finally {
@@ -219,7 +224,7 @@ export async function run() {
 
 export function report({ agents, seconds, warmup, fsync, version, loads, results }) {
   let md = `## PostgreSQL and several collectors\n\nCommand: \`node bench/run.mjs fleet\` (BENCH_FLEET_AGENTS=${agents}, steady window BENCH_FLEET_S=${seconds}, warm-up BENCH_FLEET_WARMUP_S=${warmup}, BENCH_PG_FSYNC=${fsync}; BENCH_FLEET_CONFIGS=sqlite1,pg1,pg2 picks the configurations). In one run, one after the other on the same machine: the real collector (\`tcpfleet serve\`) on SQLite (durability full, write thread on), on PostgreSQL ${version} with one collector, and on PostgreSQL with two collectors on the same database (agents split evenly: each load generator of bench/lib/loadgen.mjs is given one collector). ${agents.toLocaleString('en-US')} simulated agents, each its own WebSocket, hello, host and boot, one bin1 snapshot a second (a real \`tcpfleet-agent --once --json\` of this machine), ${warmup} s of warm-up then ${seconds} s of steady state. PostgreSQL is a throwaway cluster started by the bench (initdb in a temporary directory as the postgres user, its own port on 127.0.0.1, removed afterwards; a fresh database per configuration) with fsync=${fsync}${fsync === 'on' ? " (PostgreSQL's default: every commit is flushed to disk before its ack, as the SQLite collector's durability full does)" : ' (commits are not flushed to disk: NOT what a production server runs)'}, other settings as initdb makes them. Everything on loopback; the generators, the collectors and PostgreSQL share the machine's 2 cores.\n\n`;
-  md += `Ack latency: send to ack at the generator, batches sent in the steady window (warm-up apart). Stored/s: snapshots acknowledged as stored per second in the steady window. Lost: snapshots sent minus rows in the database after the drain and the collectors' stop (simulated agents do not resend; a real agent keeps what was not acknowledged and sends it again). Sessions closed: simulated agents whose connection the collector closed during the run (a collector that stops reading its sockets under backpressure also stops reading their pongs, and closes them for not answering pings). CPU over the steady window, 100% = one core: each collector process (all threads), PostgreSQL (the postmaster and all its processes, /proc utime + stime, ended backends included), the generators together, and what the rest of the machine used meanwhile (other sessions' builds and tests: the machine's busy time from /proc/stat less the bench's processes; with the bench's own, 200% is all the machine has). RSS: each collector's peak (sampled every 500 ms) and at the end of the drain. Queries: fleet total (\`/api/v1/total\`, median of 20) and hosts (\`/api/v1/hosts\`, every host's latest snapshot, median of 5) over HTTP on a keep-alive loopback connection, on each collector, 2.5 s after the load stopped (hosts known = what that collector's total counts, live and stale). Load average: ${loads.start} at the start, ${loads.end} at the end.\n\n`;
+  md += `Ack latency: send to ack at the generator, batches sent in the steady window (warm-up apart). Stored/s: snapshots acknowledged as stored per second in the steady window. Lost: snapshots sent minus rows in the database after the drain and the collectors' stop (simulated agents do not resend; a real agent keeps what was not acknowledged and sends it again). Sessions closed: simulated agents whose connection the collector closed during the run (a collector that stops reading its sockets under backpressure also stops reading their pongs, and closes them for not answering pings). CPU over the steady window, 100% = one core: each collector process (all threads), PostgreSQL (the postmaster and all its processes, /proc utime + stime, ended backends included), the generators together, and what the rest of the machine used meanwhile (other sessions' builds and tests: the machine's busy time from /proc/stat less the bench's processes; with the bench's own, 200% is all the machine has). RSS: each collector's peak (sampled every 500 ms) and at the end of the drain. Queries: fleet total (\`/api/v1/total\`, median of 20) and hosts (\`/api/v1/hosts\`, every host's latest snapshot, median of 5) over HTTP on a keep-alive loopback connection, on each collector once the load stopped, its write queue was empty and 2.5 s passed (hosts known = what that collector's total counts, live and stale). Load average: ${loads.start} at the start, ${loads.end} at the end.\n\n`;
   md += mdTable(
     [
       'store, collectors',
@@ -261,7 +266,7 @@ export function report({ agents, seconds, warmup, fsync, version, loads, results
   md += `\nPer collector (from its /healthz after the run): ${results
     .map(
       (r) =>
-        `${r.driver} ${r.collectors}: ${r.health
+        `${r.driver} ${r.collectors} (write queues empty ${fmt(r.drainS ?? NaN, 0)} s after the load stopped): ${r.health
           .map(
             (h, i) =>
               `#${i + 1} leader ${h.leader}, ${h.commits} commits (${fmt(h.snapshotsStored / Math.max(1, h.commits), 0)} snapshots each), longest ${h.commitMsMax} ms, event-loop delay p99 ${h.loopDelay?.p99} ms`,
