@@ -168,7 +168,13 @@ export async function run() {
   // BENCH_PG_STATEMENTS=1: pg_stat_statements loaded, the statements taking the most server time
   // printed and kept in results/fleet.json (a profile of PostgreSQL's side; off in the reported run).
   const statements = process.env['BENCH_PG_STATEMENTS'] === '1';
-  const pgServer = configs.some((c) => c.driver === 'PostgreSQL') ? await startPg({ fsync, statements }) : null;
+  let pgServer = null;
+  try {
+    if (configs.some((c) => c.driver === 'PostgreSQL')) pgServer = await startPg({ fsync, statements });
+  } catch (err) {
+    tpl.remove();
+    throw err;
+  }
   const results = [];
   const ranAt = new Date();
   const loads = { start: load(), end: '' };

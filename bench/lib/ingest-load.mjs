@@ -27,20 +27,20 @@ const statFields = (pid) => {
  */
 export async function snapshotTemplate() {
   const tdir = mkdtempSync(join(tmpdir(), 'tcpfleet-bench-tpl-'));
-  const template = join(tdir, 'snapshot.json');
-  const given = process.env['BENCH_TEMPLATE'];
-  const once = given !== undefined ? { stdout: readFileSync(given, 'utf8') } : spawnSync(process.execPath, [`${REPO}packages/agent/bin/tcpfleet-agent.js`, '--once', '--json'], { encoding: 'utf8' });
-  writeFileSync(template, once.stdout);
-  const { Bin1Encoder } = await import('../../packages/common/dist/index.js');
-  const enc = new Bin1Encoder();
-  const tpl = JSON.parse(once.stdout);
-  return {
-    template,
-    frameBytes: Buffer.byteLength(once.stdout) + 40,
-    binFirst: enc.encode(1, [tpl]).length,
-    binBytes: enc.encode(2, [tpl]).length,
-    remove: () => rmSync(tdir, { recursive: true, force: true }),
-  };
+  const remove = () => rmSync(tdir, { recursive: true, force: true });
+  try {
+    const template = join(tdir, 'snapshot.json');
+    const given = process.env['BENCH_TEMPLATE'];
+    const once = given !== undefined ? { stdout: readFileSync(given, 'utf8') } : spawnSync(process.execPath, [`${REPO}packages/agent/bin/tcpfleet-agent.js`, '--once', '--json'], { encoding: 'utf8' });
+    writeFileSync(template, once.stdout);
+    const { Bin1Encoder } = await import('../../packages/common/dist/index.js');
+    const enc = new Bin1Encoder();
+    const tpl = JSON.parse(once.stdout);
+    return { template, frameBytes: Buffer.byteLength(once.stdout) + 40, binFirst: enc.encode(1, [tpl]).length, binBytes: enc.encode(2, [tpl]).length, remove };
+  } catch (err) {
+    remove();
+    throw err;
+  }
 }
 
 /** A process's CPU time so far (all its threads, utime + stime), seconds. */
