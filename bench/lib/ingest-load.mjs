@@ -1,6 +1,7 @@
 // Driving load generators (bench/lib/loadgen.mjs) against running collectors and measuring what
-// the collectors and their database cost: shared by bench/ingest.mjs (SQLite, one collector) and
-// bench/fleet-pg.mjs (SQLite against PostgreSQL with one and with two collectors).
+// the collectors and their database cost: bench/fleet-pg.mjs (SQLite against PostgreSQL with one
+// and with two collectors). bench/ingest.mjs still has its own copy of the same steps (to be moved
+// here once the branches meet: it changed on main meanwhile).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -105,8 +106,10 @@ export function fromHist(entries) {
 export function startCollector({ port, db, tokenFile, args = [] }) {
   const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const bin = process.env['BENCH_COLLECTOR'] ?? `${REPO}packages/collector/bin/tcpfleet.js`;
+  // The node flags of the launcher's `#!/usr/bin/env -S node ...` line, if it has any: the collector runs as `tcpfleet serve` runs anywhere.
+  const launcher = (/^#!.*\bnode\b(.*)$/.exec(readFileSync(bin, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').split(' ').filter(Boolean);
   const serve = ['serve', '--listen', `127.0.0.1:${port}`, '--db', db, '--token-file', tokenFile, '--log-level', 'warn', '--max-pending-per-address', '100000'];
-  const proc = startTracked(process.execPath, [...nodeArgs, bin, ...serve, ...args]);
+  const proc = startTracked(process.execPath, [...launcher, ...nodeArgs, bin, ...serve, ...args]);
   proc.log = '';
   proc.stderr.on('data', (d) => (proc.log += d.toString()));
   return proc;
