@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// `npm run bench`: runs the benchmarks (all, or those named: agent ingest queries selectors storage cli namespaces),
+// `npm run bench`: runs the benchmarks (all, or those named: agent ingest fleet queries selectors storage cli namespaces),
 // prints a table for each and assembles bench/RESULTS.md. Never part of `npm test`; targets are
 // reported as met or short and never fail the run. A benchmark that cannot run here (not root,
 // tool missing) says so in its section instead of reporting a figure.
 import { assemble, writeSection } from './lib/report.mjs';
 import { cleanupAll } from './lib/netns.mjs';
 
-const ALL = ['agent', 'ingest', 'queries', 'selectors', 'storage', 'cli', 'namespaces'];
+const ALL = ['agent', 'ingest', 'fleet', 'queries', 'selectors', 'storage', 'cli', 'namespaces'];
 const FILES = {
   agent: './agent-sampling.mjs',
   ingest: './ingest.mjs',
+  fleet: './fleet-pg.mjs',
   queries: './queries.mjs',
   selectors: './selectors.mjs',
   storage: './storage.mjs',

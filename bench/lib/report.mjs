@@ -62,14 +62,14 @@ export function writeJson(name, data) {
   writeFileSync(`${RESULTS_DIR}${name}.json`, JSON.stringify(data, null, 2) + '\n');
 }
 
-const ORDER = ['agent', 'ingest', 'queries', 'selectors', 'storage', 'cli', 'namespaces'];
+const ORDER = ['agent', 'ingest', 'fleet', 'queries', 'selectors', 'storage', 'cli', 'namespaces'];
 
 export function assemble() {
   const m = machine();
   const parts = [];
   parts.push('# tcpfleet benchmark results\n');
   parts.push(
-    'Written by `npm run bench` (bench/run.mjs); every figure below comes from a real run on the machine described. Targets are reported as met or short, never as a build failure. Re-run one part with `node bench/run.mjs agent|ingest|queries|selectors|storage|cli|namespaces`.\n',
+    'Written by `npm run bench` (bench/run.mjs); every figure below comes from a real run on the machine described. Targets are reported as met or short, never as a build failure. Re-run one part with `node bench/run.mjs agent|ingest|fleet|queries|selectors|storage|cli|namespaces`.\n',
   );
   parts.push(
     `Assembled ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}. Machine: ${m.cpu}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, SQLite ${m.sqlite}; load average when assembled ${m.load}. The box is shared with other engineers' builds and tests, so expect noise of tens of percent between runs.\n`,
