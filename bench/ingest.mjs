@@ -1,150 +1,44 @@
 // Collector ingest: the real collector (`tcpfleet serve`, durability full) and load generators
 // speaking the real protocol over real WebSockets, at 1,000, 5,000 and 10,000 agents sending one
 // snapshot per second each.
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { firstLine, installCleanup, startTracked, stopTracked } from './lib/netns.mjs';
-import { REPO, fmt, mdTable, table, verdict, writeJson, writeSection } from './lib/report.mjs';
+import { installCleanup, stopTracked } from './lib/netns.mjs';
+import { PER_PROC, drive, healthOf, launcherArgs, logProblems, procMem, procStat, snapshotTemplate, startCollector, startGenerators, summarize, waitHealthy } from './lib/ingest-load.mjs';
+import { fmt, mdTable, table, verdict, writeJson, writeSection } from './lib/report.mjs';
 
-const LOADGEN = process.env['BENCH_LOADGEN'] ?? fileURLToPath(new URL('./lib/loadgen.mjs', import.meta.url));
-const COLLECTOR = process.env['BENCH_COLLECTOR'] ?? `${REPO}packages/collector/bin/tcpfleet.js`;
-const AGENT = `${REPO}packages/agent/bin/tcpfleet-agent.js`;
-const PER_PROC = 2500;
 // BENCH_EVERY_MS: each simulated agent's interval (default 1000: one snapshot a second). A longer
 // one keeps as many sessions open at a lower rate: what a session costs, apart from the traffic.
 const EVERY_MS = Number(process.env['BENCH_EVERY_MS'] ?? 1000);
-const TICK = 100; // clock ticks per second (/proc/PID/stat)
-// The V8 flags the collector's launcher gives node (its `#!/usr/bin/env -S node ...` line), so the
-// collector runs here as `tcpfleet serve` runs anywhere; BENCH_COLLECTOR_NODE_ARGS adds more.
-const LAUNCHER_ARGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(COLLECTOR, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').split(' ').filter(Boolean);
 // The collector's memory after a full garbage collection in each of its threads, once the
 // generators stopped (bench/lib/gc-memory.mjs, as bench/session-memory.mjs reads it).
 const GC_PRELOAD = fileURLToPath(new URL('./lib/gc-memory.mjs', import.meta.url));
-
-const procStat = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(parts[11]) + Number(parts[12])) / TICK; // utime + stime, seconds
-};
-const procMem = (pid) => {
-  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)?.[1]) / 1024, hwm: Number(/VmHWM:\s+(\d+)/.exec(s)?.[1]) / 1024 };
-};
-
-function fromHist(entries) {
-  const STEP = Math.log(1.02);
-  const sorted = entries.sort((a, b) => a[0] - b[0]);
-  const total = sorted.reduce((a, [, n]) => a + n, 0);
-  const q = (p) => {
-    let seen = 0;
-    for (const [b, n] of sorted) {
-      seen += n;
-      if (seen >= p * total) return 0.01 * Math.exp(b * STEP);
-    }
-    return NaN;
-  };
-  return { p50: q(0.5), p99: q(0.99), max: q(1), n: total };
-}
 
 async function level(agents, seconds, template, port, encoding, warmup, writeThread = 'on') {
   const dir = mkdtempSync(join(tmpdir(), 'tcpfleet-bench-ingest-'));
   const token = 'bench-fleet-token-0123456789abcdef';
   writeFileSync(join(dir, 'token'), token + '\n', { mode: 0o600 });
   const db = join(dir, 'tcpfleet.db');
-  const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const gcTrigger = join(dir, 'gc-trigger');
   const gcOut = join(dir, 'gc-memory.jsonl');
-  const col = startTracked(
-    process.execPath,
-    [
-      ...LAUNCHER_ARGS,
-      ...nodeArgs,
-      '--expose-gc',
-      '--import',
-      GC_PRELOAD,
-      COLLECTOR,
-      'serve',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--db',
-      db,
-      '--token-file',
-      join(dir, 'token'),
-      '--log-level',
-      'warn',
-      '--write-thread',
-      writeThread,
-      // Every load generator connects from 127.0.0.1, up to 200 at a time (50 lanes a process);
-      // a real fleet connects from one address per host.
-      '--max-pending-per-address',
-      '100000',
-    ],
-    { env: { ...process.env, BENCH_GC_TRIGGER: gcTrigger, BENCH_GC_OUT: gcOut } },
-  );
-  let colErr = '';
-  col.stderr.on('data', (d) => (colErr += d.toString()));
-  const gens = [];
+  // The collector runs with its launcher's V8 flags (startCollector reads them from its first line).
+  const col = startCollector({
+    port,
+    db,
+    tokenFile: join(dir, 'token'),
+    args: ['--write-thread', writeThread],
+    nodeArgs: ['--expose-gc', '--import', GC_PRELOAD],
+    env: { BENCH_GC_TRIGGER: gcTrigger, BENCH_GC_OUT: gcOut },
+  });
+  let gens = [];
   try {
-    for (let i = 0; i < 100; i++) {
-      try {
-        execFileSync('curl', ['-sf', `http://127.0.0.1:${port}/healthz`], { stdio: 'ignore' });
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    const procs = Math.ceil(agents / PER_PROC);
-    for (let p = 0; p < procs; p++) {
-      const n = Math.floor(agents / procs) + (p < agents % procs ? 1 : 0);
-      const g = startTracked(
-        process.execPath,
-        [LOADGEN, '--url', `ws://127.0.0.1:${port}`, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding, '--every', String(EVERY_MS)],
-        { stdio: ['pipe', 'pipe', 'pipe'] },
-      );
-      gens.push(g);
-    }
-    const ready = await Promise.all(gens.map((g, i) => firstLine(g, `loadgen ${i}`, 300_000)));
-    const connected = ready.reduce((a, r) => a + r.connected, 0);
-    const outputs = gens.map(
-      (g) =>
-        new Promise((resolve) => {
-          let buf = '';
-          g.stdout.on('data', (d) => {
-            buf += d.toString();
-            const lines = buf.split('\n').filter(Boolean);
-            const last = lines.at(-1);
-            if (last?.includes('"hist"')) resolve(JSON.parse(last));
-          });
-        }),
-    );
-    await new Promise((r) => setTimeout(r, 2000));
-    const cpu0 = procStat(col.pid);
-    const gcpu0 = gens.map((g) => procStat(g.pid));
-    const t0 = performance.now();
-    for (const g of gens) g.stdin.write(`go ${seconds} ${warmup}\n`);
-    // Collector CPU over the steady window only (after the warm-up, until sending stops).
-    let cpuA = 0;
-    let cpuB = 0;
-    const ta = setTimeout(() => (cpuA = procStat(col.pid)), warmup * 1000);
-    const tb = setTimeout(() => (cpuB = procStat(col.pid)), (warmup + seconds) * 1000);
-    let rssMax = 0;
-    const sampler = setInterval(() => (rssMax = Math.max(rssMax, procMem(col.pid).rss)), 500);
-    // Generator CPU over the sending window only (they then wait for outstanding acks).
-    let gcpu = 0;
-    const gtimer = setTimeout(() => (gcpu = gens.reduce((a, g, i) => a + procStat(g.pid) - (gcpu0[i] ?? 0), 0)), (warmup + seconds) * 1000);
-    const res = await Promise.all(outputs);
-    clearInterval(sampler);
-    clearTimeout(gtimer);
-    clearTimeout(ta);
-    clearTimeout(tb);
-    const wall = (performance.now() - t0) / 1000;
-    const cpu = procStat(col.pid) - cpu0;
-    const mem = procMem(col.pid);
-    for (const g of gens) await stopTracked(g);
+    await waitHealthy(port);
+    const started = await startGenerators({ agents, urls: [`ws://127.0.0.1:${port}`], token, template, encoding, everyMs: EVERY_MS });
+    gens = started.gens;
+    const d = await drive(gens, { seconds, warmup, meters: { col: () => procStat(col.pid) }, rss: { col: col.pid } });
     writeFileSync(gcTrigger, 'end');
     let gcMain = null;
     for (let i = 0; i < 100 && gcMain === null; i++) {
@@ -160,16 +54,12 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
     }
     const afterGc =
       gcMain === null ? null : { rssMb: procMem(col.pid).rss, heapUsedMb: gcMain.heapUsedKb / 1024, heapTotalMb: gcMain.heapTotalKb / 1024, arrayBuffersMb: gcMain.arrayBuffersKb / 1024 };
-    const health = JSON.parse(execFileSync('curl', ['-sf', `http://127.0.0.1:${port}/healthz`], { encoding: 'utf8' }));
+    const health = healthOf(port);
     await stopTracked(col);
-    const sum = (k) => res.reduce((a, r) => a + r[k], 0);
+    const s = summarize(d.res, seconds);
     const rows = new Database(db, { readonly: true }).prepare('SELECT count(*) AS n FROM snapshots').get().n;
-    // Steady state: every batch after each agent's first; first: the first batch of each agent
-    // (the collector meets the host); all: both.
-    const lat = fromHist(res.flatMap((r) => r.hist));
-    const latFirst = fromHist(res.flatMap((r) => r.histFirst ?? []));
-    const latAll = fromHist(res.flatMap((r) => [...r.hist, ...(r.histFirst ?? [])]));
     return {
+      ...s,
       agents,
       encoding,
       writeThread,
@@ -177,34 +67,20 @@ async function level(agents, seconds, template, port, encoding, warmup, writeThr
       commitMsMax: health.commit_ms_max ?? null,
       slowCommits: health.slow_commits ?? null,
       loopDelay: health.event_loop_delay_ms ?? null,
-      genLoopDelay: res.map((r) => r.loopDelay ?? null),
-      connected,
+      connected: started.connected,
       seconds,
-      sent: sum('sent'),
-      acked: sum('acked'),
-      stored: sum('stored'),
-      nacks: sum('nacks'),
-      outstanding: sum('outstanding'),
       rowsInDb: rows,
-      lost: sum('sent') - rows,
-      perSecond: sum('storedSteady') / seconds,
-      offeredPerSecond: sum('sentSteady') / seconds,
+      lost: s.sent - rows,
       warmup,
-      latency: lat,
-      latencyFirst: latFirst,
-      latencyAll: latAll,
-      cpuPct: (100 * (cpuB - cpuA)) / seconds,
-      cpuPctAll: (100 * cpu) / wall,
-      genCpuPct: (100 * gcpu) / (warmup + seconds),
-      rssMb: rssMax,
-      hwmMb: mem.hwm,
+      cpuPct: d.cpuPct.col,
+      cpuPctAll: d.cpuPctAll.col,
+      genCpuPct: d.genCpuPct,
+      rssMb: d.rssMax.col,
+      hwmMb: d.mem.col.hwm,
       afterGc,
       commits: health.commits,
       snapshotsPerCommit: health.snapshots_stored / Math.max(1, health.commits),
-      collectorErrors: colErr
-        .split('\n')
-        .filter((l) => l.includes('"level":50') || l.includes('"level":40'))
-        .slice(0, 3),
+      collectorErrors: logProblems(col.log),
     };
   } finally {
     for (const g of gens) await stopTracked(g);
@@ -219,19 +95,8 @@ export async function run() {
   const seconds = Number(process.env['BENCH_INGEST_S'] ?? 30);
   // The first seconds, when every simulated agent is new to the collector, are reported apart.
   const warmup = Number(process.env['BENCH_WARMUP_S'] ?? 10);
-  const tdir = mkdtempSync(join(tmpdir(), 'tcpfleet-bench-tpl-'));
-  const template = join(tdir, 'snapshot.json');
-  // BENCH_TEMPLATE: a saved `tcpfleet-agent --once --json` to send instead of one taken now (its
-  // size follows the machine's connections, so runs on a busy and a quiet box differ without it).
-  const given = process.env['BENCH_TEMPLATE'];
-  const once = given !== undefined ? { stdout: readFileSync(given, 'utf8') } : spawnSync(process.execPath, [AGENT, '--once', '--json'], { encoding: 'utf8' });
-  writeFileSync(template, once.stdout);
-  const frameBytes = Buffer.byteLength(once.stdout) + 40;
-  const { Bin1Encoder } = await import('../packages/common/dist/index.js');
-  const enc = new Bin1Encoder();
-  const tpl = JSON.parse(once.stdout);
-  const binFirst = enc.encode(1, [tpl]).length;
-  const binBytes = enc.encode(2, [tpl]).length;
+  // BENCH_TEMPLATE: a saved `tcpfleet-agent --once --json` to send instead of one taken now.
+  const { template, frameBytes, binFirst, binBytes, remove } = await snapshotTemplate();
   const results = [];
   // bin1 is what agents send to a collector that offers it; json is the fallback (older agents).
   // One more 10,000-agent row with the SQLite writes on the event loop (--write-thread off) shows
@@ -272,10 +137,10 @@ export async function run() {
       );
     }
   } finally {
-    rmSync(tdir, { recursive: true, force: true });
+    remove();
   }
   writeJson('ingest', { frameBytes, binBytes, binFirst, results });
-  let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, steady window BENCH_INGEST_S=${seconds}, warm-up BENCH_WARMUP_S=${warmup}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${warmup} s of warm-up and then ${seconds} s of steady state. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine${process.env['BENCH_TEMPLATE'] !== undefined ? ' saved earlier (BENCH_TEMPLATE)' : ''} with its own host and counts, sent as a bin1 binary batch frame (${binBytes} bytes; the first frame of a session also declares the counter names: ${binFirst} bytes), as agents send it to a collector that offers bin1, and as the JSON batch message (${frameBytes} bytes per frame), as older agents send it (\`encoding\`). \`write thread\`: SQLite transactions on the collector's write thread (the default) or on its event loop (\`--write-thread off\`).\n\nLatency: from send to ack at the generator, for the batches sent in the steady window; the warm-up (every agent new to the collector in the same second: host and boot rows, counter names, 10,000 sockets starting at once) is reported apart. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window; simulated agents do not retry: a real agent keeps unacknowledged snapshots and resends them). CPU: the collector process (all its threads, utime + stime) over the steady window, and all generator processes together over their sending time; 100% = one core. The collector runs with the V8 flags of its launcher (\`${LAUNCHER_ARGS.join(' ')}\`, packages/collector/bin/tcpfleet.js). RSS: peak of samples every 0.5 s (VmHWM in brackets); after GC: once the generators stopped, after a full garbage collection in every thread (heap used and array buffers of the main thread).\n\n`;
+  let md = `## Collector ingest\n\nCommand: \`node bench/run.mjs ingest\` (levels with BENCH_AGENTS=1000,5000,10000, steady window BENCH_INGEST_S=${seconds}, warm-up BENCH_WARMUP_S=${warmup}). The real collector (\`tcpfleet serve\`, durability full, fresh database per level) on 127.0.0.1; load generators (bench/lib/loadgen.mjs, up to ${PER_PROC} simulated agents per process, each its own WebSocket, hello, host and boot) send one snapshot per agent per second, phases spread over the second, for ${warmup} s of warm-up and then ${seconds} s of steady state. Each snapshot is a real \`tcpfleet-agent --once --json\` of this machine${process.env['BENCH_TEMPLATE'] !== undefined ? ' saved earlier (BENCH_TEMPLATE)' : ''} with its own host and counts, sent as a bin1 binary batch frame (${binBytes} bytes; the first frame of a session also declares the counter names: ${binFirst} bytes), as agents send it to a collector that offers bin1, and as the JSON batch message (${frameBytes} bytes per frame), as older agents send it (\`encoding\`). \`write thread\`: SQLite transactions on the collector's write thread (the default) or on its event loop (\`--write-thread off\`).\n\nLatency: from send to ack at the generator, for the batches sent in the steady window; the warm-up (every agent new to the collector in the same second: host and boot rows, counter names, 10,000 sockets starting at once) is reported apart. The generators share the 2 cores with the collector (a saturated generator inflates the latency it measures). Lost = snapshots sent minus rows stored when the generators stopped (30 s after the window; simulated agents do not retry: a real agent keeps unacknowledged snapshots and resends them). CPU: the collector process (all its threads, utime + stime) over the steady window, and all generator processes together over their sending time; 100% = one core. The collector runs with the V8 flags of its launcher (\`${launcherArgs().join(' ')}\`, packages/collector/bin/tcpfleet.js). RSS: peak of samples every 0.5 s (VmHWM in brackets); after GC: once the generators stopped, after a full garbage collection in every thread (heap used and array buffers of the main thread).\n\n`;
   md += mdTable(
     [
       'agents',

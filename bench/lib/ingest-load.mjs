@@ -1,7 +1,6 @@
 // Driving load generators (bench/lib/loadgen.mjs) against running collectors and measuring what
-// the collectors and their database cost: bench/fleet-pg.mjs (SQLite against PostgreSQL with one
-// and with two collectors). bench/ingest.mjs still has its own copy of the same steps (to be moved
-// here once the branches meet: it changed on main meanwhile).
+// the collectors and their database cost: bench/ingest.mjs (one SQLite collector at 1,000-10,000
+// agents) and bench/fleet-pg.mjs (SQLite against PostgreSQL with one and with two collectors).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,19 +96,24 @@ export function fromHist(entries) {
   return { p50: q(0.5), p99: q(0.99), max: q(1), n: total };
 }
 
+/** The collector's launcher (BENCH_COLLECTOR: another build). */
+export const COLLECTOR_BIN = process.env['BENCH_COLLECTOR'] ?? `${REPO}packages/collector/bin/tcpfleet.js`;
+
+/** The node flags of the launcher's `#!/usr/bin/env -S node ...` line, if it has any: the collector runs as `tcpfleet serve` runs anywhere. */
+export const launcherArgs = () => (/^#!.*\bnode\b(.*)$/.exec(readFileSync(COLLECTOR_BIN, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').split(' ').filter(Boolean);
+
 /**
  * Starts the real collector (`tcpfleet serve`; BENCH_COLLECTOR: another build, BENCH_COLLECTOR_NODE_ARGS:
  * node flags) on 127.0.0.1:`port` with database `db`, warnings and errors only; `proc.log` gathers its
- * log. Every load generator connects from 127.0.0.1, up to 200 at a time (50 lanes a process); a real
+ * log; `nodeArgs` and `env` add node flags and environment. Every load generator connects from 127.0.0.1, up to 200 at a time (50 lanes a process); a real
  * fleet connects from one address per host: hence the raised limit of pending sessions per address.
  */
-export function startCollector({ port, db, tokenFile, args = [] }) {
+export function startCollector({ port, db, tokenFile, args = [], nodeArgs: extraNodeArgs = [], env }) {
   const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-  const bin = process.env['BENCH_COLLECTOR'] ?? `${REPO}packages/collector/bin/tcpfleet.js`;
-  // The node flags of the launcher's `#!/usr/bin/env -S node ...` line, if it has any: the collector runs as `tcpfleet serve` runs anywhere.
-  const launcher = (/^#!.*\bnode\b(.*)$/.exec(readFileSync(bin, 'utf8').split('\n')[0] ?? '')?.[1] ?? '').split(' ').filter(Boolean);
+  const bin = COLLECTOR_BIN;
+  const launcher = launcherArgs();
   const serve = ['serve', '--listen', `127.0.0.1:${port}`, '--db', db, '--token-file', tokenFile, '--log-level', 'warn', '--max-pending-per-address', '100000'];
-  const proc = startTracked(process.execPath, [...launcher, ...nodeArgs, bin, ...serve, ...args]);
+  const proc = startTracked(process.execPath, [...launcher, ...nodeArgs, ...extraNodeArgs, bin, ...serve, ...args], env === undefined ? {} : { env: { ...process.env, ...env } });
   proc.log = '';
   proc.stderr.on('data', (d) => (proc.log += d.toString()));
   return proc;
