@@ -274,8 +274,20 @@ export class Session {
       );
   }
 
+  /**
+   * Reads resume after a pause (write-queue backpressure). Pongs that came while paused are
+   * still unread in the kernel: the agent is not judged on them, its next chance is a full
+   * heartbeat from the next ping.
+   */
+  resumed(): void {
+    this.#alive = true;
+    this.ws.resume();
+  }
+
   #beat(): void {
-    if (!this.#alive) {
+    // While paused the collector does not read pongs: a missing one is its own doing, not the
+    // agent's. The ping still goes out, so the agent sees the collector alive.
+    if (!this.#alive && !this.#ctx.paused()) {
       this.#log.warn('agent did not answer ping; closing');
       this.ws.terminate();
       return;
