@@ -20,6 +20,8 @@ import { IngestWriter } from '../../packages/collector/src/ingest/writer.js';
 import { Authenticator } from '../../packages/collector/src/ingest/auth.js';
 import { SqliteStore } from '../../packages/collector/src/store/sqlite-store.js';
 import { ThreadedStore } from '../../packages/collector/src/store/write-thread.js';
+import { Uplink } from '../../packages/agent/src/uplink/uplink.js';
+import { MemoryStore, Outbox } from '../../packages/agent/src/uplink/outbox.js';
 import { synthSnapshot } from '../helpers/snapshots.js';
 import { tempDir, waitFor } from '../helpers/procs.js';
 
@@ -228,5 +230,52 @@ describe('heartbeat while the collector pauses its reads', () => {
     expect(Date.now() - resumedAt).toBeLessThan(DETECT_MS);
     expect(live.closed).toBeNull();
     expect(live.acked).toBe(1);
+  });
+
+  it("the agent's uplink does not declare a paused collector dead: the collector's pings keep it", async () => {
+    const c = await startCollector();
+    const logged: string[] = [];
+    const outbox = new Outbox(new MemoryStore(100));
+    const boot = '00000000-0000-4000-8000-0000000000aa';
+    outbox.push(synthSnapshot('uplink', Date.now(), 1, 1, boot));
+    const up = new Uplink({
+      urls: [`ws://127.0.0.1:${c.port}/`],
+      token: TOKEN,
+      hello: { host: 'uplink', boot, agent: 'paused-heartbeat-test', interval_ms: 1000, labels: {} },
+      outbox,
+      log: pino({ level: 'warn' }, { write: (line: string) => void logged.push(line) }),
+      // Two collector heartbeats: one collector ping or more between two of the agent's checks.
+      heartbeatMs: 2 * HEARTBEAT,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 1000,
+    });
+    cleanups.push(() => up.stop(500));
+    up.start();
+    await waitFor(() => up.stats.acked === 1, "the uplink's first snapshot acknowledged", 10_000, 10);
+
+    const release = holdWriteLock(c.path);
+    cleanups.push(() => {
+      try {
+        release();
+      } catch {
+        // released already
+      }
+    });
+    const filler = await Promise.all([connectAgent(c.port, 'filler-0'), connectAgent(c.port, 'filler-1')]);
+    for (const a of filler) a.send(1);
+    await waitFor(() => c.pressure.length === 1, 'the write queue full (reads paused)', 10_000, 10);
+    // Paused for at least four agent heartbeats (eight of the collector's): the uplink's pings
+    // stay unanswered all that time.
+    const pings = filler[0]?.pings ?? 0;
+    await waitFor(() => (filler[0]?.pings ?? 0) >= pings + 8 || up.stats.connects > 1, 'four agent heartbeats while paused', 15_000, 10);
+    const unresponsive = logged.filter((l) => l.includes('collector unresponsive')).length;
+    release();
+    expect(unresponsive).toBe(0);
+    expect(up.stats.connects).toBe(1);
+    outbox.push(synthSnapshot('uplink', Date.now(), 2, 2, boot));
+    up.pump();
+    await waitFor(() => up.stats.acked === 2, "the uplink's second snapshot acknowledged", 30_000, 10);
+    expect(up.stats.connects).toBe(1);
+    expect(stored(c.path)).toBe(2 + 2 * PER_BATCH);
   });
 });
