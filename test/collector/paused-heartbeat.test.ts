@@ -46,7 +46,7 @@ interface Collector {
 }
 
 /** A collector whose write queue pauses reads at 8 snapshots; commits wait up to 30 s for a lock. */
-async function startCollector(): Promise<Collector> {
+async function startCollector(helloTimeoutMs?: number): Promise<Collector> {
   const t = tempDir('paused-heartbeat');
   const path = `${t.dir}/c.db`;
   const log = pino({ level: 'silent' });
@@ -71,6 +71,7 @@ async function startCollector(): Promise<Collector> {
     writer,
     auth: new Authenticator(store, TOKEN),
     heartbeatMs: HEARTBEAT,
+    ...(helloTimeoutMs !== undefined ? { helloTimeoutMs } : {}),
     http: (_req, res) => res.writeHead(404).end(),
   });
   const s = server;
@@ -277,5 +278,34 @@ describe('heartbeat while the collector pauses its reads', () => {
     await waitFor(() => up.stats.acked === 2, "the uplink's second snapshot acknowledged", 30_000, 10);
     expect(up.stats.connects).toBe(1);
     expect(stored(c.path)).toBe(2 + 2 * PER_BATCH);
+  });
+
+  it('a hello that waits unread while reads are paused is not refused for being late', async () => {
+    const c = await startCollector(HEARTBEAT);
+    const release = holdWriteLock(c.path);
+    cleanups.push(() => {
+      try {
+        release();
+      } catch {
+        // released already
+      }
+    });
+    const filler = await Promise.all([connectAgent(c.port, 'filler-0'), connectAgent(c.port, 'filler-1')]);
+    for (const a of filler) a.send(1);
+    await waitFor(() => c.pressure.length === 1, 'the write queue full (reads paused)', 10_000, 10);
+    // Connects while paused: its hello stays unread for four hello timeouts.
+    const late = connectAgent(c.port, 'late');
+    let welcomed = false;
+    late.then(
+      () => (welcomed = true),
+      () => undefined,
+    );
+    const pings = filler[0]?.pings ?? 0;
+    await waitFor(() => (filler[0]?.pings ?? 0) >= pings + 4, 'four hello timeouts while paused', 10_000, 10);
+    expect(welcomed).toBe(false);
+    release();
+    const a = await late;
+    expect(a.closed).toBeNull();
+    expect(c.server.connected).toBe(3);
   });
 });

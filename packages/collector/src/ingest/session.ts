@@ -74,9 +74,13 @@ export class Session {
     this.auth = auth;
     this.#onWelcome = onWelcome;
     if (ctx.paused()) ws.pause();
-    this.#timer = setTimeout(() => {
-      if (this.#host === null) this.close(CLOSE_CODES.HELLO_EXPECTED, 'no hello in time');
-    }, ctx.helloTimeoutMs);
+    const helloDue = (): void => {
+      if (this.#host !== null) return;
+      // While reads are paused the hello may be waiting unread: the agent gets another full wait.
+      if (ctx.paused()) this.#timer = setTimeout(helloDue, ctx.helloTimeoutMs);
+      else this.close(CLOSE_CODES.HELLO_EXPECTED, 'no hello in time');
+    };
+    this.#timer = setTimeout(helloDue, ctx.helloTimeoutMs);
     ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.#alive = true;
