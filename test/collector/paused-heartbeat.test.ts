@@ -142,15 +142,28 @@ const stored = (path: string): number => {
   }
 };
 
-/** Takes the database's write lock from a second connection; returns the release. */
+/** Takes the database's write lock from a second connection; returns the release (also run at cleanup). */
 function holdWriteLock(path: string): () => void {
   const db = new Database(path);
   db.exec('BEGIN IMMEDIATE');
   db.prepare("INSERT INTO layouts (fields) VALUES ('lock-holder')").run();
-  return () => {
+  const release = (): void => {
+    if (!db.open) return;
     db.exec('ROLLBACK');
     db.close();
   };
+  cleanups.push(release);
+  return release;
+}
+
+/** Holds the write lock and fills the queue with two filler agents' batches: reads paused. */
+async function pauseReads(c: Collector): Promise<{ release: () => void; filler: Agent }> {
+  const release = holdWriteLock(c.path);
+  const filler = await Promise.all([connectAgent(c.port, 'filler-0'), connectAgent(c.port, 'filler-1')]);
+  for (const a of filler) a.send(1);
+  await waitFor(() => c.pressure.length === 1, 'the write queue full (reads paused)', 10_000, 10);
+  if (filler[0] === undefined) throw new Error('no filler agent');
+  return { release, filler: filler[0] };
 }
 
 describe('heartbeat while the collector pauses its reads', () => {
@@ -165,13 +178,6 @@ describe('heartbeat while the collector pauses its reads', () => {
     expect(c.pressure).toEqual([]);
 
     const release = holdWriteLock(c.path);
-    cleanups.push(() => {
-      try {
-        release();
-      } catch {
-        // released already
-      }
-    });
     for (const a of agents) a.send(1 + PER_BATCH);
     await waitFor(() => c.pressure.length === 1, 'the write queue full (reads paused)', 10_000, 10);
     // Paused for at least four heartbeats: each agent received (and answered) four more pings,
@@ -210,13 +216,6 @@ describe('heartbeat while the collector pauses its reads', () => {
 
     // An agent that goes silent while the collector is paused is closed after the resume.
     const release = holdWriteLock(c.path);
-    cleanups.push(() => {
-      try {
-        release();
-      } catch {
-        // released already
-      }
-    });
     live.send(1);
     pausedQuiet.send(1);
     await waitFor(() => c.pressure.length === 1, 'the write queue full (reads paused)', 10_000, 10);
@@ -254,21 +253,11 @@ describe('heartbeat while the collector pauses its reads', () => {
     up.start();
     await waitFor(() => up.stats.acked === 1, "the uplink's first snapshot acknowledged", 10_000, 10);
 
-    const release = holdWriteLock(c.path);
-    cleanups.push(() => {
-      try {
-        release();
-      } catch {
-        // released already
-      }
-    });
-    const filler = await Promise.all([connectAgent(c.port, 'filler-0'), connectAgent(c.port, 'filler-1')]);
-    for (const a of filler) a.send(1);
-    await waitFor(() => c.pressure.length === 1, 'the write queue full (reads paused)', 10_000, 10);
+    const { release, filler } = await pauseReads(c);
     // Paused for at least four agent heartbeats (eight of the collector's): the uplink's pings
     // stay unanswered all that time.
-    const pings = filler[0]?.pings ?? 0;
-    await waitFor(() => (filler[0]?.pings ?? 0) >= pings + 8 || up.stats.connects > 1, 'four agent heartbeats while paused', 15_000, 10);
+    const pings = filler.pings;
+    await waitFor(() => filler.pings >= pings + 8 || up.stats.connects > 1, 'four agent heartbeats while paused', 15_000, 10);
     const unresponsive = logged.filter((l) => l.includes('collector unresponsive')).length;
     release();
     expect(unresponsive).toBe(0);
@@ -282,17 +271,7 @@ describe('heartbeat while the collector pauses its reads', () => {
 
   it('a hello that waits unread while reads are paused is not refused for being late', async () => {
     const c = await startCollector(HEARTBEAT);
-    const release = holdWriteLock(c.path);
-    cleanups.push(() => {
-      try {
-        release();
-      } catch {
-        // released already
-      }
-    });
-    const filler = await Promise.all([connectAgent(c.port, 'filler-0'), connectAgent(c.port, 'filler-1')]);
-    for (const a of filler) a.send(1);
-    await waitFor(() => c.pressure.length === 1, 'the write queue full (reads paused)', 10_000, 10);
+    const { release, filler } = await pauseReads(c);
     // Connects while paused: its hello stays unread for four hello timeouts.
     const late = connectAgent(c.port, 'late');
     let welcomed = false;
@@ -300,8 +279,8 @@ describe('heartbeat while the collector pauses its reads', () => {
       () => (welcomed = true),
       () => undefined,
     );
-    const pings = filler[0]?.pings ?? 0;
-    await waitFor(() => (filler[0]?.pings ?? 0) >= pings + 4, 'four hello timeouts while paused', 10_000, 10);
+    const pings = filler.pings;
+    await waitFor(() => filler.pings >= pings + 4, 'four hello timeouts while paused', 10_000, 10);
     expect(welcomed).toBe(false);
     release();
     const a = await late;
