@@ -243,6 +243,11 @@ export class Uplink {
     ws.on('pong', () => {
       this.#alive = true;
     });
+    // A collector that pauses its reads (write-queue backpressure) leaves our pings unanswered
+    // but keeps pinging: its ping proves it alive and the path to us working.
+    ws.on('ping', () => {
+      this.#alive = true;
+    });
     ws.on('message', (data, isBinary) => {
       this.#alive = true;
       if (isBinary) return this.#protocolError(ws, 'binary frame from collector');

@@ -241,7 +241,7 @@ export class CollectorServer {
     this.#paused = paused;
     for (const s of this.#all) {
       if (paused) s.ws.pause();
-      else s.ws.resume();
+      else s.resumed();
     }
   }
 

@@ -74,9 +74,13 @@ export class Session {
     this.auth = auth;
     this.#onWelcome = onWelcome;
     if (ctx.paused()) ws.pause();
-    this.#timer = setTimeout(() => {
-      if (this.#host === null) this.close(CLOSE_CODES.HELLO_EXPECTED, 'no hello in time');
-    }, ctx.helloTimeoutMs);
+    const helloDue = (): void => {
+      if (this.#host !== null) return;
+      // While reads are paused the hello may be waiting unread: the agent gets another full wait.
+      if (ctx.paused()) this.#timer = setTimeout(helloDue, ctx.helloTimeoutMs);
+      else this.close(CLOSE_CODES.HELLO_EXPECTED, 'no hello in time');
+    };
+    this.#timer = setTimeout(helloDue, ctx.helloTimeoutMs);
     ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.#alive = true;
@@ -274,8 +278,20 @@ export class Session {
       );
   }
 
+  /**
+   * Reads resume after a pause (write-queue backpressure). Pongs that came while paused are
+   * still unread in the kernel: the agent is not judged on them, its next chance is a full
+   * heartbeat from the next ping.
+   */
+  resumed(): void {
+    this.#alive = true;
+    this.ws.resume();
+  }
+
   #beat(): void {
-    if (!this.#alive) {
+    // While paused the collector does not read pongs: a missing one is its own doing, not the
+    // agent's. The ping still goes out, so the agent sees the collector alive.
+    if (!this.#alive && !this.#ctx.paused()) {
       this.#log.warn('agent did not answer ping; closing');
       this.ws.terminate();
       return;
