@@ -26,8 +26,8 @@ import { synthSnapshot } from '../helpers/snapshots.js';
 import { tempDir, waitFor } from '../helpers/procs.js';
 
 const HEARTBEAT = 400;
-/** Detection bound asserted: two heartbeats are documented; one more for a loaded machine. */
-const DETECT_MS = 3 * HEARTBEAT;
+/** Detection bound asserted: two heartbeats are documented, plus 1 s for timers late on a loaded CI machine. */
+const DETECT_MS = 2 * HEARTBEAT + 1000;
 const TOKEN = 'paused-heartbeat-fleet-token';
 const AGENTS = 4;
 const PER_BATCH = 4;
