@@ -96,11 +96,13 @@ async function entries(rows: readonly NsRow[], names: SnmpNames): Promise<Namesp
   return rows.map((r) => entryOf(r, (id) => known.get(id) ?? []));
 }
 
-/** Each host's latest namespace entries, by host. */
-export async function nsLatest(db: PgDb, names: SnmpNames): Promise<Map<string, NamespaceEntry[]>> {
+/** Each host's latest namespace entries, by host; with `hosts`, of those hosts only. */
+export async function nsLatest(db: PgDb, names: SnmpNames, hosts?: readonly string[]): Promise<Map<string, NamespaceEntry[]>> {
+  if (hosts?.length === 0) return new Map();
   const rows = await db.query<NsRow & { host: string }>(
     `SELECT n.host, n.netns, n.pid, n.layout_id, n.vals, n.errors, s.container
-     FROM ns_latest n LEFT JOIN ns_series s ON s.host = n.host AND s.netns = n.netns ORDER BY n.host, n.netns`,
+     FROM ns_latest n LEFT JOIN ns_series s ON s.host = n.host AND s.netns = n.netns${hosts === undefined ? '' : ' WHERE n.host = ANY($1::text[])'} ORDER BY n.host, n.netns`,
+    hosts === undefined ? [] : [hosts],
   );
   const list = await entries(rows, names);
   const out = new Map<string, NamespaceEntry[]>();
