@@ -56,7 +56,7 @@ export interface PgStoreOptions extends PgDbOptions {
 }
 
 /** A snapshot row with its host's name and labels and the latest row's breakdown columns. */
-type LatestRow = StoredRow & { host: string; labels: string; last_seen: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
+type LatestRow = StoredRow & { host: string; labels: string; last_seen: number; boot_id: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
 
 export class PgStore implements Store {
   readonly driver = 'postgres' as const;
@@ -367,11 +367,11 @@ export class PgStore implements Store {
     if (since !== undefined) where.push(`h.last_seen >= $${params.push(since)}`);
     if (o.othersOnly === true) where.push(`l.writer IS DISTINCT FROM $${params.push(this.writer)}`);
     const rows = await this.db.query<LatestRow>(
-      `SELECT h.host, h.labels, h.last_seen, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json, b.boot
+      `SELECT h.host, h.labels, h.last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json, b.boot
        FROM latest l JOIN hosts h ON h.host = l.host JOIN boots b ON b.host = l.host AND b.id = l.boot_id${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY h.host`,
       params,
     );
-    const ns = await nsLatest(this.db, this.#snmpNames, where.length === 0 ? undefined : rows.map((r) => r.host));
+    const ns = await nsLatest(this.db, this.#snmpNames, where.length === 0 ? undefined : rows);
     const out: StoredSnapshot[] = [];
     for (const r of rows) {
       const snap = storedSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, await this.layout(r.layout_id), r.breakdown ?? r.breakdown_json);
