@@ -149,11 +149,10 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     });
     committed.push(alerts.onCommitted);
     if (pgStore !== null)
-      await app.start('fleet-sync', () => ({
-        value: null,
-        stop: startFleetSync(
+      await app.start('fleet-sync', () => {
+        const sync = startFleetSync(
           {
-            latest: (since) => pgStore.latest(since),
+            latest: (since) => pgStore.latest(since, { othersOnly: true }),
             fleet,
             log,
             onChanged: (rows) =>
@@ -163,8 +162,10 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
               ),
           },
           loadedAt,
-        ),
-      }));
+        );
+        committed.push((_, recvTs) => sync.committed(recvTs));
+        return { value: null, stop: sync.stop };
+      });
     const firing = (): ReturnType<typeof firingAlerts> => firingAlerts(opts.firingAlerts ?? alerts.firing);
 
     // A new rollup job for each term as leader (a stopped job stays stopped).

@@ -7,6 +7,10 @@
  *
  * Delay: a snapshot acknowledged by collector A is in collector B's answers after at most one
  * SYNC_MS plus one query (measured in test/cluster/pg-cluster.test.ts and docs/deploy.md).
+ *
+ * `latest` reads only the rows other collectors wrote (latest.writer, issue 11): this collector's
+ * own commits are in its fleet already (Fleet.apply). They still move the last look on
+ * (`committed`), as reading them back did, so a pass reads only the hosts that moved since.
  */
 import type { Logger } from 'pino';
 import type { StoredSnapshot } from '../store/store.js';
@@ -25,11 +29,17 @@ export interface FleetSyncOptions {
   everyMs?: number;
 }
 
-/** Starts the sync (the fleet was loaded just before); resolves to its stop. */
-export function startFleetSync(o: FleetSyncOptions, startedAt: number): () => void {
+export interface FleetSync {
+  stop: () => void;
+  /** This collector committed snapshots received at `recvTs` (its own rows, which `latest` leaves out). */
+  committed: (recvTs: number) => void;
+}
+
+/** Starts the sync (the fleet was loaded just before). */
+export function startFleetSync(o: FleetSyncOptions, startedAt: number): FleetSync {
   const log = o.log.child({ component: 'fleet-sync' });
   let seen = startedAt;
-  return pollEvery(
+  const stop = pollEvery(
     o.everyMs ?? SYNC_MS,
     async () => {
       const look = Date.now();
@@ -40,4 +50,10 @@ export function startFleetSync(o: FleetSyncOptions, startedAt: number): () => vo
     },
     (err) => log.warn({ err }, 'fleet sync pass failed; tried again next pass'),
   );
+  return {
+    stop,
+    committed: (recvTs) => {
+      if (recvTs > seen) seen = recvTs;
+    },
+  };
 }

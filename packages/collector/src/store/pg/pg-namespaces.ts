@@ -96,11 +96,30 @@ async function entries(rows: readonly NsRow[], names: SnmpNames): Promise<Namesp
   return rows.map((r) => entryOf(r, (id) => known.get(id) ?? []));
 }
 
-/** Each host's latest namespace entries, by host. */
-export async function nsLatest(db: PgDb, names: SnmpNames): Promise<Map<string, NamespaceEntry[]>> {
+/** The key of a latest row: its namespace entries are those of the same snapshot (the view ns_latest). */
+export interface LatestKey {
+  host: string;
+  boot_id: number;
+  seq: number;
+  ts: number;
+}
+
+/**
+ * Each host's latest namespace entries, by host; with `of`, the entries of those latest rows only
+ * (the fleet sync: found by key in ns_snapshots, not through the view, which joins every host's
+ * latest row whatever is asked).
+ */
+export async function nsLatest(db: PgDb, names: SnmpNames, of?: readonly LatestKey[]): Promise<Map<string, NamespaceEntry[]>> {
+  if (of?.length === 0) return new Map();
   const rows = await db.query<NsRow & { host: string }>(
-    `SELECT n.host, n.netns, n.pid, n.layout_id, n.vals, n.errors, s.container
-     FROM ns_latest n LEFT JOIN ns_series s ON s.host = n.host AND s.netns = n.netns ORDER BY n.host, n.netns`,
+    of === undefined
+      ? `SELECT n.host, n.netns, n.pid, n.layout_id, n.vals, n.errors, s.container
+         FROM ns_latest n LEFT JOIN ns_series s ON s.host = n.host AND s.netns = n.netns ORDER BY n.host, n.netns`
+      : `SELECT n.host, n.netns, n.pid, n.layout_id, n.vals, n.errors, s.container
+         FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS k(host, boot_id, seq, ts)
+         JOIN ns_snapshots n ON n.host = k.host AND n.ts = k.ts AND n.boot_id = k.boot_id AND n.seq = k.seq
+         LEFT JOIN ns_series s ON s.host = n.host AND s.netns = n.netns ORDER BY n.host, n.netns`,
+    of === undefined ? [] : [of.map((k) => k.host), of.map((k) => k.boot_id), of.map((k) => k.seq), of.map((k) => k.ts)],
   );
   const list = await entries(rows, names);
   const out = new Map<string, NamespaceEntry[]>();

@@ -205,4 +205,10 @@ export const PG_MIGRATIONS: readonly string[] = [
     END LOOP;
   END $$;
   `,
+  // Which collector wrote each latest row (issue 11): PgStore.writer, a random id each collector
+  // process takes at start. The fleet sync reads only the rows other collectors wrote
+  // (cluster/fleet-sync.ts); NULL (a row written before this migration) counts as another's.
+  `
+  ALTER TABLE latest ADD COLUMN writer text;
+  `,
 ];

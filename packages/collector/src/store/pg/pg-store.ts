@@ -10,6 +10,7 @@
  * server or a statement timeout refuse the batch as retryable (its agent sends it again; the key
  * keeps it from being stored twice, also when the COMMIT did land before the connection broke).
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseLayout } from '@tcpfleet/common';
 import type { Layout } from '@tcpfleet/common';
@@ -55,10 +56,12 @@ export interface PgStoreOptions extends PgDbOptions {
 }
 
 /** A snapshot row with its host's name and labels and the latest row's breakdown columns. */
-type LatestRow = StoredRow & { host: string; labels: string; last_seen: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
+type LatestRow = StoredRow & { host: string; labels: string; last_seen: number; boot_id: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
 
 export class PgStore implements Store {
   readonly driver = 'postgres' as const;
+  /** This collector process among those on the database: written into each latest row it upserts (latest.writer). */
+  readonly writer = randomBytes(8).toString('hex');
   readonly db: PgDb;
   readonly partitions: Partitions;
   readonly readTokens: PgReadTokens;
@@ -268,11 +271,11 @@ export class PgStore implements Store {
         });
         const ln = [...newest.keys()].sort().map((h) => newest.get(h)!);
         await c.query(
-          `INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json)
-           SELECT h, b, s, t, $5, l, substring($11::bytea from o + 1 for n), e, CASE WHEN bn >= 0 THEN substring($11::bytea from bo + 1 for bn) END, bj
+          `INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json, writer)
+           SELECT h, b, s, t, $5, l, substring($11::bytea from o + 1 for n), e, CASE WHEN bn >= 0 THEN substring($11::bytea from bo + 1 for bn) END, bj, $14
            FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $6::int[], $7::int[], $12::int[], $8::text[], $9::int[], $13::int[], $10::text[]) AS u(h, b, s, t, l, o, n, e, bo, bn, bj)
            ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
-           vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json WHERE excluded.ts >= latest.ts`,
+           vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json, writer = excluded.writer WHERE excluded.ts >= latest.ts`,
           [
             ln.map((n) => col.host[n]),
             ln.map((n) => col.boot[n]),
@@ -287,6 +290,7 @@ export class PgStore implements Store {
             bytes,
             ln.map((n) => col.valsLen[n]),
             ln.map((n) => rows.bdLen[take[n]!]),
+            this.writer,
           ],
         );
         // Outcomes per item, in order (tn: the row's index among those taken).
@@ -351,14 +355,23 @@ export class PgStore implements Store {
     return out;
   }
 
-  /** Each host's latest row; with `since`, only hosts a collector received something from at or after it (cluster/fleet-sync.ts). */
-  async latest(since?: number): Promise<StoredSnapshot[]> {
+  /**
+   * Each host's latest row; with `since`, only hosts a collector received something from at or
+   * after it, and with `othersOnly`, only rows another collector wrote (cluster/fleet-sync.ts: this
+   * collector's own rows are in its fleet already). The namespace entries are read for the hosts
+   * returned only.
+   */
+  async latest(since?: number, o: { othersOnly?: boolean } = {}): Promise<StoredSnapshot[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (since !== undefined) where.push(`h.last_seen >= $${params.push(since)}`);
+    if (o.othersOnly === true) where.push(`l.writer IS DISTINCT FROM $${params.push(this.writer)}`);
     const rows = await this.db.query<LatestRow>(
-      `SELECT h.host, h.labels, h.last_seen, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json, b.boot
-       FROM latest l JOIN hosts h ON h.host = l.host JOIN boots b ON b.host = l.host AND b.id = l.boot_id${since === undefined ? '' : ' WHERE h.last_seen >= $1'} ORDER BY h.host`,
-      since === undefined ? [] : [since],
+      `SELECT h.host, h.labels, h.last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json, b.boot
+       FROM latest l JOIN hosts h ON h.host = l.host JOIN boots b ON b.host = l.host AND b.id = l.boot_id${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY h.host`,
+      params,
     );
-    const ns = await nsLatest(this.db, this.#snmpNames);
+    const ns = await nsLatest(this.db, this.#snmpNames, where.length === 0 ? undefined : rows);
     const out: StoredSnapshot[] = [];
     for (const r of rows) {
       const snap = storedSnapshot(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, await this.layout(r.layout_id), r.breakdown ?? r.breakdown_json);

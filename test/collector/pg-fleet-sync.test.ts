@@ -1,0 +1,120 @@
+/**
+ * What the fleet sync of several collectors reads from PostgreSQL (issue 11), on a real server
+ * with two PgStore instances on one database standing for two collectors:
+ *  - latest(since) reads the namespace entries of the hosts it returns only, not of every host;
+ *  - with othersOnly, a collector reads only the latest rows another collector wrote (latest.writer),
+ *    also rows a host that moved to the other collector got there, and rows from before the column;
+ *  - merged into the first collector's fleet, the moved host's newer row wins (Fleet.merge).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
+import { Fleet } from '../../packages/collector/src/api/fleet.js';
+import type { IngestItem } from '../../packages/collector/src/store/store.js';
+import { usePostgres } from '../helpers/postgres.js';
+import { synthNamespace, synthSnapshot } from '../helpers/snapshots.js';
+
+const pgServer = usePostgres();
+const opened: PgStore[] = [];
+afterEach(async () => {
+  for (const s of opened.splice(0)) await s.close();
+});
+
+let n = 0;
+async function stores(count: number): Promise<PgStore[]> {
+  const url = await pgServer().createDatabase(`sync_${++n}`);
+  const out: PgStore[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = await PgStore.open(url);
+    opened.push(s);
+    out.push(s);
+  }
+  return out;
+}
+
+const item = (host: string, ts: number, seq: number, k: number, namespaces = [synthNamespace(4026532000 + k, k)]): IngestItem => ({
+  host,
+  labels: { role: host },
+  snapshots: [{ ...synthSnapshot(host, ts, seq, k), namespaces }],
+});
+
+/** The statements a store sends and how many rows each returned (the real database's answers, recorded). */
+function recordQueries(store: PgStore): { sql: string; rows: readonly Record<string, unknown>[] }[] {
+  const log: { sql: string; rows: readonly Record<string, unknown>[] }[] = [];
+  const query = store.db.query.bind(store.db);
+  store.db.query = (async (sql: string, params?: unknown[], what?: string) => {
+    const rows = await query(sql, params, what);
+    log.push({ sql, rows });
+    return rows;
+  }) as typeof store.db.query;
+  return log;
+}
+
+describe('fleet sync reads on PostgreSQL', () => {
+  it('latest(since) reads the namespace entries of the hosts that moved only', async () => {
+    const [store] = (await stores(1)) as [PgStore];
+    const now = Date.now();
+    expect(await store.ingest([item('quiet', now - 60_000, 1, 3)], now - 60_000)).toEqual([{ stored: 1, duplicates: 0 }]);
+    expect(await store.ingest([item('busy', now, 1, 5)], now)).toEqual([{ stored: 1, duplicates: 0 }]);
+    const log = recordQueries(store);
+    const rows = await store.latest(now - 3000);
+    expect(rows.map((r) => r.host)).toEqual(['busy']);
+    expect(rows[0]?.namespaces).toEqual([synthNamespace(4026532005, 5)]);
+    const nsReads = log.filter((q) => /ns_latest|ns_snapshots/.test(q.sql));
+    expect(nsReads).toHaveLength(1);
+    expect(new Set(nsReads[0]!.rows.map((r) => r['host']))).toEqual(new Set(['busy']));
+    // Nothing moved: no namespace statement at all.
+    log.length = 0;
+    expect(await store.latest(now + 60_000)).toEqual([]);
+    expect(log.filter((q) => /ns_latest|ns_snapshots/.test(q.sql))).toEqual([]);
+    // Without since, every host and its entries, as at start.
+    const all = await store.latest();
+    expect(all.map((r) => [r.host, r.namespaces])).toEqual([
+      ['busy', [synthNamespace(4026532005, 5)]],
+      ['quiet', [synthNamespace(4026532003, 3)]],
+    ]);
+  });
+
+  it('othersOnly: each collector reads the rows the other wrote, also of a host that moved to it, never its own', async () => {
+    const [a, b] = (await stores(2)) as [PgStore, PgStore];
+    expect(a.writer).not.toBe(b.writer);
+    const t = Date.now();
+    const since = t - 3000;
+    await a.ingest([item('x', t, 1, 1)], t);
+    await b.ingest([item('y', t, 1, 2)], t);
+    const hostsOf = async (s: PgStore): Promise<string[]> => (await s.latest(since, { othersOnly: true })).map((r) => r.host);
+    expect(await hostsOf(a)).toEqual(['y']);
+    expect(await hostsOf(b)).toEqual(['x']);
+    // Without othersOnly (the load at start, a reader): everything.
+    expect((await a.latest(since)).map((r) => r.host)).toEqual(['x', 'y']);
+    expect((await a.latest()).map((r) => r.host)).toEqual(['x', 'y']);
+
+    // a's fleet as the collector keeps it: its own commit applied, the others' rows merged.
+    const fleet = new Fleet();
+    fleet.apply([item('x', t, 1, 1)], t);
+    fleet.merge(await a.latest(since, { othersOnly: true }));
+    expect(fleet.host('x', t)?.ts).toBe(t);
+
+    // Host x moves to b: its newer row is b's, a reads it and its fleet takes it.
+    await b.ingest([item('x', t + 1000, 2, 7)], t + 1000);
+    const moved = await a.latest(since, { othersOnly: true });
+    expect(moved.map((r) => [r.host, r.ts, r.seq])).toEqual([
+      ['x', t + 1000, 2],
+      ['y', t, 1],
+    ]);
+    expect(fleet.merge(moved).map((r) => r.host)).toEqual(['x']);
+    expect(fleet.host('x', t + 1000)?.ts).toBe(t + 1000);
+    expect(fleet.host('x', t + 1000)?.states).toEqual(item('x', t + 1000, 2, 7).snapshots[0]!.states);
+    expect(await hostsOf(b)).toEqual([]);
+
+    // A late, older snapshot of x stored by a does not take the latest row from b's newer one: a still reads b's.
+    expect(await a.ingest([item('x', t + 500, 9, 8)], t + 1500)).toEqual([{ stored: 1, duplicates: 0 }]);
+    expect((await a.latest(since, { othersOnly: true })).find((r) => r.host === 'x')?.ts).toBe(t + 1000);
+    expect(fleet.merge(await a.latest(since, { othersOnly: true }))).toEqual([]);
+    expect(fleet.host('x', t + 1500)?.ts).toBe(t + 1000);
+
+    // A row written before the column (writer NULL) is another's for every collector.
+    await a.db.query("UPDATE latest SET writer = NULL WHERE host = 'y'");
+    expect(await hostsOf(a)).toEqual(['x', 'y']);
+    expect(await hostsOf(b)).toEqual(['y']);
+  });
+});
