@@ -36,6 +36,15 @@ export function readNsCounters(root: string): NsCounters {
   };
 }
 
+/** A sockstat figure's name in the field table, found by its kernel line and key. */
+function sockstatField(line: string, key: string): keyof Sockstat {
+  const f = SOCKSTAT_READS.find((x) => x.kernel.line === line && x.kernel.key === key);
+  if (f === undefined) throw new Error(`the field table has no sockstat "${line}: ${key}"`);
+  return f.name;
+}
+const TCP6_INUSE = sockstatField('TCP6', 'inuse');
+const TCP_TW = sockstatField('TCP', 'tw');
+
 /**
  * True when net/tcp6 under `root` holds no socket now, so a walk may skip it (a pass over the
  * whole shared TCP hash table, about as costly as net/tcp's: bench/NOTES.md): sockstat6
@@ -55,7 +64,7 @@ export function noIpv6Sockets(root: string): boolean {
     const text = readProcFile(root, 'net/sockstat');
     if (text === null || text6 === null) return false;
     const s = parseSockstat(text, text6);
-    return s.tcp6_inuse === 0 && s.tcp_tw === 0;
+    return s[TCP6_INUSE] === 0 && s[TCP_TW] === 0;
   } catch {
     return false;
   }
