@@ -118,10 +118,11 @@ describe('page caches', () => {
     cleanups.push(() => t.cleanup());
     const threaded = await openStore(`${t.dir}/threaded.db`, { log: pino({ level: 'silent' }), writeThread: { rawRetentionMs: 3_600_000, logLevel: 'silent' } });
     cleanups.push(() => threaded.close());
-    expect(threaded).toBeInstanceOf(ThreadedStore);
-    expect((threaded as ThreadedStore).db.pragma('cache_size', { simple: true })).toBe(-MAIN_CACHE_KIB);
+    if (!(threaded instanceof ThreadedStore)) throw new Error('openStore with a write thread did not give a ThreadedStore');
+    expect(threaded.db.pragma('cache_size', { simple: true })).toBe(-MAIN_CACHE_KIB);
     const alone = await openStore(`${t.dir}/alone.db`, { log: pino({ level: 'silent' }) });
     cleanups.push(() => alone.close());
-    expect((alone as SqliteStore).db.pragma('cache_size', { simple: true })).toBe(-65536);
+    if (!(alone instanceof SqliteStore)) throw new Error('openStore without a write thread did not give a SqliteStore');
+    expect(alone.db.pragma('cache_size', { simple: true })).toBe(-65536);
   });
 });
