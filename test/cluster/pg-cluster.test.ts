@@ -14,11 +14,9 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startAgent, stopProc, waitFor } from '../helpers/procs.js';
 import { getJson } from '../helpers/http.js';
-import { leadersAmong, startPgCollectors } from '../helpers/pg-collector.js';
-import type { PgCollector } from '../helpers/pg-collector.js';
+import { leadersAmong } from '../helpers/pg-collector.js';
 import { Feeder } from '../helpers/feeder.js';
-import { writeSpikeRules } from '../helpers/webhook.js';
-import { clusterFixture } from '../helpers/cluster-fixture.js';
+import { clusterFixture, startSpikeCluster } from '../helpers/cluster-fixture.js';
 
 const TOKEN = 'cluster-fleet-token-0123456789';
 
@@ -29,19 +27,14 @@ describe('several collectors on one PostgreSQL', () => {
   it('every collector answers for the whole fleet; one leads; kill -9 of the leader: another leads, the alert fires and resolves once, nothing lost or doubled', async () => {
     const server = fx.server();
     const hook = fx.hook();
-    const rules = writeSpikeRules(fx.dir, hook);
-    const cols = await startPgCollectors(3, fx.dir, server.url, TOKEN, { extra: ['--rules', rules] });
-    procs.push(...cols);
+    const { cols, leader, others } = await startSpikeCluster(fx, TOKEN);
     const leaders = leadersAmong;
-    await waitFor(async () => (await leaders(cols)).length === 1, 'one leader', 15_000);
-    const [leader] = await leaders(cols);
-    const others = cols.filter((c) => c !== leader);
     expect(others).toHaveLength(2);
-    const [f1, f2] = others as [PgCollector, PgCollector];
+    const [f1, f2] = others;
 
     // A real agent on the leader, with the second collector to fail over to.
     const spool = join(fx.dir, 'spool');
-    const agent = startAgent({ wsUrl: `${leader!.wsUrl},${f1.wsUrl}`, token: TOKEN }, fx.dir, ['--host-id', 'agent-a', '--spool-dir', spool]);
+    const agent = startAgent({ wsUrl: `${leader.wsUrl},${f1.wsUrl}`, token: TOKEN }, fx.dir, ['--host-id', 'agent-a', '--spool-dir', spool]);
     procs.push(agent);
     const steady = new Feeder('wire-b', '00000000-0000-4000-8000-0000000000b1', TOKEN);
     const spiky = new Feeder('spiky', '00000000-0000-4000-8000-0000000000c1', TOKEN);
@@ -88,7 +81,7 @@ describe('several collectors on one PostgreSQL', () => {
         await waitFor(() => (spiky.acked.at(-1) ?? 0) > seq, 'a new ack', 5000, 5);
         const ackedAt = Date.now();
         const ackedSeq = spiky.acked.at(-1)!;
-        for (const c of [leader!, f1]) {
+        for (const c of [leader, f1]) {
           await waitFor(
             async () => {
               const h = await getJson<{ seq: number }>(`${c.url}/api/v1/hosts/spiky`);
@@ -109,15 +102,15 @@ describe('several collectors on one PostgreSQL', () => {
         hook.received.filter((r) => r.json !== null && (r.json as { host?: string; status?: string }).host === 'spiky' && (r.json as { status?: string }).status === status);
       level = 200;
       await waitFor(() => payloads('firing').length >= 1, 'the spike to fire', 30_000).catch(async (err: unknown) => {
-        const dbg = JSON.stringify(await getJson(`${leader!.url}/api/v1/alerts?all=1`)) + JSON.stringify(await getJson(`${leader!.url}/api/v1/hosts/spiky`)).slice(0, 600);
-        throw new Error(`${dbg}\n` + `${(err as Error).message}\nleader: ${leader!.stderr().slice(-4000)}\nalerts: ${JSON.stringify(hook.received.map((r) => r.json))}`);
+        const dbg = JSON.stringify(await getJson(`${leader.url}/api/v1/alerts?all=1`)) + JSON.stringify(await getJson(`${leader.url}/api/v1/hosts/spiky`)).slice(0, 600);
+        throw new Error(`${dbg}\n` + `${(err as Error).message}\nleader: ${leader.stderr().slice(-4000)}\nalerts: ${JSON.stringify(hook.received.map((r) => r.json))}`);
       });
 
       // kill -9 the leader under load.
       await new Promise((r) => setTimeout(r, 500));
       const killedAt = Date.now();
-      process.kill(leader!.pid, 'SIGKILL');
-      await waitFor(() => leader!.proc.exitCode !== null || leader!.proc.signalCode !== null, 'the leader to die', 5000);
+      process.kill(leader.pid, 'SIGKILL');
+      await waitFor(() => leader.proc.exitCode !== null || leader.proc.signalCode !== null, 'the leader to die', 5000);
       let takeoverMs = 0;
       await waitFor(
         async () => {
@@ -173,6 +166,6 @@ describe('several collectors on one PostgreSQL', () => {
     // The leadership change was logged once each way.
     const survivors = others.filter((c) => c.logs().some((l) => l['msg']?.toString().startsWith('leadership taken')));
     expect(survivors).toHaveLength(1);
-    expect(leader!.logs().filter((l) => l['msg']?.toString().startsWith('leadership taken'))).toHaveLength(1);
+    expect(leader.logs().filter((l) => l['msg']?.toString().startsWith('leadership taken'))).toHaveLength(1);
   }, 240_000);
 });

@@ -12,11 +12,10 @@
 import { describe, expect, it } from 'vitest';
 import { cli, waitFor } from '../helpers/procs.js';
 import { getJson, httpGet } from '../helpers/http.js';
-import { leadersAmong, startPgCollectors } from '../helpers/pg-collector.js';
+import { leadersAmong } from '../helpers/pg-collector.js';
 import type { PgCollector } from '../helpers/pg-collector.js';
-import { writeSpikeRules } from '../helpers/webhook.js';
 import type { Received } from '../helpers/webhook.js';
-import { clusterFixture } from '../helpers/cluster-fixture.js';
+import { clusterFixture, startSpikeCluster } from '../helpers/cluster-fixture.js';
 import { Feeder } from '../helpers/feeder.js';
 import { deliveryKey } from '../../packages/collector/src/alerts/notify.js';
 
@@ -38,18 +37,13 @@ const stateOf = (list: Alert[]): unknown[] => list.map(({ value, ...rest }) => (
 describe('alerts across collectors on one PostgreSQL', () => {
   // The first POST is received and never answered: the leader is killed while it waits.
   const fx = clusterFixture('pg-leader-alerts', { kind: 'hang-first', times: 1 });
-  const { procs, feeders } = fx;
+  const { feeders } = fx;
 
   it('kill -9 of the leader while its firing POST is in flight: the transition was stored first, the next leader sends it again with the same key, resolves once; every collector reads the same alerts', async () => {
     const server = fx.server();
     const rx = fx.hook();
-    const rules = writeSpikeRules(fx.dir, rx);
-    const cols = await startPgCollectors(3, fx.dir, server.url, TOKEN, { extra: ['--rules', rules] });
-    procs.push(...cols);
+    const { cols, leader, others } = await startSpikeCluster(fx, TOKEN);
     const leaders = leadersAmong;
-    await waitFor(async () => (await leaders(cols)).length === 1, 'one leader', 15_000);
-    const [leader] = await leaders(cols);
-    const others = cols.filter((c) => c !== leader) as [PgCollector, PgCollector];
 
     // Load on the followers (they outlive the leader): a steady host and the one that spikes.
     const steady = new Feeder('steady', '00000000-0000-4000-8000-0000000000d1', TOKEN);
@@ -70,22 +64,22 @@ describe('alerts across collectors on one PostgreSQL', () => {
     const alertsOf = (c: PgCollector, q = ''): Promise<Alert[]> => getJson<Alert[]>(`${c.url}/api/v1/alerts${q}`);
     try {
       // A baseline on the leader: spiky's snapshots reach its engine through the fleet sync.
-      await waitFor(async () => (await getJson<{ seq: number }>(`${leader!.url}/api/v1/hosts/spiky`).catch(() => ({ seq: 0 }))).seq >= 12, 'a baseline of spiky on the leader', 30_000, 100);
+      await waitFor(async () => (await getJson<{ seq: number }>(`${leader.url}/api/v1/hosts/spiky`).catch(() => ({ seq: 0 }))).seq >= 12, 'a baseline of spiky on the leader', 30_000, 100);
       // Every collector answers the alert routes while nothing fires; rules only on the leader.
       for (const c of cols) expect(await alertsOf(c)).toEqual([]);
       const rulesOnFollower = await httpGet(`${others[0].url}/api/v1/rules`);
       expect(rulesOnFollower.status).toBe(503);
       expect((JSON.parse(rulesOnFollower.body) as { error: { code: string; message: string } }).error.code).toBe('TCPFLEET_ERR_NOT_LEADER');
-      expect((await httpGet(`${leader!.url}/api/v1/rules`)).status).toBe(200);
+      expect((await httpGet(`${leader.url}/api/v1/rules`)).status).toBe(200);
 
       level = 200;
       await waitFor(() => posts('firing').length >= 1, 'the firing POST to reach the receiver', 30_000, 5);
       // The POST is in flight (held by the receiver): kill the leader now.
-      process.kill(leader!.pid, 'SIGKILL');
+      process.kill(leader.pid, 'SIGKILL');
       const first = posts('firing')[0]!;
       const key = first.headers[KEY];
       expect(typeof key).toBe('string');
-      await waitFor(() => leader!.proc.exitCode !== null || leader!.proc.signalCode !== null, 'the leader to die', 5000);
+      await waitFor(() => leader.proc.exitCode !== null || leader.proc.signalCode !== null, 'the leader to die', 5000);
 
       // What the dead leader left: the transition and its delivery, committed, not marked sent.
       const stored = await server.sql<{ status: string; id: string; notifier: string; body: string; state: string }>(

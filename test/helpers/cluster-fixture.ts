@@ -4,13 +4,15 @@
  * created before the tests of the calling file and removed after them (also when one fails).
  */
 import { afterAll, beforeAll } from 'vitest';
-import { killAll, stopProc, tempDir } from './procs.js';
+import { killAll, stopProc, tempDir, waitFor } from './procs.js';
 import type { Proc } from './procs.js';
 import { usePostgres } from './postgres.js';
 import type { PgServer } from './postgres.js';
-import { startWebhook } from './webhook.js';
+import { startWebhook, writeSpikeRules } from './webhook.js';
 import type { WebhookMode, WebhookReceiver } from './webhook.js';
 import type { Feeder } from './feeder.js';
+import { leadersAmong, startPgCollectors } from './pg-collector.js';
+import type { PgCollector } from './pg-collector.js';
 
 export interface ClusterFixture {
   dir: string;
@@ -44,6 +46,20 @@ export function clusterFixture(tag: string, mode: WebhookMode = { kind: 'ok' }):
     tmp.cleanup();
   });
   return fx;
+}
+
+/**
+ * Three collectors on the fixture's PostgreSQL, with the spike rules (writeSpikeRules) notifying
+ * its webhook receiver; resolves once exactly one of them leads.
+ */
+export async function startSpikeCluster(fx: ClusterFixture, token: string): Promise<{ cols: PgCollector[]; leader: PgCollector; others: [PgCollector, PgCollector] }> {
+  const rules = writeSpikeRules(fx.dir, fx.hook());
+  const cols = await startPgCollectors(3, fx.dir, fx.server().url, token, { extra: ['--rules', rules] });
+  fx.procs.push(...cols);
+  await waitFor(async () => (await leadersAmong(cols)).length === 1, 'one leader', 15_000);
+  const [leader] = await leadersAmong(cols);
+  if (leader === undefined) throw new Error('no leader among the collectors');
+  return { cols, leader, others: cols.filter((c) => c !== leader) as [PgCollector, PgCollector] };
 }
 
 function fail(why: string): never {

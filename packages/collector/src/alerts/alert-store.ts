@@ -155,10 +155,15 @@ export const fromRow = (r: AlertRow): AlertRecord => ({
   evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as AlertEvidence),
 });
 
+/** The alerts not resolved, oldest first (both drivers). */
+export const OPEN_ALERTS_SQL = "SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY id";
+/** The newest alerts, any status (SQLite's parameter; PostgreSQL's store writes $1). */
+const NEWEST_ALERTS_SQL = 'SELECT * FROM alerts ORDER BY id DESC LIMIT ?';
+
 /** Alerts as stored (Store.readAlerts): open ones, or with `all` the newest `limit`; none before the tables exist. */
 export function readSqliteAlerts(db: Db, all: boolean, limit: number): AlertRecord[] {
   if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'").get() === undefined) return [];
-  const rows = all ? db.prepare('SELECT * FROM alerts ORDER BY id DESC LIMIT ?').all(limit) : db.prepare("SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY id").all();
+  const rows = all ? db.prepare(NEWEST_ALERTS_SQL).all(limit) : db.prepare(OPEN_ALERTS_SQL).all();
   return (rows as AlertRow[]).map(fromRow);
 }
 
@@ -177,8 +182,8 @@ export class SqliteAlertStore implements AlertStore {
     })();
     const p = (sql: string): Statement => db.prepare(sql);
     this.#s = {
-      open: p("SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY id"),
-      all: p('SELECT * FROM alerts ORDER BY id DESC LIMIT ?'),
+      open: p(OPEN_ALERTS_SQL),
+      all: p(NEWEST_ALERTS_SQL),
       insert: p(`INSERT INTO alerts (rule, key, status, severity, host, labels, metric, value, baseline, pending_since, starts_at, ends_at, last_notified, evidence)
                  VALUES (@rule, @key, @status, @severity, @host, @labels, @metric, @value, @baseline, @pending_since, @starts_at, @ends_at, @last_notified, @evidence) RETURNING id`),
       update: p(`UPDATE alerts SET status = @status, severity = @severity, labels = @labels, value = @value, baseline = @baseline, pending_since = @pending_since,

@@ -30,6 +30,8 @@ import type { FiringAlert } from '../views/firing-alerts.js';
 
 /** Intervals without data after which a host counts as silent (as `stale` in the API). */
 const STALE_INTERVALS = 3;
+/** Alerts GET /api/v1/alerts?all=1 lists at most (the leader's engine and a follower's read alike). */
+export const ALERT_LIST_LIMIT = 1000;
 /** How often tick() runs (fleet-scope and absent rules, repeats): in serve and in `rules test`. */
 export const TICK_MS = 500;
 
@@ -430,7 +432,7 @@ export class AlertEngine {
   }
 
   /** Open alerts (or, with `all`, the history too) as payload objects: firing first. */
-  list(all: boolean, limit = 1000): AlertPayload[] {
+  list(all: boolean, limit = ALERT_LIST_LIMIT): AlertPayload[] {
     const open = [...this.#open.values()];
     return listOf(all ? this.#o.store.all(limit).map((r) => open.find((o) => o.id === r.id) ?? r) : open, this.#rules);
   }

@@ -16,7 +16,7 @@ import type { Handler } from '../http/router.js';
 import type { IngestItem, Store } from '../store/store.js';
 import { answerAlerts, startAlerts } from '../alerts/serve-alerts.js';
 import type { Alerts } from '../alerts/serve-alerts.js';
-import { firingOf, listOf } from '../alerts/engine.js';
+import { ALERT_LIST_LIMIT, firingOf, listOf } from '../alerts/engine.js';
 import { RulesError, loadRulesFile } from '../alerts/rules-file.js';
 import type { RuleSet } from '../alerts/rules-file.js';
 import type { FiringAlert } from '../views/firing-alerts.js';
@@ -25,8 +25,6 @@ import type { Leadership } from './leadership.js';
 
 /** On a collector that does not lead, the firing list is read from the database at most this often. */
 export const FIRING_REFRESH_MS = 1000;
-/** Alerts listed with `all=1` (as the leader's engine lists them). */
-const LIST_LIMIT = 1000;
 
 export async function leaderAlerts(o: { store: Store; log: Logger; rulesFile?: string | undefined; leadership: Leadership }): Promise<Alerts> {
   const log = o.log.child({ component: 'alerts' });
@@ -56,7 +54,7 @@ export async function leaderAlerts(o: { store: Store; log: Logger; rulesFile?: s
     if (!firing.reading && Date.now() - firing.at >= FIRING_REFRESH_MS) {
       firing.reading = true;
       o.store
-        .readAlerts(false, LIST_LIMIT)
+        .readAlerts(false, ALERT_LIST_LIMIT)
         .then((recs) => (firing = { at: Date.now(), list: firingOf(recs, rules), reading: false }))
         .catch((err: unknown) => {
           firing.reading = false;
@@ -66,7 +64,7 @@ export async function leaderAlerts(o: { store: Store; log: Logger; rulesFile?: s
     return firing.list;
   };
 
-  const followerAlerts: Handler = (ctx) => answerAlerts(ctx, async (all) => listOf(await o.store.readAlerts(all, LIST_LIMIT), rules));
+  const followerAlerts: Handler = (ctx) => answerAlerts(ctx, async (all) => listOf(await o.store.readAlerts(all, ALERT_LIST_LIMIT), rules));
   const notLeader: Handler = ({ res }) =>
     sendError(res, 503, 'TCPFLEET_ERR_NOT_LEADER', 'this collector does not lead: the rules in force are the leader\'s; ask the collector whose /healthz says "leader": true');
   return {

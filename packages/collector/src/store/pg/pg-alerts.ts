@@ -17,7 +17,7 @@
  * never hand out the same id.
  */
 import type { Logger } from 'pino';
-import { fromRow } from '../../alerts/alert-store.js';
+import { OPEN_ALERTS_SQL, fromRow } from '../../alerts/alert-store.js';
 import type { AlertRecord, AlertRow, AlertStore, Delivery } from '../../alerts/alert-store.js';
 import type { PgDb } from './pg-db.js';
 
@@ -54,7 +54,7 @@ type Stmt = [string, unknown[]];
 
 /** Alerts as committed (Store.readAlerts): open ones, or with `all` the newest `limit`. */
 export async function readPgAlerts(db: PgDb, all: boolean, limit: number): Promise<AlertRecord[]> {
-  const rows = all ? await db.query<AlertRow>('SELECT * FROM alerts ORDER BY id DESC LIMIT $1', [limit]) : await db.query<AlertRow>("SELECT * FROM alerts WHERE status <> 'resolved' ORDER BY id");
+  const rows = all ? await db.query<AlertRow>('SELECT * FROM alerts ORDER BY id DESC LIMIT $1', [limit]) : await db.query<AlertRow>(OPEN_ALERTS_SQL);
   return rows.map(fromRow);
 }
 

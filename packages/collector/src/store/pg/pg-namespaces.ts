@@ -111,14 +111,14 @@ export interface LatestKey {
  */
 export async function nsLatest(db: PgDb, names: SnmpNames, of?: readonly LatestKey[]): Promise<Map<string, NamespaceEntry[]>> {
   if (of?.length === 0) return new Map();
-  const rows = await db.query<NsRow & { host: string }>(
+  const source =
     of === undefined
-      ? `SELECT n.host, n.netns, n.pid, n.layout_id, n.vals, n.errors, s.container
-         FROM ns_latest n LEFT JOIN ns_series s ON s.host = n.host AND s.netns = n.netns ORDER BY n.host, n.netns`
-      : `SELECT n.host, n.netns, n.pid, n.layout_id, n.vals, n.errors, s.container
-         FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS k(host, boot_id, seq, ts)
-         JOIN ns_snapshots n ON n.host = k.host AND n.ts = k.ts AND n.boot_id = k.boot_id AND n.seq = k.seq
-         LEFT JOIN ns_series s ON s.host = n.host AND s.netns = n.netns ORDER BY n.host, n.netns`,
+      ? 'ns_latest n'
+      : `unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS k(host, boot_id, seq, ts)
+         JOIN ns_snapshots n ON n.host = k.host AND n.ts = k.ts AND n.boot_id = k.boot_id AND n.seq = k.seq`;
+  const rows = await db.query<NsRow & { host: string }>(
+    `SELECT n.host, n.netns, n.pid, n.layout_id, n.vals, n.errors, s.container FROM ${source}
+     LEFT JOIN ns_series s ON s.host = n.host AND s.netns = n.netns ORDER BY n.host, n.netns`,
     of === undefined ? [] : [of.map((k) => k.host), of.map((k) => k.boot_id), of.map((k) => k.seq), of.map((k) => k.ts)],
   );
   const list = await entries(rows, names);
