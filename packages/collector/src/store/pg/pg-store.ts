@@ -135,7 +135,8 @@ export class PgStore implements Store {
   }
 
   async #layoutIdsFor(c: PoolClient, texts: readonly string[]): Promise<Map<string, number>> {
-    const missing = [...new Set(texts)].filter((t) => !this.#layoutIds.has(t));
+    // Sorted: commits in flight side by side (and other collectors) take the unique keys in one order.
+    const missing = [...new Set(texts)].filter((t) => !this.#layoutIds.has(t)).sort();
     const fresh = new Map<string, number>();
     if (missing.length > 0) {
       await c.query('INSERT INTO layouts (fields) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [missing]);
@@ -152,8 +153,9 @@ export class PgStore implements Store {
       if (!this.#bootIds.has(k)) missing.set(k, p);
     }
     if (missing.size > 0) {
-      const hosts = [...missing.values()].map((p) => p[0]);
-      const boots = [...missing.values()].map((p) => p[1]);
+      const sorted = [...missing.keys()].sort().map((k) => missing.get(k)!);
+      const hosts = sorted.map((p) => p[0]);
+      const boots = sorted.map((p) => p[1]);
       await c.query('INSERT INTO boots (host, boot) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [hosts, boots]);
       const rows = await c.query<{ host: string; boot: string; id: number }>(
         'SELECT b.host, b.boot, b.id FROM boots b JOIN unnest($1::text[], $2::text[]) AS u(h, bt) ON b.host = u.h AND b.boot = u.bt',
