@@ -41,6 +41,7 @@ import { RESOLUTION_TABLES, rolledUntil } from '../store.js';
 import type { NsSeries, NsStoredEntry } from '../store.js';
 import type { AlertRecord, AlertStore } from '../../alerts/alert-store.js';
 import { PgDb } from './pg-db.js';
+import { BatchedLookup } from './pg-lookups.js';
 import type { PgDbOptions } from './pg-db.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
 import { Partitions } from './pg-partitions.js';
@@ -421,17 +422,28 @@ export class PgStore implements Store {
     return rows.length > 0;
   }
 
-  async hostForToken(hash: string): Promise<string | null> {
-    const rows = await this.db.query<{ host: string }>('SELECT host FROM tokens WHERE hash = $1 AND revoked IS NULL', [hash]);
-    return rows[0]?.host ?? null;
+  /** Token checks of upgrades arriving together, one query (pg-lookups.ts). */
+  readonly #tokenHosts = new BatchedLookup<string | null>(async (hashes) => {
+    const rows = await this.db.query<{ hash: string; host: string }>('SELECT hash, host FROM tokens WHERE hash = ANY($1::text[]) AND revoked IS NULL', [hashes]);
+    return new Map(rows.map((r) => [r.hash, r.host]));
+  }, null);
+
+  /** Hosts with a live token of their own, asked by hellos arriving together, one query. */
+  readonly #hostsWithToken = new BatchedLookup<boolean>(async (hosts) => {
+    const rows = await this.db.query<{ host: string }>('SELECT DISTINCT host FROM tokens WHERE host = ANY($1::text[]) AND revoked IS NULL', [hosts]);
+    return new Map(rows.map((r) => [r.host, true]));
+  }, false);
+
+  hostForToken(hash: string): Promise<string | null> {
+    return this.#tokenHosts.get(hash);
   }
 
   listTokens(): Promise<TokenInfo[]> {
     return this.db.query<TokenInfo>('SELECT host, created, revoked FROM tokens ORDER BY host');
   }
 
-  async hostHasToken(host: string): Promise<boolean> {
-    return (await this.db.query('SELECT 1 FROM tokens WHERE host = $1 AND revoked IS NULL', [host])).length > 0;
+  hostHasToken(host: string): Promise<boolean> {
+    return this.#hostsWithToken.get(host);
   }
 
   /** The counter names of a namespace entry layout (store/pg/pg-namespaces.ts). */

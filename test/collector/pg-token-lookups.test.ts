@@ -1,0 +1,40 @@
+/**
+ * PostgreSQL token checks made together are answered by one query over all their keys
+ * (store/pg/pg-lookups.ts): on a real PostgreSQL server through the real PgStore, many checks at
+ * once each get their own answer (live, revoked, unknown, a host with and without a token), and a
+ * check made after a token changed sees the change even while an earlier query is in flight.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
+import { usePostgres } from '../helpers/postgres.js';
+
+const pgServer = usePostgres();
+let store: PgStore | null = null;
+afterAll(async () => {
+  await store?.close();
+});
+
+describe('PostgreSQL token lookups gathered into one query', () => {
+  it('answers each of many concurrent checks, and a check after a change sees it', async () => {
+    const s = await PgStore.open(await pgServer().createDatabase('token_lookups'));
+    store = s;
+    const now = Date.now();
+    for (let i = 0; i < 50; i++) await s.putToken(`h${i}`, `hash-${i}`, now);
+    for (let i = 40; i < 50; i++) await s.revokeToken(`h${i}`, now);
+    const hashes = Array.from({ length: 300 }, (_, i) => `hash-${i % 60}`);
+    const hosts = await Promise.all(hashes.map((h) => s.hostForToken(h)));
+    hosts.forEach((host, i) => expect(host, hashes[i]).toBe(i % 60 < 40 ? `h${i % 60}` : null));
+    const has = await Promise.all(Array.from({ length: 300 }, (_, i) => s.hostHasToken(`h${i % 60}`)));
+    has.forEach((v, i) => expect(v, `h${i % 60}`).toBe(i % 60 < 40));
+
+    // A lookup in flight, then a token made: a check made after it sees the new token.
+    const early = s.hostForToken('hash-new');
+    await s.putToken('h-new', 'hash-new', now);
+    const late = s.hostForToken('hash-new');
+    expect(await late).toBe('h-new');
+    expect([null, 'h-new']).toContain(await early);
+    await s.revokeToken('h-new', now);
+    expect(await s.hostForToken('hash-new')).toBeNull();
+    expect(await s.hostHasToken('h-new')).toBe(false);
+  }, 60_000);
+});
