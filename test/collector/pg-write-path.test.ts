@@ -28,7 +28,6 @@ describe('PostgreSQL write path', () => {
     expect(await pgServer().sql('SELECT unnest($1::int[]) AS v', [numArray([])])).toEqual([]);
   });
 
-
   it('token checks made together: each of many concurrent checks answered, and a check after a change sees it', async () => {
     const s = await PgStore.open(await pgServer().createDatabase('token_lookups'));
     store = s;

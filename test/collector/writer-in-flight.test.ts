@@ -36,7 +36,7 @@ afterEach(async () => {
 });
 
 /** The order in which submitted batches settled: `name:ok` or `name:refused`. */
-function recorder(): { settled: string[]; track: (name: string, p: Promise<IngestOutcome>) => Promise<IngestOutcome | unknown> } {
+function recorder(): { settled: string[]; track: (name: string, p: Promise<IngestOutcome>) => Promise<unknown> } {
   const settled: string[] = [];
   return {
     settled,
@@ -143,7 +143,10 @@ describe('ingest writer with several commits in flight', () => {
       expect(await count(), name).toBe(400);
       // Everything again: duplicates only.
       const again = await Promise.all(Array.from({ length: 40 }, (_, h) => writer.submit(item(`${name}-h${h}`, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))));
-      expect(again.every((o) => o.stored === 0 && o.duplicates === 10), name).toBe(true);
+      expect(
+        again.every((o) => o.stored === 0 && o.duplicates === 10),
+        name,
+      ).toBe(true);
       expect(await count(), name).toBe(400);
       await writer.drain();
       expect(writer.queued, name).toBe(0);
