@@ -33,7 +33,11 @@ export interface WriterOptions {
    * commits; each parsed snapshot of a real agent holds about 10 KB of heap until committed).
    */
   maxQueued?: number;
-  /** Most snapshots in one transaction (default 5000); the rest wait for the next, so acks go out in steps. */
+  /**
+   * Most snapshots in one transaction (default 5000 on SQLite, 1250 on PostgreSQL); the rest wait
+   * for the next, so acks go out in steps. On PostgreSQL a full queue (maxQueued) is then several
+   * commits that run side by side instead of two that run one after the other.
+   */
   maxPerCommit?: number;
   /**
    * Commits in flight at once (default: 4 on PostgreSQL, which has a pool of connections; 2 on
@@ -65,10 +69,16 @@ export function defaultInFlight(store: Store): number {
   return store.driver === 'postgres' ? 4 : 2;
 }
 
+/** Snapshots per commit by default (WriterOptions.maxPerCommit). */
+export function defaultPerCommit(store: Store): number {
+  return store.driver === 'postgres' ? 1250 : 5000;
+}
+
 export class IngestWriter {
   readonly #o: WriterOptions;
   readonly #log: Logger;
   readonly #maxInFlight: number;
+  readonly #perCommit: number;
   #pending: Pending[] = [];
   #queued = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -83,6 +93,7 @@ export class IngestWriter {
     this.#o = o;
     this.#log = o.log.child({ component: 'writer' });
     this.#maxInFlight = Math.max(1, o.maxInFlight ?? defaultInFlight(o.store));
+    this.#perCommit = Math.max(1, o.maxPerCommit ?? defaultPerCommit(o.store));
   }
 
   /** Queues a batch; resolves once its transaction committed, rejects if it did not. */
@@ -111,7 +122,7 @@ export class IngestWriter {
    */
   #schedule(now = false): void {
     if (this.#pending.length === 0 || this.#flushes.size >= this.#maxInFlight) return;
-    const due = now || this.#queued - this.#inFlightSnapshots >= (this.#o.maxSnapshots ?? 2000);
+    const due = now || this.#queued - this.#inFlightSnapshots >= Math.min(this.#o.maxSnapshots ?? 2000, this.#perCommit);
     if (this.#timer !== null) {
       if (!due) return;
       clearTimeout(this.#timer);
@@ -133,7 +144,7 @@ export class IngestWriter {
     if (this.#flushes.size >= this.#maxInFlight) return;
     // Bounded transactions: a backlog is committed in steps of at most maxPerCommit snapshots,
     // with the event loop (socket reads, acks) running between them.
-    const cap = this.#o.maxPerCommit ?? 5000;
+    const cap = this.#perCommit;
     const batch: Pending[] = [];
     const rest: Pending[] = [];
     let count = 0;
