@@ -152,4 +152,16 @@ describe('ingest writer with several commits in flight', () => {
       expect(writer.queued, name).toBe(0);
     }
   }, 60_000);
+
+  it('PostgreSQL defaults: a backlog of 5,000 snapshots goes as commits of at most 1,250, several at once', async () => {
+    const store = await PgStore.open(await pgServer().createDatabase('writer_defaults'));
+    cleanups.push(() => store.close());
+    const writer = new IngestWriter({ store, log });
+    const seqs = Array.from({ length: 125 }, (_, i) => i + 1);
+    const outcomes = await Promise.all(Array.from({ length: 40 }, (_, h) => writer.submit(item(`d${h}`, seqs))));
+    expect(outcomes.every((o) => o.stored === 125)).toBe(true);
+    expect(writer.stats.commits).toBeGreaterThanOrEqual(4);
+    expect(writer.stats.maxInFlight).toBeGreaterThan(1);
+    expect(writer.stats.maxInFlight).toBeLessThanOrEqual(4);
+  }, 60_000);
 });
