@@ -311,7 +311,11 @@ describe('heartbeat while the collector pauses its reads', () => {
       a.ws.on('message', (data) => {
         if ((JSON.parse(String(data)) as { type: string }).type === 'ack' && a.acked > before) order.push(a.host);
       });
-      await new Promise<void>((resolve, reject) => a.ws.send(encodeMessage({ type: 'batch', id: 100, snapshots: Array.from({ length: PER_BATCH }, (_, i) => synthSnapshot(a.host, Date.now(), 100 + i, i)) }), (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        a.ws.send(encodeMessage({ type: 'batch', id: 100, snapshots: Array.from({ length: PER_BATCH }, (_, i) => synthSnapshot(a.host, Date.now(), 100 + i, i)) }), (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
     }
     release();
     await waitFor(() => order.length === 8, 'every batch acknowledged', 30_000, 10);
