@@ -287,4 +287,43 @@ describe('heartbeat while the collector pauses its reads', () => {
     expect(a.closed).toBeNull();
     expect(c.server.connected).toBe(3);
   });
+
+  it('after a pause the sessions read longest ago are resumed first, not the same ones every time', async () => {
+    const c = await startCollector();
+    const agents: Agent[] = [];
+    for (let i = 0; i < 6; i++) agents.push(await connectAgent(c.port, `order-${i}`));
+    for (const a of agents) {
+      a.send(1);
+      await waitFor(() => a.acked === 1, 'first batch acknowledged', 10_000, 10);
+    }
+    // order-0 and order-1 fill the queue (two batches) while commits wait: reads paused, and
+    // these two are now the sessions read most recently.
+    const release = holdWriteLock(c.path);
+    const [a0, a1] = agents;
+    if (a0 === undefined || a1 === undefined) throw new Error('no agents');
+    a0.send(1 + PER_BATCH);
+    a1.send(1 + PER_BATCH);
+    await waitFor(() => c.pressure.length === 1, 'the write queue full (reads paused)', 10_000, 10);
+    // Every agent sends one more batch, which waits unread.
+    const order: string[] = [];
+    for (const a of agents) {
+      const before = a.acked;
+      a.ws.on('message', (data) => {
+        if ((JSON.parse(String(data)) as { type: string }).type === 'ack' && a.acked > before) order.push(a.host);
+      });
+      await new Promise<void>((resolve, reject) =>
+        a.ws.send(encodeMessage({ type: 'batch', id: 100, snapshots: Array.from({ length: PER_BATCH }, (_, i) => synthSnapshot(a.host, Date.now(), 100 + i, i)) }), (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
+    }
+    release();
+    await waitFor(() => order.length === 8, 'every batch acknowledged', 30_000, 10);
+    // First the two queued when it paused; then, each resume letting two batches in, the sessions
+    // unread longest: 2 and 3, 4 and 5, and only then 0 and 1 (before: 0 and 1 again at once).
+    expect(order.slice(0, 2).sort()).toEqual(['order-0', 'order-1']);
+    expect(order.slice(2, 4).sort()).toEqual(['order-2', 'order-3']);
+    expect(order.slice(4, 6).sort()).toEqual(['order-4', 'order-5']);
+    expect(order.slice(6, 8).sort()).toEqual(['order-0', 'order-1']);
+  });
 });

@@ -88,6 +88,13 @@ export class CollectorServer {
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #sessions = new Map<string, Session>();
+  /**
+   * Every session, the one whose frame was read longest ago first (a read moves its session to
+   * the end). setPaused(false) resumes them in this order: after a pause the sockets resumed
+   * first are read first and refill the write queue, so resuming in a fixed order (when they
+   * connected) served the same sessions after every pause and left the last ones unread for tens
+   * of seconds (10,000 agents: ack p50 2 s, p99 36 s).
+   */
   readonly #all = new Set<Session>();
   #paused = false;
   readonly #ctx: SessionContext;
@@ -132,6 +139,9 @@ export class CollectorServer {
         this.#all.delete(s);
       },
       paused: () => this.#paused,
+      read: (s) => {
+        if (this.#all.delete(s)) this.#all.add(s);
+      },
       frames: this.frames,
       dropAck: dropEvery(o.dropAckEvery),
     };
@@ -236,10 +246,11 @@ export class CollectorServer {
     return closed;
   }
 
-  /** Stops or resumes reading from every session (write-queue backpressure). */
+  /** Stops or resumes reading from every session (write-queue backpressure); resumes the longest-unread first. */
   setPaused(paused: boolean): void {
     this.#paused = paused;
-    for (const s of this.#all) {
+    // A copy: a session read meanwhile moves to the end of #all.
+    for (const s of [...this.#all]) {
       if (paused) s.ws.pause();
       else s.resumed();
     }

@@ -30,6 +30,8 @@ export interface SessionContext {
   admit(host: string): boolean;
   release(host: string, s: Session): void;
   paused(): boolean;
+  /** A frame of this session was read (the server resumes the longest-unread sessions first). */
+  read?: ((s: Session) => void) | undefined;
   /** Batch frames received, by encoding (the server's, for /healthz). */
   frames: { json: number; bin1: number };
   /** Fault injection, set by tests only (ServerOptions.dropAckEvery): true when this commit's ack is to be lost. */
@@ -124,6 +126,7 @@ export class Session {
 
   #onFrame(data: Buffer, isBinary: boolean): void {
     this.#alive = true;
+    this.#ctx.read?.(this);
     if (this.#early !== null) {
       if (this.#early.length >= 8) return this.close(CLOSE_CODES.HELLO_EXPECTED, 'wait for the welcome');
       this.#early.push([data, isBinary]);

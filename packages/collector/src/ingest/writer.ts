@@ -3,6 +3,13 @@
  * transaction, then each is acknowledged. With synchronous=FULL one fsync then covers many
  * snapshots. The queue is bounded: past `maxQueued` snapshots the server stops reading from
  * sockets (backpressure) until it drains.
+ *
+ * Several commits may be in flight at once (`maxInFlight`): on PostgreSQL each runs on its own
+ * pooled connection, so a commit's round trips and fsync overlap the next one's; on SQLite's
+ * write thread the next commit is encoded and queued while the thread stores the previous one.
+ * A host's batches stay in order: a batch whose host has one in a commit still in flight waits
+ * for that commit to end (committed or refused) before it joins another. Each batch is still
+ * acknowledged only after its own commit returned.
  */
 import type { Logger } from 'pino';
 import type { IngestItem, IngestOutcome, Store } from '../store/store.js';
@@ -26,8 +33,17 @@ export interface WriterOptions {
    * commits; each parsed snapshot of a real agent holds about 10 KB of heap until committed).
    */
   maxQueued?: number;
-  /** Most snapshots in one transaction (default 5000); the rest wait for the next, so acks go out in steps. */
+  /**
+   * Most snapshots in one transaction (default 5000 on SQLite, 1250 on PostgreSQL); the rest wait
+   * for the next, so acks go out in steps. On PostgreSQL a full queue (maxQueued) is then several
+   * commits that run side by side instead of two that run one after the other.
+   */
   maxPerCommit?: number;
+  /**
+   * Commits in flight at once (default: 4 on PostgreSQL, which has a pool of connections; 2 on
+   * SQLite, whose write thread stores one while the next is prepared).
+   */
+  maxInFlight?: number;
   /** Called after each commit with the items stored. */
   onCommitted?: (items: readonly IngestItem[], recvTs: number) => void;
   /** Called when the queue passes or falls back under its bound. */
@@ -40,25 +56,44 @@ export interface WriterStats {
   snapshots: number;
   failures: number;
   lastCommitMs: number;
-  /** Longest commit since start, ms (the event loop waits for it). */
+  /** Longest commit since start, ms (from the store call to its answer). */
   maxCommitMs: number;
   /** Commits that took 100 ms or more. */
   slowCommits: number;
+  /** Most commits that were in flight at the same time. */
+  maxInFlight: number;
+}
+
+/** Commits in flight by default: PostgreSQL's pool runs them side by side, SQLite's write thread one after another. */
+export function defaultInFlight(store: Store): number {
+  return store.driver === 'postgres' ? 4 : 2;
+}
+
+/** Snapshots per commit by default (WriterOptions.maxPerCommit). */
+export function defaultPerCommit(store: Store): number {
+  return store.driver === 'postgres' ? 1250 : 5000;
 }
 
 export class IngestWriter {
   readonly #o: WriterOptions;
   readonly #log: Logger;
+  readonly #maxInFlight: number;
+  readonly #perCommit: number;
   #pending: Pending[] = [];
   #queued = 0;
   #timer: NodeJS.Timeout | null = null;
-  #flushing: Promise<void> | null = null;
+  /** Commits in flight. */
+  readonly #flushes = new Set<Promise<void>>();
+  /** Hosts with a batch in a commit in flight, with how many such commits. */
+  readonly #busyHosts = new Map<string, number>();
   #full = false;
-  readonly stats: WriterStats = { commits: 0, snapshots: 0, failures: 0, lastCommitMs: 0, maxCommitMs: 0, slowCommits: 0 };
+  readonly stats: WriterStats = { commits: 0, snapshots: 0, failures: 0, lastCommitMs: 0, maxCommitMs: 0, slowCommits: 0, maxInFlight: 0 };
 
   constructor(o: WriterOptions) {
     this.#o = o;
     this.#log = o.log.child({ component: 'writer' });
+    this.#maxInFlight = Math.max(1, o.maxInFlight ?? defaultInFlight(o.store));
+    this.#perCommit = Math.max(1, o.maxPerCommit ?? defaultPerCommit(o.store));
   }
 
   /** Queues a batch; resolves once its transaction committed, rejects if it did not. */
@@ -67,44 +102,82 @@ export class IngestWriter {
       this.#pending.push({ item, resolve, reject });
       this.#queued += item.snapshots.length;
       this.#checkPressure();
-      if (this.#queued >= (this.#o.maxSnapshots ?? 2000)) this.#schedule(0);
-      else this.#schedule(this.#o.windowMs ?? 5);
+      this.#schedule();
     });
   }
 
-  /** Snapshots waiting for a commit. */
+  /** Snapshots waiting for a commit or in one. */
   get queued(): number {
     return this.#queued;
   }
 
-  #schedule(ms: number): void {
-    if (this.#flushing !== null) return; // the running flush reschedules
-    if (this.#timer !== null) {
-      if (ms > 0) return;
-      clearTimeout(this.#timer);
-    }
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#flushing = this.#flush().finally(() => {
-        this.#flushing = null;
-        if (this.#pending.length > 0) this.#schedule(0);
-      });
-    }, ms);
+  /** Commits in flight now. */
+  get inFlight(): number {
+    return this.#flushes.size;
   }
 
-  async #flush(): Promise<void> {
+  /**
+   * Starts a commit when one may start: at once when enough snapshots wait (maxSnapshots) or a
+   * commit just ended, else after the window.
+   */
+  #schedule(now = false): void {
+    if (this.#pending.length === 0 || this.#flushes.size >= this.#maxInFlight) return;
+    const due = now || this.#queued - this.#inFlightSnapshots >= Math.min(this.#o.maxSnapshots ?? 2000, this.#perCommit);
+    if (this.#timer !== null) {
+      if (!due) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        this.#start();
+      },
+      due ? 0 : (this.#o.windowMs ?? 5),
+    );
+  }
+
+  /** Snapshots in commits in flight. */
+  #inFlightSnapshots = 0;
+
+  /** Takes the next commit's batches (in arrival order, skipping hosts still in flight) and starts it. */
+  #start(): void {
+    if (this.#flushes.size >= this.#maxInFlight) return;
     // Bounded transactions: a backlog is committed in steps of at most maxPerCommit snapshots,
     // with the event loop (socket reads, acks) running between them.
-    const cap = this.#o.maxPerCommit ?? 5000;
-    let take = 0;
+    const cap = this.#perCommit;
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
     let count = 0;
-    while (take < this.#pending.length && (take === 0 || count + (this.#pending[take]?.item.snapshots.length ?? 0) <= cap)) {
-      count += this.#pending[take]?.item.snapshots.length ?? 0;
-      take++;
+    for (const p of this.#pending) {
+      const n = p.item.snapshots.length;
+      if (this.#busyHosts.has(p.item.host) || (batch.length > 0 && count + n > cap)) rest.push(p);
+      else {
+        batch.push(p);
+        count += n;
+      }
     }
-    const batch = this.#pending.slice(0, take);
-    this.#pending = this.#pending.slice(take);
-    const n = batch.reduce((a, p) => a + p.item.snapshots.length, 0);
+    if (batch.length === 0) return; // every waiting host is in flight: the end of a commit starts the next
+    this.#pending = rest;
+    const hosts = new Set(batch.map((p) => p.item.host));
+    for (const h of hosts) this.#busyHosts.set(h, (this.#busyHosts.get(h) ?? 0) + 1);
+    this.#inFlightSnapshots += count;
+    const flush = this.#commit(batch, count).finally(() => {
+      for (const h of hosts) {
+        const c = (this.#busyHosts.get(h) ?? 1) - 1;
+        if (c <= 0) this.#busyHosts.delete(h);
+        else this.#busyHosts.set(h, c);
+      }
+      this.#inFlightSnapshots -= count;
+      this.#flushes.delete(flush);
+      this.#schedule(true);
+    });
+    this.#flushes.add(flush);
+    if (this.#flushes.size > this.stats.maxInFlight) this.stats.maxInFlight = this.#flushes.size;
+    // More waiting (a backlog, or hosts held back): another commit may start beside this one.
+    this.#schedule();
+  }
+
+  async #commit(batch: Pending[], n: number): Promise<void> {
     const recvTs = Date.now();
     const t0 = performance.now();
     try {
@@ -146,15 +219,13 @@ export class IngestWriter {
 
   /** Waits for everything queued to be committed (or refused). */
   async drain(): Promise<void> {
-    for (let i = 0; i < 1000 && (this.#pending.length > 0 || this.#flushing !== null || this.#timer !== null); i++) {
+    for (let i = 0; i < 1000 && (this.#pending.length > 0 || this.#flushes.size > 0 || this.#timer !== null); i++) {
       if (this.#timer !== null) {
         clearTimeout(this.#timer);
         this.#timer = null;
-        this.#flushing = this.#flush().finally(() => {
-          this.#flushing = null;
-        });
+        this.#start();
       }
-      await this.#flushing;
+      if (this.#flushes.size > 0) await Promise.race(this.#flushes);
       await new Promise((r) => setImmediate(r));
     }
   }

@@ -41,6 +41,8 @@ import { RESOLUTION_TABLES, rolledUntil } from '../store.js';
 import type { NsSeries, NsStoredEntry } from '../store.js';
 import type { AlertRecord, AlertStore } from '../../alerts/alert-store.js';
 import { PgDb } from './pg-db.js';
+import { numArray, textArray } from './pg-arrays.js';
+import { BatchedLookup } from './pg-lookups.js';
 import type { PgDbOptions } from './pg-db.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
 import { Partitions } from './pg-partitions.js';
@@ -135,7 +137,8 @@ export class PgStore implements Store {
   }
 
   async #layoutIdsFor(c: PoolClient, texts: readonly string[]): Promise<Map<string, number>> {
-    const missing = [...new Set(texts)].filter((t) => !this.#layoutIds.has(t));
+    // Sorted: commits in flight side by side (and other collectors) take the unique keys in one order.
+    const missing = [...new Set(texts)].filter((t) => !this.#layoutIds.has(t)).sort();
     const fresh = new Map<string, number>();
     if (missing.length > 0) {
       await c.query('INSERT INTO layouts (fields) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [missing]);
@@ -152,8 +155,9 @@ export class PgStore implements Store {
       if (!this.#bootIds.has(k)) missing.set(k, p);
     }
     if (missing.size > 0) {
-      const hosts = [...missing.values()].map((p) => p[0]);
-      const boots = [...missing.values()].map((p) => p[1]);
+      const sorted = [...missing.keys()].sort().map((k) => missing.get(k)!);
+      const hosts = sorted.map((p) => p[0]);
+      const boots = sorted.map((p) => p[1]);
       await c.query('INSERT INTO boots (host, boot) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [hosts, boots]);
       const rows = await c.query<{ host: string; boot: string; id: number }>(
         'SELECT b.host, b.boot, b.id FROM boots b JOIN unnest($1::text[], $2::text[]) AS u(h, bt) ON b.host = u.h AND b.boot = u.bt',
@@ -211,11 +215,6 @@ export class PgStore implements Store {
         if (take.length === 0 && hostRows.size === 0) return refused.map((r) => ({ stored: 0, duplicates: 0, ...(r === null ? {} : { refused: r }) }));
         // Hosts in name order, so concurrent commits of several collectors lock rows in one order.
         const hosts = [...hostRows.keys()].sort();
-        await c.query(
-          `INSERT INTO hosts (host, labels, interval_ms, first_seen, last_seen) SELECT h, l, i, $4, $4 FROM unnest($1::text[], $2::text[], $3::int[]) AS u(h, l, i)
-           ON CONFLICT (host) DO UPDATE SET labels = excluded.labels, interval_ms = excluded.interval_ms, last_seen = greatest(hosts.last_seen, excluded.last_seen)`,
-          [hosts, hosts.map((h) => hostRows.get(h)!.labels), hosts.map((h) => hostRows.get(h)!.interval), recvTs],
-        );
         for (const [k, v] of await this.#bootIdsFor(
           c,
           take.map((i) => [hostOfRow[i]!, rows.boot[i]!]),
@@ -239,29 +238,6 @@ export class PgStore implements Store {
           valsLen: take.map((i) => rows.valsLen[i]!),
           errors: take.map((i) => rows.errors[i] ?? null),
         };
-        // The values and breakdowns travel as one binary parameter (the commit's encoded bytes), cut
-        // by offset in the statement: no hex text per row.
-        const bytes = Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length);
-        const inserted = await c.query<{ host: string; boot_id: number; seq: number; ts: number }>(
-          `INSERT INTO snapshots (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
-           SELECT h, b, s, t, $5, l, substring($9::bytea from o + 1 for n), e FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $6::int[], $7::int[], $10::int[], $8::text[]) AS u(h, b, s, t, l, o, n, e)
-           ON CONFLICT DO NOTHING RETURNING host, boot_id, seq, ts`,
-          [col.host, col.boot, col.seq, col.ts, recvTs, col.layout, col.valsAt, col.errors, bytes, col.valsLen],
-        );
-        // Whether each row taken was stored now (a row twice in one commit: its first time only).
-        const inRows = new Set(inserted.rows.map((r) => `${r.host}\n${r.boot_id}\n${r.seq}\n${r.ts}`));
-        const stored = take.map((_, n) => inRows.delete(`${col.host[n]}\n${col.boot[n]}\n${col.seq[n]}\n${col.ts[n]}`));
-        // The namespace entries of the snapshots stored now (a replay stores none of its entries again).
-        const nsOf = take.flatMap((j, n) => (stored[n] ? [{ j, host: col.host[n]!, bootId: col.boot[n]! }] : []));
-        await nsWrite(c, rows, nsOf, recvTs, bytes, (id) => layoutId(this.#wireLayouts.get(id) ?? '|'));
-        // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
-        const late = inserted.rows.filter((r) => r.ts < recvTs - 60_000);
-        if (late.length > 0)
-          await c.query(
-            `INSERT INTO rollup_dirty (host, minute) SELECT DISTINCT h, (t / 60000) * 60000 FROM unnest($1::text[], $2::bigint[]) AS u(h, t)
-             WHERE t < (SELECT done_until FROM rollup_state WHERE resolution = '1m') ON CONFLICT DO NOTHING`,
-            [late.map((r) => r.host), late.map((r) => r.ts)],
-          );
         // Each host's latest row once, with its newest snapshot of this commit (the ts guard keeps the newer row).
         const newest = new Map<string, number>();
         take.forEach((i, n) => {
@@ -270,29 +246,50 @@ export class PgStore implements Store {
           if (cur === undefined || rows.ts[i]! >= col.ts[cur]!) newest.set(h, n);
         });
         const ln = [...newest.keys()].sort().map((h) => newest.get(h)!);
-        await c.query(
-          `INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json, writer)
-           SELECT h, b, s, t, $5, l, substring($11::bytea from o + 1 for n), e, CASE WHEN bn >= 0 THEN substring($11::bytea from bo + 1 for bn) END, bj, $14
-           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $6::int[], $7::int[], $12::int[], $8::text[], $9::int[], $13::int[], $10::text[]) AS u(h, b, s, t, l, o, n, e, bo, bn, bj)
-           ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
-           vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json, writer = excluded.writer WHERE excluded.ts >= latest.ts`,
-          [
-            ln.map((n) => col.host[n]),
-            ln.map((n) => col.boot[n]),
-            ln.map((n) => col.seq[n]),
-            ln.map((n) => col.ts[n]),
-            recvTs,
-            ln.map((n) => col.layout[n]),
-            ln.map((n) => col.valsAt[n]),
-            ln.map((n) => col.errors[n]),
-            ln.map((n) => rows.bdAt[take[n]!]),
-            ln.map((n) => rows.bdJson[take[n]!] ?? null),
-            bytes,
-            ln.map((n) => col.valsLen[n]),
-            ln.map((n) => rows.bdLen[take[n]!]),
-            this.writer,
-          ],
+        // The host rows, the snapshots, the late-minute marks and the latest rows in one statement
+        // (one round trip; data-modifying WITH parts run to completion whether read or not). The
+        // values and breakdowns travel as one binary parameter (the commit's encoded bytes), cut by
+        // offset in the statement: no hex text per row. Arrays go as literals (pg-arrays.ts).
+        const params: unknown[] = [];
+        const $ = (v: unknown): string => `$${params.push(v)}`;
+        const recv = `${$(recvTs)}::bigint`;
+        const bytes = $(Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length));
+        const hostsPart =
+          hosts.length === 0
+            ? ''
+            : `up_hosts AS (INSERT INTO hosts (host, labels, interval_ms, first_seen, last_seen)
+               SELECT h, l, i, ${recv}, ${recv} FROM unnest(${$(textArray(hosts))}::text[], ${$(textArray(hosts.map((h) => hostRows.get(h)!.labels)))}::text[], ${$(numArray(hosts.map((h) => hostRows.get(h)!.interval)))}::int[]) AS u(h, l, i)
+               ON CONFLICT (host) DO UPDATE SET labels = excluded.labels, interval_ms = excluded.interval_ms, last_seen = greatest(hosts.last_seen, excluded.last_seen)),`;
+        const latestPart =
+          ln.length === 0
+            ? ''
+            : `up_latest AS (INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json, writer)
+               SELECT h, b, s, t, ${recv}, l, substring(${bytes}::bytea from o + 1 for n), e, CASE WHEN bn >= 0 THEN substring(${bytes}::bytea from bo + 1 for bn) END, bj, ${$(this.writer)}
+               FROM unnest(${$(textArray(ln.map((n) => col.host[n])))}::text[], ${$(numArray(ln.map((n) => col.boot[n])))}::bigint[], ${$(numArray(ln.map((n) => col.seq[n])))}::bigint[],
+                 ${$(numArray(ln.map((n) => col.ts[n])))}::bigint[], ${$(numArray(ln.map((n) => col.layout[n])))}::int[], ${$(numArray(ln.map((n) => col.valsAt[n])))}::int[],
+                 ${$(numArray(ln.map((n) => col.valsLen[n])))}::int[], ${$(textArray(ln.map((n) => col.errors[n])))}::text[], ${$(numArray(ln.map((n) => rows.bdAt[take[n]!])))}::int[],
+                 ${$(numArray(ln.map((n) => rows.bdLen[take[n]!])))}::int[], ${$(textArray(ln.map((n) => rows.bdJson[take[n]!] ?? null)))}::text[]) AS u(h, b, s, t, l, o, n, e, bo, bn, bj)
+               ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
+               vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json, writer = excluded.writer WHERE excluded.ts >= latest.ts),`;
+        // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
+        const inserted = await c.query<{ host: string; boot_id: number; seq: number; ts: number }>(
+          `WITH ${hostsPart} ${latestPart}
+           ins AS (INSERT INTO snapshots (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
+             SELECT h, b, s, t, ${recv}, l, substring(${bytes}::bytea from o + 1 for n), e
+             FROM unnest(${$(textArray(col.host))}::text[], ${$(numArray(col.boot))}::bigint[], ${$(numArray(col.seq))}::bigint[], ${$(numArray(col.ts))}::bigint[],
+               ${$(numArray(col.layout))}::int[], ${$(numArray(col.valsAt))}::int[], ${$(numArray(col.valsLen))}::int[], ${$(textArray(col.errors))}::text[]) AS u(h, b, s, t, l, o, n, e)
+             ON CONFLICT DO NOTHING RETURNING host, boot_id, seq, ts),
+           late AS (INSERT INTO rollup_dirty (host, minute) SELECT DISTINCT host, (ts / 60000) * 60000 FROM ins
+             WHERE ts < ${recv} - 60000 AND ts < (SELECT done_until FROM rollup_state WHERE resolution = '1m') ON CONFLICT DO NOTHING)
+           SELECT host, boot_id, seq, ts FROM ins`,
+          params,
         );
+        // Whether each row taken was stored now (a row twice in one commit: its first time only).
+        const inRows = new Set(inserted.rows.map((r) => `${r.host}\n${r.boot_id}\n${r.seq}\n${r.ts}`));
+        const stored = take.map((_, n) => inRows.delete(`${col.host[n]}\n${col.boot[n]}\n${col.seq[n]}\n${col.ts[n]}`));
+        // The namespace entries of the snapshots stored now (a replay stores none of its entries again).
+        const nsOf = take.flatMap((j, n) => (stored[n] ? [{ j, host: col.host[n]!, bootId: col.boot[n]! }] : []));
+        if (nsOf.length > 0) await nsWrite(c, rows, nsOf, recvTs, Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length), (id) => layoutId(this.#wireLayouts.get(id) ?? '|'));
         // Outcomes per item, in order (tn: the row's index among those taken).
         let tn = 0;
         return rows.items.map((item, x): IngestOutcome => {
@@ -419,17 +416,28 @@ export class PgStore implements Store {
     return rows.length > 0;
   }
 
-  async hostForToken(hash: string): Promise<string | null> {
-    const rows = await this.db.query<{ host: string }>('SELECT host FROM tokens WHERE hash = $1 AND revoked IS NULL', [hash]);
-    return rows[0]?.host ?? null;
+  /** Token checks of upgrades arriving together, one query (pg-lookups.ts). */
+  readonly #tokenHosts = new BatchedLookup<string | null>(async (hashes) => {
+    const rows = await this.db.query<{ hash: string; host: string }>('SELECT hash, host FROM tokens WHERE hash = ANY($1::text[]) AND revoked IS NULL', [hashes]);
+    return new Map(rows.map((r) => [r.hash, r.host]));
+  }, null);
+
+  /** Hosts with a live token of their own, asked by hellos arriving together, one query. */
+  readonly #hostsWithToken = new BatchedLookup<boolean>(async (hosts) => {
+    const rows = await this.db.query<{ host: string }>('SELECT DISTINCT host FROM tokens WHERE host = ANY($1::text[]) AND revoked IS NULL', [hosts]);
+    return new Map(rows.map((r) => [r.host, true]));
+  }, false);
+
+  hostForToken(hash: string): Promise<string | null> {
+    return this.#tokenHosts.get(hash);
   }
 
   listTokens(): Promise<TokenInfo[]> {
     return this.db.query<TokenInfo>('SELECT host, created, revoked FROM tokens ORDER BY host');
   }
 
-  async hostHasToken(host: string): Promise<boolean> {
-    return (await this.db.query('SELECT 1 FROM tokens WHERE host = $1 AND revoked IS NULL', [host])).length > 0;
+  hostHasToken(host: string): Promise<boolean> {
+    return this.#hostsWithToken.get(host);
   }
 
   /** The counter names of a namespace entry layout (store/pg/pg-namespaces.ts). */
