@@ -127,10 +127,10 @@ try {
     for (let i = 0; i < 600 && file === undefined; i++) {
       await sleep(1000);
       file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
-      // Written when its size stops changing.
+      // Written when its size is no longer 0 and stops changing.
       if (file !== undefined) {
         let size = -1;
-        while (statSync(join(dir, file)).size !== size) {
+        for (let j = 0; j < 300 && (size <= 0 || statSync(join(dir, file)).size !== size); j++) {
           size = statSync(join(dir, file)).size;
           await sleep(2000);
         }
@@ -152,6 +152,8 @@ try {
     agents: connected,
     everyMs: EVERY,
     stored: health.snapshots_stored,
+    // Writer figures since start: the longest commit, commits of 100 ms or more, the event loop's delay.
+    health: { commitMsMax: health.commit_ms_max, slowCommits: health.slow_commits, eventLoopDelayMs: health.event_loop_delay_ms, writeQueue: health.write_queue },
     rssKb: { noAgent: rss0, agents: rssN, peakWhileSending: rssPeak },
     perAgentBytes: {
       rss: per(rss0, rssN),

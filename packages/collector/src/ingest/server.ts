@@ -13,6 +13,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, MAX_FRAME_BYTES } from '@tcpfleet/common';
 import { Session } from './session.js';
+import { HeartbeatSweep } from './heartbeat.js';
 import type { SessionContext } from './session.js';
 import type { Authenticator } from './auth.js';
 import { bearer } from './auth.js';
@@ -91,6 +92,7 @@ export class CollectorServer {
   readonly #all = new Set<Session>();
   #paused = false;
   readonly #ctx: SessionContext;
+  readonly #heartbeats: HeartbeatSweep;
   /** Upgrades without a hello yet, by client address. */
   readonly #pending = new Map<string, number>();
   /** New hosts admitted by a live session and not yet in the fleet (counted against --max-hosts). */
@@ -110,12 +112,14 @@ export class CollectorServer {
     this.#server.maxHeadersCount = 100;
     this.#server.headersTimeout = 10_000;
     this.#server.requestTimeout = 15_000;
+    this.#heartbeats = new HeartbeatSweep(o.heartbeatMs ?? 15_000);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes ?? MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false, maxFragments: 1024 });
     this.#ctx = {
       log: o.log,
       writer: o.writer,
       store: o.store,
       heartbeatMs: o.heartbeatMs ?? 15_000,
+      heartbeats: this.#heartbeats,
       helloTimeoutMs: o.helloTimeoutMs ?? 10_000,
       maxBufferedBytes: 1024 * 1024,
       claim: (host, s) => {
@@ -257,6 +261,7 @@ export class CollectorServer {
 
   /** Stops accepting, closes every session with 1001 and waits for the server to close. */
   async close(): Promise<void> {
+    this.#heartbeats.stop();
     for (const s of this.#all) s.close(CLOSE_CODES.GOING_AWAY, 'collector shutting down');
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { BIN1, Bin1Decoder, CLOSE_CODES, NAMESPACES_FEATURE, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
 import type { AgentMessage, BatchMessage, CollectorMessage, GapMessage, HelloMessage } from '@tcpfleet/common';
 import type { IngestWriter } from './writer.js';
+import type { HeartbeatSweep } from './heartbeat.js';
 import type { IngestRefusal, Store, WriteAuth } from '../store/store.js';
 import { StorageError } from '../store/sqlite-store.js';
 
@@ -22,6 +23,8 @@ export interface SessionContext {
   writer: IngestWriter;
   store: Store;
   heartbeatMs: number;
+  /** The server's one heartbeat timer (ingest/heartbeat.ts): a welcomed session is beaten by it. */
+  heartbeats: HeartbeatSweep;
   helloTimeoutMs: number;
   maxBufferedBytes: number;
   /** Registers the session under its host; returns the session it replaces, if any. */
@@ -57,6 +60,7 @@ export class Session {
   #boot: string | null = null;
   #labels: Record<string, string> = {};
   #alive = true;
+  /** The hello timeout (the heartbeat is the server's sweep). */
   #timer: NodeJS.Timeout;
   #closed = false;
   /** Layouts this agent declared in bin1 frames (per session, as the agent's encoder). */
@@ -200,7 +204,7 @@ export class Session {
     this.#log.info({ agentVersion: printable(msg.agent), intervalMs: msg.interval_ms, token: this.auth.kind }, 'agent connected');
     this.#onWelcome();
     this.welcomedAt = Date.now();
-    this.#timer = setInterval(() => this.#beat(), this.#ctx.heartbeatMs);
+    this.#ctx.heartbeats.add(this);
     this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64, encodings: ['json', BIN1], features: [NAMESPACES_FEATURE] });
     const early = this.#early ?? [];
     this.#early = null;
@@ -288,7 +292,8 @@ export class Session {
     this.ws.resume();
   }
 
-  #beat(): void {
+  /** Called by the server's heartbeat sweep every heartbeat once welcomed. */
+  beat(): void {
     // While paused the collector does not read pongs: a missing one is its own doing, not the
     // agent's. The ping still goes out, so the agent sees the collector alive.
     if (!this.#alive && !this.#ctx.paused()) {
@@ -303,7 +308,7 @@ export class Session {
   #onClose(code: number, reason: string): void {
     this.#closed = true;
     clearTimeout(this.#timer);
-    clearInterval(this.#timer);
+    this.#ctx.heartbeats.delete(this);
     if (this.#host !== null) {
       this.#ctx.release(this.#host, this);
       this.#log.info({ code, reason: printable(reason), stored: this.stored, duplicates: this.duplicates }, 'agent disconnected');
