@@ -2,7 +2,8 @@
  * One heartbeat timer for every session (ingest/heartbeat.ts) instead of a setInterval each:
  * every session is still beaten once a heartbeat, the beats are spread over the heartbeat (one
  * group of sessions per tick, not 10,000 pings in one burst), a session that closes during a sweep
- * leaves it at once, and a peer that stops answering is still closed within two heartbeats while
+ * leaves it at once, an upgraded socket lets go of the idle timer it no longer uses (a cleared one
+ * only), and a peer that stops answering is still closed within two heartbeats while
  * the others stay. The sweep is driven by real timers; the server test uses the real
  * CollectorServer, a real SQLite file through the write thread and real WebSocket clients on
  * loopback.
@@ -12,7 +13,9 @@ import pino from 'pino';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, encodeMessage } from '@tcpfleet/common';
 import { HeartbeatSweep, SLICES } from '../../packages/collector/src/ingest/heartbeat.js';
-import { CollectorServer } from '../../packages/collector/src/ingest/server.js';
+import { CollectorServer, dropIdleTimer } from '../../packages/collector/src/ingest/server.js';
+import { createServer, connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { IngestWriter } from '../../packages/collector/src/ingest/writer.js';
 import { Authenticator } from '../../packages/collector/src/ingest/auth.js';
 import { SqliteStore } from '../../packages/collector/src/store/sqlite-store.js';
@@ -138,5 +141,42 @@ describe('sessions on one heartbeat sweep', () => {
     const after = agents.map((a) => a.pings.length);
     await waitFor(() => agents.every((a, i) => a === quiet || a.pings.length >= after[i]! + 2), 'two more pings to the others', 10_000, 10);
     expect(agents.filter((a) => a.closed !== null)).toEqual([quiet]);
+  });
+});
+
+describe('dropIdleTimer', () => {
+  it("drops a socket's cleared idle timer and leaves an armed one firing", async () => {
+    const server = createServer();
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const c = connect(port, '127.0.0.1', () => resolve(c));
+        c.on('error', reject);
+        cleanups.push(() => void c.destroy());
+      });
+    const timerOf = (s: Socket): unknown => {
+      const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'timeout');
+      return key === undefined ? undefined : (s as unknown as Record<symbol, unknown>)[key];
+    };
+
+    // Cleared (as ws does on upgrade): Node keeps the Timeout; dropIdleTimer lets go of it.
+    const cleared = await open();
+    cleared.setTimeout(10_000);
+    cleared.setTimeout(0);
+    expect(timerOf(cleared)).toBeTypeOf('object');
+    dropIdleTimer(cleared);
+    expect(timerOf(cleared)).toBeNull();
+
+    // Armed: kept, and it still fires.
+    const armed = await open();
+    let timedOut = false;
+    armed.setTimeout(50, () => {
+      timedOut = true;
+    });
+    dropIdleTimer(armed);
+    expect(timerOf(armed)).not.toBeNull();
+    await waitFor(() => timedOut, 'the armed idle timer to fire', 5000, 10);
   });
 });

@@ -76,6 +76,20 @@ export function limitPausedReads(socket: Duplex): void {
   if (state !== undefined && typeof state.highWaterMark === 'number') state.highWaterMark = PAUSED_READ_AHEAD;
 }
 
+/**
+ * Lets go of the idle timer an upgraded socket no longer uses. The HTTP server gives each socket
+ * an idle timeout (`server.timeout`) and ws turns it off on upgrade (setTimeout(0)), but Node keeps
+ * the cleared Timeout and its bound callback on the socket: ~0.2 KB for every connected agent.
+ * Only a timer already cleared is dropped.
+ */
+export function dropIdleTimer(socket: Duplex): void {
+  const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'timeout');
+  if (key === undefined) return;
+  const holder = socket as unknown as Record<symbol, unknown>;
+  const t = holder[key] as { _destroyed?: unknown } | null | undefined;
+  if (t !== null && typeof t === 'object' && t._destroyed === true) holder[key] = null;
+}
+
 /** What the server asks about hosts before admitting a new one. */
 export interface HostAdmission {
   max: number;
@@ -170,7 +184,8 @@ export class CollectorServer {
       if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\n${retry}Connection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
-    socket.on('error', () => socket.destroy());
+    const onError = (): void => void socket.destroy();
+    socket.on('error', onError);
     if (req.headers.origin !== undefined) {
       this.refused.origin++;
       return refuse(403, 'Forbidden');
@@ -186,6 +201,8 @@ export class CollectorServer {
     const settle = (): void => {
       if (!counted) return;
       counted = false;
+      // Its close listener is no longer needed (held by every connected agent's socket otherwise).
+      socket.off('close', settle);
       const n = (this.#pending.get(addr) ?? 1) - 1;
       if (n <= 0) this.#pending.delete(addr);
       else this.#pending.set(addr, n);
@@ -205,6 +222,9 @@ export class CollectorServer {
     if (socket.destroyed) return settle();
     limitPausedReads(socket);
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws handles the socket's errors from here on.
+      socket.off('error', onError);
+      dropIdleTimer(socket);
       const s = new Session(ws, result.boundHost, result.auth, addr, this.#ctx, settle);
       this.#all.add(s);
     });
