@@ -38,7 +38,12 @@ const launcher = (/^#!.*\bnode\b(.*)$/.exec(readFileSync(BIN, 'utf8').split('\n'
 const nodeArgs = [...launcher, ...(process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter(Boolean)];
 const snapshotTo = process.env['BENCH_HEAP_SNAPSHOT'];
 if (snapshotTo !== undefined) nodeArgs.push('--heapsnapshot-signal=SIGUSR2');
-const extraEnv = Object.fromEntries((process.env['BENCH_COLLECTOR_ENV'] ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const extraEnv = Object.fromEntries(
+  (process.env['BENCH_COLLECTOR_ENV'] ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 const preload = fileURLToPath(new URL('./lib/gc-memory.mjs', import.meta.url));
 const col = startTracked(
   process.execPath,

@@ -118,7 +118,9 @@ describe('sessions on one heartbeat sweep', () => {
           });
           ws.on('close', () => reject(new Error(`agent ${i} closed before its welcome`)));
           ws.on('open', () =>
-            ws.send(encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, host: `sweep-${i}`, boot: '00000000-0000-4000-8000-000000000001', agent: 'heartbeat-sweep-test', interval_ms: 1000, labels: {} })),
+            ws.send(
+              encodeMessage({ type: 'hello', v: PROTOCOL_VERSION, host: `sweep-${i}`, boot: '00000000-0000-4000-8000-000000000001', agent: 'heartbeat-sweep-test', interval_ms: 1000, labels: {} }),
+            ),
           );
         });
         return a;

@@ -130,7 +130,14 @@ describe('fleet sync reads on PostgreSQL', () => {
     const real = (host: string): Snapshot => fixtureSnapshot({ seq: 1, host, ts: t, labels: { role: host } });
     const bin1 = (host: string): Snapshot[] => new Bin1Decoder().decode(new Bin1Encoder().encode(1, [real(host)])!, host, { role: host }).snapshots;
     expect(real('p').breakdown).toBeDefined();
-    await b.ingest([{ host: 'p', labels: { role: 'p' }, snapshots: bin1('p') }, { host: 'q', labels: { role: 'q' }, snapshots: bin1('q') }, { host: 'j', labels: { role: 'j' }, snapshots: [real('j')] }], t);
+    await b.ingest(
+      [
+        { host: 'p', labels: { role: 'p' }, snapshots: bin1('p') },
+        { host: 'q', labels: { role: 'q' }, snapshots: bin1('q') },
+        { host: 'j', labels: { role: 'j' }, snapshots: [real('j')] },
+      ],
+      t,
+    );
     const packed = await a.latest(t - 3000, { othersOnly: true, packed: true });
     const plain = await a.latest(t - 3000, { othersOnly: true });
     expect(packed.map((r) => r.host)).toEqual(['j', 'p', 'q']);

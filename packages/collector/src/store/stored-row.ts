@@ -76,7 +76,20 @@ export function packedStoredSnapshot(host: string, labels: Record<string, string
   if (row.errors !== null) f.collect.errors = JSON.parse(row.errors) as string[];
   let pl = packedLayouts.get(layout);
   if (pl === undefined) packedLayouts.set(layout, (pl = packedLayout(layout.snmp, layout.netstat)));
-  const head = { host, ts: row.ts, seq: row.seq, boot: row.boot, interval_ms: f.interval_ms, labels, states: f.states, ipv4: f.ipv4, ipv6: f.ipv6, summary: f.summary, sockstat: f.sockstat, collect: f.collect };
+  const head = {
+    host,
+    ts: row.ts,
+    seq: row.seq,
+    boot: row.boot,
+    interval_ms: f.interval_ms,
+    labels,
+    states: f.states,
+    ipv4: f.ipv4,
+    ipv6: f.ipv6,
+    summary: f.summary,
+    sockstat: f.sockstat,
+    collect: f.collect,
+  };
   const snap = new PackedSnapshot(head, { layout: pl, values: row.vals, countersAt: countersAt(row.vals, counters), breakdown: breakdown === null || breakdown.length === 0 ? null : breakdown });
   snap.recv_ts = row.recv_ts;
   return snap as unknown as StoredSnapshot;

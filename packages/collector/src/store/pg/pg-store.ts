@@ -376,7 +376,13 @@ export class PgStore implements Store {
     const ns = await nsLatest(this.db, this.#snmpNames, where.length === 0 ? undefined : rows);
     const out: StoredSnapshot[] = [];
     for (const r of rows) {
-      const snap = (o.packed === true ? packedStoredSnapshot : storedSnapshot)(r.host, JSON.parse(r.labels) as Record<string, string>, { ...r, recv_ts: r.last_seen }, await this.layout(r.layout_id), r.breakdown ?? r.breakdown_json);
+      const snap = (o.packed === true ? packedStoredSnapshot : storedSnapshot)(
+        r.host,
+        JSON.parse(r.labels) as Record<string, string>,
+        { ...r, recv_ts: r.last_seen },
+        await this.layout(r.layout_id),
+        r.breakdown ?? r.breakdown_json,
+      );
       const entries = ns.get(r.host);
       if (entries !== undefined) snap.namespaces = entries;
       out.push(snap);
