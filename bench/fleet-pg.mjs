@@ -61,7 +61,7 @@ async function queries(port) {
 }
 
 /** One configuration: its database, its collectors, the load, the counts after the drain, the queries. */
-async function config(c, { agents, seconds, warmup, template, pgServer, index }) {
+async function config(c, { agents, seconds, warmup, template, pgServer, index, everyMs }) {
   const dir = mkdtempSync(join(tmpdir(), 'tcpfleet-bench-fleet-'));
   writeFileSync(join(dir, 'token'), TOKEN + '\n', { mode: 0o600 });
   const dbName = `fleet_${index}_${c.key}`;
@@ -75,7 +75,7 @@ async function config(c, { agents, seconds, warmup, template, pgServer, index })
       cols.push(col);
       await waitHealthy(port);
     }
-    const started = await startGenerators({ agents, urls: cols.map((x) => `ws://127.0.0.1:${x.port}`), token: TOKEN, template, encoding: 'bin1', everyMs: 1000 });
+    const started = await startGenerators({ agents, urls: cols.map((x) => `ws://127.0.0.1:${x.port}`), token: TOKEN, template, encoding: 'bin1', everyMs });
     gens = started.gens;
     const meters = Object.fromEntries(cols.map((x, i) => [`c${i}`, () => procStat(x.proc.pid)]));
     if (pgServer !== null && c.driver === 'PostgreSQL') meters.pg = () => treeStat(pgServer.pid);
@@ -155,6 +155,9 @@ export async function run() {
   const agents = Number(process.env['BENCH_FLEET_AGENTS'] ?? 10_000);
   const seconds = Number(process.env['BENCH_FLEET_S'] ?? 30);
   const warmup = Number(process.env['BENCH_FLEET_WARMUP_S'] ?? 10);
+  // BENCH_FLEET_EVERY_MS: each agent's interval (default 1000, the issue's one snapshot a second;
+  // more, for a run below saturation without a backlog).
+  const everyMs = Number(process.env['BENCH_FLEET_EVERY_MS'] ?? 1000);
   // fsync=on is what PostgreSQL ships and what the SQLite collector does (durability full: every
   // commit is on disk before its ack); BENCH_PG_FSYNC=off shows what it costs.
   const fsync = process.env['BENCH_PG_FSYNC'] ?? 'on';
@@ -181,7 +184,7 @@ export async function run() {
   try {
     for (const [index, c] of configs.entries()) {
       console.log(`fleet: ${agents} agents on ${c.driver} with ${c.collectors} collector(s) for ${warmup} + ${seconds} s (load ${load()})...`);
-      const r = await config(c, { agents, seconds, warmup, template: tpl.template, pgServer, index });
+      const r = await config(c, { agents, seconds, warmup, template: tpl.template, pgServer, index, everyMs });
       r.loadEnd = load();
       results.push(r);
       console.log(
@@ -217,7 +220,7 @@ export async function run() {
     tpl.remove();
     await pgServer?.stop();
   }
-  const data = { ran: ranAt.toISOString(), agents, seconds, warmup, fsync, postgres: pgServer?.version ?? null, loads, results };
+  const data = { ran: ranAt.toISOString(), agents, everyMs, seconds, warmup, fsync, postgres: pgServer?.version ?? null, loads, results };
   // BENCH_FLEET_JSON=FILE: an experiment (another collector build, other settings): the figures go
   // to FILE only, RESULTS.md and results/ are left as they are.
   if (process.env['BENCH_FLEET_JSON'] !== undefined) {
@@ -225,11 +228,11 @@ export async function run() {
     return;
   }
   writeJson('fleet', data);
-  writeSection('fleet', report({ agents, seconds, warmup, fsync, version: pgServer?.version ?? '-', loads, results }), ranAt);
+  writeSection('fleet', report({ agents, everyMs, seconds, warmup, fsync, version: pgServer?.version ?? '-', loads, results }), ranAt);
 }
 
-export function report({ agents, seconds, warmup, fsync, version, loads, results }) {
-  let md = `## PostgreSQL and several collectors\n\nCommand: \`node bench/run.mjs fleet\` (BENCH_FLEET_AGENTS=${agents}, steady window BENCH_FLEET_S=${seconds}, warm-up BENCH_FLEET_WARMUP_S=${warmup}, BENCH_PG_FSYNC=${fsync}; BENCH_FLEET_CONFIGS=sqlite1,pg1,pg2 picks the configurations). In one run, one after the other on the same machine: the real collector (\`tcpfleet serve\`) on SQLite (durability full, write thread on), on PostgreSQL ${version} with one collector, and on PostgreSQL with two collectors on the same database (agents split evenly: each load generator of bench/lib/loadgen.mjs is given one collector). ${agents.toLocaleString('en-US')} simulated agents, each its own WebSocket, hello, host and boot, one bin1 snapshot a second (a real \`tcpfleet-agent --once --json\` of this machine), ${warmup} s of warm-up then ${seconds} s of steady state. PostgreSQL is a throwaway cluster started by the bench (initdb in a temporary directory as the postgres user, its own port on 127.0.0.1, removed afterwards; a fresh database per configuration) with fsync=${fsync}${fsync === 'on' ? " (PostgreSQL's default: every commit is flushed to disk before its ack, as the SQLite collector's durability full does)" : ' (commits are not flushed to disk: NOT what a production server runs)'}, other settings as initdb makes them. Everything on loopback; the generators, the collectors and PostgreSQL share the machine's 2 cores.\n\n`;
+export function report({ agents, everyMs = 1000, seconds, warmup, fsync, version, loads, results }) {
+  let md = `## PostgreSQL and several collectors\n\nCommand: \`node bench/run.mjs fleet\` (BENCH_FLEET_AGENTS=${agents}, steady window BENCH_FLEET_S=${seconds}, warm-up BENCH_FLEET_WARMUP_S=${warmup}, BENCH_PG_FSYNC=${fsync}; BENCH_FLEET_CONFIGS=sqlite1,pg1,pg2 picks the configurations). In one run, one after the other on the same machine: the real collector (\`tcpfleet serve\`) on SQLite (durability full, write thread on), on PostgreSQL ${version} with one collector, and on PostgreSQL with two collectors on the same database (agents split evenly: each load generator of bench/lib/loadgen.mjs is given one collector). ${agents.toLocaleString('en-US')} simulated agents, each its own WebSocket, hello, host and boot, ${everyMs === 1000 ? 'one bin1 snapshot a second' : `one bin1 snapshot every ${everyMs} ms (BENCH_FLEET_EVERY_MS)`} (a real \`tcpfleet-agent --once --json\` of this machine), ${warmup} s of warm-up then ${seconds} s of steady state. PostgreSQL is a throwaway cluster started by the bench (initdb in a temporary directory as the postgres user, its own port on 127.0.0.1, removed afterwards; a fresh database per configuration) with fsync=${fsync}${fsync === 'on' ? " (PostgreSQL's default: every commit is flushed to disk before its ack, as the SQLite collector's durability full does)" : ' (commits are not flushed to disk: NOT what a production server runs)'}, other settings as initdb makes them. Everything on loopback; the generators, the collectors and PostgreSQL share the machine's 2 cores.\n\n`;
   md += `Ack latency: send to ack at the generator, batches sent in the steady window (warm-up apart). Stored/s: snapshots acknowledged as stored per second in the steady window. Lost: snapshots sent minus rows in the database after the drain and the collectors' stop (simulated agents do not resend; a real agent keeps what was not acknowledged and sends it again). Sessions closed: simulated agents whose connection the collector closed during the run (for not answering pings while reads ran; pongs left unread while the collector paused its reads under backpressure do not count). Each collector runs up to 4 commits at once on PostgreSQL and 2 on SQLite (packages/collector/src/ingest/writer.ts), a host's batches in order. CPU over the steady window, 100% = one core: each collector process (all threads), PostgreSQL (the postmaster and all its processes, /proc utime + stime, ended backends included), the generators together, and what the rest of the machine used meanwhile (other sessions' builds and tests: the machine's busy time from /proc/stat less the bench's processes; with the bench's own, 200% is all the machine has). RSS: each collector's peak (sampled every 500 ms) and at the end of the drain. Queries: fleet total (\`/api/v1/total\`, median of 20) and hosts (\`/api/v1/hosts\`, every host's latest snapshot, median of 5) over HTTP on a keep-alive loopback connection, on each collector once the load stopped, its write queue was empty and 2.5 s passed (hosts known = what that collector's total counts, live and stale). Load average: ${loads.start} at the start, ${loads.end} at the end.\n\n`;
   md += mdTable(
     [

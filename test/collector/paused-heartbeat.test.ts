@@ -90,6 +90,8 @@ interface Agent {
   host: string;
   answering: boolean;
   pings: number;
+  /** When each ping arrived (performance.now()). */
+  pingAt: number[];
   acked: number;
   closed: number | null;
   send(seqFrom: number): void;
@@ -103,6 +105,7 @@ async function connectAgent(port: number, host: string): Promise<Agent> {
     host,
     answering: true,
     pings: 0,
+    pingAt: [],
     acked: 0,
     closed: null,
     send(seqFrom) {
@@ -113,6 +116,7 @@ async function connectAgent(port: number, host: string): Promise<Agent> {
   cleanups.push(() => ws.terminate());
   ws.on('ping', (data) => {
     a.pings++;
+    a.pingAt.push(performance.now());
     if (a.answering) ws.pong(data);
   });
   ws.on('close', (code) => {
@@ -325,5 +329,27 @@ describe('heartbeat while the collector pauses its reads', () => {
     expect(order.slice(2, 4).sort()).toEqual(['order-2', 'order-3']);
     expect(order.slice(4, 6).sort()).toEqual(['order-4', 'order-5']);
     expect(order.slice(6, 8).sort()).toEqual(['order-0', 'order-1']);
+  });
+});
+
+describe('one heartbeat sweep for every session (ingest/heartbeat.ts)', () => {
+  it('pings every agent once a heartbeat and closes one that stops answering within two heartbeats', async () => {
+    const c = await startCollector();
+    const agents = await Promise.all(Array.from({ length: 24 }, (_, i) => connectAgent(c.port, `sweep-${i}`)));
+    expect(c.server.connected).toBe(24);
+    // Every agent pinged at least three times; none more often than once a heartbeat.
+    await waitFor(() => agents.every((a) => a.pings >= 3), 'three pings to every agent', 20_000, 10);
+    for (const a of agents) for (let k = 1; k < a.pingAt.length; k++) expect(a.pingAt[k]! - a.pingAt[k - 1]!).toBeGreaterThanOrEqual(HEARTBEAT - 20);
+
+    // One stops answering: closed within two heartbeats (DETECT_MS: plus slack); the others stay.
+    const quiet = agents[5]!;
+    quiet.answering = false;
+    const silentAt = Date.now();
+    await waitFor(() => quiet.closed !== null, 'the silent agent closed', 10_000, 10);
+    expect(Date.now() - silentAt).toBeLessThan(DETECT_MS);
+    await waitFor(() => c.server.connected === 23, 'its session released', 5000, 10);
+    const after = agents.map((a) => a.pings);
+    await waitFor(() => agents.every((a, i) => a === quiet || a.pings >= after[i]! + 2), 'two more pings to the others', 10_000, 10);
+    expect(agents.filter((a) => a.closed !== null)).toEqual([quiet]);
   });
 });

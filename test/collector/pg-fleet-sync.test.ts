@@ -4,14 +4,18 @@
  *  - latest(since) reads the namespace entries of the hosts it returns only, not of every host;
  *  - with othersOnly, a collector reads only the latest rows another collector wrote (latest.writer),
  *    also rows a host that moved to the other collector got there, and rows from before the column;
- *  - merged into the first collector's fleet, the moved host's newer row wins (Fleet.merge).
+ *  - merged into the first collector's fleet, the moved host's newer row wins (Fleet.merge);
+ *  - read `packed` (what the fleet sync reads), a row is a PackedSnapshot holding the same snapshot
+ *    as the plain read (counters and breakdown built from its bytes when read), kept by the fleet as is.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Bin1Decoder, Bin1Encoder, PackedSnapshot } from '@tcpfleet/common';
+import type { Snapshot } from '@tcpfleet/common';
 import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
 import { Fleet } from '../../packages/collector/src/api/fleet.js';
 import type { IngestItem } from '../../packages/collector/src/store/store.js';
 import { usePostgres } from '../helpers/postgres.js';
-import { synthNamespace, synthSnapshot } from '../helpers/snapshots.js';
+import { fixtureSnapshot, synthNamespace, synthSnapshot } from '../helpers/snapshots.js';
 
 const pgServer = usePostgres();
 const opened: PgStore[] = [];
@@ -116,5 +120,42 @@ describe('fleet sync reads on PostgreSQL', () => {
     await a.db.query("UPDATE latest SET writer = NULL WHERE host = 'y'");
     expect(await hostsOf(a)).toEqual(['x', 'y']);
     expect(await hostsOf(b)).toEqual(['y']);
+  });
+
+  it('packed: the rows a collector reads of the others are PackedSnapshots holding what the plain read holds', async () => {
+    const [a, b] = (await stores(2)) as [PgStore, PgStore];
+    const t = Date.now();
+    // bin1 snapshots with a breakdown, as agents send them (the breakdown stored as the bytes that
+    // came), and a JSON one (its breakdown stored as JSON text).
+    const real = (host: string): Snapshot => fixtureSnapshot({ seq: 1, host, ts: t, labels: { role: host } });
+    const bin1 = (host: string): Snapshot[] => new Bin1Decoder().decode(new Bin1Encoder().encode(1, [real(host)])!, host, { role: host }).snapshots;
+    expect(real('p').breakdown).toBeDefined();
+    await b.ingest(
+      [
+        { host: 'p', labels: { role: 'p' }, snapshots: bin1('p') },
+        { host: 'q', labels: { role: 'q' }, snapshots: bin1('q') },
+        { host: 'j', labels: { role: 'j' }, snapshots: [real('j')] },
+      ],
+      t,
+    );
+    const packed = await a.latest(t - 3000, { othersOnly: true, packed: true });
+    const plain = await a.latest(t - 3000, { othersOnly: true });
+    expect(packed.map((r) => r.host)).toEqual(['j', 'p', 'q']);
+    // The JSON agent's row stays a plain object (its breakdown is JSON text).
+    expect(packed.map((r) => r instanceof PackedSnapshot)).toEqual([false, true, true]);
+    for (const [i, r] of packed.entries()) {
+      const whole = r instanceof PackedSnapshot ? r.toObject() : r;
+      expect(whole).toEqual(plain[i]);
+      expect(whole.snmp).toEqual(plain[i]!.snmp);
+      expect(whole.breakdown).toEqual(plain[i]!.breakdown);
+      expect(whole.namespaces).toEqual(plain[i]!.namespaces);
+    }
+    // The fleet keeps the packed row itself (its lazy parts intact) and answers as from the plain one.
+    const fleet = new Fleet();
+    expect(fleet.merge(packed).map((r) => r.host)).toEqual(['j', 'p', 'q']);
+    const view = fleet.hosts(t).find((h) => h.host === 'p');
+    expect(view).toBe(packed[1]);
+    expect(fleet.host('p', t)).toEqual({ ...plain[1], stale: false });
+    expect(JSON.parse(JSON.stringify(fleet.hosts(t)))).toEqual(JSON.parse(JSON.stringify(plain.map((r) => ({ ...r, stale: false })))));
   });
 });

@@ -63,6 +63,19 @@ function asView(s: Snapshot, host: string, labels: Record<string, string>, recvT
   return { ...s, host, labels, recv_ts: recvTs, stale: false };
 }
 
+/**
+ * A stored row as the host's view: a PackedSnapshot (what the stores' latest() give,
+ * store/stored-row.ts) becomes the view itself, as in asView (spreading it would drop its lazy
+ * counters and breakdown); a plain row is copied.
+ */
+function rowView(r: StoredSnapshot): HostView {
+  if (r instanceof PackedSnapshot) {
+    r.stale = false;
+    return r as unknown as HostView;
+  }
+  return { ...r, stale: false };
+}
+
 /** A small, fixed-shape record per host, so fleet-wide loops never touch the big snapshot objects. */
 class Entry {
   view: HostView;
@@ -126,7 +139,7 @@ export class Fleet {
     this.#entries.clear();
     this.#sum.fill(0);
     this.#sorted = null;
-    for (const r of rows) this.#set(r.host, { ...r, stale: false });
+    for (const r of rows) this.#set(r.host, rowView(r));
   }
 
   /** Applies committed batches. */
@@ -156,7 +169,7 @@ export class Fleet {
     for (const r of rows) {
       const cur = this.#latest.get(r.host);
       if (cur === undefined || r.ts > cur.ts) {
-        this.#set(r.host, { ...r, stale: false });
+        this.#set(r.host, rowView(r));
         changed.push(r);
       } else if (r.recv_ts > cur.recv_ts) {
         cur.recv_ts = r.recv_ts;

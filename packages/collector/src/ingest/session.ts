@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { BIN1, Bin1Decoder, CLOSE_CODES, NAMESPACES_FEATURE, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
 import type { AgentMessage, BatchMessage, CollectorMessage, GapMessage, HelloMessage } from '@tcpfleet/common';
 import type { IngestWriter } from './writer.js';
+import type { HeartbeatSweep } from './heartbeat.js';
 import type { IngestRefusal, Store, WriteAuth } from '../store/store.js';
 import { StorageError } from '../store/sqlite-store.js';
 
@@ -22,6 +23,8 @@ export interface SessionContext {
   writer: IngestWriter;
   store: Store;
   heartbeatMs: number;
+  /** The server's one heartbeat timer (ingest/heartbeat.ts): a welcomed session is beaten by it. */
+  heartbeats: HeartbeatSweep;
   helloTimeoutMs: number;
   maxBufferedBytes: number;
   /** Registers the session under its host; returns the session it replaces, if any. */
@@ -48,8 +51,8 @@ export class Session {
   readonly #boundHost: string | null;
   /** The credential the session was opened with; re-checked in every commit (store/store.ts WriteAuth). */
   readonly auth: WriteAuth;
-  /** Called once the hello is accepted (the server's count of sessions without one). */
-  readonly #onWelcome: () => void;
+  /** Called once the hello is accepted (the server's count of sessions without one); then dropped. */
+  #onWelcome: (() => void) | null;
   /** A hello arrived (it may still be being checked). */
   #helloSeen = false;
   /** Frames that came while the hello was being checked, handled after the welcome (at most 8). */
@@ -59,7 +62,11 @@ export class Session {
   #boot: string | null = null;
   #labels: Record<string, string> = {};
   #alive = true;
-  #timer: NodeJS.Timeout;
+  /**
+   * The hello timeout, dropped once the hello came (a cleared Timeout and its closure are memory
+   * every connected agent would hold; the heartbeat is the server's sweep).
+   */
+  #timer: NodeJS.Timeout | null = null;
   #closed = false;
   /** Layouts this agent declared in bin1 frames (per session, as the agent's encoder). */
   readonly #bin = new Bin1Decoder();
@@ -76,19 +83,27 @@ export class Session {
     this.auth = auth;
     this.#onWelcome = onWelcome;
     if (ctx.paused()) ws.pause();
-    const helloDue = (): void => {
-      if (this.#host !== null) return;
-      // While reads are paused the hello may be waiting unread: the agent gets another full wait.
-      if (ctx.paused()) this.#timer = setTimeout(helloDue, ctx.helloTimeoutMs);
-      else this.close(CLOSE_CODES.HELLO_EXPECTED, 'no hello in time');
-    };
-    this.#timer = setTimeout(helloDue, ctx.helloTimeoutMs);
+    this.#waitForHello();
     ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
     ws.on('pong', () => {
       this.#alive = true;
     });
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
     ws.on('error', (err) => this.#log.debug({ err: { message: err.message } }, 'socket error'));
+  }
+
+  /**
+   * Arms the hello timeout. A method (not a closure made in the constructor, which the socket's
+   * listeners would keep alive with the constructor's scope): nothing of it is left once the
+   * hello came.
+   */
+  #waitForHello(): void {
+    this.#timer = setTimeout(() => {
+      if (this.#host !== null) return;
+      // While reads are paused the hello may be waiting unread: the agent gets another full wait.
+      if (this.#ctx.paused()) this.#waitForHello();
+      else this.close(CLOSE_CODES.HELLO_EXPECTED, 'no hello in time');
+    }, this.#ctx.helloTimeoutMs);
   }
 
   /**
@@ -167,7 +182,8 @@ export class Session {
       this.#log.warn({ version: msg.v }, 'unsupported protocol version');
       return this.close(CLOSE_CODES.UNSUPPORTED_VERSION, `protocol version ${msg.v} not supported; this collector speaks ${PROTOCOL_VERSION}`);
     }
-    clearTimeout(this.#timer);
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
     const host = this.#boundHost ?? msg.host;
     if (this.#boundHost !== null && msg.host !== this.#boundHost) {
       this.#log.warn({ claimed: printable(msg.host), bound: this.#boundHost }, "hello names another host than the token; using the token's host");
@@ -201,9 +217,10 @@ export class Session {
       replaced.close(CLOSE_CODES.REPLACED, 'replaced by a newer session for the same host');
     }
     this.#log.info({ agentVersion: printable(msg.agent), intervalMs: msg.interval_ms, token: this.auth.kind }, 'agent connected');
-    this.#onWelcome();
+    this.#onWelcome?.();
+    this.#onWelcome = null;
     this.welcomedAt = Date.now();
-    this.#timer = setInterval(() => this.#beat(), this.#ctx.heartbeatMs);
+    this.#ctx.heartbeats.add(this);
     this.#send({ type: 'welcome', v: PROTOCOL_VERSION, host, heartbeat_ms: this.#ctx.heartbeatMs, max_batch: 64, encodings: ['json', BIN1], features: [NAMESPACES_FEATURE] });
     const early = this.#early ?? [];
     this.#early = null;
@@ -291,7 +308,8 @@ export class Session {
     this.ws.resume();
   }
 
-  #beat(): void {
+  /** Called by the server's heartbeat sweep every heartbeat once welcomed. */
+  beat(): void {
     // While paused the collector does not read pongs: a missing one is its own doing, not the
     // agent's. The ping still goes out, so the agent sees the collector alive.
     if (!this.#alive && !this.#ctx.paused()) {
@@ -305,8 +323,9 @@ export class Session {
 
   #onClose(code: number, reason: string): void {
     this.#closed = true;
-    clearTimeout(this.#timer);
-    clearInterval(this.#timer);
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#ctx.heartbeats.delete(this);
     if (this.#host !== null) {
       this.#ctx.release(this.#host, this);
       this.#log.info({ code, reason: printable(reason), stored: this.stored, duplicates: this.duplicates }, 'agent disconnected');

@@ -54,7 +54,8 @@ export interface SqliteStoreOptions {
    * Page cache of this connection, KiB (default 65536: the writing connection touches each host's
    * `latest` row in every commit). The main thread's connection takes less when a write thread
    * owns the writes (store/open-store.ts): it only reads, and a full scan of `latest` at start
-   * would otherwise leave 40 MB of pages cached at 10,000 hosts.
+   * would otherwise leave 40 MB of pages cached at 10,000 hosts. The write thread's connection
+   * then follows its `latest` table's size (store/write-cache.ts).
    */
   cacheKib?: number;
   /**

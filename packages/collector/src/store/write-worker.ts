@@ -9,6 +9,7 @@ import type { SqliteStoreOptions } from './sqlite-store.js';
 import type { IngestRows } from './ingest-rows.js';
 import type { GapRecord, IngestOutcome, WriteAuth } from './store.js';
 import { RollupJob } from './rollups.js';
+import { sizeWriteCache } from './write-cache.js';
 import { createLogger } from '../log.js';
 
 /** What the worker is started with. */
@@ -37,9 +38,12 @@ const data = workerData as WriteWorkerData;
 const log = createLogger(data.logLevel).child({ thread: 'write' });
 let store: SqliteStore | null = null;
 let rollups: RollupJob | null = null;
+let cache: { stop: () => void } | null = null;
 let openError: unknown = null;
 try {
   store = new SqliteStore(data.store);
+  // The page cache follows the `latest` table's size (store/write-cache.ts), not a fixed 64 MiB.
+  cache = sizeWriteCache(store.db);
   if (data.rollups !== undefined) {
     rollups = new RollupJob(store.db, { rawRetentionMs: data.rollups.rawRetentionMs, log });
     rollups.start(data.rollups.everyMs);
@@ -67,6 +71,7 @@ async function close(): Promise<void> {
   const s = store;
   store = null;
   openError = new StorageError('write thread closed', 'CLOSED', false);
+  cache?.stop();
   await rollups?.stop();
   await s?.close();
 }
