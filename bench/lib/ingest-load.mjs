@@ -238,7 +238,7 @@ export function summarize(res, seconds) {
     acked: sum('acked'),
     stored: sum('stored'),
     nacks: sum('nacks'),
-    frames: sum('frames'),
+    batches: sum('batches'),
     snapshotsSent: sum('snapshotsSent'),
     rejected: sum('rejected'),
     window: WINDOW,

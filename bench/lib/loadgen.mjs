@@ -52,11 +52,11 @@ const record = (ms, warm) => {
 };
 
 const loop = monitorEventLoopDelay({ resolution: 10 });
-// sent: snapshots made (offered), sentSteady: those made in the steady window; frames: batches
+// sent: snapshots made (offered), sentSteady: those made in the steady window; batches: batch frames
 // sent, snapshotsSent: snapshots in them (resends after a nack included); stored, storedSteady:
 // snapshots acknowledged as stored (storedSteady: made in the steady window); rejected: snapshots
 // of batches refused for good.
-const stats = { window, sent: 0, sentSteady: 0, frames: 0, snapshotsSent: 0, storedSteady: 0, acked: 0, stored: 0, duplicates: 0, nacks: 0, rejected: 0, closed: 0, errors: 0 };
+const stats = { window, sent: 0, sentSteady: 0, batches: 0, snapshotsSent: 0, storedSteady: 0, acked: 0, stored: 0, duplicates: 0, nacks: 0, rejected: 0, closed: 0, errors: 0 };
 const sims = [];
 
 /**
@@ -196,7 +196,7 @@ function sendBatch(sim, snaps) {
     const [a, b, c] = sim.parts;
     sim.ws.send(`{"type":"batch","id":${id},"snapshots":[${snaps.map((s) => `${a}${s.ts}${b}${s.seq}${c}`).join(',')}]}`);
   }
-  stats.frames++;
+  stats.batches++;
   stats.snapshotsSent += snaps.length;
 }
 
@@ -209,7 +209,8 @@ function pump(sim) {
     return;
   }
   const room = () => sim.inflight.size < window && ws.bufferedAmount < MAX_BUFFERED;
-  if (room() && sim.outbox.length > 0) sendBatch(sim, [sim.outbox.pop()]);
+  // Only the newest snapshot made, and only while it is not sent yet (the agent's outbox.takeNewest()).
+  if (room() && sim.outbox.at(-1)?.seq === sim.seq) sendBatch(sim, [sim.outbox.pop()]);
   const now = performance.now();
   sim.tokens = Math.min(Math.max(MAX_BATCH, REPLAY_PER_SEC), sim.tokens + ((now - sim.refilledAt) / 1000) * REPLAY_PER_SEC);
   sim.refilledAt = now;
