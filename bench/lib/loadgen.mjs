@@ -131,7 +131,22 @@ function connect(i) {
     const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false, generateMask: (mask) => mask.fill(0) });
     const parts = frameParts(i, boot);
     // outbox: snapshots made and not in flight, oldest first; inflight: batch id -> its snapshots.
-    const sim = { ws, i, boot, seq: 0, id: 0, outbox: [], inflight: new Map(), tokens: 0, refilledAt: performance.now(), timer: null, parts, bin: encoding === 'bin1' ? parts : null, declared: false, welcomed: false };
+    const sim = {
+      ws,
+      i,
+      boot,
+      seq: 0,
+      id: 0,
+      outbox: [],
+      inflight: new Map(),
+      tokens: 0,
+      refilledAt: performance.now(),
+      timer: null,
+      parts,
+      bin: encoding === 'bin1' ? parts : null,
+      declared: false,
+      welcomed: false,
+    };
     ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', v: 1, host: `${prefix}-${i}`, boot, agent: 'loadgen/0', interval_ms: every, labels: { bench: 'ingest' } })));
     ws.on('message', (data) => {
       const m = JSON.parse(data.toString());
