@@ -10,6 +10,17 @@ import { firstLine, startTracked, stopTracked } from './netns.mjs';
 import { REPO } from './report.mjs';
 
 export const LOADGEN = process.env['BENCH_LOADGEN'] ?? fileURLToPath(new URL('./loadgen.mjs', import.meta.url));
+/**
+ * BENCH_WINDOW: batches each simulated agent keeps in flight (loadgen --window). 4, the default, is
+ * the real agent's maxInflight (snapshots held meanwhile go later in batches of up to 64); 0 = fire
+ * and forget, one frame per snapshot whatever the acks.
+ */
+export const WINDOW = Number(process.env['BENCH_WINDOW'] ?? 4);
+/** How the simulated agents send, for the RESULTS text. */
+export const windowText = () =>
+  WINDOW > 0
+    ? `Each simulated agent sends like the real one (packages/agent/src/uplink/uplink.ts pump(), BENCH_WINDOW=${WINDOW}): at most ${WINDOW} batches in flight; while the window is full its snapshots wait in its outbox, then the newest goes alone first and the waiting ones oldest first in batches of up to 64 (at most 500 a second); a retryable nack puts a batch's snapshots back to be sent again`
+    : 'Each simulated agent sends fire and forget (BENCH_WINDOW=0): one frame per snapshot when it is made, whatever the acks (a real agent keeps at most 4 batches in flight and batches what waits)';
 /** Simulated agents per generator process (a process may hold at most 20,000 files). */
 export const PER_PROC = 2500;
 const TICK = 100; // clock ticks per second (/proc/PID/stat)
@@ -147,7 +158,7 @@ export async function startGenerators({ agents, urls, token, template, encoding,
     const url = urls[p % urls.length];
     const g = startTracked(
       process.execPath,
-      [LOADGEN, '--url', url, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding, '--every', String(everyMs)],
+      [LOADGEN, '--url', url, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding, '--every', String(everyMs), '--window', String(WINDOW)],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     g.url = url;
@@ -227,6 +238,10 @@ export function summarize(res, seconds) {
     acked: sum('acked'),
     stored: sum('stored'),
     nacks: sum('nacks'),
+    batches: sum('batches'),
+    snapshotsSent: sum('snapshotsSent'),
+    rejected: sum('rejected'),
+    window: WINDOW,
     closed: sum('closed'),
     outstanding: sum('outstanding'),
     perSecond: sum('storedSteady') / seconds,

@@ -5,12 +5,21 @@
 // WARMUP seconds first (latencies kept apart: the collector meets 10,000 new hosts at once),
 // then SECONDS of steady state. Prints one
 // JSON line when connected ({"ready":...}) and one with the results.
+//
+// --window N (default 4): each simulated agent sends like the real one (packages/agent/src/uplink/
+// uplink.ts pump()): its snapshots go into its own outbox, and while fewer than N batches are in
+// flight (and the socket's buffer is under 1 MiB) the newest snapshot goes alone first, then the
+// held ones oldest first in batches of up to MAX_BATCH (64), at most REPLAY_PER_SEC (500) held
+// snapshots a second (token bucket); an ack or a new snapshot sends again; a retryable nack puts
+// the batch's snapshots back (sent again 500 ms later). --window 0: fire and forget, one frame per
+// snapshot when it is made, whatever the acks (the generator before agent-like sending).
+// Latency is per snapshot: from its creation to the ack of the batch that carried it.
 import { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { BIN1_BATCH, VarintWriter, encodeBreakdown, encodeValues } from '../../packages/common/dist/index.js';
+import { BIN1_BATCH, MAX_BATCH, VarintWriter, encodeBreakdown, encodeValues } from '../../packages/common/dist/index.js';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -23,6 +32,11 @@ const template = JSON.parse(readFileSync(opt('template', ''), 'utf8'));
 // json: the JSON batch message; bin1: the binary batch frame the real agent sends when the
 // collector offers it (packages/common/src/protocol/bin1.ts).
 const encoding = opt('encoding', 'bin1');
+// Batches in flight per agent (the real agent's maxInflight); 0 = fire and forget.
+const window = Number(opt('window', 4));
+// As the real agent's defaults (uplink.ts: maxBufferedBytes, replayPerSec).
+const MAX_BUFFERED = 1024 * 1024;
+const REPLAY_PER_SEC = 500;
 
 // Latency histogram in 2% steps.
 const STEP = Math.log(1.02);
@@ -38,11 +52,18 @@ const record = (ms, warm) => {
 };
 
 const loop = monitorEventLoopDelay({ resolution: 10 });
-const stats = { sent: 0, sentSteady: 0, storedSteady: 0, acked: 0, stored: 0, duplicates: 0, nacks: 0, closed: 0, errors: 0 };
+// sent: snapshots made (offered), sentSteady: those made in the steady window; batches: batch frames
+// sent, snapshotsSent: snapshots in them (resends after a nack included); stored, storedSteady:
+// snapshots acknowledged as stored (storedSteady: made in the steady window); rejected: snapshots
+// of batches refused for good.
+const stats = { window, sent: 0, sentSteady: 0, batches: 0, snapshotsSent: 0, storedSteady: 0, acked: 0, stored: 0, duplicates: 0, nacks: 0, rejected: 0, closed: 0, errors: 0 };
 const sims = [];
 
-/** Builds the bin1 frame of one batch of one snapshot: header (id, layout if first), ts, seq, then the fixed tail. */
-function bin1Frame(sim, id, ts, seq) {
+/**
+ * Builds the bin1 frame of one batch: header (id, the layout declaration in the session's first
+ * frame), the snapshot count, then per snapshot its layout id, ts, seq and the fixed tail.
+ */
+function bin1Frame(sim, id, snaps) {
   const w = new VarintWriter();
   w.putByte(BIN1_BATCH);
   w.putU(id);
@@ -52,11 +73,13 @@ function bin1Frame(sim, id, ts, seq) {
     w.putBytes(sim.bin.layout);
     sim.declared = true;
   }
-  w.putU(1);
-  w.putU(1);
-  w.putU(ts);
-  w.putU(seq);
-  w.putBytes(sim.bin.tail);
+  w.putU(snaps.length);
+  for (const s of snaps) {
+    w.putU(1);
+    w.putU(s.ts);
+    w.putU(s.seq);
+    w.putBytes(sim.bin.tail);
+  }
   return w.buf.subarray(0, w.pos);
 }
 
@@ -107,7 +130,23 @@ function connect(i) {
     // the generators share the machine's two cores with the collector they measure.
     const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false, generateMask: (mask) => mask.fill(0) });
     const parts = frameParts(i, boot);
-    const sim = { ws, i, boot, seq: 0, id: 0, sentAt: new Map(), parts, bin: encoding === 'bin1' ? parts : null, declared: false, welcomed: false };
+    // outbox: snapshots made and not in flight, oldest first; inflight: batch id -> its snapshots.
+    const sim = {
+      ws,
+      i,
+      boot,
+      seq: 0,
+      id: 0,
+      outbox: [],
+      inflight: new Map(),
+      tokens: 0,
+      refilledAt: performance.now(),
+      timer: null,
+      parts,
+      bin: encoding === 'bin1' ? parts : null,
+      declared: false,
+      welcomed: false,
+    };
     ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', v: 1, host: `${prefix}-${i}`, boot, agent: 'loadgen/0', interval_ms: every, labels: { bench: 'ingest' } })));
     ws.on('message', (data) => {
       const m = JSON.parse(data.toString());
@@ -115,16 +154,33 @@ function connect(i) {
         sim.welcomed = true;
         resolve(sim);
       } else if (m.type === 'ack') {
-        const t = sim.sentAt.get(m.id);
-        if (t !== undefined) {
-          sim.sentAt.delete(m.id);
-          record(performance.now() - t.at, t.warm);
-          if (!t.warm) stats.storedSteady += m.stored;
+        const snaps = sim.inflight.get(m.id);
+        if (snaps !== undefined) {
+          sim.inflight.delete(m.id);
+          const now = performance.now();
+          for (const s of snaps) {
+            record(now - s.at, s.warm);
+            if (!s.warm) stats.storedSteady++;
+          }
+          // A duplicate is a snapshot stored earlier: not counted as stored twice.
+          if (m.duplicates > 0) stats.storedSteady -= Math.min(m.duplicates, snaps.filter((s) => !s.warm).length);
         }
         stats.acked++;
         stats.stored += m.stored;
         stats.duplicates += m.duplicates;
-      } else if (m.type === 'nack') stats.nacks++;
+        pump(sim);
+      } else if (m.type === 'nack') {
+        stats.nacks++;
+        const snaps = sim.inflight.get(m.id);
+        if (snaps === undefined) return;
+        sim.inflight.delete(m.id);
+        if (m.retryable === true) {
+          // Back into the outbox in seq order, sent again later (as the agent's outbox.retry()).
+          sim.outbox.push(...snaps);
+          sim.outbox.sort((a, b) => a.seq - b.seq);
+          setTimeout(() => pump(sim), 500);
+        } else stats.rejected += snaps.length;
+      }
     });
     ws.on('close', () => {
       stats.closed++;
@@ -136,19 +192,57 @@ function connect(i) {
   });
 }
 
-function send(sim) {
+/** Makes one snapshot (seq, ts = now) and sends what the window allows. */
+function make(sim) {
   if (sim.ws.readyState !== WebSocket.OPEN) return;
+  const at = performance.now();
+  sim.outbox.push({ seq: ++sim.seq, ts: Date.now(), at, warm: at < steadyAtGlobal });
+  stats.sent++;
+  if (at >= steadyAtGlobal) stats.sentSteady++;
+  pump(sim);
+}
+
+/** Sends one batch frame of `snaps` (bin1 or the JSON batch message). */
+function sendBatch(sim, snaps) {
   const id = ++sim.id;
-  const seq = ++sim.seq;
-  const now = performance.now();
-  sim.sentAt.set(id, { at: now, warm: now < steadyAtGlobal });
-  if (sim.bin !== null) sim.ws.send(bin1Frame(sim, id, Date.now(), seq), { binary: true });
+  sim.inflight.set(id, snaps);
+  if (sim.bin !== null) sim.ws.send(bin1Frame(sim, id, snaps), { binary: true });
   else {
     const [a, b, c] = sim.parts;
-    sim.ws.send(`{"type":"batch","id":${id},"snapshots":[${a}${Date.now()}${b}${seq}${c}]}`);
+    sim.ws.send(`{"type":"batch","id":${id},"snapshots":[${snaps.map((s) => `${a}${s.ts}${b}${s.seq}${c}`).join(',')}]}`);
   }
-  stats.sent++;
-  if (now >= steadyAtGlobal) stats.sentSteady++;
+  stats.batches++;
+  stats.snapshotsSent += snaps.length;
+}
+
+/** As the agent's Uplink.pump(): the newest alone first, then held snapshots oldest first in batches. */
+function pump(sim) {
+  const ws = sim.ws;
+  if (ws.readyState !== WebSocket.OPEN) return;
+  if (window === 0) {
+    while (sim.outbox.length > 0) sendBatch(sim, sim.outbox.splice(0, 1));
+    return;
+  }
+  const room = () => sim.inflight.size < window && ws.bufferedAmount < MAX_BUFFERED;
+  // Only the newest snapshot made, and only while it is not sent yet (the agent's outbox.takeNewest()).
+  if (room() && sim.outbox.at(-1)?.seq === sim.seq) sendBatch(sim, [sim.outbox.pop()]);
+  const now = performance.now();
+  sim.tokens = Math.min(Math.max(MAX_BATCH, REPLAY_PER_SEC), sim.tokens + ((now - sim.refilledAt) / 1000) * REPLAY_PER_SEC);
+  sim.refilledAt = now;
+  while (room() && sim.tokens >= 1 && sim.outbox.length > 0) {
+    const snaps = sim.outbox.splice(0, Math.min(MAX_BATCH, Math.floor(sim.tokens)));
+    sendBatch(sim, snaps);
+    sim.tokens -= snaps.length;
+  }
+  if (sim.outbox.length > 0 && sim.tokens < 1 && sim.timer === null) {
+    sim.timer = setTimeout(
+      () => {
+        sim.timer = null;
+        pump(sim);
+      },
+      Math.ceil(1000 / REPLAY_PER_SEC) + 5,
+    );
+  }
 }
 
 async function main() {
@@ -189,7 +283,7 @@ async function main() {
         carry += perTick;
         while (carry >= 1) {
           carry -= 1;
-          send(sims[cursor]);
+          make(sims[cursor]);
           cursor = (cursor + 1) % sims.length;
         }
       }
@@ -198,9 +292,10 @@ async function main() {
 }
 
 async function finish(seconds) {
-  // Wait (bounded) for outstanding acknowledgements.
-  for (let i = 0; i < 300 && sims.some((s) => s.sentAt.size > 0); i++) await new Promise((r) => setTimeout(r, 100));
-  const outstanding = sims.reduce((a, s) => a + s.sentAt.size, 0);
+  // Wait (bounded) until every snapshot made is acknowledged (held ones are still sent meanwhile).
+  const unacked = () => sims.reduce((a, s) => a + s.outbox.length + [...s.inflight.values()].reduce((b, x) => b + x.length, 0), 0);
+  for (let i = 0; i < 300 && unacked() > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const outstanding = unacked();
   for (const s of sims) s.ws.close(1000, 'bench done');
   const loopDelay = { p50: Math.round(loop.percentile(50) / 1e6), p99: Math.round(loop.percentile(99) / 1e6), max: Math.round(loop.max / 1e6) };
   process.stdout.write(JSON.stringify({ seconds, ...stats, outstanding, loopDelay, histFirst: [...histFirst], hist: [...hist] }) + '\n');
