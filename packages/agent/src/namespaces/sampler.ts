@@ -11,15 +11,16 @@
 import { NAMESPACE_LIMITS, NAMESPACE_WIRE_LIMITS, addStates, computeSsSummary, emptyStates } from '@tcpfleet/common/agent';
 import type { ContainerIdentity, NamespaceEntry, NamespacesCollect, StateCounts } from '@tcpfleet/common/agent';
 import { join } from 'node:path';
-import { walkTcp } from '../sampler.js';
 import { readFileSync } from 'node:fs';
 import { DiscoveryError, NamespaceFinder, hasPtraceCapability } from './discover.js';
 import type { NsProcess } from './discover.js';
 import { NameSources } from './name-sources.js';
-import { hasRequestSockets, jumped, movement, noIpv6Sockets, readNsCounters, readTcpTimeouts, sameCounters } from './ns-counters.js';
+import { hasRequestSockets, jumped, movement, readNsCounters, readTcpTimeouts, sameCounters } from './ns-counters.js';
 import type { NsCounters } from './ns-counters.js';
 import { WalkPlanner } from './walk-planner.js';
 import type { WalkCandidate } from './walk-planner.js';
+import { NsWalker } from './sock-diag.js';
+import type { SockDiagAddon, WalkSource } from './sock-diag.js';
 
 export interface NamespaceSamplerOptions {
   procfs: string;
@@ -32,8 +33,14 @@ export interface NamespaceSamplerOptions {
   /** A jump (walk at once): inuse, tw or CurrEstab moved by max(minDelta, changeFraction of the larger). */
   changeFraction?: number;
   minDelta?: number;
+  /** Where per-state counts come from (sock-diag.ts); auto when not given. */
+  walkSource?: WalkSource;
   /** Called once per kind of lasting problem (no privilege, not a procfs root, ...). */
   warn: (message: string) => void;
+  /** Called once, at construction, with the line saying which walk source is used and why. */
+  info?: (message: string) => void;
+  /** Tests: the addon loader (sock-diag.ts loadSockDiag). */
+  loadAddon?: () => { addon: SockDiagAddon } | { error: string };
 }
 
 /** The last walk of a namespace and the counters it is proven against. */
@@ -79,7 +86,9 @@ export class NamespaceSampler {
   #walks = 0;
   #ipv6Skips = 0;
   #walkCpuMs = 0;
+  #netlinkWalks = 0;
   readonly #privileged: boolean;
+  readonly #walker: NsWalker;
 
   constructor(o: NamespaceSamplerOptions) {
     this.#o = o;
@@ -93,6 +102,14 @@ export class NamespaceSampler {
       // No /proc of our own: assume no privilege; the warning says what to grant.
     }
     this.#privileged = hasPtraceCapability(status);
+    const walkerOptions = { source: o.walkSource ?? 'auto', status, warn: (m: string) => this.#o.warn(m) } as const;
+    this.#walker = new NsWalker(o.loadAddon === undefined ? walkerOptions : { ...walkerOptions, load: o.loadAddon });
+    o.info?.(this.#walker.describe());
+  }
+
+  /** The walk source in use now (netlink sock_diag or /proc) and the line saying why. */
+  get walkSource(): { source: 'netlink' | 'proc'; line: string } {
+    return { source: this.#walker.source, line: this.#walker.describe() };
   }
 
   /** Namespaces whose state is held (for tests of the memory bound). */
@@ -100,9 +117,9 @@ export class NamespaceSampler {
     return this.#ns.size;
   }
 
-  /** Walks made since the start, how many of them skipped net/tcp6 (noIpv6Sockets), and their CPU milliseconds. */
-  get walkCounts(): { walks: number; ipv6Skipped: number; cpuMs: number } {
-    return { walks: this.#walks, ipv6Skipped: this.#ipv6Skips, cpuMs: round3(this.#walkCpuMs) };
+  /** Walks made since the start, how many were netlink dumps, how many /proc walks skipped net/tcp6 (noIpv6Sockets), and their CPU milliseconds. */
+  get walkCounts(): { walks: number; netlink: number; ipv6Skipped: number; cpuMs: number } {
+    return { walks: this.#walks, netlink: this.#netlinkWalks, ipv6Skipped: this.#ipv6Skips, cpuMs: round3(this.#walkCpuMs) };
   }
 
   /** Processes whose container is remembered. */
@@ -218,9 +235,10 @@ export class NamespaceSampler {
       const root = this.#root(st.pid);
       // TCPTimeouts before the walk: a request socket expiring after this read shows in it later.
       const timeouts = readTcpTimeouts(root);
-      // net/tcp6 is skipped when it provably holds nothing (no IPv6 socket in use, no TIME-WAIT).
-      const walk = walkTcp(root, 0, () => noIpv6Sockets(root));
+      // One netlink dump, or net/tcp and net/tcp6 (tcp6 skipped when it provably holds nothing).
+      const walk = this.#walker.walk(root);
       if (walk.ipv6Skipped) this.#ipv6Skips++;
+      if (walk.source === 'netlink') this.#netlinkWalks++;
       const cost = cpuMs(process.cpuUsage(w0));
       actual += cost;
       this.#walks++;
