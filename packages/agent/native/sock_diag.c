@@ -133,15 +133,21 @@ static int dump_once(int fd, uint32_t seq, uint32_t *counts, unsigned char *buf,
   uint32_t messages = 0;
   int interrupted = 0;
   for (;;) {
-    ssize_t n = recv(fd, buf, RECV_BUF, 0);
+    struct sockaddr_nl from;
+    struct iovec iov = {.iov_base = buf, .iov_len = RECV_BUF};
+    struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
+    ssize_t n = recvmsg(fd, &mh, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail(f, errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno, "recv");
     }
     if (n == 0) return fail(f, EIO, "recv");
+    /* A datagram larger than the buffer would lose sockets: never count from a truncated one. */
+    if (mh.msg_flags & MSG_TRUNC) return fail(f, EMSGSIZE, "recv");
+    if (from.nl_pid != 0) continue; /* not from the kernel */
     bytes += (uint64_t)n;
     if (bytes > MAX_BYTES) return fail(f, E2BIG, "recv");
-    size_t left = (size_t)n;
+    int left = (int)n; /* at most RECV_BUF */
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
       if (h->nlmsg_seq != seq) continue;
       if (h->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = 1;

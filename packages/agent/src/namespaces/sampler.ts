@@ -83,6 +83,12 @@ export class NamespaceSampler {
   #lastTs = 0;
   #avgWalkMs = 1;
   #first = true;
+  /**
+   * CPU of the last sample that the budget was not charged for (what came after its walks:
+   * entries, containers, names), charged at the next interval's accrue, so the walks and
+   * everything else together stay within the budget.
+   */
+  #uncharged = 0;
   #walks = 0;
   #ipv6Skips = 0;
   #walkCpuMs = 0;
@@ -136,9 +142,11 @@ export class NamespaceSampler {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     const collect: NamespacesCollect = { found: 0, reported: 0, overflow: 0, pending: 0, walked: 0, unchanged: 0, stale: 0, ms: 0, cpu_ms: 0, errors: [] };
+    let charged: number | null = null;
     const finish = (entries: NamespaceEntry[] | undefined): NamespacesPart => {
       collect.ms = round3(performance.now() - t0);
       collect.cpu_ms = round3(cpuMs(process.cpuUsage(c0)));
+      this.#uncharged = charged === null ? 0 : Math.max(0, collect.cpu_ms - charged);
       this.#lastTs = ts;
       return { entries, collect };
     };
@@ -220,7 +228,9 @@ export class NamespaceSampler {
     // every namespace every interval, as cAdvisor does) walk them all, moved or not.
     if (walkAll || this.#first || this.#o.budget <= 0) toWalk = [...cheap.keys()];
     else {
-      this.#planner.accrue(this.#lastTs === 0 ? this.#o.intervalMs : ts - this.#lastTs, hostCpuMs + cpuMs(process.cpuUsage(c0)));
+      const before = cpuMs(process.cpuUsage(c0));
+      this.#planner.accrue(this.#lastTs === 0 ? this.#o.intervalMs : ts - this.#lastTs, hostCpuMs + before + this.#uncharged);
+      charged = before;
       toWalk = this.#planner.plan(candidates);
     }
     let estimated = 0;
@@ -261,6 +271,7 @@ export class NamespaceSampler {
       };
       walkedNow.add(ino);
     }
+    if (charged !== null) charged += actual;
     if (this.#first && !walkAll) this.#planner.reset();
     else this.#planner.settle(estimated, actual);
     this.#first = false;
