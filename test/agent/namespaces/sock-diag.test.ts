@@ -153,7 +153,17 @@ describe.skipIf(!root || 'error' in loaded)('live kernel: netlink sock_diag coun
       const make = (walkSource: 'netlink' | 'proc'): { s: NamespaceSampler; info: string[]; warnings: string[] } => {
         const info: string[] = [];
         const warnings: string[] = [];
-        const s = new NamespaceSampler({ procfs: '/proc', maxNamespaces: 4096, kubeLogDir: tmp.dir, dockerDir: tmp.dir, budget: 0, intervalMs: 10_000, walkSource, warn: (m) => warnings.push(m), info: (m) => info.push(m) });
+        const s = new NamespaceSampler({
+          procfs: '/proc',
+          maxNamespaces: 4096,
+          kubeLogDir: tmp.dir,
+          dockerDir: tmp.dir,
+          budget: 0,
+          intervalMs: 10_000,
+          walkSource,
+          warn: (m) => warnings.push(m),
+          info: (m) => info.push(m),
+        });
         return { s, info, warnings };
       };
       const nl = make('netlink');
@@ -209,17 +219,23 @@ describe.skipIf(!root || 'error' in loaded)('live kernel: netlink sock_diag coun
     try {
       const drop = ['setpriv', '--inh-caps=-sys_admin', '--bounding-set=-sys_admin'];
       const run = (source: string): { snap: Snapshot; lines: string[] } => {
-        const r = spawnSync(drop[0]!, [...drop.slice(1), process.execPath, AGENT_BIN, '--once', '--json', '--namespaces', '--walk-source', source, '--kube-log-dir', tmp.dir, '--docker-dir', tmp.dir], {
-          encoding: 'utf8',
-          timeout: 120_000,
-          maxBuffer: 64 * 1024 * 1024,
-        });
+        const r = spawnSync(
+          drop[0]!,
+          [...drop.slice(1), process.execPath, AGENT_BIN, '--once', '--json', '--namespaces', '--walk-source', source, '--kube-log-dir', tmp.dir, '--docker-dir', tmp.dir],
+          {
+            encoding: 'utf8',
+            timeout: 120_000,
+            maxBuffer: 64 * 1024 * 1024,
+          },
+        );
         expect(r.status, r.stderr).toBe(0);
         return { snap: JSON.parse(r.stdout) as Snapshot, lines: r.stderr.split('\n').filter((l) => l.includes('sock_diag')) };
       };
       const forced = run('netlink');
       expect(forced.lines).toHaveLength(1);
-      expect(forced.lines[0]).toMatch(/^tcpfleet-agent: warning: netlink sock_diag cannot enter network namespaces \(sock_diag setns .*Operation not permitted\): .*\/proc\/PID\/net\/tcp and tcp6 from now on/);
+      expect(forced.lines[0]).toMatch(
+        /^tcpfleet-agent: warning: netlink sock_diag cannot enter network namespaces \(sock_diag setns .*Operation not permitted\): .*\/proc\/PID\/net\/tcp and tcp6 from now on/,
+      );
       const auto = run('auto');
       expect(auto.lines).toEqual([]);
       for (const { snap } of [forced, auto])

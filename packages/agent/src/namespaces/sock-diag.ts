@@ -141,7 +141,10 @@ export class NsWalker {
         if (e.syscall === 'setns' && DENIED.has(code)) {
           this.#addon = null;
           this.#reason = `setns was refused (${code})`;
-          this.#warnOnce('denied', `netlink sock_diag cannot enter network namespaces (${e.message}): per-state counts of namespaces from /proc/PID/net/tcp and tcp6 from now on (give CAP_SYS_ADMIN for the cheaper walk, docs/namespaces.md)`);
+          this.#warnOnce(
+            'denied',
+            `netlink sock_diag cannot enter network namespaces (${e.message}): per-state counts of namespaces from /proc/PID/net/tcp and tcp6 from now on (give CAP_SYS_ADMIN for the cheaper walk, docs/namespaces.md)`,
+          );
         } else this.#warnOnce(`fail-${code}`, `netlink sock_diag walk failed (${e.message}): that namespace walked through /proc this time (further ${code} failures are not logged)`);
       }
     }
