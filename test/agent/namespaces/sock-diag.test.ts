@@ -6,7 +6,7 @@
  * SYN_RECV); a vanished namespace is skipped; without CAP_SYS_ADMIN the agent walks /proc, with one
  * warning when netlink was asked for, and its counts still equal ss. In CI the addon must load.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { NsWalker, loadSockDiag } from '../../../packages/agent/src/namespaces/s
 import { NamespaceSampler } from '../../../packages/agent/src/namespaces/sampler.js';
 import { walkTcp } from '../../../packages/agent/src/sampler.js';
 import { hasIptables, ipt } from '../../helpers/iptables.js';
-import { addNetns, canNetns, removeAllNetns, startConns } from '../../helpers/netns.js';
+import { addNetns, canNetns, linkNetns, removeAllNetns, startConns } from '../../helpers/netns.js';
 import { AGENT_BIN, tempDir } from '../../helpers/procs.js';
 import { ssCounts, ssStates } from '../../helpers/ss.js';
 
@@ -99,11 +99,7 @@ describe.skipIf(!root || 'error' in loaded)('live kernel: netlink sock_diag coun
       // SYN_SENT sockets, S request sockets (TCP_NEW_SYN_RECV, shown as SYN_RECV).
       const s = addNetns('nlsrv');
       const c = addNetns('nlcli');
-      execFileSync('ip', ['-n', s, 'link', 'add', 'vs', 'type', 'veth', 'peer', 'name', 'vc', 'netns', c]);
-      execFileSync('ip', ['-n', s, 'addr', 'add', '10.99.9.2/24', 'dev', 'vs']);
-      execFileSync('ip', ['-n', c, 'addr', 'add', '10.99.9.1/24', 'dev', 'vc']);
-      execFileSync('ip', ['-n', s, 'link', 'set', 'vs', 'up']);
-      execFileSync('ip', ['-n', c, 'link', 'set', 'vc', 'up']);
+      linkNetns(s, 'vs', '10.99.9.2/24', c, 'vc', '10.99.9.1/24');
       ipt(c, '-A', 'INPUT', '-p', 'tcp', '--sport', '5000', '--tcp-flags', 'SYN,ACK', 'SYN,ACK', '-j', 'DROP');
       const srv = await nodeIn(s, "require('net').createServer().listen(5000,'10.99.9.2',()=>console.log('ready'));setTimeout(()=>{},300000)");
       const cli = await nodeIn(c, "const net=require('net');for(let i=0;i<3;i++)net.connect(5000,'10.99.9.2').on('error',()=>{});console.log('ready');setTimeout(()=>{},300000)");
