@@ -6,7 +6,9 @@
 // table and formatting lines), of walkTcp (read + our parse), and of the parse alone on a copy
 // held in memory; the same for an empty namespace, and, when the kernel has
 // net.ipv4.tcp_child_ehash_entries, for a namespace made with a hash table of its own (the
-// sysctl is set to --child-ehash only while that namespace is made, then put back).
+// sysctl is set to --child-ehash only while that namespace is made, then put back). Beside the
+// /proc walk, when the agent's sock_diag addon is built: one netlink sock_diag dump of the same
+// namespace (both families in one pass, the agent's --walk-source netlink), its CPU split the same way.
 // Root. `node bench/ns-walk-split.mjs [--conns 98000] [--small 1000] [--reps 15] > bench/results/ns-walk-split.json`
 // (run under `flock /work/bench.lock` on a shared machine).
 import { spawn } from 'node:child_process';
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { addNetns, cleanupAll, firstLine, installCleanup } from './lib/netns.mjs';
 import { walkTcp } from '../packages/agent/dist/sampler.js';
 import { NetTcpScanner } from '../packages/common/dist/agent.js';
+import { loadSockDiag } from '../packages/agent/dist/namespaces/sock-diag.js';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -26,6 +29,7 @@ const WORKER = fileURLToPath(new URL('./lib/conns-worker.mjs', import.meta.url))
 const log = (m) => process.stderr.write(`ns-walk-split: ${m}\n`);
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const procs = [];
+const sockDiag = loadSockDiag();
 
 async function hold(ns, conns, addr) {
   const p = spawn('ip', ['netns', 'exec', ns, process.execPath, '--max-semi-space-size=1', WORKER, '--estab', String(conns), '--addr', addr, '--hold', '1800'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -80,6 +84,12 @@ function measure(pid) {
   for (let i = 0; i < REPS; i++) walks.push(cpu(() => walkTcp(`/proc/${pid}`, 0)));
   out.walk_ms = median(walks.map((w) => w.user + w.sys));
   out.walk_sys_ms = median(walks.map((w) => w.sys));
+  if ('addon' in sockDiag) {
+    const dumps = [];
+    for (let i = 0; i < REPS; i++) dumps.push(cpu(() => sockDiag.addon.tcpStates(`/proc/${pid}/ns/net`)));
+    out.netlink_ms = median(dumps.map((w) => w.user + w.sys));
+    out.netlink_sys_ms = median(dumps.map((w) => w.sys));
+  } else out.netlink = sockDiag.error;
   return out;
 }
 

@@ -2,6 +2,7 @@
 # Installs the single-file tcpfleet agent as a hardened systemd service:
 #
 #   ROOT/usr/local/lib/tcpfleet/tcpfleet-agent.mjs     the agent (npm run build writes it)
+#   ROOT/usr/local/lib/tcpfleet/sock_diag.node         its optional addon, when built next to it
 #   ROOT/etc/systemd/system/tcpfleet-agent.service     the unit (from deploy/systemd/)
 #   ROOT/etc/tcpfleet/agent.env                        TCPFLEET_COLLECTOR, the token file path, ...
 #   ROOT/etc/tcpfleet/agent.token                      the token, root-only (0600)
@@ -120,6 +121,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 put "$agent" "$lib/tcpfleet-agent.mjs" 755
+# The optional sock_diag addon (netlink namespace walks, used with CAP_SYS_ADMIN: the drop-in
+# tcpfleet-agent-netlink-walks.conf), when npm run build put it next to the agent.
+addon="$(dirname "$agent")/sock_diag.node"
+if [ -f "$addon" ]; then put "$addon" "$lib/sock_diag.node" 644; fi
 
 sed -e "s#@NODE@#$node#g" -e "s#@AGENT@#/usr/local/lib/tcpfleet/tcpfleet-agent.mjs#g" "$here/systemd/tcpfleet-agent.service" > "$work/unit"
 put "$work/unit" "$unitdir/tcpfleet-agent.service" 644

@@ -3,8 +3,10 @@
 // and everything it imports (common's zod-free entry @tcpfleet/common/agent, ws, pino, yargs) into one ESM file,
 // dist/tcpfleet-agent.mjs, that needs only Node.js >= 20: no node_modules, no native modules.
 // ws's optional native helpers (bufferutil, utf-8-validate) are left out: ws falls back to JS.
+// The agent's optional sock_diag addon (packages/agent/build/Release/sock_diag.node, built by
+// npm install) is copied next to the bundle, as dist/sock_diag.node, where the bundle looks for it.
 import { build } from 'esbuild';
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -27,4 +29,7 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(outfile, 0o755);
+const addon = `${root}packages/agent/build/Release/sock_diag.node`;
+if (existsSync(addon)) copyFileSync(addon, `${root}dist/sock_diag.node`);
+else rmSync(`${root}dist/sock_diag.node`, { force: true });
 process.stdout.write(`built ${outfile.slice(root.length)} (${(statSync(outfile).size / 1024).toFixed(0)} KiB)\n`);

@@ -4,7 +4,8 @@
 // and as many closed every second), the others quiet (idle ESTABLISHED connections: nothing
 // moves). One sampler process per mode (bench/lib/ns-sampler-proc.mjs: the agent's
 // NamespaceSampler, walk budget 0 = walk every namespace every interval, or 1%, 2%, 5% of a
-// core) samples the same namespaces in lockstep, interval after interval, the modes' order
+// core; a mode `B:SOURCE` in --budgets also sets its --walk-source, netlink or proc) samples
+// the same namespaces in lockstep, interval after interval, the modes' order
 // rotated each interval. After interval --intervals/3 a spike (+50% connections, a jump of the
 // cheap counters) is made in one quiet namespace, after 2*--intervals/3 a small one (+5%, at least
 // 50: below the jump threshold) in another; each mode's first snapshot showing it is recorded.
@@ -28,7 +29,10 @@ const CONNS = Number(opt('conns', 10_000));
 const K = Number(opt('namespaces', 10));
 const BUSY = Number(opt('busy', Math.max(1, Math.round(K / 10))));
 const INTERVALS = Math.max(6, Number(opt('intervals', 20)));
-const BUDGETS = String(opt('budgets', '0,0.01,0.02,0.05')).split(',').map(Number);
+/** Modes: `budget` or `budget:source` (--walk-source of that sampler; auto when not given). */
+const BUDGETS = String(opt('budgets', '0,0.01,0.02,0.05'))
+  .split(',')
+  .map((m) => ({ budget: Number(m.split(':')[0]), source: m.split(':')[1] ?? 'auto' }));
 const CHURN = Number(opt('churn', 10));
 const PACE_MS = Number(opt('pace-ms', 2000));
 const SETTLE_S = Number(opt('settle-s', 65));
@@ -157,12 +161,14 @@ async function main() {
   }
 
   const modes = [];
-  for (const budget of BUDGETS) {
+  for (const { budget, source } of BUDGETS) {
     const proc = track(
-      spawn(process.execPath, ['--max-semi-space-size=1', SAMPLER, '--budget', String(budget), '--interval-ms', String(INTERVAL_MS)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      spawn(process.execPath, ['--max-semi-space-size=1', SAMPLER, '--budget', String(budget), '--interval-ms', String(INTERVAL_MS), '--walk-source', source], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
     );
     await ask(proc, null);
-    modes.push({ budget, proc, ticks: [], warnings: [] });
+    modes.push({ budget, source, proc, ticks: [], warnings: [] });
   }
   const spikes = [
     { kind: 'spike-big', conns: bigSpike, after: Math.floor(INTERVALS / 3) },
@@ -274,11 +280,13 @@ async function main() {
     const wl = last.walkCounts;
     const walksAfter = wl.walks - w0.walks;
     const walkStats = {
-      first: { walks: w0.walks, ipv6_skipped: w0.ipv6Skipped, cpu_ms_per_walk: w0.walks > 0 ? w0.cpuMs / w0.walks : null },
-      after: { walks: walksAfter, ipv6_skipped: wl.ipv6Skipped - w0.ipv6Skipped, cpu_ms_per_walk: walksAfter > 0 ? (wl.cpuMs - w0.cpuMs) / walksAfter : null },
+      first: { walks: w0.walks, netlink: w0.netlink, ipv6_skipped: w0.ipv6Skipped, cpu_ms_per_walk: w0.walks > 0 ? w0.cpuMs / w0.walks : null },
+      after: { walks: walksAfter, netlink: wl.netlink - w0.netlink, ipv6_skipped: wl.ipv6Skipped - w0.ipv6Skipped, cpu_ms_per_walk: walksAfter > 0 ? (wl.cpuMs - w0.cpuMs) / walksAfter : null },
     };
     result.modes.push({
       budget: m.budget,
+      // The source the walks used (a netlink mode falls back to /proc if it cannot enter namespaces).
+      source: wl.netlink === wl.walks && wl.walks > 0 ? 'netlink' : wl.netlink === 0 ? 'proc' : 'mixed',
       found: m.ticks[1].collect.found,
       reported: m.ticks[1].collect.reported,
       first_interval_cpu_ms: m.ticks[0].cpu_ms,

@@ -3,7 +3,7 @@
 // time is its own: bench/lib/ns-cost-scenario.mjs starts one per mode and sends it
 // {ts} over IPC; it answers with what that sample cost (process.cpuUsage() around sample(): user
 // + system CPU time of this process, GC included) and, per entry, the figures the bench needs.
-//   node --max-semi-space-size=1 ns-sampler-proc.mjs --budget 0.02 --interval-ms 10000
+//   node --max-semi-space-size=1 ns-sampler-proc.mjs --budget 0.02 --interval-ms 10000 [--walk-source auto|netlink|proc]
 import { NamespaceSampler } from '../../packages/agent/dist/namespaces/sampler.js';
 import { Bin1Encoder } from '../../packages/common/dist/agent.js';
 
@@ -11,8 +11,9 @@ const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
 const budget = Number(opt('budget', 0.01));
 const intervalMs = Number(opt('interval-ms', 10_000));
+const walkSource = opt('walk-source', 'auto');
 const warnings = [];
-const s = new NamespaceSampler({ procfs: '/proc', maxNamespaces: 512, kubeLogDir: '/nonexistent', dockerDir: '/nonexistent', budget, intervalMs, warn: (m) => warnings.push(m) });
+const s = new NamespaceSampler({ procfs: '/proc', maxNamespaces: 512, kubeLogDir: '/nonexistent', dockerDir: '/nonexistent', budget, intervalMs, walkSource, warn: (m) => warnings.push(m) });
 const cpuMs = (u) => (u.user + u.system) / 1000;
 let first = null;
 /** The previous sample's entries and ts: a bin1 session's previous snapshot, for the steady-state size. */

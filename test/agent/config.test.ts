@@ -44,6 +44,17 @@ describe('agent config precedence: flags > env > file > defaults', () => {
     expect(errorOf(() => loadAgentConfig({ maxNamespaces: 0 }, {}, false))).toMatch(/flag --max-namespaces: .*>=1 \(got 0\)/);
   });
 
+  it('--walk-source auto|netlink|proc from the config key, TCPFLEET_WALK_SOURCE or the flag; another value is refused by name', () => {
+    const d = dir();
+    expect(loadAgentConfig({}, {}, false).walkSource).toBe('auto');
+    writeFileSync(`${d}/c.json`, JSON.stringify({ walkSource: 'proc' }));
+    expect(loadAgentConfig({ config: `${d}/c.json` }, {}, false).walkSource).toBe('proc');
+    expect(loadAgentConfig({ config: `${d}/c.json` }, { TCPFLEET_WALK_SOURCE: 'netlink' }, false).walkSource).toBe('netlink');
+    expect(loadAgentConfig({ walkSource: 'auto' }, { TCPFLEET_WALK_SOURCE: 'netlink' }, false).walkSource).toBe('auto');
+    expect(errorOf(() => loadAgentConfig({}, { TCPFLEET_WALK_SOURCE: 'ebpf' }, false))).toMatch(/TCPFLEET_ERR_CONFIG: environment variable TCPFLEET_WALK_SOURCE: /);
+    expect(errorOf(() => loadAgentConfig({ walkSource: 'NETLINK' }, {}, false))).toMatch(/flag --walk-source: /);
+  });
+
   it('refuses an unknown key in the config file, naming it', () => {
     const d = dir();
     writeFileSync(`${d}/c.json`, JSON.stringify({ intervall: 3 }));

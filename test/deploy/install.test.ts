@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { agentBundle } from '../helpers/bundle.js';
 import { REPO } from '../helpers/fixtures.js';
 import { cli, killAll, startCollector, startProc, stopProc, tempDir, waitFor } from '../helpers/procs.js';
@@ -95,6 +95,8 @@ describe('deploy/install.sh', () => {
       'f 644 etc/systemd/system/tcpfleet-agent.service',
       'f 644 etc/tcpfleet/agent.env',
       'f 600 etc/tcpfleet/agent.token',
+      // The sock_diag addon, when npm run build put it next to the bundle (docs/namespaces.md).
+      ...(existsSync(join(dirname(agentBundle()), 'sock_diag.node')) ? ['f 644 usr/local/lib/tcpfleet/sock_diag.node'] : []),
       'f 755 usr/local/lib/tcpfleet/tcpfleet-agent.mjs',
     ]);
     expect(readFileSync(join(root, 'usr/local/lib/tcpfleet/tcpfleet-agent.mjs'))).toEqual(readFileSync(agentBundle()));

@@ -46,6 +46,7 @@ interface DaemonSet {
 const daemonSet = (): DaemonSet => parse(readFileSync(join(REPO, 'deploy/kubernetes/tcpfleet-agent-daemonset.yaml'), 'utf8')) as DaemonSet;
 const UNIT = join(REPO, 'deploy/systemd/tcpfleet-agent.service');
 const DROPIN = join(REPO, 'deploy/systemd/tcpfleet-agent-docker-names.conf');
+const NETLINK_DROPIN = join(REPO, 'deploy/systemd/tcpfleet-agent-netlink-walks.conf');
 
 /** The [Service] settings of a unit and its drop-ins, in order: every assignment of each key. */
 function serviceSettings(files: readonly string[]): Map<string, string[]> {
@@ -141,6 +142,17 @@ describe('the systemd unit runs --namespaces with CAP_SYS_PTRACE alone; the Dock
     expect(capabilities(docker.get('CapabilityBoundingSet'))).toEqual(['CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRACE']);
     expect(capabilities(docker.get('AmbientCapabilities'))).toEqual(['CAP_DAC_READ_SEARCH', 'CAP_SYS_PTRACE']);
     expect([...docker.keys()].sort()).toEqual([...base.keys()].sort());
+  });
+
+  it('the opt-in netlink drop-in adds CAP_SYS_ADMIN, network namespaces and AF_NETLINK, and nothing else', () => {
+    const base = serviceSettings([UNIT]);
+    const nl = serviceSettings([UNIT, NETLINK_DROPIN]);
+    expect(capabilities(nl.get('CapabilityBoundingSet'))).toEqual(['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE']);
+    expect(capabilities(nl.get('AmbientCapabilities'))).toEqual(['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE']);
+    // systemd merges these lists: the unit's RestrictNamespaces=yes plus net, its families plus AF_NETLINK.
+    expect(nl.get('RestrictNamespaces')).toEqual(['yes', 'net']);
+    expect(nl.get('RestrictAddressFamilies')?.join(' ').split(/\s+/).sort()).toEqual(['AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_UNIX']);
+    expect([...nl.keys()].sort()).toEqual([...base.keys()].sort());
   });
 
   describe.skipIf(!haveTools(['systemd-analyze'], 'systemd'))('systemd-analyze', () => {
@@ -265,5 +277,21 @@ describe.skipIf(!root || mount === null || !haveSetpriv)('live kernel: the privi
     expect(base.snap.states).toEqual(ssCounts(host));
     const docker = run([UNIT, DROPIN]);
     expect(podEntry(docker.snap)?.container).toEqual({ runtime: 'docker', id: DOCKER_ID, name: 'tf-deploy-web' });
+  });
+
+  it('systemd unit with the netlink drop-in: its transient user enters the pod namespace for a netlink walk (no fallback warning), counts equal ss', () => {
+    // setpriv gives the files' user and capabilities; systemd's seccomp settings (RestrictNamespaces,
+    // RestrictAddressFamilies) are checked above from the files, not applied here.
+    const s = serviceSettings([UNIT, NETLINK_DROPIN]);
+    const env = Object.fromEntries((s.get('Environment') ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const wrap = privileges(65534, 65534, capabilities(s.get('AmbientCapabilities')), true, true);
+    const nl = runAgent(wrap, ['--walk-source', 'netlink'], env);
+    expect(nl.warnings.filter((w) => w.includes('sock_diag'))).toEqual([]);
+    expect(podEntry(nl.snap)?.states).toEqual(ssCounts(pod));
+    // The same user without the drop-in: netlink asked for, refused (no CAP_SYS_ADMIN), one warning, the same counts from /proc.
+    const base = serviceSettings([UNIT]);
+    const refused = runAgent(privileges(65534, 65534, capabilities(base.get('AmbientCapabilities')), true, true), ['--walk-source', 'netlink'], env);
+    expect(refused.warnings.filter((w) => w.includes('sock_diag'))).toEqual([expect.stringMatching(/netlink sock_diag cannot enter network namespaces/)]);
+    expect(podEntry(refused.snap)?.states).toEqual(ssCounts(pod));
   });
 });

@@ -14,7 +14,7 @@ import { statSync } from 'node:fs';
 import type { NamespaceEntry } from '@tcpfleet/common';
 import { NamespaceSampler } from '../../packages/agent/src/namespaces/sampler.js';
 import type { NamespacesPart } from '../../packages/agent/src/namespaces/sampler.js';
-import { addNetns, canNetns, delNetns, removeAllNetns, startConns } from '../helpers/netns.js';
+import { addNetns, canNetns, delNetns, linkNetns, removeAllNetns, startConns } from '../helpers/netns.js';
 import { hasIptables, ipt } from '../helpers/iptables.js';
 import { tempDir } from '../helpers/procs.js';
 import { ssCounts } from '../helpers/ss.js';
@@ -170,11 +170,7 @@ describe.skipIf(!root)('live kernel: the per-namespace sampler across intervals'
       // change of sockstat: only TCPTimeouts moves (bench/namespaces-quiet.mjs, docs/namespaces.md).
       const d = addNetns('d');
       const e = addNetns('e');
-      execFileSync('ip', ['-n', d, 'link', 'add', 'vd', 'type', 'veth', 'peer', 'name', 've', 'netns', e]);
-      execFileSync('ip', ['-n', d, 'addr', 'add', '10.99.7.2/24', 'dev', 'vd']);
-      execFileSync('ip', ['-n', e, 'addr', 'add', '10.99.7.1/24', 'dev', 've']);
-      execFileSync('ip', ['-n', d, 'link', 'set', 'vd', 'up']);
-      execFileSync('ip', ['-n', e, 'link', 'set', 've', 'up']);
+      linkNetns(d, 'vd', '10.99.7.2/24', e, 've', '10.99.7.1/24');
       execFileSync('ip', ['netns', 'exec', d, 'sysctl', '-qw', 'net.ipv4.tcp_synack_retries=2']);
       execFileSync('ip', ['netns', 'exec', e, 'sysctl', '-qw', 'net.ipv4.tcp_syn_retries=1']);
       ipt(e, '-A', 'INPUT', '-p', 'tcp', '--sport', '5000', '--tcp-flags', 'SYN,ACK', 'SYN,ACK', '-j', 'DROP');

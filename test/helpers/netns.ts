@@ -30,6 +30,18 @@ export function addNetns(tag: string): string {
   return name;
 }
 
+/**
+ * Joins namespaces `a` and `b` with a veth pair (a's end `aDev` at `aAddr`, b's `bDev` at
+ * `bAddr`, both CIDR), both ends up. The pair goes with the namespaces.
+ */
+export function linkNetns(a: string, aDev: string, aAddr: string, b: string, bDev: string, bAddr: string): void {
+  execFileSync('ip', ['-n', a, 'link', 'add', aDev, 'type', 'veth', 'peer', 'name', bDev, 'netns', b]);
+  execFileSync('ip', ['-n', a, 'addr', 'add', aAddr, 'dev', aDev]);
+  execFileSync('ip', ['-n', b, 'addr', 'add', bAddr, 'dev', bDev]);
+  execFileSync('ip', ['-n', a, 'link', 'set', aDev, 'up']);
+  execFileSync('ip', ['-n', b, 'link', 'set', bDev, 'up']);
+}
+
 /** Deletes a namespace after ending the processes still in it (all started by this test). */
 export function delNetns(name: string): void {
   try {

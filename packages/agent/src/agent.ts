@@ -34,7 +34,7 @@ export class Agent {
     this.#sampler = new AdaptiveSampler({ procfs: cfg.procfs, top: cfg.top, intervalMs, budget: cfg.walkBudget });
     if (cfg.namespaces) {
       const nsLog = log.child({ component: 'namespaces' });
-      this.#namespaces = new NamespaceSampler({ ...cfg, budget: cfg.walkBudget, intervalMs, warn: (m) => nsLog.warn(m) });
+      this.#namespaces = new NamespaceSampler({ ...cfg, budget: cfg.walkBudget, intervalMs, warn: (m) => nsLog.warn(m), info: (m) => nsLog.info(m) });
     }
     if (store === undefined && cfg.spoolDir !== undefined) {
       const spoolLog = log.child({ component: 'spool' });

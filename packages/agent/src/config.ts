@@ -45,12 +45,17 @@ export interface AgentSettings {
   walkBudget: number;
   namespaces: boolean;
   maxNamespaces: number;
+  /** With --namespaces: where per-state counts come from (auto: netlink sock_diag when it works, else /proc). */
+  walkSource: (typeof WALK_SOURCES)[number];
   kubeLogDir: string;
   dockerDir: string;
   reconnectMin: number;
   reconnectMax: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
+
+/** --walk-source values: auto (netlink when the addon loads and CAP_SYS_ADMIN is held, else /proc), netlink, proc. */
+export const WALK_SOURCES = ['auto', 'netlink', 'proc'] as const;
 
 /** Most collectors one agent may be given. */
 export const MAX_COLLECTORS = 16;
@@ -104,6 +109,7 @@ export const checkAgentSettings = object<AgentSettings>(
     walkBudget: { check: num({ min: 0, max: 1 }), default: () => 0.01 },
     namespaces: { check: bool(), default: () => false },
     maxNamespaces: { check: num({ int: true, min: 1, max: NAMESPACE_WIRE_LIMITS.entries }), default: () => 512 },
+    walkSource: { check: oneOf(WALK_SOURCES), default: () => 'auto' as const },
     kubeLogDir: { check: str({ min: 1 }), default: () => '/var/log/containers' },
     dockerDir: { check: str({ min: 1 }), default: () => '/var/lib/docker' },
     reconnectMin: { check: num({ min: 0.01 }), default: () => 0.5 },
@@ -133,6 +139,7 @@ export interface AgentFlags {
   walkBudget?: number | undefined;
   namespaces?: boolean | undefined;
   maxNamespaces?: number | undefined;
+  walkSource?: string | undefined;
   kubeLogDir?: string | undefined;
   dockerDir?: string | undefined;
   reconnectMin?: number | undefined;
@@ -167,6 +174,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     interval: envNum(env['TCPFLEET_INTERVAL']),
     procfs: env['TCPFLEET_PROCFS'],
     namespaces: envBool(env['TCPFLEET_NAMESPACES']),
+    walkSource: env['TCPFLEET_WALK_SOURCE'],
     spoolDir: env['TCPFLEET_SPOOL_DIR'],
     ca: env['TCPFLEET_CA'],
     logLevel: env['TCPFLEET_LOG_LEVEL'],
@@ -199,6 +207,7 @@ export function loadAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, needC
       walkBudget: flags.walkBudget,
       namespaces: flags.namespaces,
       maxNamespaces: flags.maxNamespaces,
+      walkSource: flags.walkSource,
       kubeLogDir: flags.kubeLogDir,
       dockerDir: flags.dockerDir,
       reconnectMin: flags.reconnectMin,

@@ -142,14 +142,19 @@ export class NamespaceFinder {
 }
 
 /** CAP_SYS_PTRACE, bit 19 of the capability sets. */
-const CAP_SYS_PTRACE = 19n;
+const CAP_SYS_PTRACE = 19;
+
+/** True when capability number `cap` is in the effective set (CapEff) of `status`, the text of /proc/self/status. */
+export function hasCapability(status: string, cap: number): boolean {
+  const m = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status);
+  if (m === null) return false;
+  return ((BigInt(`0x${m[1] ?? '0'}`) >> BigInt(cap)) & 1n) === 1n;
+}
 
 /**
  * True when this process may see every process's namespace: CAP_SYS_PTRACE in its effective set
  * (root has it, unless a container runtime dropped it). `status` is the text of /proc/self/status.
  */
 export function hasPtraceCapability(status: string): boolean {
-  const m = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status);
-  if (m === null) return false;
-  return ((BigInt(`0x${m[1] ?? '0'}`) >> CAP_SYS_PTRACE) & 1n) === 1n;
+  return hasCapability(status, CAP_SYS_PTRACE);
 }

@@ -11,15 +11,16 @@
 import { NAMESPACE_LIMITS, NAMESPACE_WIRE_LIMITS, addStates, computeSsSummary, emptyStates } from '@tcpfleet/common/agent';
 import type { ContainerIdentity, NamespaceEntry, NamespacesCollect, StateCounts } from '@tcpfleet/common/agent';
 import { join } from 'node:path';
-import { walkTcp } from '../sampler.js';
 import { readFileSync } from 'node:fs';
 import { DiscoveryError, NamespaceFinder, hasPtraceCapability } from './discover.js';
 import type { NsProcess } from './discover.js';
 import { NameSources } from './name-sources.js';
-import { hasRequestSockets, jumped, movement, noIpv6Sockets, readNsCounters, readTcpTimeouts, sameCounters } from './ns-counters.js';
+import { hasRequestSockets, jumped, movement, readNsCounters, readTcpTimeouts, sameCounters } from './ns-counters.js';
 import type { NsCounters } from './ns-counters.js';
 import { WalkPlanner } from './walk-planner.js';
 import type { WalkCandidate } from './walk-planner.js';
+import { NsWalker } from './sock-diag.js';
+import type { SockDiagAddon, WalkSource } from './sock-diag.js';
 
 export interface NamespaceSamplerOptions {
   procfs: string;
@@ -32,8 +33,14 @@ export interface NamespaceSamplerOptions {
   /** A jump (walk at once): inuse, tw or CurrEstab moved by max(minDelta, changeFraction of the larger). */
   changeFraction?: number;
   minDelta?: number;
+  /** Where per-state counts come from (sock-diag.ts); auto when not given. */
+  walkSource?: WalkSource;
   /** Called once per kind of lasting problem (no privilege, not a procfs root, ...). */
   warn: (message: string) => void;
+  /** Called once, at construction, with the line saying which walk source is used and why. */
+  info?: (message: string) => void;
+  /** Tests: the addon loader (sock-diag.ts loadSockDiag). */
+  loadAddon?: () => { addon: SockDiagAddon } | { error: string };
 }
 
 /** The last walk of a namespace and the counters it is proven against. */
@@ -76,10 +83,18 @@ export class NamespaceSampler {
   #lastTs = 0;
   #avgWalkMs = 1;
   #first = true;
+  /**
+   * CPU of the last sample that the budget was not charged for (what came after its walks:
+   * entries, containers, names), charged at the next interval's accrue, so the walks and
+   * everything else together stay within the budget.
+   */
+  #uncharged = 0;
   #walks = 0;
   #ipv6Skips = 0;
   #walkCpuMs = 0;
+  #netlinkWalks = 0;
   readonly #privileged: boolean;
+  readonly #walker: NsWalker;
 
   constructor(o: NamespaceSamplerOptions) {
     this.#o = o;
@@ -93,6 +108,14 @@ export class NamespaceSampler {
       // No /proc of our own: assume no privilege; the warning says what to grant.
     }
     this.#privileged = hasPtraceCapability(status);
+    const walkerOptions = { source: o.walkSource ?? 'auto', status, warn: (m: string) => this.#o.warn(m) } as const;
+    this.#walker = new NsWalker(o.loadAddon === undefined ? walkerOptions : { ...walkerOptions, load: o.loadAddon });
+    o.info?.(this.#walker.describe());
+  }
+
+  /** The walk source in use now (netlink sock_diag or /proc) and the line saying why. */
+  get walkSource(): { source: 'netlink' | 'proc'; line: string } {
+    return { source: this.#walker.source, line: this.#walker.describe() };
   }
 
   /** Namespaces whose state is held (for tests of the memory bound). */
@@ -100,9 +123,9 @@ export class NamespaceSampler {
     return this.#ns.size;
   }
 
-  /** Walks made since the start, how many of them skipped net/tcp6 (noIpv6Sockets), and their CPU milliseconds. */
-  get walkCounts(): { walks: number; ipv6Skipped: number; cpuMs: number } {
-    return { walks: this.#walks, ipv6Skipped: this.#ipv6Skips, cpuMs: round3(this.#walkCpuMs) };
+  /** Walks made since the start, how many were netlink dumps, how many /proc walks skipped net/tcp6 (noIpv6Sockets), and their CPU milliseconds. */
+  get walkCounts(): { walks: number; netlink: number; ipv6Skipped: number; cpuMs: number } {
+    return { walks: this.#walks, netlink: this.#netlinkWalks, ipv6Skipped: this.#ipv6Skips, cpuMs: round3(this.#walkCpuMs) };
   }
 
   /** Processes whose container is remembered. */
@@ -119,9 +142,11 @@ export class NamespaceSampler {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     const collect: NamespacesCollect = { found: 0, reported: 0, overflow: 0, pending: 0, walked: 0, unchanged: 0, stale: 0, ms: 0, cpu_ms: 0, errors: [] };
+    let charged: number | null = null;
     const finish = (entries: NamespaceEntry[] | undefined): NamespacesPart => {
       collect.ms = round3(performance.now() - t0);
       collect.cpu_ms = round3(cpuMs(process.cpuUsage(c0)));
+      this.#uncharged = charged === null ? 0 : Math.max(0, collect.cpu_ms - charged);
       this.#lastTs = ts;
       return { entries, collect };
     };
@@ -203,7 +228,9 @@ export class NamespaceSampler {
     // every namespace every interval, as cAdvisor does) walk them all, moved or not.
     if (walkAll || this.#first || this.#o.budget <= 0) toWalk = [...cheap.keys()];
     else {
-      this.#planner.accrue(this.#lastTs === 0 ? this.#o.intervalMs : ts - this.#lastTs, hostCpuMs + cpuMs(process.cpuUsage(c0)));
+      const before = cpuMs(process.cpuUsage(c0));
+      this.#planner.accrue(this.#lastTs === 0 ? this.#o.intervalMs : ts - this.#lastTs, hostCpuMs + before + this.#uncharged);
+      charged = before;
       toWalk = this.#planner.plan(candidates);
     }
     let estimated = 0;
@@ -218,9 +245,10 @@ export class NamespaceSampler {
       const root = this.#root(st.pid);
       // TCPTimeouts before the walk: a request socket expiring after this read shows in it later.
       const timeouts = readTcpTimeouts(root);
-      // net/tcp6 is skipped when it provably holds nothing (no IPv6 socket in use, no TIME-WAIT).
-      const walk = walkTcp(root, 0, () => noIpv6Sockets(root));
+      // One netlink dump, or net/tcp and net/tcp6 (tcp6 skipped when it provably holds nothing).
+      const walk = this.#walker.walk(root);
       if (walk.ipv6Skipped) this.#ipv6Skips++;
+      if (walk.source === 'netlink') this.#netlinkWalks++;
       const cost = cpuMs(process.cpuUsage(w0));
       actual += cost;
       this.#walks++;
@@ -243,6 +271,7 @@ export class NamespaceSampler {
       };
       walkedNow.add(ino);
     }
+    if (charged !== null) charged += actual;
     if (this.#first && !walkAll) this.#planner.reset();
     else this.#planner.settle(estimated, actual);
     this.#first = false;
