@@ -43,25 +43,34 @@ interface Collector {
   port: number;
   /** Pause (true) and resume (false) events of the write queue, in order. */
   pressure: boolean[];
+  /** With continuous admission: the sessions each partial resume let in, in order. */
+  admitted: number[];
 }
 
-/** A collector whose write queue pauses reads at 8 snapshots; commits wait up to 30 s for a lock. */
-async function startCollector(helloTimeoutMs?: number): Promise<Collector> {
+/**
+ * A collector whose write queue pauses reads at 8 snapshots; commits wait up to 30 s for a lock.
+ * `continuous`: wired as app.ts does, each commit lets in only as many paused sessions as fit;
+ * the queue pauses at 16 snapshots, committed one batch at a time, one commit in flight.
+ */
+async function startCollector(helloTimeoutMs?: number, continuous = false): Promise<Collector> {
   const t = tempDir('paused-heartbeat');
   const path = `${t.dir}/c.db`;
   const log = pino({ level: 'silent' });
   const opts = { path, busyTimeoutMs: 30_000 };
   const store = new ThreadedStore(new SqliteStore(opts), { store: opts, logLevel: 'silent' }, log);
   const pressure: boolean[] = [];
+  const admitted: number[] = [];
   let server: CollectorServer | null = null;
   const writer = new IngestWriter({
     store,
     log,
-    maxQueued: 2 * PER_BATCH,
+    maxQueued: (continuous ? 4 : 2) * PER_BATCH,
+    ...(continuous ? { maxPerCommit: PER_BATCH, maxInFlight: 1 } : {}),
     onPressure: (full) => {
       pressure.push(full);
       server?.setPaused(full);
     },
+    ...(continuous ? { onRoom: (room: number) => void admitted.push(server?.admit(room) ?? 0) } : {}),
   });
   server = new CollectorServer({
     host: '127.0.0.1',
@@ -81,7 +90,7 @@ async function startCollector(helloTimeoutMs?: number): Promise<Collector> {
     () => store.close(),
     () => s.close(),
   );
-  return { path, server: s, port, pressure };
+  return { path, server: s, port, pressure, admitted };
 }
 
 /** An agent speaking the protocol: answers pings while `answering`, counts pings, acks and how it was closed. */
@@ -329,6 +338,51 @@ describe('heartbeat while the collector pauses its reads', () => {
     expect(order.slice(2, 4).sort()).toEqual(['order-2', 'order-3']);
     expect(order.slice(4, 6).sort()).toEqual(['order-4', 'order-5']);
     expect(order.slice(6, 8).sort()).toEqual(['order-0', 'order-1']);
+  });
+});
+
+describe('continuous admission (IngestWriter onRoom, CollectorServer.admit)', () => {
+  it('a backlog is let in a few sessions per commit, longest-unread first; every paused session is read, none closed', async () => {
+    const c = await startCollector(undefined, true);
+    const agents: Agent[] = [];
+    for (let i = 0; i < 12; i++) agents.push(await connectAgent(c.port, `admit-${i}`));
+    for (const a of agents) {
+      a.send(1);
+      await waitFor(() => a.acked === 1, 'first batch acknowledged', 10_000, 10);
+    }
+    // admit-0 to admit-3 fill the queue (16 snapshots) while commits wait: every read paused.
+    const release = holdWriteLock(c.path);
+    const fill = agents.slice(0, 4);
+    for (const a of fill) a.send(1 + PER_BATCH);
+    await waitFor(() => c.pressure.length === 1, 'the write queue full (reads paused)', 10_000, 10);
+    // The eight others send a batch each, which waits unread; four heartbeats pass paused.
+    const order: string[] = [];
+    for (const a of agents) {
+      a.ws.on('message', (data) => {
+        if ((JSON.parse(String(data)) as { type: string }).type === 'ack' && a.acked === 2) order.push(a.host);
+      });
+      if (!fill.includes(a)) a.send(1 + PER_BATCH);
+    }
+    const pings = agents[0]?.pings ?? 0;
+    await waitFor(() => (agents[0]?.pings ?? 0) >= pings + 4 || agents.some((a) => a.closed !== null), 'four heartbeats while paused', 10_000, 10);
+    expect(c.admitted).toEqual([]);
+    release();
+    await waitFor(() => agents.every((a) => a.acked === 2) || agents.some((a) => a.closed !== null), 'every second batch acknowledged', 30_000, 10);
+    expect(agents.map((a) => a.closed)).toEqual(agents.map(() => null));
+    // Partial resumes: each commit left room for 4 snapshots (one batch), which let in 2 of the
+    // waiting sessions (2 snapshots a read estimated), never all eight at once as before.
+    expect(c.admitted.length, String(c.admitted)).toBeGreaterThanOrEqual(2);
+    expect(c.admitted.every((n) => n >= 1 && n <= 2)).toBe(true);
+    // The four queued at the pause first, then the rest in the order they were last read.
+    expect(order.slice(0, 4).sort()).toEqual(fill.map((a) => a.host).sort());
+    expect(order.slice(4, 6).sort()).toEqual(['admit-4', 'admit-5']);
+    expect(order).toHaveLength(12);
+    // Heartbeats after the backlog: nobody closed, everything stored once.
+    const after = agents.map((a) => a.pings);
+    await waitFor(() => agents.every((a, i) => a.pings >= (after[i] ?? 0) + 3) || agents.some((a) => a.closed !== null), 'three heartbeats after', 10_000, 10);
+    expect(agents.map((a) => a.closed)).toEqual(agents.map(() => null));
+    expect(c.server.connected).toBe(12);
+    expect(stored(c.path)).toBe(12 * 2 * PER_BATCH);
   });
 });
 

@@ -272,6 +272,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
           for (const h of committed) h(items, recvTs);
         },
         onPressure: (full) => server?.setPaused(full),
+        onRoom: (room) => server?.admit(room),
       });
       server = new CollectorServer({
         host: cfg.host,

@@ -97,6 +97,9 @@ export interface HostAdmission {
   count(): number;
 }
 
+/** Snapshots one resumed session is expected to bring in its first read (CollectorServer.admit): agents at 1 snapshot/s send 1-2 per frame when behind. */
+export const SNAPSHOTS_PER_READ = 2;
+
 export class CollectorServer {
   readonly #o: ServerOptions;
   readonly #log: Logger;
@@ -275,9 +278,37 @@ export class CollectorServer {
     this.#paused = paused;
     // A copy: a session read meanwhile moves to the end of #all.
     for (const s of [...this.#all]) {
-      if (paused) s.ws.pause();
+      if (paused) s.hold();
       else s.resumed();
     }
+  }
+
+  /**
+   * Continuous admission (IngestWriter onRoom): while paused, resumes only as many of the
+   * longest-unread paused sessions as `room` snapshots are estimated to fill (SNAPSHOTS_PER_READ
+   * each, at least one), and leaves the rest paused; the next commit admits more. Resuming all at
+   * once let one event-loop turn read every ready socket (10,000 frames at 10,000 agents), which
+   * refilled the queue past its bound and held the commits' answers behind that turn.
+   * Returns the sessions resumed.
+   */
+  admit(room: number): number {
+    if (!this.#paused) return 0;
+    let n = Math.max(1, Math.ceil(room / SNAPSHOTS_PER_READ));
+    let resumed = 0;
+    let left = false;
+    for (const s of [...this.#all]) {
+      if (!s.held) continue;
+      if (n > 0) {
+        s.resumed();
+        n--;
+        resumed++;
+      } else {
+        left = true;
+        break;
+      }
+    }
+    if (!left) this.#paused = false;
+    return resumed;
   }
 
   /** Hosts with a live session. */

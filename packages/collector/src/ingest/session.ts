@@ -62,6 +62,8 @@ export class Session {
   #boot: string | null = null;
   #labels: Record<string, string> = {};
   #alive = true;
+  /** Reads of this session are paused by the server (write-queue backpressure) and not resumed yet. */
+  #held = false;
   /**
    * The hello timeout, dropped once the hello came (a cleared Timeout and its closure are memory
    * every connected agent would hold; the heartbeat is the server's sweep).
@@ -82,7 +84,7 @@ export class Session {
     this.#boundHost = boundHost;
     this.auth = auth;
     this.#onWelcome = onWelcome;
-    if (ctx.paused()) ws.pause();
+    if (ctx.paused()) this.hold();
     this.#waitForHello();
     ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary));
     ws.on('pong', () => {
@@ -100,8 +102,8 @@ export class Session {
   #waitForHello(): void {
     this.#timer = setTimeout(() => {
       if (this.#host !== null) return;
-      // While reads are paused the hello may be waiting unread: the agent gets another full wait.
-      if (this.#ctx.paused()) this.#waitForHello();
+      // While this session's reads are paused the hello may be waiting unread: the agent gets another full wait.
+      if (this.#held) this.#waitForHello();
       else this.close(CLOSE_CODES.HELLO_EXPECTED, 'no hello in time');
     }, this.#ctx.helloTimeoutMs);
   }
@@ -304,15 +306,27 @@ export class Session {
    * heartbeat from the next ping.
    */
   resumed(): void {
+    this.#held = false;
     this.#alive = true;
     this.ws.resume();
   }
 
+  /** Stops reading this session (write-queue backpressure) until resumed(). */
+  hold(): void {
+    this.#held = true;
+    this.ws.pause();
+  }
+
+  /** Paused by hold() and not resumed yet. */
+  get held(): boolean {
+    return this.#held;
+  }
+
   /** Called by the server's heartbeat sweep every heartbeat once welcomed. */
   beat(): void {
-    // While paused the collector does not read pongs: a missing one is its own doing, not the
-    // agent's. The ping still goes out, so the agent sees the collector alive.
-    if (!this.#alive && !this.#ctx.paused()) {
+    // While this session is paused the collector does not read its pongs: a missing one is its
+    // own doing, not the agent's. The ping still goes out, so the agent sees the collector alive.
+    if (!this.#alive && !this.#held) {
       this.#log.warn('agent did not answer ping; closing');
       this.ws.terminate();
       return;

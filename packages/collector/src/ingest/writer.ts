@@ -46,8 +46,16 @@ export interface WriterOptions {
   maxInFlight?: number;
   /** Called after each commit with the items stored. */
   onCommitted?: (items: readonly IngestItem[], recvTs: number) => void;
-  /** Called when the queue passes or falls back under its bound. */
+  /** Called when the queue passes or falls back under its bound (resume all: at half the bound). */
   onPressure?: (full: boolean) => void;
+  /**
+   * Continuous admission: while the queue is full, called after each commit that left room under
+   * the bound, with that room in snapshots (the server resumes only as many of the longest-unread
+   * paused sessions as fit). When set, reaching the bound again after such a partial resume pauses
+   * everything again (onPressure(true)), so the queue stays bounded. Without it, reads resume all
+   * at once at half the bound.
+   */
+  onRoom?: (room: number) => void;
 }
 
 /** Commit statistics. */
@@ -87,6 +95,8 @@ export class IngestWriter {
   /** Hosts with a batch in a commit in flight, with how many such commits. */
   readonly #busyHosts = new Map<string, number>();
   #full = false;
+  /** Reads were partly resumed (onRoom) since the queue was last full. */
+  #partial = false;
   readonly stats: WriterStats = { commits: 0, snapshots: 0, failures: 0, lastCommitMs: 0, maxCommitMs: 0, slowCommits: 0, maxInFlight: 0 };
 
   constructor(o: WriterOptions) {
@@ -204,16 +214,26 @@ export class IngestWriter {
       this.#log.error({ err, batches: batch.length }, 'commit failed; batches refused as retryable');
       for (const p of batch) p.reject(err);
     }
-    this.#checkPressure();
+    this.#checkPressure(true);
   }
 
-  #checkPressure(): void {
+  /** `committed`: called at the end of a commit (the only time room is offered to paused sessions). */
+  #checkPressure(committed = false): void {
     const max = this.#o.maxQueued ?? 10_000;
     const full = this.#queued >= max;
     if (full !== this.#full && (full || this.#queued <= max / 2)) {
       this.#full = full;
+      this.#partial = false;
       this.#log.warn({ queued: this.#queued }, full ? 'write queue full; pausing reads' : 'write queue drained; resuming reads');
       this.#o.onPressure?.(full);
+    } else if (this.#full && full && this.#partial) {
+      // Sessions resumed in part filled the queue again: everything pauses until the next commit.
+      this.#partial = false;
+      this.#log.debug({ queued: this.#queued }, 'write queue full again; pausing reads');
+      this.#o.onPressure?.(true);
+    } else if (committed && this.#full && !full && this.#o.onRoom !== undefined) {
+      this.#partial = true;
+      this.#o.onRoom(max - this.#queued);
     }
   }
 
