@@ -303,12 +303,7 @@ describe('heartbeat while the collector pauses its reads', () => {
 
   it('after a pause the sessions read longest ago are resumed first, not the same ones every time', async () => {
     const c = await startCollector();
-    const agents: Agent[] = [];
-    for (let i = 0; i < 6; i++) agents.push(await connectAgent(c.port, `order-${i}`));
-    for (const a of agents) {
-      a.send(1);
-      await waitFor(() => a.acked === 1, 'first batch acknowledged', 10_000, 10);
-    }
+    const agents = await connectAcked(c.port, 'order', 6);
     // order-0 and order-1 fill the queue (two batches) while commits wait: reads paused, and
     // these two are now the sessions read most recently.
     const release = holdWriteLock(c.path);
@@ -341,15 +336,22 @@ describe('heartbeat while the collector pauses its reads', () => {
   });
 });
 
+/** Connects `n` agents named PREFIX-0.. one after the other, each with its first batch acknowledged (read in this order). */
+async function connectAcked(port: number, prefix: string, n: number): Promise<Agent[]> {
+  const agents: Agent[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = await connectAgent(port, `${prefix}-${i}`);
+    a.send(1);
+    await waitFor(() => a.acked === 1, 'first batch acknowledged', 10_000, 10);
+    agents.push(a);
+  }
+  return agents;
+}
+
 describe('continuous admission (IngestWriter onRoom, CollectorServer.admit)', () => {
   it('a backlog is let in a few sessions per commit, longest-unread first; every paused session is read, none closed', async () => {
     const c = await startCollector(undefined, true);
-    const agents: Agent[] = [];
-    for (let i = 0; i < 12; i++) agents.push(await connectAgent(c.port, `admit-${i}`));
-    for (const a of agents) {
-      a.send(1);
-      await waitFor(() => a.acked === 1, 'first batch acknowledged', 10_000, 10);
-    }
+    const agents = await connectAcked(c.port, 'admit', 12);
     // admit-0 to admit-3 fill the queue (16 snapshots) while commits wait: every read paused.
     const release = holdWriteLock(c.path);
     const fill = agents.slice(0, 4);
