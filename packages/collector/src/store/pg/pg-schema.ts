@@ -6,7 +6,8 @@
  * - Every per-host table is keyed by the host name first (no host ids), so the schema can be
  *   distributed by host (Citus: not tested) and no collector caches an id another one could delete.
  * - snapshots is partitioned by time (one partition a day, snapshots_dYYYYMMDD, created ahead by
- *   pg-partitions.ts); retention drops whole partitions. Its key is (host, boot_id, seq, ts): a
+ *   pg-partitions.ts); retention drops whole partitions. Its key is (host, ts, boot_id, seq), its
+ *   only index (migration 4; before, (host, boot_id, seq, ts) and an index in this order): a
  *   partition key must be in the primary key, and a replayed snapshot carries its ts again.
  *
  * boots and layouts are never deleted (a purge keeps the host's boot names, no data), so the ids a
@@ -210,5 +211,21 @@ export const PG_MIGRATIONS: readonly string[] = [
   // (cluster/fleet-sync.ts); NULL (a row written before this migration) counts as another's.
   `
   ALTER TABLE latest ADD COLUMN writer text;
+  `,
+  // The write path's cost per snapshot (issue 11). snapshots keeps one index: its primary key
+  // becomes (host, ts, boot_id, seq), the order of snapshots_by_time, which goes (every read is
+  // by host and a ts range, or by the whole key; the same uniqueness). latest and hosts are
+  // rewritten for every snapshot: half of each latest page (one row is about 1 KB) and a third of
+  // each hosts page stay free so an update can put the new row version beside the old one (a HOT
+  // update: no index entry, the page prunes itself), and autovacuum visits them after 5,000 dead
+  // rows rather than a fifth of the table, so the free space comes back while the tables are small.
+  // Existing pages take the fillfactor as they are rewritten; the new key is built over every
+  // existing partition (one pass of each, under the migration's lock).
+  `
+  ALTER TABLE snapshots DROP CONSTRAINT snapshots_pkey;
+  DROP INDEX snapshots_by_time;
+  ALTER TABLE snapshots ADD CONSTRAINT snapshots_pkey PRIMARY KEY (host, ts, boot_id, seq);
+  ALTER TABLE latest SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000);
+  ALTER TABLE hosts SET (fillfactor = 70, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000);
   `,
 ];

@@ -58,6 +58,9 @@ export interface PgStoreOptions extends PgDbOptions {
 }
 
 /** A snapshot row with its host's name and labels and the latest row's breakdown columns. */
+/** PgStore.hostSeenStepMs's default. */
+export const HOST_SEEN_STEP_MS = 0;
+
 type LatestRow = StoredRow & { host: string; labels: string; last_seen: number; boot_id: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
 
 export class PgStore implements Store {
@@ -75,6 +78,14 @@ export class PgStore implements Store {
   readonly #layouts = new Map<number, Layout>();
   /** Boot ids by host and boot (boots never go). */
   readonly #bootIds = new Map<string, number>();
+  /** The hosts row this collector last wrote for each host: labels (JSON), interval and last_seen. */
+  readonly #hostRows = new Map<string, { labels: string; interval: number; seen: number }>();
+  /**
+   * A host's row is rewritten when it is new to this collector, its labels or interval changed,
+   * or the last_seen this collector wrote is this old (ms). 0: for every snapshot (last_seen exact).
+   * Readers of hosts.last_seen see it up to this much behind (docs/storage.md, "Writes").
+   */
+  hostSeenStepMs = HOST_SEEN_STEP_MS;
   #timer: NodeJS.Timeout | null = null;
   readonly #log: Logger | undefined;
 
@@ -187,6 +198,7 @@ export class PgStore implements Store {
     await this.partitions.ensure(rows.ts);
     const newBoots = new Map<string, number>();
     const newLayouts = new Map<string, number>();
+    const wroteHosts = new Map<string, { labels: string; interval: number; seen: number }>();
     try {
       const out = await this.db.tx('cannot store batch', async (c) => {
         const live = await this.#refusals(c, rows.items);
@@ -199,7 +211,7 @@ export class PgStore implements Store {
         // Which rows go in: those of the items whose credential still holds.
         const take: number[] = [];
         const hostOfRow: string[] = [];
-        const hostRows = new Map<string, { labels: string; interval: number }>();
+        const hostRows = new Map<string, { labels: string; interval: number; seen: number }>();
         const refused: (IngestRefusal | null)[] = [];
         let j = 0;
         for (const item of rows.items) {
@@ -210,11 +222,18 @@ export class PgStore implements Store {
             take.push(j);
             hostOfRow[j] = item.host;
           }
-          if (r === null) hostRows.set(item.host, { labels: JSON.stringify(item.labels), interval: item.intervalMs });
+          if (r === null) hostRows.set(item.host, { labels: JSON.stringify(item.labels), interval: item.intervalMs, seen: recvTs });
         }
         if (take.length === 0 && hostRows.size === 0) return refused.map((r) => ({ stored: 0, duplicates: 0, ...(r === null ? {} : { refused: r }) }));
-        // Hosts in name order, so concurrent commits of several collectors lock rows in one order.
-        const hosts = [...hostRows.keys()].sort();
+        // The host rows to write (hostSeenStepMs), in name order, so concurrent commits of several collectors lock rows in one order.
+        const hosts = [...hostRows.keys()]
+          .filter((h) => {
+            const was = this.#hostRows.get(h);
+            const now = hostRows.get(h)!;
+            return was === undefined || was.labels !== now.labels || was.interval !== now.interval || recvTs - was.seen >= this.hostSeenStepMs;
+          })
+          .sort();
+        for (const h of hosts) wroteHosts.set(h, hostRows.get(h)!);
         for (const [k, v] of await this.#bootIdsFor(
           c,
           take.map((i) => [hostOfRow[i]!, rows.boot[i]!]),
@@ -272,7 +291,7 @@ export class PgStore implements Store {
                ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
                vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json, writer = excluded.writer WHERE excluded.ts >= latest.ts),`;
         // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
-        const inserted = await c.query<{ host: string; boot_id: number; seq: number; ts: number }>(
+        const inserted = await c.query<{ n: number | null; host: string | null; boot_id: string | null; seq: string | null; ts: string | null }>(
           `WITH ${hostsPart} ${latestPart}
            ins AS (INSERT INTO snapshots (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
              SELECT h, b, s, t, ${recv}, l, substring(${bytes}::bytea from o + 1 for n), e
@@ -280,13 +299,16 @@ export class PgStore implements Store {
                ${$(numArray(col.layout))}::int[], ${$(numArray(col.valsAt))}::int[], ${$(numArray(col.valsLen))}::int[], ${$(textArray(col.errors))}::text[]) AS u(h, b, s, t, l, o, n, e)
              ON CONFLICT DO NOTHING RETURNING host, boot_id, seq, ts),
            late AS (INSERT INTO rollup_dirty (host, minute) SELECT DISTINCT host, (ts / 60000) * 60000 FROM ins
-             WHERE ts < ${recv} - 60000 AND ts < (SELECT done_until FROM rollup_state WHERE resolution = '1m') ON CONFLICT DO NOTHING)
-           SELECT host, boot_id, seq, ts FROM ins`,
+             WHERE ts < ${recv} - 60000 AND ts < (SELECT done_until FROM rollup_state WHERE resolution = '1m') ON CONFLICT DO NOTHING),
+           n AS (SELECT count(*)::int AS n FROM ins)
+           SELECT n, NULL::text AS host, NULL::bigint AS boot_id, NULL::bigint AS seq, NULL::bigint AS ts FROM n
+           UNION ALL SELECT NULL, host, boot_id, seq, ts FROM ins WHERE (SELECT n FROM n) < ${$(take.length)}::int`,
           params,
         );
         // Whether each row taken was stored now (a row twice in one commit: its first time only).
-        const inRows = new Set(inserted.rows.map((r) => `${r.host}\n${r.boot_id}\n${r.seq}\n${r.ts}`));
-        const stored = take.map((_, n) => inRows.delete(`${col.host[n]}\n${col.boot[n]}\n${col.seq[n]}\n${col.ts[n]}`));
+        // The statement answers with the count of rows stored, and the rows only when some were not
+        // (a replay): the usual commit, all stored, sends back and parses one row.
+        const stored = storedRows(inserted.rows, col);
         // The namespace entries of the snapshots stored now (a replay stores none of its entries again).
         const nsOf = take.flatMap((j, n) => (stored[n] ? [{ j, host: col.host[n]!, bootId: col.boot[n]! }] : []));
         if (nsOf.length > 0) await nsWrite(c, rows, nsOf, recvTs, Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length), (id) => layoutId(this.#wireLayouts.get(id) ?? '|'));
@@ -304,6 +326,7 @@ export class PgStore implements Store {
       });
       for (const [k, v] of newBoots) this.#bootIds.set(k, v);
       for (const [k, v] of newLayouts) this.#layoutIds.set(k, v);
+      for (const [k, v] of wroteHosts) this.#hostRows.set(k, v);
       return out;
     } catch (err) {
       // A partition another collector dropped (an old snapshot): create it and try once more.
@@ -474,6 +497,7 @@ export class PgStore implements Store {
   }
 
   removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome> {
+    this.#hostRows.delete(host);
     return this.db.tx(`cannot remove host ${host}`, async (c) => {
       const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0, namespaces: 0 };
       const found =
@@ -548,4 +572,21 @@ export class PgStore implements Store {
     this.readTokens.close();
     await this.db.end();
   }
+}
+
+/**
+ * Whether each taken row was stored by the commit, from the insert statement's answer: a first
+ * row with the count stored (n), then, only when fewer than all were stored, one row per row
+ * stored. A row twice in one commit counts as stored the first time only.
+ */
+function storedRows(
+  answer: readonly { n: number | null; host: string | null; boot_id: number | string | null; seq: number | string | null; ts: number | string | null }[],
+  col: { host: readonly string[]; boot: readonly number[]; seq: readonly number[]; ts: readonly number[] },
+): boolean[] {
+  const total = col.host.length;
+  const n = answer.find((r) => r.n !== null)?.n ?? 0;
+  if (n === total) return new Array<boolean>(total).fill(true);
+  const inRows = new Set<string>();
+  for (const r of answer) if (r.n === null) inRows.add(`${r.host}\n${r.boot_id}\n${r.seq}\n${r.ts}`);
+  return col.host.map((h, i) => inRows.delete(`${h}\n${col.boot[i]}\n${col.seq[i]}\n${col.ts[i]}`));
 }
