@@ -1,5 +1,9 @@
 /**
- * The PostgreSQL write path's helpers on a real server. Array parameters written as literals
+ * The PostgreSQL write path on a real server. Schema version 4 on a database of version 3:
+ * snapshots keeps one index, its key reordered to (host, ts, boot_id, seq), the rows stored
+ * before stay and their replay is a duplicate; latest and hosts get their fillfactor. Host rows:
+ * with PgStore.hostSeenStepMs a host's row is rewritten only when it is new, its labels or
+ * interval changed or its last_seen that old; with the default, for every commit. Array parameters written as literals
  * (store/pg/pg-arrays.ts) come back element for element, whatever the text holds. Token checks
  * made together are answered by one query over all their keys
  * (store/pg/pg-lookups.ts): on a real PostgreSQL server through the real PgStore, many checks at
@@ -7,15 +11,33 @@
  * check made after a token changed sees the change even while an earlier query is in flight.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
+import { PG_MIGRATIONS } from '../../packages/collector/src/store/pg/pg-schema.js';
 import { numArray, textArray } from '../../packages/collector/src/store/pg/pg-arrays.js';
+import { DAY } from '../../packages/collector/src/store/rollups.js';
 import { usePostgres } from '../helpers/postgres.js';
+import { synthSnapshot } from '../helpers/snapshots.js';
 
 const pgServer = usePostgres();
 let store: PgStore | null = null;
 afterAll(async () => {
   await store?.close();
 });
+
+const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
+const DAY0 = Date.UTC(2026, 10, 30);
+const BOOT = '00000000-0000-4000-8000-000000000001';
+
+async function sql<R extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
 
 describe('PostgreSQL write path', () => {
   it('array literals: text with quotes, backslashes, braces, commas, spaces, NULL-like words and non-ASCII; numbers and NULLs', async () => {
@@ -49,5 +71,99 @@ describe('PostgreSQL write path', () => {
     await s.revokeToken('h-new', now);
     expect(await s.hostForToken('hash-new')).toBeNull();
     expect(await s.hostHasToken('h-new')).toBe(false);
+  }, 60_000);
+
+  it('schema version 4 on a version 3 database: one snapshots index keyed (host, ts, boot_id, seq), rows kept and their replay a duplicate; fillfactor of latest and hosts', async () => {
+    const url = await pgServer().createDatabase('migrate_v4');
+    // A database as a collector of schema version 3 left it, with one stored snapshot in the day's partition.
+    await sql(url, `CREATE TABLE tcpfleet_schema (version integer NOT NULL); INSERT INTO tcpfleet_schema VALUES (3); ${PG_MIGRATIONS.slice(0, 3).join(';')}`);
+    await sql(url, `CREATE TABLE snapshots_d20261130 PARTITION OF snapshots FOR VALUES FROM (${DAY0}) TO (${DAY0 + DAY})`);
+    await sql(url, `CREATE TABLE ns_snapshots_d20261130 PARTITION OF ns_snapshots FOR VALUES FROM (${DAY0}) TO (${DAY0 + DAY})`);
+    const indexes = (table: string): Promise<string[]> =>
+      sql<{ d: string }>(url, 'SELECT indexdef AS d FROM pg_indexes WHERE tablename = $1 ORDER BY indexname', [table]).then((r) => r.map((x) => x.d.replace(/ ON (ONLY )?public\.\w+/, '')));
+    expect(await indexes('snapshots_d20261130')).toEqual(
+      ['CREATE UNIQUE INDEX snapshots_d20261130_pkey USING btree (host, boot_id, seq, ts)', 'CREATE INDEX snapshots_d20261130_host_ts_boot_id_seq_idx USING btree (host, ts, boot_id, seq)'].sort(),
+    );
+    await sql(url, "INSERT INTO boots (host, boot) VALUES ('m', $1); INSERT INTO layouts (fields) VALUES ('|')".replace('$1', `'${BOOT}'`));
+    await sql(url, "INSERT INTO snapshots (host, boot_id, seq, ts, recv_ts, layout_id, vals) SELECT 'm', id, 1, $1, $1, 1, '\\x00' FROM boots", [NOW - 2000]);
+    const s = await PgStore.open(url);
+    try {
+      expect((await sql<{ version: number }>(url, 'SELECT version FROM tcpfleet_schema'))[0]?.version).toBe(PG_MIGRATIONS.length);
+      expect(await indexes('snapshots')).toEqual(['CREATE UNIQUE INDEX snapshots_pkey USING btree (host, ts, boot_id, seq)']);
+      expect(await indexes('snapshots_d20261130')).toEqual(['CREATE UNIQUE INDEX snapshots_d20261130_pkey USING btree (host, ts, boot_id, seq)']);
+      // The row stored before: its replay is a duplicate; the next one is stored; so is the same seq at another ts.
+      const out = await s.ingest([{ host: 'm', labels: {}, snapshots: [synthSnapshot('m', NOW - 2000, 1, 1, BOOT), synthSnapshot('m', NOW - 1000, 2, 2, BOOT)] }], NOW);
+      expect(out).toEqual([{ stored: 1, duplicates: 1 }]);
+      expect(await s.ingest([{ host: 'm', labels: {}, snapshots: [synthSnapshot('m', NOW - 2000, 1, 1, BOOT)] }], NOW)).toEqual([{ stored: 0, duplicates: 1 }]);
+      expect((await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM snapshots'))[0]?.n).toBe(2);
+      // A partition made after the migration has the one index too.
+      await s.partitions.ensure([DAY0 + 5 * DAY]);
+      expect(await indexes('snapshots_d20261205')).toEqual(['CREATE UNIQUE INDEX snapshots_d20261205_pkey USING btree (host, ts, boot_id, seq)']);
+      const opts = await sql<{ t: string; o: string[] }>(url, "SELECT relname AS t, reloptions AS o FROM pg_class WHERE relname IN ('latest', 'hosts') ORDER BY 1");
+      expect(opts).toEqual([
+        { t: 'hosts', o: ['fillfactor=70', 'autovacuum_vacuum_scale_factor=0', 'autovacuum_vacuum_threshold=5000'] },
+        { t: 'latest', o: ['fillfactor=50', 'autovacuum_vacuum_scale_factor=0', 'autovacuum_vacuum_threshold=5000'] },
+      ]);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+
+  it('host rows: rewritten for every commit by default; with hostSeenStepMs only when new, changed or that old; a removal writes them again', async () => {
+    const url = await pgServer().createDatabase('host_rows');
+    const s = await PgStore.open(url);
+    try {
+      const hostRow = async (host: string): Promise<{ labels: string; interval_ms: number; first_seen: number; last_seen: number } | undefined> =>
+        (await sql<{ labels: string; interval_ms: number; first_seen: string; last_seen: string }>(url, 'SELECT labels, interval_ms, first_seen, last_seen FROM hosts WHERE host = $1', [host])).map(
+          (r) => ({
+            ...r,
+            first_seen: Number(r.first_seen),
+            last_seen: Number(r.last_seen),
+          }),
+        )[0];
+      let seq = 0;
+      const send = (host: string, recv: number, labels: Record<string, string> = { role: 'a' }, interval = 1000): Promise<unknown> =>
+        s.ingest([{ host, labels, snapshots: [{ ...synthSnapshot(host, recv - 100, ++seq, seq), interval_ms: interval }] }], recv);
+      // Default: last_seen is each commit's receive time.
+      expect(s.hostSeenStepMs).toBe(0);
+      await send('a', NOW);
+      await send('a', NOW + 1);
+      expect(await hostRow('a')).toEqual({ labels: '{"role":"a"}', interval_ms: 1000, first_seen: NOW, last_seen: NOW + 1 });
+
+      s.hostSeenStepMs = 10_000;
+      await send('a', NOW + 2000);
+      await send('a', NOW + 10_000);
+      expect((await hostRow('a'))?.last_seen).toBe(NOW + 1);
+      // The latest row moves on with every snapshot whatever the host row does.
+      expect(Number((await sql<{ r: string }>(url, "SELECT recv_ts AS r FROM latest WHERE host = 'a'"))[0]?.r)).toBe(NOW + 10_000);
+      await send('a', NOW + 10_001);
+      expect((await hostRow('a'))?.last_seen).toBe(NOW + 10_001);
+      // New labels, a new interval: written at once.
+      await send('a', NOW + 12_000, { role: 'b' });
+      expect(await hostRow('a')).toEqual({ labels: '{"role":"b"}', interval_ms: 1000, first_seen: NOW, last_seen: NOW + 12_000 });
+      await send('a', NOW + 13_000, { role: 'b' }, 2000);
+      expect(await hostRow('a')).toEqual({ labels: '{"role":"b"}', interval_ms: 2000, first_seen: NOW, last_seen: NOW + 13_000 });
+      // A host new to this collector (its row written by another one): written at once.
+      const other = await PgStore.open(url);
+      try {
+        await other.ingest([{ host: 'b', labels: {}, snapshots: [synthSnapshot('b', NOW, 1, 1)] }], NOW);
+      } finally {
+        await other.close();
+      }
+      await send('b', NOW + 14_000);
+      expect(await hostRow('b')).toEqual({ labels: '{"role":"a"}', interval_ms: 1000, first_seen: NOW, last_seen: NOW + 14_000 });
+      // Purged by this store: its next snapshot writes the row again.
+      expect((await s.removeHost('a', { purge: true, now: NOW + 15_000 })).found).toBe(true);
+      expect(await hostRow('a')).toBeUndefined();
+      await send('a', NOW + 15_001, { role: 'b' }, 2000);
+      expect(await hostRow('a')).toEqual({ labels: '{"role":"b"}', interval_ms: 2000, first_seen: NOW + 15_001, last_seen: NOW + 15_001 });
+      // Forgetting a silent host looks at the latest row too: last_seen behind by the step is no silence.
+      await send('a', NOW + 16_000, { role: 'b' }, 2000);
+      expect((await hostRow('a'))?.last_seen).toBe(NOW + 15_001);
+      expect((await s.removeHost('a', { purge: false, now: NOW + 16_001, silentBefore: NOW + 15_500 })).found).toBe(false);
+      expect((await s.removeHost('a', { purge: false, now: NOW + 16_001, silentBefore: NOW + 16_001 })).found).toBe(true);
+    } finally {
+      await s.close();
+    }
   }, 60_000);
 });

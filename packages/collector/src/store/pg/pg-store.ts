@@ -503,7 +503,11 @@ export class PgStore implements Store {
       const found =
         o.silentBefore === undefined
           ? await c.query('SELECT 1 FROM hosts WHERE host = $1 FOR UPDATE', [host])
-          : await c.query('SELECT 1 FROM hosts WHERE host = $1 AND last_seen < $2 FOR UPDATE', [host, o.silentBefore]);
+          : // Silent: nothing received since (last_seen may lag by hostSeenStepMs; the latest row's recv_ts does not).
+            await c.query('SELECT 1 FROM hosts h WHERE h.host = $1 AND h.last_seen < $2 AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.host = h.host AND l.recv_ts >= $2) FOR UPDATE OF h', [
+              host,
+              o.silentBefore,
+            ]);
       if (found.rows.length === 0) return none;
       const namespaces = await nsRemove(c, host, o.purge);
       const result = { found: true, latest: (await c.query('DELETE FROM latest WHERE host = $1', [host])).rowCount ?? 0, snapshots: 0, rollups: 0, gaps: 0, namespaces };
