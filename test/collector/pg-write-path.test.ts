@@ -3,7 +3,8 @@
  * snapshots keeps one index, its key reordered to (host, ts, boot_id, seq), the rows stored
  * before stay and their replay is a duplicate; latest and hosts get their fillfactor. Host rows:
  * with PgStore.hostSeenStepMs a host's row is rewritten only when it is new, its labels or
- * interval changed or its last_seen that old; with the default, for every commit. Array parameters written as literals
+ * interval changed (also by another collector), the row is gone (a purge by another process) or
+ * its last_seen is that old; with the default, for every commit. Array parameters written as literals
  * (store/pg/pg-arrays.ts) come back element for element, whatever the text holds. Token checks
  * made together are answered by one query over all their keys
  * (store/pg/pg-lookups.ts): on a real PostgreSQL server through the real PgStore, many checks at
@@ -14,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
 import { PG_MIGRATIONS } from '../../packages/collector/src/store/pg/pg-schema.js';
-import { numArray, textArray } from '../../packages/collector/src/store/pg/pg-arrays.js';
+import { boolArray, numArray, textArray } from '../../packages/collector/src/store/pg/pg-arrays.js';
 import { DAY } from '../../packages/collector/src/store/rollups.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { synthSnapshot } from '../helpers/snapshots.js';
@@ -40,7 +41,7 @@ async function sql<R extends pg.QueryResultRow>(url: string, text: string, param
 }
 
 describe('PostgreSQL write path', () => {
-  it('array literals: text with quotes, backslashes, braces, commas, spaces, NULL-like words and non-ASCII; numbers and NULLs', async () => {
+  it('array literals: text with quotes, backslashes, braces, commas, spaces, NULL-like words and non-ASCII; numbers and NULLs; booleans', async () => {
     const texts = ['plain', 'a"b', 'back\\slash\\', '{braces}', 'a,b', ' spaced ', 'NULL', 'null', '', 'ünï😀', '\\"', null, 'x'];
     const got = await pgServer().sql<{ v: string | null }>('SELECT unnest($1::text[]) AS v', [textArray(texts)]);
     expect(got.map((r) => r.v)).toEqual(texts);
@@ -48,6 +49,8 @@ describe('PostgreSQL write path', () => {
     const n = await pgServer().sql<{ v: string | null }>('SELECT unnest($1::bigint[])::text AS v', [numArray(nums)]);
     expect(n.map((r) => (r.v === null ? null : Number(r.v)))).toEqual(nums);
     expect(await pgServer().sql('SELECT unnest($1::int[]) AS v', [numArray([])])).toEqual([]);
+    const b = await pgServer().sql<{ v: boolean }>('SELECT unnest($1::boolean[]) AS v', [boolArray([true, false, false, true])]);
+    expect(b.map((r) => r.v)).toEqual([true, false, false, true]);
   });
 
   it('token checks made together: each of many concurrent checks answered, and a check after a change sees it', async () => {
@@ -109,7 +112,7 @@ describe('PostgreSQL write path', () => {
     }
   }, 60_000);
 
-  it('host rows: rewritten for every commit by default; with hostSeenStepMs only when new, changed or that old; a removal writes them again', async () => {
+  it('host rows: rewritten for every commit by default; with hostSeenStepMs only when new, changed, gone or that old', async () => {
     const url = await pgServer().createDatabase('host_rows');
     const s = await PgStore.open(url);
     try {
@@ -152,6 +155,22 @@ describe('PostgreSQL write path', () => {
       }
       await send('b', NOW + 14_000);
       expect(await hostRow('b')).toEqual({ labels: '{"role":"a"}', interval_ms: 1000, first_seen: NOW, last_seen: NOW + 14_000 });
+      // Purged by another process (the row gone) or relabelled by another collector: this one's next snapshot writes the row again, within the step.
+      const other2 = await PgStore.open(url);
+      try {
+        expect((await other2.removeHost('b', { purge: true, now: NOW + 14_001 })).found).toBe(true);
+        await send('b', NOW + 14_002);
+        expect(await hostRow('b')).toEqual({ labels: '{"role":"a"}', interval_ms: 1000, first_seen: NOW + 14_002, last_seen: NOW + 14_002 });
+        await other2.ingest([{ host: 'b', labels: { role: 'z' }, snapshots: [synthSnapshot('b', NOW + 14_003, 100, 1)] }], NOW + 14_003);
+        expect((await hostRow('b'))?.labels).toBe('{"role":"z"}');
+        await send('b', NOW + 14_004);
+        expect(await hostRow('b')).toEqual({ labels: '{"role":"a"}', interval_ms: 1000, first_seen: NOW + 14_002, last_seen: NOW + 14_004 });
+        // Unchanged and within the step: not rewritten.
+        await send('b', NOW + 14_005);
+        expect((await hostRow('b'))?.last_seen).toBe(NOW + 14_004);
+      } finally {
+        await other2.close();
+      }
       // Purged by this store: its next snapshot writes the row again.
       expect((await s.removeHost('a', { purge: true, now: NOW + 15_000 })).found).toBe(true);
       expect(await hostRow('a')).toBeUndefined();

@@ -17,6 +17,13 @@ export function numArray(values: readonly (number | null | undefined)[]): string
   return out + '}';
 }
 
+/** `{t,f}`: booleans. */
+export function boolArray(values: readonly boolean[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) out += (i > 0 ? ',' : '') + (values[i] === true ? 't' : 'f');
+  return out + '}';
+}
+
 const NEEDS_ESCAPE = /["\\]/;
 
 /** `{"a","b"}`: text elements quoted (quote and backslash escaped); null and undefined become NULL. */

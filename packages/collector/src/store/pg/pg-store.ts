@@ -41,7 +41,7 @@ import { RESOLUTION_TABLES, rolledUntil } from '../store.js';
 import type { NsSeries, NsStoredEntry } from '../store.js';
 import type { AlertRecord, AlertStore } from '../../alerts/alert-store.js';
 import { PgDb } from './pg-db.js';
-import { numArray, textArray } from './pg-arrays.js';
+import { boolArray, numArray, textArray } from './pg-arrays.js';
 import { BatchedLookup } from './pg-lookups.js';
 import type { PgDbOptions } from './pg-db.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
@@ -225,15 +225,16 @@ export class PgStore implements Store {
           if (r === null) hostRows.set(item.host, { labels: JSON.stringify(item.labels), interval: item.intervalMs, seen: recvTs });
         }
         if (take.length === 0 && hostRows.size === 0) return refused.map((r) => ({ stored: 0, duplicates: 0, ...(r === null ? {} : { refused: r }) }));
-        // The host rows to write (hostSeenStepMs), in name order, so concurrent commits of several collectors lock rows in one order.
-        const hosts = [...hostRows.keys()]
-          .filter((h) => {
-            const was = this.#hostRows.get(h);
-            const now = hostRows.get(h)!;
-            return was === undefined || was.labels !== now.labels || was.interval !== now.interval || recvTs - was.seen >= this.hostSeenStepMs;
-          })
-          .sort();
-        for (const h of hosts) wroteHosts.set(h, hostRows.get(h)!);
+        // Hosts in name order, so concurrent commits of several collectors lock rows in one order;
+        // which rows are rewritten (hostSeenStepMs): the others are only checked (below).
+        const hosts = [...hostRows.keys()].sort();
+        const write = hosts.map((h) => {
+          const was = this.#hostRows.get(h);
+          const now = hostRows.get(h)!;
+          const w = was === undefined || was.labels !== now.labels || was.interval !== now.interval || recvTs - was.seen >= this.hostSeenStepMs;
+          if (w) wroteHosts.set(h, now);
+          return w;
+        });
         for (const [k, v] of await this.#bootIdsFor(
           c,
           take.map((i) => [hostOfRow[i]!, rows.boot[i]!]),
@@ -277,7 +278,11 @@ export class PgStore implements Store {
           hosts.length === 0
             ? ''
             : `up_hosts AS (INSERT INTO hosts (host, labels, interval_ms, first_seen, last_seen)
-               SELECT h, l, i, ${recv}, ${recv} FROM unnest(${$(textArray(hosts))}::text[], ${$(textArray(hosts.map((h) => hostRows.get(h)!.labels)))}::text[], ${$(numArray(hosts.map((h) => hostRows.get(h)!.interval)))}::int[]) AS u(h, l, i)
+               SELECT h, l, i, ${recv}, ${recv} FROM unnest(${$(textArray(hosts))}::text[], ${$(textArray(hosts.map((h) => hostRows.get(h)!.labels)))}::text[], ${$(numArray(hosts.map((h) => hostRows.get(h)!.interval)))}::int[], ${$(boolArray(write))}::boolean[]) AS u(h, l, i, w)
+               ${
+                 // A row not rewritten now is still written when it is missing (a purge by another process) or differs (labels another collector wrote).
+                 write.every(Boolean) ? '' : 'WHERE w OR NOT EXISTS (SELECT 1 FROM hosts x WHERE x.host = u.h AND x.labels = u.l AND x.interval_ms = u.i)'
+               }
                ON CONFLICT (host) DO UPDATE SET labels = excluded.labels, interval_ms = excluded.interval_ms, last_seen = greatest(hosts.last_seen, excluded.last_seen)),`;
         const latestPart =
           ln.length === 0
