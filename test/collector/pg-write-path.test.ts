@@ -4,7 +4,8 @@
  * before stay and their replay is a duplicate; latest and hosts get their fillfactor. Host rows:
  * with PgStore.hostSeenStepMs a host's row is rewritten only when it is new, its labels or
  * interval changed (also by another collector), the row is gone (a purge by another process) or
- * its last_seen is that old; with the default, for every commit. Array parameters written as literals
+ * its last_seen is that old; with the default, for every commit. The rollup job before its first
+ * minute: an older snapshot stored after a pass read the oldest is rolled from its own minute. Array parameters written as literals
  * (store/pg/pg-arrays.ts) come back element for element, whatever the text holds. Token checks
  * made together are answered by one query over all their keys
  * (store/pg/pg-lookups.ts): on a real PostgreSQL server through the real PgStore, many checks at
@@ -181,6 +182,29 @@ describe('PostgreSQL write path', () => {
       expect((await hostRow('a'))?.last_seen).toBe(NOW + 15_001);
       expect((await s.removeHost('a', { purge: false, now: NOW + 16_001, silentBefore: NOW + 15_500 })).found).toBe(false);
       expect((await s.removeHost('a', { purge: false, now: NOW + 16_001, silentBefore: NOW + 16_001 })).found).toBe(true);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+
+  it('rollups before the first minute is rolled: a snapshot older than the oldest a pass saw is rolled from its own minute', async () => {
+    const url = await pgServer().createDatabase('first_roll');
+    const s = await PgStore.open(url);
+    try {
+      let clock = NOW;
+      const job = s.rollupJob({ rawRetentionMs: DAY, graceMs: 60_000, now: () => clock });
+      if (job === null) throw new Error('no rollup job');
+      expect(await s.ingest([{ host: 'r', labels: {}, snapshots: [synthSnapshot('r', NOW - 5000, 100, 1, BOOT)] }], NOW)).toEqual([{ stored: 1, duplicates: 0 }]);
+      await job.runOnce();
+      expect(await sql(url, 'SELECT 1 FROM rollup_1m')).toEqual([]);
+      // Older than what the pass saw, before anything was rolled.
+      const early = NOW - 10 * 60_000;
+      expect(await s.ingest([{ host: 'r', labels: {}, snapshots: [synthSnapshot('r', early, 1, 2, BOOT)] }], NOW + 1000)).toEqual([{ stored: 1, duplicates: 0 }]);
+      await job.runOnce();
+      clock = NOW + 5 * 60_000;
+      await job.runOnce();
+      const buckets = await sql<{ b: string }>(url, "SELECT bucket AS b FROM rollup_1m WHERE host = 'r' ORDER BY bucket");
+      expect(buckets.map((r) => Number(r.b))).toEqual([early - (early % 60_000), NOW - 5000 - ((NOW - 5000) % 60_000)]);
     } finally {
       await s.close();
     }

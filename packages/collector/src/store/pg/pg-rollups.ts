@@ -41,6 +41,8 @@ export class PgRollupJob implements RollupService {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
+  /** The oldest raw snapshot's ts while nothing is rolled yet (read by a scan of every partition). */
+  #oldest: number | null = null;
   readonly stats = { minutesRolled: 0, hoursRolled: 0, rawPruned: 0, minutePruned: 0, hourPruned: 0, dirtyRerolled: 0, nsPruned: 0 };
 
   constructor(store: PgRollupStore, o: RollupJobOptions) {
@@ -149,7 +151,12 @@ export class PgRollupJob implements RollupService {
     const now = this.#o.now();
     let from = await this.doneUntil('1m');
     if (from === null) {
-      const oldest = (await this.#db.query<{ t: number | null }>('SELECT min(ts) AS t FROM snapshots'))[0]?.t ?? null;
+      // Until the first minute is rolled (the grace after the first snapshot) every pass lands
+      // here; the scan is read again only once the oldest minute it gave is due (a snapshot
+      // older still may have come since), not on every pass.
+      const due = (t: number | null): boolean => t === null || floorTo(t, MINUTE) < floorTo(now - this.#o.graceMs, MINUTE);
+      if (due(this.#oldest)) this.#oldest = (await this.#db.query<{ t: number | null }>('SELECT min(ts) AS t FROM snapshots'))[0]?.t ?? null;
+      const oldest = this.#oldest;
       if (oldest === null) return false;
       from = floorTo(oldest, MINUTE);
     }
