@@ -4,7 +4,7 @@
  * before stay and their replay is a duplicate; latest and hosts get their fillfactor. Host rows:
  * with PgStore.hostSeenStepMs a host's row is rewritten only when it is new, its labels or
  * interval changed (also by another collector), the row is gone (a purge by another process) or
- * its last_seen is that old; with the default, for every commit. The rollup job before its first
+ * its last_seen is that old; with 0, for every commit. The rollup job before its first
  * minute: an older snapshot stored after a pass read the oldest is rolled from its own minute. Array parameters written as literals
  * (store/pg/pg-arrays.ts) come back element for element, whatever the text holds. Token checks
  * made together are answered by one query over all their keys
@@ -113,7 +113,7 @@ describe('PostgreSQL write path', () => {
     }
   }, 60_000);
 
-  it('host rows: rewritten for every commit by default; with hostSeenStepMs only when new, changed, gone or that old', async () => {
+  it('host rows: rewritten for every commit with hostSeenStepMs 0; above only when new, changed, gone or that old', async () => {
     const url = await pgServer().createDatabase('host_rows');
     const s = await PgStore.open(url);
     try {
@@ -128,8 +128,8 @@ describe('PostgreSQL write path', () => {
       let seq = 0;
       const send = (host: string, recv: number, labels: Record<string, string> = { role: 'a' }, interval = 1000): Promise<unknown> =>
         s.ingest([{ host, labels, snapshots: [{ ...synthSnapshot(host, recv - 100, ++seq, seq), interval_ms: interval }] }], recv);
-      // Default: last_seen is each commit's receive time.
-      expect(s.hostSeenStepMs).toBe(0);
+      // Step 0: last_seen is each commit's receive time.
+      s.hostSeenStepMs = 0;
       await send('a', NOW);
       await send('a', NOW + 1);
       expect(await hostRow('a')).toEqual({ labels: '{"role":"a"}', interval_ms: 1000, first_seen: NOW, last_seen: NOW + 1 });

@@ -57,10 +57,13 @@ export interface PgStoreOptions extends PgDbOptions {
   readonly?: boolean;
 }
 
-/** A snapshot row with its host's name and labels and the latest row's breakdown columns. */
-/** PgStore.hostSeenStepMs's default. */
+/**
+ * PgStore.hostSeenStepMs's default. 0 while PgStore.latest(since) (the fleet sync) filters on and
+ * reports hosts.last_seen: a step needs that read moved to greatest(h.last_seen, l.recv_ts) first.
+ */
 export const HOST_SEEN_STEP_MS = 0;
 
+/** A snapshot row with its host's name and labels and the latest row's breakdown columns. */
 type LatestRow = StoredRow & { host: string; labels: string; last_seen: number; boot_id: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
 
 export class PgStore implements Store {
