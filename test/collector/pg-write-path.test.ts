@@ -41,6 +41,17 @@ async function sql<R extends pg.QueryResultRow>(url: string, text: string, param
   }
 }
 
+/** Runs `fn` on a store over a fresh database, closed afterwards. */
+async function withStore(name: string, fn: (s: PgStore, url: string) => Promise<void>): Promise<void> {
+  const url = await pgServer().createDatabase(name);
+  const s = await PgStore.open(url);
+  try {
+    await fn(s, url);
+  } finally {
+    await s.close();
+  }
+}
+
 describe('PostgreSQL write path', () => {
   it('array literals: text with quotes, backslashes, braces, commas, spaces, NULL-like words and non-ASCII; numbers and NULLs; booleans', async () => {
     const texts = ['plain', 'a"b', 'back\\slash\\', '{braces}', 'a,b', ' spaced ', 'NULL', 'null', '', 'ünï😀', '\\"', null, 'x'];
@@ -114,9 +125,7 @@ describe('PostgreSQL write path', () => {
   }, 60_000);
 
   it('host rows: rewritten for every commit with hostSeenStepMs 0; above only when new, changed, gone or that old', async () => {
-    const url = await pgServer().createDatabase('host_rows');
-    const s = await PgStore.open(url);
-    try {
+    await withStore('host_rows', async (s, url) => {
       const hostRow = async (host: string): Promise<{ labels: string; interval_ms: number; first_seen: number; last_seen: number } | undefined> =>
         (await sql<{ labels: string; interval_ms: number; first_seen: string; last_seen: string }>(url, 'SELECT labels, interval_ms, first_seen, last_seen FROM hosts WHERE host = $1', [host])).map(
           (r) => ({
@@ -182,15 +191,11 @@ describe('PostgreSQL write path', () => {
       expect((await hostRow('a'))?.last_seen).toBe(NOW + 15_001);
       expect((await s.removeHost('a', { purge: false, now: NOW + 16_001, silentBefore: NOW + 15_500 })).found).toBe(false);
       expect((await s.removeHost('a', { purge: false, now: NOW + 16_001, silentBefore: NOW + 16_001 })).found).toBe(true);
-    } finally {
-      await s.close();
-    }
+    });
   }, 60_000);
 
   it('rollups before the first minute is rolled: a snapshot older than the oldest a pass saw is rolled from its own minute', async () => {
-    const url = await pgServer().createDatabase('first_roll');
-    const s = await PgStore.open(url);
-    try {
+    await withStore('first_roll', async (s, url) => {
       let clock = NOW;
       const job = s.rollupJob({ rawRetentionMs: DAY, graceMs: 60_000, now: () => clock });
       if (job === null) throw new Error('no rollup job');
@@ -205,8 +210,6 @@ describe('PostgreSQL write path', () => {
       await job.runOnce();
       const buckets = await sql<{ b: string }>(url, "SELECT bucket AS b FROM rollup_1m WHERE host = 'r' ORDER BY bucket");
       expect(buckets.map((r) => Number(r.b))).toEqual([early - (early % 60_000), NOW - 5000 - ((NOW - 5000) % 60_000)]);
-    } finally {
-      await s.close();
-    }
+    });
   }, 60_000);
 });
