@@ -6,7 +6,7 @@
  * handed to `onChanged` (the leader's alert engine sees the whole fleet this way).
  *
  * Delay: a snapshot acknowledged by collector A is in collector B's answers after at most one
- * SYNC_MS plus one query (measured in test/cluster/pg-cluster.test.ts and docs/deploy.md).
+ * SYNC_MS plus that pass's queries (measured in test/cluster/pg-cluster.test.ts and docs/deploy.md).
  *
  * `latest` reads only the rows other collectors wrote (latest.writer, issue 11): this collector's
  * own commits are in its fleet already (Fleet.apply). They still move the last look on
