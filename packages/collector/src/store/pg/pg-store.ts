@@ -372,23 +372,15 @@ export class PgStore implements Store {
     if (since !== undefined) where.push(`h.last_seen >= $${params.push(since)}`);
     if (o.othersOnly === true) where.push(`l.writer IS DISTINCT FROM $${params.push(this.writer)}`);
     const have = o.have;
-    if (have !== undefined) {
-      const keys = await this.db.query<{ host: string; ts: number; last_seen: number }>(
-        `SELECT l.host, l.ts, h.last_seen FROM latest l JOIN hosts h ON h.host = l.host${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`}`,
-        params,
-      );
-      const want = keys.filter((k) => !have(k.host, k.ts, k.last_seen)).map((k) => k.host);
-      if (want.length === 0) return [];
-      where.length = 0;
-      params.length = 0;
-      where.push(`l.host = ANY($${params.push(textArray(want))}::text[])`);
-    }
-    const rows = await this.db.query<LatestRow>(
-      `SELECT h.host, h.labels, h.last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
-       FROM latest l JOIN hosts h ON h.host = l.host${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY h.host`,
-      params,
-    );
-    const ns = await nsLatest(this.db, this.#snmpNames, where.length === 0 ? undefined : rows);
+    const rows =
+      have !== undefined
+        ? await this.#movedRows(where, params, have)
+        : await this.db.query<LatestRow>(
+            `SELECT h.host, h.labels, h.last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
+             FROM latest l JOIN hosts h ON h.host = l.host${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY h.host`,
+            params,
+          );
+    const ns = await nsLatest(this.db, this.#snmpNames, where.length === 0 && have === undefined ? undefined : rows);
     await this.#bootNamesOf(rows);
     const out: StoredSnapshot[] = [];
     for (const r of rows) {
@@ -404,6 +396,33 @@ export class PgStore implements Store {
       out.push(snap);
     }
     return out;
+  }
+
+  /**
+   * latest() with `have`: the keys, then the rows `have` does not hold, sorted by host. Both reads
+   * go from each host to its latest row by key (a LATERAL subquery, which the planner does not
+   * turn into a hash join): `latest` is rewritten ~10,000 times a second at full load and carries
+   * dead row versions until vacuumed (hundreds of MB), which a join scanning it whole read on every
+   * pass. JIT is off for them (SET LOCAL): the planner's estimates over those tables cross
+   * jit_above_cost, and compiling took longer than running.
+   */
+  async #movedRows(where: readonly string[], params: readonly unknown[], have: (host: string, ts: number, recvTs: number) => boolean): Promise<LatestRow[]> {
+    return this.db.tx('cannot read the latest rows', async (c) => {
+      await c.query('SET LOCAL jit = off');
+      const keys = await c.query<{ host: string; ts: number; last_seen: number }>(
+        `SELECT h.host, h.last_seen, l.ts FROM hosts h CROSS JOIN LATERAL (SELECT ts, writer FROM latest WHERE host = h.host LIMIT 1) l${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`}`,
+        [...params],
+      );
+      const want = keys.rows.filter((k) => !have(k.host, k.ts, k.last_seen)).map((k) => k.host);
+      if (want.length === 0) return [];
+      const rows = await c.query<LatestRow>(
+        `SELECT k.host, h.labels, h.last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
+         FROM unnest($1::text[]) AS k(host) CROSS JOIN LATERAL (SELECT labels, last_seen FROM hosts WHERE host = k.host LIMIT 1) h
+         CROSS JOIN LATERAL (SELECT * FROM latest WHERE host = k.host LIMIT 1) l`,
+        [textArray(want)],
+      );
+      return rows.rows.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+    });
   }
 
   /** Boot names by id (boots never change or go): read once, for the ids not known yet. */
