@@ -6,14 +6,18 @@
  *    also rows a host that moved to the other collector got there, and rows from before the column;
  *  - merged into the first collector's fleet, the moved host's newer row wins (Fleet.merge);
  *  - read `packed` (what the fleet sync reads), a row is a PackedSnapshot holding the same snapshot
- *    as the plain read (counters and breakdown built from its bytes when read), kept by the fleet as is.
+ *    as the plain read (counters and breakdown built from its bytes when read), kept by the fleet as is;
+ *  - with `have` (the fleet sync asking its fleet, Fleet.known), only keys are read for the rows the
+ *    fleet holds already (not read whole, not decoded again; their receive time still moves the
+ *    host's staleness on), and a newer row, with changed labels or a new boot, is read and taken.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PoolClient } from 'pg';
 import { Bin1Decoder, Bin1Encoder, PackedSnapshot } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
 import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
 import { Fleet } from '../../packages/collector/src/api/fleet.js';
-import type { IngestItem } from '../../packages/collector/src/store/store.js';
+import type { IngestItem, StoredSnapshot } from '../../packages/collector/src/store/store.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { fixtureSnapshot, synthNamespace, synthSnapshot } from '../helpers/snapshots.js';
 
@@ -50,6 +54,18 @@ function recordQueries(store: PgStore): { sql: string; rows: readonly Record<str
     log.push({ sql, rows });
     return rows;
   }) as typeof store.db.query;
+  // Statements inside a transaction (the fleet sync's keys and rows), on the transaction's connection.
+  const tx = store.db.tx.bind(store.db);
+  store.db.tx = (async (what: string, fn: (c: PoolClient) => Promise<unknown>) =>
+    tx(what, (c) => {
+      const recorded = Object.create(c) as PoolClient;
+      recorded.query = (async (sql: string, params?: unknown[]) => {
+        const r = await c.query(sql, params);
+        log.push({ sql, rows: r.rows as Record<string, unknown>[] });
+        return r;
+      }) as typeof c.query;
+      return fn(recorded);
+    })) as typeof store.db.tx;
   return log;
 }
 
@@ -157,5 +173,52 @@ describe('fleet sync reads on PostgreSQL', () => {
     expect(view).toBe(packed[1]);
     expect(fleet.host('p', t)).toEqual({ ...plain[1], stale: false });
     expect(JSON.parse(JSON.stringify(fleet.hosts(t)))).toEqual(JSON.parse(JSON.stringify(plain.map((r) => ({ ...r, stale: false })))));
+  });
+
+  it('have: rows the fleet holds are read as keys only, not whole; their receive time still counts; newer rows, labels and boots are taken', async () => {
+    const [a, b] = (await stores(2)) as [PgStore, PgStore];
+    const t = Date.now();
+    const since = t - 3000;
+    const fleet = new Fleet();
+    const pass = (): Promise<StoredSnapshot[]> => a.latest(since, { othersOnly: true, packed: true, have: (h, ts, recv) => fleet.known(h, ts, recv) });
+    await b.ingest([item('x', t, 1, 1), item('y', t, 1, 2)], t);
+    const log = recordQueries(a);
+    const first = await pass();
+    expect(first.map((r) => [r.host, r.ts, r.boot, r.labels])).toEqual([
+      ['x', t, synthSnapshot('x', t, 1, 1).boot, { role: 'x' }],
+      ['y', t, synthSnapshot('y', t, 1, 2).boot, { role: 'y' }],
+    ]);
+    expect(fleet.merge(first).map((r) => r.host)).toEqual(['x', 'y']);
+    // Read whole: the rows of the hosts the keys named.
+    const whole = (): string[] => log.filter((q) => /l\.vals/.test(q.sql)).flatMap((q) => q.rows.map((r) => String(r['host'])));
+    expect(whole()).toEqual(['x', 'y']);
+
+    // Nothing new: the keys only (one read, no values), nothing returned.
+    log.length = 0;
+    expect(await pass()).toEqual([]);
+    expect(log.filter((q) => /^\s*SELECT/.test(q.sql)).map((q) => q.rows.map((r) => r['host']).sort())).toEqual([['x', 'y']]);
+    expect(whole()).toEqual([]);
+
+    // x sent again (a duplicate) later: still not read whole, but its receive time moves x's staleness on.
+    log.length = 0;
+    expect(await b.ingest([item('x', t, 1, 1)], t + 25_000)).toEqual([{ stored: 0, duplicates: 1 }]);
+    expect(fleet.host('x', t + 40_000)?.stale).toBe(true);
+    expect(await pass()).toEqual([]);
+    expect(whole()).toEqual([]);
+    expect(fleet.host('x', t + 40_000)).toMatchObject({ recv_ts: t + 25_000, stale: false });
+
+    // y's newer snapshot with new labels and a new boot: only y is read whole, and taken with its labels and boot.
+    log.length = 0;
+    const newBoot = '00000000-0000-4000-8000-0000000000f2';
+    await b.ingest([{ host: 'y', labels: { role: 'moved' }, snapshots: [{ ...synthSnapshot('y', t + 1000, 1, 9, newBoot), namespaces: [] }] }], t + 26_000);
+    const next = await pass();
+    expect(whole()).toEqual(['y']);
+    expect(next.map((r) => [r.host, r.ts, r.boot, r.labels])).toEqual([['y', t + 1000, newBoot, { role: 'moved' }]]);
+    expect(fleet.merge(next).map((r) => r.host)).toEqual(['y']);
+    expect(fleet.host('y', t + 26_000)).toMatchObject({ ts: t + 1000, boot: newBoot, labels: { role: 'moved' }, states: synthSnapshot('y', t + 1000, 1, 9).states });
+    expect(fleet.hosts(t + 26_000, null).map((h) => [h.host, h.labels['role']])).toEqual([
+      ['x', 'x'],
+      ['y', 'moved'],
+    ]);
   });
 });

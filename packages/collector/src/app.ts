@@ -152,7 +152,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       await app.start('fleet-sync', () => {
         const sync = startFleetSync(
           {
-            latest: (since) => pgStore.latest(since, { othersOnly: true, packed: true }),
+            latest: (since, have) => pgStore.latest(since, { othersOnly: true, packed: true, have }),
             fleet,
             log,
             onChanged: (rows) =>

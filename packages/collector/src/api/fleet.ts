@@ -167,17 +167,27 @@ export class Fleet {
   merge(rows: readonly StoredSnapshot[]): StoredSnapshot[] {
     const changed: StoredSnapshot[] = [];
     for (const r of rows) {
-      const cur = this.#latest.get(r.host);
-      if (cur === undefined || r.ts > cur.ts) {
-        this.#set(r.host, rowView(r));
-        changed.push(r);
-      } else if (r.recv_ts > cur.recv_ts) {
-        cur.recv_ts = r.recv_ts;
-        const e = this.#entries.get(r.host);
-        if (e !== undefined) e.deadline = r.recv_ts + STALE_INTERVALS * cur.interval_ms;
-      }
+      if (this.known(r.host, r.ts, r.recv_ts)) continue;
+      this.#set(r.host, rowView(r));
+      changed.push(r);
     }
     return changed;
+  }
+
+  /**
+   * True when the fleet holds `host` at snapshot time `ts` or newer, so a stored row of that ts
+   * would change nothing (merge): its last receive time is moved forward to `recvTs` then. The
+   * fleet sync asks this before a row is read whole (cluster/fleet-sync.ts).
+   */
+  known(host: string, ts: number, recvTs: number): boolean {
+    const cur = this.#latest.get(host);
+    if (cur === undefined || ts > cur.ts) return false;
+    if (recvTs > cur.recv_ts) {
+      cur.recv_ts = recvTs;
+      const e = this.#entries.get(host);
+      if (e !== undefined) e.deadline = recvTs + STALE_INTERVALS * cur.interval_ms;
+    }
+    return true;
   }
 
   /**

@@ -6,11 +6,16 @@
  * handed to `onChanged` (the leader's alert engine sees the whole fleet this way).
  *
  * Delay: a snapshot acknowledged by collector A is in collector B's answers after at most one
- * SYNC_MS plus one query (measured in test/cluster/pg-cluster.test.ts and docs/deploy.md).
+ * SYNC_MS plus that pass's queries (measured in test/cluster/pg-cluster.test.ts and docs/deploy.md).
  *
  * `latest` reads only the rows other collectors wrote (latest.writer, issue 11): this collector's
  * own commits are in its fleet already (Fleet.apply). They still move the last look on
  * (`committed`), as reading them back did, so a pass reads only the hosts that moved since.
+ *
+ * A pass reads the keys first and asks the fleet of each (`have`: Fleet.known, which moves the
+ * host's last receive time on): rows the fleet holds already at that snapshot time or newer (read
+ * again within the margin, or a backlogged collector that committed nothing since the last pass)
+ * are neither read whole nor decoded again.
  */
 import type { Logger } from 'pino';
 import type { StoredSnapshot } from '../store/store.js';
@@ -22,7 +27,8 @@ export const SYNC_MS = 1000;
 export const MARGIN_MS = 3000;
 
 export interface FleetSyncOptions {
-  latest: (since: number) => Promise<StoredSnapshot[]>;
+  /** The latest rows received since `since`, leaving out those `have` says the fleet holds (PgStore.latest). */
+  latest: (since: number, have: (host: string, ts: number, recvTs: number) => boolean) => Promise<StoredSnapshot[]>;
   fleet: Fleet;
   log: Logger;
   onChanged?: (rows: readonly StoredSnapshot[]) => void;
@@ -43,8 +49,13 @@ export function startFleetSync(o: FleetSyncOptions, startedAt: number): FleetSyn
     o.everyMs ?? SYNC_MS,
     async () => {
       const look = Date.now();
-      const rows = await o.latest(Math.min(seen, look) - MARGIN_MS);
-      for (const r of rows) if (r.recv_ts > seen) seen = r.recv_ts;
+      let newest = seen;
+      const rows = await o.latest(Math.min(seen, look) - MARGIN_MS, (host, ts, recvTs) => {
+        if (recvTs > newest) newest = recvTs;
+        return o.fleet.known(host, ts, recvTs);
+      });
+      for (const r of rows) if (r.recv_ts > newest) newest = r.recv_ts;
+      if (newest > seen) seen = newest;
       const changed = o.fleet.merge(rows);
       if (changed.length > 0) o.onChanged?.(changed);
     },

@@ -64,7 +64,7 @@ export interface PgStoreOptions extends PgDbOptions {
 export const HOST_SEEN_STEP_MS = 0;
 
 /** A snapshot row with its host's name and labels and the latest row's breakdown columns. */
-type LatestRow = StoredRow & { host: string; labels: string; last_seen: number; boot_id: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
+type LatestRow = Omit<StoredRow, 'boot'> & { host: string; labels: string; last_seen: number; boot_id: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
 
 export class PgStore implements Store {
   readonly driver = 'postgres' as const;
@@ -390,24 +390,35 @@ export class PgStore implements Store {
    * returned only. With `packed`, each row is a PackedSnapshot whose counters and breakdown stay in
    * their bytes (store/stored-row.ts packedStoredSnapshot: what the fleet keeps, ~2 KB of heap a
    * host instead of ~10 KB); without, plain objects (spread and compared as they are).
+   *
+   * With `have` (the fleet sync: Fleet.known), the keys of the rows are read first (host, ts,
+   * last receive time: no values, no breakdown) and `have` is asked for each; only the rows it does
+   * not hold are read whole and decoded, by host. Boot names and parsed labels are kept here (boots
+   * never change; labels are parsed again only when a host's text changes), so a row's read joins
+   * only its host.
    */
-  async latest(since?: number, o: { othersOnly?: boolean; packed?: boolean } = {}): Promise<StoredSnapshot[]> {
+  async latest(since?: number, o: { othersOnly?: boolean; packed?: boolean; have?: (host: string, ts: number, recvTs: number) => boolean } = {}): Promise<StoredSnapshot[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (since !== undefined) where.push(`h.last_seen >= $${params.push(since)}`);
     if (o.othersOnly === true) where.push(`l.writer IS DISTINCT FROM $${params.push(this.writer)}`);
-    const rows = await this.db.query<LatestRow>(
-      `SELECT h.host, h.labels, h.last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json, b.boot
-       FROM latest l JOIN hosts h ON h.host = l.host JOIN boots b ON b.host = l.host AND b.id = l.boot_id${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY h.host`,
-      params,
-    );
-    const ns = await nsLatest(this.db, this.#snmpNames, where.length === 0 ? undefined : rows);
+    const have = o.have;
+    const rows =
+      have !== undefined
+        ? await this.#movedRows(where, params, have)
+        : await this.db.query<LatestRow>(
+            `SELECT h.host, h.labels, h.last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
+             FROM latest l JOIN hosts h ON h.host = l.host${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY h.host`,
+            params,
+          );
+    const ns = await nsLatest(this.db, this.#snmpNames, where.length === 0 && have === undefined ? undefined : rows);
+    await this.#bootNamesOf(rows);
     const out: StoredSnapshot[] = [];
     for (const r of rows) {
       const snap = (o.packed === true ? packedStoredSnapshot : storedSnapshot)(
         r.host,
-        JSON.parse(r.labels) as Record<string, string>,
-        { ...r, recv_ts: r.last_seen },
+        this.#labelsOf(r.host, r.labels),
+        { ...r, boot: this.#bootNames.get(r.boot_id) ?? '', recv_ts: r.last_seen },
         await this.layout(r.layout_id),
         r.breakdown ?? r.breakdown_json,
       );
@@ -416,6 +427,52 @@ export class PgStore implements Store {
       out.push(snap);
     }
     return out;
+  }
+
+  /**
+   * latest() with `have`: the keys, then the rows `have` does not hold, sorted by host. Both reads
+   * go from each host to its latest row by key (a LATERAL subquery, which the planner does not
+   * turn into a hash join): `latest` is rewritten ~10,000 times a second at full load and carries
+   * dead row versions until vacuumed (hundreds of MB), which a join scanning it whole read on every
+   * pass. JIT is off for them (SET LOCAL): the planner's estimates over those tables cross
+   * jit_above_cost, and compiling took longer than running.
+   */
+  async #movedRows(where: readonly string[], params: readonly unknown[], have: (host: string, ts: number, recvTs: number) => boolean): Promise<LatestRow[]> {
+    return this.db.tx('cannot read the latest rows', async (c) => {
+      await c.query('SET LOCAL jit = off');
+      const keys = await c.query<{ host: string; ts: number; last_seen: number }>(
+        `SELECT h.host, h.last_seen, l.ts FROM hosts h CROSS JOIN LATERAL (SELECT ts, writer FROM latest WHERE host = h.host LIMIT 1) l${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`}`,
+        [...params],
+      );
+      const want = keys.rows.filter((k) => !have(k.host, k.ts, k.last_seen)).map((k) => k.host);
+      if (want.length === 0) return [];
+      const rows = await c.query<LatestRow>(
+        `SELECT k.host, h.labels, h.last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
+         FROM unnest($1::text[]) AS k(host) CROSS JOIN LATERAL (SELECT labels, last_seen FROM hosts WHERE host = k.host LIMIT 1) h
+         CROSS JOIN LATERAL (SELECT * FROM latest WHERE host = k.host LIMIT 1) l`,
+        [textArray(want)],
+      );
+      return rows.rows.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+    });
+  }
+
+  /** Boot names by id (boots never change or go): read once, for the ids not known yet. */
+  readonly #bootNames = new Map<number, string>();
+  async #bootNamesOf(rows: readonly { boot_id: number }[]): Promise<void> {
+    const missing = new Set<number>();
+    for (const r of rows) if (!this.#bootNames.has(r.boot_id)) missing.add(r.boot_id);
+    if (missing.size === 0) return;
+    for (const b of await this.db.query<{ id: number; boot: string }>('SELECT id, boot FROM boots WHERE id = ANY($1::bigint[])', [numArray([...missing])])) this.#bootNames.set(b.id, b.boot);
+  }
+
+  /** Each host's labels as last read, parsed once per text (the fleet sync reads every moved host's each second). */
+  readonly #labels = new Map<string, { text: string; labels: Record<string, string> }>();
+  #labelsOf(host: string, text: string): Record<string, string> {
+    const cur = this.#labels.get(host);
+    if (cur !== undefined && cur.text === text) return cur.labels;
+    const labels = JSON.parse(text) as Record<string, string>;
+    this.#labels.set(host, { text, labels });
+    return labels;
   }
 
   /** A host's labels, or null when it is not known. */
