@@ -228,7 +228,8 @@ export class Session {
       this.#log.warn({ replacedSession: replaced.id }, 'second session for this host; closing the older one');
       replaced.close(CLOSE_CODES.REPLACED, 'replaced by a newer session for the same host');
     }
-    this.#log.info({ agentVersion: printable(msg.agent), intervalMs: msg.interval_ms, token: this.auth.kind }, 'agent connected');
+    // The session's child logger is made only when the line is written (at 10,000 agents connecting, a child each under --log-level warn was for nothing).
+    if (this.#ctx.log.isLevelEnabled('info')) this.#log.info({ agentVersion: printable(msg.agent), intervalMs: msg.interval_ms, token: this.auth.kind }, 'agent connected');
     this.#onWelcome?.();
     this.#onWelcome = null;
     this.welcomedAt = Date.now();
@@ -352,7 +353,7 @@ export class Session {
     this.#ctx.heartbeats.delete(this);
     if (this.#host !== null) {
       this.#ctx.release(this.#host, this);
-      this.#log.info({ code, reason: printable(reason), stored: this.stored, duplicates: this.duplicates }, 'agent disconnected');
+      if (this.#ctx.log.isLevelEnabled('info')) this.#log.info({ code, reason: printable(reason), stored: this.stored, duplicates: this.duplicates }, 'agent disconnected');
     }
   }
 }
