@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { CLOSE_CODES, MAX_FRAME_BYTES } from '@tcpfleet/common';
 import { Session } from './session.js';
 import { HeartbeatSweep } from './heartbeat.js';
+import { directSocket } from './frames.js';
 import type { SessionContext } from './session.js';
 import type { Authenticator } from './auth.js';
 import { bearer } from './auth.js';
@@ -238,7 +239,7 @@ export class CollectorServer {
       // ws handles the socket's errors from here on.
       socket.off('error', onError);
       dropIdleTimer(socket);
-      const s = new Session(ws, result.boundHost, result.auth, addr, this.#ctx, settle);
+      const s = new Session(ws, result.boundHost, result.auth, addr, this.#ctx, settle, directSocket(ws, socket));
       this.#all.add(s);
     });
   }

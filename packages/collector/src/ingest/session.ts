@@ -5,6 +5,7 @@
  * named in the hello under the fleet token); a batch holding a snapshot that names another host
  * is refused for good (HOST_MISMATCH), so one token can never write another host's numbers.
  */
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { BIN1, Bin1Decoder, CLOSE_CODES, NAMESPACES_FEATURE, PROTOCOL_VERSION, ProtocolError, decodeAgentMessage, encodeMessage, printable } from '@tcpfleet/common';
@@ -13,6 +14,7 @@ import type { IngestWriter } from './writer.js';
 import type { HeartbeatSweep } from './heartbeat.js';
 import type { IngestRefusal, Store, WriteAuth } from '../store/store.js';
 import { StorageError } from '../store/sqlite-store.js';
+import { ackJson, sendText } from './frames.js';
 
 /** Snapshots stamped further ahead of the collector's clock than this are refused for good. */
 export const MAX_FUTURE_MS = 5 * 60_000;
@@ -49,6 +51,8 @@ export class Session {
   readonly addr: string;
   readonly #ctx: SessionContext;
   readonly #boundHost: string | null;
+  /** The upgraded socket this session's frames are written to whole (ingest/frames.ts), or null: through ws.send. */
+  readonly #direct: Duplex | null;
   /** The credential the session was opened with; re-checked in every commit (store/store.ts WriteAuth). */
   readonly auth: WriteAuth;
   /** Called once the hello is accepted (the server's count of sessions without one); then dropped. */
@@ -77,8 +81,9 @@ export class Session {
   /** When the hello was accepted (ms), 0 before. */
   welcomedAt = 0;
 
-  constructor(ws: WebSocket, boundHost: string | null, auth: WriteAuth, addr: string, ctx: SessionContext, onWelcome: () => void = () => {}) {
+  constructor(ws: WebSocket, boundHost: string | null, auth: WriteAuth, addr: string, ctx: SessionContext, onWelcome: () => void = () => {}, direct: Duplex | null = null) {
     this.ws = ws;
+    this.#direct = direct;
     this.addr = addr;
     this.#ctx = ctx;
     this.#boundHost = boundHost;
@@ -132,13 +137,18 @@ export class Session {
   }
 
   #send(msg: CollectorMessage): void {
+    this.#sendText(encodeMessage(msg));
+  }
+
+  /** Sends one JSON text frame, unless the session is closing or its agent stopped reading (closed then). */
+  #sendText(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.#ctx.maxBufferedBytes) {
       this.#log.warn({ buffered: this.ws.bufferedAmount }, 'agent not reading; closing');
       this.close(CLOSE_CODES.UNRESPONSIVE, 'not reading');
       return;
     }
-    this.ws.send(encodeMessage(msg));
+    sendText(this.ws, this.#direct, text);
   }
 
   #onFrame(data: Buffer, isBinary: boolean): void {
@@ -218,7 +228,8 @@ export class Session {
       this.#log.warn({ replacedSession: replaced.id }, 'second session for this host; closing the older one');
       replaced.close(CLOSE_CODES.REPLACED, 'replaced by a newer session for the same host');
     }
-    this.#log.info({ agentVersion: printable(msg.agent), intervalMs: msg.interval_ms, token: this.auth.kind }, 'agent connected');
+    // The session's child logger is made only when the line is written (at 10,000 agents connecting, a child each under --log-level warn was for nothing).
+    if (this.#ctx.log.isLevelEnabled('info')) this.#log.info({ agentVersion: printable(msg.agent), intervalMs: msg.interval_ms, token: this.auth.kind }, 'agent connected');
     this.#onWelcome?.();
     this.#onWelcome = null;
     this.welcomedAt = Date.now();
@@ -263,7 +274,7 @@ export class Session {
           this.ws.terminate();
           return;
         }
-        this.#send({ type: 'ack', id: msg.id, stored: o.stored, duplicates: o.duplicates });
+        this.#sendText(ackJson(msg.id, o.stored, o.duplicates));
       },
       (err: unknown) => {
         const retryable = !(err instanceof StorageError) || err.retryable;
@@ -295,7 +306,7 @@ export class Session {
       .drain()
       .then(() => this.#ctx.store.recordGap({ host, boot: msg.boot, from_seq: msg.from_seq, to_seq: msg.to_seq, count: msg.count, ts: msg.ts, recv_ts: Date.now() }, this.auth))
       .then(
-        () => this.#send({ type: 'ack', id: msg.id, stored: 0, duplicates: 0 }),
+        () => this.#sendText(ackJson(msg.id, 0, 0)),
         () => this.#send({ type: 'nack', id: msg.id, code: 'STORAGE', retryable: true, message: 'gap not stored' }),
       );
   }
@@ -342,7 +353,7 @@ export class Session {
     this.#ctx.heartbeats.delete(this);
     if (this.#host !== null) {
       this.#ctx.release(this.#host, this);
-      this.#log.info({ code, reason: printable(reason), stored: this.stored, duplicates: this.duplicates }, 'agent disconnected');
+      if (this.#ctx.log.isLevelEnabled('info')) this.#log.info({ code, reason: printable(reason), stored: this.stored, duplicates: this.duplicates }, 'agent disconnected');
     }
   }
 }
