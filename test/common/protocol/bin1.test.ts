@@ -68,6 +68,26 @@ describe('bin1 batch frames', () => {
     expect(packed.values.buffer).not.toBe(read.buffer);
     expect(Buffer.from(packed.values).equals(encodeValues(real(3)))).toBe(true);
     expect(plain([b!])).toEqual(viaJson([real(3)]));
+    // Two frames of a small read (an agent's frames read at once under a backlog): each copied,
+    // so the latest snapshot of a host keeps its own bytes only, not its neighbours'.
+    const f4 = enc.encode(4, [real(4)])!;
+    const f5 = enc.encode(5, [real(5)])!;
+    const two = new Uint8Array(6 + f4.length + 6 + f5.length);
+    two.set(f4, 6);
+    two.set(f5, 12 + f4.length);
+    expect(two.length).toBeLessThan(2048);
+    for (const [f, at] of [
+      [f4, 6],
+      [f5, 12 + f4.length],
+    ] as const) {
+      const [c] = dec.decode(two.subarray(at, at + f.length), HOST, LABELS).snapshots;
+      expect(PackedSnapshot.packed(c!)!.values.buffer).not.toBe(two.buffer);
+    }
+    // A frame alone in its read with its WebSocket header (masked client frame: 8 bytes): a view.
+    const withHeader = new Uint8Array(8 + frame.length);
+    withHeader.set(frame, 8);
+    const [d] = dec.decode(withHeader.subarray(8), HOST, LABELS).snapshots;
+    expect(PackedSnapshot.packed(d!)!.values.buffer).toBe(withHeader.buffer);
   });
 
   it('declares a layout once per session; a new session without the declaration is refused', () => {

@@ -324,6 +324,8 @@ export class Session {
 
   /** Stops reading this session (write-queue backpressure) until resumed(). */
   hold(): void {
+    // A full queue pauses every session; most are still paused from the last time (nothing to do).
+    if (this.#held) return;
     this.#held = true;
     this.ws.pause();
   }

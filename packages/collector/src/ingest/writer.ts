@@ -29,14 +29,17 @@ export interface WriterOptions {
   /** Snapshots that trigger a commit at once. */
   maxSnapshots?: number;
   /**
-   * Snapshots queued before the server is told to stop reading (default 10,000: two full
-   * commits; each parsed snapshot of a real agent holds about 10 KB of heap until committed).
+   * Snapshots queued or in a commit before the server is told to stop reading (default
+   * maxInFlight x maxPerCommit: what the commits in flight can take, 5,000 on both stores). Every
+   * queued snapshot is memory until its commit ends (a bin1 snapshot ~1.6 KB of heap plus the
+   * bytes it was read in, a JSON one about 10 KB), and under a standing backlog the queue is full
+   * all the time: the bound is part of the collector's RSS (docs/performance.md, collector memory).
    */
   maxQueued?: number;
   /**
-   * Most snapshots in one transaction (default 5000 on SQLite, 1250 on PostgreSQL); the rest wait
-   * for the next, so acks go out in steps. On PostgreSQL a full queue (maxQueued) is then several
-   * commits that run side by side instead of two that run one after the other.
+   * Most snapshots in one transaction (default 2500 on SQLite, 1250 on PostgreSQL); the rest wait
+   * for the next, so acks go out in steps. A full queue (maxQueued) is then several commits: on
+   * PostgreSQL they run side by side, on SQLite one is stored while the next is prepared.
    */
   maxPerCommit?: number;
   /**
@@ -79,7 +82,12 @@ export function defaultInFlight(store: Store): number {
 
 /** Snapshots per commit by default (WriterOptions.maxPerCommit). */
 export function defaultPerCommit(store: Store): number {
-  return store.driver === 'postgres' ? 1250 : 5000;
+  return store.driver === 'postgres' ? 1250 : 2500;
+}
+
+/** The queue's bound by default (WriterOptions.maxQueued): the commits in flight, each full. */
+export function defaultQueued(maxInFlight: number, perCommit: number): number {
+  return maxInFlight * perCommit;
 }
 
 export class IngestWriter {
@@ -87,6 +95,7 @@ export class IngestWriter {
   readonly #log: Logger;
   readonly #maxInFlight: number;
   readonly #perCommit: number;
+  readonly #maxQueued: number;
   #pending: Pending[] = [];
   #queued = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -104,6 +113,12 @@ export class IngestWriter {
     this.#log = o.log.child({ component: 'writer' });
     this.#maxInFlight = Math.max(1, o.maxInFlight ?? defaultInFlight(o.store));
     this.#perCommit = Math.max(1, o.maxPerCommit ?? defaultPerCommit(o.store));
+    this.#maxQueued = Math.max(1, o.maxQueued ?? defaultQueued(this.#maxInFlight, this.#perCommit));
+  }
+
+  /** The queue's bound in snapshots (WriterOptions.maxQueued). */
+  get maxQueued(): number {
+    return this.#maxQueued;
   }
 
   /** Queues a batch; resolves once its transaction committed, rejects if it did not. */
@@ -219,7 +234,7 @@ export class IngestWriter {
 
   /** `committed`: called at the end of a commit (the only time room is offered to paused sessions). */
   #checkPressure(committed = false): void {
-    const max = this.#o.maxQueued ?? 10_000;
+    const max = this.#maxQueued;
     const full = this.#queued >= max;
     if (full !== this.#full && (full || this.#queued <= max / 2)) {
       this.#full = full;

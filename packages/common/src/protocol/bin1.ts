@@ -236,11 +236,15 @@ function readFixed(v: WireReader, plan: FieldPlan, counters: number, nums: numbe
 type Head = ConstructorParameters<typeof PackedSnapshot>[0];
 
 /**
- * A socket read holding more than this frame is not kept alive by the snapshots' views of it:
- * the collector keeps each host's latest snapshot, so a view would pin the whole read (several
- * frames after a pause; 16 KiB per host before, up to 160 MB at 10,000 hosts).
+ * A socket read holding more than this frame (beyond its WebSocket header, up to 14 bytes, and
+ * this much room) is not kept alive by the snapshots' views of it: the collector keeps each host's
+ * latest snapshot and queues others until their commit, so a view would pin the whole read
+ * (several frames after a pause; 16 KiB per host before, up to 160 MB at 10,000 hosts). Reads of
+ * up to 2 KiB were kept as views before: under a backlog every agent's read holds the several
+ * frames it sent meanwhile, and those reads were most of the collector's ArrayBuffers (each
+ * snapshot's copy is its own bytes only, ~0.3-0.6 KB; docs/performance.md, collector memory).
  */
-const KEEP_VIEW_LIMIT = 2048;
+const KEEP_VIEW_SLACK = 64;
 
 /** One session's decoder on the collector: remembers the layouts this agent declared. */
 export class Bin1Decoder {
@@ -290,7 +294,7 @@ export class Bin1Decoder {
     ns?.begin(r);
     const n = r.u('snapshot count', BIN1_LIMITS.snapshots);
     if (n < 1) r.fail('snapshot count: at least 1');
-    const copy = frame.buffer.byteLength > KEEP_VIEW_LIMIT && frame.buffer.byteLength > 2 * frame.length;
+    const copy = frame.buffer.byteLength > frame.length + KEEP_VIEW_SLACK;
     const snapshots: Snapshot[] = [];
     for (let i = 0; i < n; i++) {
       r.snapshot = i + 1;
