@@ -10,6 +10,8 @@ import { firstLine, startTracked, stopTracked } from './netns.mjs';
 import { REPO } from './report.mjs';
 
 export const LOADGEN = process.env['BENCH_LOADGEN'] ?? fileURLToPath(new URL('./loadgen.mjs', import.meta.url));
+/** BENCH_LOADGEN_NODE_ARGS: node flags of every generator process (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
+const LOADGEN_NODE_ARGS = (process.env['BENCH_LOADGEN_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 /**
  * BENCH_WINDOW: batches each simulated agent keeps in flight (loadgen --window). 4, the default, is
  * the real agent's maxInflight (snapshots held meanwhile go later in batches of up to 64); 0 = fire
@@ -158,7 +160,7 @@ export async function startGenerators({ agents, urls, token, template, encoding,
     const url = urls[p % urls.length];
     const g = startTracked(
       process.execPath,
-      [LOADGEN, '--url', url, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding, '--every', String(everyMs), '--window', String(WINDOW)],
+      [...LOADGEN_NODE_ARGS, LOADGEN, '--url', url, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding, '--every', String(everyMs), '--window', String(WINDOW)],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     g.url = url;
