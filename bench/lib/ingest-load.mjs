@@ -158,11 +158,8 @@ export async function startGenerators({ agents, urls, token, template, encoding,
   for (let p = 0; p < procs; p++) {
     const n = Math.floor(agents / procs) + (p < agents % procs ? 1 : 0);
     const url = urls[p % urls.length];
-    const g = startTracked(
-      process.execPath,
-      [...LOADGEN_NODE_ARGS, LOADGEN, '--url', url, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding, '--every', String(everyMs), '--window', String(WINDOW)],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const argv = [LOADGEN, '--url', url, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding];
+    const g = startTracked(process.execPath, [...LOADGEN_NODE_ARGS, ...argv, '--every', String(everyMs), '--window', String(WINDOW)], { stdio: ['pipe', 'pipe', 'pipe'] });
     g.url = url;
     gens.push(g);
   }

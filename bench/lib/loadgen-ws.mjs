@@ -134,11 +134,14 @@ export class WsClient {
     setTimeout(() => this.#socket.destroy(), 2000).unref();
   }
 
+  /** Fails the connection (a close with `code`, then the end): -1, what #frame() returns then. */
   #fail(code, why) {
     this.onError(new Error(`loadgen-ws: ${why}`));
     if (this.state === 'open') this.#sendClose(code, why);
     this.state = 'closing';
     this.#socket.end();
+    this.#pending = null;
+    return -1;
   }
 
   #read(chunk) {
@@ -154,6 +157,7 @@ export class WsClient {
     }
     while (at < buf.length && this.state !== 'closed') {
       const used = this.#frame(buf, at);
+      if (used < 0) return;
       if (used === 0) break;
       at += used;
     }
@@ -197,7 +201,7 @@ export class WsClient {
     return end + 4;
   }
 
-  /** Handles the frame at `at` if it is complete: the bytes it took, or 0. */
+  /** Handles the frame at `at` if it is complete: the bytes it took, 0 (incomplete) or -1 (the connection failed). */
   #frame(buf, at) {
     const avail = buf.length - at;
     if (avail < 2) return 0;
@@ -217,11 +221,11 @@ export class WsClient {
     if (avail < hdr + len) return 0;
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 15;
-    if ((b1 & 0x80) !== 0) return this.#fail(1002, 'masked frame from the server'), buf.length - at;
-    if ((b0 & 0x70) !== 0) return this.#fail(1002, 'reserved bits set'), buf.length - at;
+    if ((b1 & 0x80) !== 0) return this.#fail(1002, 'masked frame from the server');
+    if ((b0 & 0x70) !== 0) return this.#fail(1002, 'reserved bits set');
     const payload = buf.subarray(at + hdr, at + hdr + len);
     if (opcode >= 8) {
-      if (!fin || len > 125) return this.#fail(1002, 'fragmented or long control frame'), buf.length - at;
+      if (!fin || len > 125) return this.#fail(1002, 'fragmented or long control frame');
       if (opcode === 8) {
         const code = len >= 2 ? payload.readUInt16BE(0) : 1000;
         if (this.state === 'open') this.#sendClose(code === 1005 || code === 1006 ? 1000 : code, '');
@@ -229,11 +233,11 @@ export class WsClient {
         this.#socket.end();
       } else if (opcode === 9) {
         if (!this.#closeSent) this.#socket.write(clientFrame(10, payload));
-      } else if (opcode !== 10) return this.#fail(1002, `unknown opcode ${opcode}`), buf.length - at;
+      } else if (opcode !== 10) return this.#fail(1002, `unknown opcode ${opcode}`);
       return hdr + len;
     }
     if (opcode === 0) {
-      if (this.#fragments === null) return this.#fail(1002, 'continuation without a message'), buf.length - at;
+      if (this.#fragments === null) return this.#fail(1002, 'continuation without a message');
       this.#fragments.push(Buffer.from(payload));
       if (fin) {
         const [op, ...parts] = this.#fragments;
@@ -241,10 +245,10 @@ export class WsClient {
         if (this.state === 'open') this.onMessage(Buffer.concat(parts), op === 1);
       }
     } else if (opcode === 1 || opcode === 2) {
-      if (this.#fragments !== null) return this.#fail(1002, 'new message inside a fragmented one'), buf.length - at;
+      if (this.#fragments !== null) return this.#fail(1002, 'new message inside a fragmented one');
       if (!fin) this.#fragments = [opcode, Buffer.from(payload)];
       else if (this.state === 'open') this.onMessage(payload, opcode === 1);
-    } else return this.#fail(1002, `unknown opcode ${opcode}`), buf.length - at;
+    } else return this.#fail(1002, `unknown opcode ${opcode}`);
     return hdr + len;
   }
 }
