@@ -250,6 +250,9 @@ export function summarize(res, seconds) {
     latencyFirst: fromHist(res.flatMap((r) => r.histFirst ?? [])),
     latencyAll: fromHist(res.flatMap((r) => [...r.hist, ...(r.histFirst ?? [])])),
     genLoopDelay: res.map((r) => r.loopDelay ?? null),
+    // The generators' own CPU over their sending window (process.cpuUsage(): user and system,
+    // all processes), microseconds per snapshot made.
+    genUsPerSnapshot: { user: sum('cpuUserUs') / Math.max(1, sum('sent')), system: sum('cpuSystemUs') / Math.max(1, sum('sent')) },
   };
 }
 

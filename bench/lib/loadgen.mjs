@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // A load generator speaking the real agent protocol over real WebSockets: --agents simulated
-// agents in this process, each with its own connection, hello, host name and boot, sending one
+// agents in this process, each with its own TCP connection and WebSocket session (opening
+// handshake with the bearer token, hello, host name and boot; bench/lib/loadgen-ws.mjs, a minimal
+// RFC 6455 client: one masked frame per message, one write, acks parsed from one shared read
+// buffer: the generators share the machine's cores with what they measure), sending one
 // snapshot per --every ms (phases spread evenly) once "go SECONDS [WARMUP]" arrives on stdin:
 // WARMUP seconds first (latencies kept apart: the collector meets 10,000 new hosts at once),
 // then SECONDS of steady state. Prints one
@@ -13,7 +16,11 @@
 // snapshots a second (token bucket); an ack or a new snapshot sends again; a retryable nack puts
 // the batch's snapshots back (sent again 500 ms later). --window 0: fire and forget, one frame per
 // snapshot when it is made, whatever the acks (the generator before agent-like sending).
-// Latency is per snapshot: from its creation to the ack of the batch that carried it.
+// Latency is per snapshot: from its creation to the ack of the batch that carried it. All agents of
+// the process are driven by one 10 ms interval; a snapshot is its seq (its creation time in a
+// Float64Array per agent, ts derived from it), each agent's bin1 frame is encoded once and only id,
+// ts and seq written per send. The result line also gives the process's CPU over the sending
+// window (cpuUserUs, cpuSystemUs).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
