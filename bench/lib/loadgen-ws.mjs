@@ -23,7 +23,7 @@ if (endianness() !== 'LE') throw new Error('loadgen-ws: masks 32 bits at a time,
 const READ_BUF = Buffer.allocUnsafe(256 * 1024);
 
 // Masking keys: 4 random bytes per frame, taken from a pool refilled from the CSPRNG (as ws does).
-const KEYS = new Int32Array(2048);
+const KEYS = new Int32Array(16384);
 let keyAt = KEYS.length;
 const nextKey = () => {
   if (keyAt === KEYS.length) {
