@@ -10,6 +10,8 @@ import { firstLine, startTracked, stopTracked } from './netns.mjs';
 import { REPO } from './report.mjs';
 
 export const LOADGEN = process.env['BENCH_LOADGEN'] ?? fileURLToPath(new URL('./loadgen.mjs', import.meta.url));
+/** BENCH_LOADGEN_NODE_ARGS: node flags of every generator process (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
+const LOADGEN_NODE_ARGS = (process.env['BENCH_LOADGEN_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
 /**
  * BENCH_WINDOW: batches each simulated agent keeps in flight (loadgen --window). 4, the default, is
  * the real agent's maxInflight (snapshots held meanwhile go later in batches of up to 64); 0 = fire
@@ -156,11 +158,8 @@ export async function startGenerators({ agents, urls, token, template, encoding,
   for (let p = 0; p < procs; p++) {
     const n = Math.floor(agents / procs) + (p < agents % procs ? 1 : 0);
     const url = urls[p % urls.length];
-    const g = startTracked(
-      process.execPath,
-      [LOADGEN, '--url', url, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding, '--every', String(everyMs), '--window', String(WINDOW)],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const argv = [LOADGEN, '--url', url, '--token', token, '--agents', String(n), '--prefix', `lg${p}`, '--template', template, '--encoding', encoding];
+    const g = startTracked(process.execPath, [...LOADGEN_NODE_ARGS, ...argv, '--every', String(everyMs), '--window', String(WINDOW)], { stdio: ['pipe', 'pipe', 'pipe'] });
     g.url = url;
     gens.push(g);
   }
@@ -251,6 +250,9 @@ export function summarize(res, seconds) {
     latencyFirst: fromHist(res.flatMap((r) => r.histFirst ?? [])),
     latencyAll: fromHist(res.flatMap((r) => [...r.hist, ...(r.histFirst ?? [])])),
     genLoopDelay: res.map((r) => r.loopDelay ?? null),
+    // The generators' own CPU over their sending window (process.cpuUsage(): user and system,
+    // all processes), microseconds per snapshot made.
+    genUsPerSnapshot: { user: sum('cpuUserUs') / Math.max(1, sum('sent')), system: sum('cpuSystemUs') / Math.max(1, sum('sent')) },
   };
 }
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // A load generator speaking the real agent protocol over real WebSockets: --agents simulated
-// agents in this process, each with its own connection, hello, host name and boot, sending one
+// agents in this process, each with its own TCP connection and WebSocket session (opening
+// handshake with the bearer token, hello, host name and boot; bench/lib/loadgen-ws.mjs, a minimal
+// RFC 6455 client: one masked frame per message, one write, acks parsed from one shared read
+// buffer: the generators share the machine's cores with what they measure), sending one
 // snapshot per --every ms (phases spread evenly) once "go SECONDS [WARMUP]" arrives on stdin:
 // WARMUP seconds first (latencies kept apart: the collector meets 10,000 new hosts at once),
 // then SECONDS of steady state. Prints one
@@ -13,13 +16,17 @@
 // snapshots a second (token bucket); an ack or a new snapshot sends again; a retryable nack puts
 // the batch's snapshots back (sent again 500 ms later). --window 0: fire and forget, one frame per
 // snapshot when it is made, whatever the acks (the generator before agent-like sending).
-// Latency is per snapshot: from its creation to the ack of the batch that carried it.
-import { WebSocket } from 'ws';
+// Latency is per snapshot: from its creation to the ack of the batch that carried it. All agents of
+// the process are driven by one 10 ms interval; a snapshot is its seq (its creation time in a
+// Float64Array per agent, ts derived from it), each agent's bin1 frame is encoded once and only id,
+// ts and seq written per send. The result line also gives the process's CPU over the sending
+// window (cpuUserUs, cpuSystemUs).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BIN1_BATCH, MAX_BATCH, VarintWriter, encodeBreakdown, encodeValues } from '../../packages/common/dist/index.js';
+import { WsClient } from './loadgen-ws.mjs';
 
 const args = process.argv.slice(2);
 const opt = (n, d) => (args.includes(`--${n}`) ? args[args.indexOf(`--${n}`) + 1] : d);
@@ -38,18 +45,20 @@ const window = Number(opt('window', 4));
 const MAX_BUFFERED = 1024 * 1024;
 const REPLAY_PER_SEC = 500;
 
-// Latency histogram in 2% steps.
+// Latency histogram in 2% steps from 0.01 ms (bin b: 0.01 ms x 1.02^b; 2,048 bins reach 10^13 ms).
 const STEP = Math.log(1.02);
-const hist = new Map();
+const BINS = 2048;
+const hist = new Uint32Array(BINS);
 // Batches sent during the warm-up (every simulated agent's first: a new host to the collector, its
 // host and boot rows and, for bin1, its counter names) are kept apart from the steady state.
-const histFirst = new Map();
+const histFirst = new Uint32Array(BINS);
 let steadyAtGlobal = Infinity;
 const record = (ms, warm) => {
-  const h = warm ? histFirst : hist;
   const b = Math.max(0, Math.round(Math.log(Math.max(ms, 0.01) / 0.01) / STEP));
-  h.set(b, (h.get(b) ?? 0) + 1);
+  (warm ? histFirst : hist)[Math.min(b, BINS - 1)]++;
 };
+/** A histogram as [bin, count] pairs of its non-empty bins (what bench/lib/ingest-load.mjs reads). */
+const pairs = (h) => [...h.entries()].filter(([, n]) => n > 0);
 
 const loop = monitorEventLoopDelay({ resolution: 10 });
 // sent: snapshots made (offered), sentSteady: those made in the steady window; batches: batch frames
@@ -59,28 +68,49 @@ const loop = monitorEventLoopDelay({ resolution: 10 });
 const stats = { window, sent: 0, sentSteady: 0, batches: 0, snapshotsSent: 0, storedSteady: 0, acked: 0, stored: 0, duplicates: 0, nacks: 0, rejected: 0, closed: 0, errors: 0 };
 const sims = [];
 
+// One scratch buffer for the payload being built (grown when a batch needs more); the frame
+// masks it into its own Buffer (bench/lib/loadgen-ws.mjs clientFrame()).
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+const putU = (pos, v) => {
+  let n = v;
+  while (n >= 128) {
+    scratch[pos++] = (n % 128) | 128;
+    n = Math.floor(n / 128);
+  }
+  scratch[pos++] = n;
+  return pos;
+};
+
+/** A snapshot's ts: the wall clock at its creation (Date.now() then), from its performance.now(). */
+const tsOf = (at) => Math.floor(performance.timeOrigin + at);
+
 /**
- * Builds the bin1 frame of one batch: header (id, the layout declaration in the session's first
- * frame), the snapshot count, then per snapshot its layout id, ts, seq and the fixed tail.
+ * Sends the bin1 frame of one batch: header (id, the layout declaration in the session's first
+ * frame), the snapshot count, then per snapshot its layout id, ts, seq and the fixed tail
+ * (everything after seq: boot, values, breakdown; encoded once per simulated agent).
  */
-function bin1Frame(sim, id, snaps) {
-  const w = new VarintWriter();
-  w.putByte(BIN1_BATCH);
-  w.putU(id);
-  if (sim.declared) w.putU(0);
+function sendBin1(sim, id, seqs) {
+  const { layout, tail } = sim.bin;
+  const need = 32 + layout.length + seqs.length * (tail.length + 24);
+  if (scratch.length < need) scratch = Buffer.allocUnsafeSlow(need * 2);
+  scratch[0] = BIN1_BATCH;
+  let pos = putU(1, id);
+  if (sim.declared) scratch[pos++] = 0;
   else {
-    w.putU(1);
-    w.putBytes(sim.bin.layout);
+    scratch[pos++] = 1;
+    scratch.set(layout, pos);
+    pos += layout.length;
     sim.declared = true;
   }
-  w.putU(snaps.length);
-  for (const s of snaps) {
-    w.putU(1);
-    w.putU(s.ts);
-    w.putU(s.seq);
-    w.putBytes(sim.bin.tail);
+  pos = putU(pos, seqs.length);
+  for (const seq of seqs) {
+    scratch[pos++] = 1;
+    pos = putU(pos, tsOf(sim.at[seq]));
+    pos = putU(pos, seq);
+    scratch.set(tail, pos);
+    pos += tail.length;
   }
-  return w.buf.subarray(0, w.pos);
+  sim.ws.send(scratch, pos);
 }
 
 /** The constant parts of an agent's bin1 frames: the layout declaration and everything after seq. */
@@ -126,11 +156,10 @@ function frameParts(i, boot) {
 function connect(i) {
   return new Promise((resolve) => {
     const boot = randomUUID();
-    // An all-zero masking key is a valid frame and lets ws skip masking 10 KB per frame in JS:
-    // the generators share the machine's two cores with the collector they measure.
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false, generateMask: (mask) => mask.fill(0) });
+    const ws = new WsClient(url, { Authorization: `Bearer ${token}` });
     const parts = frameParts(i, boot);
-    // outbox: snapshots made and not in flight, oldest first; inflight: batch id -> its snapshots.
+    // outbox: seqs of snapshots made and not in flight, oldest first; inflight: batch id -> its
+    // seqs; at: each snapshot's creation (performance.now(), indexed by seq; its ts derives from it).
     const sim = {
       ws,
       i,
@@ -139,6 +168,7 @@ function connect(i) {
       id: 0,
       outbox: [],
       inflight: new Map(),
+      at: new Float64Array(64),
       tokens: 0,
       refilledAt: performance.now(),
       timer: null,
@@ -147,23 +177,26 @@ function connect(i) {
       declared: false,
       welcomed: false,
     };
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', v: 1, host: `${prefix}-${i}`, boot, agent: 'loadgen/0', interval_ms: every, labels: { bench: 'ingest' } })));
-    ws.on('message', (data) => {
+    ws.onOpen = () => ws.send(JSON.stringify({ type: 'hello', v: 1, host: `${prefix}-${i}`, boot, agent: 'loadgen/0', interval_ms: every, labels: { bench: 'ingest' } }));
+    ws.onMessage = (data) => {
       const m = JSON.parse(data.toString());
       if (m.type === 'welcome') {
         sim.welcomed = true;
         resolve(sim);
       } else if (m.type === 'ack') {
-        const snaps = sim.inflight.get(m.id);
-        if (snaps !== undefined) {
+        const seqs = sim.inflight.get(m.id);
+        if (seqs !== undefined) {
           sim.inflight.delete(m.id);
           const now = performance.now();
-          for (const s of snaps) {
-            record(now - s.at, s.warm);
-            if (!s.warm) stats.storedSteady++;
+          let steady = 0;
+          for (const seq of seqs) {
+            const at = sim.at[seq];
+            const warm = at < steadyAtGlobal;
+            record(now - at, warm);
+            if (!warm) steady++;
           }
           // A duplicate is a snapshot stored earlier: not counted as stored twice.
-          if (m.duplicates > 0) stats.storedSteady -= Math.min(m.duplicates, snaps.filter((s) => !s.warm).length);
+          stats.storedSteady += steady - Math.min(m.duplicates, steady);
         }
         stats.acked++;
         stats.stored += m.stored;
@@ -171,68 +204,76 @@ function connect(i) {
         pump(sim);
       } else if (m.type === 'nack') {
         stats.nacks++;
-        const snaps = sim.inflight.get(m.id);
-        if (snaps === undefined) return;
+        const seqs = sim.inflight.get(m.id);
+        if (seqs === undefined) return;
         sim.inflight.delete(m.id);
         if (m.retryable === true) {
           // Back into the outbox in seq order, sent again later (as the agent's outbox.retry()).
-          sim.outbox.push(...snaps);
-          sim.outbox.sort((a, b) => a.seq - b.seq);
+          sim.outbox.push(...seqs);
+          sim.outbox.sort((a, b) => a - b);
           setTimeout(() => pump(sim), 500);
-        } else stats.rejected += snaps.length;
+        } else stats.rejected += seqs.length;
       }
-    });
-    ws.on('close', () => {
+    };
+    ws.onClose = () => {
       stats.closed++;
       if (!sim.welcomed) resolve(null);
-    });
-    ws.on('error', () => {
+    };
+    ws.onError = () => {
       stats.errors++;
-    });
+    };
   });
 }
 
 /** Makes one snapshot (seq, ts = now) and sends what the window allows. */
 function make(sim) {
-  if (sim.ws.readyState !== WebSocket.OPEN) return;
+  if (sim.ws.state !== 'open') return;
   const at = performance.now();
-  sim.outbox.push({ seq: ++sim.seq, ts: Date.now(), at, warm: at < steadyAtGlobal });
+  const seq = ++sim.seq;
+  if (seq >= sim.at.length) {
+    const grown = new Float64Array(sim.at.length * 2);
+    grown.set(sim.at);
+    sim.at = grown;
+  }
+  sim.at[seq] = at;
+  sim.outbox.push(seq);
   stats.sent++;
   if (at >= steadyAtGlobal) stats.sentSteady++;
   pump(sim);
 }
 
-/** Sends one batch frame of `snaps` (bin1 or the JSON batch message). */
-function sendBatch(sim, snaps) {
+/** Sends one batch frame of the snapshots `seqs` (bin1 or the JSON batch message). */
+function sendBatch(sim, seqs) {
   const id = ++sim.id;
-  sim.inflight.set(id, snaps);
-  if (sim.bin !== null) sim.ws.send(bin1Frame(sim, id, snaps), { binary: true });
+  sim.inflight.set(id, seqs);
+  if (sim.bin !== null) sendBin1(sim, id, seqs);
   else {
     const [a, b, c] = sim.parts;
-    sim.ws.send(`{"type":"batch","id":${id},"snapshots":[${snaps.map((s) => `${a}${s.ts}${b}${s.seq}${c}`).join(',')}]}`);
+    sim.ws.send(`{"type":"batch","id":${id},"snapshots":[${seqs.map((seq) => `${a}${tsOf(sim.at[seq])}${b}${seq}${c}`).join(',')}]}`);
   }
   stats.batches++;
-  stats.snapshotsSent += snaps.length;
+  stats.snapshotsSent += seqs.length;
 }
 
 /** As the agent's Uplink.pump(): the newest alone first, then held snapshots oldest first in batches. */
 function pump(sim) {
   const ws = sim.ws;
-  if (ws.readyState !== WebSocket.OPEN) return;
+  if (ws.state !== 'open') return;
   if (window === 0) {
     while (sim.outbox.length > 0) sendBatch(sim, sim.outbox.splice(0, 1));
     return;
   }
   const room = () => sim.inflight.size < window && ws.bufferedAmount < MAX_BUFFERED;
   // Only the newest snapshot made, and only while it is not sent yet (the agent's outbox.takeNewest()).
-  if (room() && sim.outbox.at(-1)?.seq === sim.seq) sendBatch(sim, [sim.outbox.pop()]);
+  if (room() && sim.outbox.at(-1) === sim.seq) sendBatch(sim, [sim.outbox.pop()]);
+  if (sim.outbox.length === 0) return;
   const now = performance.now();
   sim.tokens = Math.min(Math.max(MAX_BATCH, REPLAY_PER_SEC), sim.tokens + ((now - sim.refilledAt) / 1000) * REPLAY_PER_SEC);
   sim.refilledAt = now;
   while (room() && sim.tokens >= 1 && sim.outbox.length > 0) {
-    const snaps = sim.outbox.splice(0, Math.min(MAX_BATCH, Math.floor(sim.tokens)));
-    sendBatch(sim, snaps);
-    sim.tokens -= snaps.length;
+    const seqs = sim.outbox.splice(0, Math.min(MAX_BATCH, Math.floor(sim.tokens)));
+    sendBatch(sim, seqs);
+    sim.tokens -= seqs.length;
   }
   if (sim.outbox.length > 0 && sim.tokens < 1 && sim.timer === null) {
     sim.timer = setTimeout(
@@ -263,6 +304,7 @@ async function main() {
     const seconds = Number(m[1]);
     const warmup = Number(m[2] ?? 0);
     loop.enable();
+    const cpu0 = process.cpuUsage();
     const start = performance.now();
     const end = start + (warmup + seconds) * 1000;
     steadyAtGlobal = start + warmup * 1000;
@@ -275,6 +317,10 @@ async function main() {
       const now = performance.now();
       if (now >= end) {
         clearInterval(timer);
+        // This process's CPU over the sending window, microseconds (user, system).
+        const cpu = process.cpuUsage(cpu0);
+        stats.cpuUserUs = cpu.user;
+        stats.cpuSystemUs = cpu.system;
         return finish(seconds);
       }
       // Catch up on ticks missed by a busy event loop, so the offered rate stays as asked.
@@ -298,9 +344,12 @@ async function finish(seconds) {
   const outstanding = unacked();
   for (const s of sims) s.ws.close(1000, 'bench done');
   const loopDelay = { p50: Math.round(loop.percentile(50) / 1e6), p99: Math.round(loop.percentile(99) / 1e6), max: Math.round(loop.max / 1e6) };
-  process.stdout.write(JSON.stringify({ seconds, ...stats, outstanding, loopDelay, histFirst: [...histFirst], hist: [...hist] }) + '\n');
+  process.stdout.write(JSON.stringify({ seconds, ...stats, outstanding, loopDelay, histFirst: pairs(histFirst), hist: pairs(hist) }) + '\n');
   setTimeout(() => process.exit(0), 500);
 }
+
+// The bench stops a generator with SIGTERM once it reported: exit normally (a --cpu-prof profile is written).
+process.on('SIGTERM', () => process.exit(0));
 
 main().catch((err) => {
   process.stderr.write(`loadgen: ${err.stack}\n`);
