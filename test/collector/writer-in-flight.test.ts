@@ -63,12 +63,14 @@ describe('ingest writer with several commits in flight', () => {
     const writer = new IngestWriter({ store, log, windowMs: 1, maxInFlight: 2 });
     expect(await writer.submit(item('held', [1]))).toEqual({ stored: 1, duplicates: 0 });
 
-    // Another session holds the host row of `held` (as a slow commit of another collector would).
+    // Another session holds the latest row of `held` (as a slow commit of another collector would;
+    // every commit with a newer snapshot rewrites it, while the host row is rewritten only every
+    // hostSeenStepMs).
     const locker = new pg.Client({ connectionString: url });
     await locker.connect();
     cleanups.push(() => locker.end());
     await locker.query('BEGIN');
-    await locker.query("SELECT 1 FROM hosts WHERE host = 'held' FOR UPDATE");
+    await locker.query("SELECT 1 FROM latest WHERE host = 'held' FOR UPDATE");
 
     const { settled, track } = recorder();
     // The lock goes once commit 1 was refused: b (queued behind it) then finds the row free.

@@ -58,10 +58,11 @@ export interface PgStoreOptions extends PgDbOptions {
 }
 
 /**
- * PgStore.hostSeenStepMs's default. 0 while PgStore.latest(since) (the fleet sync) filters on and
- * reports hosts.last_seen: a step needs that read moved to greatest(h.last_seen, l.recv_ts) first.
+ * PgStore.hostSeenStepMs's default: a host's row is rewritten at most every 30 s while its labels
+ * and interval stay (the latest row carries the exact receive time: PgStore.latest reads
+ * greatest(h.last_seen, l.recv_ts)).
  */
-export const HOST_SEEN_STEP_MS = 0;
+export const HOST_SEEN_STEP_MS = 30_000;
 
 /** A snapshot row with its host's name and labels and the latest row's breakdown columns. */
 type LatestRow = Omit<StoredRow, 'boot'> & { host: string; labels: string; last_seen: number; boot_id: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
@@ -400,14 +401,14 @@ export class PgStore implements Store {
   async latest(since?: number, o: { othersOnly?: boolean; packed?: boolean; have?: (host: string, ts: number, recvTs: number) => boolean } = {}): Promise<StoredSnapshot[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (since !== undefined) where.push(`h.last_seen >= $${params.push(since)}`);
+    if (since !== undefined) where.push(`greatest(h.last_seen, l.recv_ts) >= $${params.push(since)}`);
     if (o.othersOnly === true) where.push(`l.writer IS DISTINCT FROM $${params.push(this.writer)}`);
     const have = o.have;
     const rows =
       have !== undefined
         ? await this.#movedRows(where, params, have)
         : await this.db.query<LatestRow>(
-            `SELECT h.host, h.labels, h.last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
+            `SELECT h.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
              FROM latest l JOIN hosts h ON h.host = l.host${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY h.host`,
             params,
           );
@@ -441,13 +442,13 @@ export class PgStore implements Store {
     return this.db.tx('cannot read the latest rows', async (c) => {
       await c.query('SET LOCAL jit = off');
       const keys = await c.query<{ host: string; ts: number; last_seen: number }>(
-        `SELECT h.host, h.last_seen, l.ts FROM hosts h CROSS JOIN LATERAL (SELECT ts, writer FROM latest WHERE host = h.host LIMIT 1) l${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`}`,
+        `SELECT h.host, greatest(h.last_seen, l.recv_ts) AS last_seen, l.ts FROM hosts h CROSS JOIN LATERAL (SELECT ts, recv_ts, writer FROM latest WHERE host = h.host LIMIT 1) l${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`}`,
         [...params],
       );
       const want = keys.rows.filter((k) => !have(k.host, k.ts, k.last_seen)).map((k) => k.host);
       if (want.length === 0) return [];
       const rows = await c.query<LatestRow>(
-        `SELECT k.host, h.labels, h.last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
+        `SELECT k.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
          FROM unnest($1::text[]) AS k(host) CROSS JOIN LATERAL (SELECT labels, last_seen FROM hosts WHERE host = k.host LIMIT 1) h
          CROSS JOIN LATERAL (SELECT * FROM latest WHERE host = k.host LIMIT 1) l`,
         [textArray(want)],
