@@ -564,6 +564,7 @@ export class PgStore implements Store {
 
   removeHost(host: string, o: { purge: boolean; now: number; silentBefore?: number }): Promise<RemoveOutcome> {
     this.#hostRows.delete(host);
+    this.#labels.delete(host);
     return this.db.tx(`cannot remove host ${host}`, async (c) => {
       const none = { found: false, latest: 0, snapshots: 0, rollups: 0, gaps: 0, namespaces: 0 };
       const found =
@@ -590,8 +591,11 @@ export class PgStore implements Store {
     });
   }
 
-  removalsSince(afterId: number, limit: number): Promise<HostRemoval[]> {
-    return this.db.query<HostRemoval>('SELECT id, host, at, purged FROM host_removals WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit]);
+  /** Removals after `afterId` (any collector's); the labels kept for the fleet sync go with them. */
+  async removalsSince(afterId: number, limit: number): Promise<HostRemoval[]> {
+    const rows = await this.db.query<HostRemoval>('SELECT id, host, at, purged FROM host_removals WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit]);
+    for (const r of rows) this.#labels.delete(r.host);
+    return rows;
   }
 
   async stats(): Promise<DbStats> {
