@@ -20,6 +20,7 @@
 import type { Logger } from 'pino';
 import type { StoredSnapshot } from '../store/store.js';
 import type { Fleet } from '../api/fleet.js';
+import type { HaveRow } from '../store/pg/pg-store.js';
 import { pollEvery } from '../ingest/poll.js';
 
 export const SYNC_MS = 1000;
@@ -28,7 +29,7 @@ export const MARGIN_MS = 3000;
 
 export interface FleetSyncOptions {
   /** The latest rows received since `since`, leaving out those `have` says the fleet holds (PgStore.latest). */
-  latest: (since: number, have: (host: string, ts: number, recvTs: number) => boolean) => Promise<StoredSnapshot[]>;
+  latest: (since: number, have: HaveRow) => Promise<StoredSnapshot[]>;
   fleet: Fleet;
   log: Logger;
   onChanged?: (rows: readonly StoredSnapshot[]) => void;

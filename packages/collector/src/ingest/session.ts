@@ -123,6 +123,11 @@ export class Session {
     return this.#host === null ? this.#ctx.log.child(bindings) : this.#ctx.log.child({ ...bindings, agent: { host: this.#host, boot: this.#boot } });
   }
 
+  /** An info line, the session's child logger made only when info is written (10,000 agents connecting under --log-level warn made a child each for nothing). */
+  #info(obj: object, msg: string): void {
+    if (this.#ctx.log.isLevelEnabled('info')) this.#log.info(obj, msg);
+  }
+
   /** The session's host, once it said hello. */
   get host(): string | null {
     return this.#host;
@@ -228,8 +233,7 @@ export class Session {
       this.#log.warn({ replacedSession: replaced.id }, 'second session for this host; closing the older one');
       replaced.close(CLOSE_CODES.REPLACED, 'replaced by a newer session for the same host');
     }
-    // The session's child logger is made only when the line is written (at 10,000 agents connecting, a child each under --log-level warn was for nothing).
-    if (this.#ctx.log.isLevelEnabled('info')) this.#log.info({ agentVersion: printable(msg.agent), intervalMs: msg.interval_ms, token: this.auth.kind }, 'agent connected');
+    this.#info({ agentVersion: printable(msg.agent), intervalMs: msg.interval_ms, token: this.auth.kind }, 'agent connected');
     this.#onWelcome?.();
     this.#onWelcome = null;
     this.welcomedAt = Date.now();
@@ -355,7 +359,7 @@ export class Session {
     this.#ctx.heartbeats.delete(this);
     if (this.#host !== null) {
       this.#ctx.release(this.#host, this);
-      if (this.#ctx.log.isLevelEnabled('info')) this.#log.info({ code, reason: printable(reason), stored: this.stored, duplicates: this.duplicates }, 'agent disconnected');
+      this.#info({ code, reason: printable(reason), stored: this.stored, duplicates: this.duplicates }, 'agent disconnected');
     }
   }
 }

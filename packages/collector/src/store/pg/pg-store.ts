@@ -64,6 +64,9 @@ export interface PgStoreOptions extends PgDbOptions {
  */
 export const HOST_SEEN_STEP_MS = 30_000;
 
+/** Whether the caller holds `host` at snapshot time `ts` or newer (the fleet sync: Fleet.known), told the row's receive time. */
+export type HaveRow = (host: string, ts: number, recvTs: number) => boolean;
+
 /** A snapshot row with its host's name and labels and the latest row's breakdown columns. */
 type LatestRow = Omit<StoredRow, 'boot'> & { host: string; labels: string; last_seen: number; boot_id: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
 
@@ -398,7 +401,7 @@ export class PgStore implements Store {
    * never change; labels are parsed again only when a host's text changes), so a row's read joins
    * only its host.
    */
-  async latest(since?: number, o: { othersOnly?: boolean; packed?: boolean; have?: (host: string, ts: number, recvTs: number) => boolean } = {}): Promise<StoredSnapshot[]> {
+  async latest(since?: number, o: { othersOnly?: boolean; packed?: boolean; have?: HaveRow } = {}): Promise<StoredSnapshot[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (since !== undefined) where.push(`greatest(h.last_seen, l.recv_ts) >= $${params.push(since)}`);
@@ -438,7 +441,7 @@ export class PgStore implements Store {
    * pass. JIT is off for them (SET LOCAL): the planner's estimates over those tables cross
    * jit_above_cost, and compiling took longer than running.
    */
-  async #movedRows(where: readonly string[], params: readonly unknown[], have: (host: string, ts: number, recvTs: number) => boolean): Promise<LatestRow[]> {
+  async #movedRows(where: readonly string[], params: readonly unknown[], have: HaveRow): Promise<LatestRow[]> {
     return this.db.tx('cannot read the latest rows', async (c) => {
       await c.query('SET LOCAL jit = off');
       const keys = await c.query<{ host: string; ts: number; last_seen: number }>(
