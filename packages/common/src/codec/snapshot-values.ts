@@ -73,9 +73,10 @@ function groupsOf(slots: readonly Slot[]): Group[] {
 /**
  * Builds a snapshot's sections from its fixed numbers (`nums`, by the plan's latest stored index)
  * and open counters (by section; null: leave them out), in table order (the key order of every
- * snapshot), adding them to `into`.
+ * snapshot), adding them to `into`. A list field (collect.errors) is `texts` when given, else a
+ * new empty array.
  */
-export type SectionsBuilder = (nums: ArrayLike<number>, counters: ((p: SectionPlan) => Counters) | null, into: Obj) => Obj;
+export type SectionsBuilder = (nums: ArrayLike<number>, counters: ((p: SectionPlan) => Counters) | null, into: Obj, texts?: readonly string[]) => Obj;
 
 const builders = new WeakMap<FieldPlan, SectionsBuilder>();
 
@@ -86,7 +87,7 @@ const builders = new WeakMap<FieldPlan, SectionsBuilder>();
 export function sectionsBuilder(plan: FieldPlan): SectionsBuilder {
   let b = builders.get(plan);
   if (b !== undefined) return b;
-  const value = (p: SectionPlan, i: number): string => (p.indexes[i]! < 0 ? '[]' : `nums[${p.indexes[i]!}]`);
+  const value = (p: SectionPlan, i: number): string => (p.indexes[i]! < 0 ? '(texts ?? [])' : `nums[${p.indexes[i]!}]`);
   const local = (section: string): string => `s${plan.sections.findIndex((x) => x.key === section)}`;
   const lines: string[] = [];
   // The stored sections' objects, then the sums of them (states = ipv4 + ipv6).
@@ -103,9 +104,9 @@ export function sectionsBuilder(plan: FieldPlan): SectionsBuilder {
     else if (p.key === null) p.names.forEach((name, i) => lines.push(`into[${key(name)}] = ${value(p, i)};`));
     else if (p.def.stored || p.def.sumOf !== undefined) lines.push(`into[${key(p.key)}] = s${k};`);
   });
-  const make = compile<(plans: readonly SectionPlan[], ...rest: Parameters<SectionsBuilder>) => Obj>(['plans', 'nums', 'counters', 'into'], [...lines, 'return into;']);
+  const make = compile<(plans: readonly SectionPlan[], ...rest: Parameters<SectionsBuilder>) => Obj>(['plans', 'nums', 'counters', 'into', 'texts'], [...lines, 'return into;']);
   const plans = plan.sections;
-  b = (nums, counters, into) => make(plans, nums, counters, into);
+  b = (nums, counters, into, texts) => make(plans, nums, counters, into, texts);
   builders.set(plan, b);
   return b;
 }
