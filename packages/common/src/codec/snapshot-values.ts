@@ -86,7 +86,17 @@ const builders = new WeakMap<FieldPlan, SectionsBuilder>();
  */
 export function sectionsBuilder(plan: FieldPlan): SectionsBuilder {
   let b = builders.get(plan);
-  if (b !== undefined) return b;
+  if (b === undefined) builders.set(plan, (b = compileSectionsBuilder(plan)));
+  return b;
+}
+
+/**
+ * A new sections builder of a plan, not shared with sectionsBuilder's: its object literals keep
+ * their own field representations. V8 boxes every field of a literal as a heap number once it
+ * was given one that is not a small integer (any number read from a Float64Array, as the stored
+ * rows' decoders pass); a builder fed small integers only (protocol/bin1.ts) stays unboxed.
+ */
+export function compileSectionsBuilder(plan: FieldPlan): SectionsBuilder {
   const value = (p: SectionPlan, i: number): string => (p.indexes[i]! < 0 ? '(texts ?? [])' : `nums[${p.indexes[i]!}]`);
   const local = (section: string): string => `s${plan.sections.findIndex((x) => x.key === section)}`;
   const lines: string[] = [];
@@ -106,9 +116,7 @@ export function sectionsBuilder(plan: FieldPlan): SectionsBuilder {
   });
   const make = compile<(plans: readonly SectionPlan[], ...rest: Parameters<SectionsBuilder>) => Obj>(['plans', 'nums', 'counters', 'into', 'texts'], [...lines, 'return into;']);
   const plans = plan.sections;
-  b = (nums, counters, into, texts) => make(plans, nums, counters, into, texts);
-  builders.set(plan, b);
-  return b;
+  return (nums, counters, into, texts) => make(plans, nums, counters, into, texts);
 }
 
 /** The stored-values encoding of one field table (VALUES: of the table in use). */

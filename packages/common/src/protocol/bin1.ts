@@ -37,7 +37,7 @@ import type { FieldPlan } from '../model/field-plan.js';
 import { MAX_BATCH } from './limits.js';
 import { VarintWriter } from '../codec/varint.js';
 import { WireReader } from '../codec/wire-reader.js';
-import { VALUES, layoutOf, sectionsBuilder } from '../codec/snapshot-values.js';
+import { VALUES, compileSectionsBuilder, layoutOf } from '../codec/snapshot-values.js';
 import type { SectionsBuilder, ValuesCodec } from '../codec/snapshot-values.js';
 import { checkBreakdown, encodeBreakdown } from '../codec/breakdown-bytes.js';
 import { PackedSnapshot, packedLayout } from './packed-snapshot.js';
@@ -261,6 +261,15 @@ function copyOut(frame: Uint8Array, at: number, len: number): Uint8Array {
   return out;
 }
 
+/** The decoders' sections builders, by plan: their own (see compileSectionsBuilder), shared by every session. */
+const builders = new WeakMap<FieldPlan, SectionsBuilder>();
+
+function builderOf(plan: FieldPlan): SectionsBuilder {
+  let b = builders.get(plan);
+  if (b === undefined) builders.set(plan, (b = compileSectionsBuilder(plan)));
+  return b;
+}
+
 /** One session's decoder on the collector: remembers the layouts this agent declared. */
 export class Bin1Decoder {
   readonly #layouts = new Map<number, PackedLayout>();
@@ -287,8 +296,11 @@ export class Bin1Decoder {
   /** `plan`: the field table the values follow (tests pass another). */
   constructor(plan: FieldPlan = PLAN) {
     this.#plan = plan;
-    this.#build = sectionsBuilder(plan);
-    this.#nums = new Array<number>(plan.latest.length).fill(0);
+    this.#build = builderOf(plan);
+    // An array of any values (not numbers only): whole numbers stay small integers in it, so the
+    // objects built from it hold them unboxed. In a number-only array, the first fraction stored
+    // (collect.ms) turns every element into a double, and every number read from it is boxed.
+    this.#nums = Array.from({ length: plan.latest.length }, () => null as unknown as number).fill(0);
   }
 
   /** Number of layouts this session declared. */
