@@ -273,4 +273,23 @@ describe('bin1 batch frames', () => {
     const ok = real(1, bd(['a'.repeat(45), 'ffff:10.0.0.1']));
     expect(decode1(frameOf(ok))[0]!.breakdown).toEqual(ok.breakdown);
   });
+
+  it('builds ipv4, ipv6 and sockstat from the values when read: the same numbers, keys and JSON text as sent; a value set is kept', () => {
+    const r = real(1);
+    const ipv4 = { ...r.ipv4, established: 1_234_567_890_123, listen: 7 };
+    const states = Object.fromEntries(Object.keys(ipv4).map((k) => [k, ipv4[k as keyof typeof ipv4] + r.ipv6[k as keyof typeof ipv4]])) as Snapshot['states'];
+    const s = real(1, { ipv4, states, sockstat: { ...r.sockstat, tcp_mem: 2 ** 40 } });
+    const [d] = decode1(frameOf(s));
+    expect(Object.keys(d!.ipv4)).toEqual(Object.keys(s.ipv4));
+    expect(d!.ipv4).toEqual(s.ipv4);
+    expect(d!.ipv6).toEqual(s.ipv6);
+    expect(d!.sockstat).toEqual(s.sockstat);
+    expect(d!.states).toEqual(states);
+    expect(d!.ipv4).toBe(d!.ipv4);
+    // The whole snapshot as JSON text: key order included, as the JSON path gives it.
+    expect(JSON.stringify(d)).toBe(JSON.stringify(viaJson([s]), null, 0).slice(1, -1));
+    const mine = { ...s.ipv6, established: 5 };
+    d!.ipv6 = mine;
+    expect(d!.ipv6).toBe(mine);
+  });
 });

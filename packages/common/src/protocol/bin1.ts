@@ -40,7 +40,7 @@ import { WireReader } from '../codec/wire-reader.js';
 import { VALUES, compileSectionsBuilder, layoutOf } from '../codec/snapshot-values.js';
 import type { SectionsBuilder, ValuesCodec } from '../codec/snapshot-values.js';
 import { checkBreakdown, encodeBreakdown } from '../codec/breakdown-bytes.js';
-import { PackedSnapshot, packedLayout } from './packed-snapshot.js';
+import { LAZY_SECTIONS, PackedSnapshot, packedLayout } from './packed-snapshot.js';
 import { NsDecoder, NsEncodeError, NsEncoder } from '../codec/namespaces-bytes.js';
 import type { PackedLayout } from './packed-snapshot.js';
 
@@ -261,12 +261,15 @@ function copyOut(frame: Uint8Array, at: number, len: number): Uint8Array {
   return out;
 }
 
-/** The decoders' sections builders, by plan: their own (see compileSectionsBuilder), shared by every session. */
+/**
+ * The decoders' sections builders, by plan: their own (see compileSectionsBuilder), shared by
+ * every session, leaving out what a PackedSnapshot builds when read (LAZY_SECTIONS).
+ */
 const builders = new WeakMap<FieldPlan, SectionsBuilder>();
 
 function builderOf(plan: FieldPlan): SectionsBuilder {
   let b = builders.get(plan);
-  if (b === undefined) builders.set(plan, (b = compileSectionsBuilder(plan)));
+  if (b === undefined) builders.set(plan, (b = compileSectionsBuilder(plan, LAZY_SECTIONS)));
   return b;
 }
 
@@ -385,7 +388,7 @@ export class Bin1Decoder {
       head['boot'] = boot;
       head['labels'] = labels;
       this.#build(nums, null, head, errors);
-      const snap = new PackedSnapshot(head as unknown as Head, { layout, values, countersAt, breakdown });
+      const snap = new PackedSnapshot(head as unknown as Head, { layout, values, countersAt, breakdown, plan });
       ns?.snapshot(r, snap, layout.snmp);
       snapshots.push(snap as unknown as Snapshot);
     }
