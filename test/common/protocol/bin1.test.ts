@@ -235,7 +235,7 @@ describe('bin1 batch frames', () => {
     expect('breakdown' in JSON.parse(JSON.stringify(none))).toBe(false);
   });
 
-  it("gives each snapshot its own boot id when it changes mid-session, and refuses a bad one after good ones", () => {
+  it('gives each snapshot its own boot id when it changes mid-session, and refuses a bad one after good ones', () => {
     const enc = new Bin1Encoder();
     const dec = new Bin1Decoder();
     const a = '0123abcd-0000-4000-8000-00000000000a';
