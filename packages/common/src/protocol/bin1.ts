@@ -235,6 +235,8 @@ function readFixed(v: WireReader, plan: FieldPlan, counters: number, nums: numbe
 /** The plain fields of a packed snapshot, as the sections builder makes them. */
 type Head = ConstructorParameters<typeof PackedSnapshot>[0];
 
+const EMPTY = new Uint8Array(0);
+
 /** collect.errors of a snapshot without errors: one frozen empty list for all of them. */
 const NO_ERRORS: readonly string[] = Object.freeze([]);
 
@@ -286,7 +288,7 @@ export class Bin1Decoder {
   /** The fixed numbers of the snapshot being decoded (reused: read into objects at once). */
   readonly #nums: number[];
   /** The reader of the frame being decoded (reused: one per session, not one per frame). */
-  readonly #r = new WireReader(new Uint8Array(0));
+  readonly #r = new WireReader(EMPTY);
   /**
    * The plain fields of the snapshot being decoded, filled by the sections builder and copied by
    * PackedSnapshot's constructor (reused: it keeps the last snapshot's objects, which the fleet
@@ -396,6 +398,8 @@ export class Bin1Decoder {
     r.expectEnd('frame');
     if (fresh !== null) for (const [lid, l] of fresh) this.#layouts.set(lid, l);
     ns?.commit();
+    // The reader lets go of the frame: it would otherwise pin the socket read it is part of.
+    r.reset(EMPTY);
     return { type: 'batch', id, snapshots };
   }
 }
