@@ -234,4 +234,62 @@ describe('bin1 batch frames', () => {
     expect(none.breakdown).toBeUndefined();
     expect('breakdown' in JSON.parse(JSON.stringify(none))).toBe(false);
   });
+
+  it('gives each snapshot its own boot id when it changes mid-session, and refuses a bad one after good ones', () => {
+    const enc = new Bin1Encoder();
+    const dec = new Bin1Decoder();
+    const a = '0123abcd-0000-4000-8000-00000000000a';
+    const b = '0123abcd-0000-4000-8000-00000000000b';
+    const short = 'deadbeef';
+    const boots = (f: Buffer): string[] => dec.decode(f, HOST, LABELS).snapshots.map((s) => s.boot);
+    expect(boots(enc.encode(1, [real(1, { boot: a }), real(2, { boot: a })])!)).toEqual([a, a]);
+    // Same length, last byte changed; then back; then a shorter one; then one that has the old one as its start.
+    expect(boots(enc.encode(2, [real(3, { boot: b }), real(4, { boot: a }), real(5, { boot: short })])!)).toEqual([b, a, short]);
+    expect(boots(enc.encode(3, [real(6, { boot: `${short}00` }), real(7, { boot: short })])!)).toEqual([`${short}00`, short]);
+    // A bad id of the known one's length, after the known one, is still refused naming the field.
+    const bad = enc.encode(4, [real(8, { boot: short }), real(9, { boot: 'deadbeeG' })])!;
+    expect(refusal(() => dec.decode(bad, HOST, LABELS)).message).toBe('binary batch: snapshot 2: boot: a hex id');
+    expect(refusal(() => dec.decode(enc.encode(5, [real(10, { boot: 'dead' })])!, HOST, LABELS)).message).toBe('binary batch: snapshot 1: boot: shorter than 8 characters');
+    // The session goes on with good frames after refused ones (a decoder is reused only within one session, but its state stays sound).
+    expect(boots(enc.encode(6, [real(11, { boot: short })])!)).toEqual([short]);
+  });
+
+  it('gives a snapshot without errors an empty list and one with errors its own, in any order in a frame', () => {
+    const errs = (errors: string[]): Partial<Snapshot> => ({ collect: { ms: 1, bytes: 1, skipped: 0, errors, states_age_ms: 0 } });
+    const snaps = [real(1, errs([])), real(2, errs(['net/tcp:1: bad line', 'two'])), real(3, errs([])), real(4, errs(['x']))];
+    const out = decode1(new Bin1Encoder().encode(1, snaps)!);
+    expect(out.map((s) => s.collect.errors)).toEqual([[], ['net/tcp:1: bad line', 'two'], [], ['x']]);
+    expect(plain(out)).toEqual(viaJson(snaps));
+  });
+
+  it('names the length of a breakdown address that is too long, and a bad address byte in a later entry and snapshot', () => {
+    const st = real(1).ipv4;
+    const bd = (addrs: string[]): Partial<Snapshot> => ({ breakdown: { inbound: [], outbound: addrs.map((addr, i) => ({ addr, port: i + 1, states: st })), other: { inbound: st, outbound: st } } });
+    expect(refusal(() => decode1(frameOf(real(1, bd(['a'.repeat(46)]))))).message).toBe('binary batch: snapshot 1: breakdown.outbound addr length: 46 is above the limit 45');
+    expect(refusal(() => decode1(frameOf(real(1, bd(['']))))).message).toBe('binary batch: snapshot 1: breakdown.outbound addr: shorter than 1 characters');
+    const frame = new Bin1Encoder().encode(1, [real(1, bd(['10.0.0.1', 'fe80::1'])), real(2, bd(['10.0.0.1', 'fe80::g']))])!;
+    expect(refusal(() => decode1(frame)).message).toBe('binary batch: snapshot 2: breakdown.outbound addr: hex digits, ":" and "." only');
+    // The longest address passes, and the breakdown reads back as sent.
+    const ok = real(1, bd(['a'.repeat(45), 'ffff:10.0.0.1']));
+    expect(decode1(frameOf(ok))[0]!.breakdown).toEqual(ok.breakdown);
+  });
+
+  it('builds ipv4, ipv6 and sockstat from the values when read: the same numbers, keys and JSON text as sent; a value set is kept', () => {
+    const r = real(1);
+    const ipv4 = { ...r.ipv4, established: 1_234_567_890_123, listen: 7 };
+    const states = Object.fromEntries(Object.keys(ipv4).map((k) => [k, ipv4[k as keyof typeof ipv4] + r.ipv6[k as keyof typeof ipv4]])) as Snapshot['states'];
+    const s = real(1, { ipv4, states, sockstat: { ...r.sockstat, tcp_mem: 2 ** 40 } });
+    const [d] = decode1(frameOf(s));
+    expect(Object.keys(d!.ipv4)).toEqual(Object.keys(s.ipv4));
+    expect(d!.ipv4).toEqual(s.ipv4);
+    expect(d!.ipv6).toEqual(s.ipv6);
+    expect(d!.sockstat).toEqual(s.sockstat);
+    expect(d!.states).toEqual(states);
+    expect(d!.ipv4).toBe(d!.ipv4);
+    // The whole snapshot as JSON text: key order included, as the JSON path gives it.
+    expect(JSON.stringify(d)).toBe(JSON.stringify(viaJson([s]), null, 0).slice(1, -1));
+    const mine = { ...s.ipv6, established: 5 };
+    d!.ipv6 = mine;
+    expect(d!.ipv6).toBe(mine);
+  });
 });

@@ -41,7 +41,7 @@ export function encodeBreakdown(w: VarintWriter, b: Breakdown): void {
 /** An address of the breakdown: hex digits, ':' and '.'. */
 const addrByte = (c: number): boolean => (c >= 48 && c <= 58) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) || c === 46;
 
-/** Checks the breakdown bytes from r.pos to r.end without building objects; fails naming the field. */
+/** Checks the breakdown bytes from r.pos to r.end without building objects or strings; fails naming the field. */
 export function checkBreakdown(r: WireReader): void {
   const max = SNAPSHOT_LIMITS.breakdownEntries;
   const nIn = r.u('breakdown.inbound count', max);
@@ -51,7 +51,7 @@ export function checkBreakdown(r: WireReader): void {
   }
   const nOut = r.u('breakdown.outbound count', max);
   for (let i = 0; i < nOut; i++) {
-    r.ascii('breakdown.outbound addr', 1, 45, addrByte, 'hex digits, ":" and "." only');
+    r.checkAscii('breakdown.outbound addr', 1, 45, addrByte, 'hex digits, ":" and "." only');
     r.u('breakdown.outbound port', 65535);
     for (let k = 0; k < N_STATES; k++) r.u('breakdown.outbound states');
   }

@@ -73,9 +73,10 @@ function groupsOf(slots: readonly Slot[]): Group[] {
 /**
  * Builds a snapshot's sections from its fixed numbers (`nums`, by the plan's latest stored index)
  * and open counters (by section; null: leave them out), in table order (the key order of every
- * snapshot), adding them to `into`.
+ * snapshot), adding them to `into`. A list field (collect.errors) is `texts` when given, else a
+ * new empty array.
  */
-export type SectionsBuilder = (nums: ArrayLike<number>, counters: ((p: SectionPlan) => Counters) | null, into: Obj) => Obj;
+export type SectionsBuilder = (nums: ArrayLike<number>, counters: ((p: SectionPlan) => Counters) | null, into: Obj, texts?: readonly string[]) => Obj;
 
 const builders = new WeakMap<FieldPlan, SectionsBuilder>();
 
@@ -85,29 +86,60 @@ const builders = new WeakMap<FieldPlan, SectionsBuilder>();
  */
 export function sectionsBuilder(plan: FieldPlan): SectionsBuilder {
   let b = builders.get(plan);
-  if (b !== undefined) return b;
-  const value = (p: SectionPlan, i: number): string => (p.indexes[i]! < 0 ? '[]' : `nums[${p.indexes[i]!}]`);
-  const local = (section: string): string => `s${plan.sections.findIndex((x) => x.key === section)}`;
+  if (b === undefined) builders.set(plan, (b = compileSectionsBuilder(plan)));
+  return b;
+}
+
+/**
+ * A new sections builder of a plan, not shared with sectionsBuilder's: its object literals keep
+ * their own field representations. V8 boxes every field of a literal as a heap number once it
+ * was given one that is not a small integer (any number read from a Float64Array, as the stored
+ * rows' decoders pass); a builder fed small integers only (protocol/bin1.ts) stays unboxed.
+ * The sections named in `leaveOut` are neither built nor set (a sum of them still is).
+ */
+export function compileSectionsBuilder(plan: FieldPlan, leaveOut: readonly string[] = []): SectionsBuilder {
+  const value = (p: SectionPlan, i: number): string => (p.indexes[i]! < 0 ? '(texts ?? [])' : `nums[${p.indexes[i]!}]`);
+  const part = (section: string, name: string): string => {
+    const p = plan.sections.find((x) => x.key === section)!;
+    return value(p, p.names.indexOf(name));
+  };
+  const built = (p: SectionPlan): boolean => p.key === null || !leaveOut.includes(p.key);
   const lines: string[] = [];
-  // The stored sections' objects, then the sums of them (states = ipv4 + ipv6).
+  // The stored sections' objects, then the sums of them (states = ipv4 + ipv6, from the numbers).
   plan.sections.forEach((p, k) => {
-    if (p.key !== null && p.def.stored && p.def.open === undefined) lines.push(`const s${k} = {${p.names.map((name, i) => `${key(name)}: ${value(p, i)}`).join(', ')}};`);
+    if (p.key !== null && built(p) && p.def.stored && p.def.open === undefined) lines.push(`const s${k} = {${p.names.map((name, i) => `${key(name)}: ${value(p, i)}`).join(', ')}};`);
   });
   plan.sections.forEach((p, k) => {
     const sum = p.def.sumOf;
-    if (sum !== undefined) lines.push(`const s${k} = {${p.names.map((name) => `${key(name)}: ${local(sum[0])}[${key(name)}] + ${local(sum[1])}[${key(name)}]`).join(', ')}};`);
+    if (sum !== undefined && built(p)) lines.push(`const s${k} = {${p.names.map((name) => `${key(name)}: ${part(sum[0], name)} + ${part(sum[1], name)}`).join(', ')}};`);
   });
   // Then every section into the snapshot, in table order.
   plan.sections.forEach((p, k) => {
+    if (!built(p)) return;
     if (p.def.open !== undefined) lines.push(`if (counters !== null) into[${key(p.key!)}] = counters(plans[${k}]);`);
     else if (p.key === null) p.names.forEach((name, i) => lines.push(`into[${key(name)}] = ${value(p, i)};`));
     else if (p.def.stored || p.def.sumOf !== undefined) lines.push(`into[${key(p.key)}] = s${k};`);
   });
-  const make = compile<(plans: readonly SectionPlan[], ...rest: Parameters<SectionsBuilder>) => Obj>(['plans', 'nums', 'counters', 'into'], [...lines, 'return into;']);
+  const make = compile<(plans: readonly SectionPlan[], ...rest: Parameters<SectionsBuilder>) => Obj>(['plans', 'nums', 'counters', 'into', 'texts'], [...lines, 'return into;']);
   const plans = plan.sections;
-  b = (nums, counters, into) => make(plans, nums, counters, into);
-  builders.set(plan, b);
-  return b;
+  return (nums, counters, into, texts) => make(plans, nums, counters, into, texts);
+}
+
+/**
+ * One stored section of a values blob whose fixed numbers end at `fixedEnd` (a blob already
+ * checked), built on its own: fields in table order, those the blob's version lacks 0.
+ */
+export function readSection(plan: FieldPlan, blob: Uint8Array, fixedEnd: number, section: string): Record<string, number> {
+  const version = storedVersion(countNumbers(blob, 0, fixedEnd), 0, plan);
+  if (version === undefined) throw new Error('stored values blob: its fixed numbers match no field table version');
+  const out: Nums = {};
+  for (const name of plan.sections.find((p) => p.key === section)?.names ?? []) out[name] = 0;
+  const r = new VarintReader(blob, 'values');
+  for (const x of plan.stored[version - 1]!) {
+    const n = r.get();
+    if (x.section === section) out[x.name] = n / x.scale;
+  }
+  return out;
 }
 
 /** The stored-values encoding of one field table (VALUES: of the table in use). */

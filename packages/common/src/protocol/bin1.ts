@@ -37,10 +37,10 @@ import type { FieldPlan } from '../model/field-plan.js';
 import { MAX_BATCH } from './limits.js';
 import { VarintWriter } from '../codec/varint.js';
 import { WireReader } from '../codec/wire-reader.js';
-import { VALUES, layoutOf, sectionsBuilder } from '../codec/snapshot-values.js';
+import { VALUES, compileSectionsBuilder, layoutOf } from '../codec/snapshot-values.js';
 import type { SectionsBuilder, ValuesCodec } from '../codec/snapshot-values.js';
 import { checkBreakdown, encodeBreakdown } from '../codec/breakdown-bytes.js';
-import { PackedSnapshot, packedLayout } from './packed-snapshot.js';
+import { LAZY_SECTIONS, PackedSnapshot, packedLayout } from './packed-snapshot.js';
 import { NsDecoder, NsEncodeError, NsEncoder } from '../codec/namespaces-bytes.js';
 import type { PackedLayout } from './packed-snapshot.js';
 
@@ -232,8 +232,13 @@ function readFixed(v: WireReader, plan: FieldPlan, counters: number, nums: numbe
   }
 }
 
-/** The plain fields of a packed snapshot, as buildSections makes them. */
+/** The plain fields of a packed snapshot, as the sections builder makes them. */
 type Head = ConstructorParameters<typeof PackedSnapshot>[0];
+
+const EMPTY = new Uint8Array(0);
+
+/** collect.errors of a snapshot without errors: one frozen empty list for all of them. */
+const NO_ERRORS: readonly string[] = Object.freeze([]);
 
 /**
  * A socket read holding more than this frame (beyond its WebSocket header, up to 14 bytes, and
@@ -245,6 +250,30 @@ type Head = ConstructorParameters<typeof PackedSnapshot>[0];
  * snapshot's copy is its own bytes only, ~0.3-0.6 KB; docs/performance.md, collector memory).
  */
 const KEEP_VIEW_SLACK = 64;
+
+/** A view of `len` bytes of `frame` at `at` (a plain Uint8Array: cheaper to make than a Buffer's subarray). */
+function view(frame: Uint8Array, at: number, len: number): Uint8Array {
+  return new Uint8Array(frame.buffer, frame.byteOffset + at, len);
+}
+
+/** A copy of `len` bytes of `frame` at `at`, made without a view of the frame (small runs: Buffer's pool). */
+function copyOut(frame: Uint8Array, at: number, len: number): Uint8Array {
+  const out = Buffer.allocUnsafe(len);
+  for (let i = 0; i < len; i++) out[i] = frame[at + i]!;
+  return out;
+}
+
+/**
+ * The decoders' sections builders, by plan: their own (see compileSectionsBuilder), shared by
+ * every session, leaving out what a PackedSnapshot builds when read (LAZY_SECTIONS).
+ */
+const builders = new WeakMap<FieldPlan, SectionsBuilder>();
+
+function builderOf(plan: FieldPlan): SectionsBuilder {
+  let b = builders.get(plan);
+  if (b === undefined) builders.set(plan, (b = compileSectionsBuilder(plan, LAZY_SECTIONS)));
+  return b;
+}
 
 /** One session's decoder on the collector: remembers the layouts this agent declared. */
 export class Bin1Decoder {
@@ -258,12 +287,25 @@ export class Bin1Decoder {
   readonly #build: SectionsBuilder;
   /** The fixed numbers of the snapshot being decoded (reused: read into objects at once). */
   readonly #nums: number[];
+  /** The reader of the frame being decoded (reused: one per session, not one per frame). */
+  readonly #r = new WireReader(EMPTY);
+  /**
+   * The plain fields of the snapshot being decoded, filled by the sections builder and copied by
+   * PackedSnapshot's constructor (reused: it keeps the last snapshot's objects, which the fleet
+   * keeps anyway).
+   */
+  readonly #head = {} as Record<string, unknown>;
+  /** The boot id of the last snapshot: the same in every snapshot of a session, built once. */
+  #boot = '';
 
   /** `plan`: the field table the values follow (tests pass another). */
   constructor(plan: FieldPlan = PLAN) {
     this.#plan = plan;
-    this.#build = sectionsBuilder(plan);
-    this.#nums = new Array<number>(plan.latest.length).fill(0);
+    this.#build = builderOf(plan);
+    // An array of any values (not numbers only): whole numbers stay small integers in it, so the
+    // objects built from it hold them unboxed. In a number-only array, the first fraction stored
+    // (collect.ms) turns every element into a double, and every number read from it is boxed.
+    this.#nums = Array.from({ length: plan.latest.length }, () => null as unknown as number).fill(0);
   }
 
   /** Number of layouts this session declared. */
@@ -276,71 +318,88 @@ export class Bin1Decoder {
    * Throws ProtocolError (close code 4000) naming what was wrong; then nothing of the frame counts.
    */
   decode(frame: Uint8Array, host: string, labels: Record<string, string>): { type: 'batch'; id: number; snapshots: Snapshot[] } {
-    const r = new WireReader(frame);
+    const r = this.#r.reset(frame);
     const plan = this.#plan;
     if (frame.length === 0 || (frame[0] !== BIN1_BATCH && frame[0] !== BIN1_NS_BATCH)) r.fail(`unknown frame type ${frame[0] ?? '(empty frame)'}`);
     const withNs = frame[0] === BIN1_NS_BATCH;
     r.pos = 1;
     const id = r.u('id');
     const nDefs = r.u('layout definitions', BIN1_LIMITS.layoutsPerFrame);
-    const fresh = new Map<number, PackedLayout>();
+    // Most frames declare nothing (a layout is declared once per session): no map for them.
+    const fresh = nDefs === 0 ? null : new Map<number, PackedLayout>();
     for (let i = 0; i < nDefs; i++) {
       const lid = r.u('layout id', BIN1_LIMITS.layoutId);
-      if (this.#layouts.has(lid) || fresh.has(lid)) r.fail(`layout ${lid} declared twice`);
-      if (this.#layouts.size + fresh.size >= BIN1_LIMITS.layoutsPerSession) r.fail(`more than ${BIN1_LIMITS.layoutsPerSession} layouts in one session`);
-      fresh.set(lid, readLayout(r));
+      if (this.#layouts.has(lid) || fresh!.has(lid)) r.fail(`layout ${lid} declared twice`);
+      if (this.#layouts.size + fresh!.size >= BIN1_LIMITS.layoutsPerSession) r.fail(`more than ${BIN1_LIMITS.layoutsPerSession} layouts in one session`);
+      fresh!.set(lid, readLayout(r));
     }
     const ns = withNs ? (this.#nsState ??= new NsDecoder()) : null;
     ns?.begin(r);
     const n = r.u('snapshot count', BIN1_LIMITS.snapshots);
     if (n < 1) r.fail('snapshot count: at least 1');
     const copy = frame.buffer.byteLength > frame.length + KEEP_VIEW_SLACK;
+    const frameEnd = r.end;
+    const head = this.#head;
     const snapshots: Snapshot[] = [];
     for (let i = 0; i < n; i++) {
       r.snapshot = i + 1;
       const lid = r.u('layout id', BIN1_LIMITS.layoutId);
-      const layout = fresh.get(lid) ?? this.#layouts.get(lid) ?? r.fail(`layout ${lid} was not declared in this session`);
+      const layout = fresh?.get(lid) ?? this.#layouts.get(lid) ?? r.fail(`layout ${lid} was not declared in this session`);
       const ts = r.u('ts');
       const seq = r.u('seq');
       if (seq < 1) r.fail('seq: at least 1');
-      const boot = r.ascii('boot', 8, 64, bootByte, 'a hex id');
-      let values = r.bytes('values', BIN1_LIMITS.valuesBytes);
-      const v = new WireReader(values);
-      v.snapshot = i + 1;
+      const boot = (this.#boot = r.asciiOr(this.#boot, 'boot', 8, 64, bootByte, 'a hex id'));
+      // The values blob and the breakdown are checked where they lie in the frame (the reader's
+      // end moved to theirs), without a view or a reader of their own.
+      const vLen = r.skip('values', BIN1_LIMITS.valuesBytes);
+      const vEnd = r.pos;
+      const vAt = vEnd - vLen;
+      r.pos = vAt;
+      r.end = vEnd;
       const nCounters = layout.snmp.length + layout.netstat.length;
       const nums = this.#nums;
-      readFixed(v, plan, nCounters, nums);
-      const countersAt = v.pos;
-      for (let k = 0; k < nCounters; k++) v.z('counter');
-      v.expectEnd('values');
+      readFixed(r, plan, nCounters, nums);
+      const countersAt = r.pos - vAt;
+      for (let k = 0; k < nCounters; k++) r.z('counter');
+      r.expectEnd('values');
+      r.end = frameEnd;
       const nErrors = r.u('error count', L.errors);
-      const errors: string[] = [];
-      for (let k = 0; k < nErrors; k++) {
-        const e = r.text('error', BIN1_LIMITS.errorBytes);
-        if (e.length > L.errorLength) r.fail(`error: longer than ${L.errorLength} characters`);
-        errors.push(e);
+      let errors = NO_ERRORS;
+      if (nErrors > 0) {
+        const list: string[] = [];
+        for (let k = 0; k < nErrors; k++) {
+          const e = r.text('error', BIN1_LIMITS.errorBytes);
+          if (e.length > L.errorLength) r.fail(`error: longer than ${L.errorLength} characters`);
+          list.push(e);
+        }
+        errors = list;
       }
-      let breakdown: Uint8Array | null = r.bytes('breakdown', BIN1_LIMITS.breakdownBytes);
-      if (breakdown.length === 0) breakdown = null;
-      else {
-        const b = new WireReader(breakdown);
-        b.snapshot = i + 1;
-        checkBreakdown(b);
+      const bLen = r.skip('breakdown', BIN1_LIMITS.breakdownBytes);
+      const bEnd = r.pos;
+      if (bLen > 0) {
+        r.pos = bEnd - bLen;
+        r.end = bEnd;
+        checkBreakdown(r);
+        r.end = frameEnd;
       }
-      if (copy) {
-        values = Buffer.from(values);
-        if (breakdown !== null) breakdown = Buffer.from(breakdown);
-      }
-      const head = this.#build(nums, null, { host, ts, seq, boot, labels }) as unknown as Head;
-      head.collect.errors = errors;
-      const snap = new PackedSnapshot(head, { layout, values, countersAt, breakdown });
+      const values = copy ? copyOut(frame, vAt, vLen) : view(frame, vAt, vLen);
+      const breakdown = bLen === 0 ? null : copy ? copyOut(frame, bEnd - bLen, bLen) : view(frame, bEnd - bLen, bLen);
+      head['host'] = host;
+      head['ts'] = ts;
+      head['seq'] = seq;
+      head['boot'] = boot;
+      head['labels'] = labels;
+      this.#build(nums, null, head, errors);
+      const snap = new PackedSnapshot(head as unknown as Head, { layout, values, countersAt, breakdown, plan });
       ns?.snapshot(r, snap, layout.snmp);
       snapshots.push(snap as unknown as Snapshot);
     }
     r.snapshot = 0;
     r.expectEnd('frame');
-    for (const [lid, l] of fresh) this.#layouts.set(lid, l);
+    if (fresh !== null) for (const [lid, l] of fresh) this.#layouts.set(lid, l);
     ns?.commit();
+    // The reader lets go of the frame: it would otherwise pin the socket read it is part of.
+    r.reset(EMPTY);
     return { type: 'batch', id, snapshots };
   }
 }

@@ -1,7 +1,8 @@
 /**
  * A snapshot decoded from a binary batch frame. The numbers every consumer reads at once (states,
- * summary, sockstat, collect) are plain fields; the ~190 kernel counters and the breakdown stay in
- * their bytes until something reads them (then they are built once and kept). A collector that
+ * summary, collect) are plain fields; the ~190 kernel counters, the breakdown, and ipv4, ipv6 and
+ * sockstat (read by a query or an alert rule only) stay in their bytes until something reads them
+ * (then they are built once and kept). A collector that
  * only stores, totals and checks alerts never builds them, which is most of the garbage a JSON
  * snapshot makes. The bytes are the stored encoding (codec/snapshot-values.ts), so the store
  * writes them as they came.
@@ -18,7 +19,9 @@ import type { Breakdown } from '../proc/breakdown.js';
 import type { NamespaceEntry } from '../model/namespace-entry.js';
 import { decodeBreakdown } from '../codec/breakdown-bytes.js';
 import { WireReader } from '../codec/wire-reader.js';
-import { SNAPSHOT_KEYS } from '../model/field-plan.js';
+import { PLAN, SNAPSHOT_KEYS } from '../model/field-plan.js';
+import type { FieldPlan } from '../model/field-plan.js';
+import { readSection } from '../codec/snapshot-values.js';
 
 /** The counter names of a kernel, in the order its values are encoded; shared by every snapshot that uses it. */
 export interface PackedLayout {
@@ -49,7 +52,20 @@ export interface Packed {
   readonly countersAt: number;
   /** The breakdown bytes (codec/breakdown-bytes.ts), or null when the snapshot has none. */
   readonly breakdown: Uint8Array | null;
+  /** The field table of `values` (default: the one in use), for the sections built when read. */
+  readonly plan?: FieldPlan;
 }
+
+/**
+ * The sections a snapshot's head may leave out (then built from `values` when first read): the
+ * collector reads none of them for every snapshot (states, summary and collect it does: those
+ * are always given). A bin1 snapshot leaves them out.
+ */
+export const LAZY_SECTIONS = ['ipv4', 'ipv6', 'sockstat'] as const;
+type Lazy = (typeof LAZY_SECTIONS)[number];
+
+/** The plain fields a PackedSnapshot is made with. */
+export type PackedHead = Pick<Snapshot, 'host' | 'ts' | 'seq' | 'boot' | 'interval_ms' | 'labels' | 'states' | 'summary' | 'collect'> & Partial<Pick<Snapshot, Lazy>>;
 
 /** The counters `names` of `values`, after skipping `skip` counters from `countersAt` (the bytes were checked on arrival). */
 function readCounters(values: Uint8Array, countersAt: number, names: readonly string[], skip: number): Counters {
@@ -69,10 +85,7 @@ export class PackedSnapshot {
   interval_ms: number;
   labels: Record<string, string>;
   states: StateCounts;
-  ipv4: StateCounts;
-  ipv6: StateCounts;
   summary: SsSummary;
-  sockstat: Sockstat;
   collect: CollectInfo;
   /** With --namespaces: every other network namespace's entry (decoded at once; plain objects). */
   declare namespaces?: NamespaceEntry[];
@@ -83,8 +96,12 @@ export class PackedSnapshot {
   #snmp: Counters | undefined;
   #netstat: Counters | undefined;
   #breakdown: Breakdown | undefined;
+  #ipv4: StateCounts | undefined;
+  #ipv6: StateCounts | undefined;
+  #sockstat: Sockstat | undefined;
 
-  constructor(head: Pick<Snapshot, 'host' | 'ts' | 'seq' | 'boot' | 'interval_ms' | 'labels' | 'ipv4' | 'ipv6' | 'states' | 'summary' | 'sockstat' | 'collect'>, packed: Packed) {
+  /** `head`: the plain fields; ipv4, ipv6 and sockstat left out are built from the values when read. */
+  constructor(head: PackedHead, packed: Packed) {
     this.host = head.host;
     this.ts = head.ts;
     this.seq = head.seq;
@@ -92,12 +109,38 @@ export class PackedSnapshot {
     this.interval_ms = head.interval_ms;
     this.labels = head.labels;
     this.states = head.states;
-    this.ipv4 = head.ipv4;
-    this.ipv6 = head.ipv6;
+    this.#ipv4 = head.ipv4;
+    this.#ipv6 = head.ipv6;
     this.summary = head.summary;
-    this.sockstat = head.sockstat;
+    this.#sockstat = head.sockstat;
     this.collect = head.collect;
     this.#p = packed;
+  }
+
+  /** A section left out of the head, from the values' fixed numbers. */
+  #section(key: Lazy): Record<string, number> {
+    return readSection(this.#p.plan ?? PLAN, this.#p.values, this.#p.countersAt, key);
+  }
+
+  get ipv4(): StateCounts {
+    return (this.#ipv4 ??= this.#section('ipv4') as unknown as StateCounts);
+  }
+  set ipv4(v: StateCounts) {
+    this.#ipv4 = v;
+  }
+
+  get ipv6(): StateCounts {
+    return (this.#ipv6 ??= this.#section('ipv6') as unknown as StateCounts);
+  }
+  set ipv6(v: StateCounts) {
+    this.#ipv6 = v;
+  }
+
+  get sockstat(): Sockstat {
+    return (this.#sockstat ??= this.#section('sockstat') as unknown as Sockstat);
+  }
+  set sockstat(v: Sockstat) {
+    this.#sockstat = v;
   }
 
   get snmp(): Counters {
