@@ -92,7 +92,7 @@ export class RowEncoder {
     for (const item of items) total += item.snapshots.length;
     const rows: IngestRows = {
       layouts: [],
-      items: new Array(items.length),
+      items: new Array<IngestRows['items'][number]>(items.length),
       seq: new Array<number>(total),
       ts: new Array<number>(total),
       boot: new Array<string>(total),

@@ -1,38 +1,9 @@
 /**
- * Array parameters for statements over arrays (unnest). Two forms:
- *
- * - BinArrays (below): PostgreSQL's binary array format, the ingest statement's arrays (thousands
- *   of elements per commit), written into one buffer without a string per element.
- * - numArray / textArray: array literals as text, for the smaller reads. pg's generic encoder
- *   checks every element's type and runs two regular expressions over each one's text; numbers
- *   need neither and a text element needs escaping only when it holds a quote or a backslash. The
- *   server parses the literal as the parameter's declared type (`$1::bigint[]`, `$2::text[]`).
+ * Array parameters for the statements over arrays (unnest, = ANY) in PostgreSQL's binary array
+ * format: the ingest statement's arrays (thousands of elements per commit) and the fleet sync's
+ * keys. pg's generic encoder (and array literals as text) build a JS string per element and per
+ * array and run regular expressions over each element's text; the server then parses them.
  */
-
-/** `{1,2,3}`: integers (or any finite numbers); null and undefined become NULL. */
-export function numArray(values: readonly (number | null | undefined)[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (i > 0) out += ',';
-    out += v === null || v === undefined ? 'NULL' : String(v);
-  }
-  return out + '}';
-}
-
-const NEEDS_ESCAPE = /["\\]/;
-
-/** `{"a","b"}`: text elements quoted (quote and backslash escaped); null and undefined become NULL. */
-export function textArray(values: readonly (string | null | undefined)[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (i > 0) out += ',';
-    if (v === null || v === undefined) out += 'NULL';
-    else out += '"' + (NEEDS_ESCAPE.test(v) ? v.replace(/[\\"]/g, '\\$&') : v) + '"';
-  }
-  return out + '}';
-}
 
 /** Element type oids of the binary arrays (pg_type). */
 const OID = { bool: 16, int8: 20, int4: 23, text: 25 } as const;

@@ -41,7 +41,7 @@ import { RESOLUTION_TABLES, rolledUntil } from '../store.js';
 import type { NsSeries, NsStoredEntry } from '../store.js';
 import type { AlertRecord, AlertStore } from '../../alerts/alert-store.js';
 import { PgDb } from './pg-db.js';
-import { BinArrays, numArray, textArray } from './pg-arrays.js';
+import { BinArrays } from './pg-arrays.js';
 import { BatchedLookup } from './pg-lookups.js';
 import type { PgDbOptions } from './pg-db.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
@@ -441,11 +441,12 @@ export class PgStore implements Store {
     await this.#bootNamesOf(rows);
     const out: StoredSnapshot[] = [];
     for (const r of rows) {
+      const row: StoredRow = { seq: r.seq, ts: r.ts, recv_ts: r.last_seen, vals: r.vals, errors: r.errors, boot: this.#bootNames.get(r.boot_id) ?? '' };
       const snap = (o.packed === true ? packedStoredSnapshot : storedSnapshot)(
         r.host,
         this.#labelsOf(r.host, r.labels),
-        { ...r, boot: this.#bootNames.get(r.boot_id) ?? '', recv_ts: r.last_seen },
-        await this.layout(r.layout_id),
+        row,
+        this.#layouts.get(r.layout_id) ?? (await this.layout(r.layout_id)),
         r.breakdown ?? r.breakdown_json,
       );
       const entries = ns.get(r.host);
@@ -476,7 +477,7 @@ export class PgStore implements Store {
         `SELECT k.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
          FROM unnest($1::text[]) AS k(host) CROSS JOIN LATERAL (SELECT labels, last_seen FROM hosts WHERE host = k.host LIMIT 1) h
          CROSS JOIN LATERAL (SELECT * FROM latest WHERE host = k.host LIMIT 1) l`,
-        [textArray(want)],
+        [new BinArrays(16 * want.length + 256).text(want.length, (k) => want[k])],
       );
       return rows.rows.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
     });
@@ -488,7 +489,9 @@ export class PgStore implements Store {
     const missing = new Set<number>();
     for (const r of rows) if (!this.#bootNames.has(r.boot_id)) missing.add(r.boot_id);
     if (missing.size === 0) return;
-    for (const b of await this.db.query<{ id: number; boot: string }>('SELECT id, boot FROM boots WHERE id = ANY($1::bigint[])', [numArray([...missing])])) this.#bootNames.set(b.id, b.boot);
+    const ids = [...missing];
+    const boots = await this.db.query<{ id: number; boot: string }>('SELECT id, boot FROM boots WHERE id = ANY($1::bigint[])', [new BinArrays().int8(ids.length, (k) => ids[k])]);
+    for (const b of boots) this.#bootNames.set(b.id, b.boot);
   }
 
   /** Each host's labels as last read, parsed once per text (the fleet sync reads every moved host's each second). */
@@ -676,7 +679,7 @@ export class PgStore implements Store {
 /** `m.get(a).set(b, v)`, the inner map made when missing. */
 function setIn<V>(m: Map<string, Map<string, V>>, a: string, b: string, v: V): void {
   let inner = m.get(a);
-  if (inner === undefined) m.set(a, (inner = new Map()));
+  if (inner === undefined) m.set(a, (inner = new Map<string, V>()));
   inner.set(b, v);
 }
 
