@@ -193,6 +193,17 @@ export class PgStore implements Store {
     for (const [h, m] of fresh) for (const [b, id] of m) setIn(this.#bootIds, h, b, id);
   }
 
+  /**
+   * Labels as the JSON text of the host row, made once per labels object: a session's batches
+   * all carry the one object its hello gave (labels are replaced, never changed in place).
+   */
+  readonly #labelTexts = new WeakMap<Record<string, string>, string>();
+  #labelText(labels: Record<string, string>): string {
+    let t = this.#labelTexts.get(labels);
+    if (t === undefined) this.#labelTexts.set(labels, (t = JSON.stringify(labels)));
+    return t;
+  }
+
   /** Why a batch may not be stored under its credential any more (inside the commit), by host. */
   async #refusals(c: PoolClient, items: readonly { host: string; auth?: WriteAuth | undefined }[]): Promise<Map<string, string>> {
     const hosts = [...new Set(items.filter((i) => i.auth !== undefined).map((i) => i.host))];
@@ -225,7 +236,8 @@ export class PgStore implements Store {
         // Which rows go in: those of the items whose credential still holds; the boots not cached yet.
         const take: number[] = [];
         const hostOfRow: string[] = [];
-        const hostRows = new Map<string, { labels: string; interval: number; seen: number }>();
+        /** The last item of each host whose credential holds (its labels and interval go in the host row). */
+        const hostItem = new Map<string, IngestRows['items'][number]>();
         const refused: (IngestRefusal | null)[] = [];
         const missingBoots = new Map<string, Set<string>>();
         let j = 0;
@@ -247,17 +259,19 @@ export class PgStore implements Store {
               m.add(boot);
             }
           }
-          hostRows.set(item.host, { labels: JSON.stringify(item.labels), interval: item.intervalMs, seen: recvTs });
+          hostItem.set(item.host, item);
         }
-        if (take.length === 0 && hostRows.size === 0) return refused.map((r) => ({ stored: 0, duplicates: 0, ...(r === null ? {} : { refused: r }) }));
+        if (take.length === 0 && hostItem.size === 0) return refused.map((r) => ({ stored: 0, duplicates: 0, ...(r === null ? {} : { refused: r }) }));
         // Hosts in name order, so concurrent commits of several collectors lock rows in one order;
         // which rows are rewritten (hostSeenStepMs): the others are only checked (below).
-        const hosts = [...hostRows.keys()].sort();
-        const write = hosts.map((h) => {
+        const hosts = [...hostItem.keys()].sort();
+        const hostItems = hosts.map((h) => hostItem.get(h)!);
+        const write = hosts.map((h, x) => {
+          const labels = this.#labelText(hostItems[x]!.labels);
+          const interval = hostItems[x]!.intervalMs;
           const was = this.#hostRows.get(h);
-          const now = hostRows.get(h)!;
-          const w = was === undefined || was.labels !== now.labels || was.interval !== now.interval || recvTs - was.seen >= this.hostSeenStepMs;
-          if (w) wroteHosts.set(h, now);
+          const w = was === undefined || was.labels !== labels || was.interval !== interval || recvTs - was.seen >= this.hostSeenStepMs;
+          if (w) wroteHosts.set(h, { labels, interval, seen: recvTs });
           return w;
         });
         newBoots = await this.#bootIdsFor(c, missingBoots);
@@ -302,7 +316,7 @@ export class PgStore implements Store {
           hosts.length === 0
             ? ''
             : `up_hosts AS (INSERT INTO hosts (host, labels, interval_ms, first_seen, last_seen)
-               SELECT h, l, i, ${recv}, ${recv} FROM unnest(${$(a.text(hosts.length, (k) => hosts[k]))}::text[], ${$(a.text(hosts.length, (k) => hostRows.get(hosts[k]!)!.labels))}::text[], ${$(a.int4(hosts.length, (k) => hostRows.get(hosts[k]!)!.interval))}::int[], ${$(a.bool(write.length, (k) => write[k]!))}::boolean[]) AS u(h, l, i, w)
+               SELECT h, l, i, ${recv}, ${recv} FROM unnest(${$(a.text(hosts.length, (k) => hosts[k]))}::text[], ${$(a.text(hosts.length, (k) => this.#labelText(hostItems[k]!.labels)))}::text[], ${$(a.int4(hosts.length, (k) => hostItems[k]!.intervalMs))}::int[], ${$(a.bool(write.length, (k) => write[k]!))}::boolean[]) AS u(h, l, i, w)
                ${
                  // A row not rewritten now is still written when it is missing (a purge by another process) or differs (labels another collector wrote).
                  write.every(Boolean) ? '' : 'WHERE w OR NOT EXISTS (SELECT 1 FROM hosts x WHERE x.host = u.h AND x.labels = u.l AND x.interval_ms = u.i)'
