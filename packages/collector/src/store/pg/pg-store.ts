@@ -322,17 +322,30 @@ export class PgStore implements Store {
                  write.every(Boolean) ? '' : 'WHERE w OR NOT EXISTS (SELECT 1 FROM hosts x WHERE x.host = u.h AND x.labels = u.l AND x.interval_ms = u.i)'
                }
                ON CONFLICT (host) DO UPDATE SET labels = excluded.labels, interval_ms = excluded.interval_ms, last_seen = greatest(hosts.last_seen, excluded.last_seen)),`;
+        // The snapshot columns, one parameter each; the latest rows take their fixed-width columns
+        // from them by index (a subscript of an integer array without NULLs is direct), their text
+        // columns (host, errors) and the breakdown from arrays of their own: the newest snapshot of
+        // each host is not sent twice.
+        const sc = {
+          host: $(a.text(n, (k) => col.host[k])),
+          boot: $(a.int8(n, (k) => col.boot[k])),
+          seq: $(a.int8(n, (k) => col.seq[k])),
+          ts: $(a.int8(n, (k) => col.ts[k])),
+          layout: $(a.int4(n, (k) => dbLayout.get(rows.layout[take[k]!]!))),
+          valsAt: $(a.int4(n, (k) => rows.valsAt[take[k]!])),
+          valsLen: $(a.int4(n, (k) => rows.valsLen[take[k]!])),
+          errors: $(a.text(n, (k) => rows.errors[take[k]!])),
+        };
         const L = ln.length;
         const lr = (k: number): number => take[ln[k]!]!;
         const latestPart =
           L === 0
             ? ''
             : `up_latest AS (INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json, writer)
-               SELECT h, b, s, t, ${recv}, l, substring(${bytes}::bytea from o + 1 for n), e, CASE WHEN bn >= 0 THEN substring(${bytes}::bytea from bo + 1 for bn) END, bj, ${$(this.writer)}
-               FROM unnest(${$(a.text(L, (k) => col.host[ln[k]!]))}::text[], ${$(a.int8(L, (k) => col.boot[ln[k]!]))}::bigint[], ${$(a.int8(L, (k) => col.seq[ln[k]!]))}::bigint[],
-                 ${$(a.int8(L, (k) => col.ts[ln[k]!]))}::bigint[], ${$(a.int4(L, (k) => dbLayout.get(rows.layout[lr(k)]!)))}::int[], ${$(a.int4(L, (k) => rows.valsAt[lr(k)]))}::int[],
-                 ${$(a.int4(L, (k) => rows.valsLen[lr(k)]))}::int[], ${$(a.text(L, (k) => rows.errors[lr(k)]))}::text[], ${$(a.int4(L, (k) => rows.bdAt[lr(k)]))}::int[],
-                 ${$(a.int4(L, (k) => rows.bdLen[lr(k)]))}::int[], ${$(a.text(L, (k) => rows.bdJson[lr(k)]))}::text[]) AS u(h, b, s, t, l, o, n, e, bo, bn, bj)
+               SELECT h, (${sc.boot}::bigint[])[x], (${sc.seq}::bigint[])[x], (${sc.ts}::bigint[])[x], ${recv}, (${sc.layout}::int[])[x],
+                 substring(${bytes}::bytea from (${sc.valsAt}::int[])[x] + 1 for (${sc.valsLen}::int[])[x]), e, CASE WHEN bn >= 0 THEN substring(${bytes}::bytea from bo + 1 for bn) END, bj, ${$(this.writer)}
+               FROM unnest(${$(a.int4(L, (k) => ln[k]! + 1))}::int[], ${$(a.text(L, (k) => col.host[ln[k]!]))}::text[], ${$(a.text(L, (k) => rows.errors[lr(k)]))}::text[],
+                 ${$(a.int4(L, (k) => rows.bdAt[lr(k)]))}::int[], ${$(a.int4(L, (k) => rows.bdLen[lr(k)]))}::int[], ${$(a.text(L, (k) => rows.bdJson[lr(k)]))}::text[]) AS u(x, h, e, bo, bn, bj)
                ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
                vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json, writer = excluded.writer WHERE excluded.ts >= latest.ts),`;
         // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
@@ -340,8 +353,7 @@ export class PgStore implements Store {
           `WITH ${hostsPart} ${latestPart}
            ins AS (INSERT INTO snapshots (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
              SELECT h, b, s, t, ${recv}, l, substring(${bytes}::bytea from o + 1 for n), e
-             FROM unnest(${$(a.text(n, (k) => col.host[k]))}::text[], ${$(a.int8(n, (k) => col.boot[k]))}::bigint[], ${$(a.int8(n, (k) => col.seq[k]))}::bigint[], ${$(a.int8(n, (k) => col.ts[k]))}::bigint[],
-               ${$(a.int4(n, (k) => dbLayout.get(rows.layout[take[k]!]!)))}::int[], ${$(a.int4(n, (k) => rows.valsAt[take[k]!]))}::int[], ${$(a.int4(n, (k) => rows.valsLen[take[k]!]))}::int[], ${$(a.text(n, (k) => rows.errors[take[k]!]))}::text[]) AS u(h, b, s, t, l, o, n, e)
+             FROM unnest(${sc.host}::text[], ${sc.boot}::bigint[], ${sc.seq}::bigint[], ${sc.ts}::bigint[], ${sc.layout}::int[], ${sc.valsAt}::int[], ${sc.valsLen}::int[], ${sc.errors}::text[]) AS u(h, b, s, t, l, o, n, e)
              ON CONFLICT DO NOTHING RETURNING host, boot_id, seq, ts),
            late AS (INSERT INTO rollup_dirty (host, minute) SELECT DISTINCT host, (ts / 60000) * 60000 FROM ins
              WHERE ts < ${recv} - 60000 AND ts < (SELECT done_until FROM rollup_state WHERE resolution = '1m') ON CONFLICT DO NOTHING),
