@@ -40,12 +40,12 @@ export class BinArrays {
     return this.#dv;
   }
 
-  /** The header of an array of `n` elements; returns where the array starts. */
-  #head(n: number, oid: number, nulls: boolean, bytes: number): number {
+  /** The header of an array of `n` elements (has-nulls set afterwards when one was written); returns where the array starts. */
+  #head(n: number, oid: number, bytes: number): number {
     const d = this.#room(n === 0 ? 12 : 20 + bytes);
     const start = this.#at;
     d.setInt32(start, n === 0 ? 0 : 1);
-    d.setInt32(start + 4, nulls ? 1 : 0);
+    d.setInt32(start + 4, 0);
     d.setInt32(start + 8, oid);
     if (n === 0) {
       this.#at = start + 12;
@@ -63,56 +63,22 @@ export class BinArrays {
 
   /** bigint[] of `n` elements, element k being `at(k)` (an integer within ±2^53; null: NULL). */
   int8(n: number, at: (k: number) => number | null | undefined): Buffer {
-    const start = this.#head(n, OID.int8, false, 12 * n);
-    const d = this.#dv;
-    let o = this.#at;
-    let nulls = false;
-    for (let k = 0; k < n; k++) {
-      const v = at(k);
-      if (v === null || v === undefined) {
-        d.setInt32(o, -1);
-        o += 4;
-        nulls = true;
-        continue;
-      }
-      if (!Number.isSafeInteger(v)) throw new RangeError(`${v} is not an integer a bigint column can hold`);
-      d.setInt32(o, 8);
-      d.setInt32(o + 4, Math.floor(v / TWO32));
-      d.setUint32(o + 8, v >>> 0);
-      o += 12;
-    }
-    if (nulls) d.setInt32(start + 4, 1);
-    this.#at = o;
-    return this.#done(start);
+    return this.#array(n, at, 'int8');
   }
 
   /** integer[] (int4) of `n` elements, element k being `at(k)` (null: NULL). */
   int4(n: number, at: (k: number) => number | null | undefined): Buffer {
-    const start = this.#head(n, OID.int4, false, 8 * n);
-    const d = this.#dv;
-    let o = this.#at;
-    let nulls = false;
-    for (let k = 0; k < n; k++) {
-      const v = at(k);
-      if (v === null || v === undefined) {
-        d.setInt32(o, -1);
-        o += 4;
-        nulls = true;
-        continue;
-      }
-      if (!Number.isInteger(v) || v < -2_147_483_648 || v > 2_147_483_647) throw new RangeError(`${v} is not an integer an integer column can hold`);
-      d.setInt32(o, 4);
-      d.setInt32(o + 4, v);
-      o += 8;
-    }
-    if (nulls) d.setInt32(start + 4, 1);
-    this.#at = o;
-    return this.#done(start);
+    return this.#array(n, at, 'int4');
+  }
+
+  /** text[] of `n` elements, element k being `at(k)` (null: NULL); any text, written as UTF-8. */
+  text(n: number, at: (k: number) => string | null | undefined): Buffer {
+    return this.#array(n, at, 'text');
   }
 
   /** boolean[] of `n` elements. */
   bool(n: number, at: (k: number) => boolean): Buffer {
-    const start = this.#head(n, OID.bool, false, 5 * n);
+    const start = this.#head(n, OID.bool, 5 * n);
     const d = this.#dv;
     let o = this.#at;
     for (let k = 0; k < n; k++) {
@@ -124,12 +90,14 @@ export class BinArrays {
     return this.#done(start);
   }
 
-  /** text[] of `n` elements, element k being `at(k)` (null: NULL); any text, written as UTF-8. */
-  text(n: number, at: (k: number) => string | null | undefined): Buffer {
-    // The room a text needs is known only once it is read: a first pass sums the worst case (3 bytes a UTF-16 unit).
-    let most = 0;
-    for (let k = 0; k < n; k++) most += 4 + 3 * (at(k)?.length ?? 0);
-    const start = this.#head(n, OID.text, false, most);
+  #array(n: number, at: (k: number) => number | string | null | undefined, kind: 'int8' | 'int4' | 'text'): Buffer {
+    let room = kind === 'int8' ? 12 * n : 8 * n;
+    if (kind === 'text') {
+      // The room a text needs is known only once it is written: the worst case (3 bytes a UTF-16 unit).
+      room = 0;
+      for (let k = 0; k < n; k++) room += 4 + 3 * ((at(k) as string | null | undefined)?.length ?? 0);
+    }
+    const start = this.#head(n, OID[kind], room);
     const b = this.#buf;
     const d = this.#dv;
     let o = this.#at;
@@ -140,11 +108,22 @@ export class BinArrays {
         d.setInt32(o, -1);
         o += 4;
         nulls = true;
-        continue;
+      } else if (typeof v === 'string') {
+        const len = v.length === 0 ? 0 : b.write(v, o + 4, 'utf8');
+        d.setInt32(o, len);
+        o += 4 + len;
+      } else if (kind === 'int8') {
+        if (!Number.isSafeInteger(v)) throw new RangeError(`${v} is not an integer a bigint column can hold`);
+        d.setInt32(o, 8);
+        d.setInt32(o + 4, Math.floor(v / TWO32));
+        d.setUint32(o + 8, v >>> 0);
+        o += 12;
+      } else {
+        if (!Number.isInteger(v) || v < -2_147_483_648 || v > 2_147_483_647) throw new RangeError(`${v} is not an integer an integer column can hold`);
+        d.setInt32(o, 4);
+        d.setInt32(o + 4, v);
+        o += 8;
       }
-      const len = v.length === 0 ? 0 : b.write(v, o + 4, 'utf8');
-      d.setInt32(o, len);
-      o += 4 + len;
     }
     if (nulls) d.setInt32(start + 4, 1);
     this.#at = o;
