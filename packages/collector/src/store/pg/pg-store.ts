@@ -206,10 +206,14 @@ export class PgStore implements Store {
 
   /** Why a batch may not be stored under its credential any more (inside the commit), by host. */
   async #refusals(c: PoolClient, items: readonly { host: string; auth?: WriteAuth | undefined }[]): Promise<Map<string, string>> {
-    const hosts = [...new Set(items.filter((i) => i.auth !== undefined).map((i) => i.host))];
+    const asked = new Set<string>();
+    for (const i of items) if (i.auth !== undefined) asked.add(i.host);
+    const hosts = [...asked];
     if (hosts.length === 0) return new Map();
     // FOR SHARE: a token command waits for this commit, or this commit sees its change.
-    const rows = await c.query<{ host: string; hash: string }>('SELECT host, hash FROM tokens WHERE revoked IS NULL AND host = ANY($1::text[]) FOR SHARE', [hosts]);
+    const rows = await c.query<{ host: string; hash: string }>('SELECT host, hash FROM tokens WHERE revoked IS NULL AND host = ANY($1::text[]) FOR SHARE', [
+      new BinArrays(16 * hosts.length + 256).text(hosts.length, (k) => hosts[k]),
+    ]);
     return new Map(rows.rows.map((r) => [r.host, r.hash]));
   }
 
