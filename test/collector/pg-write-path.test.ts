@@ -5,8 +5,8 @@
  * with PgStore.hostSeenStepMs a host's row is rewritten only when it is new, its labels or
  * interval changed (also by another collector), the row is gone (a purge by another process) or
  * its last_seen is that old; with 0, for every commit. The rollup job before its first
- * minute: an older snapshot stored after a pass read the oldest is rolled from its own minute. Array parameters written as literals
- * (store/pg/pg-arrays.ts) come back element for element, whatever the text holds. Token checks
+ * minute: an older snapshot stored after a pass read the oldest is rolled from its own minute. Array parameters in the binary array format
+ * (store/pg/pg-arrays.ts BinArrays) come back element for element, whatever the text holds, NULLs and integers up to ±2^53 included. Token checks
  * made together are answered by one query over all their keys
  * (store/pg/pg-lookups.ts): on a real PostgreSQL server through the real PgStore, many checks at
  * once each get their own answer (live, revoked, unknown, a host with and without a token), and a
@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
 import { PG_MIGRATIONS } from '../../packages/collector/src/store/pg/pg-schema.js';
-import { boolArray, numArray, textArray } from '../../packages/collector/src/store/pg/pg-arrays.js';
+import { BinArrays } from '../../packages/collector/src/store/pg/pg-arrays.js';
 import { DAY } from '../../packages/collector/src/store/rollups.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { synthSnapshot } from '../helpers/snapshots.js';
@@ -53,16 +53,45 @@ async function withStore(name: string, fn: (s: PgStore, url: string) => Promise<
 }
 
 describe('PostgreSQL write path', () => {
-  it('array literals: text with quotes, backslashes, braces, commas, spaces, NULL-like words and non-ASCII; numbers and NULLs; booleans', async () => {
-    const texts = ['plain', 'a"b', 'back\\slash\\', '{braces}', 'a,b', ' spaced ', 'NULL', 'null', '', 'ünï😀', '\\"', null, 'x'];
-    const got = await pgServer().sql<{ v: string | null }>('SELECT unnest($1::text[]) AS v', [textArray(texts)]);
-    expect(got.map((r) => r.v)).toEqual(texts);
-    const nums = [0, 1, -5, 2 ** 53 - 1, null, 1796034416943];
-    const n = await pgServer().sql<{ v: string | null }>('SELECT unnest($1::bigint[])::text AS v', [numArray(nums)]);
-    expect(n.map((r) => (r.v === null ? null : Number(r.v)))).toEqual(nums);
-    expect(await pgServer().sql('SELECT unnest($1::int[]) AS v', [numArray([])])).toEqual([]);
-    const b = await pgServer().sql<{ v: boolean }>('SELECT unnest($1::boolean[]) AS v', [boolArray([true, false, false, true])]);
-    expect(b.map((r) => r.v)).toEqual([true, false, false, true]);
+  it('binary arrays (BinArrays): text of any content, bigint and integer extremes, NULLs, booleans and empty arrays, many views of one buffer and of the buffers after it', async () => {
+    const texts = ['plain', 'a"b', 'back\\slash\\', '{braces}', 'a,b', ' spaced ', 'NULL', 'null', '', 'ünï😀', '\\"', null, 'x', "it's", 'tab\tnew\nline', '\\x00'];
+    const big = [0, 1, -1, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, -(2 ** 32), 2 ** 53 - 1, -(2 ** 53 - 1), null, 1796034416943, 4294967295, -4294967297];
+    const small = [0, 1, -1, 2_147_483_647, -2_147_483_648, null, 65_536, 300];
+    const bools = [true, false, false, true];
+    // A small first buffer: the later arrays go to the buffers that replace it, the earlier views stay whole.
+    const a = new BinArrays(64);
+    const params = [
+      a.text(texts.length, (k) => texts[k]),
+      a.int8(big.length, (k) => big[k]),
+      a.int4(small.length, (k) => small[k]),
+      a.bool(bools.length, (k) => bools[k]!),
+      a.int8(0, () => 1),
+      a.int4(0, () => 1),
+      a.text(0, () => 'x'),
+      a.text(2000, (k) => `host-${k}`),
+      a.int8(3000, (k) => k * 1_000_003),
+    ];
+    const q = (sql: string, i: number): Promise<{ v: unknown }[]> => pgServer().sql<{ v: unknown }>(sql, [params[i]]);
+    expect((await q('SELECT unnest($1::text[]) AS v', 0)).map((r) => r.v)).toEqual(texts);
+    expect((await q('SELECT unnest($1::bigint[])::text AS v', 1)).map((r) => (r.v === null ? null : Number(r.v)))).toEqual(big);
+    expect((await q('SELECT unnest($1::int[]) AS v', 2)).map((r) => r.v)).toEqual(small);
+    expect((await q('SELECT unnest($1::boolean[]) AS v', 3)).map((r) => r.v)).toEqual(bools);
+    for (const [i, t] of [
+      [4, 'bigint'],
+      [5, 'int'],
+      [6, 'text'],
+    ] as const)
+      expect(await q(`SELECT cardinality($1::${t}[]) AS v`, i)).toEqual([{ v: 0 }]);
+    expect((await q('SELECT unnest($1::text[]) AS v', 7)).map((r) => r.v)).toEqual(Array.from({ length: 2000 }, (_, k) => `host-${k}`));
+    expect((await q('SELECT unnest($1::bigint[])::text AS v', 8)).map((r) => Number(r.v))).toEqual(Array.from({ length: 3000 }, (_, k) => k * 1_000_003));
+    // Several in one statement, as the ingest statement uses them.
+    const rows = await pgServer().sql<{ t: string | null; b: string | null }>('SELECT t, b::text FROM unnest($1::text[], $2::bigint[]) AS u(t, b)', [params[0], params[1]]);
+    expect(rows.map((r) => r.t)).toEqual([...texts]);
+    expect(rows.slice(0, big.length).map((r) => (r.b === null ? null : Number(r.b)))).toEqual(big);
+    // The server checks the element type against the declared one; a number no column holds is refused before anything is sent.
+    await expect(pgServer().sql('SELECT unnest($1::int[])', [new BinArrays().int8(1, () => 1)])).rejects.toThrow(/element type/);
+    expect(() => new BinArrays().int8(1, () => 1.5)).toThrow(RangeError);
+    expect(() => new BinArrays().int4(1, () => 2 ** 31)).toThrow(RangeError);
   });
 
   it('token checks made together: each of many concurrent checks answered, and a check after a change sees it', async () => {

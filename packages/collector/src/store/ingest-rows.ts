@@ -87,57 +87,62 @@ export class RowEncoder {
   }
 
   encode(items: readonly IngestItem[]): IngestRows {
+    // The per snapshot columns sized once (pushing grows each array several times over a commit).
+    let total = 0;
+    for (const item of items) total += item.snapshots.length;
     const rows: IngestRows = {
       layouts: [],
-      items: [],
-      seq: [],
-      ts: [],
-      boot: [],
-      layout: [],
-      valsAt: [],
-      valsLen: [],
-      bdAt: [],
-      bdLen: [],
-      bdJson: [],
-      errors: [],
-      ns: { count: [], netns: [], pid: [], layout: [], valsAt: [], valsLen: [], container: [], errors: [] },
+      items: new Array<IngestRows['items'][number]>(items.length),
+      seq: new Array<number>(total),
+      ts: new Array<number>(total),
+      boot: new Array<string>(total),
+      layout: new Array<number>(total),
+      valsAt: new Array<number>(total),
+      valsLen: new Array<number>(total),
+      bdAt: new Array<number>(total),
+      bdLen: new Array<number>(total),
+      bdJson: new Array<string | null>(total),
+      errors: new Array<string | null>(total),
+      ns: { count: new Array<number>(total), netns: [], pid: [], layout: [], valsAt: [], valsLen: [], container: [], errors: [] },
       bytes: new Uint8Array(0),
     };
     const parts: Uint8Array[] = [];
     let at = 0;
-    const put = (b: Uint8Array): number => {
-      parts.push(b);
-      at += b.length;
-      return at - b.length;
-    };
-    for (const item of items) {
-      rows.items.push({ host: item.host, labels: item.labels, intervalMs: item.snapshots[0]?.interval_ms ?? 10_000, n: item.snapshots.length, auth: item.auth });
+    let j = 0;
+    for (let x = 0; x < items.length; x++) {
+      const item = items[x]!;
+      rows.items[x] = { host: item.host, labels: item.labels, intervalMs: item.snapshots[0]?.interval_ms ?? 10_000, n: item.snapshots.length, auth: item.auth };
       for (const snap of item.snapshots) {
-        rows.seq.push(snap.seq);
-        rows.ts.push(snap.ts);
-        rows.boot.push(snap.boot);
-        rows.errors.push(snap.collect.errors.length > 0 ? JSON.stringify(snap.collect.errors) : null);
+        rows.seq[j] = snap.seq;
+        rows.ts[j] = snap.ts;
+        rows.boot[j] = snap.boot;
+        rows.errors[j] = snap.collect.errors.length > 0 ? JSON.stringify(snap.collect.errors) : null;
         const packed = PackedSnapshot.packed(snap);
         let vals: Uint8Array;
         if (packed !== undefined) {
-          rows.layout.push(this.#layoutId(packed.layout.text, rows.layouts));
+          rows.layout[j] = this.#layoutId(packed.layout.text, rows.layouts);
           vals = packed.values;
         } else {
-          rows.layout.push(this.#plainLayout(item.host, snap, rows.layouts));
+          rows.layout[j] = this.#plainLayout(item.host, snap, rows.layouts);
           vals = encodeValues(snap);
         }
-        rows.valsAt.push(put(vals));
-        rows.valsLen.push(vals.length);
+        parts.push(vals);
+        rows.valsAt[j] = at;
+        rows.valsLen[j] = vals.length;
+        at += vals.length;
         if (packed !== undefined && packed.breakdown !== null) {
-          rows.bdAt.push(put(packed.breakdown));
-          rows.bdLen.push(packed.breakdown.length);
-          rows.bdJson.push(null);
+          parts.push(packed.breakdown);
+          rows.bdAt[j] = at;
+          rows.bdLen[j] = packed.breakdown.length;
+          at += packed.breakdown.length;
+          rows.bdJson[j] = null;
         } else {
-          rows.bdAt.push(0);
-          rows.bdLen.push(-1);
-          rows.bdJson.push(packed === undefined && snap.breakdown !== undefined ? JSON.stringify(snap.breakdown) : null);
+          rows.bdAt[j] = 0;
+          rows.bdLen[j] = -1;
+          rows.bdJson[j] = packed === undefined && snap.breakdown !== undefined ? JSON.stringify(snap.breakdown) : null;
         }
-        this.#encodeNs(snap, rows, put);
+        at = this.#encodeNs(snap, j, rows, parts, at);
+        j++;
       }
     }
     const bytes = new Uint8Array(at);
@@ -150,12 +155,12 @@ export class RowEncoder {
     return rows;
   }
 
-  /** Each namespace entry of a snapshot: a values blob, its layout, pid, container and errors. */
-  #encodeNs(snap: Snapshot, rows: IngestRows, put: (b: Uint8Array) => number): void {
+  /** Each namespace entry of snapshot `j`: a values blob (appended to `parts` at `at`; returns the end), its layout, pid, container and errors. */
+  #encodeNs(snap: Snapshot, j: number, rows: IngestRows, parts: Uint8Array[], at: number): number {
     const list = snap.namespaces;
     const ns = rows.ns;
-    ns.count.push(list?.length ?? 0);
-    if (list === undefined) return;
+    ns.count[j] = list?.length ?? 0;
+    if (list === undefined) return at;
     for (const e of list) {
       ns.netns.push(e.netns);
       ns.pid.push(e.pid);
@@ -167,11 +172,14 @@ export class RowEncoder {
         ns.layout.push(id);
       }
       const vals = encodeNsValues(e);
-      ns.valsAt.push(put(vals));
+      parts.push(vals);
+      ns.valsAt.push(at);
       ns.valsLen.push(vals.length);
+      at += vals.length;
       ns.container.push(e.container === null ? null : JSON.stringify(e.container));
       ns.errors.push(e.collect.errors.length > 0 ? JSON.stringify(e.collect.errors) : null);
     }
+    return at;
   }
 
   #plainLayout(host: string, snap: Snapshot, fresh: [number, string][]): number {

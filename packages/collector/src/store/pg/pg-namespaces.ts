@@ -21,7 +21,7 @@ import { HOUR, MINUTE, floorTo } from '../rollups.js';
 import { addAgg, addSample, aggOf, decodeAgg, encodeAgg } from '../rollup-codec.js';
 import type { Agg } from '../rollup-codec.js';
 import type { PgDb } from './pg-db.js';
-import { numArray, textArray } from './pg-arrays.js';
+import { BinArrays } from './pg-arrays.js';
 
 /** The counter names of a layout id (the store reads and caches them). */
 export type SnmpNames = (layoutId: number) => Promise<readonly string[]>;
@@ -120,7 +120,7 @@ export async function nsLatest(db: PgDb, names: SnmpNames, of?: readonly LatestK
   const rows = await db.query<NsRow & { host: string }>(
     `SELECT n.host, n.netns, n.pid, n.layout_id, n.vals, n.errors, s.container FROM ${source}
      LEFT JOIN ns_series s ON s.host = n.host AND s.netns = n.netns ORDER BY n.host, n.netns`,
-    of === undefined ? [] : [textArray(of.map((k) => k.host)), numArray(of.map((k) => k.boot_id)), numArray(of.map((k) => k.seq)), numArray(of.map((k) => k.ts))],
+    of === undefined ? [] : keyArrays(of),
   );
   const list = await entries(rows, names);
   const out = new Map<string, NamespaceEntry[]>();
@@ -130,6 +130,12 @@ export async function nsLatest(db: PgDb, names: SnmpNames, of?: readonly LatestK
     l.push(list[i]!);
   });
   return out;
+}
+
+/** The keys of latest rows as the four array parameters of nsLatest (binary arrays: no text per key). */
+function keyArrays(of: readonly LatestKey[]): Buffer[] {
+  const a = new BinArrays(48 * of.length + 256);
+  return [a.text(of.length, (k) => of[k]!.host), a.int8(of.length, (k) => of[k]!.boot_id), a.int8(of.length, (k) => of[k]!.seq), a.int8(of.length, (k) => of[k]!.ts)];
 }
 
 /** The series of a host, by netns. */

@@ -41,7 +41,7 @@ import { RESOLUTION_TABLES, rolledUntil } from '../store.js';
 import type { NsSeries, NsStoredEntry } from '../store.js';
 import type { AlertRecord, AlertStore } from '../../alerts/alert-store.js';
 import { PgDb } from './pg-db.js';
-import { boolArray, numArray, textArray } from './pg-arrays.js';
+import { BinArrays } from './pg-arrays.js';
 import { BatchedLookup } from './pg-lookups.js';
 import type { PgDbOptions } from './pg-db.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
@@ -83,8 +83,8 @@ export class PgStore implements Store {
   /** Database layout ids by text, and parsed layouts by id (layouts never change or go). */
   readonly #layoutIds = new Map<string, number>();
   readonly #layouts = new Map<number, Layout>();
-  /** Boot ids by host and boot (boots never go). */
-  readonly #bootIds = new Map<string, number>();
+  /** Boot ids by host, then boot (boots never go). */
+  readonly #bootIds = new Map<string, Map<string, number>>();
   /** The hosts row this collector last wrote for each host: labels (JSON), interval and last_seen. */
   readonly #hostRows = new Map<string, { labels: string; interval: number; seen: number }>();
   /**
@@ -165,33 +165,55 @@ export class PgStore implements Store {
     return fresh;
   }
 
-  async #bootIdsFor(c: PoolClient, pairs: readonly [string, string][]): Promise<Map<string, number>> {
-    const fresh = new Map<string, number>();
-    const missing = new Map<string, [string, string]>();
-    for (const p of pairs) {
-      const k = `${p[0]}\n${p[1]}`;
-      if (!this.#bootIds.has(k)) missing.set(k, p);
-    }
-    if (missing.size > 0) {
-      const sorted = [...missing.keys()].sort().map((k) => missing.get(k)!);
-      const hosts = sorted.map((p) => p[0]);
-      const boots = sorted.map((p) => p[1]);
-      await c.query('INSERT INTO boots (host, boot) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [hosts, boots]);
-      const rows = await c.query<{ host: string; boot: string; id: number }>(
-        'SELECT b.host, b.boot, b.id FROM boots b JOIN unnest($1::text[], $2::text[]) AS u(h, bt) ON b.host = u.h AND b.boot = u.bt',
-        [hosts, boots],
-      );
-      for (const r of rows.rows) fresh.set(`${r.host}\n${r.boot}`, r.id);
-    }
+  /**
+   * The ids of boots not cached yet (`missing`: boots by host), inserted when new; in host then boot
+   * order, so commits in flight side by side (and other collectors) take the unique keys in one order.
+   */
+  async #bootIdsFor(c: PoolClient, missing: ReadonlyMap<string, ReadonlySet<string>>): Promise<Map<string, Map<string, number>>> {
+    const fresh = new Map<string, Map<string, number>>();
+    if (missing.size === 0) return fresh;
+    const hosts: string[] = [];
+    const boots: string[] = [];
+    for (const h of [...missing.keys()].sort())
+      for (const b of [...missing.get(h)!].sort()) {
+        hosts.push(h);
+        boots.push(b);
+      }
+    await c.query('INSERT INTO boots (host, boot) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING', [hosts, boots]);
+    const rows = await c.query<{ host: string; boot: string; id: number }>(
+      'SELECT b.host, b.boot, b.id FROM boots b JOIN unnest($1::text[], $2::text[]) AS u(h, bt) ON b.host = u.h AND b.boot = u.bt',
+      [hosts, boots],
+    );
+    for (const r of rows.rows) setIn(fresh, r.host, r.boot, r.id);
     return fresh;
+  }
+
+  /** Boot ids read in a transaction that committed, cached. */
+  #keepBoots(fresh: ReadonlyMap<string, ReadonlyMap<string, number>>): void {
+    for (const [h, m] of fresh) for (const [b, id] of m) setIn(this.#bootIds, h, b, id);
+  }
+
+  /**
+   * Labels as the JSON text of the host row, made once per labels object: a session's batches
+   * all carry the one object its hello gave (labels are replaced, never changed in place).
+   */
+  readonly #labelTexts = new WeakMap<Record<string, string>, string>();
+  #labelText(labels: Record<string, string>): string {
+    let t = this.#labelTexts.get(labels);
+    if (t === undefined) this.#labelTexts.set(labels, (t = JSON.stringify(labels)));
+    return t;
   }
 
   /** Why a batch may not be stored under its credential any more (inside the commit), by host. */
   async #refusals(c: PoolClient, items: readonly { host: string; auth?: WriteAuth | undefined }[]): Promise<Map<string, string>> {
-    const hosts = [...new Set(items.filter((i) => i.auth !== undefined).map((i) => i.host))];
+    const asked = new Set<string>();
+    for (const i of items) if (i.auth !== undefined) asked.add(i.host);
+    const hosts = [...asked];
     if (hosts.length === 0) return new Map();
     // FOR SHARE: a token command waits for this commit, or this commit sees its change.
-    const rows = await c.query<{ host: string; hash: string }>('SELECT host, hash FROM tokens WHERE revoked IS NULL AND host = ANY($1::text[]) FOR SHARE', [hosts]);
+    const rows = await c.query<{ host: string; hash: string }>('SELECT host, hash FROM tokens WHERE revoked IS NULL AND host = ANY($1::text[]) FOR SHARE', [
+      new BinArrays(16 * hosts.length + 256).text(hosts.length, (k) => hosts[k]),
+    ]);
     return new Map(rows.rows.map((r) => [r.host, r.hash]));
   }
 
@@ -203,7 +225,7 @@ export class PgStore implements Store {
 
   async #ingestRows(rows: IngestRows, recvTs: number, retryPartition: boolean): Promise<IngestOutcome[]> {
     await this.partitions.ensure(rows.ts);
-    const newBoots = new Map<string, number>();
+    let newBoots = new Map<string, Map<string, number>>();
     const newLayouts = new Map<string, number>();
     const wroteHosts = new Map<string, { labels: string; interval: number; seen: number }>();
     try {
@@ -215,68 +237,81 @@ export class PgStore implements Store {
           if (auth.kind === 'host') return hash === auth.hash ? null : 'REVOKED';
           return hash === undefined ? null : 'HOST_HAS_TOKEN';
         };
-        // Which rows go in: those of the items whose credential still holds.
+        // Which rows go in: those of the items whose credential still holds; the boots not cached yet.
         const take: number[] = [];
         const hostOfRow: string[] = [];
-        const hostRows = new Map<string, { labels: string; interval: number; seen: number }>();
+        /** The last item of each host whose credential holds (its labels and interval go in the host row). */
+        const hostItem = new Map<string, IngestRows['items'][number]>();
         const refused: (IngestRefusal | null)[] = [];
+        const missingBoots = new Map<string, Set<string>>();
         let j = 0;
         for (const item of rows.items) {
           const r = refusalOf(item.host, item.auth);
           refused.push(r);
+          if (r !== null) {
+            j += item.n;
+            continue;
+          }
+          const known = this.#bootIds.get(item.host);
           for (let k = 0; k < item.n; k++, j++) {
-            if (r !== null) continue;
             take.push(j);
             hostOfRow[j] = item.host;
+            const boot = rows.boot[j]!;
+            if (known?.has(boot) !== true) {
+              let m = missingBoots.get(item.host);
+              if (m === undefined) missingBoots.set(item.host, (m = new Set()));
+              m.add(boot);
+            }
           }
-          if (r === null) hostRows.set(item.host, { labels: JSON.stringify(item.labels), interval: item.intervalMs, seen: recvTs });
+          hostItem.set(item.host, item);
         }
-        if (take.length === 0 && hostRows.size === 0) return refused.map((r) => ({ stored: 0, duplicates: 0, ...(r === null ? {} : { refused: r }) }));
+        if (take.length === 0 && hostItem.size === 0) return refused.map((r) => ({ stored: 0, duplicates: 0, ...(r === null ? {} : { refused: r }) }));
         // Hosts in name order, so concurrent commits of several collectors lock rows in one order;
         // which rows are rewritten (hostSeenStepMs): the others are only checked (below).
-        const hosts = [...hostRows.keys()].sort();
-        const write = hosts.map((h) => {
+        const hosts = [...hostItem.keys()].sort();
+        const hostItems = hosts.map((h) => hostItem.get(h)!);
+        const write = hosts.map((h, x) => {
+          const labels = this.#labelText(hostItems[x]!.labels);
+          const interval = hostItems[x]!.intervalMs;
           const was = this.#hostRows.get(h);
-          const now = hostRows.get(h)!;
-          const w = was === undefined || was.labels !== now.labels || was.interval !== now.interval || recvTs - was.seen >= this.hostSeenStepMs;
-          if (w) wroteHosts.set(h, now);
+          const w = was === undefined || was.labels !== labels || was.interval !== interval || recvTs - was.seen >= this.hostSeenStepMs;
+          if (w) wroteHosts.set(h, { labels, interval, seen: recvTs });
           return w;
         });
-        for (const [k, v] of await this.#bootIdsFor(
-          c,
-          take.map((i) => [hostOfRow[i]!, rows.boot[i]!]),
-        ))
-          newBoots.set(k, v);
-        const texts = take.map((i) => this.#wireLayouts.get(rows.layout[i]!) ?? '|');
-        const nsTexts = [...new Set(rows.ns.layout)].map((id) => this.#wireLayouts.get(id) ?? '|');
-        for (const [k, v] of await this.#layoutIdsFor(c, [...texts, ...nsTexts])) newLayouts.set(k, v);
-        const bootId = (i: number): number => {
-          const k = `${hostOfRow[i]!}\n${rows.boot[i]!}`;
-          return this.#bootIds.get(k) ?? newBoots.get(k)!;
-        };
-        const layoutId = (t: string): number => this.#layoutIds.get(t) ?? newLayouts.get(t)!;
-        const col = {
-          host: take.map((i) => hostOfRow[i]!),
-          boot: take.map(bootId),
-          seq: take.map((i) => rows.seq[i]!),
-          ts: take.map((i) => rows.ts[i]!),
-          layout: texts.map(layoutId),
-          valsAt: take.map((i) => rows.valsAt[i]!),
-          valsLen: take.map((i) => rows.valsLen[i]!),
-          errors: take.map((i) => rows.errors[i] ?? null),
-        };
+        newBoots = await this.#bootIdsFor(c, missingBoots);
+        // Database layout ids by the encoder's ids (snapshots' and namespace entries').
+        const wireIds = new Set<number>();
+        for (const i of take) wireIds.add(rows.layout[i]!);
+        for (const id of rows.ns.layout) wireIds.add(id);
+        const wireText = (id: number): string => this.#wireLayouts.get(id) ?? '|';
+        for (const [k, v] of await this.#layoutIdsFor(c, [...wireIds].map(wireText))) newLayouts.set(k, v);
+        const dbLayout = new Map<number, number>();
+        for (const id of wireIds) dbLayout.set(id, this.#layoutIds.get(wireText(id)) ?? newLayouts.get(wireText(id))!);
+        // The columns read again after the statement (storedRows, the namespace entries); the others are written straight from `rows`.
+        const n = take.length;
+        const col = { host: new Array<string>(n), boot: new Array<number>(n), seq: new Array<number>(n), ts: new Array<number>(n) };
+        for (let t = 0; t < n; t++) {
+          const i = take[t]!;
+          const h = hostOfRow[i]!;
+          col.host[t] = h;
+          col.boot[t] = this.#bootIds.get(h)?.get(rows.boot[i]!) ?? newBoots.get(h)?.get(rows.boot[i]!) ?? NaN;
+          col.seq[t] = rows.seq[i]!;
+          col.ts[t] = rows.ts[i]!;
+        }
         // Each host's latest row once, with its newest snapshot of this commit (the ts guard keeps the newer row).
         const newest = new Map<string, number>();
-        take.forEach((i, n) => {
-          const h = hostOfRow[i]!;
+        for (let t = 0; t < n; t++) {
+          const h = col.host[t]!;
           const cur = newest.get(h);
-          if (cur === undefined || rows.ts[i]! >= col.ts[cur]!) newest.set(h, n);
-        });
+          if (cur === undefined || col.ts[t]! >= col.ts[cur]!) newest.set(h, t);
+        }
         const ln = [...newest.keys()].sort().map((h) => newest.get(h)!);
         // The host rows, the snapshots, the late-minute marks and the latest rows in one statement
         // (one round trip; data-modifying WITH parts run to completion whether read or not). The
         // values and breakdowns travel as one binary parameter (the commit's encoded bytes), cut by
-        // offset in the statement: no hex text per row. Arrays go as literals (pg-arrays.ts).
+        // offset in the statement: no hex text per row. Arrays go in PostgreSQL's binary array
+        // format, all in one buffer (pg-arrays.ts BinArrays).
+        const a = new BinArrays(96 * (n + ln.length + hosts.length) + 1024);
         const params: unknown[] = [];
         const $ = (v: unknown): string => `$${params.push(v)}`;
         const recv = `${$(recvTs)}::bigint`;
@@ -285,21 +320,36 @@ export class PgStore implements Store {
           hosts.length === 0
             ? ''
             : `up_hosts AS (INSERT INTO hosts (host, labels, interval_ms, first_seen, last_seen)
-               SELECT h, l, i, ${recv}, ${recv} FROM unnest(${$(textArray(hosts))}::text[], ${$(textArray(hosts.map((h) => hostRows.get(h)!.labels)))}::text[], ${$(numArray(hosts.map((h) => hostRows.get(h)!.interval)))}::int[], ${$(boolArray(write))}::boolean[]) AS u(h, l, i, w)
+               SELECT h, l, i, ${recv}, ${recv} FROM unnest(${$(a.text(hosts.length, (k) => hosts[k]))}::text[], ${$(a.text(hosts.length, (k) => this.#labelText(hostItems[k]!.labels)))}::text[], ${$(a.int4(hosts.length, (k) => hostItems[k]!.intervalMs))}::int[], ${$(a.bool(write.length, (k) => write[k]!))}::boolean[]) AS u(h, l, i, w)
                ${
                  // A row not rewritten now is still written when it is missing (a purge by another process) or differs (labels another collector wrote).
                  write.every(Boolean) ? '' : 'WHERE w OR NOT EXISTS (SELECT 1 FROM hosts x WHERE x.host = u.h AND x.labels = u.l AND x.interval_ms = u.i)'
                }
                ON CONFLICT (host) DO UPDATE SET labels = excluded.labels, interval_ms = excluded.interval_ms, last_seen = greatest(hosts.last_seen, excluded.last_seen)),`;
+        // The snapshot columns, one parameter each; the latest rows take their fixed-width columns
+        // from them by index (a subscript of an integer array without NULLs is direct), their text
+        // columns (host, errors) and the breakdown from arrays of their own: the newest snapshot of
+        // each host is not sent twice.
+        const sc = {
+          host: $(a.text(n, (k) => col.host[k])),
+          boot: $(a.int8(n, (k) => col.boot[k])),
+          seq: $(a.int8(n, (k) => col.seq[k])),
+          ts: $(a.int8(n, (k) => col.ts[k])),
+          layout: $(a.int4(n, (k) => dbLayout.get(rows.layout[take[k]!]!))),
+          valsAt: $(a.int4(n, (k) => rows.valsAt[take[k]!])),
+          valsLen: $(a.int4(n, (k) => rows.valsLen[take[k]!])),
+          errors: $(a.text(n, (k) => rows.errors[take[k]!])),
+        };
+        const L = ln.length;
+        const lr = (k: number): number => take[ln[k]!]!;
         const latestPart =
-          ln.length === 0
+          L === 0
             ? ''
             : `up_latest AS (INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json, writer)
-               SELECT h, b, s, t, ${recv}, l, substring(${bytes}::bytea from o + 1 for n), e, CASE WHEN bn >= 0 THEN substring(${bytes}::bytea from bo + 1 for bn) END, bj, ${$(this.writer)}
-               FROM unnest(${$(textArray(ln.map((n) => col.host[n])))}::text[], ${$(numArray(ln.map((n) => col.boot[n])))}::bigint[], ${$(numArray(ln.map((n) => col.seq[n])))}::bigint[],
-                 ${$(numArray(ln.map((n) => col.ts[n])))}::bigint[], ${$(numArray(ln.map((n) => col.layout[n])))}::int[], ${$(numArray(ln.map((n) => col.valsAt[n])))}::int[],
-                 ${$(numArray(ln.map((n) => col.valsLen[n])))}::int[], ${$(textArray(ln.map((n) => col.errors[n])))}::text[], ${$(numArray(ln.map((n) => rows.bdAt[take[n]!])))}::int[],
-                 ${$(numArray(ln.map((n) => rows.bdLen[take[n]!])))}::int[], ${$(textArray(ln.map((n) => rows.bdJson[take[n]!] ?? null)))}::text[]) AS u(h, b, s, t, l, o, n, e, bo, bn, bj)
+               SELECT h, (${sc.boot}::bigint[])[x], (${sc.seq}::bigint[])[x], (${sc.ts}::bigint[])[x], ${recv}, (${sc.layout}::int[])[x],
+                 substring(${bytes}::bytea from (${sc.valsAt}::int[])[x] + 1 for (${sc.valsLen}::int[])[x]), e, CASE WHEN bn >= 0 THEN substring(${bytes}::bytea from bo + 1 for bn) END, bj, ${$(this.writer)}
+               FROM unnest(${$(a.int4(L, (k) => ln[k]! + 1))}::int[], ${$(a.text(L, (k) => col.host[ln[k]!]))}::text[], ${$(a.text(L, (k) => rows.errors[lr(k)]))}::text[],
+                 ${$(a.int4(L, (k) => rows.bdAt[lr(k)]))}::int[], ${$(a.int4(L, (k) => rows.bdLen[lr(k)]))}::int[], ${$(a.text(L, (k) => rows.bdJson[lr(k)]))}::text[]) AS u(x, h, e, bo, bn, bj)
                ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
                vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json, writer = excluded.writer WHERE excluded.ts >= latest.ts),`;
         // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
@@ -307,8 +357,7 @@ export class PgStore implements Store {
           `WITH ${hostsPart} ${latestPart}
            ins AS (INSERT INTO snapshots (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
              SELECT h, b, s, t, ${recv}, l, substring(${bytes}::bytea from o + 1 for n), e
-             FROM unnest(${$(textArray(col.host))}::text[], ${$(numArray(col.boot))}::bigint[], ${$(numArray(col.seq))}::bigint[], ${$(numArray(col.ts))}::bigint[],
-               ${$(numArray(col.layout))}::int[], ${$(numArray(col.valsAt))}::int[], ${$(numArray(col.valsLen))}::int[], ${$(textArray(col.errors))}::text[]) AS u(h, b, s, t, l, o, n, e)
+             FROM unnest(${sc.host}::text[], ${sc.boot}::bigint[], ${sc.seq}::bigint[], ${sc.ts}::bigint[], ${sc.layout}::int[], ${sc.valsAt}::int[], ${sc.valsLen}::int[], ${sc.errors}::text[]) AS u(h, b, s, t, l, o, n, e)
              ON CONFLICT DO NOTHING RETURNING host, boot_id, seq, ts),
            late AS (INSERT INTO rollup_dirty (host, minute) SELECT DISTINCT host, (ts / 60000) * 60000 FROM ins
              WHERE ts < ${recv} - 60000 AND ts < (SELECT done_until FROM rollup_state WHERE resolution = '1m') ON CONFLICT DO NOTHING),
@@ -322,8 +371,10 @@ export class PgStore implements Store {
         // (a replay): the usual commit, all stored, sends back and parses one row.
         const stored = storedRows(inserted.rows, col);
         // The namespace entries of the snapshots stored now (a replay stores none of its entries again).
-        const nsOf = take.flatMap((j, n) => (stored[n] ? [{ j, host: col.host[n]!, bootId: col.boot[n]! }] : []));
-        if (nsOf.length > 0) await nsWrite(c, rows, nsOf, recvTs, Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length), (id) => layoutId(this.#wireLayouts.get(id) ?? '|'));
+        if (rows.ns.netns.length > 0) {
+          const nsOf = take.flatMap((j, t) => (stored[t] ? [{ j, host: col.host[t]!, bootId: col.boot[t]! }] : []));
+          await nsWrite(c, rows, nsOf, recvTs, Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length), (id) => dbLayout.get(id)!);
+        }
         // Outcomes per item, in order (tn: the row's index among those taken).
         let tn = 0;
         return rows.items.map((item, x): IngestOutcome => {
@@ -336,7 +387,7 @@ export class PgStore implements Store {
           return { stored: s, duplicates: item.n - s };
         });
       });
-      for (const [k, v] of newBoots) this.#bootIds.set(k, v);
+      this.#keepBoots(newBoots);
       for (const [k, v] of newLayouts) this.#layoutIds.set(k, v);
       for (const [k, v] of wroteHosts) this.#hostRows.set(k, v);
       return out;
@@ -357,8 +408,9 @@ export class PgStore implements Store {
       if (auth !== undefined && (auth.kind === 'host' ? live.get(g.host) !== auth.hash : live.has(g.host))) return null;
       const h = await c.query('SELECT 1 FROM hosts WHERE host = $1', [g.host]);
       if (h.rows.length === 0) return null;
-      const fresh = await this.#bootIdsFor(c, [[g.host, g.boot]]);
-      const bootId = this.#bootIds.get(`${g.host}\n${g.boot}`) ?? fresh.get(`${g.host}\n${g.boot}`)!;
+      const known = this.#bootIds.get(g.host)?.get(g.boot);
+      const fresh = known === undefined ? await this.#bootIdsFor(c, new Map([[g.host, new Set([g.boot])]])) : new Map<string, Map<string, number>>();
+      const bootId = known ?? fresh.get(g.host)!.get(g.boot)!;
       await c.query(
         `INSERT INTO gaps (host, boot_id, from_seq, to_seq, count, ts, recv_ts) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (host, boot_id, from_seq) DO UPDATE SET to_seq = greatest(gaps.to_seq, excluded.to_seq), count = greatest(gaps.count, excluded.count)`,
@@ -366,7 +418,7 @@ export class PgStore implements Store {
       );
       return fresh;
     });
-    if (boots !== null) for (const [k, v] of boots) this.#bootIds.set(k, v);
+    if (boots !== null) this.#keepBoots(boots);
   }
 
   /** A layout by its database id (read once). */
@@ -419,11 +471,12 @@ export class PgStore implements Store {
     await this.#bootNamesOf(rows);
     const out: StoredSnapshot[] = [];
     for (const r of rows) {
+      const row: StoredRow = { seq: r.seq, ts: r.ts, recv_ts: r.last_seen, vals: r.vals, errors: r.errors, boot: this.#bootNames.get(r.boot_id) ?? '' };
       const snap = (o.packed === true ? packedStoredSnapshot : storedSnapshot)(
         r.host,
         this.#labelsOf(r.host, r.labels),
-        { ...r, boot: this.#bootNames.get(r.boot_id) ?? '', recv_ts: r.last_seen },
-        await this.layout(r.layout_id),
+        row,
+        this.#layouts.get(r.layout_id) ?? (await this.layout(r.layout_id)),
         r.breakdown ?? r.breakdown_json,
       );
       const entries = ns.get(r.host);
@@ -454,7 +507,7 @@ export class PgStore implements Store {
         `SELECT k.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
          FROM unnest($1::text[]) AS k(host) CROSS JOIN LATERAL (SELECT labels, last_seen FROM hosts WHERE host = k.host LIMIT 1) h
          CROSS JOIN LATERAL (SELECT * FROM latest WHERE host = k.host LIMIT 1) l`,
-        [textArray(want)],
+        [new BinArrays(16 * want.length + 256).text(want.length, (k) => want[k])],
       );
       return rows.rows.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
     });
@@ -466,7 +519,9 @@ export class PgStore implements Store {
     const missing = new Set<number>();
     for (const r of rows) if (!this.#bootNames.has(r.boot_id)) missing.add(r.boot_id);
     if (missing.size === 0) return;
-    for (const b of await this.db.query<{ id: number; boot: string }>('SELECT id, boot FROM boots WHERE id = ANY($1::bigint[])', [numArray([...missing])])) this.#bootNames.set(b.id, b.boot);
+    const ids = [...missing];
+    const boots = await this.db.query<{ id: number; boot: string }>('SELECT id, boot FROM boots WHERE id = ANY($1::bigint[])', [new BinArrays().int8(ids.length, (k) => ids[k])]);
+    for (const b of boots) this.#bootNames.set(b.id, b.boot);
   }
 
   /** Each host's labels as last read, parsed once per text (the fleet sync reads every moved host's each second). */
@@ -649,6 +704,13 @@ export class PgStore implements Store {
     this.readTokens.close();
     await this.db.end();
   }
+}
+
+/** `m.get(a).set(b, v)`, the inner map made when missing. */
+function setIn<V>(m: Map<string, Map<string, V>>, a: string, b: string, v: V): void {
+  let inner = m.get(a);
+  if (inner === undefined) m.set(a, (inner = new Map<string, V>()));
+  inner.set(b, v);
 }
 
 /**
