@@ -171,12 +171,16 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     // A new rollup job for each term as leader (a stopped job stays stopped).
     let rollups: ReturnType<Store['rollupJob']> = null;
     await app.start('rollups', async () => {
+      // One scratch array for the timestamps (noteCommitted reads them, keeps none): not one a batch.
+      const stamps: number[] = [];
       committed.push((items) => {
-        for (const item of items)
-          rollups?.noteCommitted(
-            item.host,
-            item.snapshots.map((s) => s.ts),
-          );
+        const r = rollups;
+        if (r === null) return;
+        for (const item of items) {
+          stamps.length = 0;
+          for (const s of item.snapshots) stamps.push(s.ts);
+          r.noteCommitted(item.host, stamps);
+        }
       });
       const stop = await singleton(leadership, log, 'rollups', () => {
         const r = store.rollupJob({ rawRetentionMs, log });

@@ -46,20 +46,32 @@ export class HostSeries {
    * host keeps up to keepMs of samples, and a whole snapshot is about 10 KB of heap.
    */
   add(s: Snapshot, keepMs: number, keys?: SampleKeys): number {
-    const sample: Sample =
-      keys === undefined
-        ? { ts: s.ts, boot: s.boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat }
-        : projectSample(s, keys);
     let i = this.samples.length;
     while (i > 0 && (this.samples[i - 1]?.ts ?? 0) > s.ts) i--;
     const prev = this.samples[i - 1];
     if (prev !== undefined && prev.ts === s.ts && prev.boot === s.boot) return -1;
-    this.samples.splice(i, 0, sample);
+    // The boot id as the newest sample holds it when equal: one string a boot kept, not one a snapshot.
+    const last = this.samples[this.samples.length - 1];
+    const boot = last !== undefined && last.boot === s.boot ? last.boot : s.boot;
+    const sample: Sample =
+      keys === undefined
+        ? { ts: s.ts, boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat }
+        : projectSample(s, boot, keys);
+    if (i === this.samples.length) this.samples.push(sample);
+    else this.samples.splice(i, 0, sample);
     const newest = this.samples[this.samples.length - 1]?.ts ?? s.ts;
     let drop = 0;
     while (this.samples.length - drop > 2 && ((this.samples[drop]?.ts ?? newest) < newest - keepMs || this.samples.length - drop > this.#maxSamples)) drop++;
-    if (drop > 0) this.samples.splice(0, drop);
+    // shift() for the usual one (splice would return an array of what it removed).
+    if (drop === 1) this.samples.shift();
+    else if (drop > 1) this.samples.splice(0, drop);
     return i - drop;
+  }
+
+  /** True when a sample of agent boot `boot` is kept. */
+  hasBoot(boot: string): boolean {
+    for (let i = 0; i < this.samples.length; i++) if (this.samples[i]!.boot === boot) return true;
+    return false;
   }
 
   /** The newest ts seen. */
@@ -83,36 +95,38 @@ export class HostSeries {
 
 const NONE = Object.freeze({}) as Record<string, number>;
 
-/** A sample holding only the numbers named in `keys`; the other sections are one shared empty object. */
-function projectSample(s: Snapshot, keys: SampleKeys): Sample {
-  const pick = (section: keyof SampleKeys): Record<string, number> => {
-    const ks = keys[section];
-    if (ks.length === 0) return NONE;
-    const out: Record<string, number> = {};
-    if (section === 'snmp' || section === 'netstat') {
-      // The few counters the rules read, without building a bin1 snapshot's ~190-counter objects.
-      for (const k of ks) {
-        const v = PackedSnapshot.counter(s, section, k);
-        if (v !== undefined) out[k] = v;
-      }
-      return out;
-    }
-    const src = s[section] as unknown as Record<string, number | undefined>;
+/** The numbers of one section of `s` named in `keys` (a module function: no closure per sample). */
+function pick(s: Snapshot, keys: SampleKeys, section: keyof SampleKeys): Record<string, number> {
+  const ks = keys[section];
+  if (ks.length === 0) return NONE;
+  const out: Record<string, number> = {};
+  if (section === 'snmp' || section === 'netstat') {
+    // The few counters the rules read, without building a bin1 snapshot's ~190-counter objects.
     for (const k of ks) {
-      const v = src[k];
+      const v = PackedSnapshot.counter(s, section, k);
       if (v !== undefined) out[k] = v;
     }
     return out;
-  };
+  }
+  const src = s[section] as unknown as Record<string, number | undefined>;
+  for (const k of ks) {
+    const v = src[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** A sample holding only the numbers named in `keys`; the other sections are one shared empty object. */
+function projectSample(s: Snapshot, boot: string, keys: SampleKeys): Sample {
   return {
     ts: s.ts,
-    boot: s.boot,
-    states: pick('states') as unknown as Sample['states'],
-    ipv4: pick('ipv4') as unknown as Sample['ipv4'],
-    ipv6: pick('ipv6') as unknown as Sample['ipv6'],
-    summary: pick('summary') as unknown as Sample['summary'],
-    sockstat: pick('sockstat') as unknown as Sample['sockstat'],
-    snmp: pick('snmp'),
-    netstat: pick('netstat'),
+    boot,
+    states: pick(s, keys, 'states') as unknown as Sample['states'],
+    ipv4: pick(s, keys, 'ipv4') as unknown as Sample['ipv4'],
+    ipv6: pick(s, keys, 'ipv6') as unknown as Sample['ipv6'],
+    summary: pick(s, keys, 'summary') as unknown as Sample['summary'],
+    sockstat: pick(s, keys, 'sockstat') as unknown as Sample['sockstat'],
+    snmp: pick(s, keys, 'snmp'),
+    netstat: pick(s, keys, 'netstat'),
   };
 }
