@@ -149,7 +149,7 @@ export class AlertEngine {
       const h = new HostSeries(s.host, s.labels, s.recv_ts, s.interval_ms, 0);
       for (const old of history.get(s.host) ?? []) h.add(old, this.keepMs, this.#keys);
       h.add(s, this.keepMs, this.#keys);
-      h.breakdownFrom = s;
+      if (PackedSnapshot.hasBreakdown(s)) h.keepBreakdown(s);
       this.#hosts.set(s.host, h);
     }
   }
@@ -191,7 +191,7 @@ export class AlertEngine {
       const fresh = i >= 0 && s.ts >= newest;
       if (this.#containerRules.length > 0) this.#ingestNamespaces(h, s, fresh);
       if (!fresh) continue; // already seen, or older than what was evaluated: history only
-      if (PackedSnapshot.hasBreakdown(s)) h.breakdownFrom = s;
+      if (PackedSnapshot.hasBreakdown(s)) h.keepBreakdown(s);
       let evidence: (() => AlertEvidence | null) | null = null;
       for (const rule of rules) {
         if (rule.scope !== 'host' || rule.kind === 'absent') continue;

@@ -2,7 +2,7 @@
  * What the engine remembers of each host: recent samples (enough for the longest spike window
  * and for rates), when it last sent data and when it (re)connected, which starts its grace period.
  */
-import { PackedSnapshot } from '@tcpfleet/common';
+import { PackedSnapshot, decodeBreakdown } from '@tcpfleet/common';
 import type { Breakdown, Snapshot } from '@tcpfleet/common';
 import { median, valueAt } from './metric.js';
 import type { Metric, Sample, SampleKeys } from './metric.js';
@@ -20,12 +20,34 @@ export class HostSeries {
   /** Collector clock of the last (re)connection: first data after a silence, or a new agent boot. */
   connectedAt: number;
   intervalMs: number;
-  /** The newest snapshot that carried a breakdown: read only when an alert needs evidence. */
-  breakdownFrom: Pick<Snapshot, 'breakdown'> | null = null;
+  /** The newest plain snapshot that carried a breakdown, when the newest one was plain. */
+  #breakdownFrom: Pick<Snapshot, 'breakdown'> | null = null;
+  /** Else the newest bin1 breakdown's bytes ([0, #breakdownLen) of a buffer written over while it fits). */
+  #breakdownBytes: Uint8Array | null = null;
+  #breakdownLen = 0;
+
+  /**
+   * Keeps the breakdown of `s` (the host's newest that carries one) for evidence. A bin1 one is
+   * copied as bytes: keeping the snapshot would keep all of it alive until the next one, through
+   * the collector's young generation into old space.
+   */
+  keepBreakdown(s: Snapshot): void {
+    const bytes = PackedSnapshot.packed(s)?.breakdown ?? null;
+    if (bytes === null) {
+      this.#breakdownFrom = s;
+      this.#breakdownBytes = null;
+      return;
+    }
+    this.#breakdownFrom = null;
+    if (this.#breakdownBytes === null || this.#breakdownBytes.length < bytes.length) this.#breakdownBytes = new Uint8Array(bytes.length + (bytes.length >> 3));
+    this.#breakdownBytes.set(bytes);
+    this.#breakdownLen = bytes.length;
+  }
 
   /** The host's newest breakdown (built from a bin1 snapshot's bytes only now). */
   get breakdown(): Breakdown | null {
-    return this.breakdownFrom?.breakdown ?? null;
+    if (this.#breakdownBytes !== null) return decodeBreakdown(this.#breakdownBytes.subarray(0, this.#breakdownLen));
+    return this.#breakdownFrom?.breakdown ?? null;
   }
 
   /** Samples kept at most, whatever the window. */
