@@ -34,7 +34,13 @@ function snapshotOf(host: string, seq: number, k: number): Snapshot {
   const b = base.breakdown!;
   // Some commits carry no breakdown, others more or fewer entries (bytes of another size).
   const breakdown: Breakdown | undefined =
-    k % 5 === 4 ? undefined : { ...b, inbound: b.inbound.slice(0, 1 + (k % b.inbound.length)).map((e) => ({ ...e, states: { ...e.states, established: Math.floor(r() * 900) } })), outbound: b.outbound.slice(0, 1 + (k % b.outbound.length)) };
+    k % 5 === 4
+      ? undefined
+      : {
+          ...b,
+          inbound: b.inbound.slice(0, 1 + (k % b.inbound.length)).map((e) => ({ ...e, states: { ...e.states, established: Math.floor(r() * 900) } })),
+          outbound: b.outbound.slice(0, 1 + (k % b.outbound.length)),
+        };
   const s: Snapshot = {
     ...base,
     host,

@@ -76,9 +76,7 @@ export class HostSeries {
     const last = this.samples[this.samples.length - 1];
     const boot = last !== undefined && last.boot === s.boot ? last.boot : s.boot;
     const sample: Sample =
-      keys === undefined
-        ? { ts: s.ts, boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat }
-        : projectSample(s, boot, keys);
+      keys === undefined ? { ts: s.ts, boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat } : projectSample(s, boot, keys);
     if (i === this.samples.length) this.samples.push(sample);
     else this.samples.splice(i, 0, sample);
     const newest = this.samples[this.samples.length - 1]?.ts ?? s.ts;

@@ -11,7 +11,7 @@
  * the live hosts.
  */
 import { addStates, emptyStates } from '@tcpfleet/common';
-import type { ContainerIdentity, NamespaceEntry, Selector, Snapshot, StateCounts, TcpStateName } from '@tcpfleet/common';
+import type { ContainerIdentity, NamespaceEntry, Selector, StateCounts, TcpStateName } from '@tcpfleet/common';
 import type { Fleet, LiveNamespaces } from './fleet.js';
 
 /** An entry as /api/v1/containers answers it. */

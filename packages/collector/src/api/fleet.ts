@@ -140,7 +140,7 @@ export class Fleet {
     if (p === undefined) {
       // A plain snapshot (a JSON agent's, or a row stored from one): kept as its view.
       e.packed = null;
-      e.view = { ...s, host, labels, recv_ts: recvTs, stale: false } as HostView;
+      e.view = { ...s, host, labels, recv_ts: recvTs, stale: false };
       return;
     }
     const size = p.values.length + (p.breakdown?.length ?? 0);
