@@ -9,6 +9,7 @@
 import { PackedSnapshot, SUMMARY_KEYS, TCP_STATES, addStates, decodeFixedValues, emptyStates, isStateName } from '@tcpfleet/common';
 import type { NamespaceEntry, PackedLayout, Selector, Snapshot, StateCounts, SsSummary, TcpStateName } from '@tcpfleet/common';
 import type { IngestItem, StoredSnapshot } from '../store/store.js';
+import { packedFromFixed } from '../store/stored-row.js';
 
 /** Intervals without data after which a host is stale. */
 export const STALE_INTERVALS = 3;
@@ -22,10 +23,6 @@ export interface FleetTotal {
   stale: number;
   states: StateCounts;
   summary: SsSummary;
-}
-
-export function isStale(s: StoredSnapshot, now: number): boolean {
-  return now - s.recv_ts > STALE_INTERVALS * s.interval_ms;
 }
 
 /** Numbers in a running sum: the states, then the ss summary. */
@@ -177,22 +174,8 @@ export class Fleet {
       const f = decodeFixedValues(values, c.layout.snmp.length + c.layout.netstat.length);
       f.collect.errors = c.errors ?? [];
       if (c.collectNs !== undefined) (f.collect as { namespaces?: unknown }).namespaces = c.collectNs;
-      const head = {
-        host: e.host,
-        ts: e.ts,
-        seq: c.seq,
-        boot: c.boot,
-        interval_ms: f.interval_ms,
-        labels: e.labels,
-        states: f.states,
-        ipv4: f.ipv4,
-        ipv6: f.ipv6,
-        summary: f.summary,
-        sockstat: f.sockstat,
-        collect: f.collect,
-      };
       const breakdown = c.breakdownLen < 0 ? null : c.bytes.subarray(c.valuesLen, c.valuesLen + c.breakdownLen);
-      const snap = new PackedSnapshot(head, { layout: c.layout, values, countersAt: c.countersAt, breakdown });
+      const snap = packedFromFixed(e.host, e.labels, { ts: e.ts, seq: c.seq, boot: c.boot }, f, { layout: c.layout, values, countersAt: c.countersAt, breakdown });
       if (c.namespaces !== undefined) snap.namespaces = c.namespaces;
       snap.recv_ts = e.recvTs;
       snap.stale = stale;
