@@ -52,6 +52,8 @@ export class HostSeries {
 
   /** Samples kept at most, whatever the window. */
   readonly #maxSamples: number;
+  /** The last sample dropped, when it held no numbers (isEmptySample): reused by add(). */
+  #spare: Sample | null = null;
 
   constructor(host: string, labels: Record<string, string>, recv: number, intervalMs: number, connectedAt: number, maxSamples = MAX_SAMPLES) {
     this.#maxSamples = maxSamples;
@@ -75,16 +77,25 @@ export class HostSeries {
     // The boot id as the newest sample holds it when equal: one string a boot kept, not one a snapshot.
     const last = this.samples[this.samples.length - 1];
     const boot = last !== undefined && last.boot === s.boot ? last.boot : s.boot;
-    const sample: Sample =
-      keys === undefined ? { ts: s.ts, boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat } : projectSample(s, boot, keys);
+    let sample: Sample;
+    if (keys === undefined) sample = { ts: s.ts, boot, states: s.states, ipv4: s.ipv4, ipv6: s.ipv6, summary: s.summary, sockstat: s.sockstat, snmp: s.snmp, netstat: s.netstat };
+    else if (this.#spare !== null && holdsNothing(keys)) {
+      // No rule reads a number: the sample dropped last time is this one (a new object a snapshot otherwise).
+      sample = this.#spare;
+      this.#spare = null;
+      sample.ts = s.ts;
+      sample.boot = boot;
+    } else sample = projectSample(s, boot, keys);
     if (i === this.samples.length) this.samples.push(sample);
     else this.samples.splice(i, 0, sample);
     const newest = this.samples[this.samples.length - 1]?.ts ?? s.ts;
     let drop = 0;
     while (this.samples.length - drop > 2 && ((this.samples[drop]?.ts ?? newest) < newest - keepMs || this.samples.length - drop > this.#maxSamples)) drop++;
     // shift() for the usual one (splice would return an array of what it removed).
-    if (drop === 1) this.samples.shift();
-    else if (drop > 1) this.samples.splice(0, drop);
+    if (drop === 1) {
+      const gone = this.samples.shift()!;
+      if (isEmptySample(gone)) this.#spare = gone;
+    } else if (drop > 1) this.samples.splice(0, drop);
     return i - drop;
   }
 
@@ -114,6 +125,17 @@ export class HostSeries {
 }
 
 const NONE = Object.freeze({}) as Record<string, number>;
+
+/** True when `keys` names no number: a sample keeps only its ts and boot. */
+function holdsNothing(keys: SampleKeys): boolean {
+  return keys.states.length + keys.ipv4.length + keys.ipv6.length + keys.summary.length + keys.sockstat.length + keys.snmp.length + keys.netstat.length === 0;
+}
+
+/** True when every section of `x` is the shared empty object (a sample projected with no keys). */
+function isEmptySample(x: Sample): boolean {
+  const n = NONE as unknown;
+  return x.states === n && x.ipv4 === n && x.ipv6 === n && x.summary === n && x.sockstat === n && x.snmp === n && x.netstat === n;
+}
 
 /** The numbers of one section of `s` named in `keys` (a module function: no closure per sample). */
 function pick(s: Snapshot, keys: SampleKeys, section: keyof SampleKeys): Record<string, number> {
