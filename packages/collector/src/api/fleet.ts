@@ -268,7 +268,8 @@ export class Fleet {
 
   /**
    * The namespace entries of live hosts (those the selector matches; one host when `host` is
-   * given), sorted by host, without building their views (GET /api/v1/total asks on every call).
+   * given) that have any, sorted by host, without building their views (GET /api/v1/total asks
+   * on every call).
    */
   liveNamespaces(now: number, sel: Selector | null, host: string | null = null): LiveNamespaces[] {
     this.#sorted ??= [...this.#entries.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
@@ -276,7 +277,7 @@ export class Fleet {
     for (const e of this.#sorted) {
       if (now > e.deadline || (host !== null && e.host !== host) || (sel !== null && !sel.matches(e.labels))) continue;
       const ns = e.packed !== null ? e.packed.namespaces : (e.view as Snapshot | null)?.namespaces;
-      out.push({ host: e.host, ts: e.ts, namespaces: ns ?? [] });
+      if (ns !== undefined && ns.length > 0) out.push({ host: e.host, ts: e.ts, namespaces: ns });
     }
     return out;
   }
