@@ -56,4 +56,26 @@ describe('Sparklines', () => {
       await store.close();
     }
   });
+  it('a host asked for keeps its minutes in a ring: after two hours of commits the hour shown is the last one; a host never asked for is read from the store when first asked', async () => {
+    const store = new SqliteStore({ path: join(tmp.dir, 'ring.db') });
+    try {
+      const minute = Math.floor(Date.now() / MIN);
+      const start = minute - 130;
+      const sp = new Sparklines(store);
+      // Asked once (nothing stored yet): from then on its commits are kept in memory.
+      expect((await sp.get(['h1'], 'established', start * MIN)).hosts['h1']!.every((v) => v === null)).toBe(true);
+      for (let m = start; m <= minute; m++)
+        for (const [i, off] of [5_000, 35_000].entries()) sp.observe([{ host: 'h1', labels: {}, snapshots: [snap(1 + 2 * (m - start) + i, m * MIN + off, 200 - (m - start) + i)] }]);
+      const series = (await sp.get(['h1'], 'established', minute * MIN + 40_000)).hosts['h1']!;
+      // Bucket k is minute (minute - 59 + k): its larger count; counts fall minute by minute, so a slot not reset would show the older, larger one.
+      expect(series).toEqual(Array.from({ length: 60 }, (_, k) => 200 - (minute - 59 + k - start) + 1));
+
+      // h3 was never asked for: its observed commits are not kept, what the store holds is read when it is first asked.
+      sp.observe([{ host: 'h3', labels: {}, snapshots: [{ ...snap(1, minute * MIN + 1000, 77), host: 'h3' }] }]);
+      await store.ingest([{ host: 'h3', labels: {}, snapshots: [{ ...snap(2, minute * MIN + 2000, 55), host: 'h3' }] }], minute * MIN + 2000);
+      expect((await sp.get(['h3'], 'established', minute * MIN + 40_000)).hosts['h3']![59]).toBe(55);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -84,4 +84,29 @@ describe('HostSeries without rules', () => {
     expect(h.samples.map((s) => s.ts)).toEqual([99_000, 100_000]);
     expect(h.newestTs).toBe(100_000);
   });
+  it('with no rule reading a number, the last two samples are kept (ts and boot) however many come; a rule loaded later reads its numbers from the next sample on', () => {
+    const h = new HostSeries('h1', {}, 0, 1000, 0);
+    const none = sampleKeys([]);
+    for (let k = 1; k <= 50; k++) {
+      const s = { ...snap(k * 1000, k, k * 10), boot: k <= 30 ? 'boot-1' : 'boot-2' };
+      expect(h.add(s, 0, none)).toBe(k === 1 ? 0 : 1);
+      expect(h.samples.map((x) => [x.ts, x.boot])).toEqual(k === 1 ? [[1000, 'boot-1']] : [(k - 1) * 1000, k * 1000].map((ts) => [ts, ts <= 30_000 ? 'boot-1' : 'boot-2']));
+      expect(h.add(s, 0, none)).toBe(-1);
+    }
+    expect(h.hasBoot('boot-2')).toBe(true);
+    expect(h.hasBoot('boot-1')).toBe(false);
+    // A rule now reads established: the next samples hold it, the older ones held nothing.
+    const est = metric('states.established');
+    const keys = sampleKeys([est]);
+    h.add(snap(51_000, 51, 0), 0, keys);
+    h.add(snap(52_000, 52, 0), 0, keys);
+    expect(h.samples.map((x) => valueAt(h.samples, h.samples.indexOf(x), est))).toEqual([51, 52]);
+    // Back to no rule: a sample that held a number is not reused as an empty one.
+    h.add(snap(53_000, 53, 0), 0, none);
+    h.add(snap(54_000, 54, 0), 0, none);
+    expect(h.samples.map((x) => [x.ts, x.states.established])).toEqual([
+      [53_000, undefined],
+      [54_000, undefined],
+    ]);
+  });
 });

@@ -56,7 +56,17 @@ interface Eval {
 }
 
 const cmp = (a: number, op: string, b: number): boolean => (op === '>' ? a > b : op === '>=' ? a >= b : op === '<' ? a < b : a <= b);
-const matches = (labels: Record<string, string>, m: Record<string, string>): boolean => Object.entries(m).every(([k, v]) => labels[k] === v);
+/** True when `labels` has every label of `m` (a loop: no entries array per rule and snapshot). */
+const matches = (labels: Record<string, string>, m: Record<string, string>): boolean => {
+  for (const k in m) if (labels[k] !== m[k]) return false;
+  return true;
+};
+
+/** A batch's snapshots in ts order: the batch itself when it is already (one snapshot, most often), else a sorted copy. */
+function inTsOrder(snaps: readonly Snapshot[]): readonly Snapshot[] {
+  for (let i = 1; i < snaps.length; i++) if (snaps[i]!.ts < snaps[i - 1]!.ts) return [...snaps].sort((a, b) => a.ts - b.ts);
+  return snaps;
+}
 
 export class AlertEngine {
   readonly #o: EngineOptions;
@@ -139,7 +149,7 @@ export class AlertEngine {
       const h = new HostSeries(s.host, s.labels, s.recv_ts, s.interval_ms, 0);
       for (const old of history.get(s.host) ?? []) h.add(old, this.keepMs, this.#keys);
       h.add(s, this.keepMs, this.#keys);
-      h.breakdownFrom = s;
+      if (PackedSnapshot.hasBreakdown(s)) h.keepBreakdown(s);
       this.#hosts.set(s.host, h);
     }
   }
@@ -154,12 +164,13 @@ export class AlertEngine {
   }
 
   #ingestHost(item: IngestItem, recv: number): void {
-    const snaps = [...item.snapshots].sort((a, b) => a.ts - b.ts);
+    const snaps = inTsOrder(item.snapshots);
     const first = snaps[0];
     if (first === undefined) return;
     let h = this.#hosts.get(item.host);
     const silent = h !== undefined && recv - h.lastRecv > STALE_INTERVALS * h.intervalMs;
-    const newBoot = h !== undefined && h.samples.length > 0 && !snaps.some((s) => h?.samples.some((x) => x.boot === s.boot));
+    let newBoot = h !== undefined && h.samples.length > 0;
+    for (let k = 0; newBoot && k < snaps.length; k++) if (h!.hasBoot(snaps[k]!.boot)) newBoot = false;
     if (h === undefined) {
       h = new HostSeries(item.host, item.labels, recv, first.interval_ms, recv);
       this.#hosts.set(item.host, h);
@@ -173,25 +184,28 @@ export class AlertEngine {
     h.labels = item.labels;
     h.intervalMs = first.interval_ms;
     const keep = this.keepMs;
+    const rules = this.#rules.rules;
     for (const s of snaps) {
       const newest = h.newestTs;
       const i = h.add(s, keep, this.#keys);
       const fresh = i >= 0 && s.ts >= newest;
       if (this.#containerRules.length > 0) this.#ingestNamespaces(h, s, fresh);
       if (!fresh) continue; // already seen, or older than what was evaluated: history only
-      if (PackedSnapshot.hasBreakdown(s)) h.breakdownFrom = s;
-      for (const rule of this.#rules.rules) {
+      if (PackedSnapshot.hasBreakdown(s)) h.keepBreakdown(s);
+      let evidence: (() => AlertEvidence | null) | null = null;
+      for (const rule of rules) {
         if (rule.scope !== 'host' || rule.kind === 'absent') continue;
-        if (matches(h.labels, rule.match)) this.#evalSample(rule, h, h, i, s, h.host, () => s.breakdown ?? h.breakdown);
-        else {
+        if (matches(h.labels, rule.match)) this.#evalSample(rule, h, h, i, s, h.host, (evidence ??= breakdownOf(s, h)));
+        else if (this.#open.size > 0) {
           // The host's labels no longer match the rule: its alert ends.
           const a = this.#open.get(`${rule.name}\0${h.host}`);
           if (a !== undefined) this.#step(rule, h.host, { ts: s.ts, host: h, value: a.value ?? 0, baseline: a.baseline, fire: false, clear: true, grace: false, evidence: null });
         }
       }
     }
-    // Data is back: absent alerts of this host resolve.
-    for (const rule of this.#rules.rules) {
+    // Data is back: absent alerts of this host resolve (none to look up when nothing is open).
+    if (this.#open.size === 0) return;
+    for (const rule of rules) {
       if (rule.kind === 'absent' && rule.scope === 'host') {
         const a = this.#open.get(`${rule.name}\0${h.host}`);
         if (a !== undefined) this.#step(rule, h.host, { ts: recv, host: h, value: 0, baseline: null, fire: false, clear: true, grace: false, evidence: null });
@@ -437,6 +451,12 @@ export class AlertEngine {
     return listOf(all ? this.#o.store.all(limit).map((r) => open.find((o) => o.id === r.id) ?? r) : open, this.#rules);
   }
 }
+
+/** Evidence of a host sample: the snapshot's breakdown, else the host's newest one (built only when an alert needs it). */
+const breakdownOf =
+  (s: Snapshot, h: HostSeries): (() => AlertEvidence | null) =>
+  () =>
+    s.breakdown ?? h.breakdown;
 
 const kindsOf = (rules: RuleSet): Map<string, Rule['kind']> => new Map(rules.rules.map((r) => [r.name, r.kind]));
 

@@ -11,8 +11,8 @@
  * the live hosts.
  */
 import { addStates, emptyStates } from '@tcpfleet/common';
-import type { ContainerIdentity, NamespaceEntry, Selector, Snapshot, StateCounts, TcpStateName } from '@tcpfleet/common';
-import type { Fleet, HostView } from './fleet.js';
+import type { ContainerIdentity, NamespaceEntry, Selector, StateCounts, TcpStateName } from '@tcpfleet/common';
+import type { Fleet, LiveNamespaces } from './fleet.js';
 
 /** An entry as /api/v1/containers answers it. */
 export type ContainerRow = { host: string } & NamespaceEntry;
@@ -40,18 +40,15 @@ export interface NamespacesTotal {
   summary: { estab: number; timewait: number };
 }
 
-/** A host view's namespace entries (none when its agent sent none). */
-const entriesOf = (v: HostView): readonly NamespaceEntry[] => (v as Snapshot).namespaces ?? [];
-
-/** Live hosts (optionally one of them; those a label selector matches). */
-function liveHosts(fleet: Fleet, now: number, sel: Selector | null, host: string | null = null): HostView[] {
-  return fleet.hosts(now, sel).filter((v) => !v.stale && (host === null || v.host === host));
+/** Live hosts (optionally one of them; those a label selector matches) with their entries, by host, without building their views. */
+function liveHosts(fleet: Fleet, now: number, sel: Selector | null, host: string | null = null): LiveNamespaces[] {
+  return fleet.liveNamespaces(now, sel, host);
 }
 
 /** Every entry of live hosts, by host then netns; with `state`, ranked by that state (highest first). */
 export function containerRows(fleet: Fleet, now: number, host: string | null, state: TcpStateName | null, sel: Selector | null = null): ContainerRow[] {
   const rows: ContainerRow[] = [];
-  for (const v of liveHosts(fleet, now, sel, host)) for (const e of [...entriesOf(v)].sort((a, b) => a.netns - b.netns)) rows.push({ host: v.host, ...e });
+  for (const v of liveHosts(fleet, now, sel, host)) for (const e of [...v.namespaces].sort((a, b) => a.netns - b.netns)) rows.push({ host: v.host, ...e });
   if (state !== null) rows.sort((a, b) => b.states[state] - a.states[state]);
   return rows;
 }
@@ -59,7 +56,7 @@ export function containerRows(fleet: Fleet, now: number, host: string | null, st
 /** Live hosts' entries ranked by one state (ties: host, then netns). */
 export function topContainers(fleet: Fleet, state: TcpStateName, limit: number, now: number, sel: Selector | null = null): TopContainer[] {
   const all: TopContainer[] = [];
-  for (const v of liveHosts(fleet, now, sel)) for (const e of entriesOf(v)) all.push({ host: v.host, netns: e.netns, container: e.container, value: e.states[state], states: e.states, ts: v.ts });
+  for (const v of liveHosts(fleet, now, sel)) for (const e of v.namespaces) all.push({ host: v.host, netns: e.netns, container: e.container, value: e.states[state], states: e.states, ts: v.ts });
   all.sort((a, b) => b.value - a.value || (a.host < b.host ? -1 : a.host > b.host ? 1 : a.netns - b.netns));
   return all.slice(0, limit);
 }
@@ -68,7 +65,7 @@ export function topContainers(fleet: Fleet, state: TcpStateName, limit: number, 
 export function namespacesTotal(fleet: Fleet, now: number, sel: Selector | null = null): NamespacesTotal {
   const t: NamespacesTotal = { count: 0, states: emptyStates(), summary: { estab: 0, timewait: 0 } };
   for (const v of liveHosts(fleet, now, sel))
-    for (const e of entriesOf(v)) {
+    for (const e of v.namespaces) {
       t.count++;
       addStates(t.states, e.states);
       t.summary.estab += e.summary.estab;

@@ -277,8 +277,12 @@ export class CollectorServer {
   /** Stops or resumes reading from every session (write-queue backpressure); resumes the longest-unread first. */
   setPaused(paused: boolean): void {
     this.#paused = paused;
-    // A copy: a session read meanwhile moves to the end of #all.
-    for (const s of [...this.#all]) {
+    // No copy of #all (10,000 sessions: 80 KB an array, several times a second under a backlog):
+    // hold() and resumed() read nothing at once (a resumed socket flows from the next tick), so
+    // no session moves in #all meanwhile; the count bounds the walk all the same.
+    let left = this.#all.size;
+    for (const s of this.#all) {
+      if (left-- <= 0) break;
       if (paused) s.hold();
       else s.resumed();
     }
@@ -297,7 +301,10 @@ export class CollectorServer {
     let n = Math.max(1, Math.ceil(room / SNAPSHOTS_PER_READ));
     let resumed = 0;
     let left = false;
-    for (const s of [...this.#all]) {
+    // Walked in place, as in setPaused (called after every commit while the queue is full).
+    let visits = this.#all.size;
+    for (const s of this.#all) {
+      if (visits-- <= 0) break;
       if (!s.held) continue;
       if (n > 0) {
         s.resumed();

@@ -14,10 +14,43 @@
 import type { Logger } from 'pino';
 import type { IngestItem, IngestOutcome, Store } from '../store/store.js';
 
-interface Pending {
-  item: IngestItem;
-  resolve: (o: IngestOutcome) => void;
-  reject: (e: unknown) => void;
+/**
+ * Told how a queued batch's commit ended (a session: ingest/session.ts). One object per session
+ * instead of a Promise, its resolving functions and the then() closures per batch.
+ */
+export interface CommitSink {
+  /** The batch `id` was committed (or refused inside the commit: `o.refused`). */
+  committed(id: number, o: IngestOutcome): void;
+  /** The batch `id` was not stored: its commit failed. */
+  failed(id: number, err: unknown): void;
+}
+
+/** A queued batch: the item, who is told, and the batch id handed back to it. */
+class Pending {
+  readonly item: IngestItem;
+  readonly sink: CommitSink;
+  readonly id: number;
+  constructor(item: IngestItem, sink: CommitSink, id: number) {
+    this.item = item;
+    this.sink = sink;
+    this.id = id;
+  }
+}
+
+/** A sink settling one Promise (IngestWriter.submit). */
+class PromiseSink implements CommitSink {
+  readonly resolve: (o: IngestOutcome) => void;
+  readonly reject: (e: unknown) => void;
+  constructor(resolve: (o: IngestOutcome) => void, reject: (e: unknown) => void) {
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+  committed(_id: number, o: IngestOutcome): void {
+    this.resolve(o);
+  }
+  failed(_id: number, err: unknown): void {
+    this.reject(err);
+  }
 }
 
 /** Options of the writer. */
@@ -99,6 +132,8 @@ export class IngestWriter {
   #pending: Pending[] = [];
   #queued = 0;
   #timer: NodeJS.Timeout | null = null;
+  /** The armed timer is the immediate one (a commit is due): later batches leave it as it is. */
+  #timerDue = false;
   /** Commits in flight. */
   readonly #flushes = new Set<Promise<void>>();
   /** Hosts with a batch in a commit in flight, with how many such commits. */
@@ -123,12 +158,18 @@ export class IngestWriter {
 
   /** Queues a batch; resolves once its transaction committed, rejects if it did not. */
   submit(item: IngestItem): Promise<IngestOutcome> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ item, resolve, reject });
-      this.#queued += item.snapshots.length;
-      this.#checkPressure();
-      this.#schedule();
-    });
+    return new Promise((resolve, reject) => this.enqueue(item, new PromiseSink(resolve, reject), 0));
+  }
+
+  /**
+   * Queues a batch; `sink` is told with `id` once its transaction committed (committed) or did
+   * not (failed). What sessions use: no Promise or closure per batch.
+   */
+  enqueue(item: IngestItem, sink: CommitSink, id: number): void {
+    this.#pending.push(new Pending(item, sink, id));
+    this.#queued += item.snapshots.length;
+    this.#checkPressure();
+    this.#schedule();
   }
 
   /** Snapshots waiting for a commit or in one. */
@@ -149,17 +190,20 @@ export class IngestWriter {
     if (this.#pending.length === 0 || this.#flushes.size >= this.#maxInFlight) return;
     const due = now || this.#queued - this.#inFlightSnapshots >= Math.min(this.#o.maxSnapshots ?? 2000, this.#perCommit);
     if (this.#timer !== null) {
-      if (!due) return;
+      // Already due (one Timeout, not one per batch arriving before it fires), or not due yet.
+      if (!due || this.#timerDue) return;
       clearTimeout(this.#timer);
     }
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = null;
-        this.#start();
-      },
-      due ? 0 : (this.#o.windowMs ?? 5),
-    );
+    this.#timerDue = due;
+    this.#timer = setTimeout(this.#fire, due ? 0 : (this.#o.windowMs ?? 5));
   }
+
+  /** The timer's callback (one function for the writer's life). */
+  readonly #fire = (): void => {
+    this.#timer = null;
+    this.#timerDue = false;
+    this.#start();
+  };
 
   /** Snapshots in commits in flight. */
   #inFlightSnapshots = 0;
@@ -221,13 +265,16 @@ export class IngestWriter {
         batch.filter((_, i) => outcomes[i]?.refused === undefined).map((p) => p.item),
         recvTs,
       );
-      batch.forEach((p, i) => p.resolve(outcomes[i] ?? { stored: 0, duplicates: 0 }));
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i]!;
+        p.sink.committed(p.id, outcomes[i] ?? { stored: 0, duplicates: 0 });
+      }
       this.#log.debug({ batches: batch.length, snapshots: n, ms: this.stats.lastCommitMs }, 'committed');
     } catch (err) {
       this.stats.failures++;
       this.#queued -= n;
       this.#log.error({ err, batches: batch.length }, 'commit failed; batches refused as retryable');
-      for (const p of batch) p.reject(err);
+      for (const p of batch) p.sink.failed(p.id, err);
     }
     this.#checkPressure(true);
   }
@@ -258,6 +305,7 @@ export class IngestWriter {
       if (this.#timer !== null) {
         clearTimeout(this.#timer);
         this.#timer = null;
+        this.#timerDue = false;
         this.#start();
       }
       if (this.#flushes.size > 0) await Promise.race(this.#flushes);

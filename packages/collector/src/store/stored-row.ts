@@ -5,7 +5,7 @@
  * came as JSON (store/ingest-rows.ts).
  */
 import { PackedSnapshot, decodeBreakdown, decodeFixedValues, decodeValues, packedLayout } from '@tcpfleet/common';
-import type { Breakdown, Layout, PackedLayout } from '@tcpfleet/common';
+import type { Breakdown, DecodedFixed, Layout, Packed, PackedLayout } from '@tcpfleet/common';
 import type { StoredSnapshot } from './store.js';
 
 /** The columns of a stored snapshot row. */
@@ -76,11 +76,23 @@ export function packedStoredSnapshot(host: string, labels: Record<string, string
   if (row.errors !== null) f.collect.errors = JSON.parse(row.errors) as string[];
   let pl = packedLayouts.get(layout);
   if (pl === undefined) packedLayouts.set(layout, (pl = packedLayout(layout.snmp, layout.netstat)));
+  const snap = packedFromFixed(host, labels, row, f, {
+    layout: pl,
+    values: row.vals,
+    countersAt: countersAt(row.vals, counters),
+    breakdown: breakdown === null || breakdown.length === 0 ? null : breakdown,
+  });
+  snap.recv_ts = row.recv_ts;
+  return snap as unknown as StoredSnapshot;
+}
+
+/** A PackedSnapshot from the fixed numbers of its values blob (decodeFixedValues) and its encoded parts (also the fleet's views, api/fleet.ts). */
+export function packedFromFixed(host: string, labels: Record<string, string>, id: { ts: number; seq: number; boot: string }, f: DecodedFixed, packed: Packed): PackedSnapshot {
   const head = {
     host,
-    ts: row.ts,
-    seq: row.seq,
-    boot: row.boot,
+    ts: id.ts,
+    seq: id.seq,
+    boot: id.boot,
     interval_ms: f.interval_ms,
     labels,
     states: f.states,
@@ -90,7 +102,5 @@ export function packedStoredSnapshot(host: string, labels: Record<string, string
     sockstat: f.sockstat,
     collect: f.collect,
   };
-  const snap = new PackedSnapshot(head, { layout: pl, values: row.vals, countersAt: countersAt(row.vals, counters), breakdown: breakdown === null || breakdown.length === 0 ? null : breakdown });
-  snap.recv_ts = row.recv_ts;
-  return snap as unknown as StoredSnapshot;
+  return new PackedSnapshot(head, packed);
 }

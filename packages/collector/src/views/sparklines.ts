@@ -3,9 +3,12 @@
  * largest count the host reported in that bucket (so a short spike stays visible), null where it
  * reported nothing.
  *
- * The default view (the last hour, one point a minute) is answered from memory: every committed
- * snapshot updates its host's per-minute maxima of all twelve states (about 9 KB a host for an
- * hour), and a host's earlier hour is read from the store once, the first time it is asked for.
+ * The default view (the last hour, one point a minute) is answered from memory: a host's last hour
+ * is read from the store once, the first time it is asked for, and from then on every committed
+ * snapshot of it updates its per-minute maxima of all twelve states. They are kept in one typed
+ * array a host, a ring of 61 minutes (3.1 KB a host, written over in place); a host never asked
+ * for keeps nothing (a Map of one small typed array a minute was ~13 KB a host after an hour,
+ * 130 MB at 10,000 hosts, all of it old-space objects for the collector's GC to mark).
  * Other windows are read from the store's history, cached for two seconds (a few windows at once).
  * Reads from the store come in small chunks with a turn of the event loop between them, so a
  * thousand hosts' series never hold the loop for more than a few milliseconds at a time.
@@ -35,12 +38,42 @@ const CHUNK_ROWS = 64;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const STATE_INDEX = new Map<TcpStateName, number>(TCP_STATES.map((s, i) => [s, i]));
 
-type Minutes = Map<number, Int32Array>;
+/** Numbers per minute slot: the minute (ms / MINUTE; -1 when empty), then the maxima of TCP_STATES (-1: none). */
+const SLOT = 1 + TCP_STATES.length;
+
+/** A host's last KEEP_MINUTES minutes: minute m in slot m % KEEP_MINUTES. */
+class Minutes {
+  readonly cells = new Int32Array(KEEP_MINUTES * SLOT).fill(-1);
+
+  /** Folds one snapshot's states into its minute; a minute older than the one its slot holds now is out of the window: ignored. */
+  record(minute: number, states: Readonly<Record<TcpStateName, number>>): void {
+    const at = (minute % KEEP_MINUTES) * SLOT;
+    const c = this.cells;
+    const held = c[at]!;
+    if (minute < held) return;
+    if (minute !== held) {
+      c.fill(-1, at, at + SLOT);
+      c[at] = minute;
+    }
+    for (let i = 0; i < TCP_STATES.length; i++) {
+      const v = states[TCP_STATES[i] as TcpStateName];
+      if (v > c[at + 1 + i]!) c[at + 1 + i] = v;
+    }
+  }
+
+  /** The maximum of state index `si` in `minute`, or null when none was recorded. */
+  value(minute: number, si: number): number | null {
+    const at = (minute % KEEP_MINUTES) * SLOT;
+    if (this.cells[at] !== minute) return null;
+    const v = this.cells[at + 1 + si]!;
+    return v < 0 ? null : v;
+  }
+}
 
 export class Sparklines {
   readonly #store: Store;
+  /** Hosts asked for at least once (seeded from the store then), with their minutes. */
   readonly #minutes = new Map<string, Minutes>();
-  readonly #seeded = new Set<string>();
   /** Answers of other windows from the store: a few (alternating windows hit), each for CACHE_MS. */
   readonly #cache = new TtlLru<Promise<SparklineSet>>(CACHE_ENTRIES, CACHE_MS);
 
@@ -48,9 +81,14 @@ export class Sparklines {
     this.#store = store;
   }
 
-  /** Records committed snapshots (called after each commit, app.ts). */
+  /** Records committed snapshots of hosts asked for before (called after each commit, app.ts). */
   observe(items: readonly IngestItem[]): void {
-    for (const item of items) for (const s of item.snapshots) this.#record(item.host, s.ts, s.states);
+    if (this.#minutes.size === 0) return;
+    for (const item of items) {
+      const m = this.#minutes.get(item.host);
+      if (m === undefined) continue;
+      for (const s of item.snapshots) m.record(Math.floor(s.ts / MINUTE), s.states);
+    }
   }
 
   /** The series of `hosts` for `state` over `windowMs` in `points` buckets ending at `now`. */
@@ -64,43 +102,22 @@ export class Sparklines {
     return value;
   }
 
-  #record(host: string, ts: number, states: Readonly<Record<TcpStateName, number>>): void {
-    const minute = Math.floor(ts / MINUTE);
-    let m = this.#minutes.get(host);
-    if (m === undefined) {
-      m = new Map();
-      this.#minutes.set(host, m);
-    }
-    let b = m.get(minute);
-    if (b === undefined) {
-      b = new Int32Array(TCP_STATES.length).fill(-1);
-      m.set(minute, b);
-      const oldest = minute - KEEP_MINUTES;
-      for (const k of m.keys()) if (k < oldest) m.delete(k);
-    }
-    for (let i = 0; i < TCP_STATES.length; i++) {
-      const v = states[TCP_STATES[i] as TcpStateName];
-      if (v > (b[i] ?? -1)) b[i] = v;
-    }
-  }
-
   async #fromMemory(hosts: readonly string[], state: TcpStateName, now: number, points: number): Promise<SparklineSet> {
     const last = Math.floor(now / MINUTE);
     const first = last - points + 1;
     for (const host of hosts) {
-      if (this.#seeded.has(host)) continue;
-      this.#seeded.add(host);
-      await this.#eachRow(host, (last - KEEP_MINUTES) * MINUTE, now + 1, (r) => this.#record(host, r.ts, r.states));
+      if (this.#minutes.has(host)) continue;
+      // Kept before the reads: commits observed while they run are recorded too (maxima do not mind both).
+      const m = new Minutes();
+      this.#minutes.set(host, m);
+      await this.#eachRow(host, (last - KEEP_MINUTES) * MINUTE, now + 1, (r) => m.record(Math.floor(r.ts / MINUTE), r.states));
     }
     const si = STATE_INDEX.get(state) ?? 0;
     const out: Record<string, (number | null)[]> = {};
     for (const host of hosts) {
       const m = this.#minutes.get(host);
       const series: (number | null)[] = [];
-      for (let k = first; k <= last; k++) {
-        const v = m?.get(k)?.[si];
-        series.push(v === undefined || v < 0 ? null : v);
-      }
+      for (let k = first; k <= last; k++) series.push(m === undefined ? null : m.value(k, si));
       out[host] = series;
     }
     return { state, since: first * MINUTE, step_ms: MINUTE, hosts: out };
