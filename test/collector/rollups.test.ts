@@ -153,7 +153,7 @@ describe('rollups', () => {
     // A replayed snapshot from another boot lands in the first minute.
     const late = synthSnapshot('late', start + 5_000, 1, 999, '00000000-0000-4000-8000-000000000002');
     await store.ingest([{ host: 'late', labels: {}, snapshots: [late] }], NOW);
-    job.noteCommitted('late', [late.ts]);
+    job.noteCommitted('late', late.ts);
     await job.runOnce();
     const after = (await reader.history('late', start, start + MINUTE, 10, NOW)).rows[0] as RollupSnapshot;
     expect(after.rollup.n).toBe(7);

@@ -171,23 +171,10 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     // A new rollup job for each term as leader (a stopped job stays stopped).
     let rollups: ReturnType<Store['rollupJob']> = null;
     await app.start('rollups', async () => {
-      // A batch of one snapshot (the usual) passes its timestamp in one array written over
-      // (noteCommitted reads them, keeps none): not an array a batch.
-      const one = [0];
       committed.push((items) => {
         const r = rollups;
         if (r === null) return;
-        for (const item of items) {
-          const snaps = item.snapshots;
-          if (snaps.length === 1) {
-            one[0] = snaps[0]!.ts;
-            r.noteCommitted(item.host, one);
-          } else
-            r.noteCommitted(
-              item.host,
-              snaps.map((s) => s.ts),
-            );
-        }
+        for (const item of items) for (const s of item.snapshots) r.noteCommitted(item.host, s.ts);
       });
       const stop = await singleton(leadership, log, 'rollups', () => {
         const r = store.rollupJob({ rawRetentionMs, log });

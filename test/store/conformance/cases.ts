@@ -190,7 +190,7 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
       const lateTs = NOW - 30 * MINUTE + 5000;
       const late = series('r1', lateTs, 1, 1000, 5000);
       await s.ingest([item('r1', late)], NOW);
-      job.noteCommitted('r1', [lateTs]);
+      job.noteCommitted('r1', lateTs);
       await job.runOnce();
       const lm = await walk(s, 'r1', NOW - 30 * MINUTE, NOW - 29 * MINUTE, 10, NOW + 2 * DAY);
       expect(lm.rows.map((r) => (r['rollup'] as { n: number } | undefined)?.n)).toEqual([1]);
@@ -516,7 +516,7 @@ export function conformance(driver: string, open: () => Promise<Store>): void {
       // A late snapshot for a rolled minute: its namespaces' minute is rolled again.
       const lateTs = NOW - 30 * MINUTE + 5000;
       await s.ingest([item('r1', [withNs('r1', lateTs, 5000, ns(1))])], NOW);
-      job.noteCommitted('r1', [lateTs]);
+      job.noteCommitted('r1', lateTs);
       await job.runOnce();
       const lm = await nsWalk(s, 'r1', 31, NOW - 30 * MINUTE, NOW - 29 * MINUTE, 10, NOW + 2 * DAY);
       expect(lm.rows.map((r) => (r['rollup'] as { n: number } | undefined)?.n)).toEqual([1]);

@@ -6,7 +6,7 @@
  * A host is stale when the collector has received nothing from it for three of its intervals;
  * stale hosts are listed but left out of totals.
  */
-import { PackedSnapshot, SUMMARY_KEYS, TCP_STATES, addStates, decodeFixedValues, emptyStates, isStateName } from '@tcpfleet/common';
+import { PackedSnapshot, SUMMARY_KEYS, TCP_STATES, addStates, decodeFixedValues, emptyStates, isStateName, stateNumber } from '@tcpfleet/common';
 import type { NamespaceEntry, PackedLayout, Selector, Snapshot, StateCounts, SsSummary, TcpStateName } from '@tcpfleet/common';
 import type { IngestItem, StoredSnapshot } from '../store/store.js';
 import { packedFromFixed } from '../store/stored-row.js';
@@ -109,14 +109,17 @@ export interface LiveNamespaces {
   readonly namespaces: readonly NamespaceEntry[];
 }
 
-const STATE_INDEX = new Map<string, number>(TCP_STATES.map((s, i) => [s, i]));
-
 export class Fleet {
   readonly #entries = new Map<string, Entry>();
   /** Sums over every host, kept up to date on each change, so total() only subtracts the stale. */
   readonly #sum = new Float64Array(N_SUM);
   /** Hosts sorted by name; rebuilt when a host appears, entries updated in place. */
   #sorted: Entry[] | null = null;
+
+  /** The entries sorted by host name (made again only after a host came or went). */
+  #byName(): Entry[] {
+    return (this.#sorted ??= [...this.#entries.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)));
+  }
 
   /** Makes `s` the host's latest snapshot (received at `recvTs`). */
   #set(host: string, s: Snapshot, labels: Record<string, string>, recvTs: number): void {
@@ -249,10 +252,10 @@ export class Fleet {
    * until the host's next commit: serialise them, do not keep them).
    */
   hosts(now: number, sel: Selector | null = null): HostView[] {
-    this.#sorted ??= [...this.#entries.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
-    const out: HostView[] = sel === null ? new Array<HostView>(this.#sorted.length) : [];
-    for (let i = 0; i < this.#sorted.length; i++) {
-      const e = this.#sorted[i]!;
+    const sorted = this.#byName();
+    const out: HostView[] = sel === null ? new Array<HostView>(sorted.length) : [];
+    for (let i = 0; i < sorted.length; i++) {
+      const e = sorted[i]!;
       if (sel !== null && !sel.matches(e.labels)) continue;
       const v = this.#viewOf(e, now > e.deadline);
       if (sel === null) out[i] = v;
@@ -272,9 +275,8 @@ export class Fleet {
    * on every call).
    */
   liveNamespaces(now: number, sel: Selector | null, host: string | null = null): LiveNamespaces[] {
-    this.#sorted ??= [...this.#entries.values()].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
     const out: LiveNamespaces[] = [];
-    for (const e of this.#sorted) {
+    for (const e of this.#byName()) {
       if (now > e.deadline || (host !== null && e.host !== host) || (sel !== null && !sel.matches(e.labels))) continue;
       const ns = e.packed !== null ? e.packed.namespaces : (e.view as Snapshot | null)?.namespaces;
       if (ns !== undefined && ns.length > 0) out.push({ host: e.host, ts: e.ts, namespaces: ns });
@@ -356,7 +358,8 @@ export class Fleet {
 
   /** Live hosts (those the selector matches, when there is one) ranked by one state. */
   topHosts(state: TcpStateName, limit: number, now: number, sel: Selector | null = null): { host: string; labels: Record<string, string>; value: number; states: StateCounts; ts: number }[] {
-    const si = STATE_INDEX.get(state) ?? 0;
+    // The state's place in the counts (TCP_STATES order).
+    const si = stateNumber(state) - 1;
     // One pass keeping the best `limit` (small limits), instead of sorting every host.
     const better = (a: Entry, b: Entry): boolean => a.counts[si]! > b.counts[si]! || (a.counts[si] === b.counts[si] && a.host < b.host);
     let best: Entry[] = [];

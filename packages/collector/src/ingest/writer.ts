@@ -249,32 +249,42 @@ export class IngestWriter {
   async #commit(batch: Pending[], n: number): Promise<void> {
     const recvTs = Date.now();
     const t0 = performance.now();
+    let outcomes: readonly IngestOutcome[] | null = null;
+    let ok = true;
+    let failure: unknown;
     try {
-      const outcomes = await this.#o.store.ingest(
+      outcomes = await this.#o.store.ingest(
         batch.map((p) => p.item),
         recvTs,
       );
       this.stats.commits++;
-      this.stats.snapshots += batch.reduce((a, p, i) => a + (outcomes[i]?.refused === undefined ? p.item.snapshots.length : 0), 0);
+      this.stats.snapshots += batch.reduce((a, p, i) => a + (outcomes![i]?.refused === undefined ? p.item.snapshots.length : 0), 0);
       this.stats.lastCommitMs = performance.now() - t0;
       if (this.stats.lastCommitMs > this.stats.maxCommitMs) this.stats.maxCommitMs = this.stats.lastCommitMs;
       if (this.stats.lastCommitMs >= 100) this.stats.slowCommits++;
-      this.#queued -= n;
       // Batches refused inside the commit (their token no longer valid) stored nothing.
       this.#o.onCommitted?.(
-        batch.filter((_, i) => outcomes[i]?.refused === undefined).map((p) => p.item),
+        batch.filter((_, i) => outcomes![i]?.refused === undefined).map((p) => p.item),
         recvTs,
       );
-      for (let i = 0; i < batch.length; i++) {
-        const p = batch[i]!;
-        p.sink.committed(p.id, outcomes[i] ?? { stored: 0, duplicates: 0 });
-      }
       this.#log.debug({ batches: batch.length, snapshots: n, ms: this.stats.lastCommitMs }, 'committed');
     } catch (err) {
       this.stats.failures++;
-      this.#queued -= n;
+      ok = false;
+      failure = err;
       this.#log.error({ err, batches: batch.length }, 'commit failed; batches refused as retryable');
-      for (const p of batch) p.sink.failed(p.id, err);
+    }
+    this.#queued -= n;
+    // The sinks are told after the accounting, each on its own: one that throws neither turns the
+    // others' acks into nacks nor counts the commit out of the queue twice.
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
+      try {
+        if (ok) p.sink.committed(p.id, outcomes?.[i] ?? { stored: 0, duplicates: 0 });
+        else p.sink.failed(p.id, failure);
+      } catch (err) {
+        this.#log.error({ err, batch: p.id }, 'answering a batch failed');
+      }
     }
     this.#checkPressure(true);
   }

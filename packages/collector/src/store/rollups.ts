@@ -201,24 +201,20 @@ export class RollupJob implements RollupService {
     return (this.#s['getState']!.get(res) as { done_until: number } | undefined)?.done_until ?? null;
   }
 
-  /** Marks minutes that received snapshots after they were rolled (call after each commit). */
-  noteCommitted(host: string, timestamps: readonly number[]): void {
+  /** Marks the minute of a committed snapshot when it was already rolled (call after each commit, once a snapshot). */
+  noteCommitted(host: string, ts: number): void {
     if (this.#done1m === undefined) this.#done1m = this.doneUntil('1m');
     const done = this.#done1m;
-    if (done === null) return;
-    let set: Set<number> | undefined;
-    for (const ts of timestamps) {
-      if (ts >= done) continue;
-      let id = this.#hostIds.get(host);
-      if (id === undefined) {
-        id = (this.#s['hostId']!.get(host) as { id: number } | undefined)?.id;
-        if (id === undefined) return;
-        this.#hostIds.set(host, id);
-      }
-      set ??= this.#dirty.get(id) ?? new Set<number>();
-      set.add(floorTo(ts, MINUTE));
-      this.#dirty.set(id, set);
+    if (done === null || ts >= done) return;
+    let id = this.#hostIds.get(host);
+    if (id === undefined) {
+      id = (this.#s['hostId']!.get(host) as { id: number } | undefined)?.id;
+      if (id === undefined) return;
+      this.#hostIds.set(host, id);
     }
+    let set = this.#dirty.get(id);
+    if (set === undefined) this.#dirty.set(id, (set = new Set<number>()));
+    set.add(floorTo(ts, MINUTE));
   }
 
   /** One pass: roll every closed minute and hour, re-roll dirty minutes, prune. */

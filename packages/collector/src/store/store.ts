@@ -179,8 +179,8 @@ export interface RollupService {
   stop(): Promise<void>;
   /** One pass now: roll closed minutes and hours, re-roll late ones, prune. */
   runOnce(): Promise<void>;
-  /** Marks minutes that received snapshots after they were rolled (after each commit). */
-  noteCommitted(host: string, timestamps: readonly number[]): void;
+  /** Marks the minute of a committed snapshot of `host` (time `ts`) when it was already rolled (after each commit, once a snapshot). */
+  noteCommitted(host: string, ts: number): void;
 }
 
 /** Options of a rollup job. */

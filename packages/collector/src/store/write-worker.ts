@@ -57,7 +57,7 @@ function noteCommitted(rows: IngestRows, outcomes: readonly IngestOutcome[]): vo
   if (rollups === null) return;
   let j = 0;
   rows.items.forEach((item, i) => {
-    if (outcomes[i]?.refused === undefined) rollups.noteCommitted(item.host, rows.ts.slice(j, j + item.n));
+    if (outcomes[i]?.refused === undefined) for (let k = j; k < j + item.n; k++) rollups.noteCommitted(item.host, rows.ts[k]!);
     j += item.n;
   });
 }

@@ -13,7 +13,7 @@
  * Reads from the store come in small chunks with a turn of the event loop between them, so a
  * thousand hosts' series never hold the loop for more than a few milliseconds at a time.
  */
-import { TCP_STATES } from '@tcpfleet/common';
+import { TCP_STATES, stateNumber } from '@tcpfleet/common';
 import type { TcpStateName } from '@tcpfleet/common';
 import type { IngestItem, Store, StoredSnapshot } from '../store/store.js';
 import { TtlLru } from './overview-cache.js';
@@ -36,7 +36,6 @@ const MAX_ROWS_PER_HOST = 20_000;
 /** Rows read from the store at a time, with a turn of the event loop between reads (issue 14). */
 const CHUNK_ROWS = 64;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const STATE_INDEX = new Map<TcpStateName, number>(TCP_STATES.map((s, i) => [s, i]));
 
 /** Numbers per minute slot: the minute (ms / MINUTE; -1 when empty), then the maxima of TCP_STATES (-1: none). */
 const SLOT = 1 + TCP_STATES.length;
@@ -112,7 +111,7 @@ export class Sparklines {
       this.#minutes.set(host, m);
       await this.#eachRow(host, (last - KEEP_MINUTES) * MINUTE, now + 1, (r) => m.record(Math.floor(r.ts / MINUTE), r.states));
     }
-    const si = STATE_INDEX.get(state) ?? 0;
+    const si = stateNumber(state) - 1;
     const out: Record<string, (number | null)[]> = {};
     for (const host of hosts) {
       const m = this.#minutes.get(host);

@@ -130,3 +130,13 @@ export class BinArrays {
     return this.#done(start);
   }
 }
+
+/** One text[] parameter of `values` (a statement's `= ANY($1::text[])` or unnest of one list). */
+export function textArrayParam(values: readonly string[]): Buffer {
+  return new BinArrays(16 * values.length + 256).text(values.length, (k) => values[k]);
+}
+
+/** One bigint[] parameter of `values`. */
+export function int8ArrayParam(values: readonly number[]): Buffer {
+  return new BinArrays(12 * values.length + 256).int8(values.length, (k) => values[k]);
+}

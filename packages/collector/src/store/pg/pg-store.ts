@@ -41,7 +41,7 @@ import { RESOLUTION_TABLES, rolledUntil } from '../store.js';
 import type { NsSeries, NsStoredEntry } from '../store.js';
 import type { AlertRecord, AlertStore } from '../../alerts/alert-store.js';
 import { PgDb } from './pg-db.js';
-import { BinArrays } from './pg-arrays.js';
+import { BinArrays, int8ArrayParam, textArrayParam } from './pg-arrays.js';
 import { BatchedLookup } from './pg-lookups.js';
 import type { PgDbOptions } from './pg-db.js';
 import { PG_MIGRATIONS } from './pg-schema.js';
@@ -211,9 +211,7 @@ export class PgStore implements Store {
     const hosts = [...asked];
     if (hosts.length === 0) return new Map();
     // FOR SHARE: a token command waits for this commit, or this commit sees its change.
-    const rows = await c.query<{ host: string; hash: string }>('SELECT host, hash FROM tokens WHERE revoked IS NULL AND host = ANY($1::text[]) FOR SHARE', [
-      new BinArrays(16 * hosts.length + 256).text(hosts.length, (k) => hosts[k]),
-    ]);
+    const rows = await c.query<{ host: string; hash: string }>('SELECT host, hash FROM tokens WHERE revoked IS NULL AND host = ANY($1::text[]) FOR SHARE', [textArrayParam(hosts)]);
     return new Map(rows.rows.map((r) => [r.host, r.hash]));
   }
 
@@ -507,7 +505,7 @@ export class PgStore implements Store {
         `SELECT k.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
          FROM unnest($1::text[]) AS k(host) CROSS JOIN LATERAL (SELECT labels, last_seen FROM hosts WHERE host = k.host LIMIT 1) h
          CROSS JOIN LATERAL (SELECT * FROM latest WHERE host = k.host LIMIT 1) l`,
-        [new BinArrays(16 * want.length + 256).text(want.length, (k) => want[k])],
+        [textArrayParam(want)],
       );
       return rows.rows.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
     });
@@ -520,7 +518,7 @@ export class PgStore implements Store {
     for (const r of rows) if (!this.#bootNames.has(r.boot_id)) missing.add(r.boot_id);
     if (missing.size === 0) return;
     const ids = [...missing];
-    const boots = await this.db.query<{ id: number; boot: string }>('SELECT id, boot FROM boots WHERE id = ANY($1::bigint[])', [new BinArrays().int8(ids.length, (k) => ids[k])]);
+    const boots = await this.db.query<{ id: number; boot: string }>('SELECT id, boot FROM boots WHERE id = ANY($1::bigint[])', [int8ArrayParam(ids)]);
     for (const b of boots) this.#bootNames.set(b.id, b.boot);
   }
 
