@@ -84,3 +84,31 @@ describe('write queue bound', () => {
     await fillToBound(store, 1250);
   }, 60_000);
 });
+
+describe('commit sinks', () => {
+  it('a sink that throws when told leaves the other batches of its commit acknowledged and the queue counted once', async () => {
+    const tmp = tempDir('sinks');
+    const store = new SqliteStore({ path: `${tmp.dir}/t.db` });
+    cleanups.push(async () => {
+      await store.close();
+      tmp.cleanup();
+    });
+    const writer = new IngestWriter({ store, log, windowMs: 50 });
+    const told: string[] = [];
+    const sink = (name: string, throws: boolean) => ({
+      committed: (id: number, o: { stored: number }) => {
+        told.push(`${name} ${id} committed ${o.stored}`);
+        if (throws) throw new Error('socket gone');
+      },
+      failed: (id: number) => told.push(`${name} ${id} failed`),
+    });
+    // Queued within the commit window: one commit for the three batches.
+    writer.enqueue(item('s-a'), sink('a', false), 1);
+    writer.enqueue(item('s-b'), sink('b', true), 2);
+    writer.enqueue(item('s-c'), sink('c', false), 3);
+    await writer.drain();
+    expect(told).toEqual([`a 1 committed ${PER_BATCH}`, `b 2 committed ${PER_BATCH}`, `c 3 committed ${PER_BATCH}`]);
+    expect(writer.queued).toBe(0);
+    expect(writer.stats.commits).toBe(1);
+  });
+});
