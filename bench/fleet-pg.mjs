@@ -190,7 +190,7 @@ export async function run() {
       console.log(
         `  commits ${r.health.map((h) => h.commits).join(' + ')}, longest ${r.health.map((h) => h.commitMsMax).join(' / ')} ms, loop delay ${JSON.stringify(r.health.map((h) => h.loopDelay))}, generators ${JSON.stringify(r.genLoopDelay)}; warm-up p50 ${fmt(r.latencyFirst.p50, 0)} ms p99 ${fmt(r.latencyFirst.p99, 0)} ms; errors ${JSON.stringify(r.collectorErrors)}`,
       );
-      for (const st of r.statements ?? []) console.log(`  pg: ${st.calls} calls, ${st.ms} ms, ${st.rows} rows: ${st.query}`);
+      for (const st of r.statements ?? []) console.log(`  pg: ${st.calls} calls, ${st.ms} ms (plan ${st.planMs} ms), ${st.rows} rows: ${st.query}`);
       console.log(
         table(
           ['store', 'collectors', 'agents', 'stored/s', 'ack p50 ms', 'ack p99 ms', 'collector CPU %', 'postgres CPU %', 'gen CPU %', 'RSS peak MB', 'nacks', 'lost', 'total ms', 'hosts ms'],

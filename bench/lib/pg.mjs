@@ -71,7 +71,7 @@ export async function startPg({ fsync = 'on', statements = false } = {}) {
         `fsync=${fsync}`,
         '-c',
         'max_connections=100',
-        ...(statements ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
+        ...(statements ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track_planning=on'] : []),
       ],
       {
         uid,
@@ -121,10 +121,10 @@ export async function startPg({ fsync = 'on', statements = false } = {}) {
         (
           await sql(
             name,
-            'SELECT calls, round(total_exec_time) AS ms, rows, left(regexp_replace(query, $$\\s+$$, $$ $$, $$g$$), 160) AS query FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT $1',
+            'SELECT calls, round(total_exec_time) AS ms, round(total_plan_time) AS plan_ms, rows, left(regexp_replace(query, $$\\s+$$, $$ $$, $$g$$), 160) AS query FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT $1',
             [n],
           )
-        ).map((r) => ({ calls: Number(r.calls), ms: Number(r.ms), rows: Number(r.rows), query: r.query })),
+        ).map((r) => ({ calls: Number(r.calls), ms: Number(r.ms), planMs: Number(r.plan_ms), rows: Number(r.rows), query: r.query })),
       resetStatements: (name) => sql(name, 'SELECT pg_stat_statements_reset()'),
       dropDatabase: (name) => sql('postgres', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
       stop,
