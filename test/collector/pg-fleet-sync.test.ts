@@ -9,7 +9,10 @@
  *    as the plain read (counters and breakdown built from its bytes when read), kept by the fleet as is;
  *  - with `have` (the fleet sync asking its fleet, Fleet.known), only keys are read for the rows the
  *    fleet holds already (not read whole, not decoded again; their receive time still moves the
- *    host's staleness on), and a newer row, with changed labels or a new boot, is read and taken.
+ *    host's staleness on), and a newer row, with changed labels or a new boot, is read and taken;
+ *  - with `fromLog`, the keys are the sync_log lines of the other collectors' commits since the look
+ *    (not one per host of the fleet: hosts that did not move are not read at all); a row written
+ *    without a line (a collector of an older version) is found by the full pass only; old lines are pruned.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PoolClient } from 'pg';
@@ -70,6 +73,49 @@ function recordQueries(store: PgStore): { sql: string; rows: readonly Record<str
 }
 
 describe('fleet sync reads on PostgreSQL', () => {
+  it("fromLog: the keys of the other collectors' commits since the look, not every host; a row without a log line is found by the full pass; old lines pruned", async () => {
+    const [a, b] = (await stores(2)) as [PgStore, PgStore];
+    const t = Date.now();
+    const fleet = new Fleet();
+    const pass = (since: number, fromLog: boolean): Promise<StoredSnapshot[]> => a.latest(since, { othersOnly: true, packed: true, have: (h, ts, recv) => fleet.known(h, ts, recv), fromLog });
+    // 40 hosts that sent a minute ago, then x and y now (on b), z now on a.
+    await b.ingest(
+      Array.from({ length: 40 }, (_, i) => item(`old-${i}`, t - 60_000, 1, i)),
+      t - 60_000,
+    );
+    fleet.merge(await pass(t - 120_000, false));
+    expect(fleet.hosts(t, null).length).toBe(40);
+    await b.ingest([item('x', t, 1, 1)], t);
+    await b.ingest([item('y', t, 1, 2), item('x', t + 10, 2, 3)], t + 10);
+    await a.ingest([item('z', t, 1, 4)], t);
+    const log = recordQueries(a);
+    const keys = (): string[] => log.filter((q) => /FROM sync_log/.test(q.sql)).flatMap((q) => q.rows.map((r) => String(r['host'])));
+    const got = await pass(t - 3000, true);
+    // The keys: one per host b's commits moved since the look (x in two), none of the 40 quiet hosts, none of a's own.
+    expect(keys().sort()).toEqual(['x', 'y']);
+    expect(log.some((q) => /CROSS JOIN LATERAL \(SELECT ts, recv_ts, writer FROM latest/.test(q.sql))).toBe(false);
+    expect(got.map((r) => [r.host, r.ts, r.seq])).toEqual([
+      ['x', t + 10, 2],
+      ['y', t, 1],
+    ]);
+    expect(fleet.merge(got).map((r) => r.host)).toEqual(['x', 'y']);
+    // Nothing moved: the log pass reads x and y's keys again (the margin) and nothing whole.
+    expect(await pass(t - 3000, true)).toEqual([]);
+
+    // y stored by a collector that keeps no log (its line deleted): the log pass misses it, the full pass takes it.
+    await b.ingest([item('y', t + 1000, 2, 5)], t + 1000);
+    await b.db.query("DELETE FROM sync_log WHERE 'y' = ANY(hosts) AND at = $1", [t + 1000]);
+    expect(await pass(t - 3000, true)).toEqual([]);
+    const full = await pass(t - 3000, false);
+    expect(full.map((r) => [r.host, r.ts])).toEqual([['y', t + 1000]]);
+
+    // Pruning: lines received before the bound go, the others stay.
+    const lines = async (): Promise<number> => Number((await b.db.query<{ n: string }>('SELECT count(*) AS n FROM sync_log'))[0]?.n);
+    expect(await lines()).toBe(4);
+    expect(await a.pruneSyncLog(t)).toBe(1);
+    expect(await lines()).toBe(3);
+  });
+
   it('latest(since) reads the namespace entries of the hosts that moved only', async () => {
     const [store] = (await stores(1)) as [PgStore];
     const now = Date.now();

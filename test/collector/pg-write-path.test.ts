@@ -240,23 +240,42 @@ describe('PostgreSQL write path', () => {
         );
       // Ten commits of the two usual shapes (new hosts: every host row written; then within the step: checked only),
       // past the five runs after which PostgreSQL may keep a generic plan.
-      expect(await commit(NOW, ['p1', 'p2'], () => [1])).toEqual([{ stored: 1, duplicates: 0 }, { stored: 1, duplicates: 0 }]);
-      for (let i = 2; i <= 10; i++) expect(await commit(NOW + i * 1000, ['p1', 'p2'], () => [i])).toEqual([{ stored: 1, duplicates: 0 }, { stored: 1, duplicates: 0 }]);
+      expect(await commit(NOW, ['p1', 'p2'], () => [1])).toEqual([
+        { stored: 1, duplicates: 0 },
+        { stored: 1, duplicates: 0 },
+      ]);
+      for (let i = 2; i <= 10; i++)
+        expect(await commit(NOW + i * 1000, ['p1', 'p2'], () => [i])).toEqual([
+          { stored: 1, duplicates: 0 },
+          { stored: 1, duplicates: 0 },
+        ]);
       const names = await prepared();
       expect(names.length).toBe(2);
       // A replay (every row a duplicate) and a half replay, through the plan kept.
-      expect(await commit(NOW + 11_000, ['p1', 'p2'], () => [3, 4])).toEqual([{ stored: 0, duplicates: 2 }, { stored: 0, duplicates: 2 }]);
-      expect(await commit(NOW + 12_000, ['p1', 'p2'], (h) => (h === 'p1' ? [5, 11] : [12]))).toEqual([{ stored: 1, duplicates: 1 }, { stored: 1, duplicates: 0 }]);
+      expect(await commit(NOW + 11_000, ['p1', 'p2'], () => [3, 4])).toEqual([
+        { stored: 0, duplicates: 2 },
+        { stored: 0, duplicates: 2 },
+      ]);
+      expect(await commit(NOW + 12_000, ['p1', 'p2'], (h) => (h === 'p1' ? [5, 11] : [12]))).toEqual([
+        { stored: 1, duplicates: 1 },
+        { stored: 1, duplicates: 0 },
+      ]);
       // The next day: a partition created (DDL, which invalidates the plans), the same statements used.
       const next = NOW + DAY;
-      expect(await commit(next, ['p1', 'p2'], () => [100])).toEqual([{ stored: 1, duplicates: 0 }, { stored: 1, duplicates: 0 }]);
+      expect(await commit(next, ['p1', 'p2'], () => [100])).toEqual([
+        { stored: 1, duplicates: 0 },
+        { stored: 1, duplicates: 0 },
+      ]);
       expect(await prepared()).toEqual(names);
       // The connection killed by the server: the next commit fails as retryable or runs on a new
       // connection, which prepares the statement again; nothing is stored twice.
       await sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tcpfleet' AND pid <> pg_backend_pid()");
       let out: unknown = null;
       for (let i = 0; i < 5 && out === null; i++) out = await commit(next + 1000, ['p1', 'p2'], () => [101]).catch(() => null);
-      expect(out).toEqual([{ stored: 1, duplicates: 0 }, { stored: 1, duplicates: 0 }]);
+      expect(out).toEqual([
+        { stored: 1, duplicates: 0 },
+        { stored: 1, duplicates: 0 },
+      ]);
       expect((await prepared()).length).toBeGreaterThan(0);
       expect(await stored()).toBe(2 * 10 + 2 + 2 * 2);
       expect(Number((await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM (SELECT DISTINCT host, boot_id, seq FROM snapshots) d'))[0]?.n)).toBe(await stored());

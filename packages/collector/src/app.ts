@@ -152,7 +152,8 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       await app.start('fleet-sync', () => {
         const sync = startFleetSync(
           {
-            latest: (since, have) => pgStore.latest(since, { othersOnly: true, packed: true, have }),
+            latest: (since, have, full) => pgStore.latest(since, { othersOnly: true, packed: true, have, fromLog: !full }),
+            prune: (before) => pgStore.pruneSyncLog(before),
             fleet,
             log,
             onChanged: (rows) =>

@@ -16,6 +16,14 @@
  * host's last receive time on): rows the fleet holds already at that snapshot time or newer (read
  * again within the margin, or a backlogged collector that committed nothing since the last pass)
  * are neither read whole nor decoded again.
+ *
+ * Where the keys come from: every commit of a collector writes one line in sync_log (the hosts
+ * and snapshot times it moved, store/pg/pg-schema.ts), and a pass reads the lines other
+ * collectors wrote since the last look, so its cost follows what moved, not the fleet's size.
+ * Every FULL_EVERY-th pass (the first included) reads the keys of every host's latest row instead,
+ * as all passes did before the log: it finds the rows of a collector of a version before schema
+ * 5, which writes no lines (during a rolling upgrade). Once a minute a pass deletes the lines
+ * older than LOG_KEEP_MS.
  */
 import type { Logger } from 'pino';
 import type { StoredSnapshot } from '../store/store.js';
@@ -26,10 +34,20 @@ import { pollEvery } from '../ingest/poll.js';
 export const SYNC_MS = 1000;
 /** Rows received this long before the last look are read again (duplicates merge as no-ops). */
 export const MARGIN_MS = 3000;
+/** One pass in this many reads every host's key instead of the log. */
+export const FULL_EVERY = 10;
+/** sync_log lines older than this are deleted (a minute's passes apart). */
+export const LOG_KEEP_MS = 5 * 60_000;
+const PRUNE_EVERY = 60;
 
 export interface FleetSyncOptions {
-  /** The latest rows received since `since`, leaving out those `have` says the fleet holds (PgStore.latest). */
-  latest: (since: number, have: HaveRow) => Promise<StoredSnapshot[]>;
+  /**
+   * The latest rows received since `since`, leaving out those `have` says the fleet holds
+   * (PgStore.latest); `full`: the keys of every host's row, else those of the sync log.
+   */
+  latest: (since: number, have: HaveRow, full: boolean) => Promise<StoredSnapshot[]>;
+  /** Deletes the sync log's lines received before `before` (PgStore.pruneSyncLog). */
+  prune?: (before: number) => Promise<unknown>;
   fleet: Fleet;
   log: Logger;
   onChanged?: (rows: readonly StoredSnapshot[]) => void;
@@ -46,15 +64,22 @@ export interface FleetSync {
 export function startFleetSync(o: FleetSyncOptions, startedAt: number): FleetSync {
   const log = o.log.child({ component: 'fleet-sync' });
   let seen = startedAt;
+  let passes = 0;
   const stop = pollEvery(
     o.everyMs ?? SYNC_MS,
     async () => {
       const look = Date.now();
       let newest = seen;
-      const rows = await o.latest(Math.min(seen, look) - MARGIN_MS, (host, ts, recvTs) => {
-        if (recvTs > newest) newest = recvTs;
-        return o.fleet.known(host, ts, recvTs);
-      });
+      const pass = passes++;
+      if (pass % PRUNE_EVERY === PRUNE_EVERY - 1) await o.prune?.(look - LOG_KEEP_MS).catch((err: unknown) => log.warn({ err }, 'pruning the sync log failed; tried again in a minute'));
+      const rows = await o.latest(
+        Math.min(seen, look) - MARGIN_MS,
+        (host, ts, recvTs) => {
+          if (recvTs > newest) newest = recvTs;
+          return o.fleet.known(host, ts, recvTs);
+        },
+        pass % FULL_EVERY === 0,
+      );
       for (const r of rows) if (r.recv_ts > newest) newest = r.recv_ts;
       if (newest > seen) seen = newest;
       const changed = o.fleet.merge(rows);

@@ -228,4 +228,12 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE latest SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000);
   ALTER TABLE hosts SET (fillfactor = 70, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000);
   `,
+  // What each commit moved, for the other collectors' fleet sync (issue 11, cluster/fleet-sync.ts):
+  // one row per commit that wrote latest rows, its writer, receive time and the hosts and snapshot
+  // times it carried. A sync pass reads the rows of the last seconds (by `at`) instead of probing
+  // every host's latest row; rows older than a few minutes are deleted (PgStore.pruneSyncLog).
+  `
+  CREATE TABLE sync_log (id bigserial PRIMARY KEY, writer text NOT NULL, at bigint NOT NULL, hosts text[] NOT NULL, ts bigint[] NOT NULL);
+  CREATE INDEX sync_log_at ON sync_log (at);
+  `,
 ];

@@ -360,13 +360,17 @@ export class PgStore implements Store {
         };
         const L = ln.length;
         const lr = (k: number): number => take[ln[k]!]!;
+        const latestHosts = L === 0 ? '' : $(a.text(L, (k) => col.host[ln[k]!]));
+        const writer = L === 0 ? '' : $(this.writer);
+        // With the latest rows, the commit's line in sync_log (the hosts and snapshot times it moved: what the other collectors' fleet sync reads).
         const latestPart =
           L === 0
             ? ''
-            : `up_latest AS (INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json, writer)
+            : `synced AS (INSERT INTO sync_log (writer, at, hosts, ts) VALUES (${writer}, ${recv}, ${latestHosts}::text[], ${$(a.int8(L, (k) => col.ts[ln[k]!]))}::bigint[])),
+               up_latest AS (INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json, writer)
                SELECT h, (${sc.boot}::bigint[])[x], (${sc.seq}::bigint[])[x], (${sc.ts}::bigint[])[x], ${recv}, (${sc.layout}::int[])[x],
-                 substring(${bytes}::bytea from (${sc.valsAt}::int[])[x] + 1 for (${sc.valsLen}::int[])[x]), e, CASE WHEN bn >= 0 THEN substring(${bytes}::bytea from bo + 1 for bn) END, bj, ${$(this.writer)}
-               FROM unnest(${$(a.int4(L, (k) => ln[k]! + 1))}::int[], ${$(a.text(L, (k) => col.host[ln[k]!]))}::text[], ${$(a.text(L, (k) => rows.errors[lr(k)]))}::text[],
+                 substring(${bytes}::bytea from (${sc.valsAt}::int[])[x] + 1 for (${sc.valsLen}::int[])[x]), e, CASE WHEN bn >= 0 THEN substring(${bytes}::bytea from bo + 1 for bn) END, bj, ${writer}
+               FROM unnest(${$(a.int4(L, (k) => ln[k]! + 1))}::int[], ${latestHosts}::text[], ${$(a.text(L, (k) => rows.errors[lr(k)]))}::text[],
                  ${$(a.int4(L, (k) => rows.bdAt[lr(k)]))}::int[], ${$(a.int4(L, (k) => rows.bdLen[lr(k)]))}::int[], ${$(a.text(L, (k) => rows.bdJson[lr(k)]))}::text[]) AS u(x, h, e, bo, bn, bj)
                ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
                vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json, writer = excluded.writer WHERE excluded.ts >= latest.ts),`;
@@ -470,9 +474,13 @@ export class PgStore implements Store {
    * last receive time: no values, no breakdown) and `have` is asked for each; only the rows it does
    * not hold are read whole and decoded, by host. Boot names and parsed labels are kept here (boots
    * never change; labels are parsed again only when a host's text changes), so a row's read joins
-   * only its host.
+   * only its host. With `fromLog` as well (and `since` and `othersOnly`), the keys come from
+   * sync_log, the hosts and snapshot times the other collectors' commits received since `since`
+   * moved, instead of from every host's latest row: a pass costs what moved, not one probe per
+   * host of the fleet. Rows written by a collector that keeps no log (a version before schema 5,
+   * during a rolling upgrade) are found only by a pass without it.
    */
-  async latest(since?: number, o: { othersOnly?: boolean; packed?: boolean; have?: HaveRow } = {}): Promise<StoredSnapshot[]> {
+  async latest(since?: number, o: { othersOnly?: boolean; packed?: boolean; have?: HaveRow; fromLog?: boolean } = {}): Promise<StoredSnapshot[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (since !== undefined) where.push(`greatest(h.last_seen, l.recv_ts) >= $${params.push(since)}`);
@@ -480,7 +488,7 @@ export class PgStore implements Store {
     const have = o.have;
     const rows =
       have !== undefined
-        ? await this.#movedRows(where, params, have)
+        ? await this.#movedRows(where, params, have, o.fromLog === true && since !== undefined && o.othersOnly === true ? since : null)
         : await this.db.query<LatestRow>(
             `SELECT h.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
              FROM latest l JOIN hosts h ON h.host = l.host${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY h.host`,
@@ -513,13 +521,20 @@ export class PgStore implements Store {
    * pass. JIT is off for them (SET LOCAL): the planner's estimates over those tables cross
    * jit_above_cost, and compiling took longer than running.
    */
-  async #movedRows(where: readonly string[], params: readonly unknown[], have: HaveRow): Promise<LatestRow[]> {
+  async #movedRows(where: readonly string[], params: readonly unknown[], have: HaveRow, logSince: number | null): Promise<LatestRow[]> {
     return this.db.tx('cannot read the latest rows', async (c) => {
       await c.query('SET LOCAL jit = off');
-      const keys = await c.query<{ host: string; ts: number; last_seen: number }>(
-        `SELECT h.host, greatest(h.last_seen, l.recv_ts) AS last_seen, l.ts FROM hosts h CROSS JOIN LATERAL (SELECT ts, recv_ts, writer FROM latest WHERE host = h.host LIMIT 1) l${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`}`,
-        [...params],
-      );
+      const keys =
+        logSince !== null
+          ? await c.query<{ host: string; ts: number; last_seen: number }>(
+              'SELECT u.host, max(u.ts) AS ts, max(s.at) AS last_seen FROM sync_log s CROSS JOIN LATERAL unnest(s.hosts, s.ts) AS u(host, ts) WHERE s.at >= $1 AND s.writer <> $2 GROUP BY u.host',
+              [logSince, this.writer],
+            )
+          : await c.query<{ host: string; ts: number; last_seen: number }>(
+              `SELECT h.host, greatest(h.last_seen, l.recv_ts) AS last_seen, l.ts FROM hosts h CROSS JOIN LATERAL (SELECT ts, recv_ts, writer FROM latest WHERE host = h.host LIMIT 1) l${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`}`,
+              [...params],
+            );
+      // A host is in the log once per commit that moved it: its newest snapshot time and receive time, once.
       const want = keys.rows.filter((k) => !have(k.host, k.ts, k.last_seen)).map((k) => k.host);
       if (want.length === 0) return [];
       const rows = await c.query<LatestRow>(
@@ -530,6 +545,11 @@ export class PgStore implements Store {
       );
       return rows.rows.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
     });
+  }
+
+  /** Deletes the sync_log lines received before `before` (any collector may; the fleet sync does every minute). */
+  async pruneSyncLog(before: number): Promise<number> {
+    return (await this.db.pool.query('DELETE FROM sync_log WHERE at < $1', [before]).catch((err: unknown) => Promise.reject(this.db.wrap(err, 'cannot prune the sync log')))).rowCount ?? 0;
   }
 
   /** Boot names by id (boots never change or go): read once, for the ids not known yet. */
