@@ -11,6 +11,8 @@
  * (store/pg/pg-lookups.ts): on a real PostgreSQL server through the real PgStore, many checks at
  * once each get their own answer (live, revoked, unknown, a host with and without a token), and a
  * check made after a token changed sees the change even while an earlier query is in flight.
+ * A connection the server ends between two statements of a transaction fails that transaction as
+ * retryable and does not end the process (store/pg/pg-db.ts tx).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -18,6 +20,7 @@ import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
 import { PG_MIGRATIONS } from '../../packages/collector/src/store/pg/pg-schema.js';
 import { BinArrays } from '../../packages/collector/src/store/pg/pg-arrays.js';
 import { DAY } from '../../packages/collector/src/store/rollups.js';
+import { StorageError } from '../../packages/collector/src/store/storage-error.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { synthSnapshot } from '../helpers/snapshots.js';
 
@@ -283,6 +286,29 @@ describe('PostgreSQL write path', () => {
       await s.close();
     }
   }, 60_000);
+
+  it('the server ending a connection between two statements of a transaction: the transaction fails as retryable, the process goes on, the next one runs on a new connection', async () => {
+    await withStore('tx_terminated', async (s, url) => {
+      let pid = 0;
+      const killed = s.db.tx('test transaction', async (c) => {
+        pid = Number((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+        // Between two statements (no query in flight): the server ends this connection.
+        await sql(url, 'SELECT pg_terminate_backend($1)', [pid]);
+        // The end reaches the client as an event; give it time to arrive before the next statement.
+        await new Promise((r) => setTimeout(r, 300));
+        await c.query('SELECT 1');
+      });
+      const err = await killed.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StorageError);
+      expect((err as StorageError).retryable).toBe(true);
+      const again = await s.db.tx('next transaction', async (c) => Number((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid));
+      expect(again).not.toBe(pid);
+      expect(await s.ingest([{ host: 'after-kill', labels: {}, snapshots: [synthSnapshot('after-kill', NOW, 1, 1, BOOT)] }], NOW)).toEqual([{ stored: 1, duplicates: 0 }]);
+    });
+  });
 
   it('rollups before the first minute is rolled: a snapshot older than the oldest a pass saw is rolled from its own minute', async () => {
     await withStore('first_roll', async (s, url) => {

@@ -113,6 +113,15 @@ export class PgDb {
       throw this.wrap(err, what);
     }
     let broken = false;
+    // A checked-out connection has no error listener of the pool's: the server ending it between
+    // two statements of this transaction (a fast shutdown, an admin's pg_terminate_backend) would
+    // be an 'error' event nobody handles, which ends the process. Heard here, the connection is
+    // thrown away at release and the transaction's next statement fails as retryable.
+    const onError = (err: Error): void => {
+      broken = true;
+      this.#lost(err);
+    };
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       const out = await fn(c);
@@ -127,6 +136,7 @@ export class PgDb {
       }
       throw this.wrap(err, what);
     } finally {
+      c.removeListener('error', onError);
       c.release(broken);
     }
   }
