@@ -212,6 +212,12 @@ describe('fleet sync reads on PostgreSQL', () => {
       expect(whole.breakdown).toEqual(plain[i]!.breakdown);
       expect(whole.namespaces).toEqual(plain[i]!.namespaces);
     }
+    // Read the fleet sync's way (keys from the log or from every row, then the rows whole, values and breakdowns as base64): the same snapshots.
+    for (const fromLog of [true, false]) {
+      const synced = await a.latest(t - 3000, { othersOnly: true, packed: true, have: () => false, fromLog });
+      expect(synced.map((r) => r.host)).toEqual(['j', 'p', 'q']);
+      for (const [i, r] of synced.entries()) expect(r instanceof PackedSnapshot ? r.toObject() : r).toEqual(plain[i]);
+    }
     // The fleet keeps the packed row's numbers and bytes, not the row (api/fleet.ts): its view is
     // rebuilt from them, packed again (lazy parts intact), and answers as from the plain one.
     const fleet = new Fleet();

@@ -537,13 +537,22 @@ export class PgStore implements Store {
       // A host is in the log once per commit that moved it: its newest snapshot time and receive time, once.
       const want = keys.rows.filter((k) => !have(k.host, k.ts, k.last_seen)).map((k) => k.host);
       if (want.length === 0) return [];
-      const rows = await c.query<LatestRow>(
-        `SELECT k.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
+      // The values and breakdowns as base64 text, decoded here: node-postgres reads every value
+      // as text, and a bytea's own text form is hex, twice its size, of which pg's parser copies a
+      // substring before decoding (base64: 1.37 x, decoded in place).
+      const rows = await c.query<Omit<LatestRow, 'vals' | 'breakdown'> & { vals: string | Buffer; breakdown: string | Buffer | null }>(
+        `SELECT k.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, encode(l.vals, 'base64') AS vals, l.errors,
+           encode(l.breakdown, 'base64') AS breakdown, l.breakdown_json
          FROM unnest($1::text[]) AS k(host) CROSS JOIN LATERAL (SELECT labels, last_seen FROM hosts WHERE host = k.host LIMIT 1) h
          CROSS JOIN LATERAL (SELECT * FROM latest WHERE host = k.host LIMIT 1) l`,
         [textArrayParam(want)],
       );
-      return rows.rows.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+      const out = rows.rows as LatestRow[];
+      for (const r of rows.rows) {
+        r.vals = Buffer.from(r.vals as string, 'base64');
+        if (r.breakdown !== null) r.breakdown = Buffer.from(r.breakdown as string, 'base64');
+      }
+      return out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
     });
   }
 
