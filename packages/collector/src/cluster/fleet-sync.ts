@@ -36,7 +36,7 @@ export const SYNC_MS = 1000;
 export const MARGIN_MS = 3000;
 /** One pass in this many reads every host's key instead of the log. */
 export const FULL_EVERY = 10;
-/** sync_log lines older than this are deleted (a minute's passes apart). */
+/** sync_log lines older than this are deleted, by one pass in PRUNE_EVERY (once a minute). */
 export const LOG_KEEP_MS = 5 * 60_000;
 const PRUNE_EVERY = 60;
 

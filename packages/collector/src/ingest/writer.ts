@@ -253,18 +253,19 @@ export class IngestWriter {
     let ok = true;
     let failure: unknown;
     try {
-      outcomes = await this.#o.store.ingest(
+      const out = await this.#o.store.ingest(
         batch.map((p) => p.item),
         recvTs,
       );
+      outcomes = out;
       this.stats.commits++;
-      this.stats.snapshots += batch.reduce((a, p, i) => a + (outcomes![i]?.refused === undefined ? p.item.snapshots.length : 0), 0);
+      this.stats.snapshots += batch.reduce((a, p, i) => a + (out[i]?.refused === undefined ? p.item.snapshots.length : 0), 0);
       this.stats.lastCommitMs = performance.now() - t0;
       if (this.stats.lastCommitMs > this.stats.maxCommitMs) this.stats.maxCommitMs = this.stats.lastCommitMs;
       if (this.stats.lastCommitMs >= 100) this.stats.slowCommits++;
       // Batches refused inside the commit (their token no longer valid) stored nothing.
       this.#o.onCommitted?.(
-        batch.filter((_, i) => outcomes![i]?.refused === undefined).map((p) => p.item),
+        batch.filter((_, i) => out[i]?.refused === undefined).map((p) => p.item),
         recvTs,
       );
       this.#log.debug({ batches: batch.length, snapshots: n, ms: this.stats.lastCommitMs }, 'committed');

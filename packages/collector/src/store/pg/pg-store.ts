@@ -558,7 +558,7 @@ export class PgStore implements Store {
 
   /** Deletes the sync_log lines received before `before` (any collector may; the fleet sync does every minute). */
   async pruneSyncLog(before: number): Promise<number> {
-    return (await this.db.pool.query('DELETE FROM sync_log WHERE at < $1', [before]).catch((err: unknown) => Promise.reject(this.db.wrap(err, 'cannot prune the sync log')))).rowCount ?? 0;
+    return this.db.tx('cannot prune the sync log', async (c) => (await c.query('DELETE FROM sync_log WHERE at < $1', [before])).rowCount ?? 0);
   }
 
   /** Boot names by id (boots never change or go): read once, for the ids not known yet. */
