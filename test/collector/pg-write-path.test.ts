@@ -14,7 +14,7 @@
  * A connection the server ends between two statements of a transaction fails that transaction as
  * retryable and does not end the process (store/pg/pg-db.ts tx).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
 import { PG_MIGRATIONS } from '../../packages/collector/src/store/pg/pg-schema.js';
@@ -285,6 +285,79 @@ describe('PostgreSQL write path', () => {
     } finally {
       await s.close();
     }
+  }, 60_000);
+
+  it('a commit whose boots and layouts are known is one statement with the credentials checked inside; a token revoked or given between commits refuses those items, the others stored once', async () => {
+    await withStore('ingest_guard', async (s, url) => {
+      await s.putToken('hx', 'hash-x', NOW);
+      const fleet = { kind: 'fleet' as const };
+      const own = { kind: 'host' as const, hash: 'hash-x' };
+      const commit = (q: number): Promise<unknown> =>
+        s.ingest(
+          [
+            { host: 'h1', labels: {}, snapshots: [synthSnapshot('h1', NOW + q * 1000, q, q, BOOT)], auth: fleet },
+            { host: 'hx', labels: {}, snapshots: [synthSnapshot('hx', NOW + q * 1000, q, q, BOOT)], auth: own },
+            { host: 'h2', labels: {}, snapshots: [synthSnapshot('h2', NOW + q * 1000, q, q, BOOT)] },
+          ],
+          NOW + q * 1000,
+        );
+      const all = [
+        { stored: 1, duplicates: 0 },
+        { stored: 1, duplicates: 0 },
+        { stored: 1, duplicates: 0 },
+      ];
+      // Statements sent to the server while `fn` runs (pg's Client.query, called through).
+      const statements = async (fn: () => Promise<unknown>): Promise<{ out: unknown; texts: string[] }> => {
+        const spy = vi.spyOn(pg.Client.prototype, 'query');
+        try {
+          const out = await fn();
+          const texts = spy.mock.calls.map(([q]) => (typeof q === 'string' ? q : (q as { text: string }).text).trim().split(/\s+/).slice(0, 3).join(' '));
+          return { out, texts };
+        } finally {
+          spy.mockRestore();
+        }
+      };
+      // New boots: a transaction (credentials, boots, rows), after the day's partitions.
+      const first = await statements(() => commit(1));
+      expect(first.out).toEqual(all);
+      expect(first.texts).toContain('BEGIN');
+      expect(first.texts.some((t) => /^WITH tok AS/.test(t))).toBe(false);
+      // Boots and layouts known: one statement, no BEGIN or COMMIT.
+      const second = await statements(() => commit(2));
+      expect(second.out).toEqual(all);
+      expect(second.texts).toHaveLength(1);
+      expect(second.texts[0]).toMatch(/^WITH tok AS/);
+      // hx's token revoked, h1 given one of its own: the statement's guard sees both and writes
+      // nothing; the commit is made again as a transaction, which refuses those two items.
+      expect(await s.revokeToken('hx', NOW + 2500)).toBe(true);
+      await s.putToken('h1', 'hash-1', NOW + 2500);
+      const third = await statements(() => commit(3));
+      expect(third.out).toEqual([
+        { stored: 0, duplicates: 0, refused: 'HOST_HAS_TOKEN' },
+        { stored: 0, duplicates: 0, refused: 'REVOKED' },
+        { stored: 1, duplicates: 0 },
+      ]);
+      expect(third.texts[0]).toMatch(/^WITH tok AS/);
+      expect(third.texts.slice(1, 2)).toEqual(['BEGIN']);
+      const rows = await sql<{ host: string; seqs: number[] }>(url, 'SELECT host, array_agg(seq::int ORDER BY seq) AS seqs FROM snapshots GROUP BY host ORDER BY host');
+      expect(rows).toEqual([
+        { host: 'h1', seqs: [1, 2] },
+        { host: 'h2', seqs: [1, 2, 3] },
+        { host: 'hx', seqs: [1, 2] },
+      ]);
+      // The guarded statement wrote nothing: one sync_log line per commit stored, latest rows as of the commits that held.
+      expect(Number((await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM sync_log'))[0]?.n)).toBe(3);
+      expect(await sql(url, 'SELECT host, seq::int AS seq FROM latest ORDER BY host')).toEqual([
+        { host: 'h1', seq: 2 },
+        { host: 'h2', seq: 3 },
+        { host: 'hx', seq: 2 },
+      ]);
+      // A commit without credentials at all has no guard.
+      const plain = await statements(() => s.ingest([{ host: 'h2', labels: {}, snapshots: [synthSnapshot('h2', NOW + 4000, 4, 4, BOOT)] }], NOW + 4000));
+      expect(plain.out).toEqual([{ stored: 1, duplicates: 0 }]);
+      expect(plain.texts).toHaveLength(1);
+      expect(plain.texts[0]).not.toMatch(/tok AS/);
+    });
   }, 60_000);
 
   it('the server ending a connection between two statements of a transaction: the transaction fails as retryable, the process goes on, the next one runs on a new connection', async () => {

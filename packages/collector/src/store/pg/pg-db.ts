@@ -6,7 +6,7 @@
  * the next query, so after a database restart the collector reconnects by itself.
  */
 import pg from 'pg';
-import type { PoolClient, QueryResultRow } from 'pg';
+import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import type { Logger } from 'pino';
 import { StorageError } from '../storage-error.js';
 import { pgSettings, redact } from './pg-url.js';
@@ -97,6 +97,20 @@ export class PgDb {
   async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = [], what = 'database query'): Promise<R[]> {
     try {
       const r = await this.pool.query<R>(sql, params);
+      this.#ok();
+      return r.rows;
+    } catch (err) {
+      throw this.wrap(err, what);
+    }
+  }
+
+  /**
+   * One statement as its own transaction (no BEGIN or COMMIT: one round trip), named statements
+   * prepared once per connection.
+   */
+  async once<R extends QueryResultRow = QueryResultRow>(q: QueryConfig, what: string): Promise<R[]> {
+    try {
+      const r = await this.pool.query<R>(q);
       this.#ok();
       return r.rows;
     } catch (err) {

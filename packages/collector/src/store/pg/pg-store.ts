@@ -4,9 +4,10 @@
  * layouts, tokens, removals, rollup state and late-minute marks are all in the database; the
  * process caches only ids that never change (boots and layouts are never deleted).
  *
- * Writes are batched: one group commit is one transaction of a few statements, each over arrays
- * (unnest), whatever the number of snapshots; duplicates are ignored by key (ON CONFLICT DO
- * NOTHING). The ack still goes out only after COMMIT returned. A lost connection, a restarting
+ * Writes are batched: one group commit is one statement over arrays (unnest), whatever the number
+ * of snapshots, or a transaction of a few such statements when it needs ids read first
+ * (#ingestRows); duplicates are ignored by key (ON CONFLICT DO NOTHING). The ack still goes out
+ * only after the commit returned. A lost connection, a restarting
  * server or a statement timeout refuse the batch as retryable (its agent sends it again; the key
  * keeps it from being stored twice, also when the COMMIT did land before the connection broke).
  */
@@ -52,7 +53,7 @@ import { PgRollupJob } from './pg-rollups.js';
 import { PgHistoryPages } from './pg-history.js';
 import { nsLatest, nsRawRows, nsRemove, nsSeries, nsWrite } from './pg-namespaces.js';
 
-/** Ingest statement texts given a name (prepared once per connection); six shapes exist. */
+/** Ingest statement texts given a name (prepared once per connection); twelve shapes exist (token check or not, x host rows none, all or checked, x latest rows or not). */
 const MAX_INGEST_SHAPES = 16;
 
 export interface PgStoreOptions extends PgDbOptions {
@@ -220,7 +221,7 @@ export class PgStore implements Store {
 
   /**
    * The name the ingest statement of this text is prepared under. The statement has a handful of
-   * shapes (whether host rows and latest rows go in, whether every host row is rewritten); each
+   * shapes (whether host rows and latest rows go in, whether every host row is rewritten, whether it checks the credentials); each
    * connection parses a shape once and then only binds and runs it (node-postgres prepares a named
    * statement on a connection the first time it is used there). After five runs PostgreSQL keeps
    * a generic plan: a custom plan of this statement, made for each commit's arrays, took 24 ms of
@@ -241,179 +242,25 @@ export class PgStore implements Store {
     return this.#ingestRows(rows, recvTs, true);
   }
 
+  /**
+   * A commit. Usually one statement in one round trip (its own implicit transaction: no BEGIN or
+   * COMMIT): when every boot and layout of the commit has its id here already and no snapshot
+   * carries namespace entries, the credentials are checked inside the statement (a guard that
+   * writes nothing when any of them changed) and the statement is the whole commit. Otherwise, and
+   * when the guard found a change, the commit is a transaction of several statements: the
+   * credentials read first (refusals), new boots and layouts, the rows, the namespace entries.
+   */
   async #ingestRows(rows: IngestRows, recvTs: number, retryPartition: boolean): Promise<IngestOutcome[]> {
     await this.partitions.ensure(rows.ts);
-    let newBoots = new Map<string, Map<string, number>>();
-    const newLayouts = new Map<string, number>();
-    const wroteHosts = new Map<string, { labels: string; interval: number; seen: number }>();
     try {
-      const out = await this.db.tx('cannot store batch', async (c) => {
-        const live = await this.#refusals(c, rows.items);
-        const refusalOf = (host: string, auth: WriteAuth | undefined): IngestRefusal | null => {
-          if (auth === undefined) return null;
-          const hash = live.get(host);
-          if (auth.kind === 'host') return hash === auth.hash ? null : 'REVOKED';
-          return hash === undefined ? null : 'HOST_HAS_TOKEN';
-        };
-        // Which rows go in: those of the items whose credential still holds; the boots not cached yet.
-        const take: number[] = [];
-        const hostOfRow: string[] = [];
-        /** The last item of each host whose credential holds (its labels and interval go in the host row). */
-        const hostItem = new Map<string, IngestRows['items'][number]>();
-        const refused: (IngestRefusal | null)[] = [];
-        const missingBoots = new Map<string, Set<string>>();
-        let j = 0;
-        for (const item of rows.items) {
-          const r = refusalOf(item.host, item.auth);
-          refused.push(r);
-          if (r !== null) {
-            j += item.n;
-            continue;
-          }
-          const known = this.#bootIds.get(item.host);
-          for (let k = 0; k < item.n; k++, j++) {
-            take.push(j);
-            hostOfRow[j] = item.host;
-            const boot = rows.boot[j]!;
-            if (known?.has(boot) !== true) {
-              let m = missingBoots.get(item.host);
-              if (m === undefined) missingBoots.set(item.host, (m = new Set()));
-              m.add(boot);
-            }
-          }
-          hostItem.set(item.host, item);
+      if (rows.ns.netns.length === 0) {
+        const sel = this.#select(rows, null);
+        if (sel.missingBoots.size === 0 && [...sel.wireIds].every((id) => this.#layoutIds.has(this.#wireText(id)))) {
+          const out = await this.#commitOnce(rows, recvTs, sel);
+          if (out !== null) return out;
         }
-        if (take.length === 0 && hostItem.size === 0) return refused.map((r) => ({ stored: 0, duplicates: 0, ...(r === null ? {} : { refused: r }) }));
-        // Hosts in name order, so concurrent commits of several collectors lock rows in one order;
-        // which rows are rewritten (hostSeenStepMs): the others are only checked (below).
-        const hosts = [...hostItem.keys()].sort();
-        const hostItems = hosts.map((h) => hostItem.get(h)!);
-        const write = hosts.map((h, x) => {
-          const labels = this.#labelText(hostItems[x]!.labels);
-          const interval = hostItems[x]!.intervalMs;
-          const was = this.#hostRows.get(h);
-          const w = was === undefined || was.labels !== labels || was.interval !== interval || recvTs - was.seen >= this.hostSeenStepMs;
-          if (w) wroteHosts.set(h, { labels, interval, seen: recvTs });
-          return w;
-        });
-        newBoots = await this.#bootIdsFor(c, missingBoots);
-        // Database layout ids by the encoder's ids (snapshots' and namespace entries').
-        const wireIds = new Set<number>();
-        for (const i of take) wireIds.add(rows.layout[i]!);
-        for (const id of rows.ns.layout) wireIds.add(id);
-        const wireText = (id: number): string => this.#wireLayouts.get(id) ?? '|';
-        for (const [k, v] of await this.#layoutIdsFor(c, [...wireIds].map(wireText))) newLayouts.set(k, v);
-        const dbLayout = new Map<number, number>();
-        for (const id of wireIds) dbLayout.set(id, this.#layoutIds.get(wireText(id)) ?? newLayouts.get(wireText(id))!);
-        // The columns read again after the statement (storedRows, the namespace entries); the others are written straight from `rows`.
-        const n = take.length;
-        const col = { host: new Array<string>(n), boot: new Array<number>(n), seq: new Array<number>(n), ts: new Array<number>(n) };
-        for (let t = 0; t < n; t++) {
-          const i = take[t]!;
-          const h = hostOfRow[i]!;
-          col.host[t] = h;
-          col.boot[t] = this.#bootIds.get(h)?.get(rows.boot[i]!) ?? newBoots.get(h)?.get(rows.boot[i]!) ?? NaN;
-          col.seq[t] = rows.seq[i]!;
-          col.ts[t] = rows.ts[i]!;
-        }
-        // Each host's latest row once, with its newest snapshot of this commit (the ts guard keeps the newer row).
-        const newest = new Map<string, number>();
-        for (let t = 0; t < n; t++) {
-          const h = col.host[t]!;
-          const cur = newest.get(h);
-          if (cur === undefined || col.ts[t]! >= col.ts[cur]!) newest.set(h, t);
-        }
-        const ln = [...newest.keys()].sort().map((h) => newest.get(h)!);
-        // The host rows, the snapshots, the late-minute marks and the latest rows in one statement
-        // (one round trip; data-modifying WITH parts run to completion whether read or not). The
-        // values and breakdowns travel as one binary parameter (the commit's encoded bytes), cut by
-        // offset in the statement: no hex text per row. Arrays go in PostgreSQL's binary array
-        // format, all in one buffer (pg-arrays.ts BinArrays).
-        const a = new BinArrays(96 * (n + ln.length + hosts.length) + 1024);
-        const params: unknown[] = [];
-        const $ = (v: unknown): string => `$${params.push(v)}`;
-        const recv = `${$(recvTs)}::bigint`;
-        const bytes = $(Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length));
-        const hostsPart =
-          hosts.length === 0
-            ? ''
-            : `up_hosts AS (INSERT INTO hosts (host, labels, interval_ms, first_seen, last_seen)
-               SELECT h, l, i, ${recv}, ${recv} FROM unnest(${$(a.text(hosts.length, (k) => hosts[k]))}::text[], ${$(a.text(hosts.length, (k) => this.#labelText(hostItems[k]!.labels)))}::text[], ${$(a.int4(hosts.length, (k) => hostItems[k]!.intervalMs))}::int[], ${$(a.bool(write.length, (k) => write[k]!))}::boolean[]) AS u(h, l, i, w)
-               ${
-                 // A row not rewritten now is still written when it is missing (a purge by another process) or differs (labels another collector wrote).
-                 write.every(Boolean) ? '' : 'WHERE w OR NOT EXISTS (SELECT 1 FROM hosts x WHERE x.host = u.h AND x.labels = u.l AND x.interval_ms = u.i)'
-               }
-               ON CONFLICT (host) DO UPDATE SET labels = excluded.labels, interval_ms = excluded.interval_ms, last_seen = greatest(hosts.last_seen, excluded.last_seen)),`;
-        // The snapshot columns, one parameter each; the latest rows take their fixed-width columns
-        // from them by index (a subscript of an integer array without NULLs is direct), their text
-        // columns (host, errors) and the breakdown from arrays of their own: the newest snapshot of
-        // each host is not sent twice.
-        const sc = {
-          host: $(a.text(n, (k) => col.host[k])),
-          boot: $(a.int8(n, (k) => col.boot[k])),
-          seq: $(a.int8(n, (k) => col.seq[k])),
-          ts: $(a.int8(n, (k) => col.ts[k])),
-          layout: $(a.int4(n, (k) => dbLayout.get(rows.layout[take[k]!]!))),
-          valsAt: $(a.int4(n, (k) => rows.valsAt[take[k]!])),
-          valsLen: $(a.int4(n, (k) => rows.valsLen[take[k]!])),
-          errors: $(a.text(n, (k) => rows.errors[take[k]!])),
-        };
-        const L = ln.length;
-        const lr = (k: number): number => take[ln[k]!]!;
-        const latestHosts = L === 0 ? '' : $(a.text(L, (k) => col.host[ln[k]!]));
-        const writer = L === 0 ? '' : $(this.writer);
-        // With the latest rows, the commit's line in sync_log (the hosts and snapshot times it moved: what the other collectors' fleet sync reads).
-        const latestPart =
-          L === 0
-            ? ''
-            : `synced AS (INSERT INTO sync_log (writer, at, hosts, ts) VALUES (${writer}, ${recv}, ${latestHosts}::text[], ${$(a.int8(L, (k) => col.ts[ln[k]!]))}::bigint[])),
-               up_latest AS (INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json, writer)
-               SELECT h, (${sc.boot}::bigint[])[x], (${sc.seq}::bigint[])[x], (${sc.ts}::bigint[])[x], ${recv}, (${sc.layout}::int[])[x],
-                 substring(${bytes}::bytea from (${sc.valsAt}::int[])[x] + 1 for (${sc.valsLen}::int[])[x]), e, CASE WHEN bn >= 0 THEN substring(${bytes}::bytea from bo + 1 for bn) END, bj, ${writer}
-               FROM unnest(${$(a.int4(L, (k) => ln[k]! + 1))}::int[], ${latestHosts}::text[], ${$(a.text(L, (k) => rows.errors[lr(k)]))}::text[],
-                 ${$(a.int4(L, (k) => rows.bdAt[lr(k)]))}::int[], ${$(a.int4(L, (k) => rows.bdLen[lr(k)]))}::int[], ${$(a.text(L, (k) => rows.bdJson[lr(k)]))}::text[]) AS u(x, h, e, bo, bn, bj)
-               ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
-               vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json, writer = excluded.writer WHERE excluded.ts >= latest.ts),`;
-        // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
-        const text = `WITH ${hostsPart} ${latestPart}
-           ins AS (INSERT INTO snapshots (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
-             SELECT h, b, s, t, ${recv}, l, substring(${bytes}::bytea from o + 1 for n), e
-             FROM unnest(${sc.host}::text[], ${sc.boot}::bigint[], ${sc.seq}::bigint[], ${sc.ts}::bigint[], ${sc.layout}::int[], ${sc.valsAt}::int[], ${sc.valsLen}::int[], ${sc.errors}::text[]) AS u(h, b, s, t, l, o, n, e)
-             ON CONFLICT DO NOTHING RETURNING host, boot_id, seq, ts),
-           late AS (INSERT INTO rollup_dirty (host, minute) SELECT DISTINCT host, (ts / 60000) * 60000 FROM ins
-             WHERE ts < ${recv} - 60000 AND ts < (SELECT done_until FROM rollup_state WHERE resolution = '1m') ON CONFLICT DO NOTHING),
-           n AS (SELECT count(*)::int AS n FROM ins)
-           SELECT n, NULL::text AS host, NULL::bigint AS boot_id, NULL::bigint AS seq, NULL::bigint AS ts FROM n
-           UNION ALL SELECT NULL, host, boot_id, seq, ts FROM ins WHERE (SELECT n FROM n) < ${$(take.length)}::int`;
-        const name = this.#statementName(text);
-        const inserted = await c.query<{ n: number | null; host: string | null; boot_id: string | null; seq: string | null; ts: string | null }>(
-          name === undefined ? { text, values: params } : { name, text, values: params },
-        );
-        // Whether each row taken was stored now (a row twice in one commit: its first time only).
-        // The statement answers with the count of rows stored, and the rows only when some were not
-        // (a replay): the usual commit, all stored, sends back and parses one row.
-        const stored = storedRows(inserted.rows, col);
-        // The namespace entries of the snapshots stored now (a replay stores none of its entries again).
-        if (rows.ns.netns.length > 0) {
-          const nsOf = take.flatMap((j, t) => (stored[t] ? [{ j, host: col.host[t]!, bootId: col.boot[t]! }] : []));
-          await nsWrite(c, rows, nsOf, recvTs, Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length), (id) => dbLayout.get(id)!);
-        }
-        // Outcomes per item, in order (tn: the row's index among those taken).
-        let tn = 0;
-        return rows.items.map((item, x): IngestOutcome => {
-          const r = refused[x];
-          if (r !== null && r !== undefined) {
-            return { stored: 0, duplicates: 0, refused: r };
-          }
-          let s = 0;
-          for (let k = 0; k < item.n; k++, tn++) if (stored[tn]) s++;
-          return { stored: s, duplicates: item.n - s };
-        });
-      });
-      this.#keepBoots(newBoots);
-      for (const [k, v] of newLayouts) this.#layoutIds.set(k, v);
-      for (const [k, v] of wroteHosts) this.#hostRows.set(k, v);
-      return out;
+      }
+      return await this.#commitTx(rows, recvTs);
     } catch (err) {
       // A partition another collector dropped (an old snapshot): create it and try once more.
       if (retryPartition && err instanceof StorageError && err.sqliteCode === '23514') {
@@ -425,10 +272,225 @@ export class PgStore implements Store {
     }
   }
 
+  #wireText(id: number): string {
+    return this.#wireLayouts.get(id) ?? '|';
+  }
+
+  /** The one-statement commit; null when its guard found a credential changed (nothing written). */
+  async #commitOnce(rows: IngestRows, recvTs: number, sel: Selection): Promise<IngestOutcome[] | null> {
+    const st = this.#statement(rows, recvTs, sel, new Map(), new Map(), true);
+    const name = this.#statementName(st.text);
+    const answer = await this.db.once<IngestAnswer>(name === undefined ? { text: st.text, values: st.params } : { name, text: st.text, values: st.params }, 'cannot store batch');
+    if (answer.find((r) => r.n !== null)?.ok === false) return null;
+    for (const [k, v] of st.wroteHosts) this.#hostRows.set(k, v);
+    return outcomes(rows, sel, storedRows(answer, st.col));
+  }
+
+  /** The commit as a transaction: credentials read first, then boots and layouts not known yet, the rows, the namespace entries. */
+  async #commitTx(rows: IngestRows, recvTs: number): Promise<IngestOutcome[]> {
+    let newBoots = new Map<string, Map<string, number>>();
+    const newLayouts = new Map<string, number>();
+    let wroteHosts = new Map<string, HostRowState>();
+    const out = await this.db.tx('cannot store batch', async (c) => {
+      const sel = this.#select(rows, await this.#refusals(c, rows.items));
+      if (sel.take.length === 0 && sel.hostItem.size === 0) return outcomes(rows, sel, []);
+      newBoots = await this.#bootIdsFor(c, sel.missingBoots);
+      for (const [k, v] of await this.#layoutIdsFor(
+        c,
+        [...sel.wireIds].map((id) => this.#wireText(id)),
+      ))
+        newLayouts.set(k, v);
+      const st = this.#statement(rows, recvTs, sel, newBoots, newLayouts, false);
+      wroteHosts = st.wroteHosts;
+      const name = this.#statementName(st.text);
+      const answer = await c.query<IngestAnswer>(name === undefined ? { text: st.text, values: st.params } : { name, text: st.text, values: st.params });
+      // Whether each row taken was stored now (a row twice in one commit: its first time only).
+      const stored = storedRows(answer.rows, st.col);
+      // The namespace entries of the snapshots stored now (a replay stores none of its entries again).
+      if (rows.ns.netns.length > 0) {
+        const nsOf = sel.take.flatMap((j, t) => (stored[t] ? [{ j, host: st.col.host[t]!, bootId: st.col.boot[t]! }] : []));
+        await nsWrite(c, rows, nsOf, recvTs, Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length), (id) => st.dbLayout.get(id)!);
+      }
+      return outcomes(rows, sel, stored);
+    });
+    this.#keepBoots(newBoots);
+    for (const [k, v] of newLayouts) this.#layoutIds.set(k, v);
+    for (const [k, v] of wroteHosts) this.#hostRows.set(k, v);
+    return out;
+  }
+
+  /**
+   * Which rows of the commit go in: those of the items whose credential holds by `live` (the
+   * hosts' live token hashes read in the transaction; null: every credential assumed to hold, the
+   * statement's guard checks them), and the boots not cached yet.
+   */
+  #select(rows: IngestRows, live: ReadonlyMap<string, string> | null): Selection {
+    const take: number[] = [];
+    const hostOfRow: string[] = [];
+    const hostItem = new Map<string, IngestRows['items'][number]>();
+    const refused: (IngestRefusal | null)[] = [];
+    const missingBoots = new Map<string, Set<string>>();
+    const wireIds = new Set<number>();
+    let j = 0;
+    for (const item of rows.items) {
+      const r = live === null ? null : refusalOf(live, item.host, item.auth);
+      refused.push(r);
+      if (r !== null) {
+        j += item.n;
+        continue;
+      }
+      const known = this.#bootIds.get(item.host);
+      for (let k = 0; k < item.n; k++, j++) {
+        take.push(j);
+        hostOfRow[j] = item.host;
+        wireIds.add(rows.layout[j]!);
+        const boot = rows.boot[j]!;
+        if (known?.has(boot) !== true) {
+          let m = missingBoots.get(item.host);
+          if (m === undefined) missingBoots.set(item.host, (m = new Set()));
+          m.add(boot);
+        }
+      }
+      hostItem.set(item.host, item);
+    }
+    for (const id of rows.ns.layout) wireIds.add(id);
+    return { take, hostOfRow, hostItem, refused, missingBoots, wireIds };
+  }
+
+  /**
+   * The ingest statement of a commit: the host rows, the snapshots, the late-minute marks, the
+   * latest rows and the sync log line in one statement (data-modifying WITH parts run to
+   * completion whether read or not). With `guard`, the credentials of the commit's items are
+   * checked in it (the hosts' live tokens read FOR SHARE, as the transaction's refusals read them)
+   * and nothing is written when one changed (the answer's `ok` is false).
+   */
+  #statement(
+    rows: IngestRows,
+    recvTs: number,
+    sel: Selection,
+    newBoots: ReadonlyMap<string, ReadonlyMap<string, number>>,
+    newLayouts: ReadonlyMap<string, number>,
+    guard: boolean,
+  ): { text: string; params: unknown[]; col: RowKeys; dbLayout: Map<number, number>; wroteHosts: Map<string, HostRowState> } {
+    const { take, hostOfRow } = sel;
+    // Hosts in name order, so concurrent commits of several collectors lock rows in one order;
+    // which rows are rewritten (hostSeenStepMs): the others are only checked (below).
+    const hosts = [...sel.hostItem.keys()].sort();
+    const hostItems = hosts.map((h) => sel.hostItem.get(h)!);
+    const wroteHosts = new Map<string, HostRowState>();
+    const write = hosts.map((h, x) => {
+      const labels = this.#labelText(hostItems[x]!.labels);
+      const interval = hostItems[x]!.intervalMs;
+      const was = this.#hostRows.get(h);
+      const w = was === undefined || was.labels !== labels || was.interval !== interval || recvTs - was.seen >= this.hostSeenStepMs;
+      if (w) wroteHosts.set(h, { labels, interval, seen: recvTs });
+      return w;
+    });
+    // Database layout ids by the encoder's ids (snapshots' and namespace entries').
+    const dbLayout = new Map<number, number>();
+    for (const id of sel.wireIds) dbLayout.set(id, this.#layoutIds.get(this.#wireText(id)) ?? newLayouts.get(this.#wireText(id))!);
+    // The columns read again after the statement (storedRows, the namespace entries); the others are written straight from `rows`.
+    const n = take.length;
+    const col: RowKeys = { host: new Array<string>(n), boot: new Array<number>(n), seq: new Array<number>(n), ts: new Array<number>(n) };
+    for (let t = 0; t < n; t++) {
+      const i = take[t]!;
+      const h = hostOfRow[i]!;
+      col.host[t] = h;
+      col.boot[t] = this.#bootIds.get(h)?.get(rows.boot[i]!) ?? newBoots.get(h)?.get(rows.boot[i]!) ?? NaN;
+      col.seq[t] = rows.seq[i]!;
+      col.ts[t] = rows.ts[i]!;
+    }
+    // Each host's latest row once, with its newest snapshot of this commit (the ts guard keeps the newer row).
+    const newest = new Map<string, number>();
+    for (let t = 0; t < n; t++) {
+      const h = col.host[t]!;
+      const cur = newest.get(h);
+      if (cur === undefined || col.ts[t]! >= col.ts[cur]!) newest.set(h, t);
+    }
+    const ln = [...newest.keys()].sort().map((h) => newest.get(h)!);
+    // The values and breakdowns travel as one binary parameter (the commit's encoded bytes), cut
+    // by offset in the statement: no hex text per row. Arrays go in PostgreSQL's binary array
+    // format, all in one buffer (pg-arrays.ts BinArrays).
+    const a = new BinArrays(96 * (n + ln.length + hosts.length) + 1024);
+    const params: unknown[] = [];
+    const $ = (v: unknown): string => `$${params.push(v)}`;
+    const recv = `${$(recvTs)}::bigint`;
+    const bytes = $(Buffer.from(rows.bytes.buffer, rows.bytes.byteOffset, rows.bytes.length));
+    // The guard: each item with a credential, the live token its host must have (a host token:
+    // its own hash; the fleet token: none). FOR SHARE: a token command waits for this commit, or
+    // this commit sees its change.
+    const authed = guard ? rows.items.filter((i) => i.auth !== undefined) : [];
+    const guarded = authed.length > 0;
+    let guardPart = '';
+    if (guarded) {
+      const gh = $(a.text(authed.length, (k) => authed[k]!.host));
+      const gx = $(a.text(authed.length, (k) => expectedHash(authed[k]!.auth!)));
+      guardPart = `tok AS (SELECT host, hash FROM tokens WHERE revoked IS NULL AND host = ANY(${gh}::text[]) FOR SHARE),
+         guard AS (SELECT NOT EXISTS (SELECT 1 FROM unnest(${gh}::text[], ${gx}::text[]) AS u(h, x) LEFT JOIN tok ON tok.host = u.h WHERE tok.hash IS DISTINCT FROM u.x) AS ok),`;
+    }
+    const held = guarded ? '(SELECT ok FROM guard)' : 'true';
+    const hostsPart =
+      hosts.length === 0
+        ? ''
+        : `up_hosts AS (INSERT INTO hosts (host, labels, interval_ms, first_seen, last_seen)
+           SELECT h, l, i, ${recv}, ${recv} FROM unnest(${$(a.text(hosts.length, (k) => hosts[k]))}::text[], ${$(a.text(hosts.length, (k) => this.#labelText(hostItems[k]!.labels)))}::text[], ${$(a.int4(hosts.length, (k) => hostItems[k]!.intervalMs))}::int[], ${$(a.bool(write.length, (k) => write[k]!))}::boolean[]) AS u(h, l, i, w)
+           WHERE ${held}${
+             // A row not rewritten now is still written when it is missing (a purge by another process) or differs (labels another collector wrote).
+             write.every(Boolean) ? '' : ' AND (w OR NOT EXISTS (SELECT 1 FROM hosts x WHERE x.host = u.h AND x.labels = u.l AND x.interval_ms = u.i))'
+           }
+           ON CONFLICT (host) DO UPDATE SET labels = excluded.labels, interval_ms = excluded.interval_ms, last_seen = greatest(hosts.last_seen, excluded.last_seen)),`;
+    // The snapshot columns, one parameter each; the latest rows take their fixed-width columns
+    // from them by index (a subscript of an integer array without NULLs is direct), their text
+    // columns (host, errors) and the breakdown from arrays of their own: the newest snapshot of
+    // each host is not sent twice.
+    const sc = {
+      host: $(a.text(n, (k) => col.host[k])),
+      boot: $(a.int8(n, (k) => col.boot[k])),
+      seq: $(a.int8(n, (k) => col.seq[k])),
+      ts: $(a.int8(n, (k) => col.ts[k])),
+      layout: $(a.int4(n, (k) => dbLayout.get(rows.layout[take[k]!]!))),
+      valsAt: $(a.int4(n, (k) => rows.valsAt[take[k]!])),
+      valsLen: $(a.int4(n, (k) => rows.valsLen[take[k]!])),
+      errors: $(a.text(n, (k) => rows.errors[take[k]!])),
+    };
+    const L = ln.length;
+    const lr = (k: number): number => take[ln[k]!]!;
+    const latestHosts = L === 0 ? '' : $(a.text(L, (k) => col.host[ln[k]!]));
+    const writer = L === 0 ? '' : $(this.writer);
+    // With the latest rows, the commit's line in sync_log (the hosts and snapshot times it moved: what the other collectors' fleet sync reads).
+    const latestPart =
+      L === 0
+        ? ''
+        : `synced AS (INSERT INTO sync_log (writer, at, hosts, ts) SELECT ${writer}, ${recv}, ${latestHosts}::text[], ${$(a.int8(L, (k) => col.ts[ln[k]!]))}::bigint[] WHERE ${held}),
+           up_latest AS (INSERT INTO latest (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors, breakdown, breakdown_json, writer)
+           SELECT h, (${sc.boot}::bigint[])[x], (${sc.seq}::bigint[])[x], (${sc.ts}::bigint[])[x], ${recv}, (${sc.layout}::int[])[x],
+             substring(${bytes}::bytea from (${sc.valsAt}::int[])[x] + 1 for (${sc.valsLen}::int[])[x]), e, CASE WHEN bn >= 0 THEN substring(${bytes}::bytea from bo + 1 for bn) END, bj, ${writer}
+           FROM unnest(${$(a.int4(L, (k) => ln[k]! + 1))}::int[], ${latestHosts}::text[], ${$(a.text(L, (k) => rows.errors[lr(k)]))}::text[],
+             ${$(a.int4(L, (k) => rows.bdAt[lr(k)]))}::int[], ${$(a.int4(L, (k) => rows.bdLen[lr(k)]))}::int[], ${$(a.text(L, (k) => rows.bdJson[lr(k)]))}::text[]) AS u(x, h, e, bo, bn, bj)
+           WHERE ${held}
+           ON CONFLICT (host) DO UPDATE SET boot_id = excluded.boot_id, seq = excluded.seq, ts = excluded.ts, recv_ts = excluded.recv_ts, layout_id = excluded.layout_id,
+           vals = excluded.vals, errors = excluded.errors, breakdown = excluded.breakdown, breakdown_json = excluded.breakdown_json, writer = excluded.writer WHERE excluded.ts >= latest.ts),`;
+    // Late snapshots (older than the grace of the rollup job, with margin) mark their minute for a new roll.
+    // The answer: the count of rows stored (and whether the guard held), and the rows only when
+    // some were not stored (a replay): the usual commit, all stored, sends back and parses one row.
+    const text = `WITH ${guardPart} ${hostsPart} ${latestPart}
+       ins AS (INSERT INTO snapshots (host, boot_id, seq, ts, recv_ts, layout_id, vals, errors)
+         SELECT h, b, s, t, ${recv}, l, substring(${bytes}::bytea from o + 1 for n), e
+         FROM unnest(${sc.host}::text[], ${sc.boot}::bigint[], ${sc.seq}::bigint[], ${sc.ts}::bigint[], ${sc.layout}::int[], ${sc.valsAt}::int[], ${sc.valsLen}::int[], ${sc.errors}::text[]) AS u(h, b, s, t, l, o, n, e)
+         WHERE ${held}
+         ON CONFLICT DO NOTHING RETURNING host, boot_id, seq, ts),
+       late AS (INSERT INTO rollup_dirty (host, minute) SELECT DISTINCT host, (ts / 60000) * 60000 FROM ins
+         WHERE ts < ${recv} - 60000 AND ts < (SELECT done_until FROM rollup_state WHERE resolution = '1m') ON CONFLICT DO NOTHING),
+       n AS (SELECT count(*)::int AS n FROM ins)
+       SELECT n, ${held} AS ok, NULL::text AS host, NULL::bigint AS boot_id, NULL::bigint AS seq, NULL::bigint AS ts FROM n
+       UNION ALL SELECT NULL, NULL, host, boot_id, seq, ts FROM ins WHERE (SELECT n FROM n) < ${$(take.length)}::int`;
+    return { text, params, col, dbLayout, wroteHosts };
+  }
+
   async recordGap(g: GapRecord, auth?: WriteAuth): Promise<void> {
     const boots = await this.db.tx('cannot store gap', async (c) => {
       const live = await this.#refusals(c, [{ host: g.host, auth }]);
-      if (auth !== undefined && (auth.kind === 'host' ? live.get(g.host) !== auth.hash : live.has(g.host))) return null;
+      if (refusalOf(live, g.host, auth) !== null) return null;
       const h = await c.query('SELECT 1 FROM hosts WHERE host = $1', [g.host]);
       if (h.rows.length === 0) return null;
       const known = this.#bootIds.get(g.host)?.get(g.boot);
@@ -754,6 +816,71 @@ export class PgStore implements Store {
   }
 }
 
+/** The rows of a commit that go in (PgStore.#select), by their index in the commit's rows. */
+interface Selection {
+  /** Indexes of the rows stored, in order. */
+  take: number[];
+  hostOfRow: string[];
+  /** The last item of each host whose credential holds (its labels and interval go in the host row). */
+  hostItem: Map<string, IngestRows['items'][number]>;
+  /** Per item: why it is refused, or null. */
+  refused: (IngestRefusal | null)[];
+  /** Boots without an id here yet, by host. */
+  missingBoots: Map<string, Set<string>>;
+  /** The encoder's layout ids of the rows taken and of the namespace entries. */
+  wireIds: Set<number>;
+}
+
+/** The taken rows' keys, in order (read again after the statement). */
+interface RowKeys {
+  host: string[];
+  boot: number[];
+  seq: number[];
+  ts: number[];
+}
+
+/** What this collector last wrote in a host's row. */
+interface HostRowState {
+  labels: string;
+  interval: number;
+  seen: number;
+}
+
+/** A row of the ingest statement's answer: the first with the count stored and the guard, the others the rows stored. */
+interface IngestAnswer {
+  n: number | null;
+  ok: boolean | null;
+  host: string | null;
+  boot_id: number | null;
+  seq: number | null;
+  ts: number | null;
+}
+
+/** Why a batch may not be stored under its credential, given its host's live token hash (`live`), or null. */
+function refusalOf(live: ReadonlyMap<string, string>, host: string, auth: WriteAuth | undefined): IngestRefusal | null {
+  if (auth === undefined) return null;
+  const hash = live.get(host);
+  if (auth.kind === 'host') return hash === auth.hash ? null : 'REVOKED';
+  return hash === undefined ? null : 'HOST_HAS_TOKEN';
+}
+
+/** The live token hash a host must have for `auth` to hold: its own for a host token, none (null) for the fleet token. */
+function expectedHash(auth: WriteAuth): string | null {
+  return auth.kind === 'host' ? auth.hash : null;
+}
+
+/** The outcome of each item of a commit, in order (`stored`: per row taken). */
+function outcomes(rows: IngestRows, sel: Selection, stored: readonly boolean[]): IngestOutcome[] {
+  let tn = 0;
+  return rows.items.map((item, x): IngestOutcome => {
+    const r = sel.refused[x];
+    if (r !== null && r !== undefined) return { stored: 0, duplicates: 0, refused: r };
+    let s = 0;
+    for (let k = 0; k < item.n; k++, tn++) if (stored[tn]) s++;
+    return { stored: s, duplicates: item.n - s };
+  });
+}
+
 /** `m.get(a).set(b, v)`, the inner map made when missing. */
 function setIn<V>(m: Map<string, Map<string, V>>, a: string, b: string, v: V): void {
   let inner = m.get(a);
@@ -766,10 +893,7 @@ function setIn<V>(m: Map<string, Map<string, V>>, a: string, b: string, v: V): v
  * row with the count stored (n), then, only when fewer than all were stored, one row per row
  * stored. A row twice in one commit counts as stored the first time only.
  */
-function storedRows(
-  answer: readonly { n: number | null; host: string | null; boot_id: number | string | null; seq: number | string | null; ts: number | string | null }[],
-  col: { host: readonly string[]; boot: readonly number[]; seq: readonly number[]; ts: readonly number[] },
-): boolean[] {
+function storedRows(answer: readonly IngestAnswer[], col: RowKeys): boolean[] {
   const total = col.host.length;
   const n = answer.find((r) => r.n !== null)?.n ?? 0;
   if (n === total) return new Array<boolean>(total).fill(true);
