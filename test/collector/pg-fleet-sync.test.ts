@@ -20,6 +20,8 @@ import { Bin1Decoder, Bin1Encoder, PackedSnapshot } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
 import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
 import { Fleet } from '../../packages/collector/src/api/fleet.js';
+import { startFleetSync } from '../../packages/collector/src/cluster/fleet-sync.js';
+import { pino } from 'pino';
 import type { IngestItem, StoredSnapshot } from '../../packages/collector/src/store/store.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { fixtureSnapshot, synthNamespace, synthSnapshot } from '../helpers/snapshots.js';
@@ -114,6 +116,54 @@ describe('fleet sync reads on PostgreSQL', () => {
     expect(await lines()).toBe(4);
     expect(await a.pruneSyncLog(t)).toBe(1);
     expect(await lines()).toBe(3);
+  });
+
+  it("the sync waits while this collector's ingest is behind, at most deferMaxMs since its last pass; at once again when it is not", async () => {
+    const [a, b] = (await stores(2)) as [PgStore, PgStore];
+    const fleet = new Fleet();
+    let behind = false;
+    const sync = startFleetSync(
+      {
+        latest: (since, have, full) => a.latest(since, { othersOnly: true, packed: true, have, fromLog: !full }),
+        fleet,
+        log: pino({ level: 'silent' }),
+        everyMs: 50,
+        deferMaxMs: 1500,
+        behind: () => behind,
+      },
+      Date.now(),
+    );
+    const until = async (what: () => boolean, ms: number): Promise<number> => {
+      const t0 = Date.now();
+      while (!what() && Date.now() - t0 < ms) await new Promise((r) => setTimeout(r, 20));
+      return Date.now() - t0;
+    };
+    try {
+      await b.ingest([item('x0', Date.now(), 1, 1, [])], Date.now());
+      expect(await until(() => fleet.has('x0'), 5000)).toBeLessThan(5000);
+      behind = true;
+      // A pass already running when ingest fell behind ends first.
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = Date.now();
+      await b.ingest([item('x1', t0, 1, 2, [])], t0);
+      // No pass for 1.5 s after the last one (at most 250 ms before t0): x1 not in the fleet 500 ms later, passes counted as deferred.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(fleet.has('x1')).toBe(false);
+      expect(sync.stats().deferred).toBeGreaterThan(0);
+      // Still behind: the pass made when 1.5 s have gone by takes it.
+      await until(() => fleet.has('x1'), 5000);
+      expect(fleet.has('x1')).toBe(true);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+      // Not behind: the next pass, 50 ms on.
+      behind = false;
+      const deferred = sync.stats().deferred;
+      await b.ingest([item('x2', Date.now(), 1, 3, [])], Date.now());
+      expect(await until(() => fleet.has('x2'), 5000)).toBeLessThan(5000);
+      expect(sync.stats().deferred).toBe(deferred);
+      expect(sync.stats().last_pass_ms_ago).toBeLessThan(1000);
+    } finally {
+      sync.stop();
+    }
   });
 
   it('latest(since) reads the namespace entries of the hosts that moved only', async () => {

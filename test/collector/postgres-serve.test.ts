@@ -54,6 +54,10 @@ describe('collector on PostgreSQL', () => {
     await waitFor(async () => (await stored()) >= 10, 'snapshots in PostgreSQL', 30_000);
     const hosts = await getJson<{ hosts?: { host: string }[] } | { host: string }[]>(`${col.url}/api/v1/hosts`);
     expect(JSON.stringify(hosts)).toContain('pg-agent');
+    // The fleet sync's state: passes every second, none deferred (one agent: ingest never behind).
+    const sync = (await getJson<{ fleet_sync?: { last_pass_ms_ago: number; deferred: number } }>(`${col.url}/healthz`)).fleet_sync;
+    expect(sync?.deferred).toBe(0);
+    expect(sync?.last_pass_ms_ago).toBeLessThan(5000);
 
     // Restart PostgreSQL while the agent sends (a snapshot every 200 ms).
     const reachable = async (): Promise<boolean> => (await getJson<{ database: { driver: string; reachable: boolean } }>(`${col.url}/healthz`)).database.reachable;

@@ -3,7 +3,8 @@
  * a real collector asked to stop (SIGTERM) while a webhook delivery hangs (the alert job gives
  * deliveries in flight 2 s) exits after its 1 s deadline with code 1 and one log line naming the
  * step it was waiting for and the steps not started; a collector with nothing hanging stops
- * cleanly with code 0 and no such line.
+ * cleanly with code 0 and no such line, also when the signal comes while its components are
+ * still starting (the listener is up before the last of them).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -62,4 +63,16 @@ rules:
     expect(c.logs().some((l) => l['msg'] === 'stop deadline passed; exiting anyway')).toBe(false);
     await stopProc(c);
   }, 30_000);
+
+  it('a SIGTERM as soon as the listener is up (components still starting) stops cleanly with code 0, every time of 6', async () => {
+    for (let i = 0; i < 6; i++) {
+      const dir = join(t.dir, `early-${i}`);
+      mkdirSync(dir);
+      const c = await startCollector(dir, ['--stop-timeout', '5s']);
+      c.proc.kill('SIGTERM');
+      expect(await c.exited, c.stderr()).toBe(0);
+      expect(c.logs().some((l) => l['msg'] === 'collector stopped')).toBe(true);
+      await stopProc(c);
+    }
+  }, 90_000);
 });

@@ -32,6 +32,7 @@ import { leaderAlerts } from './cluster/leader-alerts.js';
 import { alwaysLeader, singleton } from './cluster/leadership.js';
 import type { Leadership } from './cluster/leadership.js';
 import { startFleetSync } from './cluster/fleet-sync.js';
+import type { FleetSyncStats } from './cluster/fleet-sync.js';
 import { pgStoreOf } from './cluster/pg-of.js';
 import { Fleet } from './api/fleet.js';
 import { apiHandlers } from './api/routes.js';
@@ -148,6 +149,9 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       return { value: a, stop: a.stop };
     });
     committed.push(alerts.onCommitted);
+    // The ingest writer, once it runs (started below): the fleet sync waits while it is behind.
+    let ingestBehind = (): boolean => false;
+    let syncStats: (() => FleetSyncStats) | null = null;
     if (pgStore !== null)
       await app.start('fleet-sync', () => {
         const sync = startFleetSync(
@@ -156,6 +160,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
             prune: (before) => pgStore.pruneSyncLog(before),
             fleet,
             log,
+            behind: () => ingestBehind(),
             onChanged: (rows) =>
               alerts.onCommitted(
                 rows.map((r) => ({ host: r.host, labels: r.labels, snapshots: [r] })),
@@ -165,6 +170,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
           loadedAt,
         );
         committed.push((_, recvTs) => sync.committed(recvTs));
+        syncStats = sync.stats;
         return { value: null, stop: sync.stop };
       });
     const firing = (): ReturnType<typeof firingAlerts> => firingAlerts(opts.firingAlerts ?? alerts.firing);
@@ -247,6 +253,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         reads: reads.stats(),
         database: { driver: store.driver, reachable: store.reachable() },
         leader: leadership.leader,
+        ...(syncStats === null ? {} : { fleet_sync: syncStats() }),
       };
     };
     const readTokens = store.readTokens.lookup();
@@ -273,6 +280,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         onPressure: (full) => server?.setPaused(full),
         onRoom: (room) => server?.admit(room),
       });
+      ingestBehind = () => writer.behind;
       server = new CollectorServer({
         host: cfg.host,
         port: cfg.port,

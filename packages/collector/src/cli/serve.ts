@@ -26,17 +26,25 @@ function hideDbPassword(): void {
 export async function runServe(cfg: ServeConfig, warnings: readonly string[]): Promise<void> {
   hideDbPassword();
   const log = createLogger(cfg.logLevel);
-  const running = await startCollector(cfg, { log, warnings });
-  let stopping = false;
+  // The handlers go in before the start: a signal while components start (the listener is up
+  // before the last of them) stops the collector once it has started, instead of killing it
+  // with Node's default action (no stop steps, exit by signal).
+  let running: Awaited<ReturnType<typeof startCollector>> | null = null;
+  const state = { stopping: false };
+  const finish = (r: NonNullable<typeof running>): void => {
+    void r.stop().then((ok) => process.exit(ok ? 0 : 1));
+  };
   const stop = (signal: string): void => {
-    if (stopping) {
+    if (state.stopping) {
       log.warn({ signal }, 'second signal: exiting without waiting');
       process.exit(1);
     }
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    void running.stop().then((ok) => process.exit(ok ? 0 : 1));
+    state.stopping = true;
+    log.info({ signal }, running === null ? 'stopping once started' : 'stopping');
+    if (running !== null) finish(running);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  running = await startCollector(cfg, { log, warnings });
+  if (state.stopping) finish(running);
 }

@@ -7,6 +7,10 @@
  *
  * Delay: a snapshot acknowledged by collector A is in collector B's answers after at most one
  * SYNC_MS plus that pass's queries (measured in test/cluster/pg-cluster.test.ts and docs/deploy.md).
+ * While this collector's own ingest is behind (`behind`: a backlog its commits in flight cannot
+ * take, ingest/writer.ts), a pass waits, up to DEFER_MAX_MS since the last pass: storing and
+ * acknowledging its agents' snapshots comes before mirroring the other collectors' rows, and the
+ * delay is then at most DEFER_MAX_MS plus a pass (`stats`, /healthz `fleet_sync`).
  *
  * `latest` reads only the rows other collectors wrote (latest.writer, issue 11): this collector's
  * own commits are in its fleet already (Fleet.apply). They still move the last look on
@@ -39,6 +43,8 @@ export const FULL_EVERY = 10;
 /** sync_log lines older than this are deleted, by one pass in PRUNE_EVERY (once a minute). */
 export const LOG_KEEP_MS = 5 * 60_000;
 const PRUNE_EVERY = 60;
+/** Longest wait of a pass while ingest is behind (ms since the last pass). */
+export const DEFER_MAX_MS = 5000;
 
 export interface FleetSyncOptions {
   /**
@@ -52,12 +58,24 @@ export interface FleetSyncOptions {
   log: Logger;
   onChanged?: (rows: readonly StoredSnapshot[]) => void;
   everyMs?: number;
+  /** True while this collector's ingest is behind: a pass then waits, up to deferMaxMs since the last one. */
+  behind?: () => boolean;
+  deferMaxMs?: number;
+}
+
+/** What /healthz shows of the sync. */
+export interface FleetSyncStats {
+  /** Since the last pass began, ms. */
+  last_pass_ms_ago: number;
+  /** Passes that waited because ingest was behind, since start. */
+  deferred: number;
 }
 
 export interface FleetSync {
   stop: () => void;
   /** This collector committed snapshots received at `recvTs` (its own rows, which `latest` leaves out). */
   committed: (recvTs: number) => void;
+  stats: () => FleetSyncStats;
 }
 
 /** Starts the sync (the fleet was loaded just before). */
@@ -65,10 +83,17 @@ export function startFleetSync(o: FleetSyncOptions, startedAt: number): FleetSyn
   const log = o.log.child({ component: 'fleet-sync' });
   let seen = startedAt;
   let passes = 0;
+  let lastPass = Date.now();
+  let deferred = 0;
   const stop = pollEvery(
     o.everyMs ?? SYNC_MS,
     async () => {
       const look = Date.now();
+      if (o.behind?.() === true && look - lastPass < (o.deferMaxMs ?? DEFER_MAX_MS)) {
+        deferred++;
+        return;
+      }
+      lastPass = look;
       let newest = seen;
       const pass = passes++;
       if (pass % PRUNE_EVERY === PRUNE_EVERY - 1) await o.prune?.(look - LOG_KEEP_MS).catch((err: unknown) => log.warn({ err }, 'pruning the sync log failed; tried again in a minute'));
@@ -92,5 +117,6 @@ export function startFleetSync(o: FleetSyncOptions, startedAt: number): FleetSyn
     committed: (recvTs) => {
       if (recvTs > seen) seen = recvTs;
     },
+    stats: () => ({ last_pass_ms_ago: Date.now() - lastPass, deferred }),
   };
 }

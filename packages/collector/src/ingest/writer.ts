@@ -177,6 +177,15 @@ export class IngestWriter {
     return this.#queued;
   }
 
+  /**
+   * Behind: every commit slot is taken and at least one more full commit waits (a backlog the
+   * commits in flight cannot take). Background work that can wait yields to ingest then (the
+   * fleet sync: cluster/fleet-sync.ts).
+   */
+  get behind(): boolean {
+    return this.#flushes.size >= this.#maxInFlight && this.#queued - this.#inFlightSnapshots >= this.#perCommit;
+  }
+
   /** Commits in flight now. */
   get inFlight(): number {
     return this.#flushes.size;
