@@ -172,7 +172,11 @@ rules:
     feed!.state.established = 10;
     await waitFor(() => logs('alert resolved').length === 1, 'the alert to resolve', 30_000);
     await waitFor(async () => (await ours()).length === 0, 'Alertmanager to drop the resolved alert from its active alerts', 30_000);
-    const last = query<{ body: string; state: string }>(col.db, "SELECT body, state FROM alert_deliveries WHERE notifier = 'am' ORDER BY id DESC LIMIT 1")[0]!;
+    // The outbox marks the post sent once Alertmanager's answer is back, which can be just after Alertmanager shows the change.
+    const lastPost = (): { body: string; state: string } =>
+      query<{ body: string; state: string }>(col.db, "SELECT body, state FROM alert_deliveries WHERE notifier = 'am' ORDER BY id DESC LIMIT 1")[0]!;
+    await waitFor(() => lastPost().state === 'sent', 'the resolved post to be marked sent', 10_000);
+    const last = lastPost();
     expect(last.state).toBe('sent');
     const [posted] = JSON.parse(last.body) as { labels: Record<string, string>; endsAt?: string; startsAt: string }[];
     expect(posted!.labels).toMatchObject({ alertname: 'established-spike', host: 'web-1' });
