@@ -95,18 +95,12 @@ export class PgDb {
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(sql: string, params: unknown[] = [], what = 'database query'): Promise<R[]> {
-    try {
-      const r = await this.pool.query<R>(sql, params);
-      this.#ok();
-      return r.rows;
-    } catch (err) {
-      throw this.wrap(err, what);
-    }
+    return this.once<R>({ text: sql, values: params }, what);
   }
 
   /**
-   * One statement as its own transaction (no BEGIN or COMMIT: one round trip), named statements
-   * prepared once per connection.
+   * One statement on a pooled connection, as its own transaction (no BEGIN or COMMIT: one round
+   * trip); a named statement is prepared once per connection.
    */
   async once<R extends QueryResultRow = QueryResultRow>(q: QueryConfig, what: string): Promise<R[]> {
     try {

@@ -75,10 +75,9 @@ export interface IngestAnswer {
 
 /** Why a batch may not be stored under its credential, given its host's live token hash (`live`), or null. */
 export function refusalOf(live: ReadonlyMap<string, string>, host: string, auth: WriteAuth | undefined): IngestRefusal | null {
-  if (auth === undefined) return null;
-  const hash = live.get(host);
-  if (auth.kind === 'host') return hash === auth.hash ? null : 'REVOKED';
-  return hash === undefined ? null : 'HOST_HAS_TOKEN';
+  // The statement's guard checks the same rule in SQL (ingestStatement).
+  if (auth === undefined || (live.get(host) ?? null) === expectedHash(auth)) return null;
+  return auth.kind === 'host' ? 'REVOKED' : 'HOST_HAS_TOKEN';
 }
 
 /** The live token hash a host must have for `auth` to hold: its own for a host token, none (null) for the fleet token. */

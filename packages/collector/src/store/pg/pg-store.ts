@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseLayout } from '@tcpfleet/common';
 import type { Layout } from '@tcpfleet/common';
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig } from 'pg';
 import { RowEncoder } from '../ingest-rows.js';
 import type { IngestRows } from '../ingest-rows.js';
 import { packedStoredSnapshot, storedSnapshot } from '../stored-row.js';
@@ -53,7 +53,7 @@ import { PgRollupJob } from './pg-rollups.js';
 import { PgHistoryPages } from './pg-history.js';
 import { nsLatest, nsRawRows, nsRemove, nsSeries, nsWrite } from './pg-namespaces.js';
 import { ingestStatement, outcomes, refusalOf, storedRows } from './pg-ingest.js';
-import type { HostRowState, IngestAnswer, IngestContext, Selection } from './pg-ingest.js';
+import type { HostRowState, IngestAnswer, IngestContext, IngestStatement, Selection } from './pg-ingest.js';
 
 /** Ingest statement texts given a name (prepared once per connection); twelve shapes exist (token check or not, x host rows none, all or checked, x latest rows or not). */
 const MAX_INGEST_SHAPES = 16;
@@ -222,20 +222,20 @@ export class PgStore implements Store {
   }
 
   /**
-   * The name the ingest statement of this text is prepared under. The statement has a handful of
-   * shapes (whether host rows and latest rows go in, whether every host row is rewritten, whether it checks the credentials); each
-   * connection parses a shape once and then only binds and runs it (node-postgres prepares a named
+   * An ingest statement as a query, named for the shape of its text (prepared under that name).
+   * The statement has a handful of shapes (whether host rows and latest rows go in, whether every
+   * host row is rewritten, whether it checks the credentials); each connection parses a shape once and then only binds and runs it (node-postgres prepares a named
    * statement on a connection the first time it is used there). After five runs PostgreSQL keeps
    * a generic plan: a custom plan of this statement, made for each commit's arrays, took 24 ms of
    * the server's CPU at 900 rows a commit (pg_stat_statements, bench/fleet-pg.mjs), the generic
    * plan 2 ms on average over the run's commits (its first five plans included).
    */
   readonly #statementNames = new Map<string, string>();
-  #statementName(text: string): string | undefined {
-    let name = this.#statementNames.get(text);
+  #statementConfig(st: IngestStatement): QueryConfig {
+    let name = this.#statementNames.get(st.text);
     // Bounded: a text outside the known shapes (never seen here) would go unnamed, parsed each time.
-    if (name === undefined && this.#statementNames.size < MAX_INGEST_SHAPES) this.#statementNames.set(text, (name = `tcpfleet-ingest-${this.#statementNames.size}`));
-    return name;
+    if (name === undefined && this.#statementNames.size < MAX_INGEST_SHAPES) this.#statementNames.set(st.text, (name = `tcpfleet-ingest-${this.#statementNames.size}`));
+    return name === undefined ? { text: st.text, values: st.params } : { name, text: st.text, values: st.params };
   }
 
   ingest(items: readonly IngestItem[], recvTs: number): Promise<IngestOutcome[]> {
@@ -257,7 +257,7 @@ export class PgStore implements Store {
     try {
       if (rows.ns.netns.length === 0) {
         const sel = this.#select(rows, null);
-        if (sel.missingBoots.size === 0 && [...sel.wireIds].every((id) => this.#layoutIds.has(this.#wireText(id)))) {
+        if (sel.missingBoots.size === 0 && this.#layoutsKnown(sel.wireIds)) {
           const out = await this.#commitOnce(rows, recvTs, sel);
           if (out !== null) return out;
         }
@@ -272,6 +272,12 @@ export class PgStore implements Store {
       }
       throw err;
     }
+  }
+
+  /** Whether every layout of these encoder ids has its database id here. */
+  #layoutsKnown(wireIds: ReadonlySet<number>): boolean {
+    for (const id of wireIds) if (!this.#layoutIds.has(this.#wireText(id))) return false;
+    return true;
   }
 
   #wireText(id: number): string {
@@ -294,8 +300,7 @@ export class PgStore implements Store {
   /** The one-statement commit; null when its guard found a credential changed (nothing written). */
   async #commitOnce(rows: IngestRows, recvTs: number, sel: Selection): Promise<IngestOutcome[] | null> {
     const st = ingestStatement(this.#ingestContext, rows, recvTs, sel, new Map(), new Map(), true);
-    const name = this.#statementName(st.text);
-    const answer = await this.db.once<IngestAnswer>(name === undefined ? { text: st.text, values: st.params } : { name, text: st.text, values: st.params }, 'cannot store batch');
+    const answer = await this.db.once<IngestAnswer>(this.#statementConfig(st), 'cannot store batch');
     if (answer.find((r) => r.n !== null)?.ok === false) return null;
     for (const [k, v] of st.wroteHosts) this.#hostRows.set(k, v);
     return outcomes(rows, sel, storedRows(answer, st.col));
@@ -317,8 +322,7 @@ export class PgStore implements Store {
         newLayouts.set(k, v);
       const st = ingestStatement(this.#ingestContext, rows, recvTs, sel, newBoots, newLayouts, false);
       wroteHosts = st.wroteHosts;
-      const name = this.#statementName(st.text);
-      const answer = await c.query<IngestAnswer>(name === undefined ? { text: st.text, values: st.params } : { name, text: st.text, values: st.params });
+      const answer = await c.query<IngestAnswer>(this.#statementConfig(st));
       // Whether each row taken was stored now (a row twice in one commit: its first time only).
       const stored = storedRows(answer.rows, st.col);
       // The namespace entries of the snapshots stored now (a replay stores none of its entries again).
