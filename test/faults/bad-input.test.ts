@@ -164,6 +164,9 @@ describe('S6-S11 bad input', () => {
       let connectedAt = 0;
       const s = connect(c.port, '127.0.0.1');
       s.on('error', () => {});
+      // Read what the collector sends (a 408 when its header timer fires first): a paused socket
+      // with unread bytes never emits 'end', so it would look open here after the collector closed it.
+      s.resume();
       s.once('connect', () => (connectedAt = Date.now()));
       const look = setTimeout(() => {
         const port = s.localPort;

@@ -42,6 +42,7 @@ export function slowloris(port: number, everyMs: number, maxMs: number): { socke
   }, everyMs);
   const guard = setTimeout(() => s.destroy(), maxMs);
   s.on('error', () => {});
+  s.resume();
   const closed = new Promise<number>((resolve) =>
     s.on('close', () => {
       clearInterval(timer);
