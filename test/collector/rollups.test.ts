@@ -182,6 +182,47 @@ describe('rollups', () => {
     expect(rows.at(-1)!.ts).toBeGreaterThan(NOW - MINUTE);
   });
 
+  it('prunes many hosts per transaction, each transaction within pruneBatch rows', async () => {
+    const { store } = setup();
+    const hosts = Array.from({ length: 30 }, (_, i) => `p-${i}`);
+    const data = await fill(store, hosts, NOW - 3 * HOUR, NOW);
+    // Rolled first by a job that keeps all raw data, so the pass measured below only prunes.
+    await new RollupJob(store.db, { rawRetentionMs: 1000 * 24 * HOUR, now: () => NOW }).runOnce();
+    const rawBefore = countRaw(store);
+    // Rows changed by each transaction the job runs (SQLite's total_changes around its body).
+    const changes = (): number => (store.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const perTx: number[] = [];
+    const db = new Proxy(store.db, {
+      get(target, key) {
+        if (key === 'transaction')
+          return (fn: (...a: unknown[]) => unknown) =>
+            target.transaction((...a: unknown[]) => {
+              const c0 = changes();
+              const r = fn(...a);
+              perTx.push(changes() - c0);
+              return r;
+            });
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const job = new RollupJob(db, { rawRetentionMs: HOUR, now: () => NOW, pruneBatch: 500, hostsPerSlice: 8 });
+    await job.runOnce();
+    const expectedKept = [...data.values()].flat().filter((s) => s.ts >= Math.min(NOW - HOUR, job.doneUntil('1m') ?? 0)).length;
+    const pruned = rawBefore - expectedKept;
+    expect(countRaw(store)).toBe(expectedKept);
+    expect(job.stats.rawPruned).toBe(pruned);
+    expect(pruned).toBeGreaterThan(30 * 600);
+    expect(Math.max(...perTx)).toBeLessThanOrEqual(500);
+    // Full transactions, a host's rows spread over several: about pruned / 500 of them, where one
+    // transaction per host and table would be 210 with nothing to delete.
+    expect(perTx.length).toBeLessThanOrEqual(Math.ceil(pruned / 500) + 30 / 8 + 2);
+    // Nothing left to delete (a new job, same time: everything is rolled): one transaction per 8 hosts.
+    perTx.length = 0;
+    await new RollupJob(db, { rawRetentionMs: HOUR, now: () => NOW, pruneBatch: 500, hostsPerSlice: 8 }).runOnce();
+    expect(perTx).toEqual([0, 0, 0, 0]);
+  });
+
   it('lets other work run between slices (ingest never waits for a whole pass)', async () => {
     const { store } = setup();
     await fill(store, ['h1', 'h2', 'h3', 'h4'], NOW - 2 * HOUR, NOW);

@@ -376,7 +376,13 @@ export class RollupJob implements RollupService {
     this.#ns.rollHours(id, from, to);
   }
 
-  /** Deletes expired rows, at most pruneBatch per transaction. */
+  /**
+   * Deletes expired rows: at most pruneBatch rows and hostsPerSlice hosts per transaction. The
+   * hosts are walked in one pass of transactions, each covering hosts until its budget of rows is
+   * spent (a host with more left is taken up by the next transaction where this one stopped): at
+   * 10,000 hosts with nothing expired that is 40 transactions, where one transaction per host and
+   * table made 70,000 (issue 11: 17% of the write thread during an ingest benchmark).
+   */
   async #prune(): Promise<void> {
     const now = this.#o.now();
     const done1m = this.doneUntil('1m');
@@ -386,39 +392,55 @@ export class RollupJob implements RollupService {
     const minCut = done1h === null ? null : Math.min(now - this.#o.minuteRetentionMs, done1h);
     const hourCut = now - this.#o.hourRetentionMs;
     // Nothing expires between passes closer than a minute apart.
-    if (rawCut !== null && rawCut - this.#lastRawCut < MINUTE && now - this.#lastPrune < MINUTE) return;
+    if ((rawCut === null || rawCut - this.#lastRawCut < MINUTE) && now - this.#lastPrune < MINUTE) return;
     this.#lastPrune = now;
     if (rawCut !== null) this.#lastRawCut = rawCut;
     const batch = this.#o.pruneBatch;
     const hosts = this.#hosts();
-    const loop = async (stmt: string, cut: number, id: number): Promise<number> => {
-      let total = 0;
-      for (let i = 0; i < 1_000_000 && !this.#stopped; i++) {
-        const n = this.#db.transaction(() => this.#s[stmt]!.run(id, cut, batch).changes).immediate();
-        total += n;
-        this.stats.slices++;
-        await yieldNow();
-        if (n < batch) break;
-      }
-      return total;
-    };
-    const nsLoop = async (kind: 'raw' | '1m' | '1h', cut: number, id: number): Promise<void> => {
-      for (let i = 0; i < 1_000_000 && !this.#stopped; i++) {
-        const r = this.#db.transaction(() => this.#ns.prune(kind, id, cut, batch)).immediate();
-        this.stats.nsPruned += r.deleted;
-        this.stats.slices++;
-        await yieldNow();
-        if (!r.more) break;
-      }
-    };
-    for (const id of hosts) {
-      if (rawCut !== null) this.stats.rawPruned += await loop('pruneRaw', rawCut, id);
-      if (minCut !== null) this.stats.minutePruned += await loop('prune1m', minCut, id);
-      this.stats.hourPruned += await loop('prune1h', hourCut, id);
-      if (rawCut !== null) await nsLoop('raw', rawCut, id);
-      if (minCut !== null) await nsLoop('1m', minCut, id);
-      await nsLoop('1h', hourCut, id);
-      this.#db.transaction(() => this.#ns.pruneSeries(id, hourCut)).immediate();
+    // One host's deletions in order; each takes a row limit and returns the rows it deleted.
+    const steps: ((id: number, limit: number) => number)[] = [];
+    const table = (stmt: string, cut: number, stat: 'rawPruned' | 'minutePruned' | 'hourPruned') =>
+      steps.push((id, limit) => {
+        const n = this.#s[stmt]!.run(id, cut, limit).changes;
+        this.stats[stat] += n;
+        return n;
+      });
+    const ns = (kind: 'raw' | '1m' | '1h', cut: number) =>
+      steps.push((id, limit) => {
+        const n = this.#ns.prune(kind, id, cut, limit).deleted;
+        this.stats.nsPruned += n;
+        return n;
+      });
+    if (rawCut !== null) table('pruneRaw', rawCut, 'rawPruned');
+    if (minCut !== null) table('prune1m', minCut, 'minutePruned');
+    table('prune1h', hourCut, 'hourPruned');
+    if (rawCut !== null) ns('raw', rawCut);
+    if (minCut !== null) ns('1m', minCut);
+    ns('1h', hourCut);
+    // The host's namespace series, last: unbounded (a host has a few), never taken up again.
+    steps.push((id) => {
+      this.#ns.pruneSeries(id, hourCut);
+      return 0;
+    });
+    let host = 0;
+    let step = 0;
+    for (let guard = 0; host < hosts.length && guard < 10_000_000 && !this.#stopped; guard++) {
+      this.#db
+        .transaction(() => {
+          let left = batch;
+          for (let visited = 0; host < hosts.length && visited < this.#o.hostsPerSlice; visited++) {
+            for (; step < steps.length; step++) {
+              left -= steps[step]!(hosts[host]!, left);
+              // A step that used up the budget may have more: the next transaction asks it again.
+              if (left <= 0) return;
+            }
+            step = 0;
+            host++;
+          }
+        })
+        .immediate();
+      this.stats.slices++;
+      await yieldNow();
     }
     for (let i = 0; i < 1_000_000 && !this.#stopped; i++) {
       const n = this.#s['pruneFleet']!.run(now - this.#o.minuteRetentionMs, batch).changes;
