@@ -84,12 +84,11 @@ export class NsRollups {
   }
 
   /**
-   * Deletes at most `batch` expired rows of one kind of a host's namespaces (one call: one
-   * transaction of the caller); `more` when the batch filled up (call again).
+   * Deletes at most `batch` expired rows of one kind of a host's namespaces, inside the caller's
+   * transaction; returns the rows deleted (`batch` of them: there may be more).
    */
-  prune(kind: 'raw' | '1m' | '1h', hostId: number, cut: number, batch: number): { deleted: number; more: boolean } {
-    const deleted = this.#s[kind === 'raw' ? 'pruneRaw' : kind === '1m' ? 'prune1m' : 'prune1h']!.run(hostId, cut, batch).changes;
-    return { deleted, more: deleted >= batch };
+  prune(kind: 'raw' | '1m' | '1h', hostId: number, cut: number, batch: number): number {
+    return this.#s[kind === 'raw' ? 'pruneRaw' : kind === '1m' ? 'prune1m' : 'prune1h']!.run(hostId, cut, batch).changes;
   }
 
   /** Forgets a host's series last stored before `cut` (the one-hour rows' retention): nothing of them is left. */

@@ -397,26 +397,22 @@ export class RollupJob implements RollupService {
     if (rawCut !== null) this.#lastRawCut = rawCut;
     const batch = this.#o.pruneBatch;
     const hosts = this.#hosts();
-    // One host's deletions in order; each takes a row limit and returns the rows it deleted.
+    // One host's deletions in order: each deletes at most `limit` of the host's expired rows of
+    // one table and counts them in its stat.
     const steps: ((id: number, limit: number) => number)[] = [];
-    const table = (stmt: string, cut: number, stat: 'rawPruned' | 'minutePruned' | 'hourPruned') =>
+    const add = (stat: 'rawPruned' | 'minutePruned' | 'hourPruned' | 'nsPruned', del: (id: number, limit: number) => number): void => {
       steps.push((id, limit) => {
-        const n = this.#s[stmt]!.run(id, cut, limit).changes;
+        const n = del(id, limit);
         this.stats[stat] += n;
         return n;
       });
-    const ns = (kind: 'raw' | '1m' | '1h', cut: number) =>
-      steps.push((id, limit) => {
-        const n = this.#ns.prune(kind, id, cut, limit).deleted;
-        this.stats.nsPruned += n;
-        return n;
-      });
-    if (rawCut !== null) table('pruneRaw', rawCut, 'rawPruned');
-    if (minCut !== null) table('prune1m', minCut, 'minutePruned');
-    table('prune1h', hourCut, 'hourPruned');
-    if (rawCut !== null) ns('raw', rawCut);
-    if (minCut !== null) ns('1m', minCut);
-    ns('1h', hourCut);
+    };
+    if (rawCut !== null) add('rawPruned', (id, n) => this.#s['pruneRaw']!.run(id, rawCut, n).changes);
+    if (minCut !== null) add('minutePruned', (id, n) => this.#s['prune1m']!.run(id, minCut, n).changes);
+    add('hourPruned', (id, n) => this.#s['prune1h']!.run(id, hourCut, n).changes);
+    if (rawCut !== null) add('nsPruned', (id, n) => this.#ns.prune('raw', id, rawCut, n));
+    if (minCut !== null) add('nsPruned', (id, n) => this.#ns.prune('1m', id, minCut, n));
+    add('nsPruned', (id, n) => this.#ns.prune('1h', id, hourCut, n));
     // The host's namespace series, last: unbounded (a host has a few), never taken up again.
     steps.push((id) => {
       this.#ns.pruneSeries(id, hourCut);

@@ -224,8 +224,9 @@ export class PgStore implements Store {
   /**
    * An ingest statement as a query, named for the shape of its text (prepared under that name).
    * The statement has a handful of shapes (whether host rows and latest rows go in, whether every
-   * host row is rewritten, whether it checks the credentials); each connection parses a shape once and then only binds and runs it (node-postgres prepares a named
-   * statement on a connection the first time it is used there). After five runs PostgreSQL keeps
+   * host row is rewritten, whether it checks the credentials); each connection parses a shape
+   * once and then only binds and runs it (node-postgres prepares a named statement on a
+   * connection the first time it is used there). After five runs PostgreSQL keeps
    * a generic plan: a custom plan of this statement, made for each commit's arrays, took 24 ms of
    * the server's CPU at 900 rows a commit (pg_stat_statements, bench/fleet-pg.mjs), the generic
    * plan 2 ms on average over the run's commits (its first five plans included).
