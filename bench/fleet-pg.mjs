@@ -190,6 +190,7 @@ export async function run() {
       console.log(
         `  commits ${r.health.map((h) => h.commits).join(' + ')}, longest ${r.health.map((h) => h.commitMsMax).join(' / ')} ms, loop delay ${JSON.stringify(r.health.map((h) => h.loopDelay))}, generators ${JSON.stringify(r.genLoopDelay)}; warm-up p50 ${fmt(r.latencyFirst.p50, 0)} ms p99 ${fmt(r.latencyFirst.p99, 0)} ms; errors ${JSON.stringify(r.collectorErrors)}`,
       );
+      console.log(`  steady window by second (acks over 250 ms/slowest ms): ${r.bySecond.map((x) => (x === null ? '-' : `${x[1]}/${x[2]}`)).join(' ')}`);
       for (const st of r.statements ?? []) console.log(`  pg: ${st.calls} calls, ${st.ms} ms (plan ${st.planMs} ms), ${st.rows} rows: ${st.query}`);
       console.log(
         table(

@@ -250,6 +250,20 @@ export function summarize(res, seconds) {
     latencyFirst: fromHist(res.flatMap((r) => r.histFirst ?? [])),
     latencyAll: fromHist(res.flatMap((r) => [...r.hist, ...(r.histFirst ?? [])])),
     genLoopDelay: res.map((r) => r.loopDelay ?? null),
+    // Per second of the steady window (snapshots by creation time): [acknowledged, over 250 ms, slowest ms], all generators.
+    steadyAtMs: res[0]?.steadyAtMs ?? null,
+    // Per generator (generator g talks to collector g % collectors): its acks over 250 ms in the steady window.
+    slowPerGenerator: res.map((r) => (r.bySec ?? []).reduce((a, x) => a + (x?.[1] ?? 0), 0)),
+    bySecond: res.reduce((acc, r) => {
+      (r.bySec ?? []).forEach((x, i) => {
+        if (x === null || x === undefined) return;
+        const a = (acc[i] ??= [0, 0, 0]);
+        a[0] += x[0];
+        a[1] += x[1];
+        a[2] = Math.max(a[2], x[2]);
+      });
+      return acc;
+    }, []),
     // The generators' own CPU over their sending window (process.cpuUsage(): user and system,
     // all processes), microseconds per snapshot made.
     genUsPerSnapshot: { user: sum('cpuUserUs') / Math.max(1, sum('sent')), system: sum('cpuSystemUs') / Math.max(1, sum('sent')) },

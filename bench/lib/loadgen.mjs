@@ -58,6 +58,8 @@ const record = (ms, warm) => {
   (warm ? histFirst : hist)[Math.min(b, BINS - 1)]++;
 };
 /** A histogram as [bin, count] pairs of its non-empty bins (what bench/lib/ingest-load.mjs reads). */
+// Per second of the steady window (by creation time): [snapshots acknowledged, of them over 250 ms, slowest ms].
+const bySec = [];
 const pairs = (h) => [...h.entries()].filter(([, n]) => n > 0);
 
 const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -193,7 +195,14 @@ function connect(i) {
             const at = sim.at[seq];
             const warm = at < steadyAtGlobal;
             record(now - at, warm);
-            if (!warm) steady++;
+            if (!warm) {
+              steady++;
+              const sec = Math.floor((at - steadyAtGlobal) / 1000);
+              const row = (bySec[sec] ??= [0, 0, 0]);
+              row[0]++;
+              if (now - at > 250) row[1]++;
+              if (now - at > row[2]) row[2] = Math.round(now - at);
+            }
           }
           // A duplicate is a snapshot stored earlier: not counted as stored twice.
           stats.storedSteady += steady - Math.min(m.duplicates, steady);
@@ -344,7 +353,9 @@ async function finish(seconds) {
   const outstanding = unacked();
   for (const s of sims) s.ws.close(1000, 'bench done');
   const loopDelay = { p50: Math.round(loop.percentile(50) / 1e6), p99: Math.round(loop.percentile(99) / 1e6), max: Math.round(loop.max / 1e6) };
-  process.stdout.write(JSON.stringify({ seconds, ...stats, outstanding, loopDelay, histFirst: pairs(histFirst), hist: pairs(hist) }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ seconds, ...stats, outstanding, loopDelay, bySec, steadyAtMs: Math.round(performance.timeOrigin + steadyAtGlobal), histFirst: pairs(histFirst), hist: pairs(hist) }) + '\n',
+  );
   setTimeout(() => process.exit(0), 500);
 }
 

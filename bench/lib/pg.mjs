@@ -6,7 +6,7 @@
 // by its PID (fast shutdown, SIGKILL after 10 s) and removes the directory; the bench's cleanup
 // (netns.mjs) kills it by PID too if the bench dies.
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,11 @@ export async function startPg({ fsync = 'on', statements = false } = {}) {
         '-c',
         'max_connections=100',
         ...(statements ? ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track_planning=on'] : []),
+        // BENCH_PG_SETTINGS: more settings for an experiment ("name=value name=value"); BENCH_PG_LOG: a file the server's log is copied to.
+        ...(process.env['BENCH_PG_SETTINGS'] ?? '')
+          .split(' ')
+          .filter(Boolean)
+          .flatMap((x) => ['-c', x]),
       ],
       {
         uid,
@@ -79,7 +84,10 @@ export async function startPg({ fsync = 'on', statements = false } = {}) {
       },
     );
     proc.stdout.on('data', (d) => (log += d.toString()));
-    proc.stderr.on('data', (d) => (log += d.toString()));
+    proc.stderr.on('data', (d) => {
+      log += d.toString();
+      if (process.env['BENCH_PG_LOG'] !== undefined) appendFileSync(process.env['BENCH_PG_LOG'], d);
+    });
     const url = (db) => `postgres://postgres@127.0.0.1:${port}/${db}`;
     const sql = async (db, text, params = []) => {
       const c = new pg.Client({ connectionString: url(db) });

@@ -8,13 +8,16 @@
  *  - kill -9 of the leader under load: another leads within a bounded few seconds, a spike alert
  *    (real webhook receiver) fires once and resolves once across the change, every acknowledged
  *    snapshot is stored once; the real agent fails over to its second collector and its history
- *    stays contiguous (no seq hole, no duplicate).
+ *    stays contiguous (no seq hole, no duplicate);
+ *  - a collector that is not the leader and answers no read goes idle (/healthz fleet_sync.idle:
+ *    it mirrors the others' rows every few seconds only); a read of it waits for a pass and answers
+ *    with what another collector acknowledged just before.
  */
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startAgent, stopProc, waitFor } from '../helpers/procs.js';
 import { getJson } from '../helpers/http.js';
-import { leadersAmong } from '../helpers/pg-collector.js';
+import { leadersAmong, startPgCollectors } from '../helpers/pg-collector.js';
 import { Feeder } from '../helpers/feeder.js';
 import { clusterFixture, startSpikeCluster } from '../helpers/cluster-fixture.js';
 
@@ -168,4 +171,42 @@ describe('several collectors on one PostgreSQL', () => {
     expect(survivors).toHaveLength(1);
     expect(leader.logs().filter((l) => l['msg']?.toString().startsWith('leadership taken'))).toHaveLength(1);
   }, 240_000);
+
+  it('a follower nobody reads goes idle; a read of it waits for a pass and sees the snapshot another collector acknowledged just before', async () => {
+    // A database of its own: the first test's collectors still lead theirs.
+    const cols = await startPgCollectors(2, fx.dir, await fx.server().createDatabase('idle_follower'), TOKEN);
+    procs.push(...cols);
+    await waitFor(async () => (await leadersAmong(cols)).length === 1, 'one leader', 15_000);
+    const [leader] = await leadersAmong(cols);
+    const follower = cols.find((c) => c !== leader)!;
+    const feeder = new Feeder('idle-probe', '00000000-0000-4000-8000-0000000000d1', TOKEN);
+    feeders.push(feeder);
+    await feeder.open(leader!.wsUrl);
+    type Sync = { fleet_sync?: { idle: boolean; read_passes: number; last_pass_ms_ago: number } };
+    const sync = async (): Promise<NonNullable<Sync['fleet_sync']>> => (await getJson<Sync>(`${follower.url}/healthz`)).fleet_sync!;
+    // No read of the follower (/healthz is not a read route) for READ_IDLE_MS (10 s) after its start: idle.
+    await waitFor(async () => (await sync()).idle, 'the follower to go idle', 20_000, 200);
+    expect((await sync()).read_passes).toBe(0);
+    // Idle, it passes every IDLE_EVERY_MS (5 s): 1.2 s after a pass (more than an active
+    // collector's interval, 1 s), a snapshot acknowledged now is not mirrored yet; the read waits
+    // for a pass and answers with it.
+    await waitFor(async () => (await sync()).last_pass_ms_ago < 300, 'an idle pass', 10_000, 20);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await feeder.send(7)).toBe(true);
+    const acked = feeder.acked.at(-1)!;
+    const t0 = Date.now();
+    const h = await getJson<{ seq: number }>(`${follower.url}/api/v1/hosts/idle-probe`);
+    const waited = Date.now() - t0;
+    console.log(`[figures] read of an idle follower: answered after ${waited} ms (one pass)`);
+    expect(h.seq).toBe(acked);
+    expect(await sync()).toMatchObject({ idle: false, read_passes: 1 });
+    // Active again: the next snapshot is mirrored within a pass (1 s) without a read.
+    expect(await feeder.send(8)).toBe(true);
+    const next = feeder.acked.at(-1)!;
+    await waitFor(async () => (await sync()).last_pass_ms_ago < 100, 'a pass', 5000, 20);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await getJson<{ seq: number }>(`${follower.url}/api/v1/hosts/idle-probe`)).seq).toBe(next);
+    expect((await sync()).read_passes).toBe(1);
+    for (const c of cols) await stopProc(c);
+  }, 90_000);
 });

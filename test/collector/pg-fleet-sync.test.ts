@@ -166,6 +166,68 @@ describe('fleet sync reads on PostgreSQL', () => {
     }
   });
 
+  it('an idle follower (not the leader, no read for readIdleMs) passes every idleEveryMs only; a read waits for a pass and makes it active again; the leader is never idle', async () => {
+    const [a, b] = (await stores(2)) as [PgStore, PgStore];
+    const fleet = new Fleet();
+    let follower = true;
+    let passes = 0;
+    const sync = startFleetSync(
+      {
+        latest: (since, have, full) => {
+          passes++;
+          return a.latest(since, { othersOnly: true, packed: true, have, fromLog: !full });
+        },
+        fleet,
+        log: pino({ level: 'silent' }),
+        everyMs: 50,
+        follower: () => follower,
+        readIdleMs: 300,
+        idleEveryMs: 60_000,
+      },
+      Date.now(),
+    );
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    const until = async (what: () => boolean, ms: number): Promise<number> => {
+      const t0 = Date.now();
+      while (!what() && Date.now() - t0 < ms) await sleep(20);
+      return Date.now() - t0;
+    };
+    try {
+      // Active at start (a start counts as a read): passes every 50 ms.
+      await b.ingest([item('f0', Date.now(), 1, 1, [])], Date.now());
+      expect(await until(() => fleet.has('f0'), 5000)).toBeLessThan(5000);
+      // No read for 300 ms: idle, no pass for idleEveryMs (60 s here).
+      expect(await until(() => sync.stats().idle, 5000)).toBeLessThan(5000);
+      await sleep(100);
+      const idleFrom = passes;
+      await b.ingest([item('f1', Date.now(), 1, 2, [])], Date.now());
+      await sleep(600);
+      expect(passes).toBe(idleFrom);
+      expect(fleet.has('f1')).toBe(false);
+      // A read waits for one pass, which brings f1; the collector is active again.
+      await sync.fresh();
+      expect(fleet.has('f1')).toBe(true);
+      expect(passes).toBe(idleFrom + 1);
+      expect(sync.stats()).toMatchObject({ idle: false, read_passes: 1 });
+      // Active: another read right after a pass waits for none.
+      await until(() => passes >= idleFrom + 2, 5000);
+      const before = passes;
+      await sync.fresh();
+      expect(sync.stats().read_passes).toBe(1);
+      expect(passes - before).toBeLessThanOrEqual(1);
+      // The leader is never idle: with no read for longer than readIdleMs, passes go on every 50 ms.
+      follower = false;
+      await sleep(500);
+      expect(sync.stats().idle).toBe(false);
+      const leaderFrom = passes;
+      await b.ingest([item('f2', Date.now(), 1, 3, [])], Date.now());
+      expect(await until(() => fleet.has('f2'), 5000)).toBeLessThan(5000);
+      expect(passes).toBeGreaterThan(leaderFrom);
+    } finally {
+      sync.stop();
+    }
+  });
+
   it('latest(since) reads the namespace entries of the hosts that moved only', async () => {
     const [store] = (await stores(1)) as [PgStore];
     const now = Date.now();

@@ -152,6 +152,8 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     // The ingest writer, once it runs (started below): the fleet sync waits while it is behind.
     let ingestBehind = (): boolean => false;
     let syncStats: (() => FleetSyncStats) | null = null;
+    // Read routes wait for the fleet sync of an idle follower (cluster/fleet-sync.ts fresh()).
+    let syncFresh: (() => Promise<void>) | null = null;
     if (pgStore !== null)
       await app.start('fleet-sync', () => {
         const sync = startFleetSync(
@@ -161,6 +163,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
             fleet,
             log,
             behind: () => ingestBehind(),
+            follower: () => !leadership.leader,
             onChanged: (rows) =>
               alerts.onCommitted(
                 rows.map((r) => ({ host: r.host, labels: r.labels, snapshots: [r] })),
@@ -171,6 +174,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         );
         committed.push((_, recvTs) => sync.committed(recvTs));
         syncStats = sync.stats;
+        syncFresh = sync.fresh;
         return { value: null, stop: sync.stop };
       });
     const firing = (): ReturnType<typeof firingAlerts> => firingAlerts(opts.firingAlerts ?? alerts.firing);
@@ -257,6 +261,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       };
     };
     const readTokens = store.readTokens.lookup();
+    const fresh = syncFresh as (() => Promise<void>) | null;
     const router = new Router(
       routeTable({
         health: healthHandler(health),
@@ -264,7 +269,17 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         history: historyHandlers(fleet, reader, reads, store),
         views,
         alerts: alerts.handlers,
-      }),
+      }).map((r) =>
+        fresh === null || r.access !== 'read'
+          ? r
+          : {
+              ...r,
+              handle: async (req) => {
+                await fresh();
+                await r.handle(req);
+              },
+            },
+      ),
       readAccessGuard({ tokenHashes: cfg.readTokenHashes, tokens: readTokens, listenHost: cfg.host, publicHosts: cfg.publicHosts }),
     );
 

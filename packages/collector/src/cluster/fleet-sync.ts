@@ -21,6 +21,15 @@
  * again within the margin, or a backlogged collector that committed nothing since the last pass)
  * are neither read whole nor decoded again.
  *
+ * A collector that is not the leader and answers no reads is idle (`follower`, READ_IDLE_MS): it
+ * then makes a pass every IDLE_EVERY_MS only, and a read route waits for a pass first (`fresh`,
+ * which the composition root puts before every read route): an answer is never older than an
+ * active collector's (SYNC_MS plus a pass), and a collector nobody asks does not mirror the others'
+ * rows each second. The leader's alert engine needs every row, so the leader is never idle. With
+ * two collectors at 10,000 agents a second, mirroring was a fifth of each collector's CPU and an
+ * eighth of PostgreSQL's (bench/NOTES.md, twelfth session). What an idle collector's ingest reads
+ * of its fleet (is a host new, how many hosts: --max-hosts) is up to IDLE_EVERY_MS old.
+ *
  * Where the keys come from: every commit of a collector writes one line in sync_log (the hosts
  * and snapshot times it moved, store/pg/pg-schema.ts), and a pass reads the lines other
  * collectors wrote since the last look, so its cost follows what moved, not the fleet's size.
@@ -33,7 +42,6 @@ import type { Logger } from 'pino';
 import type { StoredSnapshot } from '../store/store.js';
 import type { Fleet } from '../api/fleet.js';
 import type { HaveRow } from '../store/pg/pg-store.js';
-import { pollEvery } from '../ingest/poll.js';
 
 export const SYNC_MS = 1000;
 /** Rows received this long before the last look are read again (duplicates merge as no-ops). */
@@ -45,6 +53,12 @@ export const LOG_KEEP_MS = 5 * 60_000;
 const PRUNE_EVERY = 60;
 /** Longest wait of a pass while ingest is behind (ms since the last pass). */
 export const DEFER_MAX_MS = 5000;
+/** A follower that answered no read for this long is idle. */
+export const READ_IDLE_MS = 10_000;
+/** An idle follower's passes, one every this many ms. */
+export const IDLE_EVERY_MS = 5000;
+/** Longest wait of a read for its pass (then it is answered from what the fleet holds). */
+export const FRESH_WAIT_MS = 5000;
 
 export interface FleetSyncOptions {
   /**
@@ -61,6 +75,10 @@ export interface FleetSyncOptions {
   /** True while this collector's ingest is behind: a pass then waits, up to deferMaxMs since the last one. */
   behind?: () => boolean;
   deferMaxMs?: number;
+  /** True while this collector is not the leader: with no read for readIdleMs, passes run every idleEveryMs only. */
+  follower?: () => boolean;
+  readIdleMs?: number;
+  idleEveryMs?: number;
 }
 
 /** What /healthz shows of the sync. */
@@ -69,54 +87,95 @@ export interface FleetSyncStats {
   last_pass_ms_ago: number;
   /** Passes that waited because ingest was behind, since start. */
   deferred: number;
+  /** True while this collector is an idle follower (not the leader, no read for READ_IDLE_MS): a pass every IDLE_EVERY_MS. */
+  idle: boolean;
+  /** Passes a read waited for (it came to an idle follower), since start. */
+  read_passes: number;
 }
 
 export interface FleetSync {
   stop: () => void;
   /** This collector committed snapshots received at `recvTs` (its own rows, which `latest` leaves out). */
   committed: (recvTs: number) => void;
+  /**
+   * Resolves when the fleet is as fresh as an active collector's: at once when a pass began within
+   * the interval, else once a pass (the one running, or one begun now) ended, or FRESH_WAIT_MS passed.
+   * Also marks this collector as read from (not idle).
+   */
+  fresh: () => Promise<void>;
   stats: () => FleetSyncStats;
 }
 
 /** Starts the sync (the fleet was loaded just before). */
 export function startFleetSync(o: FleetSyncOptions, startedAt: number): FleetSync {
   const log = o.log.child({ component: 'fleet-sync' });
+  const every = o.everyMs ?? SYNC_MS;
   let seen = startedAt;
   let passes = 0;
   let lastPass = Date.now();
   let deferred = 0;
-  const stop = pollEvery(
-    o.everyMs ?? SYNC_MS,
-    async () => {
-      const look = Date.now();
-      if (o.behind?.() === true && look - lastPass < (o.deferMaxMs ?? DEFER_MAX_MS)) {
-        deferred++;
-        return;
-      }
-      lastPass = look;
-      let newest = seen;
-      const pass = passes++;
-      if (pass % PRUNE_EVERY === PRUNE_EVERY - 1) await o.prune?.(look - LOG_KEEP_MS).catch((err: unknown) => log.warn({ err }, 'pruning the sync log failed; tried again in a minute'));
-      const rows = await o.latest(
-        Math.min(seen, look) - MARGIN_MS,
-        (host, ts, recvTs) => {
-          if (recvTs > newest) newest = recvTs;
-          return o.fleet.known(host, ts, recvTs);
-        },
-        pass % FULL_EVERY === 0,
-      );
-      for (const r of rows) if (r.recv_ts > newest) newest = r.recv_ts;
-      if (newest > seen) seen = newest;
-      const changed = o.fleet.merge(rows);
-      if (changed.length > 0) o.onChanged?.(changed);
-    },
-    (err) => log.warn({ err }, 'fleet sync pass failed; tried again next pass'),
-  );
+  let readPasses = 0;
+  // The last read (fresh()); a collector starts as read from, so a follower syncs at once.
+  let lastRead = Date.now();
+  let running: Promise<void> | null = null;
+  const idle = (now: number): boolean => o.follower?.() === true && now - lastRead >= (o.readIdleMs ?? READ_IDLE_MS);
+
+  const pass = async (): Promise<void> => {
+    const look = Date.now();
+    lastPass = look;
+    let newest = seen;
+    const n = passes++;
+    if (n % PRUNE_EVERY === PRUNE_EVERY - 1) await o.prune?.(look - LOG_KEEP_MS).catch((err: unknown) => log.warn({ err }, 'pruning the sync log failed; tried again in a minute'));
+    const rows = await o.latest(
+      Math.min(seen, look) - MARGIN_MS,
+      (host, ts, recvTs) => {
+        if (recvTs > newest) newest = recvTs;
+        return o.fleet.known(host, ts, recvTs);
+      },
+      n % FULL_EVERY === 0,
+    );
+    for (const r of rows) if (r.recv_ts > newest) newest = r.recv_ts;
+    if (newest > seen) seen = newest;
+    const changed = o.fleet.merge(rows);
+    if (changed.length > 0) o.onChanged?.(changed);
+  };
+  /** The pass running, or a new one; never two at once. */
+  const run = (): Promise<void> => {
+    running ??= pass()
+      .catch((err: unknown) => log.warn({ err }, 'fleet sync pass failed; tried again next pass'))
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  };
+
+  const timer = setInterval(() => {
+    if (running !== null) return;
+    const now = Date.now();
+    if (o.behind?.() === true && now - lastPass < (o.deferMaxMs ?? DEFER_MAX_MS)) {
+      deferred++;
+      return;
+    }
+    if (idle(now) && now - lastPass < (o.idleEveryMs ?? IDLE_EVERY_MS)) return;
+    void run();
+  }, every);
+  timer.unref();
+
   return {
-    stop,
+    stop: () => clearInterval(timer),
     committed: (recvTs) => {
       if (recvTs > seen) seen = recvTs;
     },
-    stats: () => ({ last_pass_ms_ago: Date.now() - lastPass, deferred }),
+    fresh: () => {
+      const now = Date.now();
+      const wasIdle = idle(now);
+      lastRead = now;
+      if (!wasIdle || now - lastPass < every) return Promise.resolve();
+      readPasses++;
+      let timeout: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => (timeout = setTimeout(resolve, FRESH_WAIT_MS)));
+      return Promise.race([run(), waited]).finally(() => clearTimeout(timeout));
+    },
+    stats: () => ({ last_pass_ms_ago: Date.now() - lastPass, deferred, idle: idle(Date.now()), read_passes: readPasses }),
   };
 }
