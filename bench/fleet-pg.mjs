@@ -85,7 +85,7 @@ async function config(c, { agents, seconds, warmup, template, pgServer, index, e
     if (pgServer?.statements === true && c.driver === 'PostgreSQL') await pgServer.resetStatements(dbName);
     const d = await drive(gens, { seconds, warmup, meters, rss: Object.fromEntries(cols.map((x, i) => [`c${i}`, x.proc.pid])) });
     gens = [];
-    // The queries run on idle collectors: their write queues empty (bounded: 120 s), then 2.5 s
+    // The queries run on collectors without load: their write queues empty (bounded: 120 s), then 2.5 s
     // for each collector's fleet to take the others' last commits (cluster/fleet-sync.ts, once a
     // second; a follower no read reached during the load is idle, and its first query waits for a pass).
     const t0 = performance.now();

@@ -250,10 +250,11 @@ export function summarize(res, seconds) {
     latencyFirst: fromHist(res.flatMap((r) => r.histFirst ?? [])),
     latencyAll: fromHist(res.flatMap((r) => [...r.hist, ...(r.histFirst ?? [])])),
     genLoopDelay: res.map((r) => r.loopDelay ?? null),
-    // Per second of the steady window (snapshots by creation time): [acknowledged, over 250 ms, slowest ms], all generators.
+    // When the steady window began (wall clock, ms), to line bySecond up with other logs.
     steadyAtMs: res[0]?.steadyAtMs ?? null,
     // Per generator (generator g talks to collector g % collectors): its acks over 250 ms in the steady window.
     slowPerGenerator: res.map((r) => (r.bySec ?? []).reduce((a, x) => a + (x?.[1] ?? 0), 0)),
+    // Per second of the steady window (snapshots by creation time): [acknowledged, over 250 ms, slowest ms], all generators.
     bySecond: res.reduce((acc, r) => {
       (r.bySec ?? []).forEach((x, i) => {
         if (x === null || x === undefined) return;

@@ -57,9 +57,9 @@ const record = (ms, warm) => {
   const b = Math.max(0, Math.round(Math.log(Math.max(ms, 0.01) / 0.01) / STEP));
   (warm ? histFirst : hist)[Math.min(b, BINS - 1)]++;
 };
-/** A histogram as [bin, count] pairs of its non-empty bins (what bench/lib/ingest-load.mjs reads). */
 // Per second of the steady window (by creation time): [snapshots acknowledged, of them over 250 ms, slowest ms].
 const bySec = [];
+/** A histogram as [bin, count] pairs of its non-empty bins (what bench/lib/ingest-load.mjs reads). */
 const pairs = (h) => [...h.entries()].filter(([, n]) => n > 0);
 
 const loop = monitorEventLoopDelay({ resolution: 10 });

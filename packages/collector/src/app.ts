@@ -32,7 +32,6 @@ import { leaderAlerts } from './cluster/leader-alerts.js';
 import { alwaysLeader, singleton } from './cluster/leadership.js';
 import type { Leadership } from './cluster/leadership.js';
 import { startFleetSync } from './cluster/fleet-sync.js';
-import type { FleetSyncStats } from './cluster/fleet-sync.js';
 import { pgStoreOf } from './cluster/pg-of.js';
 import { Fleet } from './api/fleet.js';
 import { apiHandlers } from './api/routes.js';
@@ -151,32 +150,30 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
     committed.push(alerts.onCommitted);
     // The ingest writer, once it runs (started below): the fleet sync waits while it is behind.
     let ingestBehind = (): boolean => false;
-    let syncStats: (() => FleetSyncStats) | null = null;
-    // Read routes wait for the fleet sync of an idle follower (cluster/fleet-sync.ts fresh()).
-    let syncFresh: (() => Promise<void>) | null = null;
-    if (pgStore !== null)
-      await app.start('fleet-sync', () => {
-        const sync = startFleetSync(
-          {
-            latest: (since, have, full) => pgStore.latest(since, { othersOnly: true, packed: true, have, fromLog: !full }),
-            prune: (before) => pgStore.pruneSyncLog(before),
-            fleet,
-            log,
-            behind: () => ingestBehind(),
-            follower: () => !leadership.leader,
-            onChanged: (rows) =>
-              alerts.onCommitted(
-                rows.map((r) => ({ host: r.host, labels: r.labels, snapshots: [r] })),
-                Date.now(),
-              ),
-          },
-          loadedAt,
-        );
-        committed.push((_, recvTs) => sync.committed(recvTs));
-        syncStats = sync.stats;
-        syncFresh = sync.fresh;
-        return { value: null, stop: sync.stop };
-      });
+    // On PostgreSQL: /healthz shows its stats, and read routes wait for it while this collector is an idle follower (fresh()).
+    const fleetSync =
+      pgStore === null
+        ? null
+        : await app.start('fleet-sync', () => {
+            const sync = startFleetSync(
+              {
+                latest: (since, have, full) => pgStore.latest(since, { othersOnly: true, packed: true, have, fromLog: !full }),
+                prune: (before) => pgStore.pruneSyncLog(before),
+                fleet,
+                log,
+                behind: () => ingestBehind(),
+                follower: () => !leadership.leader,
+                onChanged: (rows) =>
+                  alerts.onCommitted(
+                    rows.map((r) => ({ host: r.host, labels: r.labels, snapshots: [r] })),
+                    Date.now(),
+                  ),
+              },
+              loadedAt,
+            );
+            committed.push((_, recvTs) => sync.committed(recvTs));
+            return { value: sync, stop: sync.stop };
+          });
     const firing = (): ReturnType<typeof firingAlerts> => firingAlerts(opts.firingAlerts ?? alerts.firing);
 
     // A new rollup job for each term as leader (a stopped job stays stopped).
@@ -257,11 +254,10 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         reads: reads.stats(),
         database: { driver: store.driver, reachable: store.reachable() },
         leader: leadership.leader,
-        ...(syncStats === null ? {} : { fleet_sync: syncStats() }),
+        ...(fleetSync === null ? {} : { fleet_sync: fleetSync.stats() }),
       };
     };
     const readTokens = store.readTokens.lookup();
-    const fresh = syncFresh as (() => Promise<void>) | null;
     const router = new Router(
       routeTable({
         health: healthHandler(health),
@@ -270,12 +266,12 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         views,
         alerts: alerts.handlers,
       }).map((r) =>
-        fresh === null || r.access !== 'read'
+        fleetSync === null || r.access !== 'read'
           ? r
           : {
               ...r,
               handle: async (req) => {
-                await fresh();
+                await fleetSync.fresh();
                 await r.handle(req);
               },
             },

@@ -42,6 +42,7 @@ import type { Logger } from 'pino';
 import type { StoredSnapshot } from '../store/store.js';
 import type { Fleet } from '../api/fleet.js';
 import type { HaveRow } from '../store/pg/pg-store.js';
+import { pollEvery } from '../ingest/poll.js';
 
 export const SYNC_MS = 1000;
 /** Rows received this long before the last look are read again (duplicates merge as no-ops). */
@@ -139,30 +140,33 @@ export function startFleetSync(o: FleetSyncOptions, startedAt: number): FleetSyn
     const changed = o.fleet.merge(rows);
     if (changed.length > 0) o.onChanged?.(changed);
   };
-  /** The pass running, or a new one; never two at once. */
+  const onError = (err: unknown): void => log.warn({ err }, 'fleet sync pass failed; tried again next pass');
+  /** The pass running, or a new one: a read's pass (fresh) and the poll's are never two at once. */
   const run = (): Promise<void> => {
     running ??= pass()
-      .catch((err: unknown) => log.warn({ err }, 'fleet sync pass failed; tried again next pass'))
+      .catch(onError)
       .finally(() => {
         running = null;
       });
     return running;
   };
 
-  const timer = setInterval(() => {
-    if (running !== null) return;
-    const now = Date.now();
-    if (o.behind?.() === true && now - lastPass < (o.deferMaxMs ?? DEFER_MAX_MS)) {
-      deferred++;
-      return;
-    }
-    if (idle(now) && now - lastPass < (o.idleEveryMs ?? IDLE_EVERY_MS)) return;
-    void run();
-  }, every);
-  timer.unref();
+  const stop = pollEvery(
+    every,
+    async () => {
+      const now = Date.now();
+      if (o.behind?.() === true && now - lastPass < (o.deferMaxMs ?? DEFER_MAX_MS)) {
+        deferred++;
+        return;
+      }
+      if (idle(now) && now - lastPass < (o.idleEveryMs ?? IDLE_EVERY_MS)) return;
+      await run();
+    },
+    onError,
+  );
 
   return {
-    stop: () => clearInterval(timer),
+    stop,
     committed: (recvTs) => {
       if (recvTs > seen) seen = recvTs;
     },
