@@ -25,6 +25,7 @@ import type { ServeConfig } from './config.js';
 import { createLogger } from './log.js';
 import { Lifecycle, STOP_DEADLINE_MS } from './lifecycle.js';
 import { isPostgresUrl, openStore } from './store/open-store.js';
+import { growHeapFor } from './heap-growth.js';
 import { ReadLimiter } from './api/read-limiter.js';
 import { hasLiveReadTokens } from './store/read-tokens.js';
 import type { IngestItem, Store } from './store/store.js';
@@ -128,6 +129,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       return { value: s, stop: () => s.close() };
     });
     if (store.driver === 'postgres') checkReadPolicy(cfg, await store.readTokens.anyLive());
+    growHeapFor(store.driver);
     const fleet = new Fleet();
     const loadedAt = Date.now();
     fleet.load(await store.latest());

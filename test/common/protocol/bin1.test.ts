@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { BIN1_BATCH, Bin1Decoder, Bin1Encoder, CLOSE_CODES, MAX_BATCH, BIN1_LIMITS, PackedSnapshot, ProtocolError, VarintWriter, encodeMessage, encodeValues } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
@@ -218,6 +220,25 @@ describe('bin1 batch frames', () => {
     w.putU(0);
     w.putU(BIN1_LIMITS.snapshots + 1);
     expect(refusal(() => decode1(w.bytes())).message).toBe(`binary batch: snapshot count: ${MAX_BATCH + 1} is above the limit ${MAX_BATCH}`);
+  });
+
+  it("keeps nothing of a snapshot once the collector dropped it, while the session's decoder lives on", async () => {
+    // A decoder lives as long as its agent's session; what it kept of each snapshot until the next
+    // (a second) outlived the collector's young generation and was collected only by a full GC.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const enc = new Bin1Encoder();
+    const dec = new Bin1Decoder();
+    const refs = ((): WeakRef<object>[] => {
+      const [d] = dec.decode(enc.encode(1, [real(1)])!, HOST, LABELS).snapshots;
+      return [d!, d!.states, d!.summary, d!.collect].map((o) => new WeakRef(o));
+    })();
+    // WeakRef targets stay alive until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true, true, true]);
+    const [next] = dec.decode(enc.encode(2, [real(2)])!, HOST, LABELS).snapshots;
+    expect(plain([next!])).toEqual(viaJson([real(2)]));
   });
 
   it('builds the counters and the breakdown only when read, and keeps them', () => {
