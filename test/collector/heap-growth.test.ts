@@ -25,7 +25,10 @@ function fullGcs(driver: string): number {
     for (let r = 0; r < 600; r++) { keep.push(Array.from({ length: 20000 }, (_, i) => ({ i }))); if (keep.length > 5) keep.shift(); }
     setTimeout(() => console.log(JSON.stringify({ set, major, live: live.length })), 50);
   `;
-  const out = JSON.parse(execFileSync(process.execPath, ['--max-semi-space-size=4', LAUNCHER_FLAG, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 })) as { set: string | null; major: number };
+  const out = JSON.parse(execFileSync(process.execPath, ['--max-semi-space-size=4', LAUNCHER_FLAG, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 })) as {
+    set: string | null;
+    major: number;
+  };
   expect(out.set).toBe(driver === 'postgres' ? '--heap-growing-percent=100' : null);
   return out.major;
 }
