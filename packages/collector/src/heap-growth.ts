@@ -1,25 +1,57 @@
 /**
- * How far the old generation grows between full GCs, by store. The launcher (bin/tcpfleet.js)
- * starts every command with --heap-growing-percent=50 for the SQLite collector's RSS (its write
- * thread and page cache take ~100 MB more than a collector on PostgreSQL). A collector on
- * PostgreSQL, ~200 MB at 5,000 agents a second, goes to GROWING_PERCENT_POSTGRES once its store
- * is open: at 50% its old generation (~70 MB live) reached its limit every 1-2 s, each time a
- * full GC (pauses of 10-140 ms on the thread that reads the sockets and sends the acks).
- * V8 reads the flag at every full GC when it sets the next limit, so setting it after start
- * takes effect from the next one. An operator's own value (any other --heap-growing-percent in
- * the node flags) is left as it is.
+ * How far the old generation grows between full GCs. The launcher (bin/tcpfleet.js) starts every
+ * command with --heap-growing-percent=50, for the SQLite collector's RSS (its write thread and page
+ * cache take ~100 MB more than a collector on PostgreSQL). A collector on PostgreSQL lets its old
+ * generation gather up to GARBAGE_BUDGET of garbage instead, as a share of what was live after the
+ * last full GC, between 50% and 100%: with two collectors at 10,000 agents a second (~70 MB live
+ * each), 50% meant a full GC every 1-2 s (pauses of 10-140 ms on the thread that reads the sockets
+ * and sends the acks) and 100% half as many; one collector with all 10,000 agents (~100 MB live)
+ * went over 300 MB of RSS with 100% and gets 55-60% (docs/performance.md, "Full GCs of a collector
+ * on PostgreSQL"). V8 reads the flag at every full GC when it sets the next limit, so it is set
+ * after a full GC that moved the share, for the next. An operator's own value (any other
+ * --heap-growing-percent in the node flags) is left as it is.
  */
 import { setFlagsFromString } from 'node:v8';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 
-/** The launcher's value (bin/tcpfleet.js). */
+/** The launcher's value (bin/tcpfleet.js): MIN_PERCENT. */
 export const LAUNCHER_FLAG = '--heap-growing-percent=50';
-/** A collector on PostgreSQL's. */
-export const GROWING_PERCENT_POSTGRES = 100;
+/** Garbage the old generation of a collector on PostgreSQL may gather between full GCs, bytes. */
+export const GARBAGE_BUDGET = 64 * 1024 * 1024;
+export const MIN_PERCENT = 50;
+export const MAX_PERCENT = 100;
 
-/** Sets the old generation's growth for a collector on `driver`; returns the flag set, or null. */
-export function growHeapFor(driver: string, execArgv: readonly string[] = process.execArgv): string | null {
+/** The growth for `liveBytes` live after a full GC: GARBAGE_BUDGET of it, in steps of 5, within [MIN_PERCENT, MAX_PERCENT]. */
+export function growingPercent(liveBytes: number): number {
+  if (!(liveBytes > 0)) return MAX_PERCENT;
+  return Math.max(MIN_PERCENT, Math.min(MAX_PERCENT, Math.round((20 * GARBAGE_BUDGET) / liveBytes) * 5));
+}
+
+/** The growth a collector on PostgreSQL set, and how to stop following its full GCs. */
+export interface HeapGrowth {
+  /** The --heap-growing-percent set last. */
+  percent: () => number;
+  stop: () => void;
+}
+
+/**
+ * For a collector on `driver` started with the launcher's flags: on PostgreSQL, sets the growth
+ * after each full GC from what it left live (the launcher's 50% until the first: starting higher
+ * let the heap grow early, during the first seconds' backlog, and the RSS kept it); else null.
+ */
+export function growHeapFor(driver: string, execArgv: readonly string[] = process.execArgv): HeapGrowth | null {
   if (driver !== 'postgres' || !execArgv.includes(LAUNCHER_FLAG)) return null;
-  const flag = `--heap-growing-percent=${GROWING_PERCENT_POSTGRES}`;
-  setFlagsFromString(flag);
-  return flag;
+  let percent = MIN_PERCENT;
+  const set = (p: number): void => {
+    if (p === percent) return;
+    percent = p;
+    setFlagsFromString(`--heap-growing-percent=${p}`);
+  };
+  const observer = new PerformanceObserver((list) => {
+    // What is live just after a full GC (read a little later: the entries come in a batch).
+    for (const e of list.getEntries())
+      if (((e as { detail?: { kind?: number } }).detail?.kind ?? -1) === constants.NODE_PERFORMANCE_GC_MAJOR) return set(growingPercent(process.memoryUsage().heapUsed));
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return { percent: () => percent, stop: () => observer.disconnect() };
 }
