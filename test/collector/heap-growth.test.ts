@@ -11,7 +11,7 @@ import { GARBAGE_BUDGET, LAUNCHER_FLAG, MAX_PERCENT, MIN_PERCENT, growHeapFor, g
 
 const MODULE = fileURLToPath(new URL('../../packages/collector/dist/heap-growth.js', import.meta.url));
 
-/** Full GCs of a fixed allocation pattern after growHeapFor(driver): ~55 MB live, as a collector at 5,000 agents, then garbage that lives a few rounds (promoted, then dead in old space), with the event loop turning (the GC observer's entries come on it). */
+/** Full GCs of a fixed allocation pattern after growHeapFor(driver): ~30 MB live (under the budget: the share is 100%), then garbage that lives a few rounds (promoted, then dead in old space), with the event loop turning (the GC observer's entries come on it). */
 function fullGcs(driver: string): number {
   const script = `
     import { PerformanceObserver, constants } from 'node:perf_hooks';
@@ -20,7 +20,7 @@ function fullGcs(driver: string): number {
     let major = 0;
     new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major++; }).observe({ entryTypes: ['gc'] });
     const live = [];
-    for (let i = 0; i < 1000000; i++) live.push({ a: i, b: 'x' + i });
+    for (let i = 0; i < 500000; i++) live.push({ a: i, b: 'x' + i });
     // A full GC (the observer learns what is live, as from a collector's first), then count from there.
     global.gc();
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -34,7 +34,7 @@ function fullGcs(driver: string): number {
     major: number;
   };
   if (driver === 'postgres') {
-    // ~55 MB live after its full GCs: the budget's share, above what 50% would have given.
+    // ~30 MB live after its full GCs: the budget is more than that, above what 50% would give.
     expect(out.percent).toBeGreaterThan(MIN_PERCENT);
     expect(out.percent).toBeLessThanOrEqual(MAX_PERCENT);
   } else expect(out.percent).toBeNull();
@@ -45,11 +45,11 @@ describe('the old generation growth of a collector', () => {
   it('is the garbage budget as a share of what is live, within 50-100%', () => {
     const MB = 1024 * 1024;
     expect(growingPercent(0)).toBe(MAX_PERCENT);
-    expect(growingPercent(40 * MB)).toBe(MAX_PERCENT);
+    expect(growingPercent(GARBAGE_BUDGET / 2)).toBe(MAX_PERCENT);
     expect(growingPercent(GARBAGE_BUDGET)).toBe(100);
-    expect(growingPercent(100 * MB)).toBe(65);
-    expect(growingPercent(128 * MB)).toBe(50);
-    expect(growingPercent(400 * MB)).toBe(MIN_PERCENT);
+    expect(growingPercent(GARBAGE_BUDGET * 1.25)).toBe(80);
+    expect(growingPercent(GARBAGE_BUDGET * 2)).toBe(50);
+    expect(growingPercent(GARBAGE_BUDGET * 4)).toBe(MIN_PERCENT);
     // In steps of 5: a live heap that moves a little does not set the flag again.
     expect(growingPercent(90 * MB)).toBe(growingPercent(91 * MB));
   });
@@ -65,6 +65,6 @@ describe('the old generation growth of a collector', () => {
     const sqlite = fullGcs('sqlite');
     const postgres = fullGcs('postgres');
     expect(sqlite).toBeGreaterThan(3);
-    expect(postgres).toBeLessThan(sqlite);
+    expect(postgres).toBeLessThan(sqlite * 0.8);
   });
 });

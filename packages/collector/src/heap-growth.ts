@@ -3,12 +3,13 @@
  * command with --heap-growing-percent=50, for the SQLite collector's RSS (its write thread and page
  * cache take ~100 MB more than a collector on PostgreSQL). A collector on PostgreSQL lets its old
  * generation gather up to GARBAGE_BUDGET of garbage instead, as a share of what was live after the
- * last full GC, between 50% and 100%: with two collectors at 10,000 agents a second (~70 MB live
+ * last full GC, between 50% and 100%. With two collectors at 10,000 agents a second (~70 MB live
  * each), 50% meant a full GC every 1-2 s (pauses of 10-140 ms on the thread that reads the sockets
- * and sends the acks) and 100% half as many; one collector with all 10,000 agents (~100 MB live)
- * went over 300 MB of RSS with 100% and gets 55-60% (docs/performance.md, "Full GCs of a collector
- * on PostgreSQL"). V8 reads the flag at every full GC when it sets the next limit, so it is set
- * after a full GC that moved the share, for the next. An operator's own value (any other
+ * and sends the acks); a fixed 100% halved them but took one collector with all 10,000 agents to
+ * 309-315 MB of RSS, a 64 MB budget to 287-294 MB; 48 MB keeps it at 272-280 MB (266-274 with 50%)
+ * and cuts the full GCs of two collectors by a quarter (docs/performance.md, "Full GCs of a
+ * collector on PostgreSQL"). V8 reads the flag at every full GC when it sets the next limit, so it
+ * is set after a full GC that moved the share, for the next. An operator's own value (any other
  * --heap-growing-percent in the node flags) is left as it is.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -17,7 +18,7 @@ import { PerformanceObserver, constants } from 'node:perf_hooks';
 /** The launcher's value (bin/tcpfleet.js): MIN_PERCENT. */
 export const LAUNCHER_FLAG = '--heap-growing-percent=50';
 /** Garbage the old generation of a collector on PostgreSQL may gather between full GCs, bytes. */
-export const GARBAGE_BUDGET = 64 * 1024 * 1024;
+export const GARBAGE_BUDGET = 48 * 1024 * 1024;
 export const MIN_PERCENT = 50;
 export const MAX_PERCENT = 100;
 
