@@ -6,7 +6,7 @@
  * last full GC, between 50% and 100%. With two collectors at 10,000 agents a second (~70 MB live
  * each), 50% meant a full GC every 1-2 s (pauses of 10-140 ms on the thread that reads the sockets
  * and sends the acks); a fixed 100% halved them but took one collector with all 10,000 agents to
- * 309-315 MB of RSS, a 64 MB budget to 287-294 MB; 48 MB keeps it at 272-280 MB (266-274 with 50%)
+ * 309-315 MB of RSS, a 64 MB budget to 287-294 MB; 48 MB keeps it at 272-280 MB (247-274 with 50%)
  * and cuts the full GCs of two collectors by a quarter (docs/performance.md, "Full GCs of a
  * collector on PostgreSQL"). V8 reads the flag at every full GC when it sets the next limit, so it
  * is set after a full GC that moved the share, for the next. An operator's own value (any other
