@@ -129,11 +129,9 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       return { value: s, stop: () => s.close() };
     });
     if (store.driver === 'postgres') checkReadPolicy(cfg, await store.readTokens.anyLive());
-    // On PostgreSQL, the old generation's growth follows what is live (heap-growth.ts).
-    await app.start('heap growth', () => {
-      const g = growHeapFor(store.driver);
-      return { value: g, stop: () => g?.stop() };
-    });
+    // On PostgreSQL, the old generation's growth follows what is live (heap-growth.ts; its GC
+    // observer keeps nothing alive and needs no stop).
+    growHeapFor(store.driver);
     const fleet = new Fleet();
     const loadedAt = Date.now();
     fleet.load(await store.latest());
