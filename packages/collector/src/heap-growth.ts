@@ -37,8 +37,8 @@ export interface HeapGrowth {
 
 /**
  * For a collector on `driver` started with the launcher's flags: on PostgreSQL, sets the growth
- * after each full GC from what it left live (the launcher's 50% until the first: starting higher
- * let the heap grow early, during the first seconds' backlog, and the RSS kept it); else null.
+ * after each full GC from what it left live (the launcher's 50% until the first says what is
+ * live); else null.
  */
 export function growHeapFor(driver: string, execArgv: readonly string[] = process.execArgv): HeapGrowth | null {
   if (driver !== 'postgres' || !execArgv.includes(LAUNCHER_FLAG)) return null;
