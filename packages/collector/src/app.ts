@@ -129,8 +129,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
       return { value: s, stop: () => s.close() };
     });
     if (store.driver === 'postgres') checkReadPolicy(cfg, await store.readTokens.anyLive());
-    // On PostgreSQL, the old generation's growth follows what is live (heap-growth.ts; its GC
-    // observer keeps nothing alive and needs no stop).
+    // On PostgreSQL, the old generation's growth follows what is live (heap-growth.ts).
     growHeapFor(store.driver);
     const fleet = new Fleet();
     const loadedAt = Date.now();

@@ -15,12 +15,13 @@
 import { setFlagsFromString } from 'node:v8';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 
-/** The launcher's value (bin/tcpfleet.js): MIN_PERCENT. */
-export const LAUNCHER_FLAG = '--heap-growing-percent=50';
-/** Garbage the old generation of a collector on PostgreSQL may gather between full GCs, bytes. */
-export const GARBAGE_BUDGET = 48 * 1024 * 1024;
+/** The launcher's growth (bin/tcpfleet.js), the least a collector on PostgreSQL sets. */
 export const MIN_PERCENT = 50;
 export const MAX_PERCENT = 100;
+/** The launcher's flag. */
+export const LAUNCHER_FLAG = `--heap-growing-percent=${MIN_PERCENT}`;
+/** Garbage the old generation of a collector on PostgreSQL may gather between full GCs, bytes. */
+export const GARBAGE_BUDGET = 48 * 1024 * 1024;
 
 /** The growth for `liveBytes` live after a full GC: GARBAGE_BUDGET of it, in steps of 5, within [MIN_PERCENT, MAX_PERCENT]. */
 export function growingPercent(liveBytes: number): number {
@@ -28,17 +29,16 @@ export function growingPercent(liveBytes: number): number {
   return Math.max(MIN_PERCENT, Math.min(MAX_PERCENT, Math.round((20 * GARBAGE_BUDGET) / liveBytes) * 5));
 }
 
-/** The growth a collector on PostgreSQL set, and how to stop following its full GCs. */
+/** The growth a collector on PostgreSQL set. */
 export interface HeapGrowth {
   /** The --heap-growing-percent set last. */
   percent: () => number;
-  stop: () => void;
 }
 
 /**
  * For a collector on `driver` started with the launcher's flags: on PostgreSQL, sets the growth
  * after each full GC from what it left live (the launcher's 50% until the first says what is
- * live); else null.
+ * live; the GC observer keeps nothing alive and is never stopped); else null.
  */
 export function growHeapFor(driver: string, execArgv: readonly string[] = process.execArgv): HeapGrowth | null {
   if (driver !== 'postgres' || !execArgv.includes(LAUNCHER_FLAG)) return null;
@@ -48,11 +48,10 @@ export function growHeapFor(driver: string, execArgv: readonly string[] = proces
     percent = p;
     setFlagsFromString(`--heap-growing-percent=${p}`);
   };
-  const observer = new PerformanceObserver((list) => {
+  new PerformanceObserver((list) => {
     // What is live just after a full GC (read a little later: the entries come in a batch).
     for (const e of list.getEntries())
       if (((e as { detail?: { kind?: number } }).detail?.kind ?? -1) === constants.NODE_PERFORMANCE_GC_MAJOR) return set(growingPercent(process.memoryUsage().heapUsed));
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  return { percent: () => percent, stop: () => observer.disconnect() };
+  }).observe({ entryTypes: ['gc'] });
+  return { percent: () => percent };
 }
