@@ -12,13 +12,14 @@
  *    host's staleness on), and a newer row, with changed labels or a new boot, is read and taken;
  *  - with `fromLog`, the keys are the sync_log lines of the other collectors' commits since the look
  *    (not one per host of the fleet: hosts that did not move are not read at all); a row written
- *    without a line (a collector of an older version) is found by the full pass only; old lines are pruned.
+ *    without a line (a collector of an older version) is found by the full pass only; old lines are pruned;
+ *  - with `each`, a pass's rows go on in chunks of MOVED_CHUNK hosts, each before the next is read.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PoolClient } from 'pg';
 import { Bin1Decoder, Bin1Encoder, PackedSnapshot } from '@tcpfleet/common';
 import type { Snapshot } from '@tcpfleet/common';
-import { PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
+import { MOVED_CHUNK, PgStore } from '../../packages/collector/src/store/pg/pg-store.js';
 import { Fleet } from '../../packages/collector/src/api/fleet.js';
 import { startFleetSync } from '../../packages/collector/src/cluster/fleet-sync.js';
 import { pino } from 'pino';
@@ -116,6 +117,36 @@ describe('fleet sync reads on PostgreSQL', () => {
     expect(await lines()).toBe(4);
     expect(await a.pruneSyncLog(t)).toBe(1);
     expect(await lines()).toBe(3);
+  });
+
+  it('each: a pass hands the rows on in chunks of MOVED_CHUNK hosts, in host order, each before the next is read; the answer is then empty', async () => {
+    const [a, b] = (await stores(2)) as [PgStore, PgStore];
+    const t = Date.now();
+    const count = 2 * MOVED_CHUNK + 100;
+    const hosts = Array.from({ length: count }, (_, i) => `h-${String(i).padStart(4, '0')}`);
+    await b.ingest(
+      hosts.map((h, i) => item(h, t, 1, i, [])),
+      t,
+    );
+    const fleet = new Fleet();
+    const log = recordQueries(a);
+    const rowReads = (): number => log.filter((q) => /encode\(l\.vals/.test(q.sql)).length;
+    const chunks: { hosts: string[]; readsBefore: number }[] = [];
+    const answer = await a.latest(t - 3000, {
+      othersOnly: true,
+      packed: true,
+      have: (h, ts, recv) => fleet.known(h, ts, recv),
+      fromLog: true,
+      each: (rows) => chunks.push({ hosts: rows.map((r) => r.host), readsBefore: rowReads() }),
+    });
+    expect(answer).toEqual([]);
+    expect(chunks.map((c) => c.hosts.length)).toEqual([MOVED_CHUNK, MOVED_CHUNK, 100]);
+    // Chunk k was handed on after the k-th read of rows and before the next.
+    expect(chunks.map((c) => c.readsBefore)).toEqual([1, 2, 3]);
+    expect(chunks.flatMap((c) => c.hosts)).toEqual(hosts);
+    // Without each, the same pass answers every row at once (in host order).
+    const all = await a.latest(t - 3000, { othersOnly: true, packed: true, have: () => false, fromLog: true });
+    expect(all.map((r) => r.host)).toEqual(hosts);
   });
 
   it("the sync waits while this collector's ingest is behind, at most deferMaxMs since its last pass; at once again when it is not", async () => {

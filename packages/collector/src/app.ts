@@ -160,7 +160,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
         : await app.start('fleet-sync', () => {
             const sync = startFleetSync(
               {
-                latest: (since, have, full) => pgStore.latest(since, { othersOnly: true, packed: true, have, fromLog: !full }),
+                latest: (since, have, full, each) => pgStore.latest(since, { othersOnly: true, packed: true, have, fromLog: !full, each }),
                 prune: (before) => pgStore.pruneSyncLog(before),
                 fleet,
                 log,

@@ -64,9 +64,10 @@ export const FRESH_WAIT_MS = 5000;
 export interface FleetSyncOptions {
   /**
    * The latest rows received since `since`, leaving out those `have` says the fleet holds
-   * (PgStore.latest); `full`: the keys of every host's row, else those of the sync log.
+   * (PgStore.latest); `full`: the keys of every host's row, else those of the sync log. Rows
+   * given to `each` (in chunks, while the read goes on) and rows returned are taken alike.
    */
-  latest: (since: number, have: HaveRow, full: boolean) => Promise<StoredSnapshot[]>;
+  latest: (since: number, have: HaveRow, full: boolean, each: (rows: StoredSnapshot[]) => void) => Promise<StoredSnapshot[]>;
   /** Deletes the sync log's lines received before `before` (PgStore.pruneSyncLog). */
   prune?: (before: number) => Promise<unknown>;
   fleet: Fleet;
@@ -127,18 +128,24 @@ export function startFleetSync(o: FleetSyncOptions, startedAt: number): FleetSyn
     let newest = seen;
     const n = passes++;
     if (n % PRUNE_EVERY === PRUNE_EVERY - 1) await o.prune?.(look - LOG_KEEP_MS).catch((err: unknown) => log.warn({ err }, 'pruning the sync log failed; tried again in a minute'));
-    const rows = await o.latest(
-      Math.min(seen, look) - MARGIN_MS,
-      (host, ts, recvTs) => {
-        if (recvTs > newest) newest = recvTs;
-        return o.fleet.known(host, ts, recvTs);
-      },
-      n % FULL_EVERY === 0,
+    // Each chunk is merged (and handed to the alert engine) as it comes: its rows die young.
+    const take = (rows: readonly StoredSnapshot[]): void => {
+      for (const r of rows) if (r.recv_ts > newest) newest = r.recv_ts;
+      const changed = o.fleet.merge(rows);
+      if (changed.length > 0) o.onChanged?.(changed);
+    };
+    take(
+      await o.latest(
+        Math.min(seen, look) - MARGIN_MS,
+        (host, ts, recvTs) => {
+          if (recvTs > newest) newest = recvTs;
+          return o.fleet.known(host, ts, recvTs);
+        },
+        n % FULL_EVERY === 0,
+        take,
+      ),
     );
-    for (const r of rows) if (r.recv_ts > newest) newest = r.recv_ts;
     if (newest > seen) seen = newest;
-    const changed = o.fleet.merge(rows);
-    if (changed.length > 0) o.onChanged?.(changed);
   };
   const onError = (err: unknown): void => log.warn({ err }, 'fleet sync pass failed; tried again next pass');
   /** The pass running, or a new one: a read's pass (fresh) and the poll's are never two at once. */

@@ -58,6 +58,9 @@ import type { HostRowState, IngestAnswer, IngestContext, IngestStatement, Select
 /** Ingest statement texts given a name (prepared once per connection); twelve shapes exist (token check or not, x host rows none, all or checked, x latest rows or not). */
 const MAX_INGEST_SHAPES = 16;
 
+/** Hosts whose latest rows one read of a fleet sync pass takes (PgStore.#movedRows). */
+export const MOVED_CHUNK = 500;
+
 export interface PgStoreOptions extends PgDbOptions {
   /** Commands that only read: no migration. */
   readonly?: boolean;
@@ -430,28 +433,39 @@ export class PgStore implements Store {
    * sync_log, the hosts and snapshot times the other collectors' commits received since `since`
    * moved, instead of from every host's latest row: a pass costs what moved, not one probe per
    * host of the fleet. Rows written by a collector that keeps no log (a version before schema 5,
-   * during a rolling upgrade) are found only by a pass without it.
+   * during a rolling upgrade) are found only by a pass without it. With `each` as well, the rows
+   * go to it in chunks of up to MOVED_CHUNK, each decoded and handed on before the next is read,
+   * and the answer is empty.
    */
-  async latest(since?: number, o: { othersOnly?: boolean; packed?: boolean; have?: HaveRow; fromLog?: boolean } = {}): Promise<StoredSnapshot[]> {
+  async latest(since?: number, o: { othersOnly?: boolean; packed?: boolean; have?: HaveRow; fromLog?: boolean; each?: (rows: StoredSnapshot[]) => void } = {}): Promise<StoredSnapshot[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (since !== undefined) where.push(`greatest(h.last_seen, l.recv_ts) >= $${params.push(since)}`);
     if (o.othersOnly === true) where.push(`l.writer IS DISTINCT FROM $${params.push(this.writer)}`);
-    const have = o.have;
-    const rows =
-      have !== undefined
-        ? await this.#movedRows(where, params, have, o.fromLog === true && since !== undefined && o.othersOnly === true ? since : null)
-        : await this.db.query<LatestRow>(
-            `SELECT h.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
-             FROM latest l JOIN hosts h ON h.host = l.host${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY h.host`,
-            params,
-          );
-    const ns = await nsLatest(this.db, this.#snmpNames, where.length === 0 && have === undefined ? undefined : rows);
+    const packed = o.packed === true;
+    if (o.have !== undefined) {
+      const out: StoredSnapshot[] = [];
+      const each = o.each ?? ((rows: StoredSnapshot[]) => void out.push(...rows));
+      const logSince = o.fromLog === true && since !== undefined && o.othersOnly === true ? since : null;
+      await this.#movedRows(where, params, o.have, logSince, async (rows) => each(await this.#snapshotsOf(rows, packed, rows)));
+      return out;
+    }
+    const rows = await this.db.query<LatestRow>(
+      `SELECT h.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, l.vals, l.errors, l.breakdown, l.breakdown_json
+       FROM latest l JOIN hosts h ON h.host = l.host${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ORDER BY h.host`,
+      params,
+    );
+    return this.#snapshotsOf(rows, packed, where.length === 0 ? undefined : rows);
+  }
+
+  /** Latest rows as snapshots, with the namespace entries of `nsOf` (undefined: of every host). */
+  async #snapshotsOf(rows: readonly LatestRow[], packed: boolean, nsOf: readonly LatestRow[] | undefined): Promise<StoredSnapshot[]> {
+    const ns = await nsLatest(this.db, this.#snmpNames, nsOf);
     await this.#bootNamesOf(rows);
     const out: StoredSnapshot[] = [];
     for (const r of rows) {
       const row: StoredRow = { seq: r.seq, ts: r.ts, recv_ts: r.last_seen, vals: r.vals, errors: r.errors, boot: this.#bootNames.get(r.boot_id) ?? '' };
-      const snap = (o.packed === true ? packedStoredSnapshot : storedSnapshot)(
+      const snap = (packed ? packedStoredSnapshot : storedSnapshot)(
         r.host,
         this.#labelsOf(r.host, r.labels),
         row,
@@ -466,15 +480,20 @@ export class PgStore implements Store {
   }
 
   /**
-   * latest() with `have`: the keys, then the rows `have` does not hold, sorted by host. Both reads
+   * latest() with `have`: the keys, then the rows `have` does not hold, by host, in chunks of
+   * MOVED_CHUNK hosts, each handed to `take` (decoded and merged by the fleet sync) before the
+   * next is read. A pass at 10,000 agents a second moves ~5,000 hosts of another collector: read
+   * and decoded at once they were ~10 MB of rows alive together, more than the young generation
+   * holds, so every pass's rows were copied and promoted to die in old space (the leader's full
+   * GCs, bench/NOTES.md fourteenth session); a chunk's rows die young. Both reads
    * go from each host to its latest row by key (a LATERAL subquery, which the planner does not
    * turn into a hash join): `latest` is rewritten ~10,000 times a second at full load and carries
    * dead row versions until vacuumed (hundreds of MB), which a join scanning it whole read on every
    * pass. JIT is off for them (SET LOCAL): the planner's estimates over those tables cross
    * jit_above_cost, and compiling took longer than running.
    */
-  async #movedRows(where: readonly string[], params: readonly unknown[], have: HaveRow, logSince: number | null): Promise<LatestRow[]> {
-    return this.db.tx('cannot read the latest rows', async (c) => {
+  async #movedRows(where: readonly string[], params: readonly unknown[], have: HaveRow, logSince: number | null, take: (rows: LatestRow[]) => Promise<void>): Promise<void> {
+    await this.db.tx('cannot read the latest rows', async (c) => {
       await c.query('SET LOCAL jit = off');
       const keys =
         logSince !== null
@@ -487,24 +506,28 @@ export class PgStore implements Store {
               [...params],
             );
       // A host is in the log once per commit that moved it: its newest snapshot time and receive time, once.
-      const want = keys.rows.filter((k) => !have(k.host, k.ts, k.last_seen)).map((k) => k.host);
-      if (want.length === 0) return [];
-      // The values and breakdowns as base64 text, decoded here: node-postgres reads every value
-      // as text, and a bytea's own text form is hex, twice its size, of which pg's parser copies a
-      // substring before decoding (base64: 1.37 x, decoded in place).
-      const rows = await c.query<Omit<LatestRow, 'vals' | 'breakdown'> & { vals: string | Buffer; breakdown: string | Buffer | null }>(
-        `SELECT k.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, encode(l.vals, 'base64') AS vals, l.errors,
-           encode(l.breakdown, 'base64') AS breakdown, l.breakdown_json
-         FROM unnest($1::text[]) AS k(host) CROSS JOIN LATERAL (SELECT labels, last_seen FROM hosts WHERE host = k.host LIMIT 1) h
-         CROSS JOIN LATERAL (SELECT * FROM latest WHERE host = k.host LIMIT 1) l`,
-        [textArrayParam(want)],
-      );
-      const out = rows.rows as LatestRow[];
-      for (const r of rows.rows) {
-        r.vals = Buffer.from(r.vals as string, 'base64');
-        if (r.breakdown !== null) r.breakdown = Buffer.from(r.breakdown as string, 'base64');
+      const want = keys.rows
+        .filter((k) => !have(k.host, k.ts, k.last_seen))
+        .map((k) => k.host)
+        .sort();
+      for (let i = 0; i < want.length; i += MOVED_CHUNK) {
+        // The values and breakdowns as base64 text, decoded here: node-postgres reads every value
+        // as text, and a bytea's own text form is hex, twice its size, of which pg's parser copies a
+        // substring before decoding (base64: 1.37 x, decoded in place).
+        const rows = await c.query<Omit<LatestRow, 'vals' | 'breakdown'> & { vals: string | Buffer; breakdown: string | Buffer | null }>(
+          `SELECT k.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, encode(l.vals, 'base64') AS vals, l.errors,
+             encode(l.breakdown, 'base64') AS breakdown, l.breakdown_json
+           FROM unnest($1::text[]) AS k(host) CROSS JOIN LATERAL (SELECT labels, last_seen FROM hosts WHERE host = k.host LIMIT 1) h
+           CROSS JOIN LATERAL (SELECT * FROM latest WHERE host = k.host LIMIT 1) l`,
+          [textArrayParam(want.slice(i, i + MOVED_CHUNK))],
+        );
+        const out = rows.rows as LatestRow[];
+        for (const r of rows.rows) {
+          r.vals = Buffer.from(r.vals as string, 'base64');
+          if (r.breakdown !== null) r.breakdown = Buffer.from(r.breakdown as string, 'base64');
+        }
+        await take(out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0)));
       }
-      return out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
     });
   }
 
