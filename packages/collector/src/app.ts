@@ -167,7 +167,7 @@ export async function startCollector(cfg: ServeConfig, opts: CollectorOptions = 
                 behind: () => ingestBehind(),
                 follower: () => !leadership.leader,
                 onChanged: (rows) =>
-                  alerts.onCommitted(
+                  alerts.evaluate(
                     rows.map((r) => ({ host: r.host, labels: r.labels, snapshots: [r] })),
                     Date.now(),
                   ),

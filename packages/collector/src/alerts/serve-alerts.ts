@@ -32,6 +32,11 @@ export interface AlertsOptions {
 export interface Alerts {
   /** Feeds committed batches to the engine (evaluated after the writer's turn). */
   onCommitted: (items: readonly IngestItem[], recvTs: number) => void;
+  /**
+   * Evaluates snapshots at once (what the fleet sync read of the other collectors: no agent waits
+   * for an ack behind them, and held for the writer's turn they outlived the young generation).
+   */
+  evaluate: (items: readonly IngestItem[], recvTs: number) => void;
   /** The alerts firing now (/metrics, the dashboard, `tcpfleet watch`). */
   firing: () => ReturnType<AlertEngine['firing']>;
   /** GET /api/v1/alerts and GET /api/v1/rules. */
@@ -122,6 +127,9 @@ export async function startAlerts(o: AlertsOptions): Promise<Alerts> {
 
   return {
     onCommitted,
+    evaluate: (items, recv) => {
+      if (!stopped) eng.ingest(items, recv);
+    },
     firing: () => eng.firing(),
     handlers: {
       alerts: (ctx) => answerAlerts(ctx, (all) => eng.list(all)),

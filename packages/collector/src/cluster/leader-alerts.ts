@@ -69,6 +69,7 @@ export async function leaderAlerts(o: { store: Store; log: Logger; rulesFile?: s
     sendError(res, 503, 'TCPFLEET_ERR_NOT_LEADER', 'this collector does not lead: the rules in force are the leader\'s; ask the collector whose /healthz says "leader": true');
   return {
     onCommitted: (items: readonly IngestItem[], recv: number) => cur?.onCommitted(items, recv),
+    evaluate: (items: readonly IngestItem[], recv: number) => cur?.evaluate(items, recv),
     firing: () => cur?.firing() ?? followerFiring(),
     handlers: {
       alerts: (ctx) => (cur === null ? followerAlerts(ctx) : cur.handlers.alerts(ctx)),

@@ -77,7 +77,17 @@ export const HOST_SEEN_STEP_MS = 30_000;
 export type HaveRow = (host: string, ts: number, recvTs: number) => boolean;
 
 /** A snapshot row with its host's name and labels and the latest row's breakdown columns. */
-type LatestRow = Omit<StoredRow, 'boot'> & { host: string; labels: string; last_seen: number; boot_id: number; layout_id: number; breakdown: Buffer | null; breakdown_json: string | null };
+type LatestRow = Omit<StoredRow, 'boot'> & {
+  host: string;
+  labels: string;
+  last_seen: number;
+  boot_id: number;
+  layout_id: number;
+  breakdown: Buffer | null;
+  breakdown_json: string | null;
+  /** The fleet sync's read: whether the snapshot has namespace entries (read only then: no round trip per chunk for hosts without). */
+  ns?: boolean;
+};
 
 export class PgStore implements Store {
   readonly driver = 'postgres' as const;
@@ -447,7 +457,15 @@ export class PgStore implements Store {
       const out: StoredSnapshot[] = [];
       const each = o.each ?? ((rows: StoredSnapshot[]) => void out.push(...rows));
       const logSince = o.fromLog === true && since !== undefined && o.othersOnly === true ? since : null;
-      await this.#movedRows(where, params, o.have, logSince, async (rows) => each(await this.#snapshotsOf(rows, packed, rows)));
+      await this.#movedRows(where, params, o.have, logSince, async (rows) =>
+        each(
+          await this.#snapshotsOf(
+            rows,
+            packed,
+            rows.filter((r) => r.ns === true),
+          ),
+        ),
+      );
       return out;
     }
     const rows = await this.db.query<LatestRow>(
@@ -482,7 +500,8 @@ export class PgStore implements Store {
   /**
    * latest() with `have`: the keys, then the rows `have` does not hold, by host, in chunks of
    * MOVED_CHUNK hosts, each handed to `take` (decoded and merged by the fleet sync) before the
-   * next is read. A pass at 10,000 agents a second moves ~5,000 hosts of another collector: read
+   * next is read; a row says whether its snapshot has namespace entries (`ns`), which are then
+   * read for those rows only. A pass at 10,000 agents a second moves ~5,000 hosts of another collector: read
    * and decoded at once they were ~10 MB of rows alive together, more than the young generation
    * holds, so every pass's rows were copied and promoted to die in old space (the leader's full
    * GCs, bench/NOTES.md fourteenth session); a chunk's rows die young. Both reads
@@ -516,7 +535,8 @@ export class PgStore implements Store {
         // substring before decoding (base64: 1.37 x, decoded in place).
         const rows = await c.query<Omit<LatestRow, 'vals' | 'breakdown'> & { vals: string | Buffer; breakdown: string | Buffer | null }>(
           `SELECT k.host, h.labels, greatest(h.last_seen, l.recv_ts) AS last_seen, l.boot_id, l.seq, l.ts, l.layout_id, encode(l.vals, 'base64') AS vals, l.errors,
-             encode(l.breakdown, 'base64') AS breakdown, l.breakdown_json
+             encode(l.breakdown, 'base64') AS breakdown, l.breakdown_json,
+             EXISTS (SELECT 1 FROM ns_snapshots n WHERE n.host = k.host AND n.ts = l.ts AND n.boot_id = l.boot_id AND n.seq = l.seq) AS ns
            FROM unnest($1::text[]) AS k(host) CROSS JOIN LATERAL (SELECT labels, last_seen FROM hosts WHERE host = k.host LIMIT 1) h
            CROSS JOIN LATERAL (SELECT * FROM latest WHERE host = k.host LIMIT 1) l`,
           [textArrayParam(want.slice(i, i + MOVED_CHUNK))],
