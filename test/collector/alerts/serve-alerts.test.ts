@@ -8,36 +8,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { emptyStates } from '@tcpfleet/common';
-import type { Snapshot } from '@tcpfleet/common';
 import { openStore } from '../../../packages/collector/src/store/open-store.js';
 import { startAlerts } from '../../../packages/collector/src/alerts/serve-alerts.js';
 import type { IngestItem } from '../../../packages/collector/src/store/store.js';
 import { tempDir } from '../../helpers/procs.js';
+import { synthSnapshot } from '../../helpers/snapshots.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** One snapshot of `host` with `established` connections, as a committed item. */
 function item(host: string, ts: number, established: number): IngestItem {
-  const states = { ...emptyStates(), established, listen: 1 };
-  const s: Snapshot = {
-    host,
-    ts,
-    seq: 1,
-    boot: 'bbbbbbbb-0000',
-    interval_ms: 1000,
-    labels: { env: 'test' },
-    states,
-    ipv4: states,
-    ipv6: emptyStates(),
-    summary: { total: 0, estab: 0, closed: 0, orphaned: 0, timewait: 0 },
-    sockstat: { sockets_used: 0, tcp_inuse: 0, tcp_orphan: 0, tcp_tw: 0, tcp_alloc: 0, tcp_mem: 0, tcp6_inuse: 0 },
-    snmp: {},
-    netstat: {},
-    collect: { ms: 0, bytes: 0, skipped: 0, errors: [], states_age_ms: 0 },
-  };
+  const s = synthSnapshot(host, ts, 1, 1);
+  s.states.established = established;
   return { host, labels: s.labels, snapshots: [s] };
 }
 
