@@ -33,8 +33,8 @@ export interface Alerts {
   /** Feeds committed batches to the engine (evaluated after the writer's turn). */
   onCommitted: (items: readonly IngestItem[], recvTs: number) => void;
   /**
-   * Evaluates snapshots at once (what the fleet sync read of the other collectors: no agent waits
-   * for an ack behind them, and held for the writer's turn they outlived the young generation).
+   * Evaluates snapshots at once: what the fleet sync read of the other collectors, behind which no
+   * agent waits for an ack, so nothing is gained by holding them for the writer's turn.
    */
   evaluate: (items: readonly IngestItem[], recvTs: number) => void;
   /** The alerts firing now (/metrics, the dashboard, `tcpfleet watch`). */

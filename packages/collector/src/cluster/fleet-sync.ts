@@ -128,7 +128,7 @@ export function startFleetSync(o: FleetSyncOptions, startedAt: number): FleetSyn
     let newest = seen;
     const n = passes++;
     if (n % PRUNE_EVERY === PRUNE_EVERY - 1) await o.prune?.(look - LOG_KEEP_MS).catch((err: unknown) => log.warn({ err }, 'pruning the sync log failed; tried again in a minute'));
-    // Each chunk is merged (and handed to the alert engine) as it comes: its rows die young.
+    // Each chunk is merged (and handed to the alert engine) as it comes, before the next is read.
     const take = (rows: readonly StoredSnapshot[]): void => {
       for (const r of rows) if (r.recv_ts > newest) newest = r.recv_ts;
       const changed = o.fleet.merge(rows);

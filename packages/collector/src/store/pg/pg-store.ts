@@ -502,14 +502,13 @@ export class PgStore implements Store {
    * MOVED_CHUNK hosts, each handed to `take` (decoded and merged by the fleet sync) before the
    * next is read; a row says whether its snapshot has namespace entries (`ns`), which are then
    * read for those rows only. A pass at 10,000 agents a second moves ~5,000 hosts of another
-   * collector: read and decoded at once they were ~10 MB of rows alive together, more than the
-   * young generation holds, so every pass's rows were copied and promoted to die in old space
-   * (the leader's full GCs, bench/NOTES.md fourteenth session); a chunk's rows die young. A pass
-   * that fails after some chunks keeps what it merged; the next one starts from the same look.
-   * Both reads go from each host to its latest row by key (a LATERAL subquery, which the planner does not
-   * turn into a hash join): `latest` is rewritten ~10,000 times a second at full load and carries
-   * dead row versions until vacuumed (hundreds of MB), which a join scanning it whole read on every
-   * pass. JIT is off for them (SET LOCAL): the planner's estimates over those tables cross
+   * collector: read and decoded at once they were some 10-20 MB alive together (an estimate),
+   * more than the young generation holds, and the leader ran twice as many full GCs as
+   * without them (bench/NOTES.md, fourteenth session). A pass that fails after some chunks keeps
+   * what it merged; the next one starts from the same look. Both reads go from each host to its
+   * latest row by key (a LATERAL subquery, which the planner does not turn into a hash join):
+   * `latest` is rewritten ~10,000 times a second at full load and carries dead row versions until
+   * vacuumed (hundreds of MB), which a join scanning it whole read on every pass. JIT is off for them (SET LOCAL): the planner's estimates over those tables cross
    * jit_above_cost, and compiling took longer than running.
    */
   async #movedRows(where: readonly string[], params: readonly unknown[], have: HaveRow, logSince: number | null, take: (rows: LatestRow[]) => Promise<void>): Promise<void> {
